@@ -1,0 +1,3 @@
+from accessrecon.cli import main
+
+main()

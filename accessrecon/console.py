@@ -1,0 +1,88 @@
+"""Rich output shared by the commands: tables, progress, one-line errors."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+
+from agent.crawler import Crawler, CrawlReport, ProgressCallback
+from agent.domain import FindingClass
+from agent.runtime import Runtime
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+@contextmanager
+def crawl_progress() -> Iterator[ProgressCallback]:
+    """A progress bar fed by the crawler: done, failed and remaining orgs, and orgs/s."""
+    failed = 0
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]scanning orgs"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("failed {task.fields[failed]}"),
+        TextColumn("{task.fields[rate]} orgs/s"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    ) as progress:
+        task = progress.add_task("scan", total=None, failed=0, rate="-")
+
+        def update(event: str, done: int, total: int) -> None:
+            nonlocal failed
+            if event == "failed":
+                failed += 1
+            elapsed = progress.tasks[task].elapsed or 0
+            rate = f"{done / elapsed:.1f}" if elapsed > 0 and done else "-"
+            progress.update(task, completed=done, total=total or None, failed=failed, rate=rate)
+
+        yield update
+
+
+def crawl_summary(report: CrawlReport) -> Table:
+    table = Table(title=f"Crawl {report.crawl_id}" + (" (resumed)" if report.resumed else ""))
+    table.add_column("outcome")
+    table.add_column("orgs", justify="right")
+    table.add_row("ok", str(report.ok))
+    for reason, count in sorted(report.failed.items()):
+        table.add_row(f"failed: {reason}", str(count))
+    if report.skipped_already_done:
+        table.add_row("already scanned in this crawl", str(report.skipped_already_done))
+    for portal, email, reason, detail in report.login_failures:
+        table.add_row(f"login {portal} {email}: {reason}", detail)
+    return table
+
+
+def findings_table(counts: Mapping[str, int], title: str = "Open findings") -> Table:
+    table = Table(title=title)
+    table.add_column("class")
+    table.add_column("severity")
+    table.add_column("count", justify="right")
+    for cls in FindingClass:
+        if counts.get(cls):
+            table.add_row(cls.value, cls.severity.value, str(counts[cls]))
+    return table
+
+
+def run_crawl(runtime: Runtime, *, portal: str | None = None, org: str | None = None,
+              concurrency: int | None = None) -> CrawlReport:
+    """Crawl with a progress bar on the terminal."""
+    with crawl_progress() as progress:
+        crawler = Crawler(runtime.engine, runtime.box, settings=runtime.settings,
+                          concurrency=concurrency or runtime.settings.crawl_concurrency,
+                          progress=progress)
+        return asyncio.run(crawler.run(portal=portal, org_id=org))

@@ -1,0 +1,132 @@
+"""``accessrecon demo``: the whole product on a generated world, on this machine.
+
+It generates a small world, starts its imitation portals, imports the practice's
+files, crawls every portal through a real Chromium, reconciles, prints what it
+found beside the world's ground truth, writes a leaver report, and serves the API.
+Everything lives in the demo's own data directory, apart from real data.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections import Counter
+from contextlib import ExitStack
+from pathlib import Path
+
+from rich.table import Table
+from sandbox.serve import PortalServer
+
+from accessrecon.console import console, crawl_summary, findings_table, run_crawl
+from agent.findings import open_findings, reconcile
+from agent.imports import ImportKind, run_import
+from agent.logins import add_login
+from agent.reconcile.identity import normalise_email
+from agent.reports.leaver import write_leaver_report
+from agent.runtime import Runtime
+from agent.scrapers import registered_portals
+from agent.settings import Settings
+from agent.storage.db import session_scope
+from sandbox.generate import generate_world, write_world
+from sandbox.portals import create_portal_app
+from sandbox.world import World
+
+
+def run_demo(
+    *,
+    data_dir: Path | None,
+    seed: int,
+    staff: int,
+    orgs: int,
+    users: int,
+    serve: bool,
+    port: int | None,
+) -> None:
+    base = Settings()
+    directory = data_dir or base.data_dir / "demo"
+    if directory.exists():
+        console.print(f"starting afresh in {directory}")
+        shutil.rmtree(directory)
+    directory.mkdir(parents=True)
+    portals = tuple(p.value for p in registered_portals())
+    world = generate_world(seed, staff=staff, orgs_per_portal=orgs, users_per_org=users,
+                           portals=portals)
+    files = write_world(world, directory / "world")
+    console.print(f"world {seed}: {len(world.staff)} staff, {len(world.orgs)} orgs in "
+                  f"{', '.join(portals)}; files in {files.world.parent}")
+    settings = Settings(data_dir=directory, database_url_setting=None,
+                        practice_domains=world.practice_domains,
+                        port=port or base.port, host=base.host,
+                        chromium_path=base.chromium_path, secret_key=None)
+    runtime = Runtime(settings)
+
+    with ExitStack() as stack:
+        for portal in portals:
+            server = stack.enter_context(PortalServer(create_portal_app(portal, world)))
+            login = world.logins_of(portal)[0]
+            with session_scope(runtime.engine) as session:
+                add_login(session, runtime.box, portal=portal, email=login.email,
+                          password=login.password, totp_secret=login.totp_secret,
+                          base_url=server.base_url, label=f"sandbox {portal}", actor="demo")
+            console.print(f"sandbox {portal} portal at {server.base_url}")
+        for kind, path in ((ImportKind.STAFF, files.staff), (ImportKind.CLIENTS, files.clients),
+                           (ImportKind.ACCESS, files.access)):
+            result = run_import(runtime.engine, kind, path,
+                                practice_domains=settings.practice_domains, actor="demo")
+            console.print(f"imported {result.rows} {kind.value} rows from {path.name}")
+
+        report = run_crawl(runtime)
+        console.print(crawl_summary(report))
+        with session_scope(runtime.engine) as session:
+            summary = reconcile(session, configured_domains=settings.practice_domains)
+        console.print(findings_table(summary.open_by_class))
+        _compare_with_truth(runtime, world)
+        leaver = _leaver_to_report(world)
+        if leaver is not None:
+            out = directory / "leaver-report.xlsx"
+            with session_scope(runtime.engine) as session:
+                person, count = write_leaver_report(session, leaver, out)
+            console.print(f"leaver report for {person.name}: {count} orgs, written to {out}")
+        if serve:
+            from accessrecon.serving import serve_forever
+
+            console.print(
+                f"serving the API on http://{settings.host}:{settings.port}/api/v1 "
+                "(Ctrl-C to stop); try "
+                f"/api/v1/orgs/{world.orgs[0].portal}/{world.orgs[0].org_id}/status"
+            )
+            serve_forever(runtime)
+
+
+def _leaver_to_report(world: World) -> str | None:
+    """The leaver with the most access in the world, to show a full report."""
+    seen = Counter(t.email.casefold() for t in world.truth if t.finding_class == "leaver_access")
+    best: tuple[int, str] | None = None
+    for person in world.leavers():
+        count = sum(seen[normalise_email(e, world.practice_domains)] for e in person.emails)
+        count += sum(seen[e.casefold()] for e in person.emails)
+        if best is None or count > best[0]:
+            best = (count, person.emails[0])
+    return best[1] if best else None
+
+
+def _compare_with_truth(runtime: Runtime, world: World) -> None:
+    """Show the findings beside the world's ground truth, class by class."""
+    domains = world.practice_domains
+    expected = {(t.portal, t.org_id, normalise_email(t.email, domains)): t.finding_class
+                for t in world.truth}
+    with session_scope(runtime.engine) as session:
+        rows = open_findings(session)
+    got = {(r.portal, r.portal_org_id, normalise_email(r.email, domains)): r.finding_class
+           for r in rows}
+    table = Table(title="Findings against the world's ground truth")
+    for column in ("class", "expected", "found", "agree"):
+        table.add_column(column, justify="left" if column == "class" else "right")
+    classes = sorted(set(expected.values()) | set(got.values()))
+    for cls in classes:
+        want = {k for k, v in expected.items() if v == cls}
+        have = {k for k, v in got.items() if v == cls}
+        table.add_row(cls, str(len(want)), str(len(have)), str(len(want & have)))
+    console.print(table)
+    agree = sum(1 for k, v in expected.items() if got.get(k) == v)
+    console.print(f"{agree} of {len(expected)} expected findings agree; "
+                  f"{len(set(got) - set(expected))} findings not in the ground truth")

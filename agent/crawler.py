@@ -1,0 +1,351 @@
+"""The crawler: signs in once per login, lists its orgs, captures every org's users.
+
+The crawler owns everything a scraper must not: the browser, the pool of concurrent
+work, retries, sessions and storage. Its rules:
+
+* one browser per crawl; one context per login, its storage state kept encrypted
+  between runs so a crawl rarely needs a new sign-in (and a new TOTP code);
+* at most ``concurrency`` orgs in flight at once, across all logins;
+* transient faults (5xx, timeouts, 429) are retried with exponential backoff and
+  jitter, never sooner than a Retry-After; a rejected password or code never is;
+* an expired session signs in again once per expiry, then the org is retried;
+* each org's scan is written in its own transaction, so a crawl killed at any
+  instant keeps every finished scan, and the next run resumes the unfinished crawl
+  with only the orgs it has not scanned;
+* a login that cannot sign in fails the scans of the orgs it is known to hold,
+  with the reason: nothing is ever recorded as "no users" by mistake.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, TypeVar
+
+from playwright.async_api import async_playwright
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt
+
+from agent.browser import launch_browser
+from agent.clock import utcnow
+from agent.domain import Portal
+from agent.logins import credentials
+from agent.reconcile.identity import normalise_email
+from agent.scans import ScanOutcome, record_failed_scan, record_ok_scan, upsert_org
+from agent.scrapers import scraper_for
+from agent.scrapers.base import (
+    Credentials,
+    OrgRef,
+    OrgUsers,
+    PortalError,
+    RateLimited,
+    ScanFailure,
+    Scraper,
+    SessionExpired,
+    TransientFailure,
+)
+from agent.secrets import SecretBox
+from agent.settings import Settings
+from agent.storage.db import session_scope
+from agent.storage.models import Crawl, Org, PortalLogin, Scan
+
+if TYPE_CHECKING:
+    from playwright.async_api import Browser, BrowserContext
+    from tenacity import RetryCallState
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+MAX_ATTEMPTS = 5
+MAX_SIGN_INS_PER_ORG = 2
+BACKOFF_BASE_S = 0.5
+BACKOFF_MAX_S = 30.0
+
+
+@dataclass(slots=True)
+class CrawlReport:
+    crawl_id: int
+    resumed: bool
+    orgs_listed: int = 0
+    skipped_already_done: int = 0
+    ok: int = 0
+    failed: Counter[str] = field(default_factory=Counter)
+    #: logins that could not sign in or list their orgs: (portal, email, reason, detail)
+    login_failures: list[tuple[str, str, str, str]] = field(default_factory=list)
+    outcomes: list[ScanOutcome] = field(default_factory=list)
+    started_at: datetime = field(default_factory=utcnow)
+    finished_at: datetime | None = None
+
+    @property
+    def total(self) -> int:
+        return self.ok + sum(self.failed.values())
+
+
+ProgressCallback = Callable[[str, int, int], None]
+"""Called as ``(event, done, total)``; event is ``listed``, ``ok`` or ``failed``."""
+
+
+def _backoff(state: RetryCallState) -> float:
+    """Exponential backoff with full jitter, never sooner than the portal's Retry-After."""
+    exponential = min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2 ** (state.attempt_number - 1))
+    wait = random.uniform(0, exponential)
+    exc = state.outcome.exception() if state.outcome else None
+    if isinstance(exc, RateLimited) and exc.retry_after is not None:
+        wait = max(wait, exc.retry_after)
+    return wait
+
+
+class _LoginSession:
+    """One login's browser context and its sign-in, shared by that login's org scans."""
+
+    def __init__(self, row: PortalLogin, creds: Credentials, context: BrowserContext) -> None:
+        self.row = row
+        self.creds = creds
+        self.context = context
+        self.scraper: Scraper = scraper_for(creds.portal)
+        self.generation = 0
+        self.lock = asyncio.Lock()
+
+    async def sign_in_again(self, seen_generation: int) -> None:
+        """Sign in unless another scan already did since ``seen_generation``."""
+        async with self.lock:
+            if self.generation != seen_generation:
+                return
+            await self.context.clear_cookies()
+            await self.scraper.sign_in(self.context, self.creds)
+            self.generation += 1
+
+
+class Crawler:
+    def __init__(
+        self,
+        engine: Engine,
+        box: SecretBox,
+        *,
+        settings: Settings,
+        concurrency: int = 4,
+        progress: ProgressCallback | None = None,
+    ) -> None:
+        if concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        self.engine = engine
+        self.box = box
+        self.settings = settings
+        self.concurrency = concurrency
+        self.progress = progress or (lambda _event, _done, _total: None)
+        self._slots = asyncio.Semaphore(concurrency)
+        self._done = 0
+        self._total = 0
+
+    # -- entry point ------------------------------------------------------------------
+
+    async def run(
+        self,
+        *,
+        portal: Portal | str | None = None,
+        org_id: str | None = None,
+        trigger: str = "manual",
+    ) -> CrawlReport:
+        """Crawl every login (or one portal's, or one org), resuming an unfinished crawl."""
+        report = self._open_crawl(portal, org_id, trigger)
+        with Session(self.engine) as session:
+            query = select(PortalLogin)
+            if portal:
+                query = query.where(PortalLogin.portal == str(portal))
+            logins = list(session.exec(query))
+        if not logins:
+            raise ValueError(
+                "no portal logins to crawl" + (f" for portal {portal}" if portal else "")
+                + ": add one with 'accessrecon login add'"
+            )
+        async with async_playwright() as playwright:
+            browser = await launch_browser(playwright, self.settings)
+            try:
+                await asyncio.gather(
+                    *(self._crawl_login(browser, row, report, org_id) for row in logins)
+                )
+            finally:
+                await browser.close()
+        self._close_crawl(report)
+        return report
+
+    # -- crawl bookkeeping ------------------------------------------------------------
+
+    def _open_crawl(self, portal: Portal | str | None, org_id: str | None,
+                    trigger: str) -> CrawlReport:
+        with session_scope(self.engine) as session:
+            crawl = None
+            if org_id is None:
+                crawl = session.exec(
+                    select(Crawl).where(
+                        Crawl.status == "running",
+                        Crawl.portal == (str(portal) if portal else None),
+                    )
+                ).first()
+            resumed = crawl is not None
+            if crawl is None:
+                crawl = Crawl(trigger=trigger, portal=str(portal) if portal else None)
+                session.add(crawl)
+                session.flush()
+            assert crawl.id is not None
+            return CrawlReport(crawl_id=crawl.id, resumed=resumed)
+
+    def _close_crawl(self, report: CrawlReport) -> None:
+        report.finished_at = utcnow()
+        with session_scope(self.engine) as session:
+            crawl = session.get(Crawl, report.crawl_id)
+            assert crawl is not None
+            crawl.status = "finished"
+            crawl.finished_at = report.finished_at
+            session.add(crawl)
+
+    def _already_scanned(self, crawl_id: int) -> set[int]:
+        with Session(self.engine) as session:
+            return set(session.exec(select(Scan.org_id).where(Scan.crawl_id == crawl_id)))
+
+    # -- one login --------------------------------------------------------------------
+
+    async def _crawl_login(
+        self, browser: Browser, row: PortalLogin, report: CrawlReport, org_id: str | None
+    ) -> None:
+        creds = credentials(row, self.box)
+        state = json.loads(self.box.decrypt(row.storage_state_enc)) if row.storage_state_enc \
+            else None
+        context = await browser.new_context(storage_state=state)  # type: ignore[arg-type]
+        login = _LoginSession(row, creds, context)
+        try:
+            try:
+                refs = await self._sign_in_and_list(login, fresh=state is None)
+            except ScanFailure as failure:
+                self._fail_known_orgs(login, report, failure, org_id)
+                return
+            if org_id is not None:
+                refs = [r for r in refs if r.portal_org_id == org_id]
+                if not refs:
+                    self._fail_known_orgs(
+                        login, report,
+                        PortalError(f"org {org_id} is not in this login's org list"), org_id,
+                    )
+                    return
+            with session_scope(self.engine) as session:
+                orgs = [upsert_org(session, ref, login_id=row.id) for ref in refs]
+            report.orgs_listed += len(orgs)
+            done = self._already_scanned(report.crawl_id)
+            todo = [(ref, org) for ref, org in zip(refs, orgs, strict=True) if org.id not in done]
+            report.skipped_already_done += len(orgs) - len(todo)
+            self._total += len(todo)
+            self.progress("listed", self._done, self._total)
+            await asyncio.gather(*(self._scan_org(login, ref, org, report) for ref, org in todo))
+        finally:
+            await context.close()
+
+    async def _sign_in_and_list(self, login: _LoginSession, *, fresh: bool) -> list[OrgRef]:
+        base = login.creds.base_url
+        if fresh or not await self._retrying(lambda: login.scraper.is_signed_in(
+                login.context, base)):
+            await self._retrying(lambda: login.scraper.sign_in(login.context, login.creds))
+            login.generation += 1
+        refs = await self._retrying(lambda: login.scraper.list_orgs(login.context, base))
+        self._save_storage_state(login, await login.context.storage_state())
+        return list(refs)
+
+    def _save_storage_state(self, login: _LoginSession, state: object) -> None:
+        with session_scope(self.engine) as session:
+            row = session.get(PortalLogin, login.row.id)
+            if row is not None:
+                row.storage_state_enc = self.box.encrypt(json.dumps(state))
+                session.add(row)
+
+    def _fail_known_orgs(self, login: _LoginSession, report: CrawlReport,
+                         failure: ScanFailure, org_id: str | None) -> None:
+        log.warning("login %s (%s) failed: %s", login.row.id, login.row.portal, failure.detail)
+        report.login_failures.append(
+            (login.row.portal, login.row.email, failure.reason, failure.detail)
+        )
+        with session_scope(self.engine) as session:
+            query = select(Org).where(Org.login_id == login.row.id)
+            if org_id is not None:
+                query = query.where(Org.portal_org_id == org_id)
+            for org in session.exec(query):
+                outcome = record_failed_scan(
+                    session, org=org, reason=failure.reason, detail=failure.detail,
+                    started_at=utcnow(), crawl_id=report.crawl_id, login_id=login.row.id,
+                )
+                report.failed[failure.reason] += 1
+                report.outcomes.append(outcome)
+
+    # -- one org ----------------------------------------------------------------------
+
+    async def _scan_org(self, login: _LoginSession, ref: OrgRef, org: Org,
+                        report: CrawlReport) -> None:
+        async with self._slots:
+            started = utcnow()
+            try:
+                result = await self._capture(login, ref)
+            except ScanFailure as failure:
+                with session_scope(self.engine) as session:
+                    outcome = record_failed_scan(
+                        session, org=org, reason=failure.reason, detail=failure.detail,
+                        started_at=started, crawl_id=report.crawl_id, login_id=login.row.id,
+                    )
+                report.failed[failure.reason] += 1
+                event = "failed"
+            else:
+                with session_scope(self.engine) as session:
+                    outcome = record_ok_scan(
+                        session, org=org, result=result, started_at=started,
+                        crawl_id=report.crawl_id, login_id=login.row.id,
+                    )
+                report.ok += 1
+                event = "ok"
+            report.outcomes.append(outcome)
+            self._done += 1
+            self.progress(event, self._done, self._total)
+
+    async def _capture(self, login: _LoginSession, ref: OrgRef) -> OrgUsers:
+        sign_ins = 0
+        while True:
+            generation = login.generation
+            try:
+                result = await self._retrying(
+                    lambda: login.scraper.list_users(login.context, login.creds.base_url, ref)
+                )
+            except SessionExpired:
+                if sign_ins >= MAX_SIGN_INS_PER_ORG:
+                    raise
+                sign_ins += 1
+                await self._retrying(lambda g=generation: login.sign_in_again(g))
+                continue
+            _check_viewer_listed(result, login.creds)
+            return result
+
+    async def _retrying(self, call: Callable[[], Awaitable[T]]) -> T:
+        async for attempt in AsyncRetrying(
+            retry=retry_if_exception_type(TransientFailure),
+            stop=stop_after_attempt(MAX_ATTEMPTS),
+            wait=_backoff,
+            reraise=True,
+        ):
+            with attempt:
+                return await call()
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _check_viewer_listed(result: OrgUsers, creds: Credentials) -> None:
+    """Every portal lists the viewer; a list without it is not the org's full list."""
+    me = normalise_email(creds.email)
+    if not any(normalise_email(u.email) == me for u in result.users):
+        raise PortalError(
+            f"the user list of {result.org.portal_org_id} does not list the agent's own login, "
+            "so it cannot be the complete list"
+        )
+
+
+__all__ = ["CrawlReport", "Crawler"]

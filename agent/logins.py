@@ -1,0 +1,122 @@
+"""The agent's portal logins: stored encrypted, decrypted only to sign in.
+
+Nothing here returns a password or TOTP secret to a caller that only wants to list
+logins: ``LoginSummary`` has no secret fields at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyotp
+from sqlmodel import Session, select
+
+from agent.clock import utcnow
+from agent.domain import Portal
+from agent.scrapers.base import Credentials
+from agent.secrets import SecretBox
+from agent.storage.models import AuditEvent, PortalLogin
+
+DEFAULT_BASE_URLS: dict[Portal, str] = {
+    Portal.XERO: "https://login.xero.com",
+    Portal.QBO: "https://accounts.intuit.com",
+    Portal.MYOB: "https://app.myob.com",
+}
+
+
+class LoginError(ValueError):
+    """A login cannot be added or found; the message says which and why."""
+
+
+@dataclass(frozen=True, slots=True)
+class LoginSummary:
+    id: int
+    portal: Portal
+    base_url: str
+    email: str
+    label: str
+    has_session: bool
+
+
+def add_login(
+    session: Session,
+    box: SecretBox,
+    *,
+    portal: Portal | str,
+    email: str,
+    password: str,
+    totp_secret: str,
+    base_url: str | None = None,
+    label: str = "",
+    actor: str = "cli",
+) -> LoginSummary:
+    """Store a login, or replace the secrets of the same (portal, base URL, email)."""
+    try:
+        kind = Portal(portal)
+    except ValueError:
+        raise LoginError(f"unknown portal {portal!r}; use one of xero, qbo, myob") from None
+    secret = totp_secret.replace(" ", "").upper()
+    try:
+        pyotp.TOTP(secret).now()
+    except Exception as exc:  # pyotp raises binascii errors for bad base32
+        raise LoginError("the TOTP secret is not valid base32 (as shown by the portal)") from exc
+    if not email.strip() or "@" not in email:
+        raise LoginError(f"{email!r} is not an email address")
+    if not password:
+        raise LoginError("the password is empty")
+    url = (base_url or DEFAULT_BASE_URLS[kind]).rstrip("/")
+    row = session.exec(
+        select(PortalLogin).where(
+            PortalLogin.portal == kind, PortalLogin.base_url == url,
+            PortalLogin.email == email.strip(),
+        )
+    ).first()
+    action = "login.update" if row else "login.add"
+    if row is None:
+        row = PortalLogin(portal=kind, base_url=url, email=email.strip(), label=label,
+                          password_enc=b"", totp_secret_enc=b"")
+    row.password_enc = box.encrypt(password)
+    row.totp_secret_enc = box.encrypt(secret)
+    row.storage_state_enc = None
+    row.label = label or row.label
+    row.updated_at = utcnow()
+    session.add(row)
+    session.flush()
+    session.add(AuditEvent(actor=actor, action=action,
+                           detail={"login_id": row.id, "portal": kind, "email": row.email}))
+    return _summary(row)
+
+
+def list_logins(session: Session, portal: Portal | str | None = None) -> list[LoginSummary]:
+    query = select(PortalLogin).order_by(PortalLogin.portal, PortalLogin.email)
+    if portal:
+        query = query.where(PortalLogin.portal == str(portal))
+    return [_summary(row) for row in session.exec(query)]
+
+
+def remove_login(session: Session, login_id: int, *, actor: str = "cli") -> None:
+    row = session.get(PortalLogin, login_id)
+    if row is None:
+        raise LoginError(f"no login with id {login_id}")
+    session.delete(row)
+    session.add(AuditEvent(actor=actor, action="login.remove",
+                           detail={"login_id": login_id, "portal": row.portal,
+                                   "email": row.email}))
+
+
+def credentials(row: PortalLogin, box: SecretBox) -> Credentials:
+    return Credentials(
+        portal=Portal(row.portal), base_url=row.base_url, email=row.email,
+        password=box.decrypt(row.password_enc), totp_secret=box.decrypt(row.totp_secret_enc),
+    )
+
+
+def agent_emails(session: Session) -> set[str]:
+    """Every address the agent signs in with: recognised in user lists, never reported."""
+    return {row.email for row in session.exec(select(PortalLogin))}
+
+
+def _summary(row: PortalLogin) -> LoginSummary:
+    assert row.id is not None
+    return LoginSummary(row.id, Portal(row.portal), row.base_url, row.email, row.label,
+                        row.storage_state_enc is not None)

@@ -1,0 +1,116 @@
+"""Recording scans: one org's capture, ok or failed, written whole or not at all.
+
+A scan and its observations are one transaction, so a crawl killed at any instant
+leaves either the finished scan or nothing. Scans are append-only evidence; the
+crawler and passive capture from the extension both record through here, under the
+same rules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from agent.clock import utcnow
+from agent.domain import FailureReason, Portal, ScanSource, ScanStatus
+from agent.scrapers.base import OrgRef, OrgUsers
+from agent.storage.models import Observation, Org, Scan
+
+
+@dataclass(frozen=True, slots=True)
+class ScanOutcome:
+    scan_id: int
+    org_id: int
+    status: ScanStatus
+    reason: FailureReason | None
+    user_count: int
+
+
+def upsert_org(session: Session, ref: OrgRef, *, login_id: int | None) -> Org:
+    """The org row for a listed org, created on first sight, renamed when the portal renames it."""
+    org = session.exec(
+        select(Org).where(Org.portal == ref.portal, Org.portal_org_id == ref.portal_org_id)
+    ).first()
+    now = utcnow()
+    if org is None:
+        org = Org(portal=ref.portal, portal_org_id=ref.portal_org_id, name=ref.name,
+                  login_id=login_id, viewer_role=ref.viewer_role, first_seen_at=now,
+                  last_listed_at=now)
+    else:
+        org.name = ref.name or org.name
+        org.login_id = login_id if login_id is not None else org.login_id
+        org.viewer_role = ref.viewer_role or org.viewer_role
+        org.last_listed_at = now
+    session.add(org)
+    session.flush()
+    return org
+
+
+def record_ok_scan(
+    session: Session,
+    *,
+    org: Org,
+    result: OrgUsers,
+    started_at: datetime,
+    crawl_id: int | None = None,
+    login_id: int | None = None,
+    source: ScanSource = ScanSource.AGENT,
+) -> ScanOutcome:
+    assert org.id is not None
+    scan = Scan(
+        crawl_id=crawl_id, org_id=org.id, login_id=login_id, source=source,
+        status=ScanStatus.OK, reported_total=result.reported_total,
+        user_count=len(result.users), evidence=result.evidence[:2000],
+        started_at=started_at, finished_at=utcnow(),
+    )
+    session.add(scan)
+    session.flush()
+    assert scan.id is not None
+    session.add_all(
+        Observation(
+            scan_id=scan.id, email=user.email.strip(), name=user.name, role=user.role,
+            extra_permissions=list(user.extra_permissions), status=user.status,
+            kind=user.kind, last_login=user.last_login,
+        )
+        for user in result.users
+    )
+    return ScanOutcome(scan.id, org.id, ScanStatus.OK, None, len(result.users))
+
+
+def record_failed_scan(
+    session: Session,
+    *,
+    org: Org,
+    reason: FailureReason,
+    detail: str,
+    started_at: datetime,
+    crawl_id: int | None = None,
+    login_id: int | None = None,
+    source: ScanSource = ScanSource.AGENT,
+) -> ScanOutcome:
+    assert org.id is not None
+    scan = Scan(
+        crawl_id=crawl_id, org_id=org.id, login_id=login_id, source=source,
+        status=ScanStatus.FAILED, reason=reason, detail=detail[:2000],
+        started_at=started_at, finished_at=utcnow(),
+    )
+    session.add(scan)
+    session.flush()
+    assert scan.id is not None
+    return ScanOutcome(scan.id, org.id, ScanStatus.FAILED, reason, 0)
+
+
+def latest_ok_scan(session: Session, org_id: int) -> Scan | None:
+    return session.exec(
+        select(Scan)
+        .where(Scan.org_id == org_id, Scan.status == ScanStatus.OK)
+        .order_by(col(Scan.finished_at).desc(), col(Scan.id).desc())
+    ).first()
+
+
+def find_org(session: Session, portal: Portal | str, portal_org_id: str) -> Org | None:
+    return session.exec(
+        select(Org).where(Org.portal == str(portal), Org.portal_org_id == portal_org_id)
+    ).first()

@@ -1,0 +1,76 @@
+"""Portal scrapers: one module per portal behind one interface, found by kind.
+
+A new portal registers itself by being listed in ``_SCRAPERS``; asking for an
+unknown kind is an error that names the kinds there are.
+"""
+
+from __future__ import annotations
+
+from agent.domain import Portal
+from agent.scrapers.base import (
+    Credentials,
+    LayoutChanged,
+    LoginLocked,
+    LoginRejected,
+    MfaRejected,
+    NoPermission,
+    OrgRef,
+    OrgUsers,
+    PortalError,
+    PortalTimeout,
+    PortalUser,
+    RateLimited,
+    ScanFailure,
+    Scraper,
+    SessionExpired,
+    SignInFailure,
+    TransientFailure,
+)
+from agent.scrapers.xero import XeroScraper
+
+_SCRAPERS: dict[Portal, Scraper] = {}
+
+
+def _register(scraper: Scraper) -> None:
+    if scraper.portal in _SCRAPERS:
+        raise RuntimeError(f"two scrapers registered for portal {scraper.portal!s}")
+    _SCRAPERS[scraper.portal] = scraper
+
+
+_register(XeroScraper())
+
+
+def scraper_for(portal: Portal | str) -> Scraper:
+    """The scraper of a portal kind; a clear error for a kind with none."""
+    try:
+        return _SCRAPERS[Portal(portal)]
+    except (KeyError, ValueError):
+        known = ", ".join(sorted(str(p) for p in _SCRAPERS))
+        raise ValueError(f"no scraper for portal {portal!r}; known portals: {known}") from None
+
+
+def registered_portals() -> list[Portal]:
+    return sorted(_SCRAPERS)
+
+
+__all__ = [
+    "Credentials",
+    "LayoutChanged",
+    "LoginLocked",
+    "LoginRejected",
+    "MfaRejected",
+    "NoPermission",
+    "OrgRef",
+    "OrgUsers",
+    "PortalError",
+    "PortalTimeout",
+    "PortalUser",
+    "RateLimited",
+    "ScanFailure",
+    "Scraper",
+    "SessionExpired",
+    "SignInFailure",
+    "TransientFailure",
+    "registered_portals",
+    "scraper_for",
+]

@@ -1,0 +1,143 @@
+"""The ``xero`` scraper: Xero's sign-in pages, then its own JSON.
+
+Xero's web app reads ``/api/myxero/orgs`` and ``/api/orgs/{shortCode}/users`` and
+renders them in the browser; the scraper reads the same JSON with the signed-in
+context's cookies, so no users page is ever rendered. The JSON's own ``total`` and
+the presence of the viewer (the agent's login is listed in every org) are the
+evidence that a list is complete.
+
+Check by hand: ``/identity/user/login``, ``/myxero``, ``/app/{shortCode}/settings/users``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import quote
+
+from agent.domain import AccessStatus, Portal
+from agent.scrapers import forms
+from agent.scrapers.base import (
+    Credentials,
+    LayoutChanged,
+    LoginRejected,
+    MfaRejected,
+    OrgRef,
+    OrgUsers,
+    PortalError,
+    PortalUser,
+    SessionExpired,
+)
+from agent.scrapers.http import get_json
+from agent.scrapers.totp import fresh_code
+
+if TYPE_CHECKING:
+    from playwright.async_api import BrowserContext
+
+_STATUS = {
+    "ACTIVE": AccessStatus.ACTIVE,
+    "PENDING": AccessStatus.PENDING,
+    "DECLINED": AccessStatus.DECLINED,
+}
+_USER_KEYS = ("email", "firstName", "lastName", "role", "status")
+
+
+class XeroScraper:
+    portal: ClassVar[Portal] = Portal.XERO
+
+    async def sign_in(self, context: BrowserContext, credentials: Credentials) -> None:
+        page = await context.new_page()
+        try:
+            await forms.goto(page, f"{credentials.base_url}/identity/user/login")
+            await forms.submit(
+                page,
+                {"Email address": credentials.email, "Password": credentials.password},
+                "Log in",
+            )
+            step = await forms.outcome(
+                page,
+                {
+                    "wrong": forms.visible(page, "Your email or password is incorrect"),
+                    "mfa": forms.label_visible(page, "Authentication code"),
+                },
+                what="the password",
+            )
+            if step == "wrong":
+                raise LoginRejected("the portal refused the email or password")
+            code = await fresh_code(credentials.totp_secret)
+            await forms.submit(page, {"Authentication code": code}, "Confirm")
+            done = await forms.outcome(
+                page,
+                {
+                    "wrong": forms.visible(page, "That code is incorrect"),
+                    "in": forms.url_has(page, "/myxero"),
+                },
+                what="the authentication code",
+            )
+            if done == "wrong":
+                raise MfaRejected("the portal refused the authentication code")
+        finally:
+            await page.close()
+
+    async def is_signed_in(self, context: BrowserContext, base_url: str) -> bool:
+        try:
+            await get_json(context, f"{base_url}/api/myxero/orgs")
+        except SessionExpired:
+            return False
+        return True
+
+    async def list_orgs(self, context: BrowserContext, base_url: str) -> Sequence[OrgRef]:
+        body = await get_json(context, f"{base_url}/api/myxero/orgs")
+        rows = body.get("orgs") if isinstance(body, dict) else None
+        if not isinstance(rows, list):
+            raise LayoutChanged("the org list JSON has no 'orgs' list")
+        orgs: list[OrgRef] = []
+        for row in rows:
+            if not isinstance(row, dict) or not isinstance(row.get("shortCode"), str):
+                raise LayoutChanged("an org in the org list JSON has no shortCode")
+            orgs.append(
+                OrgRef(self.portal, row["shortCode"], str(row.get("name", "")), row.get("role"))
+            )
+        return orgs
+
+    async def list_users(self, context: BrowserContext, base_url: str, org: OrgRef) -> OrgUsers:
+        url = f"{base_url}/api/orgs/{quote(org.portal_org_id, safe='')}/users"
+        body = await get_json(context, url)
+        if not isinstance(body, dict) or not isinstance(body.get("users"), list):
+            raise LayoutChanged("the users JSON has no 'users' list")
+        total = body.get("total")
+        if not isinstance(total, int):
+            raise LayoutChanged("the users JSON has no 'total' count")
+        users = tuple(_user(row) for row in body["users"])
+        if len(users) != total:
+            raise PortalError(f"the users JSON says {total} users but lists {len(users)}")
+        return OrgUsers(org=org, users=users, reported_total=total, evidence=f"JSON total {total}")
+
+
+def _user(row: Any) -> PortalUser:
+    if not isinstance(row, dict) or any(key not in row for key in _USER_KEYS):
+        raise LayoutChanged("a user in the users JSON lacks the expected keys")
+    status = _STATUS.get(str(row["status"]).upper())
+    if status is None:
+        raise LayoutChanged(f"unknown user status {row['status']!r} in the users JSON")
+    extras = row.get("extraPermissions") or []
+    if not isinstance(extras, list):
+        raise LayoutChanged("extraPermissions is not a list")
+    return PortalUser(
+        email=str(row["email"]),
+        name=f"{row['firstName'] or ''} {row['lastName'] or ''}".strip(),
+        role=str(row["role"]),
+        status=status,
+        extra_permissions=tuple(str(p) for p in extras),
+        last_login=_parse_time(row.get("lastLoginUtc")),
+    )
+
+
+def _parse_time(raw: object) -> datetime | None:
+    if not isinstance(raw, str) or not raw:
+        return None
+    try:
+        return datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        return None

@@ -1,0 +1,214 @@
+"""The database tables: DESIGN.md's glossary, one table per term.
+
+Table models are storage only; the API and the reports have their own shapes.
+Scans, observations and audit events are append-only: nothing in the product
+updates or deletes them. Secrets (passwords, TOTP secrets, browser storage state)
+are stored only as ciphertext, by ``agent.secrets``.
+
+Every change to these classes needs an Alembic migration in
+``agent/storage/migrations/versions``; a test compares the migrated schema with
+these models so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import JSON, Column, Index, LargeBinary, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from agent.clock import utcnow
+
+
+class PortalLogin(SQLModel, table=True):
+    """A portal account the agent signs in with."""
+
+    __tablename__ = "portal_login"
+    __table_args__ = (UniqueConstraint("portal", "base_url", "email"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    portal: str = Field(index=True, max_length=16)
+    base_url: str = Field(max_length=500)
+    email: str = Field(max_length=320)
+    label: str = Field(default="", max_length=200)
+    password_enc: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    totp_secret_enc: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    storage_state_enc: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Client(SQLModel, table=True):
+    """The practice's own client record, from its practice manager export."""
+
+    __tablename__ = "client"
+
+    id: int | None = Field(default=None, primary_key=True)
+    external_id: str = Field(unique=True, max_length=200)
+    name: str = Field(max_length=500)
+    client_manager: str = Field(default="", max_length=200, index=True)
+    job_manager: str = Field(default="", max_length=200)
+    partner: str = Field(default="", max_length=200)
+    annual_fee: float | None = None
+    archived: bool = False
+    contact_email: str = Field(default="", max_length=320)
+
+
+class ClientOrgLink(SQLModel, table=True):
+    """A client's link to a portal org, by the portal's own id.
+
+    Kept apart from ``org`` because the client list is usually imported before the
+    first crawl has seen the org.
+    """
+
+    __tablename__ = "client_org_link"
+    __table_args__ = (UniqueConstraint("portal", "portal_org_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    client_id: int = Field(foreign_key="client.id", index=True)
+    portal: str = Field(max_length=16)
+    portal_org_id: str = Field(max_length=64)
+
+
+class Org(SQLModel, table=True):
+    """A client ledger file inside a portal, as the agent discovered it."""
+
+    __tablename__ = "org"
+    __table_args__ = (UniqueConstraint("portal", "portal_org_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    portal: str = Field(max_length=16)
+    portal_org_id: str = Field(max_length=64)
+    name: str = Field(max_length=500)
+    login_id: int | None = Field(default=None, foreign_key="portal_login.id", index=True)
+    viewer_role: str | None = Field(default=None, max_length=100)
+    first_seen_at: datetime = Field(default_factory=utcnow)
+    last_listed_at: datetime = Field(default_factory=utcnow)
+
+
+class Staff(SQLModel, table=True):
+    """A roster member of the practice."""
+
+    __tablename__ = "staff"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200, index=True)
+    status: str = Field(max_length=16)
+    left_on: date | None = None
+    practice_role: str = Field(default="", max_length=100)
+
+
+class StaffEmail(SQLModel, table=True):
+    """One of a staff member's addresses, stored normalised (see agent.reconcile.identity)."""
+
+    __tablename__ = "staff_email"
+
+    id: int | None = Field(default=None, primary_key=True)
+    staff_id: int = Field(foreign_key="staff.id", index=True)
+    email: str = Field(unique=True, max_length=320)
+    is_primary: bool = False
+
+
+class IntendedAccess(SQLModel, table=True):
+    """Access the practice itself granted a staff member to an org."""
+
+    __tablename__ = "intended_access"
+    __table_args__ = (UniqueConstraint("staff_id", "portal", "portal_org_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    staff_id: int = Field(foreign_key="staff.id", index=True)
+    portal: str = Field(max_length=16)
+    portal_org_id: str = Field(max_length=64)
+    role: str = Field(max_length=100)
+    extra_permissions: list[str] = Field(default_factory=list, sa_column=Column(JSON))
+
+
+class Crawl(SQLModel, table=True):
+    """One run of the agent over some logins; unfinished crawls are resumed."""
+
+    __tablename__ = "crawl"
+
+    id: int | None = Field(default=None, primary_key=True)
+    trigger: str = Field(default="manual", max_length=32)
+    portal: str | None = Field(default=None, max_length=16)
+    started_at: datetime = Field(default_factory=utcnow)
+    finished_at: datetime | None = None
+    status: str = Field(default="running", max_length=16, index=True)
+
+
+class Scan(SQLModel, table=True):
+    """One attempt to capture one org's user list. Append-only."""
+
+    __tablename__ = "scan"
+    __table_args__ = (Index("ix_scan_org_finished", "org_id", "finished_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    crawl_id: int | None = Field(default=None, foreign_key="crawl.id", index=True)
+    org_id: int = Field(foreign_key="org.id")
+    login_id: int | None = Field(default=None, foreign_key="portal_login.id")
+    source: str = Field(default="agent", max_length=16)
+    status: str = Field(max_length=16)
+    reason: str | None = Field(default=None, max_length=32)
+    detail: str = Field(default="", max_length=2000)
+    reported_total: int | None = None
+    user_count: int = 0
+    evidence: str = Field(default="", max_length=2000)
+    started_at: datetime = Field(default_factory=utcnow)
+    finished_at: datetime = Field(default_factory=utcnow)
+
+
+class Observation(SQLModel, table=True):
+    """One user row seen in one ok scan. Append-only."""
+
+    __tablename__ = "observation"
+
+    id: int | None = Field(default=None, primary_key=True)
+    scan_id: int = Field(foreign_key="scan.id", index=True)
+    email: str = Field(max_length=320)
+    name: str = Field(default="", max_length=500)
+    role: str = Field(default="", max_length=100)
+    extra_permissions: list[str] = Field(default_factory=list, sa_column=Column(JSON))
+    status: str = Field(max_length=16)
+    kind: str | None = Field(default=None, max_length=32)
+    last_login: datetime | None = None
+
+
+class Finding(SQLModel, table=True):
+    """The reconciled state of one (org, identity) over time."""
+
+    __tablename__ = "finding"
+    __table_args__ = (UniqueConstraint("org_id", "identity"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: int = Field(foreign_key="org.id", index=True)
+    identity: str = Field(max_length=320)
+    staff_id: int | None = Field(default=None, foreign_key="staff.id", index=True)
+    finding_class: str = Field(max_length=32, index=True)
+    severity: str = Field(max_length=16)
+    email: str = Field(default="", max_length=320)
+    name: str = Field(default="", max_length=500)
+    role: str = Field(default="", max_length=100)
+    extra_permissions: list[str] = Field(default_factory=list, sa_column=Column(JSON))
+    access_status: str = Field(default="active", max_length=16)
+    intended_role: str | None = Field(default=None, max_length=100)
+    #: who can take the access away: "practice" (it granted it or holds Manage users) or "client"
+    removable_by: str = Field(default="client", max_length=16)
+    detail: str = Field(default="", max_length=2000)
+    first_seen_at: datetime
+    last_seen_at: datetime
+    first_scan_id: int | None = Field(default=None, foreign_key="scan.id")
+    last_scan_id: int | None = Field(default=None, foreign_key="scan.id")
+    resolved_at: datetime | None = None
+    review_state: str = Field(default="open", max_length=32)
+
+
+class AuditEvent(SQLModel, table=True):
+    """Who did what, when. Append-only."""
+
+    __tablename__ = "audit_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, index=True)
+    actor: str = Field(max_length=200)
+    action: str = Field(max_length=64, index=True)
+    detail: dict[str, object] = Field(default_factory=dict, sa_column=Column(JSON))

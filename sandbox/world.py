@@ -1,0 +1,161 @@
+"""A world: the data behind the imitation portals and the practice's own files.
+
+A world is what the tests and the demo stand on. It holds the practice (name,
+domain, staff, clients, what it granted), the orgs of every portal with their users,
+the agent's logins, and the ground truth: the finding class every (portal, org,
+email) must get. Ground truth is written by the generator from what it *meant* each
+user to be, never by running the product's reconcile code, so the two can disagree
+and a test can catch it.
+
+Values are stored in each portal's own vocabulary (role codes, status words), the
+way the portal would show them; ``sandbox/portals`` render them, ``sandbox/generate``
+makes them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(slots=True)
+class WorldUser:
+    """One user of one org, as the portal stores it.
+
+    ``status`` uses the portal's words: xero ``ACTIVE``/``PENDING``/``DECLINED``;
+    qbo ``Active``/``Invited``/``Inactive``; myob ``ACTIVE``/``INVITED``.
+    ``kind`` is qbo's tab (``users`` or ``firms``) or myob's access (``User`` or
+    ``Advisor``); xero leaves it ``None``.
+    """
+
+    user_id: str
+    first_name: str
+    last_name: str
+    email: str
+    role: str
+    status: str
+    extra_permissions: list[str] = field(default_factory=list)
+    kind: str | None = None
+    firm_name: str | None = None
+    two_step: bool = True
+    last_login_utc: str | None = None
+    logins_this_week: int = 0
+    is_subscriber: bool = False
+    invite_expires_at: str | None = None
+    myob_roles: list[str] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+@dataclass(slots=True)
+class WorldOrg:
+    portal: str
+    org_id: str
+    name: str
+    users: list[WorldUser]
+    client_id: str | None = None
+    serial_number: str | None = None
+
+
+@dataclass(slots=True)
+class WorldLogin:
+    """A practice login the agent signs in with (also a user of each of its orgs)."""
+
+    portal: str
+    email: str
+    password: str
+    totp_secret: str
+    first_name: str = "Access"
+    last_name: str = "Robot"
+
+
+@dataclass(slots=True)
+class WorldStaff:
+    staff_id: str
+    name: str
+    emails: list[str]
+    status: str  # active | on_leave | left
+    practice_role: str
+    left_on: str | None = None
+
+
+@dataclass(slots=True)
+class WorldClient:
+    client_id: str
+    name: str
+    client_manager: str
+    partner: str
+    annual_fee: float
+    archived: bool = False
+
+
+@dataclass(slots=True)
+class WorldGrant:
+    """Access the practice itself granted: what the intended-access import says."""
+
+    staff_email: str
+    portal: str
+    org_id: str
+    role: str
+    extra_permissions: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class WorldTruth:
+    portal: str
+    org_id: str
+    email: str
+    finding_class: str
+
+
+@dataclass(slots=True)
+class World:
+    seed: int
+    practice_name: str
+    practice_domains: list[str]
+    staff: list[WorldStaff]
+    clients: list[WorldClient]
+    orgs: list[WorldOrg]
+    logins: list[WorldLogin]
+    grants: list[WorldGrant]
+    truth: list[WorldTruth]
+
+    def orgs_of(self, portal: str) -> list[WorldOrg]:
+        return [o for o in self.orgs if o.portal == portal]
+
+    def logins_of(self, portal: str) -> list[WorldLogin]:
+        return [lg for lg in self.logins if lg.portal == portal]
+
+    def leavers(self) -> list[WorldStaff]:
+        return [s for s in self.staff if s.status == "left"]
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False, indent=1)
+
+    def save(self, path: Path) -> None:
+        path.write_text(self.to_json(), encoding="utf-8")
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> World:
+        return cls(
+            seed=data["seed"],
+            practice_name=data["practice_name"],
+            practice_domains=list(data["practice_domains"]),
+            staff=[WorldStaff(**s) for s in data["staff"]],
+            clients=[WorldClient(**c) for c in data["clients"]],
+            orgs=[
+                WorldOrg(**{**o, "users": [WorldUser(**u) for u in o["users"]]})
+                for o in data["orgs"]
+            ],
+            logins=[WorldLogin(**lg) for lg in data["logins"]],
+            grants=[WorldGrant(**g) for g in data["grants"]],
+            truth=[WorldTruth(**t) for t in data["truth"]],
+        )
+
+    @classmethod
+    def load(cls, path: Path) -> World:
+        return cls.from_dict(json.loads(path.read_text(encoding="utf-8")))
