@@ -14,7 +14,6 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from rich.table import Table
-from sandbox.serve import PortalServer
 
 from accessrecon.console import console, crawl_summary, findings_table, run_crawl
 from agent.findings import open_findings, reconcile
@@ -28,6 +27,7 @@ from agent.settings import Settings
 from agent.storage.db import session_scope
 from sandbox.generate import generate_world, write_world
 from sandbox.portals import create_portal_app
+from sandbox.serve import PortalServer
 from sandbox.world import World
 
 

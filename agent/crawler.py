@@ -152,8 +152,13 @@ class Crawler:
         portal: Portal | str | None = None,
         org_id: str | None = None,
         trigger: str = "manual",
+        browser: Browser | None = None,
     ) -> CrawlReport:
-        """Crawl every login (or one portal's, or one org), resuming an unfinished crawl."""
+        """Crawl every login (or one portal's, or one org), resuming an unfinished crawl.
+
+        A long-running process passes its ``browser`` to keep one Chromium across crawls;
+        otherwise the crawl launches its own and closes it when done.
+        """
         report = self._open_crawl(portal, org_id, trigger)
         with Session(self.engine) as session:
             query = select(PortalLogin)
@@ -165,16 +170,21 @@ class Crawler:
                 "no portal logins to crawl" + (f" for portal {portal}" if portal else "")
                 + ": add one with 'accessrecon login add'"
             )
-        async with async_playwright() as playwright:
-            browser = await launch_browser(playwright, self.settings)
-            try:
-                await asyncio.gather(
-                    *(self._crawl_login(browser, row, report, org_id) for row in logins)
-                )
-            finally:
-                await browser.close()
+        if browser is not None:
+            await self._crawl_logins(browser, logins, report, org_id)
+        else:
+            async with async_playwright() as playwright:
+                own = await launch_browser(playwright, self.settings)
+                try:
+                    await self._crawl_logins(own, logins, report, org_id)
+                finally:
+                    await own.close()
         self._close_crawl(report)
         return report
+
+    async def _crawl_logins(self, browser: Browser, logins: list[PortalLogin],
+                            report: CrawlReport, org_id: str | None) -> None:
+        await asyncio.gather(*(self._crawl_login(browser, row, report, org_id) for row in logins))
 
     # -- crawl bookkeeping ------------------------------------------------------------
 

@@ -6,14 +6,15 @@ logins: ``LoginSummary`` has no secret fields at all.
 
 from __future__ import annotations
 
+import binascii
 from dataclasses import dataclass
 
-import pyotp
 from sqlmodel import Session, select
 
 from agent.clock import utcnow
 from agent.domain import Portal
 from agent.scrapers.base import Credentials
+from agent.scrapers.totp import totp_for
 from agent.secrets import SecretBox
 from agent.storage.models import AuditEvent, PortalLogin
 
@@ -57,9 +58,12 @@ def add_login(
         raise LoginError(f"unknown portal {portal!r}; use one of xero, qbo, myob") from None
     secret = totp_secret.replace(" ", "").upper()
     try:
-        pyotp.TOTP(secret).now()
-    except Exception as exc:  # pyotp raises binascii errors for bad base32
-        raise LoginError("the TOTP secret is not valid base32 (as shown by the portal)") from exc
+        totp_for(secret).now()
+    except (ValueError, binascii.Error) as exc:
+        raise LoginError(
+            "the TOTP secret is not a valid base32 secret of at least 80 bits "
+            "(copy it as the portal showed it)"
+        ) from exc
     if not email.strip() or "@" not in email:
         raise LoginError(f"{email!r} is not an email address")
     if not password:

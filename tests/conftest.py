@@ -23,6 +23,7 @@ from agent.settings import Settings
 from agent.storage.db import make_engine, upgrade_to_head
 from sandbox.generate import generate_world
 from sandbox.world import World
+from tests.browser_loop import BrowserLoop
 
 PG_URL = os.environ.get("ACCESSRECON_TEST_PG_URL", "")
 DATABASES = [d.strip() for d in os.environ.get(
@@ -33,9 +34,9 @@ DATABASES = [d.strip() for d in os.environ.get(
 def _isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """No test reads the developer's .env or writes outside its temporary directory."""
     for name in list(os.environ):
-        if name.startswith("ACCESSRECON_") and name not in (
+        if (name.startswith("ACCESSRECON_") and name not in (
             "ACCESSRECON_TEST_PG_URL", "ACCESSRECON_TEST_DATABASES", "ACCESSRECON_CHROMIUM_PATH"
-        ) or name == "DATABASE_URL":
+        )) or name == "DATABASE_URL":
             monkeypatch.delenv(name)
     monkeypatch.setenv("ACCESSRECON_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.chdir(tmp_path)
@@ -95,3 +96,10 @@ def chromium_path() -> str:
 @pytest.fixture(scope="session")
 def small_world() -> World:
     return generate_world(11, staff=10, orgs_per_portal=5, users_per_org=5)
+
+
+@pytest.fixture(scope="session")
+def browser_loop(chromium_path: str) -> Iterator[BrowserLoop]:
+    loop = BrowserLoop(chromium_path)
+    yield loop
+    loop.close()

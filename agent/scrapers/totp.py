@@ -15,14 +15,31 @@ import pyotp
 
 STEP_SECONDS = 30
 
+MIN_SECRET_BITS = 80
+
 _last_step: dict[str, int] = {}
 _lock = asyncio.Lock()
+
+
+class PortalTotp(pyotp.TOTP):
+    """RFC 6238 TOTP accepting the 80-bit secrets many portals still issue.
+
+    pyotp asks for 112 bits by default; a practice cannot choose the secret its
+    portal hands out, so refusing shorter ones would only lock it out.
+    """
+
+    min_secret_length_bits = MIN_SECRET_BITS
+
+
+def totp_for(secret: str) -> pyotp.TOTP:
+    """The TOTP generator for a base32 secret; ValueError if it is not one."""
+    return PortalTotp(secret.replace(" ", "").upper())
 
 
 async def fresh_code(secret: str) -> str:
     """A code for ``secret`` from a time step no earlier call has used."""
     async with _lock:
-        totp = pyotp.TOTP(secret)
+        totp = totp_for(secret)
         step = int(time.time() // STEP_SECONDS)
         used = _last_step.get(secret)
         if used is not None and step <= used:

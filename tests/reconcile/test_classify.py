@@ -90,8 +90,11 @@ def test_roster_alias_matches_the_staff_member() -> None:
     assert got == {"anna@mailbox.example": FindingClass.INVITED_DIRECT}
 
 
-@pytest.mark.parametrize("raw", ["ANNA.ASHBY@HARBOURCO.EXAMPLE", " anna.ashby+xero@harbourco.example",
-                                 "anna.ashby@harbourco.example\u00a0"])
+@pytest.mark.parametrize(
+    "raw",
+    ["ANNA.ASHBY@HARBOURCO.EXAMPLE", " anna.ashby+xero@harbourco.example",
+     "anna.ashby@harbourco.example\u00a0"],
+)
 def test_case_spaces_and_plus_tags_on_practice_domains_are_ignored(raw: str) -> None:
     assert normalise_email(raw, [DOMAIN]) == "anna.ashby@harbourco.example"
 

@@ -1,0 +1,210 @@
+"""The clients import: the practice's client list and each client's ledger orgs.
+
+The file replaces the client list and every client-to-org link. Clients are matched
+to those already held by ``client_id`` (the practice's own id) and updated in place,
+so their database ids stay stable for anything that refers to them. An org links to
+at most one client: the same ``portal:org_id`` on two rows is an error naming both.
+
+A client the file no longer lists is removed with its links, unless some other table
+points at it; then it is kept, marked archived (so staff access to its orgs is still
+reported), keeps those of its links the file gives to no other client, and is named in
+a warning.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from os import PathLike
+
+from sqlmodel import Session, select
+
+from agent.domain import Portal
+from agent.imports.columns import CLIENT_COLUMNS, ImportKind
+from agent.imports.common import (
+    ImportResult,
+    record_audit,
+    referenced_ids,
+    reject_if,
+    require_rows,
+)
+from agent.imports.errors import FieldError
+from agent.imports.parsing import (
+    RowCheck,
+    column_length,
+    parse_bool,
+    parse_money,
+    parse_org_refs,
+    parse_text,
+    show,
+)
+from agent.imports.reading import Cell, Sheet, read_sheet
+from agent.reconcile.identity import looks_like_email
+from agent.storage.models import Client, ClientOrgLink
+
+_ID_MAX = column_length(Client, "external_id")
+_NAME_MAX = column_length(Client, "name")
+_PERSON_MAX = column_length(Client, "client_manager")
+_EMAIL_MAX = column_length(Client, "contact_email")
+
+
+@dataclass(frozen=True, slots=True)
+class ClientRow:
+    """One valid client row."""
+
+    row: int
+    client_id: str
+    name: str
+    client_manager: str
+    job_manager: str
+    partner: str
+    annual_fee: float | None
+    archived: bool
+    contact_email: str
+    linked_orgs: tuple[tuple[Portal, str], ...]
+
+
+def _contact_email(cell: Cell) -> str:
+    text = parse_text(cell, max_length=_EMAIL_MAX)
+    if not looks_like_email(text):
+        raise FieldError(f"{show(text)} is not an email address")
+    return text
+
+
+def validate_clients(sheet: Sheet) -> list[ClientRow]:
+    """Every row checked; ``ImportRejected`` names every problem if any row is bad."""
+    errors = list(sheet.errors)
+    require_rows(sheet, "clients", errors)
+    id_row: dict[str, int] = {}
+    org_row: dict[tuple[Portal, str], tuple[int, str]] = {}
+    parsed: list[ClientRow] = []
+    for row in sheet.rows:
+        check = RowCheck(row, sheet.file, errors)
+        client_id = check.text("client_id", required=True, max_length=_ID_MAX)
+        name = check.text("name", required=True, max_length=_NAME_MAX)
+        people = {
+            column: check.text(column, max_length=_PERSON_MAX) or ""
+            for column in ("client_manager", "job_manager", "partner")
+        }
+        fee = check.value("annual_fee", parse_money)
+        archived = check.value("archived", parse_bool)
+        contact = check.value("contact_email", _contact_email)
+        orgs = check.value("linked_orgs", parse_org_refs) or []
+        if client_id is not None:
+            first = id_row.setdefault(client_id, row.number)
+            if first != row.number:
+                check.fail("client_id", f"{client_id} is also on row {first}; "
+                                        "client ids must be unique")
+        for ref in orgs:
+            owner = org_row.setdefault(ref, (row.number, client_id or ""))
+            if owner[0] != row.number:
+                check.fail("linked_orgs", f"{ref[0]}:{ref[1]} is also linked on row {owner[0]} "
+                                          f"(client {owner[1]}); an org links to at most "
+                                          "one client")
+        if check.ok and client_id and name:
+            parsed.append(ClientRow(
+                row=row.number, client_id=client_id, name=name,
+                client_manager=people["client_manager"], job_manager=people["job_manager"],
+                partner=people["partner"], annual_fee=fee, archived=bool(archived),
+                contact_email=contact or "", linked_orgs=tuple(orgs),
+            ))
+    reject_if(errors)
+    return parsed
+
+
+def import_clients(
+    session: Session, path: str | PathLike[str], *, actor: str = "cli"
+) -> ImportResult:
+    """Replace the client list and org links with the file's, in ``session`` (not committed).
+
+    Args:
+        session: the transaction to write in; the caller commits (``run_import`` does).
+        path: a CSV or XLSX file with the columns of ``COLUMNS[ImportKind.CLIENTS]``.
+        actor: who imported, for the audit log.
+
+    Raises ``ImportRejected`` naming every bad row; then nothing was written.
+    """
+    sheet = read_sheet(path, CLIENT_COLUMNS)
+    rows = validate_clients(sheet)
+    result = _write_clients(session, sheet, rows)
+    record_audit(session, actor=actor, sheet=sheet, result=result)
+    session.flush()
+    return result
+
+
+def _fields(row: ClientRow) -> dict[str, object]:
+    return {
+        "name": row.name, "client_manager": row.client_manager, "job_manager": row.job_manager,
+        "partner": row.partner, "annual_fee": row.annual_fee, "archived": row.archived,
+        "contact_email": row.contact_email,
+    }
+
+
+def _write_clients(session: Session, sheet: Sheet, rows: list[ClientRow]) -> ImportResult:
+    held = {c.external_id: c for c in session.exec(select(Client)).all()}
+    links = list(session.exec(select(ClientOrgLink)).all())
+    held_links: dict[int | None, set[tuple[str, str]]] = {}
+    for link in links:
+        held_links.setdefault(link.client_id, set()).add((link.portal, link.portal_org_id))
+
+    created = updated = unchanged = 0
+    owners: dict[str, Client] = {}
+    for row in rows:
+        fields = _fields(row)
+        wanted_links = {(str(p), o) for p, o in row.linked_orgs}
+        client = held.get(row.client_id)
+        if client is None:
+            client = Client(external_id=row.client_id, **fields)
+            session.add(client)
+            created += 1
+        else:
+            before = {name: getattr(client, name) for name in fields}
+            if before == fields and held_links.get(client.id, set()) == wanted_links:
+                unchanged += 1
+            else:
+                updated += 1
+            for name, value in fields.items():
+                setattr(client, name, value)
+        owners[row.client_id] = client
+    session.flush()
+
+    absent = {c.id: c for key, c in held.items() if key not in owners and c.id is not None}
+    keep = referenced_ids(session, Client, set(absent), ignore={"client_org_link"})
+    warnings = list(sheet.warnings)
+    for client_id in sorted(keep):
+        client = absent[client_id]
+        client.archived = True
+        warnings.append(f"client {client.external_id} ({client.name}) is not in the file but "
+                        "other records refer to it: kept and marked archived")
+
+    wanted: dict[tuple[str, str], int] = {}
+    for row in rows:
+        client_pk = owners[row.client_id].id
+        if client_pk is None:
+            raise RuntimeError("client has no id after flush")
+        for portal, org_id in row.linked_orgs:
+            wanted[(str(portal), org_id)] = client_pk
+    present: set[tuple[str, str]] = set()
+    for link in links:
+        key = (link.portal, link.portal_org_id)
+        owner = wanted.get(key)
+        if owner is None:
+            if link.client_id in keep:
+                present.add(key)
+            else:
+                session.delete(link)
+        else:
+            link.client_id = owner
+            present.add(key)
+    session.flush()
+    for (portal, org_id), client_pk in wanted.items():
+        if (portal, org_id) not in present:
+            session.add(ClientOrgLink(client_id=client_pk, portal=portal, portal_org_id=org_id))
+    gone = set(absent) - keep
+    for client_id in gone:
+        session.delete(absent[client_id])
+    session.flush()
+    return ImportResult(
+        kind=ImportKind.CLIENTS, file=sheet.file, rows=len(rows), created=created,
+        updated=updated, unchanged=unchanged, removed=len(gone), retained=len(keep),
+        warnings=tuple(warnings), sha256=sheet.sha256,
+    )

@@ -1,0 +1,75 @@
+"""Small builders for database states, made through the product's own functions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+from sqlmodel import Session
+
+from agent.clock import utcnow
+from agent.domain import AccessStatus, FailureReason, Portal
+from agent.scans import ScanOutcome, record_failed_scan, record_ok_scan, upsert_org
+from agent.scrapers.base import OrgRef, OrgUsers, PortalUser
+from agent.storage.models import (
+    Client,
+    ClientOrgLink,
+    IntendedAccess,
+    Org,
+    Staff,
+    StaffEmail,
+)
+
+DOMAIN = "harbourco.example"
+
+
+def add_staff(session: Session, name: str, *emails: str, status: str = "active",
+              left_on: date | None = None) -> Staff:
+    staff = Staff(name=name, status=status, left_on=left_on, practice_role="employee")
+    session.add(staff)
+    session.flush()
+    assert staff.id is not None
+    for i, email in enumerate(emails):
+        session.add(StaffEmail(staff_id=staff.id, email=email, is_primary=i == 0))
+    session.flush()
+    return staff
+
+
+def add_client(session: Session, name: str, manager: str, *orgs: tuple[str, str],
+               archived: bool = False) -> Client:
+    client = Client(external_id=f"C-{name}", name=name, client_manager=manager,
+                    archived=archived, annual_fee=1200.0)
+    session.add(client)
+    session.flush()
+    assert client.id is not None
+    for portal, org_id in orgs:
+        session.add(ClientOrgLink(client_id=client.id, portal=portal, portal_org_id=org_id))
+    session.flush()
+    return client
+
+
+def grant(session: Session, staff: Staff, portal: str, org_id: str, role: str) -> None:
+    assert staff.id is not None
+    session.add(IntendedAccess(staff_id=staff.id, portal=portal, portal_org_id=org_id, role=role))
+    session.flush()
+
+
+def org(session: Session, org_id: str, name: str = "Kōwhai Bakery",
+        portal: Portal = Portal.XERO) -> Org:
+    return upsert_org(session, OrgRef(portal, org_id, name), login_id=None)
+
+
+def ok_scan(session: Session, target: Org, users: Sequence[tuple[str, str]],
+            status: AccessStatus = AccessStatus.ACTIVE) -> ScanOutcome:
+    """An ok scan showing ``(email, role)`` users."""
+    rows = tuple(PortalUser(email=e, name=e.split("@")[0], role=r, status=status)
+                 for e, r in users)
+    ref = OrgRef(Portal(target.portal), target.portal_org_id, target.name)
+    return record_ok_scan(session, org=target, started_at=utcnow(),
+                          result=OrgUsers(ref, rows, len(rows), f"JSON total {len(rows)}"))
+
+
+def failed_scan(session: Session, target: Org,
+                reason: FailureReason = FailureReason.TIMEOUT) -> ScanOutcome:
+    return record_failed_scan(session, org=target, reason=reason, detail="test",
+                              started_at=utcnow())
