@@ -212,3 +212,25 @@ class AuditEvent(SQLModel, table=True):
     actor: str = Field(max_length=200)
     action: str = Field(max_length=64, index=True)
     detail: dict[str, object] = Field(default_factory=dict, sa_column=Column(JSON))
+
+
+class ScanRequest(SQLModel, table=True):
+    """A wish for a scan, and how it went."""
+
+    __tablename__ = "scan_request"
+
+    id: int | None = Field(default=None, primary_key=True)
+    requested_at: datetime = Field(default_factory=utcnow, index=True)
+    requested_by: str = Field(max_length=200)
+    source: str = Field(default="cli", max_length=16)  # cli, api, extension, schedule
+    login_id: int | None = Field(default=None, foreign_key="portal_login.id", index=True)
+    portal: str | None = Field(default=None, max_length=16)
+    portal_org_id: str | None = Field(default=None, max_length=64)
+    status: str = Field(default="queued", max_length=16, index=True)
+    crawl_id: int | None = Field(default=None, foreign_key="crawl.id")
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    done: int = 0
+    failed: int = 0
+    total: int | None = None
+    detail: str = Field(default="", max_length=2000)

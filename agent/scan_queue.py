@@ -1,0 +1,105 @@
+"""One queue for every re-scan: CLI, API, extension and the scheduler all enqueue here.
+
+A request names a portal login, or one org. A worker claims requests one at a time
+per login (never two crawls of one login at once), runs them, and writes progress
+back so the server can show it. Asking again for something already queued or
+running returns the existing request instead of queueing a duplicate.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from agent.clock import utcnow
+from agent.storage.models import ScanRequest
+
+QUEUED = "queued"
+RUNNING = "running"
+DONE = "done"
+FAILED = "failed"
+ACTIVE = (QUEUED, RUNNING)
+
+
+def enqueue(
+    session: Session,
+    *,
+    requested_by: str,
+    source: str,
+    login_id: int | None = None,
+    portal: str | None = None,
+    portal_org_id: str | None = None,
+) -> ScanRequest:
+    """Queue a scan, or return the identical one already queued or running."""
+    existing = session.exec(
+        select(ScanRequest).where(
+            col(ScanRequest.status).in_(ACTIVE),
+            ScanRequest.login_id == login_id,
+            ScanRequest.portal == portal,
+            ScanRequest.portal_org_id == portal_org_id,
+        )
+    ).first()
+    if existing is not None:
+        return existing
+    request = ScanRequest(requested_by=requested_by, source=source, login_id=login_id,
+                          portal=portal, portal_org_id=portal_org_id)
+    session.add(request)
+    session.flush()
+    return request
+
+
+def claim_next(session: Session) -> ScanRequest | None:
+    """Take the oldest queued request whose login has nothing running, marking it running.
+
+    The status update is conditional, so two workers cannot claim the same request.
+    """
+    running_logins = set(session.exec(
+        select(ScanRequest.login_id).where(ScanRequest.status == RUNNING)
+    ))
+    running_portals = set(session.exec(
+        select(ScanRequest.portal).where(ScanRequest.status == RUNNING)
+    ))
+    for request in session.exec(
+        select(ScanRequest).where(ScanRequest.status == QUEUED)
+        .order_by(col(ScanRequest.requested_at), col(ScanRequest.id))
+    ).all():
+        busy = (request.login_id is not None and request.login_id in running_logins) or (
+            request.portal is not None and request.portal in running_portals
+        ) or (None in running_portals and None in running_logins)
+        if busy:
+            continue
+        claimed = session.exec(  # type: ignore[call-overload]
+            update(ScanRequest)
+            .where(col(ScanRequest.id) == request.id, col(ScanRequest.status) == QUEUED)
+            .values(status=RUNNING, started_at=utcnow())
+        )
+        if claimed.rowcount == 1:
+            session.flush()
+            session.refresh(request)
+            return request
+    return None
+
+
+def record_progress(session: Session, request_id: int, *, done: int, failed: int,
+                    total: int | None, crawl_id: int | None = None) -> None:
+    request = session.get(ScanRequest, request_id)
+    if request is None:
+        return
+    request.done, request.failed, request.total = done, failed, total
+    if crawl_id is not None:
+        request.crawl_id = crawl_id
+    session.add(request)
+
+
+def finish(session: Session, request_id: int, *, ok: bool, detail: str = "") -> None:
+    request = session.get(ScanRequest, request_id)
+    if request is None:
+        return
+    request.status = DONE if ok else FAILED
+    request.finished_at = utcnow()
+    request.detail = detail[:2000]
+    session.add(request)
+
+
+def get_request(session: Session, request_id: int) -> ScanRequest | None:
+    return session.get(ScanRequest, request_id)
