@@ -1,4 +1,4 @@
-"""Write a new Alembic migration for model changes: ``python scripts/new_migration.py "what changed"``.
+"""Write a new Alembic migration: ``python scripts/new_migration.py "what changed"``.
 
 A scratch SQLite database is brought to the current heads, then Alembic compares it
 with the models and writes the difference as revision ``--rev`` (default: the next
