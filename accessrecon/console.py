@@ -58,6 +58,8 @@ def crawl_summary(report: CrawlReport) -> Table:
     table.add_column("outcome")
     table.add_column("orgs", justify="right")
     table.add_row("ok", str(report.ok))
+    if report.suspect:
+        table.add_row("suspect: dropped to no users, held", str(report.suspect))
     for reason, count in sorted(report.failed.items()):
         table.add_row(f"failed: {reason}", str(count))
     if report.skipped_already_done:

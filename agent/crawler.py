@@ -34,11 +34,12 @@ from sqlmodel import Session, select
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt
 
 from agent.browser import launch_browser
+from agent.circuit import CircuitBreaker
 from agent.clock import utcnow
-from agent.domain import Portal
+from agent.domain import Portal, ScanStatus
 from agent.logins import credentials
 from agent.reconcile.identity import normalise_email
-from agent.scans import ScanOutcome, record_failed_scan, record_ok_scan, upsert_org
+from agent.scans import ScanOutcome, record_capture, record_failed_scan, upsert_org
 from agent.scrapers import scraper_for
 from agent.scrapers.base import (
     Credentials,
@@ -76,6 +77,7 @@ class CrawlReport:
     orgs_listed: int = 0
     skipped_already_done: int = 0
     ok: int = 0
+    suspect: int = 0
     failed: Counter[str] = field(default_factory=Counter)
     #: logins that could not sign in or list their orgs: (portal, email, reason, detail)
     login_failures: list[tuple[str, str, str, str]] = field(default_factory=list)
@@ -85,7 +87,7 @@ class CrawlReport:
 
     @property
     def total(self) -> int:
-        return self.ok + sum(self.failed.values())
+        return self.ok + self.suspect + sum(self.failed.values())
 
 
 ProgressCallback = Callable[[str, int, int], None]
@@ -141,6 +143,7 @@ class Crawler:
         self.concurrency = concurrency
         self.progress = progress or (lambda _event, _done, _total: None)
         self._slots = asyncio.Semaphore(concurrency)
+        self._breakers: dict[str, CircuitBreaker] = {}
         self._done = 0
         self._total = 0
 
@@ -309,17 +312,35 @@ class Crawler:
                 event = "failed"
             else:
                 with session_scope(self.engine) as session:
-                    outcome = record_ok_scan(
+                    outcome = record_capture(
                         session, org=org, result=result, started_at=started,
                         crawl_id=report.crawl_id, login_id=login.row.id,
                     )
-                report.ok += 1
+                if outcome.status is ScanStatus.SUSPECT:
+                    report.suspect += 1
+                else:
+                    report.ok += 1
                 event = "ok"
             report.outcomes.append(outcome)
             self._done += 1
             self.progress(event, self._done, self._total)
 
     async def _capture(self, login: _LoginSession, ref: OrgRef) -> OrgUsers:
+        breaker = self._breakers.setdefault(login.creds.portal, CircuitBreaker())
+        if not breaker.allow():
+            raise PortalError(
+                f"not tried: {breaker.consecutive_failures} scans in a row failed on this "
+                "portal, so the crawler is waiting before it tries again"
+            )
+        try:
+            result = await self._capture_with_sign_in(login, ref)
+        except TransientFailure:
+            breaker.failed()
+            raise
+        breaker.succeeded()
+        return result
+
+    async def _capture_with_sign_in(self, login: _LoginSession, ref: OrgRef) -> OrgUsers:
         sign_ins = 0
         while True:
             generation = login.generation

@@ -101,8 +101,16 @@ _SEVERITY: dict[FindingClass, Severity] = {
 
 
 class ScanStatus(StrEnum):
+    """How a scan ended.
+
+    ``suspect`` is a complete-looking list that dropped to no one but the viewer
+    where the last ok scan showed others: kept as evidence, not applied, until a
+    second scan in a row shows the same.
+    """
+
     OK = "ok"
     FAILED = "failed"
+    SUSPECT = "suspect"
 
 
 class FailureReason(StrEnum):

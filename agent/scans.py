@@ -48,7 +48,7 @@ def upsert_org(session: Session, ref: OrgRef, *, login_id: int | None) -> Org:
     return org
 
 
-def record_ok_scan(
+def record_capture(
     session: Session,
     *,
     org: Org,
@@ -58,11 +58,48 @@ def record_ok_scan(
     login_id: int | None = None,
     source: ScanSource = ScanSource.AGENT,
 ) -> ScanOutcome:
+    """Record a complete user list: ok, or suspect when it is a sudden drop to no one.
+
+    A list holding at most the viewer, where the last ok scan showed others, is more
+    likely a portal fault than every user removed at once: it is kept as a
+    ``suspect`` scan and not applied. A second such list in a row confirms it.
+    """
+    assert org.id is not None
+    status = ScanStatus.OK
+    detail = ""
+    if len(result.users) <= 1:
+        last_ok = latest_ok_scan(session, org.id)
+        previous = session.exec(
+            select(Scan).where(Scan.org_id == org.id)
+            .order_by(col(Scan.finished_at).desc(), col(Scan.id).desc())
+        ).first()
+        confirmed = previous is not None and previous.status == ScanStatus.SUSPECT
+        if last_ok is not None and last_ok.user_count > 1 and not confirmed:
+            status = ScanStatus.SUSPECT
+            detail = (f"the list dropped from {last_ok.user_count} users to "
+                      f"{len(result.users)}; held until a second scan shows the same")
+    return record_ok_scan(session, org=org, result=result, started_at=started_at,
+                          crawl_id=crawl_id, login_id=login_id, source=source,
+                          status=status, detail=detail)
+
+
+def record_ok_scan(
+    session: Session,
+    *,
+    org: Org,
+    result: OrgUsers,
+    started_at: datetime,
+    crawl_id: int | None = None,
+    login_id: int | None = None,
+    source: ScanSource = ScanSource.AGENT,
+    status: ScanStatus = ScanStatus.OK,
+    detail: str = "",
+) -> ScanOutcome:
     assert org.id is not None
     scan = Scan(
         crawl_id=crawl_id, org_id=org.id, login_id=login_id, source=source,
-        status=ScanStatus.OK, reported_total=result.reported_total,
-        user_count=len(result.users), evidence=result.evidence[:2000],
+        status=status, reported_total=result.reported_total,
+        user_count=len(result.users), evidence=result.evidence[:2000], detail=detail,
         started_at=started_at, finished_at=utcnow(),
     )
     session.add(scan)
@@ -76,7 +113,7 @@ def record_ok_scan(
         )
         for user in result.users
     )
-    return ScanOutcome(scan.id, org.id, ScanStatus.OK, None, len(result.users))
+    return ScanOutcome(scan.id, org.id, status, None, len(result.users))
 
 
 def record_failed_scan(

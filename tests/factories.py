@@ -5,12 +5,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
+import pyotp
+from cryptography.fernet import Fernet
 from sqlmodel import Session
 
 from agent.clock import utcnow
 from agent.domain import AccessStatus, FailureReason, Portal
-from agent.scans import ScanOutcome, record_failed_scan, record_ok_scan, upsert_org
+from agent.logins import add_login
+from agent.scans import (
+    ScanOutcome,
+    record_capture,
+    record_failed_scan,
+    record_ok_scan,
+    upsert_org,
+)
 from agent.scrapers.base import OrgRef, OrgUsers, PortalUser
+from agent.secrets import SecretBox
 from agent.storage.models import (
     Client,
     ClientOrgLink,
@@ -73,3 +83,19 @@ def failed_scan(session: Session, target: Org,
                 reason: FailureReason = FailureReason.TIMEOUT) -> ScanOutcome:
     return record_failed_scan(session, org=target, reason=reason, detail="test",
                               started_at=utcnow())
+
+
+def capture(session: Session, target: Org, users: Sequence[tuple[str, str]]) -> ScanOutcome:
+    """A complete list recorded as the crawler records it (ok, or suspect on a sudden drop)."""
+    rows = tuple(PortalUser(email=e, name=e.split("@")[0], role=r, status=AccessStatus.ACTIVE)
+                 for e, r in users)
+    ref = OrgRef(Portal(target.portal), target.portal_org_id, target.name)
+    return record_capture(session, org=target, started_at=utcnow(),
+                          result=OrgUsers(ref, rows, len(rows), f"JSON total {len(rows)}"))
+
+
+def agent_login(session: Session, email: str = "accessrecon.xero@harbourco.example") -> None:
+    """Register the agent's own login, so reconcile recognises it."""
+    box = SecretBox([Fernet.generate_key()])
+    add_login(session, box, portal="xero", email=email, password="pw",
+              totp_secret=pyotp.random_base32(), base_url="http://127.0.0.1:1")
