@@ -154,6 +154,7 @@ class Crawler:
         *,
         portal: Portal | str | None = None,
         org_id: str | None = None,
+        login_id: int | None = None,
         trigger: str = "manual",
         browser: Browser | None = None,
     ) -> CrawlReport:
@@ -162,11 +163,16 @@ class Crawler:
         A long-running process passes its ``browser`` to keep one Chromium across crawls;
         otherwise the crawl launches its own and closes it when done.
         """
-        report = self._open_crawl(portal, org_id, trigger)
+        # Only a crawl of everything (or of a whole portal) resumes an unfinished one;
+        # a targeted re-scan of one org or login always starts its own.
+        resumable = org_id is None and login_id is None
+        report = self._open_crawl(portal, trigger, resumable=resumable)
         with Session(self.engine) as session:
             query = select(PortalLogin)
             if portal:
                 query = query.where(PortalLogin.portal == str(portal))
+            if login_id is not None:
+                query = query.where(PortalLogin.id == login_id)
             logins = list(session.exec(query))
         if not logins:
             raise ValueError(
@@ -191,20 +197,22 @@ class Crawler:
 
     # -- crawl bookkeeping ------------------------------------------------------------
 
-    def _open_crawl(self, portal: Portal | str | None, org_id: str | None,
-                    trigger: str) -> CrawlReport:
+    def _open_crawl(self, portal: Portal | str | None, trigger: str, *,
+                    resumable: bool) -> CrawlReport:
         with session_scope(self.engine) as session:
             crawl = None
-            if org_id is None:
+            if resumable:
                 crawl = session.exec(
                     select(Crawl).where(
                         Crawl.status == "running",
                         Crawl.portal == (str(portal) if portal else None),
+                        Crawl.trigger != "targeted",
                     )
                 ).first()
             resumed = crawl is not None
             if crawl is None:
-                crawl = Crawl(trigger=trigger, portal=str(portal) if portal else None)
+                crawl = Crawl(trigger=trigger if resumable else "targeted",
+                              portal=str(portal) if portal else None)
                 session.add(crawl)
                 session.flush()
             assert crawl.id is not None

@@ -1,0 +1,115 @@
+"""The worker: runs queued scan requests, one Chromium for all of them.
+
+Requests come from the CLI, the API (and so the extension) and the scheduler
+through ``agent.scan_queue``. The worker claims one at a time (the queue never hands
+out two crawls of one login at once), crawls what it names, writes progress back
+for the server to show, and reconciles the orgs it scanned, so a re-scan's result
+is visible as soon as the request is done.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import TYPE_CHECKING
+
+from playwright.async_api import async_playwright
+
+from agent.browser import launch_browser
+from agent.crawler import Crawler, CrawlReport
+from agent.findings import reconcile
+from agent.runtime import Runtime
+from agent.scan_queue import claim_next, finish, record_progress
+from agent.storage.db import session_scope
+from agent.storage.models import ScanRequest
+
+if TYPE_CHECKING:
+    from playwright.async_api import Browser, Playwright
+
+log = logging.getLogger(__name__)
+
+
+class Worker:
+    def __init__(self, runtime: Runtime, *, poll_s: float = 1.0,
+                 browser: Browser | None = None) -> None:
+        """``browser``: a Chromium owned by the caller, kept open; else the worker launches one."""
+        self.runtime = runtime
+        self.poll_s = poll_s
+        self._playwright: Playwright | None = None
+        self._browser: Browser | None = browser
+        self._owns_browser = browser is None
+
+    async def _browser_ready(self) -> Browser:
+        if self._browser is None or not self._browser.is_connected():
+            if self._playwright is None:
+                self._playwright = await async_playwright().start()
+            self._browser = await launch_browser(self._playwright, self.runtime.settings)
+        return self._browser
+
+    async def close(self) -> None:
+        if self._browser is not None and self._owns_browser:
+            await self._browser.close()
+        self._browser = None
+        if self._playwright is not None:
+            await self._playwright.stop()
+            self._playwright = None
+
+    async def run_pending(self) -> int:
+        """Run every request that can be claimed now; returns how many ran."""
+        ran = 0
+        while True:
+            with session_scope(self.runtime.engine) as session:
+                request = claim_next(session)
+            if request is None:
+                return ran
+            await self.run_request(request)
+            ran += 1
+
+    async def run_forever(self, stop: asyncio.Event) -> None:
+        try:
+            while not stop.is_set():
+                try:
+                    ran = await self.run_pending()
+                except Exception:  # a broken request must not stop the queue
+                    log.exception("the scan worker failed; it will try again")
+                    ran = 0
+                if not ran:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), timeout=self.poll_s)
+        finally:
+            await self.close()
+
+    async def run_request(self, request: ScanRequest) -> CrawlReport | None:
+        assert request.id is not None
+        request_id = request.id
+        settings = self.runtime.settings
+
+        def progress(_event: str, done: int, total: int) -> None:
+            with session_scope(self.runtime.engine) as session:
+                record_progress(session, request_id, done=done, failed=0, total=total)
+
+        crawler = Crawler(self.runtime.engine, self.runtime.box, settings=settings,
+                          concurrency=settings.crawl_concurrency, progress=progress)
+        try:
+            report = await crawler.run(
+                portal=request.portal, org_id=request.portal_org_id, login_id=request.login_id,
+                trigger=request.source, browser=await self._browser_ready(),
+            )
+        except Exception as exc:
+            log.warning("scan request %s failed: %s", request_id, exc)
+            with session_scope(self.runtime.engine) as session:
+                finish(session, request_id, ok=False, detail=str(exc))
+            return None
+        with session_scope(self.runtime.engine) as session:
+            reconcile(session, configured_domains=settings.practice_domains,
+                      org_ids={o.org_id for o in report.outcomes})
+            record_progress(session, request_id, done=report.total,
+                            failed=sum(report.failed.values()), total=report.total,
+                            crawl_id=report.crawl_id)
+            failures = ", ".join(f"{n} {reason}" for reason, n in sorted(report.failed.items()))
+            logins = "; ".join(f"{email}: {reason}" for _p, email, reason, _d in
+                               report.login_failures)
+            finish(session, request_id, ok=not report.failed and not report.login_failures,
+                   detail="; ".join(x for x in (failures, logins) if x))
+        return report

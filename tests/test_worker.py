@@ -1,0 +1,60 @@
+"""Queued re-scans run through the worker: one request, one crawl, progress, reconcile."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session, select
+
+from agent.findings import open_findings
+from agent.imports import ImportKind, run_import
+from agent.logins import add_login
+from agent.runtime import Runtime
+from agent.scan_queue import DONE, enqueue
+from agent.storage.db import session_scope
+from agent.storage.models import Scan, ScanRequest
+from agent.worker import Worker
+from sandbox.generate import generate_world, write_world
+from sandbox.portals import xero
+from sandbox.serve import PortalServer
+from tests.browser_loop import BrowserLoop
+
+pytestmark = pytest.mark.browser
+
+
+def test_a_queued_org_rescan_runs_once_and_reconciles(
+    runtime: Runtime, browser_loop: BrowserLoop, tmp_path: Path
+) -> None:
+    world = generate_world(8, staff=8, orgs_per_portal=3, users_per_org=4, portals=("xero",))
+    files = write_world(world, tmp_path / "world")
+    target = world.orgs[1]
+    with PortalServer(xero.create_app(world)) as portal:
+        login = world.logins_of("xero")[0]
+        with session_scope(runtime.engine) as session:
+            add_login(session, runtime.box, portal="xero", email=login.email,
+                      password=login.password, totp_secret=login.totp_secret,
+                      base_url=portal.base_url)
+        for kind, path in ((ImportKind.STAFF, files.staff), (ImportKind.CLIENTS, files.clients),
+                           (ImportKind.ACCESS, files.access)):
+            run_import(runtime.engine, kind, path, practice_domains=world.practice_domains)
+        with session_scope(runtime.engine) as session:
+            first = enqueue(session, requested_by="test", source="api", portal="xero",
+                            portal_org_id=target.org_id)
+            again = enqueue(session, requested_by="someone else", source="extension",
+                            portal="xero", portal_org_id=target.org_id)
+        assert again.id == first.id, "an identical queued request is not queued twice"
+        ran = browser_loop.run(lambda browser: Worker(runtime, browser=browser).run_pending())
+    assert ran == 1
+    with Session(runtime.engine) as session:
+        request = session.get(ScanRequest, first.id)
+        scans = list(session.exec(select(Scan)))
+        findings = open_findings(session)
+    assert request is not None
+    assert request.status == DONE
+    assert (request.done, request.total, request.failed) == (1, 1, 0)
+    assert len(scans) == 1
+    assert scans[0].crawl_id == request.crawl_id
+    assert {f.portal_org_id for f in findings} == {target.org_id}
+    truth = {t.email.casefold() for t in world.truth if t.org_id == target.org_id}
+    assert len(findings) == len(truth)
