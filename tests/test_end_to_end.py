@@ -1,6 +1,6 @@
-"""The demo's path, end to end: sandbox portal, real Chromium, storage, reconcile, report.
+"""The demo's path, end to end: sandbox portals, real Chromium, storage, reconcile, report.
 
-A world is generated, its Xero portal served, the practice's files imported, every
+A world is generated, its three portals served, the practice's files imported, every
 org crawled and reconciled; the findings must equal the world's ground truth, and
 the leaver report must list exactly the leaver's access, by client manager.
 """
@@ -8,6 +8,7 @@ the leaver report must list exactly the leaver's access, by client manager.
 from __future__ import annotations
 
 from collections import Counter
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -25,7 +26,7 @@ from agent.runtime import Runtime
 from agent.storage.db import session_scope
 from agent.storage.models import Scan
 from sandbox.generate import generate_world, write_world
-from sandbox.portals import xero
+from sandbox.portals import create_portal_app
 from sandbox.serve import PortalServer
 from tests.browser_loop import BrowserLoop
 
@@ -35,15 +36,16 @@ pytestmark = pytest.mark.browser
 def test_demo_path_finds_exactly_the_ground_truth(
     runtime: Runtime, browser_loop: BrowserLoop, tmp_path: Path
 ) -> None:
-    world = generate_world(5, staff=10, orgs_per_portal=6, users_per_org=6, portals=("xero",))
+    world = generate_world(5, staff=10, orgs_per_portal=5, users_per_org=6)
     files = write_world(world, tmp_path / "world")
     domains = world.practice_domains
-    with PortalServer(xero.create_app(world)) as portal:
-        login = world.logins_of("xero")[0]
-        with session_scope(runtime.engine) as session:
-            add_login(session, runtime.box, portal="xero", email=login.email,
-                      password=login.password, totp_secret=login.totp_secret,
-                      base_url=portal.base_url)
+    with ExitStack() as servers:
+        for login in world.logins:
+            portal = servers.enter_context(PortalServer(create_portal_app(login.portal, world)))
+            with session_scope(runtime.engine) as session:
+                add_login(session, runtime.box, portal=login.portal, email=login.email,
+                          password=login.password, totp_secret=login.totp_secret,
+                          base_url=portal.base_url)
         for kind, path in ((ImportKind.STAFF, files.staff), (ImportKind.CLIENTS, files.clients),
                            (ImportKind.ACCESS, files.access)):
             run_import(runtime.engine, kind, path, practice_domains=domains)
@@ -65,7 +67,8 @@ def test_demo_path_finds_exactly_the_ground_truth(
     want = {(t.portal, t.org_id, normalise_email(t.email, domains)): t.finding_class
             for t in world.truth}
     assert got == want
-    assert login.email not in {r.email for r in rows}
+    assert not {lg.email for lg in world.logins} & {r.email for r in rows}
+    assert {r.portal for r in rows} == {"xero", "qbo", "myob"}
 
     leaver = max(world.leavers(), key=lambda s: sum(
         1 for t in world.truth if t.finding_class == "leaver_access"

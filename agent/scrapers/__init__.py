@@ -26,6 +26,8 @@ from agent.scrapers.base import (
     SignInFailure,
     TransientFailure,
 )
+from agent.scrapers.myob import MyobScraper
+from agent.scrapers.qbo import QboScraper
 from agent.scrapers.xero import XeroScraper
 
 _SCRAPERS: dict[Portal, Scraper] = {}
@@ -38,6 +40,8 @@ def _register(scraper: Scraper) -> None:
 
 
 _register(XeroScraper())
+_register(QboScraper())
+_register(MyobScraper())
 
 
 def scraper_for(portal: Portal | str) -> Scraper:

@@ -1,0 +1,142 @@
+"""The ``myob`` scraper: MYOB's sign-in pages, its business list, then its users JSON.
+
+MYOB's Users and permissions page scrolls in cards from
+``/api/businesses/{id}/users?page=K&pageSize=N``; the scraper reads those pages at
+the largest page size the portal allows (50), so nothing has to be scrolled. The
+JSON's ``total`` is the evidence: every page is read until the items add up to it.
+
+Check by hand: ``/account/login``, ``/businesses``, ``/business/{businessId}/users``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from agent.domain import AccessStatus, Portal
+from agent.scrapers import forms
+from agent.scrapers.base import (
+    Credentials,
+    LayoutChanged,
+    LoginRejected,
+    MfaRejected,
+    OrgRef,
+    OrgUsers,
+    PortalError,
+    PortalUser,
+)
+from agent.scrapers.http import get_json
+from agent.scrapers.pages import open_org_page, page_from
+from agent.scrapers.totp import fresh_code
+
+if TYPE_CHECKING:
+    from playwright.async_api import BrowserContext
+
+LOGIN_PATH = "/account/login"
+PAGE_SIZE = 50
+_BUSINESS = re.compile(
+    r"/business/([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})/users"
+)
+_STATUS = {"ACTIVE": AccessStatus.ACTIVE, "INVITED": AccessStatus.PENDING}
+_USER_KEYS = ("email", "name", "access", "userType", "status")
+_MAX_PAGES = 1000
+
+
+class MyobScraper:
+    portal: ClassVar[Portal] = Portal.MYOB
+
+    async def sign_in(self, context: BrowserContext, credentials: Credentials) -> None:
+        page = await context.new_page()
+        try:
+            await forms.goto(page, f"{credentials.base_url}{LOGIN_PATH}")
+            await forms.submit(page, {"Email": credentials.email,
+                                      "Password": credentials.password}, "Sign in")
+            step = await forms.outcome(
+                page,
+                {"wrong": forms.visible(page, "Incorrect email or password."),
+                 "mfa": forms.label_visible(page, "Code from your authenticator app")},
+                what="the password",
+            )
+            if step == "wrong":
+                raise LoginRejected("the portal refused the email or password")
+            code = await fresh_code(credentials.totp_secret)
+            await forms.submit(page, {"Code from your authenticator app": code}, "Verify")
+            done = await forms.outcome(
+                page,
+                {"wrong": forms.visible(page, "That code is incorrect"),
+                 "in": forms.url_has(page, "/businesses")},
+                what="the authenticator code",
+            )
+            if done == "wrong":
+                raise MfaRejected("the portal refused the authenticator code")
+        finally:
+            await page.close()
+
+    async def is_signed_in(self, context: BrowserContext, base_url: str) -> bool:
+        response = await context.request.get(f"{base_url}/businesses", max_redirects=0,
+                                             fail_on_status_code=False)
+        return response.status == 200
+
+    async def list_orgs(self, context: BrowserContext, base_url: str) -> Sequence[OrgRef]:
+        async with page_from(context) as page:
+            await open_org_page(page, f"{base_url}/businesses", login_path=LOGIN_PATH)
+            if not await page.get_by_role("heading", name="Businesses").count():
+                raise LayoutChanged("the business list page has no 'Businesses' heading")
+            links = await page.get_by_role("link").evaluate_all(
+                "els => els.map(e => [e.getAttribute('href'), (e.textContent || '').trim()])"
+            )
+        orgs: dict[str, OrgRef] = {}
+        for href, name in links:
+            match = _BUSINESS.search(href or "")
+            if match:
+                orgs[match.group(1).lower()] = OrgRef(self.portal, match.group(1).lower(), name)
+        return list(orgs.values())
+
+    async def list_users(self, context: BrowserContext, base_url: str, org: OrgRef) -> OrgUsers:
+        users: list[PortalUser] = []
+        total: int | None = None
+        for number in range(1, _MAX_PAGES + 1):
+            url = (f"{base_url}/api/businesses/{org.portal_org_id}/users"
+                   f"?page={number}&pageSize={PAGE_SIZE}")
+            body = await get_json(context, url)
+            items, page_total = _page(body, number)
+            if total is None:
+                total = page_total
+            elif page_total != total:
+                raise PortalError(f"the total changed from {total} to {page_total} while reading")
+            users.extend(_user(item) for item in items)
+            if len(users) >= total or not items:
+                break
+        else:
+            raise PortalError(f"the user list did not end after {_MAX_PAGES} pages")
+        if total is None or len(users) != total:
+            raise PortalError(f"read {len(users)} users, the portal says {total}")
+        return OrgUsers(org=org, users=tuple(users), reported_total=total,
+                        evidence=f"JSON total {total}")
+
+
+def _page(body: Any, number: int) -> tuple[list[Any], int]:
+    if not isinstance(body, dict) or not isinstance(body.get("items"), list):
+        raise LayoutChanged("the users JSON has no 'items' list")
+    if not isinstance(body.get("total"), int):
+        raise LayoutChanged("the users JSON has no 'total' count")
+    if body.get("page") not in (number, None):
+        raise PortalError(f"asked for page {number}, the portal answered page {body.get('page')}")
+    return body["items"], body["total"]
+
+
+def _user(row: Any) -> PortalUser:
+    if not isinstance(row, dict) or any(key not in row for key in _USER_KEYS):
+        raise LayoutChanged("a user in the users JSON lacks the expected keys")
+    status = _STATUS.get(str(row["status"]).upper())
+    if status is None:
+        raise LayoutChanged(f"unknown user status {row['status']!r}")
+    roles = row.get("roles") or []
+    if not isinstance(roles, list):
+        raise LayoutChanged("roles is not a list")
+    return PortalUser(
+        email=str(row["email"]), name=str(row["name"]), role=str(row["userType"]),
+        status=status, extra_permissions=tuple(str(r) for r in roles), kind=str(row["access"]),
+    )
+

@@ -1,0 +1,81 @@
+"""Pages for DOM scrapers: reused per context, and every navigation checked.
+
+Opening a page costs 0.2–0.3 s here; a crawl reuses idle pages of a login's context
+instead (the crawler's concurrency bound limits how many are ever open). Every
+navigation is checked the same way: a redirect to the sign-in page is an expired
+session, the portal's no-permission text is ``no_permission``, a 404 is an org the
+login cannot open, 429 and 5xx are transient faults.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+from weakref import WeakKeyDictionary
+
+from playwright.async_api import Error as PlaywrightError
+from playwright.async_api import TimeoutError as PlaywrightTimeout
+
+from agent.scrapers.base import NoPermission, PortalError, PortalTimeout, SessionExpired
+from agent.scrapers.forms import STEP_TIMEOUT_S, check_status
+
+if TYPE_CHECKING:
+    from playwright.async_api import BrowserContext, Page
+
+NO_PERMISSION_TEXT = "You don't have permission to view users"
+
+_idle: WeakKeyDictionary[BrowserContext, list[Page]] = WeakKeyDictionary()
+
+
+@asynccontextmanager
+async def page_from(context: BrowserContext) -> AsyncIterator[Page]:
+    """An idle page of the context, or a new one; handed back for reuse afterwards."""
+    pool = _idle.setdefault(context, [])
+    page = None
+    while pool and page is None:
+        candidate = pool.pop()
+        page = None if candidate.is_closed() else candidate
+    if page is None:
+        page = await context.new_page()
+    healthy = False
+    try:
+        yield page
+        healthy = True
+    finally:
+        if healthy and not page.is_closed():
+            pool.append(page)
+        elif not page.is_closed():
+            await page.close()
+
+
+async def open_org_page(page: Page, url: str, *, login_path: str) -> None:
+    """Navigate to an org's page and raise the failure the answer shows, if any."""
+    try:
+        response = await page.goto(url, wait_until="domcontentloaded",
+                                   timeout=STEP_TIMEOUT_S * 1000)
+    except PlaywrightTimeout as exc:
+        raise PortalTimeout(f"{url} did not load within {STEP_TIMEOUT_S:.0f} s") from exc
+    except PlaywrightError as exc:
+        raise PortalError(f"{url} did not load: {str(exc).splitlines()[0]}") from exc
+    if urlsplit(page.url).path.rstrip("/") == login_path.rstrip("/"):
+        raise SessionExpired("the portal sent the page to its sign-in form")
+    if response is None:
+        raise PortalError(f"{url} gave no response")
+    await check_status(response)
+    if response.status == 404:
+        raise PortalError("the portal says this org does not exist or this login cannot open it")
+    if response.status != 200:
+        raise PortalError(f"{url} answered {response.status}")
+    try:
+        if await page.get_by_text(NO_PERMISSION_TEXT).count():
+            raise NoPermission("the login's role in this org cannot view users")
+    except PlaywrightError as exc:
+        raise PortalError(f"{url} could not be read: {str(exc).splitlines()[0]}") from exc
+
+
+async def settle() -> None:
+    """Yield to the event loop so other scans progress between page reads."""
+    await asyncio.sleep(0)

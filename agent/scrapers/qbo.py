@@ -1,0 +1,214 @@
+"""The ``qbo`` scraper: QuickBooks Online's identifier-first sign-in and its server-rendered pages.
+
+QBO has no JSON for users, so its pages are read: the **Users** and **Accounting
+firms** tabs of Manage users, 25 rows a page, every page. Tables are found by their
+accessible role and column headers, then read in one round trip; the
+``{a}-{b} of {N}`` text under each table is the evidence that every row was read, and
+the tab's own empty text (``No users to show``) is the only way to zero rows.
+
+Check by hand: ``/signin``, ``/clients``, ``/app/company/{realmId}/manageusers?tab=firms``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, ClassVar
+from urllib.parse import urlencode, urljoin, urlsplit
+
+from playwright.async_api import Error as PlaywrightError
+
+from agent.domain import AccessStatus, Portal
+from agent.scrapers import forms
+from agent.scrapers.base import (
+    Credentials,
+    LayoutChanged,
+    LoginRejected,
+    MfaRejected,
+    OrgRef,
+    OrgUsers,
+    PortalError,
+    PortalUser,
+)
+from agent.scrapers.pages import open_org_page, page_from
+from agent.scrapers.totp import fresh_code
+
+if TYPE_CHECKING:
+    from playwright.async_api import BrowserContext, Locator, Page
+
+LOGIN_PATH = "/signin"
+USERS_HEADERS = ("Name", "Email", "User type", "Status")
+FIRMS_HEADERS = ("Firm", "Name", "Email", "Status")
+TABS = (("users", USERS_HEADERS, "No users to show"), ("firms", FIRMS_HEADERS,
+                                                         "No accounting firms"))
+_RANGE = re.compile(r"^\s*(\d+)-(\d+) of (\d+)\s*$")
+_REALM = re.compile(r"/app/company/(\d{10,19})/manageusers")
+_STATUS = {"active": AccessStatus.ACTIVE, "invited": AccessStatus.PENDING,
+           "inactive": AccessStatus.INACTIVE}
+_MAX_PAGES = 2000
+
+_READ_TABLE = """t => {
+  const text = c => (c.innerText || c.textContent || '').trim();
+  return [...t.rows].map(r => [...r.cells].map(text));
+}"""
+
+
+class QboScraper:
+    portal: ClassVar[Portal] = Portal.QBO
+
+    async def sign_in(self, context: BrowserContext, credentials: Credentials) -> None:
+        page = await context.new_page()
+        try:
+            await forms.goto(page, f"{credentials.base_url}{LOGIN_PATH}")
+            await forms.submit(page, {"Email or user ID": credentials.email}, "Continue")
+            await forms.outcome(page, {"password": forms.label_visible(page, "Password")},
+                                what="the email")
+            await forms.submit(page, {"Password": credentials.password}, "Sign in")
+            step = await forms.outcome(
+                page,
+                {"wrong": forms.visible(page, "Incorrect password. Try again or reset it."),
+                 "mfa": forms.label_visible(page, "Verification code")},
+                what="the password",
+            )
+            if step == "wrong":
+                raise LoginRejected("the portal refused the password")
+            code = await fresh_code(credentials.totp_secret)
+            await forms.submit(page, {"Verification code": code}, "Continue")
+            done = await forms.outcome(
+                page,
+                {"wrong": forms.visible(page, "That code is incorrect"),
+                 "in": forms.url_has(page, "/clients")},
+                what="the verification code",
+            )
+            if done == "wrong":
+                raise MfaRejected("the portal refused the verification code")
+        finally:
+            await page.close()
+
+    async def is_signed_in(self, context: BrowserContext, base_url: str) -> bool:
+        response = await context.request.get(f"{base_url}/clients", max_redirects=0,
+                                             fail_on_status_code=False)
+        return response.status == 200
+
+    async def list_orgs(self, context: BrowserContext, base_url: str) -> Sequence[OrgRef]:
+        orgs: dict[str, OrgRef] = {}
+        url: str | None = f"{base_url}/clients"
+        async with page_from(context) as page:
+            for _ in range(_MAX_PAGES):
+                if url is None:
+                    break
+                await open_org_page(page, url, login_path=LOGIN_PATH)
+                if await page.get_by_text("No clients to show").count():
+                    break
+                table = await _table_with_headers(page, ("Client", "Status"))
+                links = await table.get_by_role("link").evaluate_all(
+                    "els => els.map(e => [e.getAttribute('href'), (e.textContent || '').trim()])"
+                )
+                for href, name in links:
+                    match = _REALM.search(href or "")
+                    if match:
+                        orgs[match.group(1)] = OrgRef(self.portal, match.group(1), name)
+                url = await _next_link(page)
+            else:
+                raise PortalError("the client list did not end after 2000 pages")
+        return list(orgs.values())
+
+    async def list_users(self, context: BrowserContext, base_url: str, org: OrgRef) -> OrgUsers:
+        users: list[PortalUser] = []
+        evidence: list[str] = []
+        async with page_from(context) as page:
+            for tab, headers, empty_text in TABS:
+                rows, total = await _read_tab(page, base_url, org, tab, headers, empty_text)
+                users.extend(_user(tab, row) for row in rows)
+                evidence.append(f"{tab}: {total}")
+        return OrgUsers(org=org, users=tuple(users), reported_total=len(users),
+                        evidence="; ".join(evidence))
+
+
+async def _read_tab(
+    page: Page, base_url: str, org: OrgRef, tab: str, headers: tuple[str, ...], empty_text: str
+) -> tuple[list[list[str]], int]:
+    """Every row of one tab, page by page, checked against the page's own range text."""
+    rows: list[list[str]] = []
+    for number in range(1, _MAX_PAGES + 1):
+        query = urlencode({"tab": tab, "page": number})
+        url = f"{base_url}/app/company/{org.portal_org_id}/manageusers?{query}"
+        await open_org_page(page, url, login_path=LOGIN_PATH)
+        await _check_org_shown(page, org)
+        if number == 1 and await page.get_by_text(empty_text, exact=True).count():
+            return [], 0
+        table = await _table_with_headers(page, headers)
+        body = [r for r in await table.evaluate(_READ_TABLE) if r and r != list(headers)]
+        first, last, total = await _range(page)
+        if first != len(rows) + 1 or last - first + 1 != len(body):
+            raise PortalError(
+                f"{tab} page {number} shows {first}-{last} of {total} but holds {len(body)} rows"
+            )
+        rows.extend(body)
+        if last >= total:
+            if len(rows) != total:
+                raise PortalError(f"{tab}: read {len(rows)} rows, the page says {total}")
+            return rows, total
+    raise PortalError(f"the {tab} tab did not end after {_MAX_PAGES} pages")
+
+
+async def _table_with_headers(page: Page, headers: tuple[str, ...]) -> Locator:
+    tables = page.get_by_role("table")
+    for header in headers:
+        tables = tables.filter(has=page.get_by_role("columnheader", name=header, exact=True))
+    try:
+        count = await tables.count()
+    except PlaywrightError as exc:
+        raise PortalError(f"the page could not be read: {str(exc).splitlines()[0]}") from exc
+    if count != 1:
+        raise LayoutChanged(
+            f"expected one table with columns {', '.join(headers)}, found {count}"
+        )
+    return tables.first
+
+
+async def _range(page: Page) -> tuple[int, int, int]:
+    texts = await page.get_by_text(_RANGE).all_inner_texts()
+    matches = [m for m in (_RANGE.match(t) for t in texts) if m]
+    if len(matches) != 1:
+        raise LayoutChanged("the page has no single 'a-b of N' range text")
+    first, last, total = (int(g) for g in matches[0].groups())
+    return first, last, total
+
+
+async def _check_org_shown(page: Page, org: OrgRef) -> None:
+    """The page must be the org that was asked for: its URL and its name on the page."""
+    match = _REALM.search(urlsplit(page.url).path)
+    if not match or match.group(1) != org.portal_org_id:
+        raise PortalError(f"asked for company {org.portal_org_id}, the portal showed {page.url}")
+    if org.name and not await page.get_by_text(org.name, exact=True).count():
+        raise LayoutChanged(f"the page does not show the company's name {org.name!r}")
+
+
+async def _next_link(page: Page) -> str | None:
+    link = page.get_by_role("link", name="Next", exact=True)
+    if not await link.count():
+        return None
+    href = await link.first.get_attribute("href")
+    return urljoin(page.url, href) if href else None
+
+
+def _user(tab: str, cells: list[str]) -> PortalUser:
+    if tab == "firms":
+        if len(cells) != 4:
+            raise LayoutChanged(f"a firms row has {len(cells)} cells, not 4")
+        firm, name, email, status = cells
+        role, kind = "Accountant", "firms"
+        del firm
+    else:
+        if len(cells) != 4:
+            raise LayoutChanged(f"a users row has {len(cells)} cells, not 4")
+        name, email, role, status = cells
+        kind = "users"
+    access = _STATUS.get(status.strip().casefold())
+    if access is None:
+        raise LayoutChanged(f"unknown status {status!r}")
+    if "@" not in email:
+        raise LayoutChanged(f"the Email cell holds {email!r}")
+    return PortalUser(email=email.strip(), name=name.strip(), role=role.strip(), status=access,
+                      kind=kind)
