@@ -1,0 +1,460 @@
+"""The imitation Xero: a single-page app that renders its lists from its own JSON.
+
+Real Xero draws the org list and the Users table in the browser, a moment after the
+page itself arrives; a scraper that reads the DOM too early sees no rows, and one
+that reads the JSON must cope with what the JSON says. This app copies that: pages
+carry only a shell and a script, the script fetches ``/api/...`` and builds the
+table with ``textContent`` (never markup from data). Contract: SPEC.md, ``xero``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from sandbox.portals.common import (
+    WRONG_CODE,
+    Membership,
+    PasswordCheck,
+    PortalLook,
+    PortalRuntime,
+    PortalSettings,
+    build_app,
+    esc,
+    new_runtime,
+    org_bar,
+    read_form,
+    rename_keys,
+    sign_in_form,
+)
+from sandbox.world import World, WorldOrg, WorldUser
+
+LOGIN_PATH = "/identity/user/login"
+TWO_STEP_PATH = "/identity/user/login/two-step"
+HOME_PATH = "/myxero"
+
+SIGN_IN_REFUSED = "Your email or password is incorrect"
+
+ROLE_LABELS = {
+    "FINANCIALADVISER": "Adviser",
+    "STANDARD": "Standard",
+    "READONLY": "Read only",
+    "INVOICEONLY": "Invoice only",
+    "MANAGEDCLIENT": "Managed client",
+    "CASHBOOKCLIENT": "Cashbook client",
+}
+PERMISSION_LABELS = {
+    "MANAGE_USERS": "Manage users",
+    "PAYROLL_ADMIN": "Payroll admin",
+    "BANK_ACCOUNT_ADMIN": "Bank account admin",
+}
+#: roles whose holders may open Settings → Users
+USER_VIEWING_ROLES = frozenset({"STANDARD", "FINANCIALADVISER"})
+
+#: layout_version 2: the users JSON under new names (org list JSON keeps its names)
+USERS_JSON_V2 = {
+    "total": "count",
+    "users": "members",
+    "userId": "id",
+    "firstName": "givenName",
+    "lastName": "familyName",
+    "email": "emailAddress",
+    "role": "organisationRole",
+    "extraPermissions": "permissions",
+    "status": "state",
+    "twoStep": "mfaEnabled",
+    "lastLoginUtc": "lastSeenAt",
+    "loginsThisWeek": "weeklyLogins",
+    "isSubscriber": "subscriber",
+}
+
+LOOK = PortalLook(
+    portal="xero",
+    brand="Xero · sandbox",
+    accent="#13b5ea",
+    login_path=LOGIN_PATH,
+    home_path=HOME_PATH,
+    sign_in_paths=("/identity",),
+    extra_css=".team-list{list-style:none;padding:0}"
+    ".team-member{border-bottom:1px solid #dde3ea;padding:.5rem 0}",
+)
+
+_JS_COMMON = r"""
+  function el(tag, text) {
+    var node = document.createElement(tag);
+    if (text !== undefined && text !== null) { node.textContent = String(text); }
+    return node;
+  }
+  function label(map, code) {
+    return Object.prototype.hasOwnProperty.call(map, code) ? map[code] : String(code);
+  }
+  function lines(node, texts) {
+    texts.forEach(function (text, i) {
+      if (i) { node.appendChild(el("br")); }
+      node.appendChild(document.createTextNode(text));
+    });
+  }
+  var ROLE = {FINANCIALADVISER: "Adviser", STANDARD: "Standard", READONLY: "Read only",
+    INVOICEONLY: "Invoice only", MANAGEDCLIENT: "Managed client",
+    CASHBOOKCLIENT: "Cashbook client"};
+  function loadJson(url, loginUrl, done, failed) {
+    fetch(url, {headers: {Accept: "application/json"}, credentials: "same-origin"})
+      .then(function (r) {
+        if (r.status === 401) {
+          var here = location.pathname + location.search;
+          location.assign(loginUrl + "?next=" + encodeURIComponent(here));
+          return null;
+        }
+        if (!r.ok) { throw new Error("HTTP " + r.status); }
+        return r.json();
+      })
+      .then(function (data) { if (data) { done(data); } })
+      .catch(function () { failed(); });
+  }
+"""
+
+USERS_JS = (
+    '(function () {\n  "use strict";\n'
+    + _JS_COMMON
+    + r"""
+  var main = document.getElementById("users-page");
+  var root = document.getElementById("users-root");
+  var count = document.getElementById("user-count");
+  var PERM = {MANAGE_USERS: "Manage users", PAYROLL_ADMIN: "Payroll admin",
+    BANK_ACCOUNT_ADMIN: "Bank account admin"};
+  var STATUS = {ACTIVE: "Active", PENDING: "Pending", DECLINED: "Declined"};
+  function fullName(first, last) { return ((first || "") + " " + (last || "")).trim(); }
+  function when(iso) {
+    if (!iso) { return "Never"; }
+    var d = new Date(iso);
+    if (isNaN(d.getTime())) { return String(iso); }
+    return d.toISOString().slice(0, 16).replace("T", " ") + " UTC";
+  }
+  function access(role, extras) {
+    return [label(ROLE, role)].concat((extras || []).map(function (p) { return label(PERM, p); }));
+  }
+  function table(users) {
+    var t = el("table"), head = el("thead"), row = el("tr"), body = el("tbody");
+    t.className = "users-table";
+    ["Name", "Permissions", "Two-step authentication", "Status", "Last login",
+      "Logins this week"].forEach(function (h) {
+      var th = el("th", h); th.scope = "col"; row.appendChild(th);
+    });
+    head.appendChild(row); t.appendChild(head);
+    users.forEach(function (u) {
+      var tr = el("tr"), name = el("td"), perms = el("td");
+      tr.dataset.userId = u.userId;
+      var n = el("span", fullName(u.firstName, u.lastName)); n.className = "user-name";
+      var e = el("span", u.email); e.className = "user-email";
+      name.appendChild(n); name.appendChild(el("br")); name.appendChild(e);
+      lines(perms, access(u.role, u.extraPermissions));
+      tr.appendChild(name); tr.appendChild(perms);
+      tr.appendChild(el("td", u.twoStep ? "Enabled" : "Not enabled"));
+      tr.appendChild(el("td", label(STATUS, u.status)));
+      tr.appendChild(el("td", when(u.lastLoginUtc)));
+      tr.appendChild(el("td", u.loginsThisWeek));
+      body.appendChild(tr);
+    });
+    t.appendChild(body);
+    return t;
+  }
+  function team(members) {
+    var list = el("ul");
+    list.className = "team-list";
+    members.forEach(function (m) {
+      var li = el("li"); li.className = "team-member"; li.dataset.memberId = m.id;
+      function part(cls, text) { var d = el("div", text); d.className = cls; li.appendChild(d); }
+      part("tm-name", fullName(m.givenName, m.familyName));
+      part("tm-email", m.emailAddress);
+      var a = el("div"); a.className = "tm-access";
+      lines(a, access(m.organisationRole, m.permissions));
+      li.appendChild(a);
+      part("tm-mfa", m.mfaEnabled ? "Enabled" : "Not enabled");
+      part("tm-state", label(STATUS, m.state));
+      part("tm-seen", when(m.lastSeenAt));
+      part("tm-weekly", m.weeklyLogins);
+      list.appendChild(li);
+    });
+    return list;
+  }
+  function show(data) {
+    var v2 = main.dataset.layout === "2";
+    var rows = v2 ? data.members : data.users;
+    var total = v2 ? data.count : data.total;
+    if (!Array.isArray(rows) || typeof total !== "number") { failed(); return; }
+    count.textContent = total + " users";
+    root.replaceChildren(v2 ? team(rows) : table(rows));
+    root.setAttribute("aria-busy", "false");
+    main.dataset.state = "loaded";
+  }
+  function failed() {
+    var p = el("p", "We couldn't load users. Refresh the page to try again.");
+    p.className = "error"; p.setAttribute("role", "alert");
+    root.replaceChildren(p);
+    root.setAttribute("aria-busy", "false");
+    main.dataset.state = "failed";
+  }
+  setTimeout(function () {
+    loadJson(main.dataset.usersUrl, main.dataset.loginUrl, show, failed);
+  }, 200 + Math.floor(Math.random() * 800));
+})();
+"""
+)
+
+ORGS_JS = (
+    '(function () {\n  "use strict";\n'
+    + _JS_COMMON
+    + r"""
+  var main = document.getElementById("org-list");
+  var root = document.getElementById("orgs-root");
+  function show(data) {
+    if (!data || !Array.isArray(data.orgs)) { failed(); return; }
+    if (!data.orgs.length) {
+      root.replaceChildren(el("p", "You don't have access to any organisations yet."));
+    } else {
+      var t = el("table"), head = el("thead"), row = el("tr"), body = el("tbody");
+      ["Organisation", "Your role", "Subscriber"].forEach(function (h) {
+        var th = el("th", h); th.scope = "col"; row.appendChild(th);
+      });
+      head.appendChild(row); t.appendChild(head);
+      data.orgs.forEach(function (o) {
+        var tr = el("tr"), name = el("td"), link = el("a", o.name);
+        tr.dataset.orgId = o.shortCode;
+        link.href = "/app/" + encodeURIComponent(o.shortCode) + "/homepage";
+        name.appendChild(link); tr.appendChild(name);
+        tr.appendChild(el("td", label(ROLE, o.role)));
+        tr.appendChild(el("td", o.isSubscriber ? "Yes" : "No"));
+        body.appendChild(tr);
+      });
+      t.appendChild(body);
+      root.replaceChildren(t);
+    }
+    root.setAttribute("aria-busy", "false");
+    main.dataset.state = "loaded";
+  }
+  function failed() {
+    var p = el("p", "We couldn't load your organisations. Refresh the page to try again.");
+    p.className = "error"; p.setAttribute("role", "alert");
+    root.replaceChildren(p);
+    main.dataset.state = "failed";
+  }
+  loadJson(main.dataset.orgsUrl, main.dataset.loginUrl, show, failed);
+})();
+"""
+)
+
+
+def can_view_users(viewer: WorldUser) -> bool:
+    return viewer.role in USER_VIEWING_ROLES
+
+
+def user_json(user: WorldUser) -> dict[str, Any]:
+    """One user as the Users API names it (layout 1)."""
+    return {
+        "userId": user.user_id,
+        "firstName": user.first_name,
+        "lastName": user.last_name,
+        "email": user.email,
+        "role": user.role,
+        "extraPermissions": list(user.extra_permissions),
+        "status": user.status,
+        "twoStep": user.two_step,
+        "lastLoginUtc": user.last_login_utc,
+        "loginsThisWeek": user.logins_this_week,
+        "isSubscriber": user.is_subscriber,
+    }
+
+
+def _path_code(short_code: str) -> str:
+    return quote(short_code, safe="!")
+
+
+class XeroPages:
+    """The routes of the imitation Xero over one runtime."""
+
+    def __init__(self, rt: PortalRuntime) -> None:
+        self.rt = rt
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/", self.root),
+            Route(LOGIN_PATH, self.login_form, methods=["GET"]),
+            Route(LOGIN_PATH, self.login_submit, methods=["POST"]),
+            Route(TWO_STEP_PATH, self.two_step_form, methods=["GET"]),
+            Route(TWO_STEP_PATH, self.two_step_submit, methods=["POST"]),
+            Route(HOME_PATH, self.org_list),
+            Route("/api/myxero/orgs", self.org_list_json),
+            Route("/app/{short_code}/homepage", self.homepage),
+            Route("/app/{short_code}/settings/users", self.users_page),
+            Route("/api/orgs/{short_code}/users", self.users_json),
+        ]
+
+    # -- sign-in
+
+    async def root(self, request: Request) -> Response:
+        return RedirectResponse(HOME_PATH, status_code=302)
+
+    def _login_page(
+        self, next_url: str | None, *, email: str = "", error: str | None = None
+    ) -> Response:
+        body = sign_in_form(
+            action=LOGIN_PATH,
+            heading="Log in to Xero",
+            fields=[
+                ("email", "Email address", "text", email),
+                ("password", "Password", "password", ""),
+            ],
+            button="Log in",
+            error=error,
+            next_url=next_url,
+        )
+        return self.rt.page("Log in | Xero", body)
+
+    async def login_form(self, request: Request) -> Response:
+        return self._login_page(self.rt.safe_next(request.query_params.get("next"), request))
+
+    async def login_submit(self, request: Request) -> Response:
+        form = await read_form(request)
+        email = form.get("email", "")
+        raw_next = form.get("next") or request.query_params.get("next")
+        next_url = self.rt.safe_next(raw_next, request)
+        outcome, login = self.rt.check_password(email, form.get("password", ""))
+        if outcome is PasswordCheck.LOCKED:
+            return self.rt.locked()
+        if outcome is PasswordCheck.WRONG or login is None:
+            return self._login_page(next_url, email=email, error=SIGN_IN_REFUSED)
+        response = RedirectResponse(TWO_STEP_PATH, status_code=303)
+        self.rt.begin_sign_in(request, response, next_url=next_url, login=login)
+        return response
+
+    def _two_step_page(self, error: str | None = None) -> Response:
+        body = sign_in_form(
+            action=TWO_STEP_PATH,
+            heading="Two-step authentication",
+            intro="<p>Enter the code shown in your authenticator app.</p>",
+            fields=[("code", "Authentication code", "code", "")],
+            button="Confirm",
+            error=error,
+        )
+        return self.rt.page("Two-step authentication | Xero", body)
+
+    async def two_step_form(self, request: Request) -> Response:
+        pending = self.rt.pending(request)
+        if pending is None or pending.login is None:
+            return RedirectResponse(LOGIN_PATH, status_code=302)
+        return self._two_step_page()
+
+    async def two_step_submit(self, request: Request) -> Response:
+        pending = self.rt.pending(request)
+        if pending is None or pending.login is None:
+            return RedirectResponse(LOGIN_PATH, status_code=303)
+        form = await read_form(request)
+        if not self.rt.verify_code(pending.login, form.get("code", "")):
+            return self._two_step_page(WRONG_CODE)
+        return self.rt.finish_sign_in(request, pending)
+
+    # -- org list
+
+    async def org_list(self, request: Request) -> Response:
+        session = self.rt.session(request)
+        if session is None:
+            return self.rt.unauthenticated(request)
+        body = (
+            f'<main id="org-list" data-orgs-url="/api/myxero/orgs" data-login-url="{LOGIN_PATH}"'
+            ' data-state="loading">'
+            "<h1>My Xero</h1>"
+            f'<p class="muted">Signed in as {esc(session.login.email)}</p>'
+            '<div id="orgs-root" aria-busy="true"><p class="muted">Loading organisations…</p>'
+            "</div></main>"
+            f"<script>{ORGS_JS}</script>"
+        )
+        return self.rt.page("My Xero", body)
+
+    async def org_list_json(self, request: Request) -> Response:
+        session = self.rt.session(request)
+        if session is None:
+            return self.rt.unauthenticated(request)
+        orgs = [
+            {
+                "shortCode": m.org.org_id,
+                "name": m.org.name,
+                "role": m.viewer.role,
+                "isSubscriber": m.viewer.is_subscriber,
+            }
+            for m in self.rt.directory.memberships(session.login)
+        ]
+        return JSONResponse({"orgs": orgs}, headers={"Cache-Control": "no-store"})
+
+    # -- one org
+
+    def _member(self, request: Request, short_code: str) -> Membership | Response:
+        session = self.rt.session(request)
+        if session is None:
+            return self.rt.unauthenticated(request)
+        member = self.rt.directory.membership(session.login, short_code)
+        if member is None:
+            return self.rt.not_found(request)
+        return member
+
+    async def homepage(self, request: Request) -> Response:
+        member = self._member(request, request.path_params["short_code"])
+        if isinstance(member, Response):
+            return member
+        org = member.org
+        code = _path_code(org.org_id)
+        body = (
+            f"{org_bar(org)}"
+            f'<main data-org-id="{esc(org.org_id)}"><h2>Dashboard</h2>'
+            f'<nav aria-label="Settings"><a href="/app/{esc(code)}/settings/users">Users</a>'
+            f' · <a href="{HOME_PATH}">My Xero</a></nav></main>'
+        )
+        return self.rt.page(f"{org.name} | Xero", body)
+
+    async def users_page(self, request: Request) -> Response:
+        member = self._member(request, request.path_params["short_code"])
+        if isinstance(member, Response):
+            return member
+        org = member.org
+        if not can_view_users(member.viewer):
+            return self.rt.no_permission(request, org, org_bar(org))
+        code = _path_code(org.org_id)
+        body = (
+            f"{org_bar(org)}"
+            f'<main id="users-page" data-org-id="{esc(org.org_id)}"'
+            f' data-users-url="/api/orgs/{esc(code)}/users" data-login-url="{LOGIN_PATH}"'
+            f' data-layout="{self.rt.settings.layout_version}" data-state="loading">'
+            f'<nav class="muted"><a href="{HOME_PATH}">My Xero</a> › '
+            f'<a href="/app/{esc(code)}/homepage">{esc(org.name)}</a> › Settings</nav>'
+            "<h2>Users</h2>"
+            '<p id="user-count" aria-live="polite"></p>'
+            '<div id="users-root" aria-busy="true"><p class="muted">Loading users…</p></div>'
+            f"</main><script>{USERS_JS}</script>"
+        )
+        return self.rt.page(f"Users | {org.name} | Xero", body)
+
+    async def users_json(self, request: Request) -> Response:
+        member = self._member(request, request.path_params["short_code"])
+        if isinstance(member, Response):
+            return member
+        if not can_view_users(member.viewer):
+            return self.rt.no_permission(request, member.org, "")
+        payload: dict[str, Any] = users_payload(member.org)
+        if self.rt.settings.layout_version == 2:
+            payload = rename_keys(payload, USERS_JSON_V2)
+        return JSONResponse(payload, headers={"Cache-Control": "no-store"})
+
+
+def users_payload(org: WorldOrg) -> dict[str, Any]:
+    """The users JSON of one org in layout 1."""
+    return {"total": len(org.users), "users": [user_json(u) for u in org.users]}
+
+
+def create_app(world: World, settings: PortalSettings | None = None) -> Starlette:
+    """The imitation Xero over ``world``'s xero orgs and logins."""
+    rt = new_runtime(world, LOOK)
+    return build_app(rt, XeroPages(rt).routes(), settings or PortalSettings())
