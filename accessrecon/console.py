@@ -62,6 +62,10 @@ def crawl_summary(report: CrawlReport) -> Table:
         table.add_row("suspect: dropped to no users, held", str(report.suspect))
     for reason, count in sorted(report.failed.items()):
         table.add_row(f"failed: {reason}", str(count))
+    for reason, count in sorted(report.retries.items()):
+        table.add_row(f"retried after {reason}", str(count))
+    if report.sign_ins:
+        table.add_row("signed in again after the session expired", str(report.sign_ins))
     if report.skipped_already_done:
         table.add_row("already scanned in this crawl", str(report.skipped_already_done))
     for portal, email, reason, detail in report.login_failures:

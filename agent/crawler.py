@@ -52,6 +52,7 @@ from agent.scrapers.base import (
     SessionExpired,
     TransientFailure,
 )
+from agent.scrapers.timeouts import scrape_timeout_ms, use_scrape_timeout
 from agent.secrets import SecretBox
 from agent.settings import Settings
 from agent.storage.db import session_scope
@@ -79,6 +80,9 @@ class CrawlReport:
     ok: int = 0
     suspect: int = 0
     failed: Counter[str] = field(default_factory=Counter)
+    #: transient faults retried, by reason; and sign-ins after a session expired
+    retries: Counter[str] = field(default_factory=Counter)
+    sign_ins: int = 0
     #: logins that could not sign in or list their orgs: (portal, email, reason, detail)
     login_failures: list[tuple[str, str, str, str]] = field(default_factory=list)
     outcomes: list[ScanOutcome] = field(default_factory=list)
@@ -144,6 +148,8 @@ class Crawler:
         self.progress = progress or (lambda _event, _done, _total: None)
         self._slots = asyncio.Semaphore(concurrency)
         self._breakers: dict[str, CircuitBreaker] = {}
+        self._retries: Counter[str] = Counter()
+        self._sign_ins = 0
         self._done = 0
         self._total = 0
 
@@ -174,6 +180,7 @@ class Crawler:
             if login_id is not None:
                 query = query.where(PortalLogin.id == login_id)
             logins = list(session.exec(query))
+        use_scrape_timeout(self.settings.scrape_timeout_s)
         if not logins:
             raise ValueError(
                 "no portal logins to crawl" + (f" for portal {portal}" if portal else "")
@@ -220,6 +227,8 @@ class Crawler:
 
     def _close_crawl(self, report: CrawlReport) -> None:
         report.finished_at = utcnow()
+        report.retries.update(self._retries)
+        report.sign_ins = self._sign_ins
         with session_scope(self.engine) as session:
             crawl = session.get(Crawl, report.crawl_id)
             assert crawl is not None
@@ -240,6 +249,7 @@ class Crawler:
         state = json.loads(self.box.decrypt(row.storage_state_enc)) if row.storage_state_enc \
             else None
         context = await browser.new_context(storage_state=state)  # type: ignore[arg-type]
+        context.set_default_timeout(scrape_timeout_ms())
         login = _LoginSession(row, creds, context)
         try:
             try:
@@ -360,10 +370,14 @@ class Crawler:
                 if sign_ins >= MAX_SIGN_INS_PER_ORG:
                     raise
                 sign_ins += 1
+                self._sign_ins += 1
                 await self._retrying(lambda g=generation: login.sign_in_again(g))
                 continue
             _check_viewer_listed(result, login.creds)
             return result
+
+    def _count_retry(self, state: RetryCallState) -> None:
+        self._retries[_reason_of(state)] += 1
 
     async def _retrying(self, call: Callable[[], Awaitable[T]]) -> T:
         async for attempt in AsyncRetrying(
@@ -371,10 +385,16 @@ class Crawler:
             stop=stop_after_attempt(MAX_ATTEMPTS),
             wait=_backoff,
             reraise=True,
+            before_sleep=self._count_retry,
         ):
             with attempt:
                 return await call()
         raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _reason_of(state: RetryCallState) -> str:
+    exc = state.outcome.exception() if state.outcome else None
+    return exc.reason if isinstance(exc, ScanFailure) else "unknown"
 
 
 def _check_viewer_listed(result: OrgUsers, creds: Credentials) -> None:

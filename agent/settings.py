@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     practice_domains: list[str] = Field(default_factory=list)
     #: How many org pages one crawl works on at once (per login).
     crawl_concurrency: int = Field(default=4, ge=1, le=64)
+    #: How long one page or request of a portal may take before it counts as a timeout.
+    scrape_timeout_s: float = Field(default=20.0, gt=0, le=600)
     #: A key for secrets at rest, base64 Fernet; otherwise the key file is used.
     secret_key: str | None = Field(default=None, repr=False)
     #: An org whose last ok scan is older than this is reported stale.

@@ -1,10 +1,13 @@
 """Submitting a portal's sign-in forms and reading what the portal answered.
 
 Every sign-in step is the same shape: fill labelled inputs, press a named button,
-then see which of a few known outcomes the portal shows. The answer's status code
-decides first (a 5xx or a rate limit is not a wrong password); then the page's own
-words. A page that shows none of the expected outcomes is a changed layout, never
-a silent success.
+wait for the page it leads to, then see which of a few known outcomes the portal
+shows. The final answer's status code decides first (a 5xx or a rate limit is not a
+wrong password); then the page's own words. A page that loaded and shows none of
+the expected outcomes is a changed layout; one that never finished loading is a
+timeout. Never a silent success.
+
+How long to wait is ``timeouts.scrape_timeout_s()``, set by the crawler.
 """
 
 from __future__ import annotations
@@ -18,41 +21,44 @@ from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from agent.scrapers.base import LayoutChanged, LoginLocked, PortalError, PortalTimeout, RateLimited
+from agent.scrapers.timeouts import scrape_timeout_ms, scrape_timeout_s
 
 if TYPE_CHECKING:
     from playwright.async_api import Page, Response
 
-STEP_TIMEOUT_S = 20.0
-
 Check = Callable[[], Awaitable[bool]]
 
 
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).splitlines() or [type(exc).__name__])[0]
+
+
 async def submit(page: Page, fields: Mapping[str, str], button: str) -> None:
-    """Fill inputs by their labels, press the button, and check the HTTP answer."""
+    """Fill inputs by their labels, press the button, and check the page it leads to."""
+    timeout = scrape_timeout_ms()
     try:
         for label, value in fields.items():
-            await page.get_by_label(label, exact=True).fill(value, timeout=STEP_TIMEOUT_S * 1000)
-        async with page.expect_response(
-            lambda r: r.request.method == "POST", timeout=STEP_TIMEOUT_S * 1000
-        ) as answer:
-            await page.get_by_role("button", name=button, exact=True).click()
-        response = await answer.value
+            await page.get_by_label(label, exact=True).fill(value, timeout=timeout)
+        async with page.expect_navigation(wait_until="domcontentloaded",
+                                          timeout=timeout) as navigation:
+            await page.get_by_role("button", name=button, exact=True).click(timeout=timeout)
+        response = await navigation.value
     except PlaywrightTimeout as exc:
-        raise PortalTimeout(f"the sign-in step '{button}' got no answer") from exc
+        raise PortalTimeout(f"the sign-in step '{button}' got no complete answer") from exc
     except PlaywrightError as exc:
-        first_line = str(exc).splitlines()[0]
-        raise PortalError(f"the sign-in step '{button}' failed: {first_line}") from exc
-    await check_status(response)
+        raise PortalError(f"the sign-in step '{button}' failed: {_first_line(exc)}") from exc
+    if response is not None:
+        await check_status(response)
 
 
 async def goto(page: Page, url: str) -> None:
     try:
         response = await page.goto(url, wait_until="domcontentloaded",
-                                   timeout=STEP_TIMEOUT_S * 1000)
+                                   timeout=scrape_timeout_ms())
     except PlaywrightTimeout as exc:
         raise PortalTimeout(f"{url} did not load") from exc
     except PlaywrightError as exc:
-        raise PortalError(f"{url} did not load: {str(exc).splitlines()[0]}") from exc
+        raise PortalError(f"{url} did not load: {_first_line(exc)}") from exc
     if response is not None:
         await check_status(response)
 
@@ -75,7 +81,7 @@ async def check_status(response: Response) -> None:
 
 async def outcome(page: Page, checks: Mapping[str, Check], *, what: str) -> str:
     """The name of the first check that holds, polling until one does."""
-    deadline = time.monotonic() + STEP_TIMEOUT_S
+    deadline = time.monotonic() + scrape_timeout_s()
     while time.monotonic() < deadline:
         for name, check in checks.items():
             try:
@@ -83,7 +89,13 @@ async def outcome(page: Page, checks: Mapping[str, Check], *, what: str) -> str:
                     return name
             except PlaywrightError:
                 continue
-        await asyncio.sleep(0.1)
+        await asyncio.sleep(0.05)
+    try:
+        state = await asyncio.wait_for(page.evaluate("document.readyState"), timeout=2)
+    except (TimeoutError, PlaywrightError):
+        state = "unknown"
+    if state != "complete":
+        raise PortalTimeout(f"after {what} the portal's page did not finish loading")
     raise LayoutChanged(f"after {what} the portal showed none of the expected pages ({page.url})")
 
 

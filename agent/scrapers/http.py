@@ -19,12 +19,10 @@ from agent.scrapers.base import (
     RateLimited,
     SessionExpired,
 )
+from agent.scrapers.timeouts import scrape_timeout_ms, scrape_timeout_s
 
 if TYPE_CHECKING:
     from playwright.async_api import APIResponse, BrowserContext
-
-REQUEST_TIMEOUT_MS = 20_000
-
 
 async def get_json(context: BrowserContext, url: str) -> Any:
     """GET ``url`` as JSON with the context's session, or raise the failure it shows."""
@@ -32,14 +30,14 @@ async def get_json(context: BrowserContext, url: str) -> Any:
         response = await context.request.get(
             url,
             headers={"Accept": "application/json"},
-            timeout=REQUEST_TIMEOUT_MS,
+            timeout=scrape_timeout_ms(),
             max_redirects=0,
             fail_on_status_code=False,
         )
     except PlaywrightError as exc:
         message = str(exc)
         if "Timeout" in message or "timed out" in message:
-            raise PortalTimeout(f"no answer from {url} within {REQUEST_TIMEOUT_MS} ms") from exc
+            raise PortalTimeout(f"no answer from {url} within {scrape_timeout_s():.0f} s") from exc
         raise PortalError(f"request to {url} failed: {message.splitlines()[0]}") from exc
     return await _decode(response, url)
 

@@ -20,7 +20,8 @@ from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from agent.scrapers.base import NoPermission, PortalError, PortalTimeout, SessionExpired
-from agent.scrapers.forms import STEP_TIMEOUT_S, check_status
+from agent.scrapers.forms import check_status
+from agent.scrapers.timeouts import scrape_timeout_ms, scrape_timeout_s
 
 if TYPE_CHECKING:
     from playwright.async_api import BrowserContext, Page
@@ -55,9 +56,9 @@ async def open_org_page(page: Page, url: str, *, login_path: str) -> None:
     """Navigate to an org's page and raise the failure the answer shows, if any."""
     try:
         response = await page.goto(url, wait_until="domcontentloaded",
-                                   timeout=STEP_TIMEOUT_S * 1000)
+                                   timeout=scrape_timeout_ms())
     except PlaywrightTimeout as exc:
-        raise PortalTimeout(f"{url} did not load within {STEP_TIMEOUT_S:.0f} s") from exc
+        raise PortalTimeout(f"{url} did not load within {scrape_timeout_s():.0f} s") from exc
     except PlaywrightError as exc:
         raise PortalError(f"{url} did not load: {str(exc).splitlines()[0]}") from exc
     if urlsplit(page.url).path.rstrip("/") == login_path.rstrip("/"):
