@@ -39,7 +39,7 @@ from agent.clock import utcnow
 from agent.domain import Portal, ScanStatus
 from agent.logins import credentials
 from agent.reconcile.identity import normalise_email
-from agent.scans import ScanOutcome, record_capture, record_failed_scan, upsert_org
+from agent.scans import ScanOutcome, record_capture, record_failed_scan, upsert_orgs
 from agent.scrapers import scraper_for
 from agent.scrapers.base import (
     Credentials,
@@ -266,14 +266,20 @@ class Crawler:
                     )
                     return
             with session_scope(self.engine) as session:
-                orgs = [upsert_org(session, ref, login_id=row.id) for ref in refs]
+                orgs = upsert_orgs(session, refs, login_id=row.id)
             report.orgs_listed += len(orgs)
             done = self._already_scanned(report.crawl_id)
             todo = [(ref, org) for ref, org in zip(refs, orgs, strict=True) if org.id not in done]
             report.skipped_already_done += len(orgs) - len(todo)
             self._total += len(todo)
             self.progress("listed", self._done, self._total)
-            await asyncio.gather(*(self._scan_org(login, ref, org, report) for ref, org in todo))
+            queue: asyncio.Queue[tuple[OrgRef, Org]] = asyncio.Queue()
+            for item in todo:
+                queue.put_nowait(item)
+            # A few workers per login pull from its queue (the shared semaphore bounds
+            # the total), so a 10,000-org practice costs a handful of tasks, not 10,000.
+            workers = min(self.concurrency, len(todo))
+            await asyncio.gather(*(self._drain(login, queue, report) for _ in range(workers)))
         finally:
             await context.close()
 
@@ -313,6 +319,12 @@ class Crawler:
                 report.outcomes.append(outcome)
 
     # -- one org ----------------------------------------------------------------------
+
+    async def _drain(self, login: _LoginSession, queue: asyncio.Queue[tuple[OrgRef, Org]],
+                     report: CrawlReport) -> None:
+        while not queue.empty():
+            ref, org = queue.get_nowait()
+            await self._scan_org(login, ref, org, report)
 
     async def _scan_org(self, login: _LoginSession, ref: OrgRef, org: Org,
                         report: CrawlReport) -> None:

@@ -8,6 +8,7 @@ same rules.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -30,22 +31,33 @@ class ScanOutcome:
 
 def upsert_org(session: Session, ref: OrgRef, *, login_id: int | None) -> Org:
     """The org row for a listed org, created on first sight, renamed when the portal renames it."""
-    org = session.exec(
-        select(Org).where(Org.portal == ref.portal, Org.portal_org_id == ref.portal_org_id)
-    ).first()
+    return upsert_orgs(session, [ref], login_id=login_id)[0]
+
+
+def upsert_orgs(session: Session, refs: Sequence[OrgRef], *, login_id: int | None) -> list[Org]:
+    """``upsert_org`` for a whole org list, reading the portal's known orgs in one query."""
+    portals = {str(ref.portal) for ref in refs}
+    ids = {ref.portal_org_id for ref in refs}
+    query = select(Org).where(col(Org.portal).in_(portals))
+    if len(ids) == 1:
+        query = query.where(col(Org.portal_org_id).in_(ids))
+    known = {(org.portal, org.portal_org_id): org for org in session.exec(query)}
     now = utcnow()
-    if org is None:
-        org = Org(portal=ref.portal, portal_org_id=ref.portal_org_id, name=ref.name,
-                  login_id=login_id, viewer_role=ref.viewer_role, first_seen_at=now,
-                  last_listed_at=now)
-    else:
-        org.name = ref.name or org.name
-        org.login_id = login_id if login_id is not None else org.login_id
-        org.viewer_role = ref.viewer_role or org.viewer_role
+    rows: list[Org] = []
+    for ref in refs:
+        org = known.get((ref.portal, ref.portal_org_id))
+        if org is None:
+            org = Org(portal=ref.portal, portal_org_id=ref.portal_org_id, name=ref.name,
+                      login_id=login_id, viewer_role=ref.viewer_role, first_seen_at=now)
+        else:
+            org.name = ref.name or org.name
+            org.login_id = login_id if login_id is not None else org.login_id
+            org.viewer_role = ref.viewer_role or org.viewer_role
         org.last_listed_at = now
-    session.add(org)
+        session.add(org)
+        rows.append(org)
     session.flush()
-    return org
+    return rows
 
 
 def record_capture(
