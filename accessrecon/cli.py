@@ -17,13 +17,17 @@ from typing import Annotated
 
 import typer
 
+from accessrecon.commands import ops
 from accessrecon.console import console, crawl_summary, err_console, findings_table, run_crawl
+from agent.alerts import send_alerts
+from agent.backup import BackupError
 from agent.findings import open_findings, reconcile
 from agent.imports import ImportKind, ImportRejected, run_import
 from agent.logins import LoginError, add_login, list_logins, remove_login
 from agent.reports.csvsafe import safe_csv_value
 from agent.reports.leaver import PersonNotFound, write_leaver_report
 from agent.runtime import Runtime
+from agent.scheduling import ScheduleError
 from agent.secrets import SecretKeyError
 from agent.settings import ChromiumNotFound
 from agent.storage.db import session_scope
@@ -42,7 +46,7 @@ app.add_typer(report_app, name="report")
 
 USER_ERRORS = (
     ImportRejected, LoginError, PersonNotFound, SecretKeyError, ChromiumNotFound, ValueError,
-    FileNotFoundError,
+    FileNotFoundError, BackupError, ScheduleError,
 )
 
 
@@ -54,6 +58,23 @@ class OutputFormat(StrEnum):
     TABLE = "table"
     CSV = "csv"
     JSON = "json"
+
+
+@app.command()
+def demo(
+    data_dir: Annotated[Path | None, typer.Option(help="default: <data dir>/demo")] = None,
+    seed: Annotated[int, typer.Option()] = 7,
+    staff: Annotated[int, typer.Option(min=4)] = 12,
+    orgs: Annotated[int, typer.Option(min=1, help="orgs per portal")] = 6,
+    users: Annotated[int, typer.Option(min=1, help="users per org")] = 6,
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="stop after the report")] = False,
+    port: Annotated[int | None, typer.Option(help="API port (default from settings)")] = None,
+) -> None:
+    """Generate a small world, crawl its sandbox portals, reconcile, report, then serve."""
+    from accessrecon.demo import run_demo
+
+    run_demo(data_dir=data_dir, seed=seed, staff=staff, orgs=orgs, users=users,
+             serve=not no_serve, port=port)
 
 
 @app.command("import")
@@ -129,7 +150,12 @@ def scan(
 def _reconcile_and_show(runtime: Runtime) -> None:
     with session_scope(runtime.engine) as session:
         summary = reconcile(session, configured_domains=runtime.settings.practice_domains)
+        alerts = send_alerts(session, runtime.settings)
     console.print(findings_table(summary.open_by_class))
+    for channel, count in alerts.sent.items():
+        console.print(f"alerted {count} new findings by {channel}")
+    for problem in alerts.failed:
+        err_console.print(f"alert not delivered: {problem}")
     console.print(
         f"{summary.orgs_reconciled} orgs reconciled, {summary.new} new findings, "
         f"{summary.resolved} resolved"
@@ -204,21 +230,11 @@ def serve(
     serve_forever(_runtime(), host=host, port=port, docs=docs)
 
 
-@app.command()
-def demo(
-    data_dir: Annotated[Path | None, typer.Option(help="default: <data dir>/demo")] = None,
-    seed: Annotated[int, typer.Option()] = 7,
-    staff: Annotated[int, typer.Option(min=4)] = 12,
-    orgs: Annotated[int, typer.Option(min=1, help="orgs per portal")] = 6,
-    users: Annotated[int, typer.Option(min=1, help="users per org")] = 6,
-    no_serve: Annotated[bool, typer.Option("--no-serve", help="stop after the report")] = False,
-    port: Annotated[int | None, typer.Option(help="API port (default from settings)")] = None,
-) -> None:
-    """Generate a small world, crawl its sandbox portals, reconcile, report, then serve."""
-    from accessrecon.demo import run_demo
-
-    run_demo(data_dir=data_dir, seed=seed, staff=staff, orgs=orgs, users=users,
-             serve=not no_serve, port=port)
+app.add_typer(ops.schedule_app, name="schedule")
+app.command()(ops.worker)
+app.command()(ops.backup)
+app.command()(ops.restore)
+app.command()(ops.retention)
 
 
 def main() -> None:

@@ -50,6 +50,17 @@ class Settings(BaseSettings):
     #: An org whose last ok scan is older than this is reported stale.
     stale_after_hours: int = Field(default=72, ge=1)
 
+    #: Alerts: a webhook that receives JSON, and/or e-mail through an SMTP server.
+    alert_webhook_url: str | None = None
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: str | None = Field(default=None, repr=False)
+    smtp_starttls: bool = True
+    smtp_from: str = "accessrecon@localhost"
+    #: Who gets alerts for clients with no client manager on the roster (and unlinked orgs).
+    alert_fallback_email: str | None = None
+
     @field_validator("practice_domains", mode="before")
     @classmethod
     def _split_domains(cls, value: object) -> object:

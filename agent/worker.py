@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from playwright.async_api import async_playwright
 
+from agent.alerts import send_alerts
 from agent.browser import launch_browser
 from agent.crawler import Crawler, CrawlReport
 from agent.findings import reconcile
@@ -104,6 +105,7 @@ class Worker:
         with session_scope(self.runtime.engine) as session:
             reconcile(session, configured_domains=settings.practice_domains,
                       org_ids={o.org_id for o in report.outcomes})
+            send_alerts(session, settings)
             record_progress(session, request_id, done=report.total,
                             failed=sum(report.failed.values()), total=report.total,
                             crawl_id=report.crawl_id)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Column, Index, LargeBinary, UniqueConstraint
+from sqlalchemy import JSON, Column, Float, Index, LargeBinary, Table, Unicode, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from agent.clock import utcnow
@@ -234,3 +234,164 @@ class ScanRequest(SQLModel, table=True):
     failed: int = 0
     total: int | None = None
     detail: str = Field(default="", max_length=2000)
+
+
+class AppUser(SQLModel, table=True):
+    """A person who may use the local API, with a practice role and a client scope.
+
+    ``scope`` is ``all``, ``selected`` (the clients listed in ``app_user_client``) or
+    ``managed`` (clients whose client manager is this user's name or the name of the
+    staff member they are linked to); ``agent.auth`` resolves it on every request.
+    """
+
+    __tablename__ = "app_user"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, max_length=200)
+    role: str = Field(max_length=32)
+    scope: str = Field(max_length=16)
+    staff_id: int | None = Field(default=None, foreign_key="staff.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class AppUserClient(SQLModel, table=True):
+    """One client in a ``selected`` scope."""
+
+    __tablename__ = "app_user_client"
+    __table_args__ = (UniqueConstraint("user_id", "client_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="app_user.id", index=True)
+    client_id: int = Field(foreign_key="client.id", index=True)
+
+
+class ApiToken(SQLModel, table=True):
+    """A bearer token obtained by pairing; only its SHA-256 is stored."""
+
+    __tablename__ = "api_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="app_user.id", index=True)
+    token_hash: str = Field(unique=True, max_length=64)
+    label: str = Field(default="", max_length=200)
+    created_at: datetime = Field(default_factory=utcnow)
+    revoked_at: datetime | None = None
+
+
+class PairingCode(SQLModel, table=True):
+    """A short one-time code that a person exchanges for a token; expiring, attempt-limited."""
+
+    __tablename__ = "pairing_code"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="app_user.id", index=True)
+    code_hash: str = Field(unique=True, max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+    attempts: int = 0
+    used_at: datetime | None = None
+    token_id: int | None = Field(default=None, foreign_key="api_token.id")
+
+
+class KeyCanary(SQLModel, table=True):
+    """A known value encrypted with the secret key, so a wrong key is caught at start-up."""
+
+    __tablename__ = "key_canary"
+
+    id: int | None = Field(default=None, primary_key=True)
+    canary_enc: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class MatchDecision(SQLModel, table=True):
+    """A person's verdict on whether an address is a staff member's; applies to every later run.
+
+    ``confirmed`` makes the address an alias of the staff member, kept apart from
+    ``staff_email`` so that re-importing the roster does not drop it; ``rejected``
+    stops that staff member being proposed for the address again. The foreign key
+    keeps a staff member with decisions from being deleted by a roster import (they
+    are kept and marked left instead), so an id is never reused for someone else.
+    """
+
+    __tablename__ = "match_decision"
+    __table_args__ = (UniqueConstraint("identity", "staff_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    identity: str = Field(max_length=320, index=True)
+    staff_id: int = Field(foreign_key="staff.id", index=True)
+    decision: str = Field(max_length=16)  # confirmed | rejected
+    decided_by: str = Field(max_length=200)
+    decided_at: datetime = Field(default_factory=utcnow)
+    note: str = Field(default="", max_length=2000)
+
+
+class MatchCandidate(SQLModel, table=True):
+    """A staff member a probable match's name resembles, as of the finding's last scan.
+
+    ``staff_id`` has no foreign key on purpose: a proposal must not keep a person
+    on the roster; ``staff_name`` is checked again when someone confirms.
+    """
+
+    __tablename__ = "match_candidate"
+    __table_args__ = (UniqueConstraint("finding_id", "staff_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    finding_id: int = Field(foreign_key="finding.id", index=True)
+    staff_id: int
+    staff_name: str = Field(max_length=200)
+    score: float
+
+
+class FindingReview(SQLModel, table=True):
+    """One change of a finding's review state: who, when, why. Append-only."""
+
+    __tablename__ = "finding_review"
+
+    id: int | None = Field(default=None, primary_key=True)
+    finding_id: int = Field(foreign_key="finding.id", index=True)
+    at: datetime = Field(default_factory=utcnow)
+    actor: str = Field(max_length=200)
+    from_state: str = Field(max_length=32)
+    to_state: str = Field(max_length=32)
+    reason: str = Field(default="", max_length=2000)
+    expires_on: date | None = None
+
+
+class OrgReconcile(SQLModel, table=True):
+    """How far an org's findings have been brought: the last ok scan applied to them."""
+
+    __tablename__ = "org_reconcile"
+
+    org_id: int = Field(foreign_key="org.id", primary_key=True)
+    last_scan_id: int | None = Field(default=None, foreign_key="scan.id")
+    reconciled_at: datetime = Field(default_factory=utcnow)
+
+
+#: APScheduler's job store (agent.scheduling), declared here so that a migration,
+#: like for every other table, creates it; the columns are APScheduler's own.
+scheduled_job = Table(
+    "scheduled_job",
+    SQLModel.metadata,
+    Column("id", Unicode(191), primary_key=True),
+    Column("next_run_time", Float(25), index=True),
+    Column("job_state", LargeBinary, nullable=False),
+)
+
+
+class AlertSent(SQLModel, table=True):
+    """A finding already alerted on a channel, so no finding is alerted twice.
+
+    Keyed by the finding's episode (its first-seen time): access that went and came
+    back is new, and alerted again.
+    """
+
+    __tablename__ = "alert_sent"
+    __table_args__ = (UniqueConstraint("finding_id", "channel", "episode"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    finding_id: int = Field(foreign_key="finding.id", index=True)
+    channel: str = Field(max_length=16)
+    episode: datetime
+    recipient: str = Field(default="", max_length=320)
+    sent_at: datetime = Field(default_factory=utcnow)
+

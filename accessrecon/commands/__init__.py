@@ -1,0 +1,1 @@
+"""Command groups of the ``accessrecon`` command line, one module per area."""

@@ -1,0 +1,103 @@
+"""Operations: the worker, crawl schedules, backups and retention."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from accessrecon.console import console, err_console
+from agent.backup import KEY_REMINDER, restore_backup, write_backup
+from agent.clock import utcnow
+from agent.retention import purge_observations
+from agent.runtime import Runtime
+from agent.scheduling import list_schedules, remove_schedule, set_schedule
+from agent.storage.db import session_scope
+from agent.worker import Worker
+
+schedule_app = typer.Typer(help="Crawl schedules (cron) per portal login.",
+                           no_args_is_help=True)
+
+
+def worker(
+    poll: Annotated[float, typer.Option(help="seconds between looks at the queue")] = 2.0,
+) -> None:
+    """Run queued scans (re-scans and scheduled crawls) until stopped, without the server."""
+    runtime = Runtime()
+    runtime.engine  # noqa: B018  (migrate and open the database before taking work)
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        console.print("worker: waiting for scan requests (Ctrl-C to stop)")
+        await Worker(runtime, poll_s=poll).run_forever(stop)
+
+    asyncio.run(run())
+
+
+@schedule_app.command("set")
+def schedule_set(
+    login_id: int,
+    cron: Annotated[str, typer.Argument(help="minute hour day month weekday, e.g. '0 6 * * 1-5'")],
+    timezone: Annotated[str, typer.Option(help="e.g. Pacific/Auckland")] = "UTC",
+) -> None:
+    """Crawl a login on a cron schedule (replaces its schedule)."""
+    schedule = set_schedule(Runtime(), login_id, cron, timezone=timezone)
+    console.print(f"login {login_id}: '{cron}' ({timezone}), next run {schedule.next_run_at}")
+
+
+@schedule_app.command("list")
+def schedule_list() -> None:
+    """Every login's schedule and its next run."""
+    schedules = list_schedules(Runtime())
+    if not schedules:
+        console.print("no schedules: add one with 'accessrecon schedule set LOGIN_ID CRON'")
+    for s in schedules:
+        console.print(f"login {s.login_id}\t{s.cron}\t{s.timezone}\tnext {s.next_run_at}")
+
+
+@schedule_app.command("remove")
+def schedule_remove(login_id: int) -> None:
+    """Stop crawling a login on a schedule."""
+    remove_schedule(Runtime(), login_id)
+    console.print(f"login {login_id}: schedule removed")
+
+
+def backup(
+    output: Annotated[Path, typer.Option("-o", "--output", help="the .zip to write")],
+) -> None:
+    """Back up the whole database into a file that restores into SQLite or PostgreSQL."""
+    summary = write_backup(Runtime().engine, output)
+    console.print(f"backed up {sum(summary.rows.values())} rows in {len(summary.rows)} tables "
+                  f"to {summary.path}")
+    err_console.print(f"remember: {KEY_REMINDER}")
+
+
+def restore(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
+) -> None:
+    """Restore a backup into an empty database, then migrate it to this version's schema."""
+    summary = restore_backup(Runtime().engine, file)
+    console.print(f"restored {sum(summary.rows.values())} rows from {file}")
+    err_console.print(f"remember: {KEY_REMINDER}")
+
+
+def retention(
+    older_than_days: Annotated[int, typer.Option(min=30, help="purge observations older")],
+    actor: Annotated[str, typer.Option(help="who runs the purge, for the audit log")],
+    yes: Annotated[bool, typer.Option("--yes", help="purge; without it, only count")] = False,
+) -> None:
+    """Purge old observations (keeping scans, findings' evidence and every org's latest)."""
+    runtime = Runtime()
+    cutoff = utcnow() - timedelta(days=older_than_days)
+    with session_scope(runtime.engine) as session:
+        purge = purge_observations(session, before=cutoff, actor=actor, dry_run=not yes)
+    verb = "purged" if yes else "would purge (add --yes to do it)"
+    console.print(f"{verb} {purge.observations} observations of {purge.scans} scans "
+                  f"finished before {cutoff:%Y-%m-%d}")

@@ -1,0 +1,167 @@
+"""Crawls that run themselves: a cron schedule per portal login.
+
+APScheduler keeps the schedules in the product's database (``scheduled_job``, made
+by a migration like every other table), so they survive restarts and every process
+of a deployment sees the same ones. A schedule firing does not crawl by itself: it
+enqueues a request on the one scan queue that manual re-scans use, so a scheduled
+crawl and a re-scan of the same login never run at once. Missed runs (the server
+was down at the time) are coalesced into one run as soon as it is back.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+
+from apscheduler.job import Job
+from apscheduler.jobstores.base import JobLookupError
+from apscheduler.jobstores.memory import MemoryJobStore
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from sqlalchemy import Engine
+
+from agent.clock import utcnow
+from agent.runtime import Runtime
+from agent.scan_queue import enqueue
+from agent.storage.db import session_scope
+from agent.storage.models import AuditEvent, PortalLogin
+
+log = logging.getLogger(__name__)
+
+JOB_TABLE = "scheduled_job"
+WAKE_EVERY_S = 30
+
+#: The runtime scheduled jobs use: set by ``running_scheduler``; jobs are stored by
+#: reference, so nothing about the database (its URL, its password) is pickled.
+_runtime: Runtime | None = None
+
+
+class ScheduleError(ValueError):
+    """A schedule that cannot be set: a bad cron expression or an unknown login."""
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    login_id: int
+    cron: str
+    timezone: str
+    next_run_at: datetime | None
+
+
+def job_id(login_id: int) -> str:
+    return f"crawl-login-{login_id}"
+
+
+def crawl_login_now(login_id: int) -> None:
+    """What a schedule runs: queue a crawl of the login (deduplicated by the queue)."""
+    if _runtime is None:
+        log.error("a schedule fired with no runtime set; nothing queued")
+        return
+    with session_scope(_runtime.engine) as session:
+        if session.get(PortalLogin, login_id) is None:
+            log.warning("schedule for login %s fired, but the login is gone", login_id)
+            return
+        request = enqueue(session, requested_by="schedule", source="schedule",
+                          login_id=login_id)
+        log.info("scheduled crawl of login %s queued as request %s", login_id, request.id)
+
+
+def _scheduler(engine: Engine) -> BackgroundScheduler:
+    return BackgroundScheduler(
+        # "memory" holds the scheduler's own housekeeping, which is never persisted.
+        jobstores={"default": SQLAlchemyJobStore(engine=engine, tablename=JOB_TABLE),
+                   "memory": MemoryJobStore()},
+        job_defaults={"coalesce": True, "misfire_grace_time": None, "max_instances": 1},
+        timezone="UTC",
+    )
+
+
+@contextmanager
+def _store(engine: Engine) -> Iterator[SQLAlchemyJobStore]:
+    """The job store alone, to read and change schedules without ever running them.
+
+    No scheduler thread is started: one would race to run due jobs while the
+    schedules are being edited.
+    """
+    store = SQLAlchemyJobStore(engine=engine, tablename=JOB_TABLE)
+    store.start(_scheduler(engine), "default")
+    try:
+        yield store
+    finally:
+        store.shutdown()
+
+
+def _job(store: SQLAlchemyJobStore, login_id: int, trigger: CronTrigger, cron: str) -> Job:
+    return Job(
+        store._scheduler,  # a Job needs the scheduler it would run under
+        id=job_id(login_id), func=crawl_login_now, args=[login_id], kwargs={}, name=cron,
+        trigger=trigger, executor="default", misfire_grace_time=None, coalesce=True,
+        max_instances=1, next_run_time=trigger.get_next_fire_time(None, utcnow()),
+    )
+
+
+def set_schedule(runtime: Runtime, login_id: int, cron: str, *, timezone: str = "UTC",
+                 actor: str = "cli") -> Schedule:
+    """Crawl ``login_id`` on the five-field ``cron`` expression, replacing its schedule."""
+    try:
+        trigger = CronTrigger.from_crontab(cron, timezone=timezone)
+    except (ValueError, KeyError) as exc:
+        raise ScheduleError(f"{cron!r} is not a cron expression (minute hour day month "
+                            f"weekday), or {timezone!r} is not a time zone: {exc}") from None
+    with session_scope(runtime.engine) as session:
+        if session.get(PortalLogin, login_id) is None:
+            raise ScheduleError(f"no login with id {login_id}")
+        session.add(AuditEvent(actor=actor, action="schedule.set",
+                               detail={"login_id": login_id, "cron": cron, "timezone": timezone}))
+    with _store(runtime.engine) as store:
+        job = _job(store, login_id, trigger, cron)
+        if store.lookup_job(job.id) is None:
+            store.add_job(job)
+        else:
+            store.update_job(job)
+        return Schedule(login_id, cron, timezone, job.next_run_time)
+
+
+def remove_schedule(runtime: Runtime, login_id: int, *, actor: str = "cli") -> None:
+    with _store(runtime.engine) as store:
+        try:
+            store.remove_job(job_id(login_id))
+        except JobLookupError:
+            raise ScheduleError(f"login {login_id} has no schedule") from None
+    with session_scope(runtime.engine) as session:
+        session.add(AuditEvent(actor=actor, action="schedule.remove",
+                               detail={"login_id": login_id}))
+
+
+def list_schedules(runtime: Runtime) -> list[Schedule]:
+    with _store(runtime.engine) as store:
+        return sorted(
+            (Schedule(int(job.args[0]), job.name, str(job.trigger.timezone), job.next_run_time)
+             for job in store.get_all_jobs()),
+            key=lambda s: s.login_id,
+        )
+
+
+@contextmanager
+def running_scheduler(runtime: Runtime) -> Iterator[BackgroundScheduler]:
+    """Run the schedules in a background thread for as long as the block lasts.
+
+    It re-reads the store every ``WAKE_EVERY_S`` seconds, so a schedule set from the
+    command line while the server runs takes effect without a restart.
+    """
+    global _runtime
+    _runtime = runtime
+    scheduler = _scheduler(runtime.engine)
+    scheduler.start()
+    scheduler.add_job(scheduler.wakeup, "interval", seconds=WAKE_EVERY_S, id="wake",
+                      jobstore="memory", replace_existing=True)
+    try:
+        yield scheduler
+    finally:
+        scheduler.shutdown(wait=False)
+        _runtime = None
+

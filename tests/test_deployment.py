@@ -1,0 +1,99 @@
+"""The compose deployment: a valid compose file whose services' commands really run.
+
+No Docker engine runs here, so the compose file is checked against the compose
+specification's JSON schema, and its services' commands are run natively, with the
+environment it gives them, against the test database.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+from sqlmodel import Session, select
+
+from agent.logins import add_login
+from agent.runtime import Runtime
+from agent.scan_queue import DONE, enqueue
+from agent.storage.db import session_scope
+from agent.storage.models import Scan, ScanRequest
+from sandbox.generate import generate_world
+from sandbox.portals import create_portal_app
+from sandbox.serve import PortalServer
+
+ROOT = Path(__file__).resolve().parent.parent
+COMPOSE = ROOT / "docker-compose.yml"
+
+
+def validate(path: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.compose-spec",
+         str(path)], capture_output=True, text=True, check=False, timeout=60)
+
+
+def native(command: list[str]) -> list[str]:
+    """A compose command as this machine runs it: the console script via this Python."""
+    assert command[0] == "accessrecon", command
+    return [sys.executable, "-m", "accessrecon", *command[1:]]
+
+
+def test_the_compose_file_follows_the_compose_specification(tmp_path: Path) -> None:
+    result = validate(COMPOSE)
+    assert result.returncode == 0, result.stdout + result.stderr
+    broken = yaml.safe_load(COMPOSE.read_text())
+    broken["services"]["server"]["ports"] = {"api": 8765}  # not a list: must be refused
+    (tmp_path / "broken.yml").write_text(yaml.safe_dump(broken))
+    assert validate(tmp_path / "broken.yml").returncode != 0
+
+
+def test_the_compose_file_has_the_services_a_practice_needs() -> None:
+    compose = yaml.safe_load(COMPOSE.read_text())
+    services = compose["services"]
+    assert set(services) == {"postgres", "server", "worker"}
+    for name in ("server", "worker"):
+        env = services[name]["environment"]
+        assert env["DATABASE_URL"].startswith("postgresql+psycopg://")
+        assert "data:/data" in services[name]["volumes"], "the key file must be shared"
+    assert services["server"]["ports"] == ["127.0.0.1:8765:8765"], "loopback only on the host"
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "chromium" in dockerfile
+    assert "pip install ." in dockerfile
+
+
+def test_the_worker_service_command_runs_queued_scans(runtime: Runtime, tmp_path: Path) -> None:
+    compose = yaml.safe_load(COMPOSE.read_text())
+    service = compose["services"]["worker"]
+    env = {**os.environ, **{k: str(v) for k, v in service["environment"].items()},
+           "DATABASE_URL": runtime.settings.database_url,
+           "ACCESSRECON_DATA_DIR": str(runtime.settings.data_dir)}
+    world = generate_world(23, staff=5, orgs_per_portal=2, users_per_org=2, portals=("myob",))
+    with PortalServer(create_portal_app("myob", world)) as portal:
+        login = world.logins[0]
+        with session_scope(runtime.engine) as session:
+            summary = add_login(session, runtime.box, portal="myob", email=login.email,
+                                password=login.password, totp_secret=login.totp_secret,
+                                base_url=portal.base_url)
+            request = enqueue(session, requested_by="test", source="api", login_id=summary.id)
+        worker = subprocess.Popen([*native(service["command"]), "--poll", "0.2"], env=env,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            deadline = time.monotonic() + 120
+            status = None
+            while time.monotonic() < deadline and status != DONE:
+                time.sleep(0.3)
+                with Session(runtime.engine) as session:
+                    row = session.get(ScanRequest, request.id)
+                    status = row.status if row else None
+            assert status == DONE, worker.stderr.read() if worker.poll() is not None else status
+        finally:
+            worker.send_signal(signal.SIGTERM)
+            _, err = worker.communicate(timeout=30)
+    assert worker.returncode == 0, err
+    with Session(runtime.engine) as session:
+        scans = list(session.exec(select(Scan)))
+    assert len(scans) == len(world.orgs)
