@@ -22,16 +22,33 @@ from agent.scrapers.base import (
 from agent.scrapers.timeouts import scrape_timeout_ms, scrape_timeout_s
 
 if TYPE_CHECKING:
-    from playwright.async_api import APIResponse, BrowserContext
+    from playwright.async_api import BrowserContext
 
 async def get_json(context: BrowserContext, url: str) -> Any:
     """GET ``url`` as JSON with the context's session, or raise the failure it shows."""
+    status, headers, text = await _get(context, url, "application/json")
+    body = _json(text)
+    error = body.get("error") if isinstance(body, dict) else None
+    _raise_for_status(url, status, headers, error)
+    if body is None:
+        raise PortalError(f"{url} answered 200 without a JSON body")
+    return body
+
+
+async def get_html(context: BrowserContext, url: str) -> str:
+    """GET a server-rendered page's HTML with the context's session, or raise its failure.
+
+    A redirect is not followed: a page that sends the session to sign-in has expired it.
+    """
+    status, headers, text = await _get(context, url, "text/html")
+    _raise_for_status(url, status, headers, None)
+    return text
+
+
+async def _get(context: BrowserContext, url: str, accept: str) -> tuple[int, dict[str, str], str]:
     try:
         response = await context.request.get(
-            url,
-            headers={"Accept": "application/json"},
-            timeout=scrape_timeout_ms(),
-            max_redirects=0,
+            url, headers={"Accept": accept}, timeout=scrape_timeout_ms(), max_redirects=0,
             fail_on_status_code=False,
         )
     except PlaywrightError as exc:
@@ -39,21 +56,25 @@ async def get_json(context: BrowserContext, url: str) -> Any:
         if "Timeout" in message or "timed out" in message:
             raise PortalTimeout(f"no answer from {url} within {scrape_timeout_s():.0f} s") from exc
         raise PortalError(f"request to {url} failed: {message.splitlines()[0]}") from exc
-    return await _decode(response, url)
+    try:
+        text = await response.text()
+    except PlaywrightError as exc:
+        raise PortalTimeout(f"the body of {url} did not arrive complete") from exc
+    return response.status, response.headers, text
 
 
-async def _decode(response: APIResponse, url: str) -> Any:
-    status = response.status
-    body = await _body(response)
-    error = body.get("error") if isinstance(body, dict) else None
+def _raise_for_status(url: str, status: int, headers: dict[str, str], error: object) -> None:
     if status == 401 or (300 <= status < 400):
         raise SessionExpired(f"{url} answered {status}: the session is no longer accepted")
     if status == 403:
         if error == "no_permission":
             raise NoPermission("the login's role in this org cannot view users")
         raise PortalError(f"{url} answered 403 ({error or 'no reason given'})")
+    if status == 404:
+        raise PortalError(
+            "the portal says this org does not exist or this login cannot open it")
     if status == 429:
-        retry = response.headers.get("retry-after")
+        retry = headers.get("retry-after")
         raise RateLimited(
             f"{url} answered 429", retry_after=float(retry) if retry and _is_number(retry) else None
         )
@@ -61,16 +82,9 @@ async def _decode(response: APIResponse, url: str) -> Any:
         raise PortalError(f"{url} answered {status}")
     if status != 200:
         raise PortalError(f"{url} answered {status} ({error or 'unexpected status'})")
-    if body is None:
-        raise PortalError(f"{url} answered 200 without a JSON body")
-    return body
 
 
-async def _body(response: APIResponse) -> Any:
-    try:
-        text = await response.text()
-    except PlaywrightError as exc:
-        raise PortalTimeout(f"the body of {response.url} did not arrive complete") from exc
+def _json(text: str) -> Any:
     try:
         return json.loads(text)
     except ValueError:
