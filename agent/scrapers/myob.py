@@ -15,12 +15,9 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from agent.domain import AccessStatus, Portal
-from agent.scrapers import forms
 from agent.scrapers.base import (
     Credentials,
     LayoutChanged,
-    LoginRejected,
-    MfaRejected,
     OrgRef,
     OrgUsers,
     PortalError,
@@ -28,7 +25,7 @@ from agent.scrapers.base import (
 )
 from agent.scrapers.http import get_json
 from agent.scrapers.pages import open_org_page, page_from
-from agent.scrapers.totp import fresh_code
+from agent.scrapers.signin import SignInPages, sign_in
 
 if TYPE_CHECKING:
     from playwright.async_api import BrowserContext
@@ -43,35 +40,18 @@ _USER_KEYS = ("email", "name", "access", "userType", "status")
 _MAX_PAGES = 1000
 
 
+SIGN_IN = SignInPages(
+    path=LOGIN_PATH, email_label="Email", password_label="Password",
+    password_button="Sign in", wrong_password="Incorrect email or password.",
+    code_label="Code from your authenticator app", code_button="Verify",
+    landing="/businesses",
+)
+
 class MyobScraper:
     portal: ClassVar[Portal] = Portal.MYOB
 
     async def sign_in(self, context: BrowserContext, credentials: Credentials) -> None:
-        page = await context.new_page()
-        try:
-            await forms.goto(page, f"{credentials.base_url}{LOGIN_PATH}")
-            await forms.submit(page, {"Email": credentials.email,
-                                      "Password": credentials.password}, "Sign in")
-            step = await forms.outcome(
-                page,
-                {"wrong": forms.visible(page, "Incorrect email or password."),
-                 "mfa": forms.label_visible(page, "Code from your authenticator app")},
-                what="the password",
-            )
-            if step == "wrong":
-                raise LoginRejected("the portal refused the email or password")
-            code = await fresh_code(credentials.totp_secret)
-            await forms.submit(page, {"Code from your authenticator app": code}, "Verify")
-            done = await forms.outcome(
-                page,
-                {"wrong": forms.visible(page, "That code is incorrect"),
-                 "in": forms.url_has(page, "/businesses")},
-                what="the authenticator code",
-            )
-            if done == "wrong":
-                raise MfaRejected("the portal refused the authenticator code")
-        finally:
-            await page.close()
+        await sign_in(context, credentials, SIGN_IN)
 
     async def is_signed_in(self, context: BrowserContext, base_url: str) -> bool:
         response = await context.request.get(f"{base_url}/businesses", max_redirects=0,

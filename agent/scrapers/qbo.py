@@ -19,19 +19,16 @@ from urllib.parse import urlencode, urljoin
 from playwright.async_api import Error as PlaywrightError
 
 from agent.domain import AccessStatus, Portal
-from agent.scrapers import forms
 from agent.scrapers.base import (
     Credentials,
     LayoutChanged,
-    LoginRejected,
-    MfaRejected,
     OrgRef,
     OrgUsers,
     PortalError,
     PortalUser,
 )
 from agent.scrapers.pages import load_org_page, open_org_page, page_from
-from agent.scrapers.totp import fresh_code
+from agent.scrapers.signin import SignInPages, sign_in
 
 if TYPE_CHECKING:
     from playwright.async_api import BrowserContext, Locator, Page
@@ -53,37 +50,18 @@ _READ_TABLE = """t => {
 }"""
 
 
+SIGN_IN = SignInPages(
+    path=LOGIN_PATH, email_label="Email or user ID", identifier_button="Continue",
+    password_label="Password", password_button="Sign in",
+    wrong_password="Incorrect password. Try again or reset it.",
+    code_label="Verification code", code_button="Continue", landing="/clients",
+)
+
 class QboScraper:
     portal: ClassVar[Portal] = Portal.QBO
 
     async def sign_in(self, context: BrowserContext, credentials: Credentials) -> None:
-        page = await context.new_page()
-        try:
-            await forms.goto(page, f"{credentials.base_url}{LOGIN_PATH}")
-            await forms.submit(page, {"Email or user ID": credentials.email}, "Continue")
-            await forms.outcome(page, {"password": forms.label_visible(page, "Password")},
-                                what="the email")
-            await forms.submit(page, {"Password": credentials.password}, "Sign in")
-            step = await forms.outcome(
-                page,
-                {"wrong": forms.visible(page, "Incorrect password. Try again or reset it."),
-                 "mfa": forms.label_visible(page, "Verification code")},
-                what="the password",
-            )
-            if step == "wrong":
-                raise LoginRejected("the portal refused the password")
-            code = await fresh_code(credentials.totp_secret)
-            await forms.submit(page, {"Verification code": code}, "Continue")
-            done = await forms.outcome(
-                page,
-                {"wrong": forms.visible(page, "That code is incorrect"),
-                 "in": forms.url_has(page, "/clients")},
-                what="the verification code",
-            )
-            if done == "wrong":
-                raise MfaRejected("the portal refused the verification code")
-        finally:
-            await page.close()
+        await sign_in(context, credentials, SIGN_IN)
 
     async def is_signed_in(self, context: BrowserContext, base_url: str) -> bool:
         response = await context.request.get(f"{base_url}/clients", max_redirects=0,

@@ -17,12 +17,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote
 
 from agent.domain import AccessStatus, Portal
-from agent.scrapers import forms
 from agent.scrapers.base import (
     Credentials,
     LayoutChanged,
-    LoginRejected,
-    MfaRejected,
     OrgRef,
     OrgUsers,
     PortalError,
@@ -30,7 +27,7 @@ from agent.scrapers.base import (
     SessionExpired,
 )
 from agent.scrapers.http import get_json
-from agent.scrapers.totp import fresh_code
+from agent.scrapers.signin import SignInPages, sign_in
 
 if TYPE_CHECKING:
     from playwright.async_api import BrowserContext
@@ -43,42 +40,17 @@ _STATUS = {
 _USER_KEYS = ("email", "firstName", "lastName", "role", "status")
 
 
+SIGN_IN = SignInPages(
+    path="/identity/user/login", email_label="Email address", password_label="Password",
+    password_button="Log in", wrong_password="Your email or password is incorrect",
+    code_label="Authentication code", code_button="Confirm", landing="/myxero",
+)
+
 class XeroScraper:
     portal: ClassVar[Portal] = Portal.XERO
 
     async def sign_in(self, context: BrowserContext, credentials: Credentials) -> None:
-        page = await context.new_page()
-        try:
-            await forms.goto(page, f"{credentials.base_url}/identity/user/login")
-            await forms.submit(
-                page,
-                {"Email address": credentials.email, "Password": credentials.password},
-                "Log in",
-            )
-            step = await forms.outcome(
-                page,
-                {
-                    "wrong": forms.visible(page, "Your email or password is incorrect"),
-                    "mfa": forms.label_visible(page, "Authentication code"),
-                },
-                what="the password",
-            )
-            if step == "wrong":
-                raise LoginRejected("the portal refused the email or password")
-            code = await fresh_code(credentials.totp_secret)
-            await forms.submit(page, {"Authentication code": code}, "Confirm")
-            done = await forms.outcome(
-                page,
-                {
-                    "wrong": forms.visible(page, "That code is incorrect"),
-                    "in": forms.url_has(page, "/myxero"),
-                },
-                what="the authentication code",
-            )
-            if done == "wrong":
-                raise MfaRejected("the portal refused the authentication code")
-        finally:
-            await page.close()
+        await sign_in(context, credentials, SIGN_IN)
 
     async def is_signed_in(self, context: BrowserContext, base_url: str) -> bool:
         try:

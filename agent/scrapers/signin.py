@@ -1,0 +1,79 @@
+"""Signing in with password and TOTP, the same way on every portal.
+
+Every portal's sign-in is the same walk with its own words: (for identifier-first
+portals, the email on a page of its own), the password, then an authenticator code;
+a wrong password or code shows a known sentence, success lands on a known page. A
+portal describes its pages as a ``SignInPages``; ``sign_in`` walks them.
+
+A refused password or code raises a ``SignInFailure``, which is never retried: a
+wrong password retried would lock the login. Transient faults (5xx, timeouts) raise
+the transient failures of ``forms``, and the crawler retries the whole walk with a
+fresh code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from agent.scrapers import forms
+from agent.scrapers.base import Credentials, LoginRejected, MfaRejected
+from agent.scrapers.totp import fresh_code
+
+if TYPE_CHECKING:
+    from playwright.async_api import BrowserContext
+
+WRONG_CODE = "That code is incorrect"
+
+
+@dataclass(frozen=True, slots=True)
+class SignInPages:
+    """A portal's sign-in pages, by their labels, buttons and sentences."""
+
+    path: str
+    email_label: str
+    password_label: str
+    password_button: str
+    wrong_password: str
+    code_label: str
+    code_button: str
+    #: where a signed-in login lands: a fragment of its URL
+    landing: str
+    #: identifier-first portals ask for the email on a page of its own, with this button
+    identifier_button: str | None = None
+
+
+async def sign_in(context: BrowserContext, credentials: Credentials, pages: SignInPages) -> None:
+    page = await context.new_page()
+    try:
+        await forms.goto(page, f"{credentials.base_url}{pages.path}")
+        if pages.identifier_button:
+            await forms.submit(page, {pages.email_label: credentials.email},
+                               pages.identifier_button)
+            await forms.outcome(page, {"password": forms.label_visible(page,
+                                                                        pages.password_label)},
+                                what="the email")
+            fields = {pages.password_label: credentials.password}
+        else:
+            fields = {pages.email_label: credentials.email,
+                      pages.password_label: credentials.password}
+        await forms.submit(page, fields, pages.password_button)
+        step = await forms.outcome(
+            page,
+            {"wrong": forms.visible(page, pages.wrong_password),
+             "mfa": forms.label_visible(page, pages.code_label)},
+            what="the password",
+        )
+        if step == "wrong":
+            raise LoginRejected("the portal refused the email or password")
+        code = await fresh_code(credentials.totp_secret)
+        await forms.submit(page, {pages.code_label: code}, pages.code_button)
+        done = await forms.outcome(
+            page,
+            {"wrong": forms.visible(page, WRONG_CODE), "in": forms.url_has(page, pages.landing)},
+            what="the authenticator code",
+        )
+        if done == "wrong":
+            raise MfaRejected("the portal refused the authenticator code")
+    finally:
+        await page.close()
