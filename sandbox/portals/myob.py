@@ -19,9 +19,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from sandbox.portals.common import (
-    WRONG_CODE,
     Membership,
-    PasswordCheck,
     PortalLook,
     PortalRuntime,
     PortalSettings,
@@ -31,10 +29,9 @@ from sandbox.portals.common import (
     new_runtime,
     org_bar,
     parse_int,
-    read_form,
     rename_keys,
-    sign_in_form,
 )
+from sandbox.portals.signin import CodePage, PasswordPage, PasswordThenCode
 from sandbox.world import World, WorldOrg, WorldUser
 
 LOGIN_PATH = "/account/login"
@@ -280,6 +277,12 @@ def member_tile(user: WorldUser, now: float) -> str:
     )
 
 
+SIGN_IN = PasswordPage(path=LOGIN_PATH, title="Sign in | MYOB", heading="Sign in to MYOB",
+                       email_label="Email", button="Sign in", refused=SIGN_IN_REFUSED)
+MFA = CodePage(path=MFA_PATH, title="Verify | MYOB", heading="Verify it's you",
+               label="Code from your authenticator app", button="Verify")
+
+
 class MyobPages:
     """The routes of the imitation MYOB Business over one runtime."""
 
@@ -289,10 +292,7 @@ class MyobPages:
     def routes(self) -> list[Route]:
         return [
             Route("/", self.root),
-            Route(LOGIN_PATH, self.login_form, methods=["GET"]),
-            Route(LOGIN_PATH, self.login_submit, methods=["POST"]),
-            Route(MFA_PATH, self.mfa_form, methods=["GET"]),
-            Route(MFA_PATH, self.mfa_submit, methods=["POST"]),
+            *PasswordThenCode(self.rt, SIGN_IN, MFA).routes(),
             Route(HOME_PATH, self.businesses),
             Route("/business/{business_id}/users", self.users_page),
             Route("/api/businesses/{business_id}/users", self.users_json),
@@ -302,61 +302,6 @@ class MyobPages:
         return RedirectResponse(HOME_PATH, status_code=302)
 
     # -- sign-in
-
-    def _login_page(
-        self, next_url: str | None, *, email: str = "", error: str | None = None
-    ) -> Response:
-        body = sign_in_form(
-            action=LOGIN_PATH,
-            heading="Sign in to MYOB",
-            fields=[("email", "Email", "text", email), ("password", "Password", "password", "")],
-            button="Sign in",
-            error=error,
-            next_url=next_url,
-        )
-        return self.rt.page("Sign in | MYOB", body)
-
-    async def login_form(self, request: Request) -> Response:
-        return self._login_page(self.rt.safe_next(request.query_params.get("next"), request))
-
-    async def login_submit(self, request: Request) -> Response:
-        form = await read_form(request)
-        email = form.get("email", "")
-        raw_next = form.get("next") or request.query_params.get("next")
-        next_url = self.rt.safe_next(raw_next, request)
-        outcome, login = self.rt.check_password(email, form.get("password", ""))
-        if outcome is PasswordCheck.LOCKED:
-            return self.rt.locked()
-        if outcome is PasswordCheck.WRONG or login is None:
-            return self._login_page(next_url, email=email, error=SIGN_IN_REFUSED)
-        response = RedirectResponse(MFA_PATH, status_code=303)
-        self.rt.begin_sign_in(request, response, next_url=next_url, login=login)
-        return response
-
-    def _mfa_page(self, error: str | None = None) -> Response:
-        body = sign_in_form(
-            action=MFA_PATH,
-            heading="Verify it's you",
-            fields=[("code", "Code from your authenticator app", "code", "")],
-            button="Verify",
-            error=error,
-        )
-        return self.rt.page("Verify | MYOB", body)
-
-    async def mfa_form(self, request: Request) -> Response:
-        pending = self.rt.pending(request)
-        if pending is None or pending.login is None:
-            return RedirectResponse(LOGIN_PATH, status_code=302)
-        return self._mfa_page()
-
-    async def mfa_submit(self, request: Request) -> Response:
-        pending = self.rt.pending(request)
-        if pending is None or pending.login is None:
-            return RedirectResponse(LOGIN_PATH, status_code=303)
-        form = await read_form(request)
-        if not self.rt.verify_code(pending.login, form.get("code", "")):
-            return self._mfa_page(WRONG_CODE)
-        return self.rt.finish_sign_in(request, pending)
 
     # -- business list
 

@@ -17,7 +17,6 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from sandbox.portals.common import (
-    WRONG_CODE,
     PasswordCheck,
     PortalLook,
     PortalRuntime,
@@ -31,6 +30,7 @@ from sandbox.portals.common import (
     read_form,
     sign_in_form,
 )
+from sandbox.portals.signin import CodePage, CodeStep
 from sandbox.world import World, WorldOrg, WorldUser
 
 LOGIN_PATH = "/signin"
@@ -139,6 +139,12 @@ def people_list(users: list[WorldUser], tab: str) -> str:
     return f'<ul class="qbo-people" data-list="{tab}">{items}</ul>'
 
 
+VERIFY = CodePage(path=VERIFY_PATH, title="Verify | Intuit",
+                  heading="Check your authenticator app", label="Verification code",
+                  button="Continue",
+                  intro="<p>Enter the 6-digit code from your authenticator app.</p>")
+
+
 class QboPages:
     """The routes of the imitation QuickBooks Online over one runtime."""
 
@@ -152,8 +158,7 @@ class QboPages:
             Route(LOGIN_PATH, self.identifier_submit, methods=["POST"]),
             Route(PASSWORD_PATH, self.password_form, methods=["GET"]),
             Route(PASSWORD_PATH, self.password_submit, methods=["POST"]),
-            Route(VERIFY_PATH, self.verify_form, methods=["GET"]),
-            Route(VERIFY_PATH, self.verify_submit, methods=["POST"]),
+            *CodeStep(self.rt, VERIFY, restart_path=LOGIN_PATH).routes(),
             Route(HOME_PATH, self.clients),
             Route("/app/company/{realm_id}/manageusers", self.manage_users),
         ]
@@ -223,32 +228,6 @@ class QboPages:
             return self._password_page(pending.identifier, SIGN_IN_REFUSED)
         pending.login = login
         return RedirectResponse(VERIFY_PATH, status_code=303)
-
-    def _verify_page(self, error: str | None = None) -> Response:
-        body = sign_in_form(
-            action=VERIFY_PATH,
-            heading="Check your authenticator app",
-            intro="<p>Enter the 6-digit code from your authenticator app.</p>",
-            fields=[("code", "Verification code", "code", "")],
-            button="Continue",
-            error=error,
-        )
-        return self.rt.page("Verify | Intuit", body)
-
-    async def verify_form(self, request: Request) -> Response:
-        pending = self.rt.pending(request)
-        if pending is None or pending.login is None:
-            return RedirectResponse(LOGIN_PATH, status_code=302)
-        return self._verify_page()
-
-    async def verify_submit(self, request: Request) -> Response:
-        pending = self.rt.pending(request)
-        if pending is None or pending.login is None:
-            return RedirectResponse(LOGIN_PATH, status_code=303)
-        form = await read_form(request)
-        if not self.rt.verify_code(pending.login, form.get("code", "")):
-            return self._verify_page(WRONG_CODE)
-        return self.rt.finish_sign_in(request, pending)
 
     # -- client list
 

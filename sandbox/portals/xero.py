@@ -18,9 +18,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from sandbox.portals.common import (
-    WRONG_CODE,
     Membership,
-    PasswordCheck,
     PortalLook,
     PortalRuntime,
     PortalSettings,
@@ -28,10 +26,9 @@ from sandbox.portals.common import (
     esc,
     new_runtime,
     org_bar,
-    read_form,
     rename_keys,
-    sign_in_form,
 )
+from sandbox.portals.signin import CodePage, PasswordPage, PasswordThenCode
 from sandbox.world import World, WorldOrg, WorldUser
 
 LOGIN_PATH = "/identity/user/login"
@@ -274,6 +271,14 @@ def _path_code(short_code: str) -> str:
     return quote(short_code, safe="!")
 
 
+SIGN_IN = PasswordPage(path=LOGIN_PATH, title="Log in | Xero", heading="Log in to Xero",
+                       email_label="Email address", button="Log in", refused=SIGN_IN_REFUSED)
+TWO_STEP = CodePage(path=TWO_STEP_PATH, title="Two-step authentication | Xero",
+                    heading="Two-step authentication", label="Authentication code",
+                    button="Confirm",
+                    intro="<p>Enter the code shown in your authenticator app.</p>")
+
+
 class XeroPages:
     """The routes of the imitation Xero over one runtime."""
 
@@ -283,10 +288,7 @@ class XeroPages:
     def routes(self) -> list[Route]:
         return [
             Route("/", self.root),
-            Route(LOGIN_PATH, self.login_form, methods=["GET"]),
-            Route(LOGIN_PATH, self.login_submit, methods=["POST"]),
-            Route(TWO_STEP_PATH, self.two_step_form, methods=["GET"]),
-            Route(TWO_STEP_PATH, self.two_step_submit, methods=["POST"]),
+            *PasswordThenCode(self.rt, SIGN_IN, TWO_STEP).routes(),
             Route(HOME_PATH, self.org_list),
             Route("/api/myxero/orgs", self.org_list_json),
             Route("/app/{short_code}/homepage", self.homepage),
@@ -298,65 +300,6 @@ class XeroPages:
 
     async def root(self, request: Request) -> Response:
         return RedirectResponse(HOME_PATH, status_code=302)
-
-    def _login_page(
-        self, next_url: str | None, *, email: str = "", error: str | None = None
-    ) -> Response:
-        body = sign_in_form(
-            action=LOGIN_PATH,
-            heading="Log in to Xero",
-            fields=[
-                ("email", "Email address", "text", email),
-                ("password", "Password", "password", ""),
-            ],
-            button="Log in",
-            error=error,
-            next_url=next_url,
-        )
-        return self.rt.page("Log in | Xero", body)
-
-    async def login_form(self, request: Request) -> Response:
-        return self._login_page(self.rt.safe_next(request.query_params.get("next"), request))
-
-    async def login_submit(self, request: Request) -> Response:
-        form = await read_form(request)
-        email = form.get("email", "")
-        raw_next = form.get("next") or request.query_params.get("next")
-        next_url = self.rt.safe_next(raw_next, request)
-        outcome, login = self.rt.check_password(email, form.get("password", ""))
-        if outcome is PasswordCheck.LOCKED:
-            return self.rt.locked()
-        if outcome is PasswordCheck.WRONG or login is None:
-            return self._login_page(next_url, email=email, error=SIGN_IN_REFUSED)
-        response = RedirectResponse(TWO_STEP_PATH, status_code=303)
-        self.rt.begin_sign_in(request, response, next_url=next_url, login=login)
-        return response
-
-    def _two_step_page(self, error: str | None = None) -> Response:
-        body = sign_in_form(
-            action=TWO_STEP_PATH,
-            heading="Two-step authentication",
-            intro="<p>Enter the code shown in your authenticator app.</p>",
-            fields=[("code", "Authentication code", "code", "")],
-            button="Confirm",
-            error=error,
-        )
-        return self.rt.page("Two-step authentication | Xero", body)
-
-    async def two_step_form(self, request: Request) -> Response:
-        pending = self.rt.pending(request)
-        if pending is None or pending.login is None:
-            return RedirectResponse(LOGIN_PATH, status_code=302)
-        return self._two_step_page()
-
-    async def two_step_submit(self, request: Request) -> Response:
-        pending = self.rt.pending(request)
-        if pending is None or pending.login is None:
-            return RedirectResponse(LOGIN_PATH, status_code=303)
-        form = await read_form(request)
-        if not self.rt.verify_code(pending.login, form.get("code", "")):
-            return self._two_step_page(WRONG_CODE)
-        return self.rt.finish_sign_in(request, pending)
 
     # -- org list
 
