@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
 from agent.clock import utcnow
@@ -117,14 +118,14 @@ def record_ok_scan(
     session.add(scan)
     session.flush()
     assert scan.id is not None
-    session.add_all(
-        Observation(
-            scan_id=scan.id, email=user.email.strip(), name=user.name, role=user.role,
-            extra_permissions=list(user.extra_permissions), status=user.status,
-            kind=user.kind, last_login=user.last_login,
-        )
-        for user in result.users
-    )
+    if result.users:
+        # Append-only plain rows: one executemany, without building an ORM object each.
+        session.execute(insert(Observation), [
+            {"scan_id": scan.id, "email": user.email.strip(), "name": user.name,
+             "role": user.role, "extra_permissions": list(user.extra_permissions),
+             "status": user.status.value, "kind": user.kind, "last_login": user.last_login}
+            for user in result.users
+        ])
     return ScanOutcome(scan.id, org.id, status, None, len(result.users))
 
 
