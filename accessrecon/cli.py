@@ -18,6 +18,7 @@ from typing import Annotated
 import typer
 
 from accessrecon.commands import ops
+from accessrecon.commands.review import diff_command, review_app
 from accessrecon.console import console, crawl_summary, err_console, findings_table, run_crawl
 from agent.alerts import send_alerts
 from agent.backup import BackupError
@@ -230,6 +231,8 @@ def serve(
     serve_forever(_runtime(), host=host, port=port, docs=docs)
 
 
+app.add_typer(review_app, name="review")
+app.command("diff")(diff_command)
 app.add_typer(ops.schedule_app, name="schedule")
 app.command()(ops.worker)
 app.command()(ops.backup)

@@ -1,10 +1,27 @@
 """Running reconcile over the database and keeping each finding's history.
 
-For every org with an ok scan, the users of its **latest ok scan** are classified;
-each (org, identity) keeps one finding row whose first and last seen times come
-from the scans that showed it. A finding absent from a newer ok scan is resolved at
-that scan's time. Failed scans are never read here, so they can resolve nothing.
-Applying the same scan twice changes nothing.
+Each (org, identity) keeps one finding row. Its times come from the ok scans:
+
+* ``first_seen_at``: the first ok scan of the current episode that showed it;
+* ``last_seen_at``: the last ok scan that showed it;
+* ``resolved_at``: the first ok scan after that which did not show it.
+
+Every ok scan of an org that has not been applied yet is applied in order (the
+org's watermark, ``org_reconcile``, says how far it got), so an access seen, gone
+and back between two runs has exactly those times. The newest ok scan is applied
+again on every run, because the roster, grants or identity decisions may have
+changed since. Failed scans are never read here, so they can resolve nothing. The
+first run over an org applies only its newest ok scan. Applying the same scan twice
+changes nothing, and reconciling one org (``org_ids=[id]``) after its re-scan gives
+the same findings as a full run.
+
+Review state follows the findings (``agent.review``): a class change or a return
+after resolution reopens; a resolution of a ``removal_requested`` finding by a
+later ok scan verifies the removal. Expired risk acceptances reopen at the start
+of every run.
+
+``stale_orgs`` names the orgs whose newest ok scan is older than the
+``stale_after_hours`` setting: what the findings say of them is "as of" then.
 """
 
 from __future__ import annotations
@@ -12,10 +29,14 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 
+from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
 
-from agent.domain import AccessStatus, FindingClass, Portal, ReviewState, StaffStatus
+from agent.clock import utcnow
+from agent.domain import AccessStatus, FindingClass, Portal, ReviewState, ScanStatus, StaffStatus
+from agent.identities import load_decisions
 from agent.reconcile import (
     Classification,
     Grant,
@@ -27,14 +48,17 @@ from agent.reconcile import (
     classify_org,
 )
 from agent.reconcile.identity import email_domain
+from agent.review import SYSTEM, expire_accepted_risks, record_transition
 from agent.scans import latest_ok_scan
 from agent.storage.models import (
     Client,
     ClientOrgLink,
     Finding,
     IntendedAccess,
+    MatchCandidate,
     Observation,
     Org,
+    OrgReconcile,
     PortalLogin,
     Scan,
     Staff,
@@ -49,6 +73,8 @@ class ReconcileSummary:
     open_by_class: Counter[str] = field(default_factory=Counter)
     new: int = 0
     resolved: int = 0
+    scans_applied: int = 0
+    reopened: int = 0
 
 
 def practice_domains(session: Session, configured: Sequence[str]) -> frozenset[str]:
@@ -66,6 +92,7 @@ def practice_domains(session: Session, configured: Sequence[str]) -> frozenset[s
 
 
 def load_practice(session: Session, domains: frozenset[str]) -> Practice:
+    """The roster, grants, agent logins and identity decisions, as reconcile's plain data."""
     emails: dict[int, list[str]] = {}
     for row in session.exec(
         select(StaffEmail).order_by(col(StaffEmail.is_primary).desc(), col(StaffEmail.id))
@@ -74,7 +101,7 @@ def load_practice(session: Session, domains: frozenset[str]) -> Practice:
     staff = tuple(
         StaffMember(id=s.id, name=s.name, status=StaffStatus(s.status),
                     emails=tuple(emails.get(s.id, ())), left_on=s.left_on)
-        for s in session.exec(select(Staff)) if s.id is not None
+        for s in session.exec(select(Staff).order_by(col(Staff.id))) if s.id is not None
     )
     grants = tuple(
         Grant(staff_id=g.staff_id, portal=Portal(g.portal), portal_org_id=g.portal_org_id,
@@ -82,7 +109,8 @@ def load_practice(session: Session, domains: frozenset[str]) -> Practice:
         for g in session.exec(select(IntendedAccess))
     )
     agents = frozenset(session.exec(select(PortalLogin.email)))
-    return Practice(domains=domains, staff=staff, agent_emails=agents, grants=grants)
+    return Practice(domains=domains, staff=staff, agent_emails=agents, grants=grants,
+                    decisions=load_decisions(session))
 
 
 def client_of(session: Session, org: Org) -> Client | None:
@@ -107,8 +135,27 @@ def seen_users(session: Session, scan_id: int) -> list[SeenUser]:
     return [
         SeenUser(email=o.email, name=o.name, role=o.role, status=AccessStatus(o.status),
                  extra_permissions=tuple(o.extra_permissions or ()), kind=o.kind)
-        for o in session.exec(select(Observation).where(Observation.scan_id == scan_id))
+        for o in session.exec(
+            select(Observation).where(Observation.scan_id == scan_id)
+            .order_by(col(Observation.id)))
     ]
+
+
+def _scans_to_apply(session: Session, org_id: int) -> list[Scan]:
+    """The org's ok scans not applied yet, oldest first; at least its newest ok scan."""
+    state = session.get(OrgReconcile, org_id)
+    mark = session.get(Scan, state.last_scan_id) if state and state.last_scan_id else None
+    if mark is None:
+        newest = latest_ok_scan(session, org_id)
+        return [newest] if newest else []
+    later = list(session.exec(
+        select(Scan)
+        .where(Scan.org_id == org_id, Scan.status == ScanStatus.OK,
+               or_(col(Scan.finished_at) > mark.finished_at,
+                   and_(col(Scan.finished_at) == mark.finished_at, col(Scan.id) > mark.id)))
+        .order_by(col(Scan.finished_at), col(Scan.id))
+    ))
+    return later or [mark]
 
 
 def reconcile(
@@ -116,24 +163,31 @@ def reconcile(
     *,
     configured_domains: Sequence[str] = (),
     org_ids: Iterable[int] | None = None,
+    today: date | None = None,
 ) -> ReconcileSummary:
-    """Classify every org (or the given ones) from its latest ok scan and store the findings."""
+    """Bring the findings of every org (or the given ones) up to their newest ok scan."""
+    summary = ReconcileSummary()
+    summary.reopened = expire_accepted_risks(session, today=today)
     domains = practice_domains(session, configured_domains)
     index = PracticeIndex.build(load_practice(session, domains))
-    query = select(Org)
+    query = select(Org).order_by(col(Org.id))
     if org_ids is not None:
         query = query.where(col(Org.id).in_(list(org_ids)))
-    summary = ReconcileSummary()
     for org in session.exec(query).all():
         assert org.id is not None
-        scan = latest_ok_scan(session, org.id)
-        if scan is None:
+        scans = _scans_to_apply(session, org.id)
+        if not scans:
             summary.orgs_without_ok_scan += 1
             continue
-        results = classify_org(index, org_facts(session, org), seen_users(session, scan.id))
-        new, resolved = apply_scan(session, org, scan, results)
-        summary.new += new
-        summary.resolved += resolved
+        facts = org_facts(session, org)
+        for scan in scans:
+            assert scan.id is not None
+            results = classify_org(index, facts, seen_users(session, scan.id))
+            new, resolved = apply_scan(session, org, scan, results)
+            summary.new += new
+            summary.resolved += resolved
+            summary.scans_applied += 1
+        _set_watermark(session, org.id, scans[-1])
         summary.orgs_reconciled += 1
     summary.open_by_class.update(
         session.exec(select(Finding.finding_class).where(col(Finding.resolved_at).is_(None)))
@@ -141,17 +195,32 @@ def reconcile(
     return summary
 
 
+def _set_watermark(session: Session, org_id: int, scan: Scan) -> None:
+    state = session.get(OrgReconcile, org_id) or OrgReconcile(org_id=org_id)
+    state.last_scan_id = scan.id
+    state.reconciled_at = utcnow()
+    session.add(state)
+
+
 def apply_scan(
     session: Session, org: Org, scan: Scan, results: Sequence[Classification]
 ) -> tuple[int, int]:
-    """Bring the org's findings up to ``scan``; returns (new, resolved) counts."""
-    rows = session.exec(select(Finding).where(Finding.org_id == org.id))
-    existing = {f.identity: f for f in rows}
+    """Bring the org's findings up to ``scan``; returns (new, resolved) counts.
+
+    A finding last seen by a newer scan than ``scan`` is left alone, so applying an
+    older scan by mistake cannot rewind history.
+    """
+    existing = {f.identity: f
+                for f in session.exec(select(Finding).where(Finding.org_id == org.id))}
+    candidates = _candidates_by_finding(session, [f.id for f in existing.values() if f.id])
     new = resolved = 0
     current: set[str] = set()
+    touched: list[tuple[Finding, Classification]] = []
     for result in results:
         current.add(result.identity)
         finding = existing.get(result.identity)
+        if finding is not None and finding.last_seen_at > scan.finished_at:
+            continue
         if finding is None:
             finding = Finding(
                 org_id=org.id, identity=result.identity, finding_class=result.finding_class,
@@ -159,41 +228,135 @@ def apply_scan(
                 last_seen_at=scan.finished_at, first_scan_id=scan.id, last_scan_id=scan.id,
             )
             new += 1
-        elif finding.resolved_at is not None and (finding.last_scan_id or 0) < (scan.id or 0):
-            # Gone and back again: a new episode of the same access.
+        elif finding.resolved_at is not None:
+            # Gone and back again: a new episode of the same access, to be reviewed anew.
             finding.resolved_at = None
             finding.first_seen_at = scan.finished_at
             finding.first_scan_id = scan.id
-            finding.review_state = ReviewState.OPEN
+            if finding.review_state != ReviewState.OPEN:
+                record_transition(session, finding, ReviewState.OPEN, actor=SYSTEM,
+                                  reason="the access is back after it was gone")
             new += 1
-        if finding.finding_class != result.finding_class:
-            finding.review_state = ReviewState.OPEN
-        finding.finding_class = result.finding_class
-        finding.severity = result.finding_class.severity
-        finding.staff_id = result.staff_id
-        finding.email = result.email
-        finding.name = result.name
-        finding.role = result.role
-        finding.extra_permissions = list(result.extra_permissions)
-        finding.access_status = result.access_status
-        finding.intended_role = result.intended_role
-        finding.removable_by = result.removable_by
-        finding.detail = result.detail
-        finding.last_seen_at = scan.finished_at
-        finding.last_scan_id = scan.id
+        elif finding.finding_class != result.finding_class and \
+                finding.review_state != ReviewState.OPEN:
+            record_transition(session, finding, ReviewState.OPEN, actor=SYSTEM,
+                              reason=f"class changed from {finding.finding_class} to "
+                                     f"{result.finding_class}")
+        _update(finding, result, scan)
         session.add(finding)
+        touched.append((finding, result))
+    session.flush()  # new findings get their ids, for their candidates
+    for finding, result in touched:
+        _store_candidates(session, finding, result, candidates.get(finding.id or 0, {}))
     for identity, finding in existing.items():
         if identity in current or finding.resolved_at is not None:
             continue
-        if (finding.last_scan_id or 0) >= (scan.id or 0):
+        if finding.last_seen_at > scan.finished_at:
             continue
         finding.resolved_at = scan.finished_at
-        if finding.review_state == ReviewState.REMOVAL_REQUESTED:
-            finding.review_state = ReviewState.VERIFIED_REMOVED
+        if finding.review_state == ReviewState.REMOVAL_REQUESTED and \
+                finding.last_scan_id != scan.id:
+            record_transition(session, finding, ReviewState.VERIFIED_REMOVED, actor=SYSTEM,
+                              reason=f"not in the ok scan #{scan.id} of the org")
         session.add(finding)
         resolved += 1
     session.flush()
     return new, resolved
+
+
+def _update(finding: Finding, result: Classification, scan: Scan) -> None:
+    finding.finding_class = result.finding_class
+    finding.severity = result.finding_class.severity
+    finding.staff_id = result.staff_id
+    finding.email = result.email
+    finding.name = result.name
+    finding.role = result.role
+    finding.extra_permissions = list(result.extra_permissions)
+    finding.access_status = result.access_status
+    finding.intended_role = result.intended_role
+    finding.removable_by = result.removable_by
+    finding.detail = result.detail[:2000]
+    finding.last_seen_at = scan.finished_at
+    finding.last_scan_id = scan.id
+
+
+def _candidates_by_finding(
+    session: Session, finding_ids: list[int]
+) -> dict[int, dict[int, MatchCandidate]]:
+    found: dict[int, dict[int, MatchCandidate]] = {}
+    if not finding_ids:
+        return found
+    for row in session.exec(
+        select(MatchCandidate).where(col(MatchCandidate.finding_id).in_(finding_ids))
+    ):
+        found.setdefault(row.finding_id, {})[row.staff_id] = row
+    return found
+
+
+def _store_candidates(
+    session: Session, finding: Finding, result: Classification,
+    stored: dict[int, MatchCandidate],
+) -> None:
+    """Keep the finding's candidate rows equal to the classification's, touching only changes."""
+    assert finding.id is not None
+    wanted = {c.staff_id: c for c in result.candidates}
+    for staff_id, row in stored.items():
+        if staff_id not in wanted:
+            session.delete(row)
+    for staff_id, candidate in wanted.items():
+        row = stored.get(staff_id)
+        if row is None:
+            session.add(MatchCandidate(finding_id=finding.id, staff_id=staff_id,
+                                       staff_name=candidate.name[:200], score=candidate.score))
+        elif row.score != candidate.score or row.staff_name != candidate.name[:200]:
+            row.score, row.staff_name = candidate.score, candidate.name[:200]
+            session.add(row)
+
+
+@dataclass(frozen=True, slots=True)
+class StaleOrg:
+    """An org whose findings are old news: its newest ok scan is older than the setting.
+
+    ``stale_since`` is the time of that newest ok scan (the moment the findings are
+    "as of"), or when the org was first listed if it never had one.
+    """
+
+    org_id: int
+    portal: str
+    portal_org_id: str
+    name: str
+    stale_since: datetime
+    last_ok_scan_at: datetime | None
+
+
+def stale_since(
+    session: Session, org_id: int, *, stale_after_hours: int, now: datetime | None = None
+) -> datetime | None:
+    """When the org's findings went unrefreshed from, if it is stale; ``None`` if fresh."""
+    org = session.get(Org, org_id)
+    if org is None:
+        return None
+    scan = latest_ok_scan(session, org_id)
+    since = scan.finished_at if scan else org.first_seen_at
+    if (now or utcnow()) - since > timedelta(hours=stale_after_hours):
+        return since
+    return None
+
+
+def stale_orgs(
+    session: Session, *, stale_after_hours: int, now: datetime | None = None
+) -> list[StaleOrg]:
+    """Every stale org, longest stale first."""
+    stale: list[StaleOrg] = []
+    for org in session.exec(select(Org)):
+        assert org.id is not None
+        scan = latest_ok_scan(session, org.id)
+        since = stale_since(session, org.id, stale_after_hours=stale_after_hours, now=now)
+        if since is not None:
+            stale.append(StaleOrg(org.id, org.portal, org.portal_org_id, org.name, since,
+                                  scan.finished_at if scan else None))
+    stale.sort(key=lambda s: (s.stale_since, s.portal, s.portal_org_id))
+    return stale
 
 
 PROBLEM_CLASSES = tuple(c for c in FindingClass if c.is_problem)

@@ -7,6 +7,14 @@ a practice address matching nobody, a client's own person, a pending or declined
 invitation. That intent is the ground truth; ``write_world`` saves it next to the
 portals' data and the practice's import files (the product's own columns).
 
+The hard cases of matching people are there on purpose: addresses in mixed case
+or plus-tagged on the practice domain; personal addresses on the roster (a direct
+invite sent there is ``invited_direct``) and off it (a staff member, or a leaver,
+invited on a private address under a name written as ``Surname, Given``, without
+its diacritics, or as initials: ``probable_match``); two staff with the same name;
+staff on leave; archived clients and unlinked orgs; the portal vendors' support
+users and other firms' accountants (``client_user``).
+
 The same seed and sizes always give the same world, so a failing test can be
 replayed.
 """
@@ -50,6 +58,18 @@ _FAMILY = [
 #: Client people come from other pools than staff, so no client name resembles staff.
 _CLIENT_GIVEN = ["Marge", "Otis", "Ruth", "Stan", "Trudy", "Vern", "Wanda", "Yolanda", "Ziggy"]
 _CLIENT_FAMILY = ["Bakery", "Cartage", "Dairy", "Electrical", "Fisheries", "Glazing", "Haulage"]
+#: Other accounting firms' people: a pool of their own, so no name resembles staff.
+_FIRM_GIVEN = ["Ingrid", "Malcolm", "Petra", "Rupert", "Tamsin"]
+_FIRM_FAMILY = ["Ogilvy", "Pemberton", "Quayle", "Ravensworth"]
+_FIRMS = ["Pemberton & Quayle CA", "Ogilvy Tax Advisers"]
+#: Personal mail providers, none of them a roster alias's domain (mailbox.example).
+_PERSONAL_DOMAINS = ["home.example", "fastmail.example", "inbox.example"]
+#: How each portal's vendor appears when the client lets its support staff in.
+_SUPPORT = {
+    "xero": ("Xero", "Support", "support@xero.com"),
+    "qbo": ("QuickBooks", "Support", "accountant.support@intuit.com"),
+    "myob": ("MYOB", "Support", "Support@MYOB.com"),
+}
 _ODD_NAMES = [
     "<img src=x onerror=alert(1)>",
     "Ōtautahi & Sons = Best",
@@ -146,7 +166,19 @@ class _Builder:
             )
         if not any(s.status == "left" for s in people):
             people[-1].status, people[-1].left_on = "left", "2026-03-03"
+        self._namesake(people)
         return people
+
+    def _namesake(self, people: list[WorldStaff]) -> None:
+        """Give one employee another current employee's name: two people, one name."""
+        pool = [s for s in people if s.status != "left" and s.practice_role == "employee"]
+        if len(pool) < 2:
+            return
+        original, twin = pool[0], pool[-1]
+        given, _, family = original.name.partition(" ")
+        local = f"{_ascii(given)}.{_ascii(family)}".lower()
+        twin.name = original.name
+        twin.emails = [f"{local}2@{self.domain}"]
 
     def logins(self) -> list[WorldLogin]:
         return [
@@ -220,6 +252,11 @@ def generate_world(
             org.users.append(_agent_user(b, portal, login))
             plan = _plan_org(rng, users_per_org, current, leavers)
             for intent, person in plan:
+                if intent in ("personal", "leaver_personal"):
+                    personal = _personal_user(b, portal, person)
+                    org.users.append(personal)
+                    truth.append(WorldTruth(portal, org_id, personal.email, "probable_match"))
+                    continue
                 user, grant_role, observed_role, intent = _staff_user(b, portal, person, intent)
                 status_is_access = user.status not in ("DECLINED", "Inactive")
                 if intent in ("managed", "drift", "leaver_granted", "missing"):
@@ -250,6 +287,14 @@ def generate_world(
                 ghost = _ghost_user(b, portal)
                 org.users.append(ghost)
                 truth.append(WorldTruth(portal, org_id, ghost.email, "unknown_practice_user"))
+            if rng.random() < 0.2 or k == 2:
+                support = _support_user(b, portal)
+                org.users.append(support)
+                truth.append(WorldTruth(portal, org_id, support.email, "client_user"))
+            if rng.random() < 0.2:
+                other = _other_firm_user(b, portal)
+                org.users.append(other)
+                truth.append(WorldTruth(portal, org_id, other.email, "client_user"))
             while len(org.users) < users_per_org + 1:
                 person_user = _client_user(b, portal, org)
                 org.users.append(person_user)
@@ -272,13 +317,16 @@ def _plan_org(
     for person in chosen:
         roll = rng.random()
         intent = (
-            "managed" if roll < 0.45 else "direct" if roll < 0.7 else "drift" if roll < 0.82
-            else "missing" if roll < 0.92 else "declined"
+            "managed" if roll < 0.4 else "direct" if roll < 0.62 else "drift" if roll < 0.74
+            else "missing" if roll < 0.84 else "declined" if roll < 0.92 else "personal"
         )
         plan.append((intent, person))
     if leavers and rng.random() < 0.6:
         leaver = rng.choice(leavers)
-        plan.append(("leaver_granted" if rng.random() < 0.5 else "leaver_direct", leaver))
+        roll = rng.random()
+        plan.append((
+            "leaver_granted" if roll < 0.45 else "leaver_direct" if roll < 0.85
+            else "leaver_personal", leaver))
     return plan
 
 
@@ -346,6 +394,81 @@ def _staff_user(
             user.invite_expires_at = None
             intent = "direct"
     return user, grant_role, observed, intent
+
+
+def _personal_user(b: _Builder, portal: str, person: WorldStaff) -> WorldUser:
+    """A staff member invited by the client on a private address the roster does not know.
+
+    The name is as the client typed it: as on the roster, ``Surname, Given``, without
+    diacritics, or as an initial and the surname.
+    """
+    rng = b.rng
+    given, _, family = person.name.partition(" ")
+    style = rng.choice(["plain", "surname_first", "ascii", "initial"])
+    first, last = given, family
+    if style == "surname_first":
+        first, last = "", f"{family}, {given}"
+    elif style == "ascii":
+        first, last = _ascii(given), _ascii_name(family)
+    elif style == "initial":
+        first = f"{_ascii(given)[:1].upper()}."
+    email = (f"{_ascii(given).lower()}{rng.randint(10, 99)}{b.next_user_id()[-3:]}"
+             f"@{rng.choice(_PERSONAL_DOMAINS)}")
+    if rng.random() < 0.3:
+        email = email.capitalize()
+    pending = rng.random() < 0.15
+    if portal == "xero":
+        return WorldUser(user_id=b.next_user_id(), first_name=first, last_name=last,
+                         email=email, role="STANDARD", status="PENDING" if pending else "ACTIVE",
+                         last_login_utc=None if pending else _when(b))
+    if portal == "qbo":
+        return WorldUser(user_id=b.next_user_id(), first_name=first, last_name=last,
+                         email=email, role="Standard all access",
+                         status="Invited" if pending else "Active", kind="users")
+    return WorldUser(user_id=b.next_user_id(), first_name=first, last_name=last, email=email,
+                     role="File user", status="INVITED" if pending else "ACTIVE", kind="User",
+                     myob_roles=["Invoicing", "Banking"],
+                     invite_expires_at=(
+                         (datetime(2026, 11, 1, tzinfo=UTC) + timedelta(days=5)).isoformat()
+                         if pending else None))
+
+
+def _ascii_name(text: str) -> str:
+    """A name as typed on a keyboard without accents, punctuation kept (D'Souza stays)."""
+    decomposed = unicodedata.normalize("NFKD", text.replace("ł", "l").replace("Ł", "L"))
+    return "".join(c for c in decomposed if c.isascii())
+
+
+def _support_user(b: _Builder, portal: str) -> WorldUser:
+    """The portal vendor's support staff, let in by the client."""
+    first, last, email = _SUPPORT[portal]
+    if portal == "xero":
+        return WorldUser(user_id=b.next_user_id(), first_name=first, last_name=last,
+                         email=email, role="STANDARD", status="ACTIVE", last_login_utc=_when(b))
+    if portal == "qbo":
+        return WorldUser(user_id=b.next_user_id(), first_name=first, last_name=last,
+                         email=email, role="Standard all access", status="Active",
+                         kind="users")
+    return WorldUser(user_id=b.next_user_id(), first_name=first, last_name=last, email=email,
+                     role="File user", status="ACTIVE", kind="User", myob_roles=["Read only"])
+
+
+def _other_firm_user(b: _Builder, portal: str) -> WorldUser:
+    """An accountant of another firm the client also works with."""
+    rng = b.rng
+    given, family = rng.choice(_FIRM_GIVEN), rng.choice(_FIRM_FAMILY)
+    email = f"{given.lower()}.{family.lower()}.{b.next_user_id()[-4:]}@otherfirm.example"
+    if portal == "xero":
+        return WorldUser(user_id=b.next_user_id(), first_name=given, last_name=family,
+                         email=email, role="FINANCIALADVISER", status="ACTIVE",
+                         last_login_utc=_when(b))
+    if portal == "qbo":
+        return WorldUser(user_id=b.next_user_id(), first_name=given, last_name=family,
+                         email=email, role="Accountant", status="Active", kind="firms",
+                         firm_name=rng.choice(_FIRMS))
+    return WorldUser(user_id=b.next_user_id(), first_name=given, last_name=family, email=email,
+                     role="Online admin", status="ACTIVE", kind="Advisor",
+                     myob_roles=["Administrator"])
 
 
 def _agent_user(b: _Builder, portal: str, login: WorldLogin) -> WorldUser:

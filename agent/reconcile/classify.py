@@ -1,29 +1,54 @@
 """Give every (org, identity) of a readable org exactly one finding class.
 
-Precedence is the order of ``FindingClass`` (DESIGN.md's table): a leaver on an
-unlinked org is ``leaver_access``; a direct invite on an archived client's org is
-``invited_direct``; ``archived_client_access`` and ``unlinked_org`` are for access
-that would otherwise be ``managed``.
+Precedence is the declaration order of ``FindingClass`` (DESIGN.md's table): when
+several classes could apply, the first wins.
+
+1. ``leaver_access``: the address is a staff member who left (granted or not, on
+   any org, linked or not, archived or not).
+2. ``invited_direct``: a staff member who has not left (on leave counts as
+   active), with no grant from the practice for this org; on an archived client's
+   or an unlinked org too.
+3. ``unknown_practice_user``: a practice-domain address that is no one's.
+4. ``probable_match``: an address that is no one's (not on a practice domain)
+   whose name resembles staff; the candidates are listed, best first, and a person
+   confirms or rejects them. A leaver among the candidates is named in the detail.
+5. ``role_drift``: granted, but the observed role differs from the granted one
+   (or the extra permissions differ, where the grant names any).
+6. ``archived_client_access``: granted access as granted, on an archived
+   client's org.
+7. ``unlinked_org``: granted access as granted, on an org linked to no client.
+   (Both 6 and 7 applying: ``archived_client_access``, but an org linked to no
+   client has no archived flag, so they never meet.)
+8. ``missing_expected``: a grant to a staff member who has not left, whose org's
+   ok scan shows them with no access (absent, declined, inactive).
+9. ``managed``: granted access as granted.
+10. ``client_user``: everyone else: the client's people, other firms'
+    accountants, the portal vendors' support users (named in the detail).
 
 Rules beyond the table, each deliberate:
 
-* Pending invitations are access-in-waiting and are classed like active access;
-  declined invitations and inactive users are not access (and do not satisfy a
-  grant, so the grant is ``missing_expected``).
+* Pending invitations are access-in-waiting, classed like active access and
+  marked pending; declined invitations and inactive users are not access (and do
+  not satisfy a grant).
 * The agent's own logins are never classified.
-* ``missing_expected`` is claimed only for staff who have not left: a leaver's
-  grant that is no longer observed is the outcome the practice wants.
+* One identity listed twice in an org (a portal glitch) keeps the worse class (and
+  between equals, a fixed order, so the order of rows never matters).
+* ``removable_by`` is ``practice`` where the practice granted the access or holds
+  user management in the org (its agent login or a current staff member, active,
+  with Manage users or a role that carries it); otherwise ``client``. A missing
+  grant is always the practice's to fix.
 * Only call this with the users of an **ok** scan: an org that could not be read
   proves nothing about who is missing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from agent.domain import FindingClass, StaffStatus
-from agent.reconcile.identity import email_domain, normalise_email
+from agent.domain import AccessStatus, FindingClass, StaffStatus
+from agent.reconcile.correlate import Correlator, Match, MatchedBy, MatchKind
+from agent.reconcile.identity import normalise_with
 from agent.reconcile.model import (
     Classification,
     Grant,
@@ -32,131 +57,204 @@ from agent.reconcile.model import (
     SeenUser,
     StaffMember,
 )
-from agent.reconcile.roles import extra_permission_codes, role_of
+from agent.reconcile.roles import can_manage_users, permissions_of, role_of
 
 PRACTICE = "practice"
 CLIENT = "client"
 
+_RANK = {cls: i for i, cls in enumerate(FindingClass)}
+_ACCESS = frozenset(s for s in AccessStatus if s.is_access)
+#: Portal groupings that hold other accounting firms' people (qbo's firms tab,
+#: myob's Advisor access).
+_FIRM_KINDS = frozenset({"firms", "advisor"})
 
 @dataclass(frozen=True, slots=True)
 class PracticeIndex:
     """The practice prepared for lookups, built once per reconcile run."""
 
-    domains: frozenset[str]
-    by_email: dict[str, StaffMember]
-    by_id: dict[int, StaffMember]
-    agent_emails: frozenset[str]
+    correlator: Correlator
     grants: dict[tuple[str, str], dict[int, Grant]]
 
     @classmethod
     def build(cls, practice: Practice) -> PracticeIndex:
-        domains = frozenset(d.casefold() for d in practice.domains)
-        by_email: dict[str, StaffMember] = {}
-        for member in practice.staff:
-            for email in member.emails:
-                by_email[normalise_email(email, domains)] = member
-        grants: dict[tuple[str, str], dict[int, Grant]] = {}
-        for grant in practice.grants:
-            grants.setdefault((grant.portal, grant.portal_org_id), {})[grant.staff_id] = grant
-        agents = frozenset(normalise_email(e, domains) for e in practice.agent_emails)
-        by_id = {member.id: member for member in practice.staff}
-        return cls(domains, by_email, by_id, agents, grants)
+        return cls(Correlator(practice), group_grants(practice.grants))
+
+    @property
+    def domains(self) -> frozenset[str]:
+        return self.correlator.domains
+
+    @property
+    def by_id(self) -> dict[int, StaffMember]:
+        return self.correlator.by_id
 
     def identity(self, email: str) -> str:
-        return normalise_email(email, self.domains)
+        return self.correlator.identity(email)
+
+
+def group_grants(grants: Iterable[Grant]) -> dict[tuple[str, str], dict[int, Grant]]:
+    """Grants keyed by (portal, org id), then staff id."""
+    grouped: dict[tuple[str, str], dict[int, Grant]] = {}
+    for grant in grants:
+        grouped.setdefault((grant.portal, grant.portal_org_id), {})[grant.staff_id] = grant
+    return grouped
 
 
 def classify_org(
-    index: PracticeIndex, org: OrgFacts, users: Sequence[SeenUser]
+    index: PracticeIndex,
+    org: OrgFacts,
+    users: Sequence[SeenUser],
+    grants: Mapping[int, Grant] | None = None,
 ) -> list[Classification]:
-    """Every finding of one org, from the users of its latest ok scan."""
-    grants = index.grants.get((org.portal, org.portal_org_id), {})
+    """Every finding of one org, from the users of its latest ok scan.
+
+    ``grants`` (staff id to grant) are the org's; by default they come from the
+    practice the index was built from. Passing them lets a caller stream grants
+    org by org instead of holding every grant of a large practice.
+    """
+    if grants is None:
+        grants = index.grants.get((org.portal, org.portal_org_id), {})
+    correlator = index.correlator
+    seen: list[tuple[SeenUser, Match]] = []
+    practice_removes = False
+    for user in users:
+        if user.status not in _ACCESS:
+            continue
+        match = correlator.match(user.email, user.name)
+        kind = match.kind
+        if kind is not MatchKind.NONE and not practice_removes:
+            practice_removes = _manages_for_practice(org, user, match)
+        if kind is not MatchKind.AGENT:
+            seen.append((user, match))
     found: dict[str, Classification] = {}
     granted_and_seen: set[int] = set()
-    for user in users:
-        identity = index.identity(user.email)
-        if identity in index.agent_emails or not user.status.is_access:
-            continue
-        member = index.by_email.get(identity)
+    for user, match in seen:
+        member = match.member
         grant = grants.get(member.id) if member else None
-        if member and grant:
+        if member is not None and grant is not None:
             granted_and_seen.add(member.id)
-        result = _classify_user(index, org, user, identity, member, grant)
-        previous = found.get(identity)
-        # One identity listed twice (a portal glitch): keep the worse class.
-        if previous is None or _rank(result) < _rank(previous):
-            found[identity] = result
+        result = _classify_user(org, user, match, grant, practice_removes)
+        previous = found.get(match.identity)
+        if previous is None or _preference(result) < _preference(previous):
+            found[match.identity] = result
     for staff_id, grant in grants.items():
-        member = index.by_id.get(staff_id)
+        member = correlator.by_id.get(staff_id)
         if member is None or staff_id in granted_and_seen or member.status is StaffStatus.LEFT:
             continue
-        primary = index.identity(member.emails[0]) if member.emails else f"staff:{staff_id}"
-        if primary in found:
-            continue
-        found[primary] = Classification(
-            portal=org.portal, portal_org_id=org.portal_org_id, identity=primary,
-            finding_class=FindingClass.MISSING_EXPECTED, email=member.emails[0] if member.emails
-            else "", name=member.name, role="", staff_id=member.id, intended_role=grant.role,
-            detail=f"granted {grant.role} by the practice but not in the org's user list",
-            removable_by=PRACTICE,
-        )
-    return sorted(found.values(), key=lambda c: (_rank(c), c.identity))
+        missing = _missing(correlator, org, member, grant)
+        found.setdefault(missing.identity, missing)
+    return sorted(found.values(), key=lambda c: (_RANK[c.finding_class], c.identity))
+
+
+def _preference(c: Classification) -> tuple[object, ...]:
+    """Which of two rows of one identity to keep: the worse class, then a fixed order, so
+    the rows' order in the portal's list never changes the result."""
+    return (_RANK[c.finding_class], c.access_status is not AccessStatus.ACTIVE, c.role,
+            c.extra_permissions, c.email, c.name, c.detail)
+
+
+def _manages_for_practice(org: OrgFacts, user: SeenUser, match: Match) -> bool:
+    """Whether this user is the practice (its agent, or a current staff member) holding
+    Manage users in the org, active: then the practice can remove anyone there."""
+    if user.status is not AccessStatus.ACTIVE:
+        return False
+    if match.kind is MatchKind.STAFF:
+        if match.member is None or match.member.status is StaffStatus.LEFT:
+            return False
+    elif match.kind is not MatchKind.AGENT:
+        return False
+    return can_manage_users(org.portal, user.role, user.extra_permissions)
 
 
 def _classify_user(
-    index: PracticeIndex,
-    org: OrgFacts,
-    user: SeenUser,
-    identity: str,
-    member: StaffMember | None,
-    grant: Grant | None,
+    org: OrgFacts, user: SeenUser, match: Match, grant: Grant | None, practice_removes: bool
 ) -> Classification:
-    def make(cls: FindingClass, detail: str, removable_by: str = CLIENT) -> Classification:
-        return Classification(
-            portal=org.portal, portal_org_id=org.portal_org_id, identity=identity,
-            finding_class=cls, email=user.email.strip(), name=user.name, role=user.role,
-            extra_permissions=user.extra_permissions, access_status=user.status,
-            staff_id=member.id if member else None,
-            intended_role=grant.role if grant else None, detail=detail,
-            removable_by=removable_by,
-        )
+    cls, detail = class_of(org, user, match, grant)
+    if user.status is AccessStatus.PENDING:
+        detail += " (invitation pending)"
+    member = match.member
+    # positional: this runs once per user row, and keywords cost twice as much
+    return Classification(
+        org.portal, org.portal_org_id, match.identity, cls, user.email.strip(), user.name,
+        user.role, user.extra_permissions, user.status, member.id if member else None,
+        grant.role if grant else None, detail.lstrip(),
+        PRACTICE if grant is not None or practice_removes else CLIENT, match.candidates,
+    )
 
-    who_removes = PRACTICE if grant or "MANAGE_USERS" in extra_permission_codes(
-        user.extra_permissions) else CLIENT
-    if member is None:
-        if email_domain(identity) in index.domains:
-            return make(FindingClass.UNKNOWN_PRACTICE_USER,
-                        "a practice address that matches no one on the roster", who_removes)
-        return make(FindingClass.CLIENT_USER, "")
+
+def class_of(
+    org: OrgFacts, user: SeenUser, match: Match, grant: Grant | None
+) -> tuple[FindingClass, str]:
+    """The class of one user row with access, and the sentence that explains it."""
+    kind = match.kind
+    member = match.member
+    if kind is MatchKind.NONE:
+        firm = (user.kind or "").casefold() in _FIRM_KINDS
+        return FindingClass.CLIENT_USER, "an accountant from another firm" if firm else ""
+    if kind is MatchKind.PRACTICE_UNKNOWN:
+        return (FindingClass.UNKNOWN_PRACTICE_USER,
+                "a practice address that matches no one on the roster")
+    if kind is MatchKind.PROBABLE:
+        return FindingClass.PROBABLE_MATCH, _probable_detail(match)
+    if kind is MatchKind.SUPPORT:
+        return FindingClass.CLIENT_USER, f"{match.vendor} support staff, given access by the client"
+    assert member is not None
+    alias = " (address confirmed as theirs)" if match.matched_by is MatchedBy.CONFIRMED else ""
     if member.status is StaffStatus.LEFT:
         left = f" on {member.left_on.isoformat()}" if member.left_on else ""
-        return make(FindingClass.LEAVER_ACCESS,
-                    f"{member.name} left{left} and still has {_label(org, user.role)} access",
-                    who_removes)
+        return (FindingClass.LEAVER_ACCESS,
+                f"{member.name} left{left} and still has {_label(org, user.role)} access{alias}")
     if grant is None:
-        return make(FindingClass.INVITED_DIRECT,
-                    f"{member.name} was invited directly by the client", CLIENT)
-    if _drifted(org, user, grant):
-        return make(FindingClass.ROLE_DRIFT,
-                    f"granted {_label(org, grant.role)}, has {_label(org, user.role)}", PRACTICE)
-    if not org.linked:
-        return make(FindingClass.UNLINKED_ORG,
-                    "the org links to no client record, so removing the staff member "
-                    "from the practice does not remove this access", PRACTICE)
+        return (FindingClass.INVITED_DIRECT,
+                f"{member.name} was invited directly by the client{alias}")
+    if drifted(org, user, grant):
+        return (FindingClass.ROLE_DRIFT,
+                f"granted {_grant_label(org, grant)}, has {_seen_label(org, user)}")
     if org.client_archived:
-        return make(FindingClass.ARCHIVED_CLIENT_ACCESS,
-                    f"client {org.client_name} is archived; this access is not removed "
-                    "with the staff member", PRACTICE)
-    return make(FindingClass.MANAGED, "", PRACTICE)
+        return (FindingClass.ARCHIVED_CLIENT_ACCESS,
+                f"client {org.client_name} is archived; this access is not removed with the "
+                "staff member")
+    if not org.linked:
+        return (FindingClass.UNLINKED_ORG,
+                "the org links to no client record, so removing the staff member from the "
+                "practice does not remove this access")
+    return FindingClass.MANAGED, ""
 
 
-def _drifted(org: OrgFacts, user: SeenUser, grant: Grant) -> bool:
+def _probable_detail(match: Match) -> str:
+    parts = []
+    for candidate in match.candidates:
+        parts.append(f"{candidate.name} (staff #{candidate.staff_id}, score "
+                     f"{candidate.score:g})")
+    names = {c.name for c in match.candidates}
+    if len(match.candidates) > 1 and len(names) == 1:
+        lead = f"the name matches {len(match.candidates)} staff with the same name: "
+    else:
+        lead = "the name resembles "
+    return lead + "; ".join(parts) + ": confirm who it is, or reject"
+
+
+def _missing(
+    correlator: Correlator, org: OrgFacts, member: StaffMember, grant: Grant
+) -> Classification:
+    email = member.emails[0] if member.emails else ""
+    identity = normalise_with(email, correlator.domains) if email else f"staff:{member.id}"
+    return Classification(
+        portal=org.portal, portal_org_id=org.portal_org_id, identity=identity,
+        finding_class=FindingClass.MISSING_EXPECTED, email=email, name=member.name,
+        role="", staff_id=member.id, intended_role=grant.role,
+        detail=f"granted {_grant_label(org, grant)} by the practice but not in the org's "
+               "user list with access",
+        removable_by=PRACTICE,
+    )
+
+
+def drifted(org: OrgFacts, user: SeenUser, grant: Grant) -> bool:
+    """Whether observed access differs from the grant (permissions only where it names any)."""
     if role_of(org.portal, user.role).code != role_of(org.portal, grant.role).code:
         return True
     if grant.extra_permissions:
-        return extra_permission_codes(grant.extra_permissions) != extra_permission_codes(
-            user.extra_permissions
-        )
+        return permissions_of(org.portal, grant.role, grant.extra_permissions) != \
+            permissions_of(org.portal, user.role, user.extra_permissions)
     return False
 
 
@@ -164,8 +262,14 @@ def _label(org: OrgFacts, raw: str) -> str:
     return role_of(org.portal, raw).label or raw
 
 
-def _rank(c: Classification) -> int:
-    return list(FindingClass).index(c.finding_class)
+def _grant_label(org: OrgFacts, grant: Grant) -> str:
+    extras = f" with {', '.join(grant.extra_permissions)}" if grant.extra_permissions else ""
+    return _label(org, grant.role) + extras
+
+
+def _seen_label(org: OrgFacts, user: SeenUser) -> str:
+    extras = f" with {', '.join(user.extra_permissions)}" if user.extra_permissions else ""
+    return _label(org, user.role) + extras
 
 
 def classify_all(

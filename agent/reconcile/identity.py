@@ -1,24 +1,86 @@
 """Who an address belongs to: normalisation of emails and names.
 
-Email matching ignores case, surrounding spaces, Unicode compatibility forms and,
-on the practice's own domains, plus-tags (``anna+xero@practice`` is ``anna@practice``).
-Plus-tags elsewhere are kept: a client's mail server may not treat ``+`` as a tag.
+Email matching ignores case, surrounding spaces, Unicode compatibility forms
+(NFKC: a full-width ``ａ`` is ``a``, a no-break space is a space) and, on the
+practice's own domains, plus-tags (``anna+xero@practice`` is ``anna@practice``).
+Plus-tags elsewhere are kept: a client's mail server may not treat ``+`` as a tag,
+so ``owner+books@client`` may be another mailbox.
+
+Names are folded for comparison: diacritics removed (``Chloé`` is ``chloe``, ``Łukasz``
+is ``lukasz``), case and punctuation dropped, and ``Surname, Given`` put back in
+``Given Surname`` order. Every function here is idempotent: normalising an already
+normalised value changes nothing (a property test holds this).
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+
+_TRAILING = re.compile(r"[\s.]+$")
+_LEADING = re.compile(r"^\s+")
+
+#: Letters NFKD does not decompose but a person typing without them would replace.
+_LETTERS = str.maketrans({
+    "ł": "l", "ø": "o", "đ": "d", "ð": "d", "ħ": "h", "ı": "i", "ŧ": "t",
+    "æ": "ae", "œ": "oe", "þ": "th",
+})
+
+
+def _nfkc(text: str) -> str:
+    return text if text.isascii() else unicodedata.normalize("NFKC", text)
+
+
+@lru_cache(maxsize=256)
+def _domain_set(domains: frozenset[str]) -> frozenset[str]:
+    return frozenset(_normalise_domain(d) for d in domains)
+
+
+def practice_domain_set(domains: Iterable[str]) -> frozenset[str]:
+    """The practice's domains in the form ``normalise_email`` compares them."""
+    return _domain_set(frozenset(domains))
+
+
+def _normalise_domain(raw: str) -> str:
+    text = _nfkc(_nfkc(raw).casefold())
+    return _LEADING.sub("", _TRAILING.sub("", text)).lstrip("@")
 
 
 def normalise_email(raw: str, practice_domains: Iterable[str] = ()) -> str:
     """The form of an address that two spellings of one mailbox share."""
-    text = unicodedata.normalize("NFKC", raw).strip().casefold()
+    domains = (practice_domains if isinstance(practice_domains, frozenset)
+               else frozenset(practice_domains))
+    return normalise_with(raw, _domain_set(domains))
+
+
+def normalise_with(raw: str, practice_domains: frozenset[str]) -> str:
+    """``normalise_email`` with the domains already normalised: the hot path of a run."""
+    if raw.isascii():
+        text = raw.strip().lower()
+        local, at, domain = text.rpartition("@")
+        # The usual address needs nothing more (no tag, no stray dot or space inside):
+        # return it as is, which is what ``_tidy`` would give.
+        if at and domain and "+" not in local and not local[-1:].isspace() \
+                and not domain[0].isspace() and not domain[-1].isspace() and domain[-1] != ".":
+            return text
+        return _tidy(text, practice_domains)
+    # casefold can leave a string that NFKC would change again (ǅ, ß…): normalise twice
+    text = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", raw).casefold())
+    return _tidy(text.strip(), practice_domains)
+
+
+def _tidy(text: str, practice_domains: frozenset[str]) -> str:
+    """An address already folded and stripped, with its parts trimmed and tag dropped."""
     local, at, domain = text.rpartition("@")
     if not at:
         return text
-    domain = domain.strip().rstrip(".")
-    if domain in {d.casefold() for d in practice_domains}:
+    if domain.endswith(".") or domain[-1:].isspace():
+        domain = _TRAILING.sub("", domain)
+    domain = domain.strip()
+    if domain in practice_domains:
         local = local.split("+", 1)[0]
     return f"{local.strip()}@{domain}"
 
@@ -32,9 +94,98 @@ def looks_like_email(raw: str) -> bool:
     return bool(at and local and "." in domain and " " not in raw.strip())
 
 
+def _strip_marks(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+#: ASCII letters to lower case, everything else but digits to spaces: ``fold_name``'s
+#: fast path, as a byte table (a run folds a million names).
+_ASCII_FOLD = bytes(
+    ord(chr(i).lower()) if chr(i).isalnum() else ord(" ") for i in range(256)
+)
+
+
+def fold_words(raw: str) -> list[str]:
+    """The words of a name with diacritics, case and punctuation folded, in order."""
+    if raw.isascii():
+        return raw.encode("ascii").translate(_ASCII_FOLD).decode("ascii").split()
+    text = _strip_marks(_strip_marks(raw).casefold().translate(_LETTERS))
+    return "".join(c if c.isalnum() else " " for c in text).split()
+
+
 def fold_name(raw: str) -> str:
     """A name with diacritics, case and punctuation folded, words in order."""
-    decomposed = unicodedata.normalize("NFKD", raw)
-    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
-    cleaned = "".join(c if c.isalnum() else " " for c in stripped.casefold())
-    return " ".join(cleaned.split())
+    return " ".join(fold_words(raw))
+
+
+@dataclass(frozen=True, slots=True)
+class NameKey:
+    """A person's name ready to compare: folded words, given names first.
+
+    ``surname`` is the words a ``Surname, Given`` form put before its comma, else the
+    last word; ``given`` the words before it. A single-letter word is an initial.
+    ``text``, ``word_set`` and ``has_initials`` are kept, not computed, because a run
+    compares one name with many.
+    """
+
+    words: tuple[str, ...]
+    given: tuple[str, ...]
+    surname: tuple[str, ...]
+    text: str = ""
+    word_set: frozenset[str] = frozenset()
+    has_initials: bool = False
+
+    @classmethod
+    def of(cls, words: tuple[str, ...], given: tuple[str, ...],
+           surname: tuple[str, ...]) -> NameKey:
+        return cls(words, given, surname, " ".join(words), frozenset(words),
+                   any(len(w) == 1 for w in given))
+
+
+def name_key(raw: str) -> NameKey:
+    """The comparable form of a display name, ``Surname, Given`` turned around."""
+    before, comma, after = raw.partition(",")
+    if comma and "," not in after:
+        surname = tuple(fold_words(before))
+        given = tuple(fold_words(after))
+        if surname and given:
+            return NameKey.of(given + surname, given, surname)
+    words = tuple(fold_words(raw))
+    if len(words) < 2:
+        return NameKey.of(words, (), words)
+    return NameKey.of(words, words[:-1], words[-1:])
+
+
+def name_words(raw: str) -> frozenset[str]:
+    """Every word any form of the name has (``name_keys``), cheaply: for indexing."""
+    words = set(fold_words(raw))
+    if not raw.isascii():
+        spelt = raw.translate(_UMLAUTS)
+        if spelt != raw:
+            words.update(fold_words(spelt))
+    return frozenset(words)
+
+
+_UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue"})
+
+
+def name_keys(raw: str) -> tuple[NameKey, ...]:
+    """Every comparable form of a name: folded, and with umlauts spelt out when it has any.
+
+    ``Müller`` is written ``Muller`` by some and ``Mueller`` by others; both must find it.
+    """
+    key = name_key(raw)
+    spelt = raw.translate(_UMLAUTS)
+    if spelt == raw:
+        return (key,)
+    return (key, name_key(spelt))
+
+
+def name_from_email(email: str) -> str:
+    """Words of an address's local part (``anna.ashby`` is ``anna ashby``), digits dropped.
+
+    Used only when a portal shows no name at all, as a weaker hint of who it is.
+    """
+    local = email.rpartition("@")[0].split("+", 1)[0]
+    return " ".join(w for w in re.split(r"[._\-\s]+", local) if w.isalpha())

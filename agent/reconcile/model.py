@@ -2,12 +2,18 @@
 
 The crawler and the server turn database rows into these; reconcile turns these
 into ``Classification`` values; the findings store turns those back into rows.
+
+Everything here is immutable. The records made once per user row (``SeenUser``,
+``Classification``) are named tuples rather than frozen dataclasses: a frozen
+dataclass costs several times more to build, and a run over a large practice
+builds millions of them.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
+from typing import NamedTuple
 
 from agent.domain import AccessStatus, FindingClass, Portal, StaffStatus
 
@@ -32,8 +38,7 @@ class Grant:
     extra_permissions: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class SeenUser:
+class SeenUser(NamedTuple):
     """One user row of an ok scan."""
 
     email: str
@@ -60,6 +65,20 @@ class OrgFacts:
 
 
 @dataclass(frozen=True, slots=True)
+class IdentityDecision:
+    """A person's verdict on whether an address belongs to a staff member.
+
+    ``confirmed`` makes the address an alias of the staff member for every later
+    run; a rejection stops that staff member being proposed for that address again.
+    ``identity`` is the normalised address.
+    """
+
+    identity: str
+    staff_id: int
+    confirmed: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Practice:
     """The roster and the practice's own addresses, the yardstick every user is held to."""
 
@@ -67,11 +86,24 @@ class Practice:
     staff: tuple[StaffMember, ...]
     agent_emails: frozenset[str] = frozenset()
     grants: tuple[Grant, ...] = ()
+    decisions: tuple[IdentityDecision, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
-class Classification:
-    """The class one (org, identity) falls in, with what a person needs to act on it."""
+class Candidate:
+    """A staff member a name resembles, with how closely (0-100)."""
+
+    staff_id: int
+    name: str
+    score: float
+
+
+class Classification(NamedTuple):
+    """The class one (org, identity) falls in, with what a person needs to act on it.
+
+    ``candidates`` is filled for ``probable_match`` only, best first; ``staff_id`` is
+    set only when the identity *is* a staff member (by address, never by name).
+    """
 
     portal: Portal
     portal_org_id: str
@@ -85,4 +117,5 @@ class Classification:
     staff_id: int | None = None
     intended_role: str | None = None
     detail: str = ""
-    removable_by: str = field(default="client")
+    removable_by: str = "client"
+    candidates: tuple[Candidate, ...] = ()

@@ -4,12 +4,28 @@ Roles are compared by canonical code within a portal (``Adviser`` and
 ``FINANCIALADVISER`` are one Xero role), and by tier across portals (a Xero
 Adviser and a QBO Accountant are both ``admin``). Extra permissions are folded to
 canonical codes too, so ``Manage users`` and ``MANAGE_USERS`` compare equal.
+
+Each portal says "extra permissions" its own way, and all of them fold into the same
+codes here:
+
+* Xero: extra permission codes or labels beside the role (``MANAGE_USERS``,
+  ``Payroll admin``).
+* MYOB: the user's roles list; ``Administrator`` can manage users
+  (``MANAGE_USERS``) and ``Payroll`` is ``PAYROLL_ADMIN``; the other roles keep
+  their own codes (``INVOICING``, ``BANKING``...).
+* QBO: no list; some roles carry permissions (``IMPLIED_PERMISSIONS``): the
+  Primary admin and Company admins manage users, and the Primary admin is
+  ``PRIMARY_ADMIN`` too (the one user only they can hand over).
+
+``permissions_of`` gives a user's effective permissions: the ones shown plus the
+ones their role implies.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from agent.domain import Portal, RoleTier
 
@@ -69,17 +85,43 @@ _TAXONOMY: dict[Portal, dict[str, Role]] = {
     ),
 }
 
-_EXTRA_PERMISSIONS: dict[str, str] = {
-    _key(raw): code
-    for code, labels in {
-        "MANAGE_USERS": ("MANAGE_USERS", "Manage users"),
-        "PAYROLL_ADMIN": ("PAYROLL_ADMIN", "Payroll admin"),
-        "BANK_ACCOUNT_ADMIN": ("BANK_ACCOUNT_ADMIN", "Bank account admin"),
-    }.items()
-    for raw in labels
+MANAGE_USERS = "MANAGE_USERS"
+PAYROLL_ADMIN = "PAYROLL_ADMIN"
+PRIMARY_ADMIN = "PRIMARY_ADMIN"
+
+
+def _permissions(rows: dict[str, tuple[str, ...]]) -> dict[str, str]:
+    return {_key(raw): code for code, labels in rows.items() for raw in (code, *labels)}
+
+
+_COMMON_PERMISSIONS = _permissions({
+    MANAGE_USERS: ("Manage users",),
+    PAYROLL_ADMIN: ("Payroll admin",),
+    "BANK_ACCOUNT_ADMIN": ("Bank account admin",),
+})
+_EXTRA_PERMISSIONS: dict[Portal | None, dict[str, str]] = {
+    None: _COMMON_PERMISSIONS,
+    Portal.XERO: _COMMON_PERMISSIONS,
+    Portal.QBO: {**_COMMON_PERMISSIONS, **_permissions({PRIMARY_ADMIN: ("Primary admin",)})},
+    Portal.MYOB: {**_COMMON_PERMISSIONS, **_permissions({
+        MANAGE_USERS: ("Administrator",),
+        PAYROLL_ADMIN: ("Payroll",),
+        "INVOICING": ("Invoicing",),
+        "PURCHASING": ("Purchasing",),
+        "BANKING": ("Banking",),
+        "READ_ONLY": ("Read only",),
+    })},
+}
+
+IMPLIED_PERMISSIONS: dict[tuple[Portal, str], frozenset[str]] = {
+    (Portal.QBO, "PRIMARY_ADMIN"): frozenset({MANAGE_USERS, PRIMARY_ADMIN}),
+    (Portal.QBO, "COMPANY_ADMIN"): frozenset({MANAGE_USERS}),
+    (Portal.QBO, "ACCOUNTANT"): frozenset({MANAGE_USERS}),
+    (Portal.MYOB, "ONLINE_ADMIN"): frozenset({MANAGE_USERS}),
 }
 
 
+@lru_cache(maxsize=4096)
 def role_of(portal: Portal | str, raw: str) -> Role:
     """The canonical role for a portal's role code or label; unknown roles keep their text."""
     found = _TAXONOMY.get(Portal(portal), {}).get(_key(raw))
@@ -88,8 +130,33 @@ def role_of(portal: Portal | str, raw: str) -> Role:
     return Role(Portal(portal), raw.strip().upper() or "UNKNOWN", raw.strip(), RoleTier.NONE)
 
 
-def extra_permission_codes(raw: Iterable[str]) -> frozenset[str]:
-    return frozenset(_EXTRA_PERMISSIONS.get(_key(p), p.strip().upper()) for p in raw if p.strip())
+def extra_permission_codes(
+    raw: Iterable[str], portal: Portal | str | None = None
+) -> frozenset[str]:
+    """Canonical codes of permissions as a portal shows them; unknown ones keep their text."""
+    table = _EXTRA_PERMISSIONS[Portal(portal) if portal else None]
+    return frozenset(table.get(_key(p), p.strip().upper()) for p in raw if p.strip())
+
+
+def permissions_of(portal: Portal | str, role: str, extras: Iterable[str]) -> frozenset[str]:
+    """A user's effective permissions: those shown and those their role carries."""
+    return _permissions(Portal(portal), role, tuple(extras))
+
+
+@lru_cache(maxsize=4096)
+def _permissions(portal: Portal, role: str, extras: tuple[str, ...]) -> frozenset[str]:
+    implied = IMPLIED_PERMISSIONS.get((portal, role_of(portal, role).code), frozenset())
+    return extra_permission_codes(extras, portal) | implied
+
+
+def can_manage_users(portal: Portal | str, role: str, extras: Iterable[str]) -> bool:
+    """Whether a user can add and remove the org's users."""
+    return _manages(Portal(portal), role, tuple(extras))
+
+
+@lru_cache(maxsize=4096)
+def _manages(portal: Portal, role: str, extras: tuple[str, ...]) -> bool:
+    return MANAGE_USERS in _permissions(portal, role, extras)
 
 
 def extra_permission_label(code: str) -> str:

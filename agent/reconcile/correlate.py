@@ -1,0 +1,168 @@
+"""Correlation: which person, if any, a captured user row is.
+
+In order, first answer wins:
+
+1. the address, normalised (``identity.normalise_with``), is one of the agent's own
+   logins: never reported;
+2. it is a roster address of a staff member (primary or alias, any practice domain);
+3. a person confirmed it as that staff member's (an identity decision): an alias
+   that survives roster imports. A roster address outranks a confirmation naming
+   someone else, because the roster is the practice's own record;
+4. it is on a practice domain: a practice address nobody accounts for. Such an
+   address is never matched by name;
+5. it is on a portal vendor's domain (``SUPPORT_DOMAINS``): the portal's support
+   staff, the client's business. Only the domain counts: anyone can be called
+   "Xero Support", only the vendor sends from its own domain;
+6. the shown name (or, when the portal shows none, the address's local part)
+   resembles staff names (``names.NameIndex``): a probable match, minus the staff a
+   person already rejected for that address;
+7. otherwise: someone of the client's (or another firm's).
+
+Answers for the practice's own people (staff and agent logins, which do not
+depend on the name shown) are cached by the address as written, in a bounded
+cache: staff addresses recur across hundreds of orgs in a run, while most other
+addresses are seen once, and caching those would only cost time and memory.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import NamedTuple
+
+from agent.reconcile.identity import (
+    email_domain,
+    fold_name,
+    name_from_email,
+    normalise_with,
+    practice_domain_set,
+)
+from agent.reconcile.model import Candidate, Practice, StaffMember
+from agent.reconcile.names import NameIndex
+
+#: Domains whose addresses belong to the portal vendors' own staff (support access
+#: granted by the client). Subdomains count: ``support.xero.com`` is Xero's.
+SUPPORT_DOMAINS: dict[str, str] = {
+    "xero.com": "Xero",
+    "intuit.com": "Intuit (QuickBooks)",
+    "myob.com": "MYOB",
+}
+
+#: At most this many spellings of practice addresses are remembered in a run.
+CACHE_SIZE = 100_000
+
+
+class MatchKind(StrEnum):
+    AGENT = "agent"
+    STAFF = "staff"
+    PRACTICE_UNKNOWN = "practice_unknown"
+    SUPPORT = "support"
+    PROBABLE = "probable"
+    NONE = "none"
+
+
+class MatchedBy(StrEnum):
+    ROSTER = "roster"
+    CONFIRMED = "confirmed"
+
+
+class Match(NamedTuple):
+    """Who an address is: a staff member, a proposal of staff, or nobody of the practice."""
+
+    kind: MatchKind
+    identity: str
+    member: StaffMember | None = None
+    matched_by: MatchedBy | None = None
+    candidates: tuple[Candidate, ...] = ()
+    vendor: str | None = None
+
+
+_SUPPORT_SUFFIXES = {f".{domain}": vendor for domain, vendor in SUPPORT_DOMAINS.items()}
+
+
+def support_vendor(identity: str) -> str | None:
+    """The portal vendor whose staff an address belongs to, if it is one's."""
+    domain = email_domain(identity)
+    vendor = SUPPORT_DOMAINS.get(domain)
+    if vendor or not domain.endswith(_SUPPORT_ENDINGS):
+        return vendor
+    return next(v for suffix, v in _SUPPORT_SUFFIXES.items() if domain.endswith(suffix))
+
+
+_SUPPORT_ENDINGS = tuple(_SUPPORT_SUFFIXES)
+
+
+_NAME_BLIND = frozenset({MatchKind.STAFF, MatchKind.AGENT})
+_NO_ONE: frozenset[int] = frozenset()
+
+
+class Correlator:
+    """The practice's people, prepared once per run to answer ``match`` quickly."""
+
+    def __init__(self, practice: Practice) -> None:
+        self.domains = practice_domain_set(practice.domains)
+        self.by_id: dict[int, StaffMember] = {m.id: m for m in practice.staff}
+        self.by_email: dict[str, StaffMember] = {}
+        for member in practice.staff:
+            for email in member.emails:
+                self.by_email.setdefault(normalise_with(email, self.domains), member)
+        self.confirmed: dict[str, StaffMember] = {}
+        rejected: dict[str, set[int]] = {}
+        for decision in sorted(practice.decisions, key=lambda d: (d.identity, d.staff_id)):
+            member = self.by_id.get(decision.staff_id)
+            identity = normalise_with(decision.identity, self.domains)
+            if member is None:
+                continue
+            if decision.confirmed:
+                self.confirmed.setdefault(identity, member)
+            else:
+                rejected.setdefault(identity, set()).add(member.id)
+        self.rejected = {identity: frozenset(ids) for identity, ids in rejected.items()}
+        self.agent_emails = frozenset(normalise_with(e, self.domains)
+                                      for e in practice.agent_emails)
+        self.names = NameIndex(practice.staff)
+        self._known: dict[str, Match] = {}
+
+    def match(self, email: str, name: str) -> Match:
+        """Who the row with this address and shown name is (see the module's rules)."""
+        known = self._known.get(email)
+        if known is not None:
+            return known
+        found = self._match(email, name)
+        if found.kind in _NAME_BLIND and len(self._known) < CACHE_SIZE:
+            self._known[email] = found
+        return found
+
+    def identity(self, email: str, name: str = "") -> str:
+        """The key one person's access is tracked under: the normalised address.
+
+        A row with no address at all (some portals list pending people by name)
+        falls back to its folded name, so it is still tracked.
+        """
+        identity = normalise_with(email, self.domains)
+        if identity:
+            return identity
+        return f"name:{fold_name(name)}"
+
+    def _match(self, email: str, name: str) -> Match:
+        identity = normalise_with(email, self.domains) or self.identity(email, name)
+        if identity in self.agent_emails:
+            return Match(MatchKind.AGENT, identity)
+        member = self.by_email.get(identity)
+        if member is not None:
+            return Match(MatchKind.STAFF, identity, member, MatchedBy.ROSTER)
+        member = self.confirmed.get(identity)
+        if member is not None:
+            return Match(MatchKind.STAFF, identity, member, MatchedBy.CONFIRMED)
+        domain = identity.rpartition("@")[2]
+        if domain in self.domains:
+            return Match(MatchKind.PRACTICE_UNKNOWN, identity)
+        vendor = SUPPORT_DOMAINS.get(domain) or (
+            support_vendor(identity) if domain.endswith(_SUPPORT_ENDINGS) else None)
+        if vendor:
+            return Match(MatchKind.SUPPORT, identity, vendor=vendor)
+        shown = name.strip() or name_from_email(identity)
+        if shown:
+            candidates = self.names.candidates(shown, exclude=self.rejected.get(identity, _NO_ONE))
+            if candidates:
+                return Match(MatchKind.PROBABLE, identity, candidates=candidates)
+        return Match(MatchKind.NONE, identity)

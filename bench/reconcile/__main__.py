@@ -1,0 +1,3 @@
+from bench.reconcile.run import main
+
+main()
