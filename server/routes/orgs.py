@@ -1,15 +1,31 @@
-"""Org status: what the extension shows for the org open in a tab."""
+"""Org status: what the extension's badge, banner and popup show for the org in a tab.
+
+An org outside the caller's client scope answers 404, exactly like an org the agent
+has never listed: the answer does not reveal that it exists.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Annotated
 
-from fastapi import APIRouter, HTTPException
-from pydantic import BaseModel
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi.security import HTTPAuthorizationCredentials
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
-from agent.domain import Portal
-from agent.status import org_status
-from server.deps import RuntimeDep, SessionDep
+from agent.domain import (
+    AccessStatus,
+    FindingClass,
+    Portal,
+    ReviewState,
+    ScanStatus,
+)
+from agent.runtime import Runtime
+from agent.status import OrgStatus
+from server.badge import NotVisible, Unauthenticated, cached_badge
+from server.deps import UNAUTHENTICATED, bearer
+from server.schemas import OrgId, Problem
 
 router = APIRouter(tags=["orgs"])
 
@@ -37,25 +53,78 @@ class OrgStatusOut(BaseModel):
     last_scan_at: datetime | None
     last_scan_status: str | None
     last_scan_reason: str | None
-    stale: bool
+    stale: bool = Field(description="the last ok scan is older than the stale threshold")
+    never_scanned: bool = Field(description="no ok scan yet: nothing is known about its users")
+    last_scan_failed: bool = Field(description="the most recent scan failed (see reason)")
     worst_severity: str | None
     open_problems: int
+    unreviewed_problems: int = Field(description="problems nobody has acted on yet (open)")
+    people_count: int
+    pending_count: int = Field(description="invitations not yet accepted")
     counts_by_class: dict[str, int]
     counts_by_severity: dict[str, int]
+    counts_by_review_state: dict[str, int]
     people: list[PersonOut]
+
+
+def status_out(status: OrgStatus, *, include_people: bool = True) -> OrgStatusOut:
+    problems = [p for p in status.people if FindingClass(p.finding_class).is_problem]
+    review_counts: dict[str, int] = {}
+    for person in problems:
+        review_counts[person.review_state] = review_counts.get(person.review_state, 0) + 1
+    present = [p for p in status.people if p.finding_class != FindingClass.MISSING_EXPECTED]
+    return OrgStatusOut(
+        portal=Portal(status.portal), portal_org_id=status.portal_org_id, name=status.name,
+        client=status.client, client_manager=status.client_manager,
+        client_archived=status.client_archived, last_ok_scan_at=status.last_ok_scan_at,
+        last_scan_at=status.last_scan_at, last_scan_status=status.last_scan_status,
+        last_scan_reason=status.last_scan_reason, stale=status.stale,
+        never_scanned=status.last_ok_scan_at is None,
+        last_scan_failed=status.last_scan_status == ScanStatus.FAILED,
+        worst_severity=status.worst_severity, open_problems=status.open_problems,
+        unreviewed_problems=sum(1 for p in problems if p.review_state == ReviewState.OPEN),
+        people_count=len(present),
+        pending_count=sum(1 for p in present if p.access_status == AccessStatus.PENDING),
+        counts_by_class=status.counts_by_class, counts_by_severity=status.counts_by_severity,
+        counts_by_review_state=review_counts,
+        people=[PersonOut.model_validate(p, from_attributes=True) for p in status.people]
+        if include_people else [],
+    )
 
 
 @router.get(
     "/orgs/{portal}/{portal_org_id}/status",
-    responses={404: {"description": "the agent has never listed this org"}},
+    response_model=OrgStatusOut,
+    responses={401: {"model": Problem},
+               404: {"model": Problem,
+                     "description": "never listed by the agent, or outside your scope"}},
 )
-def get_org_status(
-    portal: Portal, portal_org_id: str, session: SessionDep, runtime: RuntimeDep
-) -> OrgStatusOut:
-    status = org_status(
-        session, portal, portal_org_id,
-        stale_after=timedelta(hours=runtime.settings.stale_after_hours),
-    )
-    if status is None:
-        raise HTTPException(status_code=404, detail="org not known: it has never been listed")
-    return OrgStatusOut.model_validate(status, from_attributes=True)
+async def get_org_status(
+    portal: Portal, portal_org_id: OrgId, request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    include_people: bool = True,
+) -> Response:
+    """The badge and popup data for one org: counts, people, stale and failed flags.
+
+    The extension's hottest call: token, scope and status are read in one trip to the
+    thread pool, and the status may come from a cache of a few seconds
+    (``server.badge``); the token and the scope are checked on every call.
+    """
+    runtime: Runtime = request.app.state.runtime
+    try:
+        principal, body = await run_in_threadpool(
+            cached_badge, runtime.engine, request.app.state.badge_cache,
+            credentials.credentials if credentials else None, portal.value, portal_org_id,
+            include_people=include_people, render=render_status,
+            stale_after=timedelta(hours=runtime.settings.stale_after_hours))
+    except Unauthenticated:
+        raise UNAUTHENTICATED from None
+    except NotVisible:
+        raise HTTPException(404, "org not known: never listed, or outside your client "
+                            "scope") from None
+    request.state.actor = principal.actor
+    return Response(body, media_type="application/json")
+
+
+def render_status(status: OrgStatus, include_people: bool) -> bytes:
+    return status_out(status, include_people=include_people).model_dump_json().encode()

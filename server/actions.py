@@ -1,0 +1,150 @@
+"""What the API changes: passive captures, review decisions, scan requests.
+
+Each function takes the caller's ``Principal`` for the audit log and works inside
+the caller's transaction; the routes commit.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from sqlmodel import Session
+
+from agent import review
+from agent.audit import record
+from agent.auth import Principal
+from agent.clock import utcnow
+from agent.domain import AccessStatus, FailureReason, Portal, ReviewState, ScanSource
+from agent.findings import reconcile
+from agent.scan_queue import enqueue
+from agent.scans import record_failed_scan, record_ok_scan, upsert_org
+from agent.scrapers.base import OrgRef, OrgUsers, PortalUser
+from agent.storage.models import ScanRequest
+
+
+@dataclass(frozen=True, slots=True)
+class CapturedUser:
+    email: str
+    name: str
+    role: str
+    status: AccessStatus
+    extra_permissions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureResult:
+    scan_id: int
+    org_id: int
+    ok: bool
+    user_count: int
+    problem: str = ""
+
+
+def capture_problem(users: Sequence[CapturedUser], shown_count: int) -> str:
+    """Why a captured list cannot be trusted as the org's whole user list, or ``""``.
+
+    The page's own count is the evidence of completeness (DESIGN.md, "No false
+    empties"): rows that disagree with it, an empty list the page did not call empty,
+    or the same address twice mean the capture missed something.
+    """
+    if len(users) != shown_count:
+        if not users:
+            return (f"no user rows were captured but the page showed {shown_count} users; "
+                    "the list had not loaded")
+        return f"the page showed {shown_count} users but {len(users)} rows were captured"
+    twice = [e for e, n in Counter(u.email.strip().casefold() for u in users).items() if n > 1]
+    if twice:
+        return f"the capture lists {twice[0]} more than once"
+    return ""
+
+
+def record_capture(
+    session: Session,
+    *,
+    principal: Principal,
+    portal: Portal,
+    portal_org_id: str,
+    org_name: str,
+    users: Sequence[CapturedUser],
+    shown_count: int,
+    practice_domains: Sequence[str],
+) -> CaptureResult:
+    """Record an extension capture as a scan (ok or failed) and reconcile that org only."""
+    started = utcnow()
+    ref = OrgRef(portal, portal_org_id, org_name)
+    org = upsert_org(session, ref, login_id=None)
+    assert org.id is not None
+    problem = capture_problem(users, shown_count)
+    if problem:
+        outcome = record_failed_scan(
+            session, org=org, reason=FailureReason.LAYOUT_CHANGED,
+            detail=f"extension capture by {principal.actor}: {problem}", started_at=started,
+            source=ScanSource.EXTENSION,
+        )
+    else:
+        rows = tuple(PortalUser(email=u.email, name=u.name, role=u.role, status=u.status,
+                                extra_permissions=u.extra_permissions) for u in users)
+        outcome = record_ok_scan(
+            session, org=org, started_at=started, source=ScanSource.EXTENSION,
+            result=OrgUsers(ref, rows, shown_count,
+                            f"extension capture by {principal.actor}: the page showed "
+                            f"{shown_count} users"),
+        )
+        reconcile(session, configured_domains=practice_domains, org_ids=[org.id])
+    record(session, actor=principal.actor, action="scan.captured",
+           detail={"portal": portal.value, "portal_org_id": portal_org_id,
+                   "scan_id": outcome.scan_id, "ok": not problem, "users": len(users),
+                   "shown_count": shown_count})
+    return CaptureResult(scan_id=outcome.scan_id, org_id=org.id, ok=not problem,
+                         user_count=len(users), problem=problem)
+
+
+def decide_review(
+    session: Session,
+    *,
+    finding_id: int,
+    decision: ReviewState,
+    principal: Principal,
+    reason: str,
+    until: date | None,
+) -> None:
+    """Apply a person's review decision through ``agent.review`` (which writes the audit event).
+
+    Raises ``review.ReviewError`` for a move the review state machine refuses.
+    """
+    actor = principal.actor
+    if decision is ReviewState.ACKNOWLEDGED:
+        review.acknowledge(session, finding_id, actor=actor, reason=reason)
+    elif decision is ReviewState.ACCEPTED_RISK:
+        if until is None:
+            raise review.ReviewError("accepting a risk needs an expiry date (until)")
+        review.accept_risk(session, finding_id, actor=actor, reason=reason, expires_on=until)
+    elif decision is ReviewState.REMOVAL_REQUESTED:
+        review.request_removal(session, finding_id, actor=actor, reason=reason)
+    elif decision is ReviewState.OPEN:
+        review.reopen(session, finding_id, actor=actor, reason=reason)
+    else:
+        raise review.ReviewError(
+            f"{decision} is set by a later scan that no longer shows the access, not by a person")
+
+
+def request_scan(
+    session: Session,
+    *,
+    principal: Principal,
+    login_id: int | None = None,
+    portal: Portal | None = None,
+    portal_org_id: str | None = None,
+    source: str = "api",
+) -> ScanRequest:
+    """Queue a re-scan (or return the identical one already queued) and audit the request."""
+    request = enqueue(session, requested_by=principal.actor, source=source, login_id=login_id,
+                      portal=portal.value if portal else None, portal_org_id=portal_org_id)
+    record(session, actor=principal.actor, action="scan.requested",
+           detail={"scan_request_id": request.id, "login_id": login_id,
+                   "portal": portal.value if portal else None,
+                   "portal_org_id": portal_org_id, "source": source})
+    return request

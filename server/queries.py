@@ -1,0 +1,256 @@
+"""What the API reads, always through the caller's client scope.
+
+Plain functions over a session: the routes stay short, and every query that returns
+client data takes a ``Scope`` argument, so leaving the scope out is a type error
+rather than a leak. Scope rules are ``agent.auth``'s: an org is visible when its
+client is in scope; an org linked to no client only to an all-clients scope.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import case, func
+from sqlalchemy.sql import ColumnElement
+from sqlmodel import Session, col, select
+
+from agent.auth import Scope, normalise_person_name
+from agent.domain import FindingClass, Severity
+from agent.reconcile.identity import normalise_email
+from agent.storage.models import (
+    Client,
+    ClientOrgLink,
+    Crawl,
+    Finding,
+    Org,
+    Scan,
+    ScanRequest,
+    Staff,
+    StaffEmail,
+)
+from server.schemas import FindingFilter, FindingOut
+
+SEVERITY_ORDER = case({s.value: s.rank for s in Severity}, value=col(Finding.severity), else_=99)
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def scope_condition(scope: Scope) -> ColumnElement[bool] | None:
+    """The WHERE clause keeping rows (joined to ``Client``, outer) inside ``scope``."""
+    if scope.client_ids is None:
+        return None
+    return col(Client.id).in_(sorted(scope.client_ids))
+
+
+def clients_managed_by(session: Session, manager: str) -> list[int]:
+    """Clients whose manager is ``manager``, compared as ``agent.auth`` compares names."""
+    wanted = normalise_person_name(manager)
+    return [cid for cid, name in session.exec(select(Client.id, Client.client_manager))
+            if cid is not None and normalise_person_name(name) == wanted]
+
+
+def link_of(session: Session, portal: str, portal_org_id: str) -> Client | None:
+    """The client an org id is linked to, whether or not the agent has seen the org yet."""
+    return session.exec(
+        select(Client).join(ClientOrgLink, col(ClientOrgLink.client_id) == col(Client.id))
+        .where(ClientOrgLink.portal == portal, ClientOrgLink.portal_org_id == portal_org_id)
+    ).first()
+
+
+def _findings_query(session: Session, scope: Scope, flt: FindingFilter) -> Any:
+    query = (
+        select(Finding, Org, Client)
+        .join(Org, col(Org.id) == col(Finding.org_id))
+        .join(ClientOrgLink, (col(ClientOrgLink.portal) == col(Org.portal))
+              & (col(ClientOrgLink.portal_org_id) == col(Org.portal_org_id)), isouter=True)
+        .join(Client, col(Client.id) == col(ClientOrgLink.client_id), isouter=True)
+    )
+    in_scope = scope_condition(scope)
+    if in_scope is not None:
+        query = query.where(in_scope)
+    if not flt.include_resolved:
+        query = query.where(col(Finding.resolved_at).is_(None))
+    if flt.finding_class:
+        query = query.where(col(Finding.finding_class).in_([c.value for c in flt.finding_class]))
+    elif flt.problems_only:
+        query = query.where(col(Finding.finding_class).in_(
+            [c.value for c in FindingClass if c.is_problem]))
+    if flt.severity:
+        query = query.where(col(Finding.severity).in_([s.value for s in flt.severity]))
+    if flt.review_state:
+        query = query.where(col(Finding.review_state).in_([s.value for s in flt.review_state]))
+    if flt.access_status:
+        query = query.where(col(Finding.access_status).in_([s.value for s in flt.access_status]))
+    if flt.portal:
+        query = query.where(Org.portal == flt.portal.value)
+    if flt.staff_id is not None:
+        query = query.where(Finding.staff_id == flt.staff_id)
+    if flt.person:
+        person = flt.person.strip()
+        if "@" in person:
+            query = query.where(func.lower(col(Finding.email)) == normalise_email(person))
+        else:
+            # The name the portal shows, or the roster's name of the matched staff member.
+            pattern = _like(person)
+            staff = select(Staff.id).where(col(Staff.name).ilike(pattern, escape="\\"))
+            query = query.where(col(Finding.name).ilike(pattern, escape="\\")
+                                | col(Finding.staff_id).in_(staff))
+    if flt.client_manager is not None:
+        query = query.where(col(Client.id).in_(clients_managed_by(session, flt.client_manager)))
+    if flt.text:
+        pattern = _like(flt.text.strip())
+        query = query.where(
+            col(Finding.email).ilike(pattern, escape="\\")
+            | col(Finding.name).ilike(pattern, escape="\\")
+            | col(Org.name).ilike(pattern, escape="\\")
+            | col(Org.portal_org_id).ilike(pattern, escape="\\")
+            | col(Client.name).ilike(pattern, escape="\\")
+        )
+    return query
+
+
+def finding_out(finding: Finding, org: Org, client: Client | None) -> FindingOut:
+    assert finding.id is not None
+    return FindingOut(
+        id=finding.id, portal=org.portal, portal_org_id=org.portal_org_id, org_name=org.name,
+        client=client.name if client else None,
+        client_manager=client.client_manager if client else None,
+        staff_id=finding.staff_id, email=finding.email, name=finding.name,
+        finding_class=finding.finding_class, severity=finding.severity, role=finding.role,
+        intended_role=finding.intended_role, extra_permissions=list(finding.extra_permissions),
+        access_status=finding.access_status, removable_by=finding.removable_by,
+        review_state=finding.review_state, first_seen_at=finding.first_seen_at,
+        last_seen_at=finding.last_seen_at, resolved_at=finding.resolved_at,
+        detail=finding.detail,
+    )
+
+
+def list_findings(
+    session: Session, scope: Scope, flt: FindingFilter, *, limit: int | None, offset: int = 0,
+    exclude_classes: Sequence[FindingClass] = (),
+) -> tuple[list[FindingOut], int]:
+    """One page of findings, worst first, and how many match in all."""
+    query = _findings_query(session, scope, flt)
+    if exclude_classes:
+        query = query.where(col(Finding.finding_class).not_in([c.value for c in exclude_classes]))
+    total = session.exec(select(func.count()).select_from(query.subquery())).one()
+    query = query.order_by(SEVERITY_ORDER, col(Org.name), col(Finding.email), col(Finding.id))
+    query = query.offset(offset)
+    if limit is not None:
+        query = query.limit(limit)
+    return [finding_out(f, o, c) for f, o, c in session.exec(query)], total
+
+
+def get_finding(session: Session, scope: Scope, finding_id: int) -> FindingOut | None:
+    """One finding, or ``None`` if it does not exist or is outside the scope."""
+    query = _findings_query(session, scope, FindingFilter(include_resolved=True))
+    row = session.exec(query.where(col(Finding.id) == finding_id)).first()
+    return finding_out(*row) if row else None
+
+
+# -- people ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StaffRow:
+    id: int
+    name: str
+    status: str
+    left_on: object
+    practice_role: str
+    emails: list[str]
+
+
+def search_staff(
+    session: Session, *, text: str | None, status: str | None, limit: int, offset: int
+) -> tuple[list[StaffRow], int]:
+    """The roster, by name or email. It is the practice's own list, not client data."""
+    query = select(Staff)
+    if text:
+        pattern = _like(text.strip())
+        matching = select(StaffEmail.staff_id).where(col(StaffEmail.email).ilike(pattern,
+                                                                                 escape="\\"))
+        query = query.where(col(Staff.name).ilike(pattern, escape="\\")
+                            | col(Staff.id).in_(matching))
+    if status:
+        query = query.where(Staff.status == status)
+    total = session.exec(select(func.count()).select_from(query.subquery())).one()
+    rows = list(session.exec(query.order_by(col(Staff.name), col(Staff.id))
+                             .offset(offset).limit(limit)))
+    return [_staff_row(session, s) for s in rows], total
+
+
+def get_staff(session: Session, staff_id: int) -> StaffRow | None:
+    staff = session.get(Staff, staff_id)
+    return _staff_row(session, staff) if staff else None
+
+
+def _staff_row(session: Session, staff: Staff) -> StaffRow:
+    assert staff.id is not None
+    emails = list(session.exec(
+        select(StaffEmail.email).where(StaffEmail.staff_id == staff.id)
+        .order_by(col(StaffEmail.is_primary).desc(), col(StaffEmail.email))
+    ))
+    return StaffRow(id=staff.id, name=staff.name, status=staff.status, left_on=staff.left_on,
+                    practice_role=staff.practice_role, emails=emails)
+
+
+# -- scans ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CrawlRow:
+    id: int
+    trigger: str
+    portal: str | None
+    started_at: object
+    finished_at: object
+    status: str
+    scans_ok: int
+    scans_failed: int
+
+
+def list_crawls(session: Session, scope: Scope, *, limit: int, offset: int
+                ) -> tuple[list[CrawlRow], int]:
+    """Crawl history, newest first, with the scans of orgs in scope counted."""
+    total = session.exec(select(func.count()).select_from(Crawl)).one()
+    crawls = list(session.exec(
+        select(Crawl).order_by(col(Crawl.started_at).desc(), col(Crawl.id).desc())
+        .offset(offset).limit(limit)
+    ))
+    ids = [c.id for c in crawls]
+    counts: dict[tuple[int, str], int] = {}
+    if ids:
+        query = (
+            select(Scan.crawl_id, Scan.status, func.count())
+            .join(Org, col(Org.id) == col(Scan.org_id))
+            .join(ClientOrgLink, (col(ClientOrgLink.portal) == col(Org.portal))
+                  & (col(ClientOrgLink.portal_org_id) == col(Org.portal_org_id)), isouter=True)
+            .join(Client, col(Client.id) == col(ClientOrgLink.client_id), isouter=True)
+            .where(col(Scan.crawl_id).in_(ids))
+            .group_by(col(Scan.crawl_id), col(Scan.status))
+        )
+        in_scope = scope_condition(scope)
+        if in_scope is not None:
+            query = query.where(in_scope)
+        counts = {(crawl_id, status): n for crawl_id, status, n in session.exec(query)}
+    return [
+        CrawlRow(id=c.id, trigger=c.trigger, portal=c.portal, started_at=c.started_at,
+                 finished_at=c.finished_at, status=c.status,
+                 scans_ok=counts.get((c.id, "ok"), 0),
+                 scans_failed=counts.get((c.id, "failed"), 0))
+        for c in crawls if c.id is not None
+    ], total
+
+
+def request_in_scope(session: Session, scope: Scope, request: ScanRequest) -> bool:
+    """An org's request is visible with the org; a whole login's only to all-clients scope."""
+    if request.portal is not None and request.portal_org_id is not None:
+        client = link_of(session, request.portal, request.portal_org_id)
+        return scope.allows(client.id if client else None)
+    return scope.everything

@@ -1,0 +1,98 @@
+"""Passive capture: a user list the extension read off an org's Users page.
+
+No stored credentials are involved: the person is already looking at the page. The
+capture is held to the crawler's rule (DESIGN.md, "No false empties"): the rows must
+match the count the page itself showed, and an empty list is accepted only when the
+page said 0. Anything else is recorded as a failed scan (so the attempt is on file)
+and answered 422. An ok capture is recorded as a scan with source ``extension`` and
+that org alone is reconciled.
+
+A capture can resolve findings, so it is held to the caller's scope like a review
+decision: an org linked to a client outside it, or to no client (unless the scope
+is all clients), is refused.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi import APIRouter, HTTPException, status
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from agent.auth import client_in_scope
+from agent.domain import AccessStatus, Portal
+from agent.status import org_status
+from server.actions import CapturedUser, record_capture
+from server.deps import CurrentUser, RuntimeDep, SessionDep
+from server.queries import link_of
+from server.routes.orgs import OrgStatusOut, status_out
+from server.schemas import Email, OrgId, OrgName, PersonName, Problem, Role
+
+router = APIRouter(tags=["captures"])
+
+
+class CapturedUserIn(BaseModel):
+    email: Email
+    name: PersonName = ""
+    role: Role = ""
+    status: AccessStatus = AccessStatus.ACTIVE
+    extra_permissions: list[Role] = Field(default_factory=list, max_length=50)
+
+    def plain(self) -> CapturedUser:
+        return CapturedUser(email=self.email, name=self.name, role=self.role,
+                            status=self.status,
+                            extra_permissions=tuple(self.extra_permissions))
+
+
+class CaptureIn(BaseModel):
+    portal: Portal
+    portal_org_id: OrgId
+    org_name: OrgName = Field(description="the org's name as the page shows it")
+    users: list[CapturedUserIn] = Field(max_length=20_000)
+    shown_count: int = Field(ge=0, le=100_000,
+                             description="the number of users the page itself states")
+
+
+class CaptureOut(BaseModel):
+    scan_id: int
+    status: str
+    user_count: int
+    org: OrgStatusOut
+
+
+class CaptureRefused(BaseModel):
+    detail: str
+    scan_id: int
+
+
+@router.post(
+    "/captures",
+    response_model=CaptureOut,
+    status_code=status.HTTP_201_CREATED,
+    responses={403: {"model": Problem, "description": "the org is outside your client scope"},
+               422: {"model": CaptureRefused,
+                     "description": "rows and the page's count disagree: a failed scan"}},
+)
+def post_capture(body: CaptureIn, session: SessionDep, runtime: RuntimeDep,
+                 principal: CurrentUser) -> CaptureOut | JSONResponse:
+    """Record a user list captured by the browser extension, then reconcile that org."""
+    users = [u.plain() for u in body.users]
+    client = link_of(session, body.portal, body.portal_org_id)
+    if not client_in_scope(session, principal, client):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "this org is outside your client scope")
+    result = record_capture(
+        session, principal=principal, portal=body.portal, portal_org_id=body.portal_org_id,
+        org_name=body.org_name, users=users, shown_count=body.shown_count,
+        practice_domains=runtime.settings.practice_domains,
+    )
+    session.commit()
+    if not result.ok:
+        refused = CaptureRefused(detail=f"recorded as a failed scan: {result.problem}",
+                                 scan_id=result.scan_id)
+        return JSONResponse(refused.model_dump(), status.HTTP_422_UNPROCESSABLE_CONTENT)
+    state = org_status(session, body.portal, body.portal_org_id,
+                       stale_after=timedelta(hours=runtime.settings.stale_after_hours))
+    assert state is not None
+    return CaptureOut(scan_id=result.scan_id, status="ok", user_count=result.user_count,
+                      org=status_out(state))

@@ -1,0 +1,173 @@
+"""The gate every request passes before any route runs: Host, Origin, body type, errors.
+
+A server on 127.0.0.1 is reachable from every web page the user opens, by way of
+their browser. This middleware is what makes that harmless:
+
+* **Host allow-list (421).** DNS rebinding points an attacker's name at 127.0.0.1;
+  the browser then sends ``Host: attacker.example``. Only the loopback names on the
+  server's port (and configured extra hosts) are answered.
+* **Origin (403).** A request whose ``Origin`` is present must come from the pinned
+  extension (``chrome-extension://<id>``) or the dashboard's own origin. This is
+  checked here, before routing: CORS headers only decide what a page may *read*, they
+  do not stop the request from running.
+* **Body type (415).** POST, PUT and DELETE must carry ``application/json`` (file
+  uploads: ``multipart/form-data`` on the upload routes only). An HTML form can send
+  neither JSON nor a bearer token, so cross-site form posts fail twice over.
+* **No tokens in URLs (400).** Query strings end up in logs and browser history.
+* **Generic 500s.** An unexpected error is logged with its detail and answered with
+  ``{"detail": "internal error", "error_id": ...}``, never a traceback.
+* **Response headers.** ``Cache-Control: no-store`` (responses hold client data),
+  ``nosniff``, no framing, no referrer.
+* **Change notice.** After every POST, PUT or DELETE, ``on_change`` runs (the app
+  empties its badge cache), so a change made here is visible on the next read.
+* **Bounded work in flight.** At most ``max_in_flight`` requests run at once; the
+  rest wait here, holding nothing. Routes are sync and hold a database connection
+  while they hop through the thread pool, so without a bound a burst fills the
+  thread pool with requests waiting for connections held by requests waiting for
+  threads, until the pool times out.
+
+It is plain ASGI rather than ``BaseHTTPMiddleware``: it sits on every badge lookup,
+and the plain form costs a few microseconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import uuid
+from collections.abc import Callable, Collection
+
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+log = logging.getLogger(__name__)
+
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_TOKEN_PARAMS = (b"access_token=", b"token=", b"bearer=", b"api_key=")
+
+SECURITY_HEADERS: list[tuple[bytes, bytes]] = [
+    (b"cache-control", b"no-store"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"cross-origin-resource-policy", b"same-origin"),
+]
+API_CSP = (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'")
+
+
+async def _send_json(send: Send, status: int, body: dict[str, object]) -> None:
+    payload = json.dumps(body).encode()
+    await send({
+        "type": "http.response.start",
+        "status": status,
+        "headers": [(b"content-type", b"application/json"),
+                    (b"content-length", str(len(payload)).encode()), *SECURITY_HEADERS,
+                    API_CSP],
+    })
+    await send({"type": "http.response.body", "body": payload})
+
+
+class RequestGuard:
+    """Refuse requests a browser page could forge, before any handler runs."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        hosts: Collection[str],
+        origins: Collection[str],
+        is_upload: Callable[[str], bool],
+        docs_paths: Collection[str] = (),
+        max_in_flight: int = 10,
+        on_change: Callable[[], None] | None = None,
+    ) -> None:
+        self.app = app
+        self.max_in_flight = max_in_flight
+        self.on_change = on_change
+        self._slots: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
+        self.hosts = frozenset(h.lower() for h in hosts)
+        self.origins = frozenset(origins)
+        self.is_upload = is_upload
+        self.docs_paths = frozenset(docs_paths)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            if scope["type"] == "websocket":
+                # Nothing here speaks WebSocket; refusing is simpler than guarding it.
+                await send({"type": "websocket.close", "code": 1008})
+                return
+            await self.app(scope, receive, send)
+            return
+        refusal = self._refusal(scope)
+        if refusal is not None:
+            status, detail = refusal
+            await _send_json(send, status, {"detail": detail})
+            return
+        await self._run(scope, receive, send)
+
+    def _refusal(self, scope: Scope) -> tuple[int, str] | None:
+        headers = Headers(scope=scope)
+        hosts = headers.getlist("host")
+        if len(hosts) != 1 or hosts[0].lower() not in self.hosts:
+            return 421, "this server does not answer to that host name"
+        origins = headers.getlist("origin")
+        if len(origins) > 1 or (origins and origins[0] not in self.origins):
+            return 403, "requests from this origin are not allowed"
+        path: str = scope["path"]
+        query: bytes = scope.get("query_string", b"")
+        if "\x00" in path or b"%00" in query.lower() or b"\x00" in query:
+            return 400, "NUL characters are not allowed in the address"
+        lowered = b"&" + query.lower()
+        if any(b"&" + name in lowered for name in _TOKEN_PARAMS):
+            return 400, "send the token in the Authorization header, never in the address"
+        method: str = scope["method"]
+        if method in UNSAFE_METHODS:
+            kind = headers.get("content-type", "").split(";")[0].strip().lower()
+            if self.is_upload(path):
+                if kind != "multipart/form-data":
+                    return 415, "upload the file as multipart/form-data"
+            elif kind != "application/json":
+                has_body = headers.get("content-length", "0") not in ("", "0") or (
+                    "transfer-encoding" in headers)
+                if method != "DELETE" or has_body or kind:
+                    return 415, "send a JSON body with Content-Type: application/json"
+        return None
+
+    def _semaphore(self) -> asyncio.Semaphore:
+        """The bound for the running loop (a test client may run the app on several)."""
+        loop = asyncio.get_running_loop()
+        if self._slots is None or self._slots[0] is not loop:
+            self._slots = (loop, asyncio.Semaphore(self.max_in_flight))
+        return self._slots[1]
+
+    async def _run(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = False
+        add_csp = scope["path"] not in self.docs_paths
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                headers = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}
+                headers.extend(h for h in SECURITY_HEADERS if h[0] not in present)
+                if add_csp and API_CSP[0] not in present:
+                    headers.append(API_CSP)
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            async with self._semaphore():
+                await self.app(scope, receive, send_with_headers)
+        except Exception:
+            error_id = uuid.uuid4().hex[:12]
+            log.exception("unhandled error %s on %s %s", error_id, scope["method"],
+                          scope["path"])
+            if started:
+                raise
+            await _send_json(send, 500, {"detail": "internal error", "error_id": error_id})
+        finally:
+            # After the change is committed, so a reader cannot cache what came before.
+            if self.on_change is not None and scope["method"] in UNSAFE_METHODS:
+                self.on_change()
