@@ -1,11 +1,23 @@
-"""CSV cells a spreadsheet will not evaluate.
+"""CSV cells a spreadsheet will not evaluate, and the CSV files the reports write.
 
 A cell beginning with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is
 read as a formula by Excel and LibreOffice; such text gets a leading apostrophe,
 the spreadsheet convention for "this is text" (OWASP's advice for CSV injection).
+
+Report CSVs start with a UTF-8 byte order mark: without it Excel reads the file
+in the machine's legacy code page and turns "Kōwhai" into mojibake. Times are
+written as ``YYYY-MM-DD HH:MM:SS`` in UTC, which Excel and LibreOffice read as
+dates; a CSV holds one table and nothing else, so it can be re-imported.
 """
 
 from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from pathlib import Path
+
+from agent.reports.common import naive_utc
 
 _TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -14,3 +26,35 @@ def safe_csv_value(value: object) -> object:
     if isinstance(value, str) and value.startswith(_TRIGGERS):
         return "'" + value
     return value
+
+
+def csv_cell(value: object) -> object:
+    """One value as a CSV cell: dates in ISO form, text neutralised, nothing as empty."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return f"{naive_utc(value):%Y-%m-%d %H:%M:%S}"
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int | float):
+        return value
+    return safe_csv_value(str(value))
+
+
+def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[object]]) -> int:
+    """Write a header and rows (streamed, never held) to ``path``; returns the row count."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    count = 0
+    try:
+        with path.open("w", encoding="utf-8-sig", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow([csv_cell(h) for h in header])
+            for row in rows:
+                writer.writerow([csv_cell(v) for v in row])
+                count += 1
+    except BaseException:
+        path.unlink(missing_ok=True)  # whole or absent, never a truncated file
+        raise
+    return count

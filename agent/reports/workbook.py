@@ -1,14 +1,15 @@
-"""What every accessrecon workbook shares: a title, an "as of" line, a frozen filtered header.
+"""A small sheet built in memory with openpyxl, framed like the streamed reports.
 
-Cells holding text are always written as text: a name like ``=HYPERLINK(…)`` or
-``+1 555`` stays a string and is never evaluated by Excel or LibreOffice (formula
-injection). Dates are written as dates.
+The reports themselves stream through ``agent.reports.xlsx``; this is for callers
+that build a small workbook in memory (a download assembled from rows already cut
+to a scope). Cells holding text are always written as text: a name like
+``=HYPERLINK(…)`` or ``+1 555`` stays a string and is never evaluated by Excel or
+LibreOffice (formula injection). Dates are written as dates.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
 
 from openpyxl.cell.cell import Cell
@@ -16,37 +17,22 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from agent.reports.common import Column, naive_utc
+from agent.reports.xlsx import safe_sheet_title
+
+__all__ = ["Column", "as_of_line", "safe_sheet_title", "write_cell", "write_table"]
+
 HEADER_ROW = 4
 TITLE_FONT = Font(bold=True, size=14)
 HEADER_FONT = Font(bold=True, color="FFFFFF")
 HEADER_FILL = PatternFill("solid", fgColor="305496")
 DATE_FORMAT = "yyyy-mm-dd hh:mm"
-_INVALID_SHEET_CHARS = set("[]:*?/\\")
-
-
-@dataclass(frozen=True, slots=True)
-class Column:
-    title: str
-    width: int = 16
-
-
-def safe_sheet_title(raw: str, taken: set[str]) -> str:
-    """A sheet title Excel accepts (≤ 31 chars, no []:*?/\\), unique in the workbook."""
-    cleaned = "".join("_" if c in _INVALID_SHEET_CHARS else c for c in raw).strip("' ") or "Sheet"
-    title = cleaned[:31]
-    n = 2
-    while title.casefold() in {t.casefold() for t in taken}:
-        suffix = f" ({n})"
-        title = cleaned[: 31 - len(suffix)] + suffix
-        n += 1
-    taken.add(title)
-    return title
 
 
 def write_cell(sheet: Worksheet, row: int, column: int, value: object) -> Cell:
     cell = sheet.cell(row=row, column=column)
     if isinstance(value, datetime):
-        cell.value = value.replace(tzinfo=None)
+        cell.value = naive_utc(value)
         cell.number_format = DATE_FORMAT
     elif isinstance(value, date):
         cell.value = value

@@ -1,0 +1,151 @@
+"""The evidence report: every scan's outcome, newest first.
+
+What a finding rests on is a scan, and what "no finding" rests on is an ok scan
+that positively read the whole list: this sheet shows, for each attempt, whether
+it was read (``ok``), could not be (``failed``, with the reason) or was held back
+as a sudden drop to no one (``suspect``), and how many users were captured against
+the count the portal's page showed. A failed scan captured nobody, so its user
+count is left empty rather than printed as a misleading zero.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from sqlmodel import Session, col, select
+
+from agent.clock import utcnow
+from agent.domain import ScanStatus
+from agent.reports.common import (
+    UNLINKED_CLIENT,
+    CellKind,
+    Column,
+    ReportFormat,
+    ReportResult,
+    ReportScope,
+    join_client,
+)
+from agent.reports.csvsafe import write_csv
+from agent.reports.xlsx import NOTE, Style, XlsxReport
+from agent.storage.models import Client, Org, Scan
+
+BATCH = 2_000
+
+COLUMNS = (
+    Column("Finished (UTC)", 17, CellKind.DATETIME),
+    Column("Started (UTC)", 17, CellKind.DATETIME),
+    Column("Portal", 7),
+    Column("Org", 28),
+    Column("Org id", 14),
+    Column("Client", 26),
+    Column("Source", 10),
+    Column("Status", 8),
+    Column("Reason", 15),
+    Column("Users captured", 10, CellKind.INT),
+    Column("Count the page showed", 11, CellKind.INT),
+    Column("Counts agree", 8),
+    Column("Detail", 50),
+    Column("Scan id", 8, CellKind.INT),
+    Column("Crawl id", 8, CellKind.INT),
+)
+STATUS_STYLES: dict[str, Style] = {
+    ScanStatus.OK: Style(fill="#C6EFCE", color="#006100", center=True),
+    ScanStatus.FAILED: Style(fill="#FFC7CE", color="#9C0006", bold=True, center=True),
+    ScanStatus.SUSPECT: Style(fill="#FFEB9C", color="#9C5700", bold=True, center=True),
+}
+_STATUS_COLUMN = 7
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceRow:
+    finished: datetime
+    started: datetime
+    portal: str
+    org: str
+    org_id: str
+    client: str
+    source: str
+    status: str
+    reason: str
+    users_captured: int | None
+    page_count: int | None
+    counts_agree: str
+    detail: str
+    scan_id: int
+    crawl_id: int | None
+
+    def cells(self) -> tuple[object, ...]:
+        return (self.finished, self.started, self.portal, self.org, self.org_id, self.client,
+                self.source, self.status, self.reason, self.users_captured, self.page_count,
+                self.counts_agree, self.detail, self.scan_id, self.crawl_id)
+
+
+def evidence_rows(session: Session, *, scope: ReportScope,
+                  since: datetime | None = None) -> Iterator[EvidenceRow]:
+    """Scans of orgs in scope (finished at or after ``since``), newest first, streamed."""
+    query = join_client(
+        select(Scan.id, Scan.crawl_id, Scan.source, Scan.status, Scan.reason, Scan.detail,
+               Scan.evidence, Scan.reported_total, Scan.user_count, Scan.started_at,
+               Scan.finished_at, Org.portal, Org.name, Org.portal_org_id, Client.name)
+        .select_from(Scan)
+        .join(Org, col(Org.id) == col(Scan.org_id))
+    ).order_by(col(Scan.finished_at).desc(), col(Scan.id).desc())
+    if since is not None:
+        query = query.where(col(Scan.finished_at) >= since)
+    result = session.exec(scope.restrict(query).execution_options(yield_per=BATCH))
+    for (scan_id, crawl_id, source, status, reason, detail, evidence, reported, counted,
+         started, finished, portal, org, org_id, client) in result:
+        read = status != ScanStatus.FAILED
+        agree = "" if not read or reported is None else "yes" if reported == counted else "no"
+        yield EvidenceRow(
+            finished=finished, started=started, portal=portal, org=org, org_id=org_id,
+            client=client if client is not None else UNLINKED_CLIENT, source=source,
+            status=status, reason=reason or "", users_captured=counted if read else None,
+            page_count=reported, counts_agree=agree,
+            detail="; ".join(t for t in (detail, evidence) if t), scan_id=scan_id,
+            crawl_id=crawl_id,
+        )
+
+
+def write_evidence_xlsx(rows: Iterator[EvidenceRow], path: Path, *, scope: ReportScope,
+                        as_of: datetime, since: datetime | None = None) -> int:
+    title = "Evidence: every scan's outcome"
+    if since is not None:
+        title += f" since {since:%Y-%m-%d}"
+    with XlsxReport(path, title="Evidence", as_of=as_of, scope=scope) as book:
+        sheet = book.sheet("Scans", title=title, columns=COLUMNS, freeze_columns=1)
+        styles: list[Style | None] = [None] * len(COLUMNS)
+        for row in rows:
+            styles[_STATUS_COLUMN] = STATUS_STYLES.get(row.status)
+            sheet.append(row.cells(), styles)
+        if not sheet.rows:
+            sheet.after(["No scan in this scope yet."], NOTE)
+        return sheet.rows
+
+
+def write_evidence_csv(rows: Iterator[EvidenceRow], path: Path) -> int:
+    return write_csv(path, [c.title for c in COLUMNS], (r.cells() for r in rows))
+
+
+def write_evidence_report(
+    session: Session,
+    path: Path,
+    *,
+    fmt: ReportFormat = ReportFormat.XLSX,
+    scope: Collection[int] | None = None,
+    scope_label: str | None = None,
+    as_of: datetime | None = None,
+    since: datetime | None = None,
+) -> ReportResult:
+    """Write the evidence report to ``path``; returns it with its row count."""
+    cut = ReportScope.of(scope, scope_label)
+    rows = evidence_rows(session, scope=cut, since=since)
+    fmt = ReportFormat(fmt)
+    if fmt is ReportFormat.CSV:
+        count = write_evidence_csv(rows, path)
+    else:
+        count = write_evidence_xlsx(rows, path, scope=cut, as_of=as_of or utcnow(), since=since)
+    return ReportResult(path, count, fmt)

@@ -1,0 +1,176 @@
+"""How the reports say roles, permissions, statuses and classes, the same way everywhere.
+
+Roles are shown through the cross-portal taxonomy (``agent.reconcile.roles``) so a
+reader compares a Xero Adviser with a QBO Accountant at a glance; permissions are
+the *effective* ones (shown plus implied by the role: a QBO Company admin manages
+users even though the portal lists no such permission), because what matters in
+these reports is what a person can do, e.g. re-invite themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import replace
+from functools import lru_cache
+
+from agent.domain import AccessStatus, FindingClass, RoleTier, Severity
+from agent.reconcile.roles import (
+    MANAGE_USERS,
+    PAYROLL_ADMIN,
+    extra_permission_label,
+    permissions_of,
+    role_of,
+)
+from agent.reports.xlsx import Style
+
+BANK_ADMIN = "BANK_ACCOUNT_ADMIN"
+
+TIER_CODES: dict[RoleTier, str] = {
+    RoleTier.ADMIN: "ADM",
+    RoleTier.FULL: "FULL",
+    RoleTier.LIMITED: "LTD",
+    RoleTier.READ_ONLY: "RO",
+    RoleTier.NONE: "NONE",
+}
+TIER_MEANINGS: dict[RoleTier, str] = {
+    RoleTier.ADMIN: "Admin: Xero Adviser, QBO Primary/Company admin or Accountant, "
+                    "MYOB Online admin",
+    RoleTier.FULL: "Full access: Xero Standard, QBO Standard all access, MYOB File user",
+    RoleTier.LIMITED: "Limited: invoice or cashbook only, limited customers and vendors, "
+                      "time tracking",
+    RoleTier.READ_ONLY: "Read only: Xero Read only, QBO Reports only",
+    RoleTier.NONE: "No ledger access, or a role the taxonomy does not know",
+}
+#: Permission suffixes, in the order they are written.
+PERMISSION_CODES: dict[str, str] = {MANAGE_USERS: "MU", PAYROLL_ADMIN: "PA", BANK_ADMIN: "BA"}
+PERMISSION_MEANINGS: dict[str, str] = {
+    MANAGE_USERS: "Manage users: can add and remove the org's users (themselves included)",
+    PAYROLL_ADMIN: "Payroll admin",
+    BANK_ADMIN: "Bank account admin",
+}
+PENDING_MARK = "?"
+_TIER_ORDER = {tier: i for i, tier in enumerate(RoleTier)}
+_CLASS_ORDER = {cls.value: i for i, cls in enumerate(FindingClass)}
+
+#: Colours by finding class: red for leavers, orange for direct invites, amber for
+#: drift, lavender for access the practice cannot remove by removing the person,
+#: green for access as granted.
+CLASS_STYLES: dict[str, Style] = {
+    FindingClass.LEAVER_ACCESS: Style(fill="#FFC7CE", color="#9C0006", bold=True, center=True),
+    FindingClass.INVITED_DIRECT: Style(fill="#F8CBAD", color="#843C0C", center=True),
+    FindingClass.UNKNOWN_PRACTICE_USER: Style(fill="#F8CBAD", color="#843C0C", center=True),
+    FindingClass.PROBABLE_MATCH: Style(fill="#FFE699", color="#7F6000", center=True),
+    FindingClass.ROLE_DRIFT: Style(fill="#FFEB9C", color="#9C5700", center=True),
+    FindingClass.ARCHIVED_CLIENT_ACCESS: Style(fill="#E4DFEC", color="#403151", center=True),
+    FindingClass.UNLINKED_ORG: Style(fill="#E4DFEC", color="#403151", center=True),
+    FindingClass.MISSING_EXPECTED: Style(fill="#EDEDED", color="#595959", center=True),
+    FindingClass.MANAGED: Style(fill="#C6EFCE", color="#006100", center=True),
+    FindingClass.CLIENT_USER: Style(fill="#DDEBF7", color="#1F4E78", center=True),
+}
+SEVERITY_STYLES: dict[str, Style] = {
+    Severity.CRITICAL: Style(fill="#C00000", color="#FFFFFF", bold=True),
+    Severity.HIGH: Style(fill="#F8CBAD", color="#843C0C", bold=True),
+    Severity.MEDIUM: Style(fill="#FFEB9C", color="#9C5700"),
+    Severity.LOW: Style(fill="#EDEDED", color="#404040"),
+}
+CLASS_MEANINGS: dict[str, str] = {
+    FindingClass.LEAVER_ACCESS: "Someone who has left still has access",
+    FindingClass.INVITED_DIRECT: "Invited directly by the client: the practice has no record "
+                                 "of it and cannot remove it",
+    FindingClass.UNKNOWN_PRACTICE_USER: "A practice address that matches no one on the roster",
+    FindingClass.PROBABLE_MATCH: "A private address whose name resembles staff: confirm or "
+                                 "reject",
+    FindingClass.ROLE_DRIFT: "Granted by the practice, but the role now differs",
+    FindingClass.ARCHIVED_CLIENT_ACCESS: "The client is archived: removing the person from the "
+                                         "practice does not remove this",
+    FindingClass.UNLINKED_ORG: "The org links to no client: removing the person from the "
+                               "practice does not remove this",
+    FindingClass.MISSING_EXPECTED: "Granted by the practice but not in the org",
+    FindingClass.MANAGED: "Granted by the practice and seen as granted",
+    FindingClass.CLIENT_USER: "The client's own people",
+}
+
+
+def class_style(finding_class: str, *, center: bool = False) -> Style | None:
+    """The class's colours, centred for a matrix cell, left-aligned in a list."""
+    style = CLASS_STYLES.get(finding_class)
+    return replace(style, center=center) if style is not None else None
+
+
+def class_label(finding_class: str) -> str:
+    return finding_class.replace("_", " ")
+
+
+def class_rank(finding_class: str) -> int:
+    """Lower is worse: DESIGN.md's precedence order."""
+    return _CLASS_ORDER.get(finding_class, len(_CLASS_ORDER))
+
+
+# The label functions are cached: a practice has a few dozen distinct (portal, role,
+# permissions) combinations, and a 100k-row report asks for each of them thousands
+# of times.
+
+
+@lru_cache(maxsize=4096)
+def role_label(portal: str, raw: str) -> str:
+    """The portal's own name for a role (``FINANCIALADVISER`` is "Adviser")."""
+    return role_of(portal, raw).label or raw
+
+
+def permissions(portal: str, role: str, extras: Iterable[str] | None) -> frozenset[str]:
+    return _permissions(portal, role, tuple(extras or ()))
+
+
+@lru_cache(maxsize=4096)
+def _permissions(portal: str, role: str, extras: tuple[str, ...]) -> frozenset[str]:
+    return permissions_of(portal, role, extras)
+
+
+def permissions_text(portal: str, role: str, extras: Iterable[str] | None) -> str:
+    """Effective extra permissions, readable: "Manage users, Payroll admin"."""
+    return _permissions_text(portal, role, tuple(extras or ()))
+
+
+@lru_cache(maxsize=4096)
+def _permissions_text(portal: str, role: str, extras: tuple[str, ...]) -> str:
+    codes = _permissions(portal, role, extras)
+    known = [c for c in PERMISSION_CODES if c in codes]
+    other = sorted(codes - set(known))
+    return ", ".join(extra_permission_label(c) for c in (*known, *other))
+
+
+def status_text(finding_class: str, access_status: str) -> str:
+    """``active`` or ``pending``; access granted but never seen is "not in org"."""
+    if finding_class == FindingClass.MISSING_EXPECTED:
+        return "not in org"
+    return access_status
+
+
+def access_code(portal: str, role: str, extras: Iterable[str] | None,
+                access_status: str) -> str:
+    """The matrix's short code: tier, permission suffixes, ``?`` if only invited.
+
+    ``ADM+MU`` is an admin who manages users; ``FULL?`` is full access waiting on an
+    accepted invitation.
+    """
+    return _access_code(portal, role, tuple(extras or ()), access_status)
+
+
+@lru_cache(maxsize=4096)
+def _access_code(portal: str, role: str, extras: tuple[str, ...], access_status: str) -> str:
+    tier = role_of(portal, role).tier
+    codes = _permissions(portal, role, extras)
+    text = TIER_CODES[tier] + "".join(f"+{short}" for code, short in PERMISSION_CODES.items()
+                                      if code in codes)
+    if access_status == AccessStatus.PENDING:
+        text += PENDING_MARK
+    return text
+
+
+def code_rank(code: str) -> tuple[int, str]:
+    """Strongest access first, so combined cells read "ADM / RO", never "RO / ADM"."""
+    head = code.split("+", 1)[0].rstrip(PENDING_MARK)
+    for tier, short in TIER_CODES.items():
+        if short == head:
+            return (_TIER_ORDER[tier], code)
+    return (len(_TIER_ORDER), code)

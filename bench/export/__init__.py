@@ -1,0 +1,1 @@
+"""Export benchmark: the big reports beside bare XlsxWriter; run ``python -m bench.export``."""
