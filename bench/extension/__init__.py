@@ -1,0 +1,1 @@
+"""The extension benchmark: ``python -m bench.extension`` (see ``__main__``)."""

@@ -1,0 +1,256 @@
+/**
+ * The toolbar popup: the org in the tab, who can get in that should not, and a re-scan.
+ *
+ * Everything comes from the worker (`popup-status`): the popup never sees the token
+ * and never calls the server itself. The org is the one in the tab the popup names:
+ * `?tab=ID` when opened as a page (tests, screenshots), else the active tab. Names
+ * and emails are portal data, so the view is built from text nodes only.
+ *
+ * "Re-scan now" queues a scan of this org (`rescan`) and polls its progress
+ * (`scan-progress`): every 50 ms for the first 15 seconds, when a one-org scan usually
+ * ends and a person is watching (each poll is one message and one local request),
+ * then every half second. When it ends the worker has already refreshed the tab's
+ * badge and banner, and the popup redraws from fresh data.
+ */
+
+import { ago } from "./lib/marks.js";
+
+const POLL_FAST_MS = 50;
+const FAST_FOR_MS = 15 * 1000;
+const POLL_SLOW_MS = 500;
+const GIVE_UP_MS = 10 * 60 * 1000;
+const app = document.getElementById("app");
+
+function el(tag, { text, className, attrs } = {}, children = []) {
+  const node = document.createElement(tag);
+  if (text !== undefined && text !== null) {
+    node.textContent = String(text);
+  }
+  if (className) {
+    node.className = className;
+  }
+  for (const [name, value] of Object.entries(attrs || {})) {
+    node.setAttribute(name, String(value));
+  }
+  node.append(...children);
+  return node;
+}
+
+async function ask(message) {
+  try {
+    return (await chrome.runtime.sendMessage(message)) || { error: "no answer" };
+  } catch (error) {
+    return { error: error.message || String(error) };
+  }
+}
+
+async function currentTabId() {
+  const named = Number.parseInt(new URLSearchParams(location.search).get("tab") || "", 10);
+  if (Number.isInteger(named)) {
+    return named;
+  }
+  const [tab] = await chrome.tabs.query({ active: true, currentWindow: true });
+  return tab ? tab.id : null;
+}
+
+function optionsLink(text = "Options") {
+  const link = el("a", { text, attrs: { href: "options.html" } });
+  link.addEventListener("click", (event) => {
+    event.preventDefault();
+    chrome.runtime.openOptionsPage();
+  });
+  return link;
+}
+
+function footer(view) {
+  const role = view.user ? String(view.user.role || "").replace(/_/g, " ") : "";
+  const who = view.user ? `Signed in as ${view.user.name}${role ? ` (${role})` : ""}`
+    : "Not paired";
+  return el("footer", {}, [el("span", { text: who }), optionsLink()]);
+}
+
+function header(view) {
+  const title = view.status ? view.status.name : view.org.orgId;
+  const mark = el("span", { className: "mark", text: view.badge.text || "·",
+    attrs: { title: view.badge.title } });
+  mark.style.background = view.badge.color;
+  mark.style.color = view.badge.textColor;
+  return el("header", { className: "org" }, [
+    mark,
+    el("div", {}, [
+      el("h1", { text: title }),
+      el("p", { className: "sub", text: `${view.org.portalName} · ${view.org.orgId}` }),
+    ]),
+  ]);
+}
+
+function fact(term, value, className = "") {
+  return [el("dt", { text: term }), el("dd", { text: value, className })];
+}
+
+function facts(status) {
+  const rows = [];
+  const client = status.client ? status.client + (status.clientArchived ? " (archived)" : "")
+    : "not linked to a client";
+  rows.push(...fact("Client", client, status.client ? "" : "warn"));
+  rows.push(...fact("Client manager", status.clientManager || "—"));
+  const lastOk = status.lastOkScanAt
+    ? `${ago(status.lastOkScanAt)} (${new Date(status.lastOkScanAt).toLocaleString()})`
+    : "never";
+  rows.push(...fact("Last good scan", lastOk, status.stale || status.neverScanned ? "warn" : ""));
+  if (status.lastScanFailed) {
+    rows.push(...fact("Last scan", `failed: ${status.lastScanReason}`, "warn"));
+  }
+  rows.push(...fact("People", `${status.peopleCount}`
+    + (status.pendingCount ? ` (${status.pendingCount} invitations pending)` : "")));
+  return el("dl", { className: "facts" }, rows);
+}
+
+function finding(item) {
+  const head = el("div", { className: "finding-head" }, [
+    el("span", { className: `chip ${item.severity}`, text: item.label }),
+    el("span", { className: "who", text: item.name || item.email }),
+    el("span", { className: `review ${item.reviewState}`, text: item.review }),
+  ]);
+  const parts = [head];
+  if (item.name && item.email) {
+    parts.push(el("div", { className: "email",
+      text: item.email + (item.pending ? " · invitation pending" : "") }));
+  }
+  if (item.detail) {
+    parts.push(el("p", { className: "detail", text: item.detail }));
+  }
+  return el("li", {}, parts);
+}
+
+function findings(view) {
+  const parts = [];
+  const count = view.findings.length;
+  parts.push(el("h2", { text: count ? `${count} open ${count === 1 ? "finding" : "findings"}`
+    : "No open findings" }));
+  if (count) {
+    parts.push(el("ul", { className: "findings" }, view.findings.map(finding)));
+  }
+  if (view.others.length) {
+    parts.push(el("p", { className: "others",
+      text: `Also: ${view.others.map((o) => `${o.count} ${o.label.toLowerCase()}`).join(", ")}` }));
+  }
+  return parts;
+}
+
+function actions(view, tabId) {
+  const progress = el("p", { className: "progress", attrs: { role: "status" } });
+  const parts = [];
+  if (view.kind === "org") {
+    const button = el("button", { text: "Re-scan now", attrs: { type: "button", id: "rescan" } });
+    button.addEventListener("click", () => rescan(tabId, button, progress));
+    parts.push(button);
+  }
+  parts.push(el("a", { text: "Open in dashboard", attrs: { href: view.dashboardUrl,
+    target: "_blank", rel: "noopener noreferrer", id: "dashboard" } }));
+  return [el("div", { className: "actions" }, parts), progress];
+}
+
+function describe(request) {
+  if (request.status === "queued") {
+    return "Queued: waiting for the accessrecon worker…";
+  }
+  if (request.status === "running") {
+    return request.total ? `Scanning… ${request.done} of ${request.total}` : "Scanning…";
+  }
+  if (request.status === "done") {
+    return "Scan finished.";
+  }
+  return `The scan failed${request.detail ? `: ${request.detail}` : "."}`;
+}
+
+async function rescan(tabId, button, progress) {
+  button.disabled = true;
+  progress.className = "progress";
+  progress.textContent = "Asking for a re-scan…";
+  const started = await ask({ type: "rescan", tabId });
+  if (started.error) {
+    progress.className = "progress failed";
+    progress.textContent = started.error;
+    button.disabled = false;
+    return;
+  }
+  const since = Date.now();
+  let request = started.request;
+  progress.textContent = describe(request);
+  while (Date.now() - since < GIVE_UP_MS) {
+    const wait = Date.now() - since < FAST_FOR_MS ? POLL_FAST_MS : POLL_SLOW_MS;
+    await new Promise((resolve) => { setTimeout(resolve, wait); });
+    const answer = await ask({ type: "scan-progress", id: request.id });
+    if (answer.error) {
+      progress.className = "progress failed";
+      progress.textContent = answer.error;
+      break;
+    }
+    request = answer.request;
+    progress.textContent = describe(request);
+    if (answer.finished) {
+      await render(tabId, describe(request), request.status === "failed");
+      return;
+    }
+  }
+  button.disabled = false;
+}
+
+function message(view) {
+  const texts = {
+    "not-org": "This tab is not inside a Xero, QuickBooks Online or MYOB org.",
+    unpaired: "This browser is not paired with an accessrecon server yet.",
+    offline: `The accessrecon server at ${view.server} did not answer.`,
+    unknown: "accessrecon has never scanned this org, or it belongs to a client outside "
+      + "yours.",
+  };
+  const parts = [el("p", { text: texts[view.kind] || "" })];
+  if (view.kind === "unpaired") {
+    const button = el("button", { text: "Pair this browser", attrs: { type: "button" } });
+    button.addEventListener("click", () => chrome.runtime.openOptionsPage());
+    parts.push(el("div", { className: "actions" }, [button]));
+  }
+  if (view.kind === "offline" && view.detail) {
+    parts.push(el("p", { className: "muted", text: view.detail }));
+  }
+  return parts;
+}
+
+async function render(tabId, note = "", failed = false) {
+  const answer = await ask({ type: "popup-status", tabId });
+  app.replaceChildren();
+  app.setAttribute("aria-busy", "false");
+  if (answer.error || !answer.view) {
+    app.append(el("p", { text: `accessrecon could not load this tab: ${answer.error}` }));
+    return;
+  }
+  const view = answer.view;
+  document.body.dataset.state = view.kind;
+  if (view.org) {
+    app.append(header(view));
+  }
+  if (view.kind === "org") {
+    app.append(facts(view.status), ...findings(view), ...actions(view, tabId));
+  } else {
+    app.append(...message(view));
+    if (view.kind === "unknown") {
+      app.append(...actions(view, tabId));
+    }
+  }
+  if (note) {
+    const progress = app.querySelector(".progress");
+    if (progress) {
+      progress.textContent = note;
+      progress.className = failed ? "progress failed" : "progress";
+    }
+  }
+  app.append(footer(view));
+}
+
+currentTabId().then((tabId) => render(tabId));
+
+/*
+ * Check by hand: click the toolbar button on a sandbox org page, or open
+ * chrome-extension://dlknhomepfggimodiicoicanhdhjlghk/popup.html?tab=TAB_ID
+ */
