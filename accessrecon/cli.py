@@ -17,16 +17,18 @@ from typing import Annotated
 
 import typer
 
-from accessrecon.commands import ops
+from accessrecon.commands import ops, server_admin
+from accessrecon.commands.reports import ReportRefused, report_app
 from accessrecon.commands.review import diff_command, review_app
 from accessrecon.console import console, crawl_summary, err_console, findings_table, run_crawl
 from agent.alerts import send_alerts
+from agent.auth import AuthError
 from agent.backup import BackupError
 from agent.findings import open_findings, reconcile
 from agent.imports import ImportKind, ImportRejected, run_import
 from agent.logins import LoginError, add_login, list_logins, remove_login
 from agent.reports.csvsafe import safe_csv_value
-from agent.reports.leaver import PersonNotFound, write_leaver_report
+from agent.reports.leaver import PersonNotFound
 from agent.runtime import Runtime
 from agent.scheduling import ScheduleError
 from agent.secrets import SecretKeyError
@@ -41,13 +43,12 @@ app = typer.Typer(
     add_completion=False,
 )
 login_app = typer.Typer(help="The portal logins the agent signs in with.", no_args_is_help=True)
-report_app = typer.Typer(help="Excel reports.", no_args_is_help=True)
 app.add_typer(login_app, name="login")
 app.add_typer(report_app, name="report")
 
 USER_ERRORS = (
     ImportRejected, LoginError, PersonNotFound, SecretKeyError, ChromiumNotFound, ValueError,
-    FileNotFoundError, BackupError, ScheduleError,
+    FileNotFoundError, BackupError, ScheduleError, AuthError, ReportRefused,
 )
 
 
@@ -207,28 +208,27 @@ def findings(
             handle.close()
 
 
-@report_app.command("leaver")
-def report_leaver(
-    who: Annotated[str, typer.Argument(help="the person's name or any of their emails")],
-    output: Annotated[Path, typer.Option("-o", "--output", help="the .xlsx to write")],
-) -> None:
-    """Every org a person can still reach, one sheet per client manager."""
-    runtime = _runtime()
-    with session_scope(runtime.engine) as session:
-        staff, count = write_leaver_report(session, who, output)
-    console.print(f"{staff.name}: {count} orgs, written to {output}")
-
-
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="default 127.0.0.1")] = None,
     port: Annotated[int | None, typer.Option()] = None,
     docs: Annotated[bool, typer.Option(help="serve /docs (the OpenAPI pages)")] = False,
+    worker: Annotated[bool, typer.Option(
+        help="run queued scans in this process (--no-worker when 'accessrecon worker' "
+             "runs them elsewhere)")] = True,
+    allow_non_loopback: Annotated[bool, typer.Option(
+        "--allow-non-loopback",
+        help="listen on an address other than loopback (a container, a trusted LAN)")] = False,
 ) -> None:
-    """Serve the API for the extension and the dashboard until Ctrl-C."""
-    from accessrecon.serving import serve_forever
+    """Serve the API, the dashboard and scheduled crawls until Ctrl-C."""
+    from accessrecon.background import background_services
+    from accessrecon.serving import resolve_bind, serve_forever
 
-    serve_forever(_runtime(), host=host, port=port, docs=docs)
+    runtime = _runtime()
+    resolve_bind(host or runtime.settings.host, allow_non_loopback=allow_non_loopback)
+    with background_services(runtime, worker=worker):
+        serve_forever(runtime, host=host, port=port, docs=docs,
+                      allow_non_loopback=allow_non_loopback)
 
 
 app.add_typer(review_app, name="review")
@@ -238,6 +238,10 @@ app.command()(ops.worker)
 app.command()(ops.backup)
 app.command()(ops.restore)
 app.command()(ops.retention)
+app.command()(server_admin.pair)
+app.add_typer(server_admin.users_app, name="users")
+app.add_typer(server_admin.tokens_app, name="tokens")
+app.command("rotate-key")(server_admin.rotate_key)
 
 
 def main() -> None:
