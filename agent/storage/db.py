@@ -51,7 +51,7 @@ def alembic_config(engine: Engine) -> Config:
 
 def upgrade_to_head(engine: Engine) -> None:
     """Create or upgrade the schema to the newest migration."""
-    command.upgrade(alembic_config(engine), "heads")
+    command.upgrade(alembic_config(engine), "head")
 
 
 @contextmanager

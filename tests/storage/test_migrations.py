@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect
 from sqlmodel import SQLModel
 
@@ -29,3 +30,17 @@ def test_upgrading_twice_is_a_no_op(engine: Engine) -> None:
     upgrade_to_head(engine)
     with engine.connect() as connection:
         assert MigrationContext.configure(connection).get_current_heads()
+
+
+def test_the_migration_history_is_one_line(engine: Engine) -> None:
+    """One head and one base: every database upgrades through the same steps, in order."""
+    from agent.storage.db import alembic_config
+
+    script = ScriptDirectory.from_config(alembic_config(engine))
+    assert len(script.get_heads()) == 1
+    assert len(script.get_bases()) == 1
+    revisions = list(script.walk_revisions())
+    assert all(len(r._versioned_down_revisions) <= 1 for r in revisions)
+    with engine.connect() as connection:
+        assert MigrationContext.configure(connection).get_current_heads() == tuple(
+            script.get_heads())

@@ -6,7 +6,7 @@ TRUNCATE on PostgreSQL), so no code path, bug or hand-typed SQL can rewrite hist
 short of dropping the trigger.
 
 Revision ID: 0004
-Revises: 0001
+Revises: 0003
 Create Date: 2026-11-24
 """
 
@@ -36,7 +36,7 @@ POSTGRESQL_TRIGGERS = (
 
 
 revision: str = '0004'
-down_revision: str | None = '0001'
+down_revision: str | None = '0003'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
