@@ -2,8 +2,11 @@
 
 It generates a small world, starts its imitation portals, imports the practice's
 files, crawls every portal through a real Chromium, reconciles, prints what it
-found beside the world's ground truth, writes a leaver report, and serves the API.
-Everything lives in the demo's own data directory, apart from real data.
+found beside the world's ground truth, writes the leaver report, the access matrix
+and the workload report, and serves the API and the dashboard with the scheduler and a
+scan worker (so re-scans from the extension or the dashboard reach the sandbox). A
+practice-admin user is created and a pairing code printed for the extension and the
+dashboard. Everything lives in the demo's own data directory, apart from real data.
 """
 
 from __future__ import annotations
@@ -16,11 +19,14 @@ from pathlib import Path
 from rich.table import Table
 
 from accessrecon.console import console, crawl_summary, findings_table, run_crawl
+from agent.auth import ClientScope, PracticeRole, add_user, format_code, issue_pairing_code
 from agent.findings import open_findings, reconcile
 from agent.imports import ImportKind, run_import
 from agent.logins import add_login
 from agent.reconcile.identity import normalise_email
 from agent.reports.leaver import write_leaver_report
+from agent.reports.matrix import write_matrix_report
+from agent.reports.workload import write_workload_report
 from agent.runtime import Runtime
 from agent.scrapers import registered_portals
 from agent.settings import Settings
@@ -80,21 +86,44 @@ def run_demo(
             summary = reconcile(session, configured_domains=settings.practice_domains)
         console.print(findings_table(summary.open_by_class))
         _compare_with_truth(runtime, world)
-        leaver = _leaver_to_report(world)
+        _write_reports(runtime, world, directory)
+        if serve:
+            _serve(runtime, world)
+
+
+def _write_reports(runtime: Runtime, world: World, directory: Path) -> None:
+    leaver = _leaver_to_report(world)
+    with session_scope(runtime.engine) as session:
         if leaver is not None:
             out = directory / "leaver-report.xlsx"
-            with session_scope(runtime.engine) as session:
-                person, count = write_leaver_report(session, leaver, out)
+            person, count = write_leaver_report(session, leaver, out)
             console.print(f"leaver report for {person.name}: {count} orgs, written to {out}")
-        if serve:
-            from accessrecon.serving import serve_forever
+        matrix = write_matrix_report(session, directory / "access-matrix.xlsx")
+        console.print(f"access matrix: {matrix.rows} staff rows, written to {matrix.path}")
+        workload = write_workload_report(session, directory / "workload.xlsx")
+        console.print(f"workload report: {workload.rows} rows, written to {workload.path}")
 
-            console.print(
-                f"serving the API on http://{settings.host}:{settings.port}/api/v1 "
-                "(Ctrl-C to stop); try "
-                f"/api/v1/orgs/{world.orgs[0].portal}/{world.orgs[0].org_id}/status"
-            )
-            serve_forever(runtime)
+
+def _serve(runtime: Runtime, world: World) -> None:
+    """Serve with the scheduler and a worker, and print a code to pair the extension."""
+    from accessrecon.background import background_services
+    from accessrecon.serving import serve_forever
+
+    settings = runtime.settings
+    with session_scope(runtime.engine) as session:
+        admin = add_user(session, name="demo admin", role=PracticeRole.PRACTICE_ADMIN,
+                         scope=ClientScope.ALL, actor="demo")
+        issued = issue_pairing_code(session, user_id=admin.id, actor="demo")
+    base = f"http://{settings.host}:{settings.port}"
+    org = world.orgs[0]
+    console.print(f"pairing code for the extension and the dashboard: "
+                  f"[bold]{format_code(issued.code)}[/] (valid 5 minutes; "
+                  "'accessrecon pair' prints another)")
+    console.print(f"dashboard: {base}/dashboard/   API: {base}/api/v1 "
+                  f"(e.g. /api/v1/orgs/{org.portal}/{org.org_id}/status with a token)")
+    console.print("serving until Ctrl-C")
+    with background_services(runtime):
+        serve_forever(runtime)
 
 
 def _leaver_to_report(world: World) -> str | None:
