@@ -25,4 +25,4 @@ RUN useradd --create-home --uid 10001 accessrecon \
 USER accessrecon
 VOLUME ["/data"]
 EXPOSE 8765
-CMD ["accessrecon", "serve", "--host", "0.0.0.0"]
+CMD ["accessrecon", "serve", "--host", "0.0.0.0", "--allow-non-loopback"]

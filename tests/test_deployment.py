@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import httpx
 import yaml
 from sqlmodel import Session, select
 
@@ -97,3 +99,39 @@ def test_the_worker_service_command_runs_queued_scans(runtime: Runtime, tmp_path
     with Session(runtime.engine) as session:
         scans = list(session.exec(select(Scan)))
     assert len(scans) == len(world.orgs)
+
+
+def test_the_server_service_command_serves_the_api(runtime: Runtime) -> None:
+    """The server service's command, as compose runs it, answers on the published port."""
+    compose = yaml.safe_load(COMPOSE.read_text())
+    service = compose["services"]["server"]
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, **{k: str(v) for k, v in service["environment"].items()},
+           "DATABASE_URL": runtime.settings.database_url,
+           "ACCESSRECON_DATA_DIR": str(runtime.settings.data_dir),
+           "ACCESSRECON_PORT": str(port)}
+    server = subprocess.Popen(native(service["command"]), env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        health = None
+        while time.monotonic() < deadline and health is None:
+            assert server.poll() is None, server.communicate()[1]
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=2).json()
+            except httpx.TransportError:
+                time.sleep(0.3)
+        expected = "postgresql" if runtime.settings.database_url.startswith("postgresql") \
+            else "sqlite"
+        assert health == {"status": "ok", "database": expected}
+        refused = httpx.get(f"http://127.0.0.1:{port}/api/v1/findings", timeout=5)
+        assert refused.status_code == 401, "the API needs a token even in a container"
+    finally:
+        server.send_signal(signal.SIGTERM)
+        _, err = server.communicate(timeout=30)
+    # uvicorn shuts down gracefully, then re-raises the signal it caught
+    assert server.returncode in (0, -signal.SIGTERM), err
+    assert "Application shutdown complete" in err
+    assert "not loopback, by explicit override" in err
