@@ -15,9 +15,13 @@ Actions (``action`` column), by area::
     auth.pairing_code_issued   auth.signed_in         auth.pairing_failed
     auth.token_revoked         auth.user_added        auth.user_removed
     export.findings_csv        export.leaver_xlsx     export.audit_csv
+    export.report_<kind>       (accessrecon report …: leaver, matrix, workload, …)
     scan.requested             scan.captured          finding.reviewed
+    identity.confirmed / identity.rejected            (agent.identities)
     login.add / login.update / login.remove           (agent.logins)
     import.staff / import.clients / import.access     (agent.imports)
+    schedule.set / schedule.remove                    (agent.scheduling)
+    retention.purge                                   (agent.retention)
     secrets.key_rotated
 """
 

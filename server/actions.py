@@ -20,7 +20,8 @@ from agent.clock import utcnow
 from agent.domain import AccessStatus, FailureReason, Portal, ReviewState, ScanSource
 from agent.findings import reconcile
 from agent.scan_queue import enqueue
-from agent.scans import record_failed_scan, record_ok_scan, upsert_org
+from agent.scans import record_capture as record_user_list
+from agent.scans import record_failed_scan, upsert_org
 from agent.scrapers.base import OrgRef, OrgUsers, PortalUser
 from agent.storage.models import ScanRequest
 
@@ -41,6 +42,8 @@ class CaptureResult:
     ok: bool
     user_count: int
     problem: str = ""
+    #: the scan's status: ``ok``, ``suspect`` (a drop to nobody, held) or ``failed``
+    status: str = "ok"
 
 
 def capture_problem(users: Sequence[CapturedUser], shown_count: int) -> str:
@@ -87,7 +90,8 @@ def record_capture(
     else:
         rows = tuple(PortalUser(email=u.email, name=u.name, role=u.role, status=u.status,
                                 extra_permissions=u.extra_permissions) for u in users)
-        outcome = record_ok_scan(
+        # the crawler's rule: a sudden drop to nobody is held as suspect, not applied
+        outcome = record_user_list(
             session, org=org, started_at=started, source=ScanSource.EXTENSION,
             result=OrgUsers(ref, rows, shown_count,
                             f"extension capture by {principal.actor}: the page showed "
@@ -99,7 +103,8 @@ def record_capture(
                    "scan_id": outcome.scan_id, "ok": not problem, "users": len(users),
                    "shown_count": shown_count})
     return CaptureResult(scan_id=outcome.scan_id, org_id=org.id, ok=not problem,
-                         user_count=len(users), problem=problem)
+                         user_count=len(users), problem=problem,
+                         status=str(outcome.status))
 
 
 def decide_review(

@@ -56,6 +56,8 @@ class CaptureIn(BaseModel):
 
 class CaptureOut(BaseModel):
     scan_id: int
+    #: ``ok``, or ``suspect``: a drop to nobody against the last ok scan, held unapplied
+    #: until a second capture or scan shows the same
     status: str
     user_count: int
     org: OrgStatusOut
@@ -94,5 +96,6 @@ def post_capture(body: CaptureIn, session: SessionDep, runtime: RuntimeDep,
     state = org_status(session, body.portal, body.portal_org_id,
                        stale_after=timedelta(hours=runtime.settings.stale_after_hours))
     assert state is not None
-    return CaptureOut(scan_id=result.scan_id, status="ok", user_count=result.user_count,
+    return CaptureOut(scan_id=result.scan_id, status=result.status,
+                      user_count=result.user_count,
                       org=status_out(state))

@@ -224,6 +224,22 @@ def test_an_empty_capture_is_accepted_only_when_the_page_says_zero(practice: Pra
     assert admin.post("/api/v1/captures", json=_capture("!new03", [], 0, "")).status_code == 422
 
 
+def test_a_capture_that_drops_to_nobody_is_held_as_suspect_until_confirmed(
+    practice: Practice
+) -> None:
+    """The crawler's rule for extension captures too: one empty list resolves nothing."""
+    mia = practice.client("mia")
+    before = mia.get("/api/v1/orgs/xero/!kow01/status").json()
+    assert before["counts_by_class"]["leaver_access"] == 1
+    first = mia.post("/api/v1/captures", json=_capture("!kow01", [], 0))
+    assert first.status_code == 201, first.text
+    assert first.json()["status"] == "suspect"
+    assert first.json()["org"]["counts_by_class"]["leaver_access"] == 1
+    second = mia.post("/api/v1/captures", json=_capture("!kow01", [], 0))
+    assert second.json()["status"] == "ok"
+    assert second.json()["org"]["counts_by_class"].get("leaver_access") is None
+
+
 # -- imports --------------------------------------------------------------------------
 
 
