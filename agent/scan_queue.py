@@ -4,11 +4,18 @@ A request names a portal login, or one org. A worker claims requests one at a ti
 per login (never two crawls of one login at once), runs them, and writes progress
 back so the server can show it. Asking again for something already queued or
 running returns the existing request instead of queueing a duplicate.
+
+A worker looks at the queue every few seconds; one in the same process as the
+enqueuer (``accessrecon serve``) is also woken the moment a new request is
+committed, so a re-scan clicked in the extension starts at once.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import update
+import threading
+from collections.abc import Callable
+
+from sqlalchemy import event, update
 from sqlmodel import Session, col, select
 
 from agent.clock import utcnow
@@ -19,6 +26,32 @@ RUNNING = "running"
 DONE = "done"
 FAILED = "failed"
 ACTIVE = (QUEUED, RUNNING)
+
+_bell_lock = threading.Lock()
+_bell: list[Callable[[], None]] = []
+
+
+def on_enqueue(callback: Callable[[], None]) -> Callable[[], None]:
+    """Call ``callback`` (from any thread) after each commit that queues a new request.
+
+    Returns the function that stops the calls.
+    """
+    with _bell_lock:
+        _bell.append(callback)
+
+    def remove() -> None:
+        with _bell_lock:
+            if callback in _bell:
+                _bell.remove(callback)
+
+    return remove
+
+
+def _ring(_session: Session) -> None:
+    with _bell_lock:
+        callbacks = list(_bell)
+    for callback in callbacks:
+        callback()
 
 
 def enqueue(
@@ -45,6 +78,8 @@ def enqueue(
                           portal=portal, portal_org_id=portal_org_id)
     session.add(request)
     session.flush()
+    # after the commit, not now: a worker woken before it would find nothing to claim
+    event.listen(session, "after_commit", _ring, once=True)
     return request
 
 

@@ -10,7 +10,6 @@ is visible as soon as the request is done.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from typing import TYPE_CHECKING
 
@@ -21,7 +20,7 @@ from agent.browser import launch_browser
 from agent.crawler import Crawler, CrawlReport
 from agent.findings import reconcile
 from agent.runtime import Runtime
-from agent.scan_queue import claim_next, finish, record_progress
+from agent.scan_queue import claim_next, finish, on_enqueue, record_progress
 from agent.storage.db import session_scope
 from agent.storage.models import ScanRequest
 
@@ -68,6 +67,10 @@ class Worker:
             ran += 1
 
     async def run_forever(self, stop: asyncio.Event) -> None:
+        """Run requests until ``stop``: on each poll, and at once when one is queued here."""
+        loop = asyncio.get_running_loop()
+        queued = asyncio.Event()
+        stop_ringing = on_enqueue(lambda: loop.call_soon_threadsafe(queued.set))
         try:
             while not stop.is_set():
                 try:
@@ -76,10 +79,20 @@ class Worker:
                     log.exception("the scan worker failed; it will try again")
                     ran = 0
                 if not ran:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(stop.wait(), timeout=self.poll_s)
+                    await self._doze(stop, queued)
         finally:
+            stop_ringing()
             await self.close()
+
+    async def _doze(self, stop: asyncio.Event, queued: asyncio.Event) -> None:
+        """Wait for the poll interval, a request queued in this process, or ``stop``."""
+        waits = {asyncio.ensure_future(stop.wait()), asyncio.ensure_future(queued.wait())}
+        try:
+            await asyncio.wait(waits, timeout=self.poll_s, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for wait in waits:
+                wait.cancel()
+        queued.clear()
 
     async def run_request(self, request: ScanRequest) -> CrawlReport | None:
         assert request.id is not None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from pathlib import Path
 
 import pytest
@@ -11,7 +13,7 @@ from agent.findings import open_findings
 from agent.imports import ImportKind, run_import
 from agent.logins import add_login
 from agent.runtime import Runtime
-from agent.scan_queue import DONE, enqueue
+from agent.scan_queue import DONE, enqueue, on_enqueue
 from agent.storage.db import session_scope
 from agent.storage.models import Scan, ScanRequest
 from agent.worker import Worker
@@ -20,9 +22,8 @@ from sandbox.portals import xero
 from sandbox.serve import PortalServer
 from tests.browser_loop import BrowserLoop
 
-pytestmark = pytest.mark.browser
 
-
+@pytest.mark.browser
 def test_a_queued_org_rescan_runs_once_and_reconciles(
     runtime: Runtime, browser_loop: BrowserLoop, tmp_path: Path
 ) -> None:
@@ -58,3 +59,76 @@ def test_a_queued_org_rescan_runs_once_and_reconciles(
     assert {f.portal_org_id for f in findings} == {target.org_id}
     truth = {t.email.casefold() for t in world.truth if t.org_id == target.org_id}
     assert len(findings) == len(truth)
+
+
+def test_the_bell_rings_once_per_committed_request_and_never_for_a_rolled_back_one(
+    runtime: Runtime
+) -> None:
+    rings: list[str] = []
+    stop = on_enqueue(lambda: rings.append("ring"))
+    try:
+        with Session(runtime.engine) as session:
+            enqueue(session, requested_by="test", source="api", portal="xero",
+                    portal_org_id="!abcde")
+            assert rings == [], "not before the commit: a worker would find nothing"
+            session.rollback()
+        assert rings == []
+        with session_scope(runtime.engine) as session:
+            enqueue(session, requested_by="test", source="api", portal="xero",
+                    portal_org_id="!abcde")
+        assert rings == ["ring"]
+        with session_scope(runtime.engine) as session:  # already queued: nothing new
+            enqueue(session, requested_by="test", source="api", portal="xero",
+                    portal_org_id="!abcde")
+        assert rings == ["ring"]
+    finally:
+        stop()
+    with session_scope(runtime.engine) as session:
+        enqueue(session, requested_by="test", source="api", portal="xero",
+                portal_org_id="!fghij")
+    assert rings == ["ring"], "a removed listener is not called"
+
+
+@pytest.mark.browser
+def test_a_dozing_worker_starts_a_request_queued_in_its_process_at_once(
+    runtime: Runtime, browser_loop: BrowserLoop
+) -> None:
+    """``accessrecon serve``'s worker: a re-scan from the extension need not wait a poll."""
+    world = generate_world(9, staff=4, orgs_per_portal=1, users_per_org=2, portals=("xero",))
+    target = world.orgs[0]
+    with PortalServer(xero.create_app(world)) as portal:
+        login = world.logins_of("xero")[0]
+        with session_scope(runtime.engine) as session:
+            add_login(session, runtime.box, portal="xero", email=login.email,
+                      password=login.password, totp_secret=login.totp_secret,
+                      base_url=portal.base_url)
+
+        def queue() -> int:
+            with session_scope(runtime.engine) as session:
+                request = enqueue(session, requested_by="test", source="extension",
+                                  portal="xero", portal_org_id=target.org_id)
+                assert request.id is not None
+                return request.id
+
+        def status(request_id: int) -> str | None:
+            with Session(runtime.engine) as session:
+                row = session.get(ScanRequest, request_id)
+                return row.status if row else None
+
+        async def work(browser: object) -> float:
+            stop = asyncio.Event()
+            worker = Worker(runtime, browser=browser, poll_s=120)  # type: ignore[arg-type]
+            task = asyncio.create_task(worker.run_forever(stop))
+            await asyncio.sleep(0.3)  # it has found the queue empty and dozes
+            queued_at = time.monotonic()
+            request_id = await asyncio.to_thread(queue)
+            while await asyncio.to_thread(status, request_id) != DONE:
+                assert time.monotonic() - queued_at < 60, "the worker slept through it"
+                await asyncio.sleep(0.05)
+            elapsed = time.monotonic() - queued_at
+            stop.set()
+            await task
+            return elapsed
+
+        elapsed = browser_loop.run(work)
+    assert elapsed < 60, "done long before the 120 s poll would have come round"

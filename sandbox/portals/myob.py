@@ -301,8 +301,6 @@ class MyobPages:
     async def root(self, request: Request) -> Response:
         return RedirectResponse(HOME_PATH, status_code=302)
 
-    # -- sign-in
-
     # -- business list
 
     async def businesses(self, request: Request) -> Response:
