@@ -31,9 +31,19 @@ def test_every_command_has_help() -> None:
     result = run("--help")
     assert result.returncode == 0
     for command in ("demo", "import", "login", "scan", "reconcile", "findings", "report",
-                    "serve"):
+                    "serve", "diff", "review", "schedule", "worker", "backup", "restore",
+                    "retention", "pair", "users", "tokens", "rotate-key"):
         assert command in result.stdout
-    assert run("report", "leaver", "--help").returncode == 0
+    for report in ("leaver", "matrix", "workload", "exceptions", "evidence"):
+        assert run("report", report, "--help").returncode == 0
+
+
+def test_serve_refuses_a_non_loopback_address_without_the_override(tmp_path: Path) -> None:
+    result = run("serve", "--host", "0.0.0.0", "--no-worker",
+                 env={"ACCESSRECON_DATA_DIR": str(tmp_path)})
+    assert result.returncode == 1
+    assert "--allow-non-loopback" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_a_bad_roster_names_file_row_and_column_and_imports_nothing(
