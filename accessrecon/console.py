@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.progress import (
@@ -17,9 +18,11 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from agent.crawler import Crawler, CrawlReport, ProgressCallback
 from agent.domain import FindingClass
 from agent.runtime import Runtime
+
+if TYPE_CHECKING:  # the crawler loads Playwright: only the commands that crawl pay for it
+    from agent.crawler import CrawlReport, ProgressCallback
 
 console = Console()
 err_console = Console(stderr=True)
@@ -88,6 +91,8 @@ def run_crawl(runtime: Runtime, *, portal: str | None = None, org: str | None = 
               concurrency: int | None = None) -> CrawlReport:
     """Crawl with a progress bar on the terminal."""
     with crawl_progress() as progress:
+        from agent.crawler import Crawler
+
         crawler = Crawler(runtime.engine, runtime.box, settings=runtime.settings,
                           concurrency=concurrency or runtime.settings.crawl_concurrency,
                           progress=progress)

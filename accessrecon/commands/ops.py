@@ -17,7 +17,6 @@ from agent.retention import purge_observations
 from agent.runtime import Runtime
 from agent.scheduling import list_schedules, remove_schedule, set_schedule
 from agent.storage.db import session_scope
-from agent.worker import Worker
 
 schedule_app = typer.Typer(help="Crawl schedules (cron) per portal login.",
                            no_args_is_help=True)
@@ -36,6 +35,8 @@ def worker(
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         console.print("worker: waiting for scan requests (Ctrl-C to stop)")
+        from agent.worker import Worker  # loads Playwright: only this command needs it
+
         await Worker(runtime, poll_s=poll).run_forever(stop)
 
     asyncio.run(run())
