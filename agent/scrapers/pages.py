@@ -77,7 +77,7 @@ async def open_org_page(page: Page, url: str, *, login_path: str) -> None:
         raise PortalError(f"{url} could not be read: {str(exc).splitlines()[0]}") from exc
 
 
-async def load_org_page(page: Page, url: str) -> None:
+async def load_org_html(page: Page, url: str) -> None:
     """Put a server-rendered org page into ``page`` without navigating to it.
 
     The HTML is fetched with the page's context session (``get_html`` turns every
@@ -90,10 +90,5 @@ async def load_org_page(page: Page, url: str) -> None:
         await page.set_content(html, wait_until="domcontentloaded", timeout=scrape_timeout_ms())
     except PlaywrightTimeout as exc:
         raise PortalTimeout(f"{url} could not be laid out in time") from exc
-    except PlaywrightError as exc:
-        raise PortalError(f"{url} could not be read: {str(exc).splitlines()[0]}") from exc
-    try:
-        if await page.get_by_text(NO_PERMISSION_TEXT).count():
-            raise NoPermission("the login's role in this org cannot view users")
     except PlaywrightError as exc:
         raise PortalError(f"{url} could not be read: {str(exc).splitlines()[0]}") from exc

@@ -6,6 +6,11 @@ accessible role and column headers, then read in one round trip; the
 ``{a}-{b} of {N}`` text under each table is the evidence that every row was read, and
 the tab's own empty text (``No users to show``) is the only way to zero rows.
 
+Each call into the browser is a round trip that waits for its renderer, so a page is
+read in two: the table (located by role and headers, read whole) and the page's
+visible text lines, from which the no-permission notice, the company's name, the
+empty text and the range are all checked.
+
 Check by hand: ``/signin``, ``/clients``, ``/app/company/{realmId}/manageusers?tab=firms``.
 """
 
@@ -22,12 +27,13 @@ from agent.domain import AccessStatus, Portal
 from agent.scrapers.base import (
     Credentials,
     LayoutChanged,
+    NoPermission,
     OrgRef,
     OrgUsers,
     PortalError,
     PortalUser,
 )
-from agent.scrapers.pages import load_org_page, open_org_page, page_from
+from agent.scrapers.pages import NO_PERMISSION_TEXT, load_org_html, open_org_page, page_from
 from agent.scrapers.signin import SignInPages, sign_in
 
 if TYPE_CHECKING:
@@ -44,10 +50,13 @@ _STATUS = {"active": AccessStatus.ACTIVE, "invited": AccessStatus.PENDING,
            "inactive": AccessStatus.INACTIVE}
 _MAX_PAGES = 2000
 
-_READ_TABLE = """t => {
+_READ_TABLES = """ts => ts.map(t => {
   const text = c => (c.innerText || c.textContent || '').trim();
   return [...t.rows].map(r => [...r.cells].map(text));
-}"""
+})"""
+#: the page's visible text, a line per block, whitespace folded as get_by_text folds it
+_TEXT_LINES = """() => (document.body ? document.body.innerText : '')
+  .split('\\n').map(s => s.replace(/\\s+/g, ' ').trim()).filter(Boolean)"""
 
 
 SIGN_IN = SignInPages(
@@ -111,13 +120,16 @@ async def _read_tab(
     for number in range(1, _MAX_PAGES + 1):
         query = urlencode({"tab": tab, "page": number})
         url = f"{base_url}/app/company/{org.portal_org_id}/manageusers?{query}"
-        await load_org_page(page, url)
-        await _check_org_shown(page, org)
-        if number == 1 and await page.get_by_text(empty_text, exact=True).count():
+        await load_org_html(page, url)
+        lines = await _text_lines(page)
+        if any(NO_PERMISSION_TEXT in line for line in lines):
+            raise NoPermission("the login's role in this org cannot view users")
+        _check_org_shown(lines, org)
+        if number == 1 and empty_text in lines:
             return [], 0
-        table = await _table_with_headers(page, headers)
-        body = [r for r in await table.evaluate(_READ_TABLE) if r and r != list(headers)]
-        first, last, total = await _range(page)
+        table = await _table_rows(page, headers)
+        body = [r for r in table if r and r != list(headers)]
+        first, last, total = _range(lines)
         if first != len(rows) + 1 or last - first + 1 != len(body):
             raise PortalError(
                 f"{tab} page {number} shows {first}-{last} of {total} but holds {len(body)} rows"
@@ -130,10 +142,15 @@ async def _read_tab(
     raise PortalError(f"the {tab} tab did not end after {_MAX_PAGES} pages")
 
 
-async def _table_with_headers(page: Page, headers: tuple[str, ...]) -> Locator:
+def _tables_with_headers(page: Page, headers: tuple[str, ...]) -> Locator:
     tables = page.get_by_role("table")
     for header in headers:
         tables = tables.filter(has=page.get_by_role("columnheader", name=header, exact=True))
+    return tables
+
+
+async def _table_with_headers(page: Page, headers: tuple[str, ...]) -> Locator:
+    tables = _tables_with_headers(page, headers)
     try:
         count = await tables.count()
     except PlaywrightError as exc:
@@ -145,23 +162,42 @@ async def _table_with_headers(page: Page, headers: tuple[str, ...]) -> Locator:
     return tables.first
 
 
-async def _range(page: Page) -> tuple[int, int, int]:
-    texts = await page.get_by_text(_RANGE).all_inner_texts()
-    matches = [m for m in (_RANGE.match(t) for t in texts) if m]
+async def _table_rows(page: Page, headers: tuple[str, ...]) -> list[list[str]]:
+    """The cells of the one table with these column headers, found and read in one call."""
+    try:
+        found = await _tables_with_headers(page, headers).evaluate_all(_READ_TABLES)
+    except PlaywrightError as exc:
+        raise PortalError(f"the page could not be read: {str(exc).splitlines()[0]}") from exc
+    if len(found) != 1:
+        raise LayoutChanged(
+            f"expected one table with columns {', '.join(headers)}, found {len(found)}"
+        )
+    return found[0]
+
+
+async def _text_lines(page: Page) -> list[str]:
+    try:
+        return await page.evaluate(_TEXT_LINES)
+    except PlaywrightError as exc:
+        raise PortalError(f"the page could not be read: {str(exc).splitlines()[0]}") from exc
+
+
+def _range(lines: list[str]) -> tuple[int, int, int]:
+    matches = [m for m in (_RANGE.match(line) for line in lines) if m]
     if len(matches) != 1:
         raise LayoutChanged("the page has no single 'a-b of N' range text")
     first, last, total = (int(g) for g in matches[0].groups())
     return first, last, total
 
 
-async def _check_org_shown(page: Page, org: OrgRef) -> None:
+def _check_org_shown(lines: list[str], org: OrgRef) -> None:
     """The page must show the org that was asked for.
 
     Its address is the one asked for (redirects are never followed); its content must
     also carry the company's name, so a portal that answers with another company's
     page, or a generic one, is not read as this company's users.
     """
-    if org.name and not await page.get_by_text(org.name, exact=True).count():
+    if org.name and " ".join(org.name.split()) not in lines:
         raise LayoutChanged(f"the page does not show the company's name {org.name!r}")
 
 
