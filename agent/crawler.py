@@ -39,7 +39,7 @@ from agent.clock import utcnow
 from agent.domain import Portal, ScanStatus
 from agent.logins import credentials
 from agent.reconcile.identity import normalise_email
-from agent.scans import ScanOutcome, record_capture, record_failed_scan, upsert_orgs
+from agent.scans import ScanOutcome, record_capture, record_failed_scan, upsert_org_ids
 from agent.scrapers import scraper_for
 from agent.scrapers.base import (
     Credentials,
@@ -266,14 +266,14 @@ class Crawler:
                     )
                     return
             with session_scope(self.engine) as session:
-                orgs = upsert_orgs(session, refs, login_id=row.id)
-            report.orgs_listed += len(orgs)
+                org_ids = upsert_org_ids(session, refs, login_id=row.id)
+            report.orgs_listed += len(org_ids)
             done = self._already_scanned(report.crawl_id)
-            todo = [(ref, org) for ref, org in zip(refs, orgs, strict=True) if org.id not in done]
-            report.skipped_already_done += len(orgs) - len(todo)
+            todo = [(ref, oid) for ref, oid in zip(refs, org_ids, strict=True) if oid not in done]
+            report.skipped_already_done += len(org_ids) - len(todo)
             self._total += len(todo)
             self.progress("listed", self._done, self._total)
-            queue: asyncio.Queue[tuple[OrgRef, Org]] = asyncio.Queue()
+            queue: asyncio.Queue[tuple[OrgRef, int]] = asyncio.Queue()
             for item in todo:
                 queue.put_nowait(item)
             # A few workers per login pull from its queue (the shared semaphore bounds
@@ -320,13 +320,13 @@ class Crawler:
 
     # -- one org ----------------------------------------------------------------------
 
-    async def _drain(self, login: _LoginSession, queue: asyncio.Queue[tuple[OrgRef, Org]],
+    async def _drain(self, login: _LoginSession, queue: asyncio.Queue[tuple[OrgRef, int]],
                      report: CrawlReport) -> None:
         while not queue.empty():
-            ref, org = queue.get_nowait()
-            await self._scan_org(login, ref, org, report)
+            ref, org_id = queue.get_nowait()
+            await self._scan_org(login, ref, org_id, report)
 
-    async def _scan_org(self, login: _LoginSession, ref: OrgRef, org: Org,
+    async def _scan_org(self, login: _LoginSession, ref: OrgRef, org_id: int,
                         report: CrawlReport) -> None:
         async with self._slots:
             started = utcnow()
@@ -335,7 +335,8 @@ class Crawler:
             except ScanFailure as failure:
                 with session_scope(self.engine) as session:
                     outcome = record_failed_scan(
-                        session, org=org, reason=failure.reason, detail=failure.detail,
+                        session, org=_org(session, org_id), reason=failure.reason,
+                        detail=failure.detail,
                         started_at=started, crawl_id=report.crawl_id, login_id=login.row.id,
                     )
                 report.failed[failure.reason] += 1
@@ -343,7 +344,7 @@ class Crawler:
             else:
                 with session_scope(self.engine) as session:
                     outcome = record_capture(
-                        session, org=org, result=result, started_at=started,
+                        session, org=_org(session, org_id), result=result, started_at=started,
                         crawl_id=report.crawl_id, login_id=login.row.id,
                     )
                 if outcome.status is ScanStatus.SUSPECT:
@@ -402,6 +403,13 @@ class Crawler:
             with attempt:
                 return await call()
         raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _org(session: Session, org_id: int) -> Org:
+    org = session.get(Org, org_id)
+    if org is None:  # pragma: no cover - orgs are never deleted during a crawl
+        raise LookupError(f"org {org_id} vanished during the crawl")
+    return org
 
 
 def _reason_of(state: RetryCallState) -> str:

@@ -32,24 +32,42 @@ class ScanOutcome:
 
 def upsert_org(session: Session, ref: OrgRef, *, login_id: int | None) -> Org:
     """The org row for a listed org, created on first sight, renamed when the portal renames it."""
-    return upsert_orgs(session, [ref], login_id=login_id)[0]
+    return _upsert_chunk(session, [ref], login_id=login_id, now=utcnow())[0]
 
 
-def upsert_orgs(session: Session, refs: Sequence[OrgRef], *, login_id: int | None) -> list[Org]:
-    """``upsert_org`` for a whole org list, reading the portal's known orgs in one query."""
-    portals = {str(ref.portal) for ref in refs}
-    ids = {ref.portal_org_id for ref in refs}
-    query = select(Org).where(col(Org.portal).in_(portals))
-    if len(ids) == 1:
-        query = query.where(col(Org.portal_org_id).in_(ids))
-    known = {(org.portal, org.portal_org_id): org for org in session.exec(query)}
+def upsert_org_ids(session: Session, refs: Sequence[OrgRef], *, login_id: int | None,
+                   chunk: int = 500) -> list[int]:
+    """``upsert_org`` for a whole org list; returns the rows' ids, in the list's order.
+
+    The list is written a chunk at a time, reading each chunk's known orgs in one
+    query, and only ids are kept: a 10,000-org practice never holds 10,000 row
+    objects at once.
+    """
     now = utcnow()
+    ids: list[int] = []
+    for start in range(0, len(refs), chunk):
+        for org in _upsert_chunk(session, refs[start:start + chunk], login_id=login_id, now=now):
+            assert org.id is not None
+            ids.append(org.id)
+    return ids
+
+
+def _upsert_chunk(session: Session, refs: Sequence[OrgRef], *, login_id: int | None,
+                  now: datetime) -> list[Org]:
+    by_portal: dict[str, set[str]] = {}
+    for ref in refs:
+        by_portal.setdefault(str(ref.portal), set()).add(ref.portal_org_id)
+    known: dict[tuple[str, str], Org] = {}
+    for portal, ids in by_portal.items():
+        query = select(Org).where(Org.portal == portal, col(Org.portal_org_id).in_(ids))
+        known.update(((org.portal, org.portal_org_id), org) for org in session.exec(query))
     rows: list[Org] = []
     for ref in refs:
         org = known.get((ref.portal, ref.portal_org_id))
         if org is None:
             org = Org(portal=ref.portal, portal_org_id=ref.portal_org_id, name=ref.name,
                       login_id=login_id, viewer_role=ref.viewer_role, first_seen_at=now)
+            known[(ref.portal, ref.portal_org_id)] = org
         else:
             org.name = ref.name or org.name
             org.login_id = login_id if login_id is not None else org.login_id
