@@ -7,7 +7,8 @@ Building the app is start-up: the secret key is proven against the database's
 canary here (``agent.secrets.open_secret_box``), so a missing or wrong key stops the
 server before it accepts a request. The request gate (``server.security``) and the
 bearer-token dependencies (``server.deps``) hold the rules of DESIGN.md's "Security
-of the local server"; ``/docs`` and ``/openapi.json`` exist only when enabled.
+of the local server"; ``/docs`` and ``/openapi.json`` exist only when enabled. The
+dashboard (``server.dashboard``) lives under ``/dashboard`` with its own sign-in.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from agent.runtime import Runtime
 from agent.secrets import open_secret_box
 from server.badge import BadgeCache
 from server.config import ServerSettings, allowed_hosts
+from server.dashboard import PREFIX as DASHBOARD_PREFIX
+from server.dashboard import install as install_dashboard
 from server.routes import (
     audit,
     captures,
@@ -105,6 +108,7 @@ def create_app(
     app.state.badge_cache = BadgeCache(server_settings.badge_cache_seconds)
     for module in ROUTERS:
         app.include_router(module.router, prefix=API_PREFIX)
+    install_dashboard(app, port=listen_port)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(DataError, _data_error)
 
@@ -127,5 +131,6 @@ def create_app(
         docs_paths=DOCS_PATHS if docs else (),
         max_in_flight=server_settings.max_in_flight,
         on_change=app.state.badge_cache.clear,
+        dashboard_prefix=DASHBOARD_PREFIX,
     )
     return app

@@ -16,6 +16,8 @@ product's settings:
 * ``ACCESSRECON_MAX_UPLOAD_MB`` — the largest import file accepted.
 * ``ACCESSRECON_BADGE_CACHE_SECONDS`` — how long an org's badge answer is reused
   (0 turns the cache off); a crawl's result shows up within this delay.
+* ``ACCESSRECON_DASHBOARD_SESSION_HOURS`` — how long a dashboard sign-in lasts before
+  the person types a new pairing code.
 * ``ACCESSRECON_MAX_IN_FLIGHT`` — requests handled at once (the rest queue); keep it
   below the database connection pool's size (15 by default).
 """
@@ -63,6 +65,7 @@ class ServerSettings(BaseSettings):
     max_upload_mb: int = Field(default=20, ge=1, le=500)
     max_in_flight: int = Field(default=10, ge=1, le=100)
     badge_cache_seconds: float = Field(default=2.0, ge=0, le=60)
+    dashboard_session_hours: int = Field(default=12, ge=1, le=24 * 30)
 
     @field_validator("extension_id")
     @classmethod

@@ -254,3 +254,74 @@ def request_in_scope(session: Session, scope: Scope, request: ScanRequest) -> bo
         client = link_of(session, request.portal, request.portal_org_id)
         return scope.allows(client.id if client else None)
     return scope.everything
+
+
+# -- dashboard ------------------------------------------------------------------------
+
+
+def count_findings(session: Session, scope: Scope, flt: FindingFilter
+                   ) -> dict[tuple[str, str], int]:
+    """How many findings match, by (class, severity): the overview's tiles."""
+    query = _findings_query(session, scope, flt).with_only_columns(
+        col(Finding.finding_class), col(Finding.severity), func.count()
+    ).group_by(col(Finding.finding_class), col(Finding.severity))
+    return {(cls, sev): n for cls, sev, n in session.exec(query)}
+
+
+def open_problems_at(session: Session, scope: Scope, at: object) -> int:
+    """Problem findings in scope that were open at ``at`` (seen by then, not yet resolved).
+
+    A finding is counted under its class of today: the trend shows how much was open,
+    not what it was called then.
+    """
+    query = _findings_query(session, scope, FindingFilter(problems_only=True,
+                                                          include_resolved=True))
+    query = query.where(col(Finding.first_seen_at) <= at,
+                        col(Finding.resolved_at).is_(None) | (col(Finding.resolved_at) > at))
+    return int(session.exec(select(func.count()).select_from(query.subquery())).one())
+
+
+def org_findings(session: Session, scope: Scope, org_id: int) -> list[FindingOut]:
+    """An org's open findings in scope, worst first: the org page's table, with finding ids."""
+    query = _findings_query(session, scope, FindingFilter()).where(col(Finding.org_id) == org_id)
+    query = query.order_by(SEVERITY_ORDER, col(Finding.name), col(Finding.email))
+    return [finding_out(f, o, c) for f, o, c in session.exec(query)]
+
+
+def failures_by_crawl(session: Session, scope: Scope, crawl_ids: Sequence[int]
+                      ) -> dict[int, dict[str, int]]:
+    """Failed scans of orgs in scope per crawl, counted by reason."""
+    if not crawl_ids:
+        return {}
+    query = (
+        select(Scan.crawl_id, Scan.reason, func.count())
+        .join(Org, col(Org.id) == col(Scan.org_id))
+        .join(ClientOrgLink, (col(ClientOrgLink.portal) == col(Org.portal))
+              & (col(ClientOrgLink.portal_org_id) == col(Org.portal_org_id)), isouter=True)
+        .join(Client, col(Client.id) == col(ClientOrgLink.client_id), isouter=True)
+        .where(col(Scan.crawl_id).in_(list(crawl_ids)), Scan.status != "ok")
+        .group_by(col(Scan.crawl_id), col(Scan.reason))
+    )
+    in_scope = scope_condition(scope)
+    if in_scope is not None:
+        query = query.where(in_scope)
+    found: dict[int, dict[str, int]] = {}
+    for crawl_id, reason, n in session.exec(query):
+        found.setdefault(crawl_id, {})[reason or "unconfirmed"] = n
+    return found
+
+
+def managers_in_scope(session: Session, scope: Scope) -> list[str]:
+    """The client managers of the clients in scope, for a filter's choices."""
+    query = select(Client.client_manager).distinct().where(col(Client.client_manager) != "")
+    if scope.client_ids is not None:
+        query = query.where(col(Client.id).in_(sorted(scope.client_ids)))
+    return sorted(set(session.exec(query)), key=str.casefold)
+
+
+def recent_requests(session: Session, scope: Scope, *, limit: int) -> list[ScanRequest]:
+    """The newest scan requests the scope may see, newest first."""
+    rows = session.exec(select(ScanRequest).order_by(col(ScanRequest.requested_at).desc(),
+                                                     col(ScanRequest.id).desc())
+                        .limit(limit * 4 if scope.client_ids is not None else limit))
+    return [r for r in rows if request_in_scope(session, scope, r)][:limit]

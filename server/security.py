@@ -13,6 +13,15 @@ their browser. This middleware is what makes that harmless:
 * **Body type (415).** POST, PUT and DELETE must carry ``application/json`` (file
   uploads: ``multipart/form-data`` on the upload routes only). An HTML form can send
   neither JSON nor a bearer token, so cross-site form posts fail twice over.
+* **The dashboard's forms.** Under ``dashboard_prefix`` (and only there) a POST may
+  be an HTML form (``application/x-www-form-urlencoded``, or ``multipart/form-data``
+  for an import file), because the dashboard authenticates by its own session
+  cookie, never by a bearer token. Such a request must carry an ``Origin`` equal to
+  the address it was sent to (403 otherwise, absent included); the dashboard's
+  routes check its CSRF token besides. Dashboard pages get their own CSP (scripts,
+  styles and fetches from the server itself only; no inline script) and a
+  ``same-origin`` referrer policy, without which a browser sends ``Origin: null`` on
+  the dashboard's own form posts.
 * **No tokens in URLs (400).** Query strings end up in logs and browser history.
 * **Generic 500s.** An unexpected error is logged with its detail and answered with
   ``{"detail": "internal error", "error_id": ...}``, never a traceback.
@@ -54,6 +63,13 @@ SECURITY_HEADERS: list[tuple[bytes, bytes]] = [
     (b"cross-origin-resource-policy", b"same-origin"),
 ]
 API_CSP = (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'")
+DASHBOARD_CSP = (
+    b"content-security-policy",
+    b"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    b"connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+)
+DASHBOARD_REFERRER = (b"referrer-policy", b"same-origin")
+FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 
 
 async def _send_json(send: Send, status: int, body: dict[str, object]) -> None:
@@ -81,6 +97,7 @@ class RequestGuard:
         docs_paths: Collection[str] = (),
         max_in_flight: int = 10,
         on_change: Callable[[], None] | None = None,
+        dashboard_prefix: str | None = None,
     ) -> None:
         self.app = app
         self.max_in_flight = max_in_flight
@@ -90,6 +107,11 @@ class RequestGuard:
         self.origins = frozenset(origins)
         self.is_upload = is_upload
         self.docs_paths = frozenset(docs_paths)
+        self.dashboard_prefix = dashboard_prefix
+
+    def is_dashboard(self, path: str) -> bool:
+        prefix = self.dashboard_prefix
+        return prefix is not None and (path == prefix or path.startswith(prefix + "/"))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -124,6 +146,8 @@ class RequestGuard:
         method: str = scope["method"]
         if method in UNSAFE_METHODS:
             kind = headers.get("content-type", "").split(";")[0].strip().lower()
+            if self.is_dashboard(path):
+                return self._dashboard_refusal(method, kind, hosts[0], origins)
             if self.is_upload(path):
                 if kind != "multipart/form-data":
                     return 415, "upload the file as multipart/form-data"
@@ -132,6 +156,18 @@ class RequestGuard:
                     "transfer-encoding" in headers)
                 if method != "DELETE" or has_body or kind:
                     return 415, "send a JSON body with Content-Type: application/json"
+        return None
+
+    @staticmethod
+    def _dashboard_refusal(method: str, kind: str, host: str,
+                           origins: list[str]) -> tuple[int, str] | None:
+        """A dashboard change is a same-origin form post, or nothing."""
+        if method != "POST" or kind not in FORM_TYPES:
+            return 415, "the dashboard accepts only its own form posts"
+        # A browser always sends Origin on a POST; without it the request is not the
+        # dashboard's own form, and a foreign or "null" origin is a forged one.
+        if not origins or origins[0].lower() != f"http://{host.lower()}":
+            return 403, "dashboard forms are accepted only from the dashboard itself"
         return None
 
     def _semaphore(self) -> asyncio.Semaphore:
@@ -144,6 +180,11 @@ class RequestGuard:
     async def _run(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = False
         add_csp = scope["path"] not in self.docs_paths
+        if self.is_dashboard(scope["path"]):
+            extra = [DASHBOARD_CSP, DASHBOARD_REFERRER]
+        else:
+            extra = [API_CSP] if add_csp else []
+        replaced = {name for name, _ in extra}
 
         async def send_with_headers(message: Message) -> None:
             nonlocal started
@@ -151,9 +192,9 @@ class RequestGuard:
                 started = True
                 headers = list(message.get("headers", []))
                 present = {name.lower() for name, _ in headers}
-                headers.extend(h for h in SECURITY_HEADERS if h[0] not in present)
-                if add_csp and API_CSP[0] not in present:
-                    headers.append(API_CSP)
+                headers.extend(h for h in extra if h[0] not in present)
+                headers.extend(h for h in SECURITY_HEADERS
+                               if h[0] not in present and h[0] not in replaced)
                 message = {**message, "headers": headers}
             await send(message)
 

@@ -39,7 +39,7 @@ def test_every_command_has_help() -> None:
 
 
 def test_serve_refuses_a_non_loopback_address_without_the_override(tmp_path: Path) -> None:
-    result = run("serve", "--host", "0.0.0.0", "--no-worker",
+    result = run("serve", "--host", "0.0.0.0", "--no-worker",  # noqa: S104
                  env={"ACCESSRECON_DATA_DIR": str(tmp_path)})
     assert result.returncode == 1
     assert "--allow-non-loopback" in result.stderr

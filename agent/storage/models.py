@@ -395,3 +395,21 @@ class AlertSent(SQLModel, table=True):
     recipient: str = Field(default="", max_length=320)
     sent_at: datetime = Field(default_factory=utcnow)
 
+
+
+class DashboardSession(SQLModel, table=True):
+    """A browser signed in to the dashboard; only the SHA-256 of its cookie is stored.
+
+    Signing in exchanges a pairing code (``agent.auth``) for an API token whose value
+    is thrown away: the session stands on that token, so revoking the token (or
+    removing the user, which deletes it) ends the session on the next request, and
+    the token list shows every signed-in browser.
+    """
+
+    __tablename__ = "dashboard_session"
+
+    id: int | None = Field(default=None, primary_key=True)
+    session_hash: str = Field(unique=True, max_length=64)
+    token_id: int = Field(foreign_key="api_token.id", index=True, ondelete="CASCADE")
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime = Field(index=True)

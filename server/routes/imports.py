@@ -51,7 +51,7 @@ class ImportRejectedOut(BaseModel):
     errors: list[RowErrorOut]
 
 
-def _safe_filename(name: str | None) -> str:
+def safe_filename(name: str | None) -> str:
     """The upload's own name, reduced to a plain file name (no path, no odd characters)."""
     base = Path((name or "upload").replace("\\", "/")).name
     cleaned = re.sub(r"[^A-Za-z0-9._ -]", "_", base).strip(" .") or "upload"
@@ -67,7 +67,7 @@ def _safe_filename(name: str | None) -> str:
 async def post_import(kind: ImportKind, file: UploadFile, runtime: RuntimeDep,
                       settings: ServerSettingsDep, admin: AdminUser) -> ImportOut | JSONResponse:
     """Upload a CSV or XLSX file of ``staff``, ``clients`` or ``access``."""
-    name = _safe_filename(file.filename)
+    name = safe_filename(file.filename)
     if not name.lower().endswith(SUFFIXES):
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
                             "upload a .csv or .xlsx file")

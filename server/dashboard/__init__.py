@@ -1,0 +1,49 @@
+"""The dashboard: server-rendered pages for the practice, under ``/dashboard``.
+
+Pages: the overview (open findings by class and severity, org coverage, the trend
+over crawls), findings with filters and review decisions, people and a person's
+reach, orgs and an org's page with a re-scan button, scans with live progress,
+and, for practice admins, imports, crawl schedules and pairing codes.
+
+Everything a page shows is read through the viewer's client scope with the same
+functions the API uses (``server.queries``, ``server.actions``, ``agent.*``). A
+person signs in with a pairing code and holds a session cookie, never an API token
+(``server.dashboard.sessions``); every change is a same-origin form post with a
+CSRF token (``server.security`` and ``server.dashboard.web``). Templates autoescape
+all text, scripts and styles are files served from here (the dashboard's CSP
+allows nothing else), and nothing is fetched from another site.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from starlette.staticfiles import StaticFiles
+
+from server.dashboard.pages import admin, findings, imports, orgs, overview, people, scans, signin
+from server.dashboard.web import (
+    PREFIX,
+    DashboardError,
+    SignInRequired,
+    dashboard_error,
+    sign_in_required,
+)
+
+__all__ = ["PREFIX", "install"]
+
+STATIC_DIR = Path(__file__).parent / "static"
+PAGES = (signin, overview, findings, people, orgs, scans, imports, admin)
+
+
+def install(app: FastAPI, *, port: int) -> None:
+    """Add the dashboard's pages, static files and error pages to ``app``.
+
+    ``port`` is the one the server listens on: the session cookie's name carries it.
+    """
+    app.state.dashboard_port = port
+    for page in PAGES:
+        app.include_router(page.router, prefix=PREFIX, include_in_schema=False)
+    app.mount(f"{PREFIX}/static", StaticFiles(directory=STATIC_DIR), name="dashboard-static")
+    app.add_exception_handler(SignInRequired, sign_in_required)
+    app.add_exception_handler(DashboardError, dashboard_error)

@@ -1,0 +1,1 @@
+"""One module per dashboard page (or pair of page and form)."""
