@@ -28,6 +28,13 @@ if TYPE_CHECKING:
 
 NO_PERMISSION_TEXT = "You don't have permission to view users"
 
+#: Parse the HTML (scripts inert) and make it the page's document, in place: a fresh
+#: document per page (``set_content``) costs the browser about twice as much.
+_SWAP_DOCUMENT = """html => {
+  const parsed = new DOMParser().parseFromString(html, 'text/html');
+  document.replaceChild(document.adoptNode(parsed.documentElement), document.documentElement);
+}"""
+
 _idle: WeakKeyDictionary[BrowserContext, list[Page]] = WeakKeyDictionary()
 
 
@@ -81,13 +88,14 @@ async def load_org_html(page: Page, url: str) -> None:
     """Put a server-rendered org page into ``page`` without navigating to it.
 
     The HTML is fetched with the page's context session (``get_html`` turns every
-    HTTP answer into its failure) and set as the page's content: the DOM the browser
-    builds is the same, the accessible locators read it the same, and the browser is
-    spared a navigation, which costs it several times the fetch.
+    HTTP answer into its failure) and swapped in as the page's document, its scripts
+    inert: the DOM the browser builds and lays out is the same, the accessible
+    locators read it the same, and the browser is spared a navigation, which costs it
+    several times the fetch. A server-rendered page needs no script to show its users.
     """
     html = await get_html(page.context, url)
     try:
-        await page.set_content(html, wait_until="domcontentloaded", timeout=scrape_timeout_ms())
+        await page.evaluate(_SWAP_DOCUMENT, html)
     except PlaywrightTimeout as exc:
         raise PortalTimeout(f"{url} could not be laid out in time") from exc
     except PlaywrightError as exc:

@@ -142,15 +142,10 @@ async def _read_tab(
     raise PortalError(f"the {tab} tab did not end after {_MAX_PAGES} pages")
 
 
-def _tables_with_headers(page: Page, headers: tuple[str, ...]) -> Locator:
+async def _table_with_headers(page: Page, headers: tuple[str, ...]) -> Locator:
     tables = page.get_by_role("table")
     for header in headers:
         tables = tables.filter(has=page.get_by_role("columnheader", name=header, exact=True))
-    return tables
-
-
-async def _table_with_headers(page: Page, headers: tuple[str, ...]) -> Locator:
-    tables = _tables_with_headers(page, headers)
     try:
         count = await tables.count()
     except PlaywrightError as exc:
@@ -163,16 +158,23 @@ async def _table_with_headers(page: Page, headers: tuple[str, ...]) -> Locator:
 
 
 async def _table_rows(page: Page, headers: tuple[str, ...]) -> list[list[str]]:
-    """The cells of the one table with these column headers, found and read in one call."""
+    """The cells of the one table whose header row is ``headers``, found and read in one call.
+
+    Tables are found by their accessible role; the header row is compared here rather
+    than by a locator filter per column, which would make the browser work out every
+    column header's accessible name once per filter.
+    """
     try:
-        found = await _tables_with_headers(page, headers).evaluate_all(_READ_TABLES)
+        found = await page.get_by_role("table").evaluate_all(_READ_TABLES)
     except PlaywrightError as exc:
         raise PortalError(f"the page could not be read: {str(exc).splitlines()[0]}") from exc
-    if len(found) != 1:
+    wanted = list(headers)
+    matching = [rows for rows in found if rows and rows[0] == wanted]
+    if len(matching) != 1:
         raise LayoutChanged(
-            f"expected one table with columns {', '.join(headers)}, found {len(found)}"
+            f"expected one table with columns {', '.join(headers)}, found {len(matching)}"
         )
-    return found[0]
+    return matching[0]
 
 
 async def _text_lines(page: Page) -> list[str]:
