@@ -9,6 +9,7 @@ login cannot open, 429 and 5xx are transient faults.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
@@ -95,8 +96,9 @@ async def load_org_html(page: Page, url: str) -> None:
     """
     html = await get_html(page.context, url)
     try:
-        await page.evaluate(_SWAP_DOCUMENT, html)
-    except PlaywrightTimeout as exc:
+        # evaluate has no timeout of its own: a stuck renderer must not stall the crawl
+        await asyncio.wait_for(page.evaluate(_SWAP_DOCUMENT, html), scrape_timeout_s())
+    except TimeoutError as exc:
         raise PortalTimeout(f"{url} could not be laid out in time") from exc
     except PlaywrightError as exc:
         raise PortalError(f"{url} could not be read: {str(exc).splitlines()[0]}") from exc
