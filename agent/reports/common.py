@@ -12,7 +12,7 @@ written as naive UTC and every sheet says "UTC".
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Select, and_
 from sqlmodel import col
 
+from agent.clock import utcnow
 from agent.storage.models import Client, ClientOrgLink, Org
 
 NO_MANAGER = "No client manager"
@@ -121,3 +122,25 @@ def default_filename(stem: str, as_of: datetime, fmt: ReportFormat) -> str:
     while "--" in safe:
         safe = safe.replace("--", "-")
     return f"{safe or 'report'}-{naive_utc(as_of):%Y-%m-%d}.{fmt.value}"
+
+
+D = TypeVar("D")
+
+
+def write_in_format(
+    data: D,
+    path: Path,
+    fmt: ReportFormat | str,
+    *,
+    scope: ReportScope,
+    as_of: datetime | None,
+    csv: Callable[[D, Path], int],
+    xlsx: Callable[..., int],
+) -> ReportResult:
+    """Write a report's collected ``data`` as CSV or as a workbook: every report's last step."""
+    chosen = ReportFormat(fmt)
+    if chosen is ReportFormat.CSV:
+        count = csv(data, path)
+    else:
+        count = xlsx(data, path, scope=scope, as_of=as_of or utcnow())
+    return ReportResult(path, count, chosen)

@@ -13,11 +13,11 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 from sqlmodel import Session, col, select
 
-from agent.clock import utcnow
 from agent.domain import ScanStatus
 from agent.reports.common import (
     UNLINKED_CLIENT,
@@ -27,6 +27,7 @@ from agent.reports.common import (
     ReportResult,
     ReportScope,
     join_client,
+    write_in_format,
 )
 from agent.reports.csvsafe import write_csv
 from agent.reports.xlsx import NOTE, Style, XlsxReport
@@ -142,10 +143,6 @@ def write_evidence_report(
 ) -> ReportResult:
     """Write the evidence report to ``path``; returns it with its row count."""
     cut = ReportScope.of(scope, scope_label)
-    rows = evidence_rows(session, scope=cut, since=since)
-    fmt = ReportFormat(fmt)
-    if fmt is ReportFormat.CSV:
-        count = write_evidence_csv(rows, path)
-    else:
-        count = write_evidence_xlsx(rows, path, scope=cut, as_of=as_of or utcnow(), since=since)
-    return ReportResult(path, count, fmt)
+    return write_in_format(evidence_rows(session, scope=cut, since=since), path, fmt, scope=cut,
+                           as_of=as_of, csv=write_evidence_csv,
+                           xlsx=partial(write_evidence_xlsx, since=since))

@@ -20,7 +20,6 @@ from pathlib import Path
 from sqlalchemy import case, func
 from sqlmodel import Session, col, select
 
-from agent.clock import utcnow
 from agent.domain import FindingClass, Severity
 from agent.reports.common import (
     UNLINKED_CLIENT,
@@ -30,6 +29,7 @@ from agent.reports.common import (
     ReportResult,
     ReportScope,
     join_client,
+    write_in_format,
 )
 from agent.reports.csvsafe import write_csv
 from agent.reports.labels import (
@@ -159,10 +159,5 @@ def write_exceptions_report(
 ) -> ReportResult:
     """Write the exceptions report to ``path``; returns it with its row count."""
     cut = ReportScope.of(scope, scope_label)
-    rows = exception_rows(session, scope=cut)
-    fmt = ReportFormat(fmt)
-    if fmt is ReportFormat.CSV:
-        count = write_exceptions_csv(rows, path)
-    else:
-        count = write_exceptions_xlsx(rows, path, scope=cut, as_of=as_of or utcnow())
-    return ReportResult(path, count, fmt)
+    return write_in_format(exception_rows(session, scope=cut), path, fmt, scope=cut,
+                           as_of=as_of, csv=write_exceptions_csv, xlsx=write_exceptions_xlsx)

@@ -29,7 +29,6 @@ from pathlib import Path
 
 from sqlmodel import Session, col, select
 
-from agent.clock import utcnow
 from agent.domain import AccessStatus, FindingClass
 from agent.reports.common import (
     CellKind,
@@ -38,6 +37,7 @@ from agent.reports.common import (
     ReportResult,
     ReportScope,
     join_client,
+    write_in_format,
 )
 from agent.reports.csvsafe import write_csv
 from agent.reports.labels import (
@@ -285,10 +285,5 @@ def write_matrix_report(
 ) -> ReportResult:
     """Write the access matrix to ``path``; returns it with its number of staff rows."""
     cut = ReportScope.of(scope, scope_label)
-    matrix = access_matrix(session, scope=cut)
-    fmt = ReportFormat(fmt)
-    if fmt is ReportFormat.CSV:
-        count = write_matrix_csv(matrix, path)
-    else:
-        count = write_matrix_xlsx(matrix, path, scope=cut, as_of=as_of or utcnow())
-    return ReportResult(path, count, fmt)
+    return write_in_format(access_matrix(session, scope=cut), path, fmt, scope=cut, as_of=as_of,
+                           csv=write_matrix_csv, xlsx=write_matrix_xlsx)

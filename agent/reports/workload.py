@@ -22,9 +22,15 @@ from pathlib import Path
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from agent.clock import utcnow
 from agent.domain import FindingClass, Severity
-from agent.reports.common import CellKind, Column, ReportFormat, ReportResult, ReportScope
+from agent.reports.common import (
+    CellKind,
+    Column,
+    ReportFormat,
+    ReportResult,
+    ReportScope,
+    write_in_format,
+)
 from agent.reports.csvsafe import write_csv
 from agent.reports.xlsx import XlsxReport
 from agent.storage.models import Client, ClientOrgLink, Finding, Org
@@ -191,10 +197,5 @@ def write_workload_report(
 ) -> ReportResult:
     """Write the workload report to ``path``; returns it with its row count (both tables)."""
     cut = ReportScope.of(scope, scope_label)
-    data = workload(session, scope=cut)
-    fmt = ReportFormat(fmt)
-    if fmt is ReportFormat.CSV:
-        count = write_workload_csv(data, path)
-    else:
-        count = write_workload_xlsx(data, path, scope=cut, as_of=as_of or utcnow())
-    return ReportResult(path, count, fmt)
+    return write_in_format(workload(session, scope=cut), path, fmt, scope=cut, as_of=as_of,
+                           csv=write_workload_csv, xlsx=write_workload_xlsx)
