@@ -312,7 +312,7 @@ class Crawler:
                 query = query.where(Org.portal_org_id == org_id)
             for org in session.exec(query):
                 outcome = record_failed_scan(
-                    session, org=org, reason=failure.reason, detail=failure.detail,
+                    session, org_id=org.id, reason=failure.reason, detail=failure.detail,
                     started_at=utcnow(), crawl_id=report.crawl_id, login_id=login.row.id,
                 )
                 report.failed[failure.reason] += 1
@@ -335,7 +335,7 @@ class Crawler:
             except ScanFailure as failure:
                 with session_scope(self.engine) as session:
                     outcome = record_failed_scan(
-                        session, org=_org(session, org_id), reason=failure.reason,
+                        session, org_id=org_id, reason=failure.reason,
                         detail=failure.detail,
                         started_at=started, crawl_id=report.crawl_id, login_id=login.row.id,
                     )
@@ -344,7 +344,7 @@ class Crawler:
             else:
                 with session_scope(self.engine) as session:
                     outcome = record_capture(
-                        session, org=_org(session, org_id), result=result, started_at=started,
+                        session, org_id=org_id, result=result, started_at=started,
                         crawl_id=report.crawl_id, login_id=login.row.id,
                     )
                 if outcome.status is ScanStatus.SUSPECT:
@@ -403,13 +403,6 @@ class Crawler:
             with attempt:
                 return await call()
         raise AssertionError("unreachable")  # pragma: no cover
-
-
-def _org(session: Session, org_id: int) -> Org:
-    org = session.get(Org, org_id)
-    if org is None:  # pragma: no cover - orgs are never deleted during a crawl
-        raise LookupError(f"org {org_id} vanished during the crawl")
-    return org
 
 
 def _reason_of(state: RetryCallState) -> str:

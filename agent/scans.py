@@ -82,7 +82,7 @@ def _upsert_chunk(session: Session, refs: Sequence[OrgRef], *, login_id: int | N
 def record_capture(
     session: Session,
     *,
-    org: Org,
+    org_id: int,
     result: OrgUsers,
     started_at: datetime,
     crawl_id: int | None = None,
@@ -95,13 +95,12 @@ def record_capture(
     likely a portal fault than every user removed at once: it is kept as a
     ``suspect`` scan and not applied. A second such list in a row confirms it.
     """
-    assert org.id is not None
     status = ScanStatus.OK
     detail = ""
     if len(result.users) <= 1:
-        last_ok = latest_ok_scan(session, org.id)
+        last_ok = latest_ok_scan(session, org_id)
         previous = session.exec(
-            select(Scan).where(Scan.org_id == org.id)
+            select(Scan).where(Scan.org_id == org_id)
             .order_by(col(Scan.finished_at).desc(), col(Scan.id).desc())
         ).first()
         confirmed = previous is not None and previous.status == ScanStatus.SUSPECT
@@ -109,7 +108,7 @@ def record_capture(
             status = ScanStatus.SUSPECT
             detail = (f"the list dropped from {last_ok.user_count} users to "
                       f"{len(result.users)}; held until a second scan shows the same")
-    return record_ok_scan(session, org=org, result=result, started_at=started_at,
+    return record_ok_scan(session, org_id=org_id, result=result, started_at=started_at,
                           crawl_id=crawl_id, login_id=login_id, source=source,
                           status=status, detail=detail)
 
@@ -117,7 +116,7 @@ def record_capture(
 def record_ok_scan(
     session: Session,
     *,
-    org: Org,
+    org_id: int,
     result: OrgUsers,
     started_at: datetime,
     crawl_id: int | None = None,
@@ -126,9 +125,8 @@ def record_ok_scan(
     status: ScanStatus = ScanStatus.OK,
     detail: str = "",
 ) -> ScanOutcome:
-    assert org.id is not None
     scan = Scan(
-        crawl_id=crawl_id, org_id=org.id, login_id=login_id, source=source,
+        crawl_id=crawl_id, org_id=org_id, login_id=login_id, source=source,
         status=status, reported_total=result.reported_total,
         user_count=len(result.users), evidence=result.evidence[:2000], detail=detail,
         started_at=started_at, finished_at=utcnow(),
@@ -144,13 +142,13 @@ def record_ok_scan(
              "status": user.status.value, "kind": user.kind, "last_login": user.last_login}
             for user in result.users
         ])
-    return ScanOutcome(scan.id, org.id, status, None, len(result.users))
+    return ScanOutcome(scan.id, org_id, status, None, len(result.users))
 
 
 def record_failed_scan(
     session: Session,
     *,
-    org: Org,
+    org_id: int,
     reason: FailureReason,
     detail: str,
     started_at: datetime,
@@ -158,16 +156,15 @@ def record_failed_scan(
     login_id: int | None = None,
     source: ScanSource = ScanSource.AGENT,
 ) -> ScanOutcome:
-    assert org.id is not None
     scan = Scan(
-        crawl_id=crawl_id, org_id=org.id, login_id=login_id, source=source,
+        crawl_id=crawl_id, org_id=org_id, login_id=login_id, source=source,
         status=ScanStatus.FAILED, reason=reason, detail=detail[:2000],
         started_at=started_at, finished_at=utcnow(),
     )
     session.add(scan)
     session.flush()
     assert scan.id is not None
-    return ScanOutcome(scan.id, org.id, ScanStatus.FAILED, reason, 0)
+    return ScanOutcome(scan.id, org_id, ScanStatus.FAILED, reason, 0)
 
 
 def latest_ok_scan(session: Session, org_id: int) -> Scan | None:

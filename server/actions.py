@@ -83,7 +83,7 @@ def record_capture(
     problem = capture_problem(users, shown_count)
     if problem:
         outcome = record_failed_scan(
-            session, org=org, reason=FailureReason.LAYOUT_CHANGED,
+            session, org_id=org.id, reason=FailureReason.LAYOUT_CHANGED,
             detail=f"extension capture by {principal.actor}: {problem}", started_at=started,
             source=ScanSource.EXTENSION,
         )
@@ -92,7 +92,7 @@ def record_capture(
                                 extra_permissions=u.extra_permissions) for u in users)
         # the crawler's rule: a sudden drop to nobody is held as suspect, not applied
         outcome = record_user_list(
-            session, org=org, started_at=started, source=ScanSource.EXTENSION,
+            session, org_id=org.id, started_at=started, source=ScanSource.EXTENSION,
             result=OrgUsers(ref, rows, shown_count,
                             f"extension capture by {principal.actor}: the page showed "
                             f"{shown_count} users"),

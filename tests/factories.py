@@ -75,13 +75,13 @@ def ok_scan(session: Session, target: Org, users: Sequence[tuple[str, str]],
     rows = tuple(PortalUser(email=e, name=e.split("@")[0], role=r, status=status)
                  for e, r in users)
     ref = OrgRef(Portal(target.portal), target.portal_org_id, target.name)
-    return record_ok_scan(session, org=target, started_at=utcnow(),
+    return record_ok_scan(session, org_id=target.id, started_at=utcnow(),
                           result=OrgUsers(ref, rows, len(rows), f"JSON total {len(rows)}"))
 
 
 def failed_scan(session: Session, target: Org,
                 reason: FailureReason = FailureReason.TIMEOUT) -> ScanOutcome:
-    return record_failed_scan(session, org=target, reason=reason, detail="test",
+    return record_failed_scan(session, org_id=target.id, reason=reason, detail="test",
                               started_at=utcnow())
 
 
@@ -90,7 +90,7 @@ def capture(session: Session, target: Org, users: Sequence[tuple[str, str]]) -> 
     rows = tuple(PortalUser(email=e, name=e.split("@")[0], role=r, status=AccessStatus.ACTIVE)
                  for e, r in users)
     ref = OrgRef(Portal(target.portal), target.portal_org_id, target.name)
-    return record_capture(session, org=target, started_at=utcnow(),
+    return record_capture(session, org_id=target.id, started_at=utcnow(),
                           result=OrgUsers(ref, rows, len(rows), f"JSON total {len(rows)}"))
 
 

@@ -28,7 +28,7 @@ def scan_in(session: Session, crawl_id: int, target: Org, users: list[tuple[str,
     rows = tuple(PortalUser(email=e, name="", role=r, status=AccessStatus.ACTIVE)
                  for e, r in users)
     ref = OrgRef(Portal(target.portal), target.portal_org_id, target.name)
-    record_ok_scan(session, org=target, started_at=utcnow(), crawl_id=crawl_id,
+    record_ok_scan(session, org_id=target.id, started_at=utcnow(), crawl_id=crawl_id,
                    result=OrgUsers(ref, rows, len(rows), "test"))
 
 
@@ -42,7 +42,7 @@ def test_new_gone_and_role_changes_between_two_crawls(engine: Engine) -> None:
         scan_in(session, first, c, [("z@kowhai.example", "STANDARD")])
         scan_in(session, second, a, [("X@kowhai.example", "READONLY"),
                                      ("w@kowhai.example", "STANDARD")])
-        record_failed_scan(session, org=b, reason=FailureReason.TIMEOUT, detail="slow",
+        record_failed_scan(session, org_id=b.id, reason=FailureReason.TIMEOUT, detail="slow",
                            started_at=utcnow(), crawl_id=second)
         failed_scan(session, c)  # outside any crawl
     with session_scope(engine) as session:

@@ -34,7 +34,7 @@ def scan(engine: Engine, users: list[tuple[str, str]]) -> None:
         rows = tuple(PortalUser(email=e, name=n, role="STANDARD", status=AccessStatus.ACTIVE)
                      for e, n in users)
         ref = OrgRef(Portal.XERO, "!abc12", target.name)
-        record_ok_scan(session, org=target, started_at=utcnow(),
+        record_ok_scan(session, org_id=target.id, started_at=utcnow(),
                        result=OrgUsers(ref, rows, len(rows), "test"))
         reconcile(session, configured_domains=[DOMAIN])
 

@@ -50,7 +50,7 @@ def scan_org(session: Session, org: WorldOrg) -> int:
                                            else u.extra_permissions), kind=u.kind)
         for u in org.users
     )
-    record_ok_scan(session, org=stored, started_at=utcnow(),
+    record_ok_scan(session, org_id=stored.id, started_at=utcnow(),
                    result=OrgUsers(ref, users, len(users), f"total {len(users)}"))
     assert stored.id is not None
     return stored.id

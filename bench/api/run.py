@@ -87,7 +87,7 @@ def seed(data_dir: Path, database_url: str | None, orgs: int) -> dict[str, objec
                                 status=AccessStatus.ACTIVE) for e in rng.sample(staff, 5)]
             users += [PortalUser(email=f"owner{j}@client{i}.example", name=f"Owner {j}",
                                  role="STANDARD", status=AccessStatus.ACTIVE) for j in range(3)]
-            record_ok_scan(session, org=org, started_at=utcnow(),
+            record_ok_scan(session, org_id=org.id, started_at=utcnow(),
                            result=OrgUsers(ref, tuple(users), len(users), "seed"))
             org_ids.append(org_id)
         reconcile(session, configured_domains=[DOMAIN])
@@ -306,7 +306,7 @@ def writer(data_dir: str, database_url: str | None, org_ids: list[str], seconds:
                          for _ in range(5)]
                 users = list({u.email: u for u in users}.values())
                 ref = OrgRef(Portal.XERO, org_id, org.name)
-                record_ok_scan(session, org=org, started_at=utcnow(),
+                record_ok_scan(session, org_id=org.id, started_at=utcnow(),
                                result=OrgUsers(ref, tuple(users), len(users), "bench"))
                 reconcile(session, configured_domains=[DOMAIN], org_ids=[org.id])
             written += 1

@@ -122,14 +122,14 @@ class DashboardWorld:
 def _scan_org(session: Session, org: Org, users: list[Person] | str, crawl_id: int) -> None:
     ref = OrgRef(Portal(org.portal), org.portal_org_id, org.name)
     if users == FAILED:
-        record_failed_scan(session, org=org, reason=FailureReason.NO_PERMISSION,
+        record_failed_scan(session, org_id=org.id, reason=FailureReason.NO_PERMISSION,
                            detail="the agent's login may not view this org's users",
                            started_at=utcnow(), crawl_id=crawl_id)
         return
     assert isinstance(users, list)
     rows = tuple(PortalUser(email=e, name=n, role=r, status=AccessStatus.ACTIVE)
                  for e, n, r in users)
-    record_ok_scan(session, org=org, started_at=utcnow(), crawl_id=crawl_id,
+    record_ok_scan(session, org_id=org.id, started_at=utcnow(), crawl_id=crawl_id,
                    result=OrgUsers(ref, rows, len(rows), f"the page showed {len(rows)} users"))
 
 

@@ -94,7 +94,7 @@ def user(email: str, role: str, *extras: str, name: str = "",
 
 def _scan(session: Session, org: Org, users: list[PortalUser]) -> None:
     ref = OrgRef(Portal(org.portal), org.portal_org_id, org.name)
-    record_ok_scan(session, org=org, started_at=utcnow(),
+    record_ok_scan(session, org_id=org.id, started_at=utcnow(),
                    result=OrgUsers(ref, tuple(users), len(users), f"JSON total {len(users)}"))
 
 
@@ -163,12 +163,12 @@ def build(engine: Engine) -> State:
             user(LEAVER_EMAIL, "STANDARD", name=FORMULA_NAME),
             user(f"ben.ono@{DOMAIN}", "STANDARD"),
         ])
-        record_failed_scan(session, org=orgs["!FFF06"], reason=FailureReason.TIMEOUT,
+        record_failed_scan(session, org_id=orgs["!FFF06"].id, reason=FailureReason.TIMEOUT,
                            detail="the users page did not load", started_at=utcnow())
         ref = OrgRef(Portal.XERO, "!BBB02", "Minus Two Dairy")
         _scan(session, orgs["!BBB02"], [user(LEAVER_EMAIL, "READONLY"),
                                         user("owner@dairy.example", "STANDARD")])
-        record_capture(session, org=orgs["!BBB02"], started_at=utcnow(),
+        record_capture(session, org_id=orgs["!BBB02"].id, started_at=utcnow(),
                        result=OrgUsers(ref, (), 0, "JSON total 0"))
     with session_scope(engine) as session:
         reconcile(session, configured_domains=[DOMAIN])

@@ -160,7 +160,7 @@ def test_crawl_history_counts_only_scans_in_scope(practice: Practice) -> None:
             org = find_org(session, "xero", org_id)
             assert org is not None
             ref = OrgRef(Portal.XERO, org_id, org.name)
-            record_ok_scan(session, org=org, started_at=utcnow(), crawl_id=crawl.id,
+            record_ok_scan(session, org_id=org.id, started_at=utcnow(), crawl_id=crawl.id,
                            result=OrgUsers(ref, (), 0, "none"))
     counts = {who: practice.client(who).get("/api/v1/crawls").json()["items"][0]["scans_ok"]
               for who in ("admin", "mia", "eve")}
