@@ -30,7 +30,6 @@ import json
 import multiprocessing
 import os
 import random
-import socket
 import statistics
 import subprocess
 import sys
@@ -40,6 +39,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+
+from bench.portals import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 DOMAIN = "harbourco.example"
@@ -318,12 +319,6 @@ def writer(data_dir: str, database_url: str | None, org_ids: list[str], seconds:
 
 
 # -- the run ---------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_until_up(base_url: str, timeout: float = 60.0) -> None:

@@ -12,8 +12,6 @@ docs/screenshots) to keep them.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,14 +27,7 @@ from sandbox.serve import PortalServer
 from server.app import create_app
 from tests.conftest import DATABASES, fresh_database
 from tests.dashboard.world import DashboardWorld, build_world
-from tests.extension.harness import free_port, pairing_code
-
-#: Read once at import: the test environment fixture clears ACCESSRECON_* variables
-#: and changes directory, so a relative folder is resolved here.
-SCREENSHOTS = Path(
-    os.environ.get("ACCESSRECON_SCREENSHOTS")
-    or tempfile.mkdtemp(prefix="accessrecon-dashboard-screenshots-")
-).resolve()
+from tests.extension.harness import SCREENSHOTS, free_port, pairing_code
 
 VIEWPORT = {"width": 1280, "height": 860}
 

@@ -82,11 +82,13 @@ from server.app import create_app
 
 EXTENSION_DIR = Path(__file__).resolve().parents[2] / "extension"
 #: Screenshots go to a temporary folder; set ACCESSRECON_SCREENSHOTS (for example
-#: to docs/screenshots) to keep them.
+#: to docs/screenshots) to keep them. Read once at import: the test environment
+#: fixture clears ACCESSRECON_* variables and changes directory, so a relative
+#: folder is resolved here.
 SCREENSHOTS = Path(
     os.environ.get("ACCESSRECON_SCREENSHOTS")
     or tempfile.mkdtemp(prefix="accessrecon-screenshots-")
-)
+).resolve()
 
 DOMAIN = "harbourco.example"
 HOSTILE = "<img src=x onerror=alert(1)>"
