@@ -91,8 +91,15 @@ def support_vendor(identity: str) -> str | None:
 _SUPPORT_ENDINGS = tuple(_SUPPORT_SUFFIXES)
 
 
-_NAME_BLIND = frozenset({MatchKind.STAFF, MatchKind.AGENT})
 _NO_ONE: frozenset[int] = frozenset()
+# Bound once: reading a member off its enum class costs several dictionary lookups'
+# time, and ``match`` runs for every user row of a run.
+_PRACTICE_UNKNOWN = MatchKind.PRACTICE_UNKNOWN
+_SUPPORT = MatchKind.SUPPORT
+_PROBABLE = MatchKind.PROBABLE
+_NONE = MatchKind.NONE
+#: ``Match``'s fields in order, built without its keyword-handling constructor.
+_new_match = tuple.__new__
 
 
 class Correlator:
@@ -120,17 +127,41 @@ class Correlator:
         self.agent_emails = frozenset(normalise_with(e, self.domains)
                                       for e in practice.agent_emails)
         self.names = NameIndex(practice.staff)
+        # The practice's own people by identity, precedence applied: an agent login
+        # outranks a roster address, which outranks a confirmation (rules 1 to 3).
+        self._people: dict[str, Match] = {}
+        for identity, member in self.confirmed.items():
+            self._people[identity] = Match(MatchKind.STAFF, identity, member, MatchedBy.CONFIRMED)
+        for identity, member in self.by_email.items():
+            self._people[identity] = Match(MatchKind.STAFF, identity, member, MatchedBy.ROSTER)
+        for identity in self.agent_emails:
+            self._people[identity] = Match(MatchKind.AGENT, identity)
         self._known: dict[str, Match] = {}
 
     def match(self, email: str, name: str) -> Match:
         """Who the row with this address and shown name is (see the module's rules)."""
-        known = self._known.get(email)
-        if known is not None:
-            return known
-        found = self._match(email, name)
-        if found.kind in _NAME_BLIND and len(self._known) < CACHE_SIZE:
-            self._known[email] = found
-        return found
+        found = self._known.get(email)
+        if found is not None:
+            return found
+        identity = normalise_with(email, self.domains) or self.identity(email, name)
+        found = self._people.get(identity)
+        if found is not None:
+            if len(self._known) < CACHE_SIZE:
+                self._known[email] = found
+            return found
+        domain = identity.rpartition("@")[2]
+        if domain in self.domains:
+            return _new_match(Match, (_PRACTICE_UNKNOWN, identity, None, None, (), None))
+        vendor = SUPPORT_DOMAINS.get(domain) or (
+            support_vendor(identity) if domain.endswith(_SUPPORT_ENDINGS) else None)
+        if vendor:
+            return _new_match(Match, (_SUPPORT, identity, None, None, (), vendor))
+        shown = name.strip() or name_from_email(identity)
+        if shown:
+            candidates = self.names.candidates(shown, exclude=self.rejected.get(identity, _NO_ONE))
+            if candidates:
+                return _new_match(Match, (_PROBABLE, identity, None, None, candidates, None))
+        return _new_match(Match, (_NONE, identity, None, None, (), None))
 
     def identity(self, email: str, name: str = "") -> str:
         """The key one person's access is tracked under: the normalised address.
@@ -142,27 +173,3 @@ class Correlator:
         if identity:
             return identity
         return f"name:{fold_name(name)}"
-
-    def _match(self, email: str, name: str) -> Match:
-        identity = normalise_with(email, self.domains) or self.identity(email, name)
-        if identity in self.agent_emails:
-            return Match(MatchKind.AGENT, identity)
-        member = self.by_email.get(identity)
-        if member is not None:
-            return Match(MatchKind.STAFF, identity, member, MatchedBy.ROSTER)
-        member = self.confirmed.get(identity)
-        if member is not None:
-            return Match(MatchKind.STAFF, identity, member, MatchedBy.CONFIRMED)
-        domain = identity.rpartition("@")[2]
-        if domain in self.domains:
-            return Match(MatchKind.PRACTICE_UNKNOWN, identity)
-        vendor = SUPPORT_DOMAINS.get(domain) or (
-            support_vendor(identity) if domain.endswith(_SUPPORT_ENDINGS) else None)
-        if vendor:
-            return Match(MatchKind.SUPPORT, identity, vendor=vendor)
-        shown = name.strip() or name_from_email(identity)
-        if shown:
-            candidates = self.names.candidates(shown, exclude=self.rejected.get(identity, _NO_ONE))
-            if candidates:
-                return Match(MatchKind.PROBABLE, identity, candidates=candidates)
-        return Match(MatchKind.NONE, identity)

@@ -34,13 +34,15 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz
 
-from agent.reconcile.identity import NameKey, fold_words, name_keys
+from agent.reconcile.identity import ASCII_FOLD, NameKey, name_keys
 from agent.reconcile.model import Candidate, StaffMember
 
 NAME_MATCH_THRESHOLD = 88.0
 INITIALS_SCORE = 0.92
 #: More candidates than this are not a lead a person can follow up.
 MAX_CANDIDATES = 5
+#: At most this many names' candidates are remembered in a run (see ``NameIndex``).
+CACHE_SIZE = 50_000
 
 
 def name_similarity(seen: NameKey, staff: NameKey, *, cutoff: float = 0.0) -> float:
@@ -117,10 +119,18 @@ _Key = tuple[str, str]
 
 
 class NameIndex:
-    """The roster's names under their blocking keys, so a lookup scores only plausible staff."""
+    """The roster's names under their blocking keys, so a lookup scores only plausible staff.
+
+    The candidates of a name that shares a blocking key with staff are remembered
+    (up to ``CACHE_SIZE`` names) for lookups that exclude no one: such a name is
+    usually someone who recurs, a staff member invited on a personal address to
+    many clients' orgs, or a client's people in several of its orgs, and scoring
+    it is what a lookup costs.
+    """
 
     def __init__(self, staff: Iterable[StaffMember]) -> None:
         self._by_key: dict[_Key, list[_Entry]] = {}
+        self._known: dict[tuple[str, float], tuple[Candidate, ...]] = {}
         for member in staff:
             entry = _Entry(member, name_keys(member.name))
             for key in {k for name in entry.keys for k in block_keys(name.words, initials=True)}:
@@ -132,14 +142,27 @@ class NameIndex:
     ) -> tuple[Candidate, ...]:
         """Staff whose name scores at least ``threshold`` against ``name``, best first."""
         by_key = self._by_key
-        if name.isascii():
-            words = fold_words(name)
+        if name.isascii():  # ``fold_words``' own fast path, inlined: it runs for every row
+            words = name.encode("ascii").translate(ASCII_FOLD).decode("ascii").split()
             if len(words) == 2:  # most names: the blocking keys by hand, no set to build
                 first, last = words
                 if (first, last[:PREFIX]) not in by_key and (last, first[:PREFIX]) not in by_key:
                     return ()  # the common case: a client's person shares no key with staff
             elif not words or not any(k in by_key for k in block_keys(words)):
                 return ()
+        if exclude:
+            return self._score(name, exclude, threshold)
+        known = self._known.get((name, threshold))
+        if known is None:
+            known = self._score(name, exclude, threshold)
+            if len(self._known) < CACHE_SIZE:
+                self._known[name, threshold] = known
+        return known
+
+    def _score(
+        self, name: str, exclude: frozenset[int], threshold: float
+    ) -> tuple[Candidate, ...]:
+        by_key = self._by_key
         seen_keys = name_keys(name)
         pool: dict[int, _Entry] = {}
         for seen in seen_keys:

@@ -144,6 +144,17 @@ def test_a_rejection_removes_only_that_candidate_for_that_address() -> None:
         MatchKind.NONE
 
 
+def test_a_name_seen_before_still_honours_a_rejection_for_another_address() -> None:
+    """One run remembers a name's candidates; a rejection is per address, never cached away."""
+    correlator = Correlator(practice(IdentityDecision("sam@home.example", SAM_1.id,
+                                                      confirmed=False)))
+    first = correlator.match("other@home.example", "Sam Patel")
+    assert {c.staff_id for c in first.candidates} == {SAM_1.id, SAM_2.id}
+    assert [c.staff_id for c in correlator.match("sam@home.example", "Sam Patel").candidates] \
+        == [SAM_2.id]
+    assert correlator.match("third@home.example", "Sam Patel").candidates == first.candidates
+
+
 @pytest.mark.parametrize("email", ["support@xero.com", "Accountant.Support@INTUIT.com",
                                    "help@au.myob.com"])
 def test_portal_support_users_are_client_users_with_a_note(email: str) -> None:
