@@ -85,12 +85,15 @@ __all__ = [
     "issue_pairing_code",
     "list_tokens",
     "list_users",
+    "lookup_hash",
     "manager_names",
     "normalise_code",
     "normalise_person_name",
+    "principal_from_row",
     "remove_user",
     "resolve_scope",
     "revoke_token",
+    "scope_admits",
 ]
 
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -454,13 +457,24 @@ def authenticate(session: Session, token: str) -> Principal | None:
 
 
 def authenticate_on(connection: Connection, token: str) -> Principal | None:
-    """``authenticate`` on a plain connection (the badge lookup's fast path)."""
+    """``authenticate`` on a plain connection."""
+    token_hash = lookup_hash(token)
+    if token_hash is None:
+        return None
+    row = connection.execute(_AUTHENTICATE, {"token_hash": token_hash}).first()
+    return None if row is None else principal_from_row(*row)
+
+
+def lookup_hash(token: str) -> str | None:
+    """The stored form of a token to look up, or ``None`` for one that cannot be ours."""
     if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         return None
-    row = connection.execute(_AUTHENTICATE, {"token_hash": hash_secret(token)}).first()
-    if row is None:
-        return None
-    token_id, user_id, name, role, scope, staff_name = row
+    return hash_secret(token)
+
+
+def principal_from_row(token_id: int, user_id: int, name: str, role: str, scope: str,
+                       staff_name: str | None) -> Principal:
+    """A caller from the columns ``_AUTHENTICATE`` selects, in its order."""
     return Principal(user_id=user_id, name=name, role=PracticeRole(role),
                      scope=ClientScope(scope), staff_name=staff_name, token_id=token_id)
 
@@ -556,11 +570,22 @@ _SELECTED = select(AppUserClient.id).where(
 def client_in_scope_on(connection: Connection, principal: Principal, client_id: int | None,
                        client_manager: str | None) -> bool:
     """``client_in_scope`` for a client given by id and manager name, on a plain connection."""
+    selected = (principal.scope is ClientScope.SELECTED and client_id is not None
+                and connection.execute(_SELECTED, {"user_id": principal.user_id,
+                                                   "client_id": client_id}).first() is not None)
+    return scope_admits(principal, client_id, client_manager, selected=selected)
+
+
+def scope_admits(principal: Principal, client_id: int | None, client_manager: str | None, *,
+                 selected: bool) -> bool:
+    """The scope rule for one client, told whether it is among the caller's selected clients.
+
+    An org linked to no client is only for those who see every client.
+    """
     if principal.scope is ClientScope.ALL:
         return True
     if client_id is None:
         return False
     if principal.scope is ClientScope.SELECTED:
-        return connection.execute(
-            _SELECTED, {"user_id": principal.user_id, "client_id": client_id}).first() is not None
+        return selected
     return normalise_person_name(client_manager or "") in manager_names(principal)

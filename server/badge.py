@@ -4,8 +4,9 @@ The extension asks for an org's status on every tab switch and page load, for ev
 member of staff, so this is the API's hottest path. ``agent.status.org_status``
 answers the same question through the ORM in seven queries; here the statements are
 built once at import with bound parameters, rows come back as plain tuples, and the
-route makes one trip to the thread pool for all of it. The answer is the same
-``OrgStatus`` (a test compares the two on every kind of org).
+route makes one trip to the thread pool for all of it. The caller (token, user, scope)
+and the org's client are one statement, so a cached answer costs one query. The
+answer is the same ``OrgStatus`` (a test compares the two on every kind of org).
 
 ``BadgeCache`` keeps each org's answer, serialised, for a couple of seconds. Who
 asks is checked on every request (the token, and the org's client against the
@@ -24,14 +25,24 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, func, select
+from sqlalchemy import Connection, Engine, bindparam, exists, func, select
 from sqlmodel import col
 
-from agent.auth import Principal, authenticate_on, client_in_scope_on
+from agent.auth import Principal, lookup_hash, principal_from_row, scope_admits
 from agent.clock import utcnow
 from agent.domain import FindingClass, ScanStatus, Severity
 from agent.status import OrgStatus, PersonStatus
-from agent.storage.models import Client, ClientOrgLink, Finding, Org, Scan
+from agent.storage.models import (
+    ApiToken,
+    AppUser,
+    AppUserClient,
+    Client,
+    ClientOrgLink,
+    Finding,
+    Org,
+    Scan,
+    Staff,
+)
 
 
 class NotVisible(LookupError):
@@ -65,14 +76,26 @@ _ORG = (
            col(Org.portal_org_id) == bindparam("portal_org_id"))
 )
 
-_ORG_CLIENT = (
-    select(Org.id, Client.id, Client.client_manager)
-    .select_from(Org)
+_CALLER_AND_ORG = (
+    select(
+        # the caller, in ``agent.auth.principal_from_row``'s order
+        ApiToken.id, AppUser.id, AppUser.name, AppUser.role, AppUser.scope, Staff.name,
+        # the org asked for (none when unknown), its client, and whether the caller
+        # selected that client
+        Org.id, Client.id, Client.client_manager,
+        exists().where(col(AppUserClient.user_id) == col(AppUser.id),
+                       col(AppUserClient.client_id) == col(Client.id)),
+    )
+    .select_from(ApiToken)
+    .join(AppUser, col(AppUser.id) == col(ApiToken.user_id))
+    .join(Staff, col(Staff.id) == col(AppUser.staff_id), isouter=True)
+    .join(Org, (col(Org.portal) == bindparam("portal"))
+          & (col(Org.portal_org_id) == bindparam("portal_org_id")), isouter=True)
     .join(ClientOrgLink, (col(ClientOrgLink.portal) == col(Org.portal))
           & (col(ClientOrgLink.portal_org_id) == col(Org.portal_org_id)), isouter=True)
     .join(Client, col(Client.id) == col(ClientOrgLink.client_id), isouter=True)
-    .where(col(Org.portal) == bindparam("portal"),
-           col(Org.portal_org_id) == bindparam("portal_org_id"))
+    .where(col(ApiToken.token_hash) == bindparam("token_hash"),
+           col(ApiToken.revoked_at).is_(None))
 )
 
 _FINDINGS = (
@@ -93,17 +116,13 @@ def badge_lookup(engine: Engine, token: str | None, portal: str, portal_org_id: 
                  stale_after: timedelta) -> BadgeLookup:
     """The caller and the org's status; raises ``Unauthenticated`` or ``NotVisible``."""
     with engine.connect() as connection:
-        principal = authenticate_on(connection, token) if token else None
-        if principal is None:
-            raise Unauthenticated
+        principal = caller_for_org(connection, token, portal, portal_org_id)
         row = connection.execute(
             _ORG, {"portal": portal, "portal_org_id": portal_org_id}).first()
         if row is None:
             raise NotVisible
         (org_id, org_portal, org_key, org_name, client_id, client_name, manager, archived,
          last_ok_at, last_at, last_status, last_reason) = row
-        if not client_in_scope_on(connection, principal, client_id, manager):
-            raise NotVisible
         people = [PersonStatus(*f) for f in connection.execute(_FINDINGS, {"org_id": org_id})]
     people.sort(key=lambda p: (Severity(p.severity).rank, p.name.casefold()))
     problems = [p for p in people if FindingClass(p.finding_class).is_problem]
@@ -166,11 +185,26 @@ def cached_badge(engine: Engine, cache: BadgeCache, token: str | None, portal: s
         cache.put(key, body)
         return found.principal, body
     with engine.connect() as connection:
-        principal = authenticate_on(connection, token) if token else None
-        if principal is None:
-            raise Unauthenticated
-        row = connection.execute(
-            _ORG_CLIENT, {"portal": portal, "portal_org_id": portal_org_id}).first()
-        if row is None or not client_in_scope_on(connection, principal, row[1], row[2]):
-            raise NotVisible
+        principal = caller_for_org(connection, token, portal, portal_org_id)
     return principal, body
+
+
+def caller_for_org(connection: Connection, token: str | None, portal: str,
+                   portal_org_id: str) -> Principal:
+    """Who is asking, if the org is theirs to see, in one query.
+
+    Raises ``Unauthenticated`` for a missing, unknown or revoked token, and
+    ``NotVisible`` for an org never listed or outside the caller's scope.
+    """
+    token_hash = lookup_hash(token) if token else None
+    if token_hash is None:
+        raise Unauthenticated
+    row = connection.execute(_CALLER_AND_ORG, {
+        "token_hash": token_hash, "portal": portal, "portal_org_id": portal_org_id}).first()
+    if row is None:
+        raise Unauthenticated
+    principal = principal_from_row(*row[:6])
+    org_id, client_id, manager, selected = row[6:]
+    if org_id is None or not scope_admits(principal, client_id, manager, selected=selected):
+        raise NotVisible
+    return principal
