@@ -7,9 +7,9 @@ accessible role and column headers, then read in one round trip; the
 the tab's own empty text (``No users to show``) is the only way to zero rows.
 
 Each call into the browser is a round trip that waits for its renderer, so a page is
-read in two: the table (located by role and headers, read whole) and the page's
-visible text lines, from which the no-permission notice, the company's name, the
-empty text and the range are all checked.
+read in one: the tables (located by role, the tab's own picked by its header row,
+read whole) and the page's visible text lines, from which the no-permission notice,
+the company's name, the empty text and the range are all checked.
 
 Check by hand: ``/signin``, ``/clients``, ``/app/company/{realmId}/manageusers?tab=firms``.
 """
@@ -50,13 +50,14 @@ _STATUS = {"active": AccessStatus.ACTIVE, "invited": AccessStatus.PENDING,
            "inactive": AccessStatus.INACTIVE}
 _MAX_PAGES = 2000
 
-_READ_TABLES = """ts => ts.map(t => {
+#: The tables (found by the caller's role locator) as rows of cell texts, and the
+#: page's visible text, a line per block, whitespace folded as get_by_text folds it.
+_READ_PAGE = """ts => {
   const text = c => (c.innerText || c.textContent || '').trim();
-  return [...t.rows].map(r => [...r.cells].map(text));
-})"""
-#: the page's visible text, a line per block, whitespace folded as get_by_text folds it
-_TEXT_LINES = """() => (document.body ? document.body.innerText : '')
-  .split('\\n').map(s => s.replace(/\\s+/g, ' ').trim()).filter(Boolean)"""
+  const lines = (document.body ? document.body.innerText : '')
+    .split('\\n').map(s => s.replace(/\\s+/g, ' ').trim()).filter(Boolean);
+  return [lines, ts.map(t => [...t.rows].map(r => [...r.cells].map(text)))];
+}"""
 
 
 SIGN_IN = SignInPages(
@@ -121,13 +122,13 @@ async def _read_tab(
         query = urlencode({"tab": tab, "page": number})
         url = f"{base_url}/app/company/{org.portal_org_id}/manageusers?{query}"
         await load_org_html(page, url)
-        lines = await _text_lines(page)
+        lines, tables = await _read_page(page)
         if any(NO_PERMISSION_TEXT in line for line in lines):
             raise NoPermission("the login's role in this org cannot view users")
         _check_org_shown(lines, org)
         if number == 1 and empty_text in lines:
             return [], 0
-        table = await _table_rows(page, headers)
+        table = _table_with_header_row(tables, headers)
         body = [r for r in table if r and r != list(headers)]
         first, last, total = _range(lines)
         if first != len(rows) + 1 or last - first + 1 != len(body):
@@ -157,31 +158,31 @@ async def _table_with_headers(page: Page, headers: tuple[str, ...]) -> Locator:
     return tables.first
 
 
-async def _table_rows(page: Page, headers: tuple[str, ...]) -> list[list[str]]:
-    """The cells of the one table whose header row is ``headers``, found and read in one call.
+async def _read_page(page: Page) -> tuple[list[str], list[list[list[str]]]]:
+    """The page's text lines and its tables' cells, in one call into the browser.
 
-    Tables are found by their accessible role; the header row is compared here rather
-    than by a locator filter per column, which would make the browser work out every
-    column header's accessible name once per filter.
+    Tables are found by their accessible role; which one holds the tab's users is
+    decided here by its header row (``_table_with_header_row``) rather than by a
+    locator filter per column, which would make the browser work out every column
+    header's accessible name once per filter.
     """
     try:
-        found = await page.get_by_role("table").evaluate_all(_READ_TABLES)
+        lines, tables = await page.get_by_role("table").evaluate_all(_READ_PAGE)
     except PlaywrightError as exc:
         raise PortalError(f"the page could not be read: {str(exc).splitlines()[0]}") from exc
+    return lines, tables
+
+
+def _table_with_header_row(
+    tables: list[list[list[str]]], headers: tuple[str, ...]
+) -> list[list[str]]:
     wanted = list(headers)
-    matching = [rows for rows in found if rows and rows[0] == wanted]
+    matching = [rows for rows in tables if rows and rows[0] == wanted]
     if len(matching) != 1:
         raise LayoutChanged(
             f"expected one table with columns {', '.join(headers)}, found {len(matching)}"
         )
     return matching[0]
-
-
-async def _text_lines(page: Page) -> list[str]:
-    try:
-        return await page.evaluate(_TEXT_LINES)
-    except PlaywrightError as exc:
-        raise PortalError(f"the page could not be read: {str(exc).splitlines()[0]}") from exc
 
 
 def _range(lines: list[str]) -> tuple[int, int, int]:
