@@ -9,7 +9,6 @@ login cannot open, 429 and 5xx are transient faults.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
@@ -21,20 +20,12 @@ from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from agent.scrapers.base import NoPermission, PortalError, PortalTimeout, SessionExpired
 from agent.scrapers.forms import check_status
-from agent.scrapers.http import get_html
 from agent.scrapers.timeouts import scrape_timeout_ms, scrape_timeout_s
 
 if TYPE_CHECKING:
     from playwright.async_api import BrowserContext, Page
 
 NO_PERMISSION_TEXT = "You don't have permission to view users"
-
-#: Parse the HTML (scripts inert) and make it the page's document, in place: a fresh
-#: document per page (``set_content``) costs the browser about twice as much.
-_SWAP_DOCUMENT = """html => {
-  const parsed = new DOMParser().parseFromString(html, 'text/html');
-  document.replaceChild(document.adoptNode(parsed.documentElement), document.documentElement);
-}"""
 
 #: The viewport of a page that only reads. Width keeps layout as on a desktop
 #: screen (what wraps, what is visible, the text ``innerText`` gives); the shallow
@@ -88,24 +79,5 @@ async def open_org_page(page: Page, url: str, *, login_path: str) -> None:
     try:
         if await page.get_by_text(NO_PERMISSION_TEXT).count():
             raise NoPermission("the login's role in this org cannot view users")
-    except PlaywrightError as exc:
-        raise PortalError(f"{url} could not be read: {str(exc).splitlines()[0]}") from exc
-
-
-async def load_org_html(page: Page, url: str) -> None:
-    """Put a server-rendered org page into ``page`` without navigating to it.
-
-    The HTML is fetched with the page's context session (``get_html`` turns every
-    HTTP answer into its failure) and swapped in as the page's document, its scripts
-    inert: the DOM the browser builds and lays out is the same, the accessible
-    locators read it the same, and the browser is spared a navigation, which costs it
-    several times the fetch. A server-rendered page needs no script to show its users.
-    """
-    html = await get_html(page.context, url)
-    try:
-        # evaluate has no timeout of its own: a stuck renderer must not stall the crawl
-        await asyncio.wait_for(page.evaluate(_SWAP_DOCUMENT, html), scrape_timeout_s())
-    except TimeoutError as exc:
-        raise PortalTimeout(f"{url} could not be laid out in time") from exc
     except PlaywrightError as exc:
         raise PortalError(f"{url} could not be read: {str(exc).splitlines()[0]}") from exc

@@ -6,22 +6,22 @@ accessible role and column headers, then read in one round trip; the
 ``{a}-{b} of {N}`` text under each table is the evidence that every row was read, and
 the tab's own empty text (``No users to show``) is the only way to zero rows.
 
-Each call into the browser is a round trip that waits for its renderer, so a page is
-read in one: the tables (located by role, the tab's own picked by its header row,
-read whole) and the page's visible text lines, from which the no-permission notice,
-the company's name, the empty text and the range are all checked.
+Pages are fetched with the signed-in context's session and read by the browser
+(``reading``: several pages, the two tabs and other orgs' pages, in one document):
+the tables, located by role, the tab's own picked by its header row, and the page's
+visible text lines, from which the no-permission notice, the company's name, the
+empty text and the range are all checked.
 
 Check by hand: ``/signin``, ``/clients``, ``/app/company/{realmId}/manageusers?tab=firms``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, ClassVar
 from urllib.parse import urlencode, urljoin
-
-from playwright.async_api import Error as PlaywrightError
 
 from agent.domain import AccessStatus, Portal
 from agent.scrapers.base import (
@@ -33,15 +33,18 @@ from agent.scrapers.base import (
     PortalError,
     PortalUser,
 )
-from agent.scrapers.pages import NO_PERMISSION_TEXT, load_org_html, open_org_page, page_from
+from agent.scrapers.http import get_html
+from agent.scrapers.pages import NO_PERMISSION_TEXT
+from agent.scrapers.reading import read_page
 from agent.scrapers.signin import SignInPages, sign_in
 
 if TYPE_CHECKING:
-    from playwright.async_api import BrowserContext, Locator, Page
+    from playwright.async_api import BrowserContext
 
 LOGIN_PATH = "/signin"
 USERS_HEADERS = ("Name", "Email", "User type", "Status")
 FIRMS_HEADERS = ("Firm", "Name", "Email", "Status")
+CLIENTS_HEADERS = ("Client", "Status")
 TABS = (("users", USERS_HEADERS, "No users to show"), ("firms", FIRMS_HEADERS,
                                                          "No accounting firms"))
 _RANGE = re.compile(r"^\s*(\d+)-(\d+) of (\d+)\s*$")
@@ -50,14 +53,6 @@ _STATUS = {"active": AccessStatus.ACTIVE, "invited": AccessStatus.PENDING,
            "inactive": AccessStatus.INACTIVE}
 _MAX_PAGES = 2000
 
-#: The tables (found by the caller's role locator) as rows of cell texts, and the
-#: page's visible text, a line per block, whitespace folded as get_by_text folds it.
-_READ_PAGE = """ts => {
-  const text = c => (c.innerText || c.textContent || '').trim();
-  const lines = (document.body ? document.body.innerText : '')
-    .split('\\n').map(s => s.replace(/\\s+/g, ' ').trim()).filter(Boolean);
-  return [lines, ts.map(t => [...t.rows].map(r => [...r.cells].map(text)))];
-}"""
 
 
 SIGN_IN = SignInPages(
@@ -81,48 +76,56 @@ class QboScraper:
     async def list_orgs(self, context: BrowserContext, base_url: str) -> Sequence[OrgRef]:
         orgs: dict[str, OrgRef] = {}
         url: str | None = f"{base_url}/clients"
-        async with page_from(context) as page:
-            for _ in range(_MAX_PAGES):
-                if url is None:
-                    break
-                await open_org_page(page, url, login_path=LOGIN_PATH)
-                if await page.get_by_text("No clients to show").count():
-                    break
-                table = await _table_with_headers(page, ("Client", "Status"))
-                links = await table.get_by_role("link").evaluate_all(
-                    "els => els.map(e => [e.getAttribute('href'), (e.textContent || '').trim()])"
-                )
-                for href, name in links:
-                    match = _REALM.search(href or "")
-                    if match:
-                        orgs[match.group(1)] = OrgRef(self.portal, match.group(1), name)
-                url = await _next_link(page)
-            else:
-                raise PortalError("the client list did not end after 2000 pages")
+        for _ in range(_MAX_PAGES):
+            if url is None:
+                break
+            page = await read_page(context, await get_html(context, url), url)
+            if any(NO_PERMISSION_TEXT in line for line in page.lines):
+                raise NoPermission("the login's role cannot list clients")
+            if "No clients to show" in page.lines:
+                break
+            index = _index_of_table(page.tables, CLIENTS_HEADERS)
+            for name, href in page.table_links[index]:
+                match = _REALM.search(href or "")
+                if match:
+                    orgs[match.group(1)] = OrgRef(self.portal, match.group(1), name)
+            following = [href for name, href in page.links if name == "Next" and href]
+            url = urljoin(url, following[0]) if following else None
+        else:
+            raise PortalError("the client list did not end after 2000 pages")
         return list(orgs.values())
 
     async def list_users(self, context: BrowserContext, base_url: str, org: OrgRef) -> OrgUsers:
+        # both tabs at once: their pages are read in one document, with other orgs'
+        reads = [asyncio.create_task(_read_tab(context, base_url, org, tab, headers, empty))
+                 for tab, headers, empty in TABS]
+        try:
+            results = await asyncio.gather(*reads)
+        except BaseException:
+            for read in reads:  # the first failure is the org's; the other tab is moot
+                read.cancel()
+            await asyncio.gather(*reads, return_exceptions=True)
+            raise
         users: list[PortalUser] = []
         evidence: list[str] = []
-        async with page_from(context) as page:
-            for tab, headers, empty_text in TABS:
-                rows, total = await _read_tab(page, base_url, org, tab, headers, empty_text)
-                users.extend(_user(tab, row) for row in rows)
-                evidence.append(f"{tab}: {total}")
+        for (tab, _, _), (rows, total) in zip(TABS, results, strict=True):
+            users.extend(_user(tab, row) for row in rows)
+            evidence.append(f"{tab}: {total}")
         return OrgUsers(org=org, users=tuple(users), reported_total=len(users),
                         evidence="; ".join(evidence))
 
 
 async def _read_tab(
-    page: Page, base_url: str, org: OrgRef, tab: str, headers: tuple[str, ...], empty_text: str
+    context: BrowserContext, base_url: str, org: OrgRef, tab: str, headers: tuple[str, ...],
+    empty_text: str,
 ) -> tuple[list[list[str]], int]:
     """Every row of one tab, page by page, checked against the page's own range text."""
     rows: list[list[str]] = []
     for number in range(1, _MAX_PAGES + 1):
         query = urlencode({"tab": tab, "page": number})
         url = f"{base_url}/app/company/{org.portal_org_id}/manageusers?{query}"
-        await load_org_html(page, url)
-        lines, tables = await _read_page(page)
+        page = await read_page(context, await get_html(context, url), url)
+        lines, tables = page.lines, page.tables
         if any(NO_PERMISSION_TEXT in line for line in lines):
             raise NoPermission("the login's role in this org cannot view users")
         _check_org_shown(lines, org)
@@ -143,41 +146,21 @@ async def _read_tab(
     raise PortalError(f"the {tab} tab did not end after {_MAX_PAGES} pages")
 
 
-async def _table_with_headers(page: Page, headers: tuple[str, ...]) -> Locator:
-    tables = page.get_by_role("table")
-    for header in headers:
-        tables = tables.filter(has=page.get_by_role("columnheader", name=header, exact=True))
-    try:
-        count = await tables.count()
-    except PlaywrightError as exc:
-        raise PortalError(f"the page could not be read: {str(exc).splitlines()[0]}") from exc
-    if count != 1:
-        raise LayoutChanged(
-            f"expected one table with columns {', '.join(headers)}, found {count}"
-        )
-    return tables.first
-
-
-async def _read_page(page: Page) -> tuple[list[str], list[list[list[str]]]]:
-    """The page's text lines and its tables' cells, in one call into the browser.
-
-    Tables are found by their accessible role; which one holds the tab's users is
-    decided here by its header row (``_table_with_header_row``) rather than by a
-    locator filter per column, which would make the browser work out every column
-    header's accessible name once per filter.
-    """
-    try:
-        lines, tables = await page.get_by_role("table").evaluate_all(_READ_PAGE)
-    except PlaywrightError as exc:
-        raise PortalError(f"the page could not be read: {str(exc).splitlines()[0]}") from exc
-    return lines, tables
-
-
 def _table_with_header_row(
     tables: list[list[list[str]]], headers: tuple[str, ...]
 ) -> list[list[str]]:
+    """The one table whose header row is ``headers``.
+
+    Tables are found by their accessible role (``reading``); the tab's own is picked
+    here by its header row rather than by a locator filter per column, which would
+    make the browser work out every column header's accessible name once per filter.
+    """
+    return tables[_index_of_table(tables, headers)]
+
+
+def _index_of_table(tables: list[list[list[str]]], headers: tuple[str, ...]) -> int:
     wanted = list(headers)
-    matching = [rows for rows in tables if rows and rows[0] == wanted]
+    matching = [i for i, rows in enumerate(tables) if rows and rows[0] == wanted]
     if len(matching) != 1:
         raise LayoutChanged(
             f"expected one table with columns {', '.join(headers)}, found {len(matching)}"
@@ -202,14 +185,6 @@ def _check_org_shown(lines: list[str], org: OrgRef) -> None:
     """
     if org.name and " ".join(org.name.split()) not in lines:
         raise LayoutChanged(f"the page does not show the company's name {org.name!r}")
-
-
-async def _next_link(page: Page) -> str | None:
-    link = page.get_by_role("link", name="Next", exact=True)
-    if not await link.count():
-        return None
-    href = await link.first.get_attribute("href")
-    return urljoin(page.url, href) if href else None
 
 
 def _user(tab: str, cells: list[str]) -> PortalUser:
