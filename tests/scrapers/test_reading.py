@@ -1,0 +1,97 @@
+"""Pages read several to a document are each read as if alone."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from playwright.async_api import Browser
+
+from agent.scrapers.reading import ReadPage, batch_key, body_attributes, read_page
+from tests.browser_loop import BrowserLoop
+
+HEAD = "<head><title>{title}</title><style>.gone{{display:none}}</style></head>"
+
+
+def page(title: str, body: str, *, head: str = HEAD, body_tag: str = '<body class="app">') -> str:
+    return f"<!doctype html><html>{head.format(title=title)}{body_tag}{body}</body></html>"
+
+
+def table(*rows: tuple[str, ...], css_class: str = "") -> str:
+    cells = "".join(
+        "<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
+    return f'<table class="{css_class}"><tr><th>Name</th><th>Email</th></tr>{cells}</table>'
+
+
+def test_pages_that_differ_only_in_title_share_a_document() -> None:
+    one = page("Acme", "<p>a</p>")
+    two = page("Bakery", "<p>b</p>")
+    assert batch_key(one) == batch_key(two) is not None
+    other_style = page("Acme", "<p>a</p>",
+                       head="<head><title>{title}</title><style>p{{}}</style></head>")
+    assert batch_key(other_style) != batch_key(one)
+    assert batch_key(page("Acme", "<p>a</p>", body_tag="<body>")) != batch_key(one)
+    assert batch_key("<p>no head or body</p>") is None
+
+
+def test_body_attributes_are_unescaped() -> None:
+    assert body_attributes(' class="a b" data-x=\'1&amp;2\' hidden') == [
+        ("class", "a b"), ("data-x", "1&2"), ("hidden", "")]
+
+
+@pytest.mark.browser
+def test_each_page_of_a_shared_document_reads_as_alone(browser_loop: BrowserLoop) -> None:
+    pages = {
+        "acme": page("Acme", "<h1>Acme Ltd</h1>" + table(("Ann", "ann@acme.example"))
+                     + "<p>1-1 of 1</p><a href='/next?p=2'>Next</a>"),
+        "bakery": page("Bakery", "<h1>Kōwhai Bakery</h1>"
+                       + table(("Bo <b>&lt;Chef&gt;</b>", "bo@bakery.example"),
+                               ("Cy", "cy@bakery.example"))
+                       + table(("Hidden", "hidden@bakery.example"), css_class="gone")
+                       + "<p>1-2 of 2</p>"),
+        "empty": page("Empty", "<h1>Empty Co</h1><p>No users to show</p>"),
+        # its own stylesheet hides nothing: read in a document of its own
+        "odd": page("Odd", "<h1>Odd Ltd</h1>" + table(("Di", "di@odd.example")),
+                    head="<head><title>{title}</title><style>h1{{color:red}}</style></head>"),
+    }
+
+    async def work(browser: Browser) -> dict[str, ReadPage]:
+        context = await browser.new_context()
+        try:
+            read = await asyncio.gather(*(read_page(context, html, f"https://portal/{name}")
+                                          for name, html in pages.items()))
+        finally:
+            await context.close()
+        return dict(zip(pages, read, strict=True))
+
+    read = browser_loop.run(work)
+    assert read["acme"].lines == ["Acme Ltd", "Name Email", "Ann ann@acme.example", "1-1 of 1",
+                                  "Next"]
+    assert read["acme"].tables == [[["Name", "Email"], ["Ann", "ann@acme.example"]]]
+    assert ("Next", "/next?p=2") in read["acme"].links
+    # the hidden table is not a table a person sees; markup in a cell reads as its text
+    assert read["bakery"].tables == [[["Name", "Email"], ["Bo <Chef>", "bo@bakery.example"],
+                                      ["Cy", "cy@bakery.example"]]]
+    assert "Kōwhai Bakery" in read["bakery"].lines
+    assert "Acme Ltd" not in read["bakery"].lines
+    assert read["empty"].tables == []
+    assert "No users to show" in read["empty"].lines
+    assert read["odd"].tables == [[["Name", "Email"], ["Di", "di@odd.example"]]]
+    assert "Odd Ltd" in read["odd"].lines
+
+
+@pytest.mark.browser
+def test_a_caller_that_gives_up_strands_no_one(browser_loop: BrowserLoop) -> None:
+    async def work(browser: Browser) -> list[ReadPage]:
+        context = await browser.new_context()
+        try:
+            first = asyncio.create_task(read_page(context, page("A", "<h1>A</h1>"), "a"))
+            others = [asyncio.create_task(read_page(context, page(t, f"<h1>{t}</h1>"), t))
+                      for t in ("B", "C")]
+            await asyncio.sleep(0)
+            first.cancel()
+            return await asyncio.gather(*others)
+        finally:
+            await context.close()
+
+    assert [r.lines for r in browser_loop.run(work)] == [["B"], ["C"]]
