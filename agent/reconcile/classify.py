@@ -137,25 +137,12 @@ def classify_org(
             seen.append((user, match))
     found: dict[str, Classification] = {}
     granted_and_seen: set[int] = set()
-    portal, org_id = org.portal, org.portal_org_id
-    removable = PRACTICE if practice_removes else CLIENT
     for user, match in seen:
         member = match.member
-        if member is None and match.kind is _NONE:
-            # the bulk of any run, a client's own person: ``_classify_user`` inlined
-            detail = "an accountant from another firm" \
-                if user.kind and user.kind.casefold() in _FIRM_KINDS else ""
-            if user.status is _PENDING:
-                detail = (detail + " (invitation pending)").lstrip()
-            result = _new_classification(Classification, (
-                portal, org_id, match.identity, _CLIENT_USER, user.email.strip(), user.name,
-                user.role, user.extra_permissions, user.status, None, None, detail,
-                removable, ()))
-        else:
-            grant = grants.get(member.id) if member else None
-            if member is not None and grant is not None:
-                granted_and_seen.add(member.id)
-            result = _classify_user(org, user, match, grant, practice_removes)
+        grant = grants.get(member.id) if member else None
+        if member is not None and grant is not None:
+            granted_and_seen.add(member.id)
+        result = _classify_user(org, user, match, grant, practice_removes)
         previous = found.get(match.identity)
         if previous is None or _preference(result) < _preference(previous):
             found[match.identity] = result
@@ -196,16 +183,15 @@ def _classify_user(
     org: OrgFacts, user: SeenUser, match: Match, grant: Grant | None, practice_removes: bool
 ) -> Classification:
     cls, detail = class_of(org, user, match, grant)
-    if user.status is AccessStatus.PENDING:
+    if user.status is _PENDING:
         detail += " (invitation pending)"
     member = match.member
-    # positional: this runs once per user row, and keywords cost twice as much
-    return Classification(
+    return _new_classification(Classification, (
         org.portal, org.portal_org_id, match.identity, cls, user.email.strip(), user.name,
         user.role, user.extra_permissions, user.status, member.id if member else None,
         grant.role if grant else None, detail.lstrip(),
         PRACTICE if grant is not None or practice_removes else CLIENT, match.candidates,
-    )
+    ))
 
 
 def class_of(
@@ -214,9 +200,9 @@ def class_of(
     """The class of one user row with access, and the sentence that explains it."""
     kind = match.kind
     member = match.member
-    if kind is MatchKind.NONE:
+    if kind is _NONE:  # the bulk of any run: a client's own person
         firm = (user.kind or "").casefold() in _FIRM_KINDS
-        return FindingClass.CLIENT_USER, "an accountant from another firm" if firm else ""
+        return _CLIENT_USER, "an accountant from another firm" if firm else ""
     if kind is MatchKind.PRACTICE_UNKNOWN:
         return (FindingClass.UNKNOWN_PRACTICE_USER,
                 "a practice address that matches no one on the roster")

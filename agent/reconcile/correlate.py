@@ -108,11 +108,11 @@ class Correlator:
     def __init__(self, practice: Practice) -> None:
         self.domains = practice_domain_set(practice.domains)
         self.by_id: dict[int, StaffMember] = {m.id: m for m in practice.staff}
-        self.by_email: dict[str, StaffMember] = {}
+        by_email: dict[str, StaffMember] = {}
         for member in practice.staff:
             for email in member.emails:
-                self.by_email.setdefault(normalise_with(email, self.domains), member)
-        self.confirmed: dict[str, StaffMember] = {}
+                by_email.setdefault(normalise_with(email, self.domains), member)
+        confirmed: dict[str, StaffMember] = {}
         rejected: dict[str, set[int]] = {}
         for decision in sorted(practice.decisions, key=lambda d: (d.identity, d.staff_id)):
             member = self.by_id.get(decision.staff_id)
@@ -120,21 +120,20 @@ class Correlator:
             if member is None:
                 continue
             if decision.confirmed:
-                self.confirmed.setdefault(identity, member)
+                confirmed.setdefault(identity, member)
             else:
                 rejected.setdefault(identity, set()).add(member.id)
         self.rejected = {identity: frozenset(ids) for identity, ids in rejected.items()}
-        self.agent_emails = frozenset(normalise_with(e, self.domains)
-                                      for e in practice.agent_emails)
         self.names = NameIndex(practice.staff)
         # The practice's own people by identity, precedence applied: an agent login
         # outranks a roster address, which outranks a confirmation (rules 1 to 3).
         self._people: dict[str, Match] = {}
-        for identity, member in self.confirmed.items():
+        for identity, member in confirmed.items():
             self._people[identity] = Match(MatchKind.STAFF, identity, member, MatchedBy.CONFIRMED)
-        for identity, member in self.by_email.items():
+        for identity, member in by_email.items():
             self._people[identity] = Match(MatchKind.STAFF, identity, member, MatchedBy.ROSTER)
-        for identity in self.agent_emails:
+        for email in practice.agent_emails:
+            identity = normalise_with(email, self.domains)
             self._people[identity] = Match(MatchKind.AGENT, identity)
         self._known: dict[str, Match] = {}
 

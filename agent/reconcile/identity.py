@@ -101,7 +101,7 @@ def _strip_marks(text: str) -> str:
 
 #: ASCII letters to lower case, everything else but digits to spaces: ``fold_name``'s
 #: fast path, as a byte table (a run folds a million names).
-ASCII_FOLD = bytes(
+_ASCII_FOLD = bytes(
     ord(chr(i).lower()) if chr(i).isalnum() else ord(" ") for i in range(256)
 )
 
@@ -109,7 +109,7 @@ ASCII_FOLD = bytes(
 def fold_words(raw: str) -> list[str]:
     """The words of a name with diacritics, case and punctuation folded, in order."""
     if raw.isascii():
-        return raw.encode("ascii").translate(ASCII_FOLD).decode("ascii").split()
+        return raw.encode("ascii").translate(_ASCII_FOLD).decode("ascii").split()
     text = _strip_marks(_strip_marks(raw).casefold().translate(_LETTERS))
     return "".join(c if c.isalnum() else " " for c in text).split()
 

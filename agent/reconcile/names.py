@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz
 
-from agent.reconcile.identity import ASCII_FOLD, NameKey, name_keys
+from agent.reconcile.identity import NameKey, fold_words, name_keys
 from agent.reconcile.model import Candidate, StaffMember
 
 NAME_MATCH_THRESHOLD = 88.0
@@ -142,8 +142,8 @@ class NameIndex:
     ) -> tuple[Candidate, ...]:
         """Staff whose name scores at least ``threshold`` against ``name``, best first."""
         by_key = self._by_key
-        if name.isascii():  # ``fold_words``' own fast path, inlined: it runs for every row
-            words = name.encode("ascii").translate(ASCII_FOLD).decode("ascii").split()
+        if name.isascii():
+            words = fold_words(name)
             if len(words) == 2:  # most names: the blocking keys by hand, no set to build
                 first, last = words
                 if (first, last[:PREFIX]) not in by_key and (last, first[:PREFIX]) not in by_key:
