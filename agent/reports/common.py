@@ -72,11 +72,6 @@ class ReportScope:
     def everything(self) -> bool:
         return self.client_ids is None
 
-    def allows(self, client_id: int | None) -> bool:
-        if self.client_ids is None:
-            return True
-        return client_id is not None and client_id in self.client_ids
-
     def restrict(self, query: _Query) -> _Query:
         """``query`` (joined through ``join_client``) cut to the scope's clients."""
         if self.client_ids is None:
