@@ -54,7 +54,6 @@ _STATUS = {"active": AccessStatus.ACTIVE, "invited": AccessStatus.PENDING,
 _MAX_PAGES = 2000
 
 
-
 SIGN_IN = SignInPages(
     path=LOGIN_PATH, email_label="Email or user ID", identifier_button="Continue",
     password_label="Password", password_button="Sign in",
@@ -125,13 +124,13 @@ async def _read_tab(
         query = urlencode({"tab": tab, "page": number})
         url = f"{base_url}/app/company/{org.portal_org_id}/manageusers?{query}"
         page = await read_page(context, await get_html(context, url), url)
-        lines, tables = page.lines, page.tables
+        lines = page.lines
         if any(NO_PERMISSION_TEXT in line for line in lines):
             raise NoPermission("the login's role in this org cannot view users")
         _check_org_shown(lines, org)
         if number == 1 and empty_text in lines:
             return [], 0
-        table = _table_with_header_row(tables, headers)
+        table = page.tables[_index_of_table(page.tables, headers)]
         body = [r for r in table if r and r != list(headers)]
         first, last, total = _range(lines)
         if first != len(rows) + 1 or last - first + 1 != len(body):
@@ -146,19 +145,13 @@ async def _read_tab(
     raise PortalError(f"the {tab} tab did not end after {_MAX_PAGES} pages")
 
 
-def _table_with_header_row(
-    tables: list[list[list[str]]], headers: tuple[str, ...]
-) -> list[list[str]]:
-    """The one table whose header row is ``headers``.
+def _index_of_table(tables: list[list[list[str]]], headers: tuple[str, ...]) -> int:
+    """Which of the page's tables is the one whose header row is ``headers``.
 
-    Tables are found by their accessible role (``reading``); the tab's own is picked
+    Tables are found by their accessible role (``reading``); the one wanted is picked
     here by its header row rather than by a locator filter per column, which would
     make the browser work out every column header's accessible name once per filter.
     """
-    return tables[_index_of_table(tables, headers)]
-
-
-def _index_of_table(tables: list[list[list[str]]], headers: tuple[str, ...]) -> int:
     wanted = list(headers)
     matching = [i for i, rows in enumerate(tables) if rows and rows[0] == wanted]
     if len(matching) != 1:

@@ -17,7 +17,7 @@ with its own.
 
 Pages share a document only when their ``<head>`` (title aside) and their
 ``<body>`` tag are identical, so the same stylesheets apply to every section as to
-the page alone; the combined body carries that body tag's attributes. A failure of
+the page alone; the combined body carries that body's attributes. A failure of
 the shared read (the renderer stuck or gone) fails every page in it, each as its
 own transient error, which the crawler retries.
 """
@@ -25,7 +25,6 @@ own transient error, which the crawler retries.
 from __future__ import annotations
 
 import asyncio
-import html as html_lib
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -48,8 +47,6 @@ READERS = 1
 MAX_PAGES = 16
 
 Table = list[list[str]]
-
-
 Link = tuple[str, str]
 
 
@@ -69,14 +66,17 @@ class ReadPage:
 
 
 #: Build one document of sections from several pages' HTML and make it the page's
-#: document. The first page's head is kept (the caller groups pages whose heads agree).
-_SWAP_PAGES = """([htmls, bodyAttributes]) => {
+#: document. The first page's head and body attributes are kept (the caller groups
+#: pages whose heads and body tags agree).
+_SWAP_PAGES = """htmls => {
   const root = document.createElement('html');
   const body = document.createElement('body');
-  for (const [name, value] of bodyAttributes) body.setAttribute(name, value);
   htmls.forEach((html, i) => {
     const parsed = new DOMParser().parseFromString(html, 'text/html');
-    if (i === 0) root.appendChild(document.adoptNode(parsed.head));
+    if (i === 0) {
+      root.appendChild(document.adoptNode(parsed.head));
+      for (const a of parsed.body.attributes) body.setAttribute(a.name, a.value);
+    }
     const section = document.createElement('section');
     for (const node of [...parsed.body.childNodes]) section.appendChild(document.adoptNode(node));
     body.appendChild(section);
@@ -105,7 +105,6 @@ _READ_SECTIONS = """tables => {
 _HEAD = re.compile(r"<head\b[^>]*>(.*?)</head\s*>", re.IGNORECASE | re.DOTALL)
 _TITLE = re.compile(r"<title\b[^>]*>.*?</title\s*>", re.IGNORECASE | re.DOTALL)
 _BODY_TAG = re.compile(r"<body\b([^>]*)>", re.IGNORECASE)
-_ATTRIBUTE = re.compile(r"""([^\s=/>]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+)))?""")
 
 
 def batch_key(html: str) -> tuple[str, str] | None:
@@ -117,12 +116,6 @@ def batch_key(html: str) -> tuple[str, str] | None:
     if head is None or body is None:
         return None
     return _TITLE.sub("", head.group(1)).strip(), body.group(1).strip()
-
-
-def body_attributes(body_tag: str) -> list[tuple[str, str]]:
-    """The attributes of a ``<body …>`` tag's inside, values unescaped."""
-    return [(m.group(1), html_lib.unescape(m.group(2) or m.group(3) or m.group(4) or ""))
-            for m in _ATTRIBUTE.finditer(body_tag)]
 
 
 @dataclass
@@ -172,17 +165,16 @@ async def _drain(context: BrowserContext, desk: _Desk) -> None:
             batch = queue[:MAX_PAGES] if key is not None else queue[:1]
             if len(queue) > len(batch):
                 desk.waiting[key] = queue[len(batch):]
-            await _read(context, batch, body_attributes(key[1]) if key else [])
+            await _read(context, batch)
     finally:
         desk.reading -= 1
 
 
-async def _read(context: BrowserContext, batch: list[_Waiting],
-                attributes: list[tuple[str, str]]) -> None:
+async def _read(context: BrowserContext, batch: list[_Waiting]) -> None:
     try:
         async with page_from(context) as page:
             sections = await asyncio.wait_for(
-                _swap_and_read(page, [w.html for w in batch], attributes), scrape_timeout_s())
+                _swap_and_read(page, [w.html for w in batch]), scrape_timeout_s())
         if len(sections) != len(batch):
             raise PortalError(f"{len(batch)} pages made {len(sections)} sections")
         for item, (lines, tables, table_links, links) in zip(batch, sections, strict=True):
@@ -201,10 +193,10 @@ async def _read(context: BrowserContext, batch: list[_Waiting],
         raise
 
 
-async def _swap_and_read(page: Page, htmls: list[str], attributes: list[tuple[str, str]]
+async def _swap_and_read(page: Page, htmls: list[str]
                          ) -> list[tuple[list[str], list[Table], list[list[list[str]]],
                                          list[list[str]]]]:
-    await page.evaluate(_SWAP_PAGES, [htmls, attributes])
+    await page.evaluate(_SWAP_PAGES, htmls)
     sections = await page.get_by_role("table").evaluate_all(_READ_SECTIONS)
     return sections  # type: ignore[no-any-return]
 

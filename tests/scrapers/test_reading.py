@@ -7,10 +7,11 @@ import asyncio
 import pytest
 from playwright.async_api import Browser
 
-from agent.scrapers.reading import ReadPage, batch_key, body_attributes, read_page
+from agent.scrapers.reading import ReadPage, batch_key, read_page
 from tests.browser_loop import BrowserLoop
 
-HEAD = "<head><title>{title}</title><style>.gone{{display:none}}</style></head>"
+HEAD = ("<head><title>{title}</title>"
+        "<style>.gone{{display:none}} body.app .gone-in-app{{display:none}}</style></head>")
 
 
 def page(title: str, body: str, *, head: str = HEAD, body_tag: str = '<body class="app">') -> str:
@@ -34,15 +35,12 @@ def test_pages_that_differ_only_in_title_share_a_document() -> None:
     assert batch_key("<p>no head or body</p>") is None
 
 
-def test_body_attributes_are_unescaped() -> None:
-    assert body_attributes(' class="a b" data-x=\'1&amp;2\' hidden') == [
-        ("class", "a b"), ("data-x", "1&2"), ("hidden", "")]
-
-
 @pytest.mark.browser
 def test_each_page_of_a_shared_document_reads_as_alone(browser_loop: BrowserLoop) -> None:
     pages = {
+        # the body's class carries into the shared document: the second table stays hidden
         "acme": page("Acme", "<h1>Acme Ltd</h1>" + table(("Ann", "ann@acme.example"))
+                     + table(("Shy", "shy@acme.example"), css_class="gone-in-app")
                      + "<p>1-1 of 1</p><a href='/next?p=2'>Next</a>"),
         "bakery": page("Bakery", "<h1>Kōwhai Bakery</h1>"
                        + table(("Bo <b>&lt;Chef&gt;</b>", "bo@bakery.example"),
