@@ -25,6 +25,7 @@ own transient error, which the crawler retries.
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -91,7 +92,7 @@ _READ_SECTIONS = """tables => {
   const text = c => (c.innerText || c.textContent || '').trim();
   const links = root => [...root.querySelectorAll('a[href]')]
     .map(a => [text(a).replace(/\\s+/g, ' '), a.getAttribute('href')]);
-  return [...document.body.children].map(section => {
+  return JSON.stringify([...document.body.children].map(section => {
     const own = tables.filter(t => section.contains(t));
     return [
       section.innerText.split('\\n').map(s => s.replace(/\\s+/g, ' ').trim()).filter(Boolean),
@@ -99,7 +100,7 @@ _READ_SECTIONS = """tables => {
       own.map(links),
       links(section),
     ];
-  });
+  }));
 }"""
 
 _HEAD = re.compile(r"<head\b[^>]*>(.*?)</head\s*>", re.IGNORECASE | re.DOTALL)
@@ -198,7 +199,7 @@ async def _swap_and_read(page: Page, htmls: list[str]
                                          list[list[str]]]]:
     await page.evaluate(_SWAP_PAGES, htmls)
     sections = await page.get_by_role("table").evaluate_all(_READ_SECTIONS)
-    return sections  # type: ignore[no-any-return]
+    return json.loads(sections)  # type: ignore[no-any-return]
 
 
 def _fail(batch: list[_Waiting], error: Exception) -> None:
