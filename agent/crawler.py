@@ -5,7 +5,8 @@ work, retries, sessions and storage. Its rules:
 
 * one browser per crawl; one context per login, its storage state kept encrypted
   between runs so a crawl rarely needs a new sign-in (and a new TOTP code);
-* at most ``concurrency`` orgs in flight at once, across all logins;
+* at most ``concurrency`` orgs in flight at once, across all logins; a login's
+  orgs are scanned as its list is read, page by page, not after the whole list;
 * transient faults (5xx, timeouts, 429) are retried with exponential backoff and
   jitter, never sooner than a Retry-After; a rejected password or code never is;
 * an expired session signs in again once per expiry, then the org is retried;
@@ -24,6 +25,7 @@ import logging
 import random
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, TypeVar
@@ -253,45 +255,88 @@ class Crawler:
         login = _LoginSession(row, creds, context)
         try:
             try:
-                refs = await self._sign_in_and_list(login, fresh=state is None)
+                await self._sign_in(login, fresh=state is None)
             except ScanFailure as failure:
                 self._fail_known_orgs(login, report, failure, org_id)
                 return
-            if org_id is not None:
-                refs = [r for r in refs if r.portal_org_id == org_id]
-                if not refs:
-                    self._fail_known_orgs(
-                        login, report,
-                        PortalError(f"org {org_id} is not in this login's org list"), org_id,
-                    )
-                    return
-            with session_scope(self.engine) as session:
-                org_ids = upsert_org_ids(session, refs, login_id=row.id)
-            report.orgs_listed += len(org_ids)
-            done = self._already_scanned(report.crawl_id)
-            todo = [(ref, oid) for ref, oid in zip(refs, org_ids, strict=True) if oid not in done]
-            report.skipped_already_done += len(org_ids) - len(todo)
-            self._total += len(todo)
-            self.progress("listed", self._done, self._total)
-            queue: asyncio.Queue[tuple[OrgRef, int]] = asyncio.Queue()
-            for item in todo:
-                queue.put_nowait(item)
-            # A few workers per login pull from its queue (the shared semaphore bounds
-            # the total), so a 10,000-org practice costs a handful of tasks, not 10,000.
-            workers = min(self.concurrency, len(todo))
-            await asyncio.gather(*(self._drain(login, queue, report) for _ in range(workers)))
+            # Orgs are scanned while the rest of the list is still being read. A few
+            # workers per login pull from its queue (the shared semaphore bounds the
+            # total), so a 10,000-org practice costs a handful of tasks, not 10,000.
+            queue: asyncio.Queue[tuple[OrgRef, int] | None] = asyncio.Queue()
+            workers = [asyncio.create_task(self._drain(login, queue, report))
+                       for _ in range(self.concurrency)]
+            queued: dict[str, int] = {}
+            try:
+                try:
+                    await self._list_orgs(login, queue, queued, report, org_id)
+                    listing_failure = None
+                except ScanFailure as failure:
+                    listing_failure = failure
+                for _ in workers:
+                    queue.put_nowait(None)
+                await asyncio.gather(*workers)
+            except BaseException:
+                for worker in workers:
+                    worker.cancel()
+                await asyncio.gather(*workers, return_exceptions=True)
+                raise
+            if listing_failure is not None:
+                # the orgs listed before the failure were scanned; the rest fail with it
+                self._fail_known_orgs(login, report, listing_failure, org_id,
+                                      listed=set(queued.values()))
         finally:
             await context.close()
 
-    async def _sign_in_and_list(self, login: _LoginSession, *, fresh: bool) -> list[OrgRef]:
+    async def _sign_in(self, login: _LoginSession, *, fresh: bool) -> None:
         base = login.creds.base_url
         if fresh or not await self._retrying(lambda: login.scraper.is_signed_in(
                 login.context, base)):
             await self._retrying(lambda: login.scraper.sign_in(login.context, login.creds))
             login.generation += 1
-        refs = await self._retrying(lambda: login.scraper.list_orgs(login.context, base))
+
+    async def _list_orgs(self, login: _LoginSession,
+                         queue: asyncio.Queue[tuple[OrgRef, int] | None],
+                         queued: dict[str, int], report: CrawlReport,
+                         org_id: str | None) -> None:
+        """Queue every org of the login's list for a scan, a page of the list at a time.
+
+        A retried listing reads the list from the top again; ``queued`` (portal org id
+        to row id) makes sure each org is queued once. Orgs this crawl already scanned
+        (a resumed crawl) are counted, not queued.
+        """
+        done = self._already_scanned(report.crawl_id)
+
+        async def read_list() -> None:
+            pages = login.scraper.org_pages(login.context, login.creds.base_url)
+            async with aclosing(pages):
+                async for page in pages:
+                    fresh = list({r.portal_org_id: r for r in page
+                                  if r.portal_org_id not in queued
+                                  and org_id in (None, r.portal_org_id)}.values())
+                    if fresh:
+                        self._queue_listed(login, fresh, queue, queued, done, report)
+                    if org_id is not None and org_id in queued:
+                        return
+
+        await self._retrying(read_list)
+        if org_id is not None and org_id not in queued:
+            raise PortalError(f"org {org_id} is not in this login's org list")
         self._save_storage_state(login, await login.context.storage_state())
-        return list(refs)
+
+    def _queue_listed(self, login: _LoginSession, refs: list[OrgRef],
+                      queue: asyncio.Queue[tuple[OrgRef, int] | None],
+                      queued: dict[str, int], done: set[int], report: CrawlReport) -> None:
+        with session_scope(self.engine) as session:
+            org_ids = upsert_org_ids(session, refs, login_id=login.row.id)
+        report.orgs_listed += len(org_ids)
+        for ref, oid in zip(refs, org_ids, strict=True):
+            queued[ref.portal_org_id] = oid
+            if oid in done:
+                report.skipped_already_done += 1
+            else:
+                queue.put_nowait((ref, oid))
+                self._total += 1
+        self.progress("listed", self._done, self._total)
 
     def _save_storage_state(self, login: _LoginSession, state: object) -> None:
         with session_scope(self.engine) as session:
@@ -301,7 +346,8 @@ class Crawler:
                 session.add(row)
 
     def _fail_known_orgs(self, login: _LoginSession, report: CrawlReport,
-                         failure: ScanFailure, org_id: str | None) -> None:
+                         failure: ScanFailure, org_id: str | None,
+                         listed: set[int] | None = None) -> None:
         log.warning("login %s (%s) failed: %s", login.row.id, login.row.portal, failure.detail)
         report.login_failures.append(
             (login.row.portal, login.row.email, failure.reason, failure.detail)
@@ -311,6 +357,8 @@ class Crawler:
             if org_id is not None:
                 query = query.where(Org.portal_org_id == org_id)
             for org in session.exec(query):
+                if listed and org.id in listed:
+                    continue
                 outcome = record_failed_scan(
                     session, org_id=org.id, reason=failure.reason, detail=failure.detail,
                     started_at=utcnow(), crawl_id=report.crawl_id, login_id=login.row.id,
@@ -320,11 +368,12 @@ class Crawler:
 
     # -- one org ----------------------------------------------------------------------
 
-    async def _drain(self, login: _LoginSession, queue: asyncio.Queue[tuple[OrgRef, int]],
+    async def _drain(self, login: _LoginSession,
+                     queue: asyncio.Queue[tuple[OrgRef, int] | None],
                      report: CrawlReport) -> None:
-        while not queue.empty():
-            ref, org_id = queue.get_nowait()
-            await self._scan_org(login, ref, org_id, report)
+        """Scan queued orgs until the listing is over (``None``)."""
+        while (item := await queue.get()) is not None:
+            await self._scan_org(login, *item, report)
 
     async def _scan_org(self, login: _LoginSession, ref: OrgRef, org_id: int,
                         report: CrawlReport) -> None:

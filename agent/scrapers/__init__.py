@@ -25,6 +25,7 @@ from agent.scrapers.base import (
     SessionExpired,
     SignInFailure,
     TransientFailure,
+    all_orgs,
 )
 from agent.scrapers.myob import MyobScraper
 from agent.scrapers.qbo import QboScraper
@@ -75,6 +76,7 @@ __all__ = [
     "SessionExpired",
     "SignInFailure",
     "TransientFailure",
+    "all_orgs",
     "registered_portals",
     "scraper_for",
 ]

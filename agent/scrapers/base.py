@@ -24,7 +24,8 @@ must not return one. The hierarchy, all carrying a ``FailureReason``::
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, ClassVar, Protocol
@@ -163,10 +164,25 @@ class Scraper(Protocol):
         """Whether the context's stored session is still accepted by the portal."""
         ...
 
-    async def list_orgs(self, context: BrowserContext, base_url: str) -> Sequence[OrgRef]:
-        """Every org the signed-in login can see."""
+    def org_pages(self, context: BrowserContext, base_url: str
+                  ) -> AsyncIterator[Sequence[OrgRef]]:
+        """Every org the signed-in login can see, a page of the portal's list at a time.
+
+        A page at a time so that the crawler can scan the first orgs of a long list
+        while the rest of it is read. A failure on any page raises, as ever.
+        """
         ...
 
     async def list_users(self, context: BrowserContext, base_url: str, org: OrgRef) -> OrgUsers:
         """The org's complete user list, or a ``ScanFailure``."""
         ...
+
+
+async def all_orgs(scraper: Scraper, context: BrowserContext, base_url: str) -> list[OrgRef]:
+    """The login's whole org list, each org once, in the portal's order."""
+    orgs: dict[str, OrgRef] = {}
+    async with aclosing(scraper.org_pages(context, base_url)) as pages:
+        async for page in pages:
+            for ref in page:
+                orgs.setdefault(ref.portal_org_id, ref)
+    return list(orgs.values())

@@ -11,7 +11,7 @@ Check by hand: ``/account/login``, ``/businesses``, ``/business/{businessId}/use
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from agent.domain import AccessStatus, Portal
@@ -58,7 +58,8 @@ class MyobScraper:
                                              fail_on_status_code=False)
         return response.status == 200
 
-    async def list_orgs(self, context: BrowserContext, base_url: str) -> Sequence[OrgRef]:
+    async def org_pages(self, context: BrowserContext, base_url: str
+                        ) -> AsyncIterator[Sequence[OrgRef]]:
         async with page_from(context) as page:
             await open_org_page(page, f"{base_url}/businesses", login_path=LOGIN_PATH)
             if not await page.get_by_role("heading", name="Businesses").count():
@@ -71,7 +72,7 @@ class MyobScraper:
             match = _BUSINESS.search(href or "")
             if match:
                 orgs[match.group(1).lower()] = OrgRef(self.portal, match.group(1).lower(), name)
-        return list(orgs.values())
+        yield list(orgs.values())  # the portal lists every business on one page
 
     async def list_users(self, context: BrowserContext, base_url: str, org: OrgRef) -> OrgUsers:
         users: list[PortalUser] = []

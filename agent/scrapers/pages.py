@@ -58,6 +58,12 @@ async def page_from(context: BrowserContext) -> AsyncIterator[Page]:
             await page.close()
 
 
+async def keep_for_reading(context: BrowserContext, page: Page) -> None:
+    """Give a page done with to the context's idle pages, for ``page_from`` to hand out."""
+    await page.set_viewport_size(READING_VIEWPORT)  # type: ignore[arg-type]
+    _idle.setdefault(context, []).append(page)
+
+
 async def open_org_page(page: Page, url: str, *, login_path: str) -> None:
     """Navigate to an org's page and raise the failure the answer shows, if any."""
     try:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, ClassVar
 from urllib.parse import urlencode, urljoin
 
@@ -72,27 +72,27 @@ class QboScraper:
                                              fail_on_status_code=False)
         return response.status == 200
 
-    async def list_orgs(self, context: BrowserContext, base_url: str) -> Sequence[OrgRef]:
-        orgs: dict[str, OrgRef] = {}
-        url: str | None = f"{base_url}/clients"
+    async def org_pages(self, context: BrowserContext, base_url: str
+                        ) -> AsyncIterator[Sequence[OrgRef]]:
+        url = f"{base_url}/clients"
         for _ in range(_MAX_PAGES):
-            if url is None:
-                break
             page = await read_page(context, await get_html(context, url), url)
             if any(NO_PERMISSION_TEXT in line for line in page.lines):
                 raise NoPermission("the login's role cannot list clients")
             if "No clients to show" in page.lines:
-                break
+                return
             index = _index_of_table(page.tables, CLIENTS_HEADERS)
+            orgs: list[OrgRef] = []
             for name, href in page.table_links[index]:
                 match = _REALM.search(href or "")
                 if match:
-                    orgs[match.group(1)] = OrgRef(self.portal, match.group(1), name)
+                    orgs.append(OrgRef(self.portal, match.group(1), name))
+            yield orgs
             following = [href for name, href in page.links if name == "Next" and href]
-            url = urljoin(url, following[0]) if following else None
-        else:
-            raise PortalError("the client list did not end after 2000 pages")
-        return list(orgs.values())
+            if not following:
+                return
+            url = urljoin(url, following[0])
+        raise PortalError("the client list did not end after 2000 pages")
 
     async def list_users(self, context: BrowserContext, base_url: str, org: OrgRef) -> OrgUsers:
         # both tabs at once: their pages are read in one document, with other orgs'

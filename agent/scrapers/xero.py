@@ -11,7 +11,7 @@ Check by hand: ``/identity/user/login``, ``/myxero``, ``/app/{shortCode}/setting
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote
@@ -59,7 +59,8 @@ class XeroScraper:
             return False
         return True
 
-    async def list_orgs(self, context: BrowserContext, base_url: str) -> Sequence[OrgRef]:
+    async def org_pages(self, context: BrowserContext, base_url: str
+                        ) -> AsyncIterator[Sequence[OrgRef]]:
         body = await get_json(context, f"{base_url}/api/myxero/orgs")
         rows = body.get("orgs") if isinstance(body, dict) else None
         if not isinstance(rows, list):
@@ -71,7 +72,7 @@ class XeroScraper:
             orgs.append(
                 OrgRef(self.portal, row["shortCode"], str(row.get("name", "")), row.get("role"))
             )
-        return orgs
+        yield orgs  # the portal lists every org in one answer
 
     async def list_users(self, context: BrowserContext, base_url: str, org: OrgRef) -> OrgUsers:
         url = f"{base_url}/api/orgs/{quote(org.portal_org_id, safe='')}/users"

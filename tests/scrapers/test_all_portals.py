@@ -14,7 +14,7 @@ import pytest
 from playwright.async_api import Browser
 
 from agent.domain import AccessStatus, Portal
-from agent.scrapers import Credentials, OrgRef, OrgUsers, scraper_for
+from agent.scrapers import Credentials, OrgRef, OrgUsers, all_orgs, scraper_for
 from sandbox.generate import generate_world
 from sandbox.portals import myob, qbo, xero
 from sandbox.serve import PortalServer
@@ -82,7 +82,7 @@ def test_scraper_reads_exactly_the_worlds_users(
         context = await browser.new_context()
         try:
             await scraper.sign_in(context, creds)
-            orgs = list(await scraper.list_orgs(context, server.base_url))
+            orgs = list(await all_orgs(scraper, context, server.base_url))
             got = {o.portal_org_id: await scraper.list_users(context, server.base_url, o)
                    for o in orgs}
             return orgs, got

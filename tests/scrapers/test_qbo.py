@@ -6,7 +6,7 @@ import pytest
 from playwright.async_api import Browser
 
 from agent.domain import Portal
-from agent.scrapers import Credentials, LayoutChanged, scraper_for
+from agent.scrapers import Credentials, LayoutChanged, all_orgs, scraper_for
 from sandbox.generate import generate_world
 from sandbox.portals import qbo
 from sandbox.serve import PortalServer
@@ -27,7 +27,7 @@ def test_a_page_showing_another_company_is_layout_changed(browser_loop: BrowserL
             context = await browser.new_context()
             try:
                 await scraper.sign_in(context, creds)
-                orgs = await scraper.list_orgs(context, server.base_url)
+                orgs = await all_orgs(scraper, context, server.base_url)
                 first = next(o for o in orgs if o.portal_org_id == world.orgs[0].org_id)
                 assert (await scraper.list_users(context, server.base_url, first)).users
                 world.orgs[0].name = "Somebody Else Ltd"  # the portal now shows another name

@@ -17,6 +17,7 @@ from agent.scrapers import (
     MfaRejected,
     NoPermission,
     OrgUsers,
+    all_orgs,
     scraper_for,
 )
 from sandbox.generate import generate_world
@@ -80,7 +81,7 @@ def test_reads_every_org_exactly_as_the_world_holds_it(
         context = await browser.new_context(storage_state=session_state)
         try:
             assert await scraper.is_signed_in(context, portal.base_url)
-            orgs = await scraper.list_orgs(context, portal.base_url)
+            orgs = await all_orgs(scraper, context, portal.base_url)
             got = {}
             for org in orgs:
                 if org.portal_org_id != "!RdOnl":
@@ -134,7 +135,7 @@ def test_layout_version_2_is_layout_changed_not_an_empty_org(
     async def work(browser: Browser) -> None:
         context = await browser.new_context(storage_state=session_state)
         try:
-            orgs = await scraper.list_orgs(context, portal.base_url)
+            orgs = await all_orgs(scraper, context, portal.base_url)
             update_settings(portal.app, layout_version=2)
             try:
                 await scraper.list_users(context, portal.base_url, orgs[0])
