@@ -33,9 +33,8 @@ from agent.scrapers.base import (
     PortalError,
     PortalUser,
 )
-from agent.scrapers.http import get_html
 from agent.scrapers.pages import NO_PERMISSION_TEXT
-from agent.scrapers.reading import read_page
+from agent.scrapers.reading import fetch_and_read
 from agent.scrapers.signin import SignInPages, sign_in
 
 if TYPE_CHECKING:
@@ -76,7 +75,7 @@ class QboScraper:
                         ) -> AsyncIterator[Sequence[OrgRef]]:
         url = f"{base_url}/clients"
         for _ in range(_MAX_PAGES):
-            page = await read_page(context, await get_html(context, url), url)
+            page = await fetch_and_read(context, url)
             if any(NO_PERMISSION_TEXT in line for line in page.lines):
                 raise NoPermission("the login's role cannot list clients")
             if "No clients to show" in page.lines:
@@ -123,7 +122,7 @@ async def _read_tab(
     for number in range(1, _MAX_PAGES + 1):
         query = urlencode({"tab": tab, "page": number})
         url = f"{base_url}/app/company/{org.portal_org_id}/manageusers?{query}"
-        page = await read_page(context, await get_html(context, url), url)
+        page = await fetch_and_read(context, url)
         lines = page.lines
         if any(NO_PERMISSION_TEXT in line for line in lines):
             raise NoPermission("the login's role in this org cannot view users")

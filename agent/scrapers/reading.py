@@ -25,6 +25,7 @@ own transient error, which the crawler retries.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import re
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ from weakref import WeakKeyDictionary
 from playwright.async_api import Error as PlaywrightError
 
 from agent.scrapers.base import PortalError, PortalTimeout, ScanFailure
+from agent.scrapers.http import get_html
 from agent.scrapers.pages import page_from
 from agent.scrapers.timeouts import scrape_timeout_s
 
@@ -46,6 +48,10 @@ if TYPE_CHECKING:
 READERS = 1
 #: Pages in one document at most.
 MAX_PAGES = 16
+#: How long a read about to start waits for pages still being fetched. Without it a
+#: page landing just after a read ends is read alone, for the whole fixed cost of a
+#: read, while the rest of its round arrive a moment later.
+LINGER_S = 0.010
 
 Table = list[list[str]]
 Link = tuple[str, str]
@@ -67,13 +73,14 @@ class ReadPage:
 
 
 #: Build one document of sections from several pages' HTML and make it the page's
-#: document. The first page's head and body attributes are kept (the caller groups
-#: pages whose heads and body tags agree).
-_SWAP_PAGES = """htmls => {
+#: document, marked as this read's. The first page's head and body attributes are
+#: kept (the caller groups pages whose heads and body tags agree).
+_SWAP_PAGES = """([htmls, mark]) => {
+  const parsed = document.implementation.createHTMLDocument('');
   const root = document.createElement('html');
   const body = document.createElement('body');
   htmls.forEach((html, i) => {
-    const parsed = new DOMParser().parseFromString(html, 'text/html');
+    parsed.documentElement.innerHTML = html;
     if (i === 0) {
       root.appendChild(document.adoptNode(parsed.head));
       for (const a of parsed.body.attributes) body.setAttribute(a.name, a.value);
@@ -83,12 +90,16 @@ _SWAP_PAGES = """htmls => {
     body.appendChild(section);
   });
   root.appendChild(body);
+  root.setAttribute('data-reading', mark);
   document.replaceChild(root, document.documentElement);
 }"""
 
 #: For every section: its text lines (whitespace folded as get_by_text folds it), the
-#: cells of the tables the role locator found in it, their links, and its links.
-_READ_SECTIONS = """tables => {
+#: cells of the tables the role locator found in it, their links, and its links; as
+#: JSON, one string for the driver to pass on. ``null`` if the document is not the
+#: one this read swapped in.
+_READ_SECTIONS = """(tables, mark) => {
+  if (document.documentElement.getAttribute('data-reading') !== mark) return null;
   const text = c => (c.innerText || c.textContent || '').trim();
   const links = root => [...root.querySelectorAll('a[href]')]
     .map(a => [text(a).replace(/\\s+/g, ' '), a.getAttribute('href')]);
@@ -102,6 +113,8 @@ _READ_SECTIONS = """tables => {
     ];
   }));
 }"""
+
+_marks = itertools.count()
 
 _HEAD = re.compile(r"<head\b[^>]*>(.*?)</head\s*>", re.IGNORECASE | re.DOTALL)
 _TITLE = re.compile(r"<title\b[^>]*>.*?</title\s*>", re.IGNORECASE | re.DOTALL)
@@ -130,9 +143,28 @@ class _Desk:
     reading: int = 0
     waiting: dict[tuple[str, str] | None, list[_Waiting]] = field(default_factory=dict)
     readers: set[asyncio.Task[None]] = field(default_factory=set)
+    #: pages being fetched by ``fetch_and_read``, and a signal each time one lands
+    fetching: int = 0
+    landed: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 _desks: WeakKeyDictionary[BrowserContext, _Desk] = WeakKeyDictionary()
+
+
+async def fetch_and_read(context: BrowserContext, url: str) -> ReadPage:
+    """The page at ``url``, fetched with the context's session and read with others.
+
+    The desk knows the page is on its way, so a read about to start waits for it a
+    moment (``LINGER_S``) rather than leave it for a read of its own.
+    """
+    desk = _desks.setdefault(context, _Desk())
+    desk.fetching += 1
+    try:
+        html = await get_html(context, url)
+    finally:
+        desk.fetching -= 1
+        desk.landed.set()
+    return await read_page(context, html, url)
 
 
 async def read_page(context: BrowserContext, html: str, url: str) -> ReadPage:
@@ -142,6 +174,7 @@ async def read_page(context: BrowserContext, html: str, url: str) -> ReadPage:
     # a caller that gave up leaves its outcome unread: mark it read, not lost
     item.done.add_done_callback(lambda f: f.cancelled() or f.exception())
     desk.waiting.setdefault(batch_key(html), []).append(item)
+    desk.landed.set()
     if desk.reading < READERS:
         # a task of its own: a caller cancelled mid-read must not strand the others
         desk.reading += 1
@@ -161,6 +194,7 @@ async def _drain(context: BrowserContext, desk: _Desk) -> None:
     """Read waiting pages, a document at a time, until none wait."""
     try:
         while desk.waiting:
+            await _linger(desk)
             key = next(iter(desk.waiting))
             queue = desk.waiting.pop(key)
             batch = queue[:MAX_PAGES] if key is not None else queue[:1]
@@ -169,6 +203,21 @@ async def _drain(context: BrowserContext, desk: _Desk) -> None:
             await _read(context, batch)
     finally:
         desk.reading -= 1
+
+
+async def _linger(desk: _Desk) -> None:
+    """Wait, at most ``LINGER_S``, for the pages still being fetched to join the read."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + LINGER_S
+    while desk.fetching and sum(map(len, desk.waiting.values())) < MAX_PAGES:
+        left = deadline - loop.time()
+        if left <= 0:
+            return
+        desk.landed.clear()
+        try:
+            await asyncio.wait_for(desk.landed.wait(), left)
+        except TimeoutError:
+            return
 
 
 async def _read(context: BrowserContext, batch: list[_Waiting]) -> None:
@@ -197,9 +246,23 @@ async def _read(context: BrowserContext, batch: list[_Waiting]) -> None:
 async def _swap_and_read(page: Page, htmls: list[str]
                          ) -> list[tuple[list[str], list[Table], list[list[list[str]]],
                                          list[list[str]]]]:
-    await page.evaluate(_SWAP_PAGES, htmls)
-    sections = await page.get_by_role("table").evaluate_all(_READ_SECTIONS)
-    return json.loads(sections)  # type: ignore[no-any-return]
+    mark = str(next(_marks))
+    # Swap and read are sent together, so the read costs one wait for the browser, not
+    # two. The driver does not promise their order; a read that ran before the swap
+    # finds no mark, and is made again.
+    outcomes = await asyncio.gather(
+        page.evaluate(_SWAP_PAGES, [htmls, mark]),
+        page.get_by_role("table").evaluate_all(_READ_SECTIONS, mark),
+        return_exceptions=True)
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException):
+            raise outcome
+    found = outcomes[1]
+    if found is None:
+        found = await page.get_by_role("table").evaluate_all(_READ_SECTIONS, mark)
+    if not isinstance(found, str):
+        raise PortalError("the page read was not the document just put in it")
+    return json.loads(found)  # type: ignore[no-any-return]
 
 
 def _fail(batch: list[_Waiting], error: Exception) -> None:
