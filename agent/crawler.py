@@ -300,9 +300,10 @@ class Crawler:
                          org_id: str | None) -> None:
         """Queue every org of the login's list for a scan, a page of the list at a time.
 
-        A retried listing reads the list from the top again; ``queued`` (portal org id
-        to row id) makes sure each org is queued once. Orgs this crawl already scanned
-        (a resumed crawl) are counted, not queued.
+        A retried listing (after a transient fault, or a new sign-in when the session
+        expired) reads the list from the top again; ``queued`` (portal org id to row
+        id) makes sure each org is queued once. Orgs this crawl already scanned (a
+        resumed crawl) are counted, not queued.
         """
         done = self._already_scanned(report.crawl_id)
 
@@ -318,7 +319,7 @@ class Crawler:
                     if org_id is not None and org_id in queued:
                         return
 
-        await self._retrying(read_list)
+        await self._signed_in(login, read_list)
         if org_id is not None and org_id not in queued:
             raise PortalError(f"org {org_id} is not in this login's org list")
         self._save_storage_state(login, await login.context.storage_state())
@@ -421,22 +422,24 @@ class Crawler:
         return result
 
     async def _capture_with_sign_in(self, login: _LoginSession, ref: OrgRef) -> OrgUsers:
+        result = await self._signed_in(
+            login, lambda: login.scraper.list_users(login.context, login.creds.base_url, ref))
+        _check_viewer_listed(result, login.creds)
+        return result
+
+    async def _signed_in(self, login: _LoginSession, call: Callable[[], Awaitable[T]]) -> T:
+        """``call``, retried; if the session expires, signed in again and called again."""
         sign_ins = 0
         while True:
             generation = login.generation
             try:
-                result = await self._retrying(
-                    lambda: login.scraper.list_users(login.context, login.creds.base_url, ref)
-                )
+                return await self._retrying(call)
             except SessionExpired:
                 if sign_ins >= MAX_SIGN_INS_PER_ORG:
                     raise
                 sign_ins += 1
                 self._sign_ins += 1
                 await self._retrying(lambda g=generation: login.sign_in_again(g))
-                continue
-            _check_viewer_listed(result, login.creds)
-            return result
 
     def _count_retry(self, state: RetryCallState) -> None:
         self._retries[_reason_of(state)] += 1

@@ -12,9 +12,10 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import ExitStack
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import ExitStack, aclosing
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlmodel import Session, select
@@ -25,6 +26,8 @@ from agent.findings import open_findings, reconcile
 from agent.imports import ImportKind, run_import
 from agent.logins import add_login
 from agent.runtime import Runtime
+from agent.scrapers import LayoutChanged, OrgRef
+from agent.scrapers.qbo import QboScraper
 from agent.settings import Settings
 from agent.storage.db import session_scope
 from agent.storage.models import Crawl, Observation, Org, Scan
@@ -35,9 +38,14 @@ from sandbox.serve import PortalServer
 from sandbox.world import World
 from tests.browser_loop import BrowserLoop
 
+if TYPE_CHECKING:
+    from playwright.async_api import BrowserContext
+
 pytestmark = pytest.mark.browser
 
 REASONS = {r.value for r in FailureReason}
+#: clients on one page of the qbo client list (portals/SPEC.md)
+CLIENTS_PAGE = 50
 
 
 class Portals:
@@ -140,6 +148,38 @@ def test_layout_change_fails_every_org_and_keeps_the_last_good_findings(
         after = open_findings(session)
     assert [(f.portal_org_id, f.email, f.finding_class) for f in after] == [
         (f.portal_org_id, f.email, f.finding_class) for f in before]
+
+
+def test_a_list_of_several_pages_is_scanned_whole_and_a_list_cut_short_fails_the_rest(
+    fast_runtime: Runtime, browser_loop: BrowserLoop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Orgs are scanned while the list is read; what the list never reached fails with why."""
+    world = generate_world(23, staff=6, orgs_per_portal=CLIENTS_PAGE + 9, users_per_org=2,
+                           portals=("qbo",))
+    with ExitStack() as stack:
+        Portals(world, fast_runtime, stack)
+        whole = crawl(fast_runtime, browser_loop)
+        assert (whole.orgs_listed, whole.ok) == (len(world.orgs), len(world.orgs))
+        assert assert_ok_scans_equal_the_world(fast_runtime, world, whole.crawl_id) == whole.ok
+
+        class CutShort(QboScraper):
+            """The portal's list, until its second page changes under the crawler."""
+
+            async def org_pages(self, context: BrowserContext, base_url: str
+                                ) -> AsyncIterator[Sequence[OrgRef]]:
+                async with aclosing(super().org_pages(context, base_url)) as pages:
+                    async for page in pages:
+                        yield page
+                        raise LayoutChanged("the client list's second page has no table")
+
+        monkeypatch.setattr("agent.crawler.scraper_for", lambda portal: CutShort())
+        cut = crawl(fast_runtime, browser_loop)
+    assert cut.orgs_listed == CLIENTS_PAGE
+    assert cut.ok == CLIENTS_PAGE
+    assert cut.failed == {"layout_changed": len(world.orgs) - CLIENTS_PAGE}
+    assert [(p, reason) for p, _, reason, _ in cut.login_failures] == [("qbo", "layout_changed")]
+    # every org once: the listed ones ok with their users, the rest failed with the reason
+    assert assert_ok_scans_equal_the_world(fast_runtime, world, cut.crawl_id) == CLIENTS_PAGE
 
 
 def test_a_crawl_killed_mid_run_resumes_without_losing_or_repeating_a_scan(

@@ -6,20 +6,26 @@ browser costs a round trip through the driver, the browser process and the
 renderer. That fixed cost, paid per page, was most of a qbo crawl's CPU. So pages
 fetched at about the same time, by the orgs the crawler reads concurrently, are
 read together: each page's body becomes one ``<section>`` of a single document, the
-document is swapped into a reused page (scripts inert) in one call, and one role
-locator call returns, for every section, its visible text lines and its tables.
+document is swapped into a reused page (scripts inert) and one role locator call
+returns, for every section, its visible text lines and its tables.
 
-The batching is of the group-commit kind: no page waits for others to arrive. A
-read starts at once when fewer than ``READERS`` are in progress; pages that arrive
-meanwhile wait for the next read and all go in it (up to ``MAX_PAGES``). Readers
-are tasks of their own, so a caller that gives up does not strand the pages read
-with its own.
+The batching is of the group-commit kind: a read starts when fewer than
+``READERS`` are in progress; pages that arrive meanwhile wait for the next read and
+all go in it (up to ``MAX_PAGES``). A read about to start waits ``LINGER_S`` at
+most for pages still being fetched (``fetch_and_read``), so that a page landing a
+moment after a read ends is not read alone. Readers are tasks of their own, so a
+caller that gives up does not strand the pages read with its own.
 
 Pages share a document only when their ``<head>`` (title aside) and their
 ``<body>`` tag are identical, so the same stylesheets apply to every section as to
 the page alone; the combined body carries that body's attributes. A failure of
 the shared read (the renderer stuck or gone) fails every page in it, each as its
 own transient error, which the crawler retries.
+
+What crosses the driver is kept small and flat: the swap and the read are sent
+together (the read checks it found the document the swap made), and the read comes
+back as one JSON string, not as a tree of values that the driver protocol would
+check node by node.
 """
 
 from __future__ import annotations

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 from playwright.async_api import Browser
 
-from agent.scrapers.reading import ReadPage, batch_key, read_page
+from agent.scrapers.pages import page_from
+from agent.scrapers.reading import _READ_SECTIONS, _SWAP_PAGES, ReadPage, batch_key, read_page
 from tests.browser_loop import BrowserLoop
 
 HEAD = ("<head><title>{title}</title>"
@@ -93,3 +95,27 @@ def test_a_caller_that_gives_up_strands_no_one(browser_loop: BrowserLoop) -> Non
             await context.close()
 
     assert [r.lines for r in browser_loop.run(work)] == [["B"], ["C"]]
+
+
+@pytest.mark.browser
+def test_a_read_knows_the_document_it_reads(browser_loop: BrowserLoop) -> None:
+    """Swap and read go to the browser together; a read that ran first must not count."""
+    html = page("A", "<h1>A Ltd</h1>" + table(("Ann", "ann@a.example")))
+
+    async def work(browser: Browser) -> tuple[object, object]:
+        context = await browser.new_context()
+        try:
+            async with page_from(context) as tab:
+                await tab.evaluate(_SWAP_PAGES, [[html], "7"])
+                other = await tab.get_by_role("table").evaluate_all(_READ_SECTIONS, "8")
+                own = await tab.get_by_role("table").evaluate_all(_READ_SECTIONS, "7")
+        finally:
+            await context.close()
+        return other, own
+
+    other, own = browser_loop.run(work)
+    assert other is None
+    assert isinstance(own, str)
+    [(lines, tables, _, _)] = json.loads(own)
+    assert lines == ["A Ltd", "Name Email", "Ann ann@a.example"]
+    assert tables == [[["Name", "Email"], ["Ann", "ann@a.example"]]]
