@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Table
 from sqlmodel import Session, col, select
 
 from agent.clock import utcnow
@@ -20,8 +19,8 @@ from agent.domain import FailureReason, Portal, ScanSource, ScanStatus
 from agent.scrapers.base import OrgRef, OrgUsers
 from agent.storage.models import Observation, Org, Scan
 
-_SCANS: Table = Scan.__table__  # type: ignore[attr-defined]
-_OBSERVATIONS: Table = Observation.__table__  # type: ignore[attr-defined]
+_INSERT_SCAN = Scan.__table__.insert()  # type: ignore[attr-defined]
+_INSERT_OBSERVATION = Observation.__table__.insert()  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,7 +134,7 @@ def record_ok_scan(
         started_at=started_at, finished_at=utcnow(),
     )
     if result.users:
-        session.execute(_OBSERVATIONS.insert(), [
+        session.connection().execute(_INSERT_OBSERVATION, [
             {"scan_id": scan_id, "email": user.email.strip(), "name": user.name,
              "role": user.role, "extra_permissions": list(user.extra_permissions),
              "status": user.status.value, "kind": user.kind, "last_login": user.last_login}
@@ -166,11 +165,12 @@ def record_failed_scan(
 def _insert_scan(session: Session, **values: object) -> int:
     """Insert a scan row and return its id.
 
-    Scans and observations are append-only rows that nothing reads back in the same
-    transaction, so they are written as plain inserts: an ORM object and its flush
-    cost more than the rest of recording a scan.
+    Scans and observations are append-only rows that nothing reads back as objects,
+    so they are written as plain inserts on the session's connection (its
+    transaction): an ORM object and its flush cost more than the rest of recording
+    a scan.
     """
-    result = session.execute(_SCANS.insert().values(**values))
+    result = session.connection().execute(_INSERT_SCAN, values)
     return int(result.inserted_primary_key[0])
 
 
