@@ -7,6 +7,7 @@ not a good JSON body becomes the ``ScanFailure`` that says why.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import TYPE_CHECKING, Any
 
@@ -60,6 +61,11 @@ async def _get(context: BrowserContext, url: str, accept: str) -> tuple[int, dic
         text = await response.text()
     except PlaywrightError as exc:
         raise PortalTimeout(f"the body of {url} did not arrive complete") from exc
+    finally:
+        # the driver keeps every body until the context closes unless told otherwise:
+        # 14 KB an org, 130 MB more for a 10,000-org crawl
+        with contextlib.suppress(PlaywrightError):
+            await response.dispose()
     return response.status, response.headers, text
 
 
