@@ -7,6 +7,7 @@ not a good JSON body becomes the ``ScanFailure`` that says why.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 from typing import TYPE_CHECKING, Any
@@ -23,7 +24,10 @@ from agent.scrapers.base import (
 from agent.scrapers.timeouts import scrape_timeout_ms, scrape_timeout_s
 
 if TYPE_CHECKING:
-    from playwright.async_api import BrowserContext
+    from playwright.async_api import APIResponse, BrowserContext
+
+#: responses being disposed: held so that their tasks are not collected half way
+_disposals: set[asyncio.Task[None]] = set()
 
 async def get_json(context: BrowserContext, url: str) -> Any:
     """GET ``url`` as JSON with the context's session, or raise the failure it shows."""
@@ -62,11 +66,17 @@ async def _get(context: BrowserContext, url: str, accept: str) -> tuple[int, dic
     except PlaywrightError as exc:
         raise PortalTimeout(f"the body of {url} did not arrive complete") from exc
     finally:
-        # the driver keeps every body until the context closes unless told otherwise:
-        # 14 KB an org, 130 MB more for a 10,000-org crawl
-        with contextlib.suppress(PlaywrightError):
-            await response.dispose()
+        # The driver keeps every body until the context closes unless told otherwise
+        # (14 KB an org, 130 MB more for a 10,000-org crawl). Nobody waits on that.
+        disposal = asyncio.create_task(_dispose(response))
+        _disposals.add(disposal)
+        disposal.add_done_callback(_disposals.discard)
     return response.status, response.headers, text
+
+
+async def _dispose(response: APIResponse) -> None:
+    with contextlib.suppress(PlaywrightError):
+        await response.dispose()
 
 
 def _raise_for_status(url: str, status: int, headers: dict[str, str], error: object) -> None:
