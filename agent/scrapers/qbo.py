@@ -91,7 +91,7 @@ class QboScraper:
             if not following:
                 return
             url = urljoin(url, following[0])
-        raise PortalError("the client list did not end after 2000 pages")
+        raise PortalError(f"the client list did not end after {_MAX_PAGES} pages")
 
     async def list_users(self, context: BrowserContext, base_url: str, org: OrgRef) -> OrgUsers:
         # both tabs at once: their pages are read in one document, with other orgs'

@@ -160,13 +160,21 @@ class _Desk:
 _desks: WeakKeyDictionary[BrowserContext, _Desk] = WeakKeyDictionary()
 
 
+def _desk_of(context: BrowserContext) -> _Desk:
+    """The context's desk, made on first use (not built and thrown away on every page)."""
+    desk = _desks.get(context)
+    if desk is None:
+        desk = _desks[context] = _Desk()
+    return desk
+
+
 async def fetch_and_read(context: BrowserContext, url: str) -> ReadPage:
     """The page at ``url``, fetched with the context's session and read with others.
 
     The desk knows the page is on its way, so a read about to start waits for it a
     moment (``LINGER_S``) rather than leave it for a read of its own.
     """
-    desk = _desks.setdefault(context, _Desk())
+    desk = _desk_of(context)
     desk.fetching += 1
     try:
         html = await get_html(context, url)
@@ -178,7 +186,7 @@ async def fetch_and_read(context: BrowserContext, url: str) -> ReadPage:
 
 async def read_page(context: BrowserContext, html: str, url: str) -> ReadPage:
     """The page ``html`` (fetched from ``url``) as the browser shows it, read with others."""
-    desk = _desks.setdefault(context, _Desk())
+    desk = _desk_of(context)
     item = _Waiting(html, asyncio.get_running_loop().create_future())
     # a caller that gave up leaves its outcome unread: mark it read, not lost
     item.done.add_done_callback(lambda f: f.cancelled() or f.exception())
