@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Column, Float, Index, LargeBinary, Table, Unicode, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Float, Index, LargeBinary, Table, Unicode, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from agent.clock import utcnow
@@ -34,8 +34,31 @@ class PortalLogin(SQLModel, table=True):
     password_enc: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     totp_secret_enc: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     storage_state_enc: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
+    #: the last TOTP time step whose code was handed out, by any process: a code is
+    #: never sent twice (``agent.scrapers.totp`` claims steps through this column)
+    totp_last_step: int | None = Field(default=None, sa_column=Column(BigInteger))
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+class SignInAttempt(SQLModel, table=True):
+    """One sign-in of a login during a crawl, and how it went. Append-only.
+
+    A login that cannot sign in has no org to hang a failed scan on (on its first
+    crawl it has not even listed them), so its failure is kept here, where the
+    command line, the dashboard, the evidence report and the alerts read it.
+    """
+
+    __tablename__ = "sign_in_attempt"
+    __table_args__ = (Index("ix_sign_in_attempt_login_at", "login_id", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    login_id: int = Field(foreign_key="portal_login.id")
+    crawl_id: int | None = Field(default=None, foreign_key="crawl.id", index=True)
+    at: datetime = Field(default_factory=utcnow)
+    status: str = Field(max_length=16)  # ok | failed
+    reason: str | None = Field(default=None, max_length=32)
+    detail: str = Field(default="", max_length=2000)
 
 
 class Client(SQLModel, table=True):
@@ -96,6 +119,8 @@ class Staff(SQLModel, table=True):
     status: str = Field(max_length=16)
     left_on: date | None = None
     practice_role: str = Field(default="", max_length=100)
+    #: the practice's own title for the person, as the roster wrote it ("Senior accountant")
+    job_title: str = Field(default="", max_length=200)
 
 
 class StaffEmail(SQLModel, table=True):
@@ -200,6 +225,9 @@ class Finding(SQLModel, table=True):
     last_scan_id: int | None = Field(default=None, foreign_key="scan.id")
     resolved_at: datetime | None = None
     review_state: str = Field(default="open", max_length=32)
+    #: a passive capture did not show the access on this date; only an agent scan
+    #: may resolve it, so the finding stays open, awaiting one
+    capture_missing_at: datetime | None = None
 
 
 class AuditEvent(SQLModel, table=True):
