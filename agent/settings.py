@@ -3,17 +3,40 @@
 ``DATABASE_URL`` is also read without the prefix, the name every database tool and
 container platform already uses. Anything not set falls back to a working local
 default: an SQLite file in the data directory, the server on 127.0.0.1.
+
+A list setting is written as the README writes it, comma separated
+(``ACCESSRECON_PRACTICE_DOMAINS=a.example,b.example``); a JSON list is read too.
+pydantic-settings would otherwise decode a list from the environment as JSON only, and
+refuse the README's own form, so list fields are marked ``NoDecode`` and split here.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 from functools import cached_property
 from pathlib import Path
+from typing import Annotated
 
 from platformdirs import user_data_path
 from pydantic import AliasChoices, Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_IMPORT_MAX_ROWS = 200_000
+"""The default of ``import_max_rows``; ``agent.imports.DEFAULT_MAX_ROWS`` is the same."""
+
+
+def split_list_setting(text: str) -> list[str]:
+    """A list setting's text: a JSON list if it is one, else comma separated values."""
+    stripped = text.strip()
+    if stripped.startswith("["):
+        try:
+            loaded = json.loads(stripped)
+        except json.JSONDecodeError:
+            loaded = None
+        if isinstance(loaded, list):
+            return [str(item).strip() for item in loaded if str(item).strip()]
+    return [part.strip() for part in text.split(",") if part.strip()]
 
 
 class ChromiumNotFound(RuntimeError):
@@ -40,8 +63,8 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("ACCESSRECON_CHROMIUM_PATH", "CHROMIUM_PATH"),
     )
     #: The practice's own email domains; empty means "infer from the roster".
-    practice_domains: list[str] = Field(default_factory=list)
-    #: How many org pages one crawl works on at once (per login).
+    practice_domains: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    #: How many requests to the portals one crawl has in flight at once (orgs: twice that).
     crawl_concurrency: int = Field(default=4, ge=1, le=64)
     #: How long one page or request of a portal may take before it counts as a timeout.
     scrape_timeout_s: float = Field(default=20.0, gt=0, le=600)
@@ -49,6 +72,8 @@ class Settings(BaseSettings):
     secret_key: str | None = Field(default=None, repr=False)
     #: An org whose last ok scan is older than this is reported stale.
     stale_after_hours: int = Field(default=72, ge=1)
+    #: The most data rows one import file may hold; a longer file is refused unread.
+    import_max_rows: int = Field(default=DEFAULT_IMPORT_MAX_ROWS, ge=1, le=10_000_000)
 
     #: Alerts: a webhook that receives JSON, and/or e-mail through an SMTP server.
     alert_webhook_url: str | None = None
@@ -64,8 +89,11 @@ class Settings(BaseSettings):
     @field_validator("practice_domains", mode="before")
     @classmethod
     def _split_domains(cls, value: object) -> object:
+        """``a.example, B.example`` or ``["a.example"]`` to ``["a.example", "b.example"]``."""
         if isinstance(value, str):
-            return [d.strip().lower() for d in value.split(",") if d.strip()]
+            value = split_list_setting(value)
+        if isinstance(value, list | tuple):
+            return [str(d).strip().lstrip("@").lower() for d in value if str(d).strip()]
         return value
 
     @property

@@ -42,7 +42,7 @@ from server.routes import (
     schedules,
     users,
 )
-from server.security import RequestGuard
+from server.security import RequestGuard, leaked_token_revoker
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +115,10 @@ def create_app(
     hosts = allowed_hosts(listen_port, server_settings.extra_hosts)
     dashboard_origins = {f"http://{host}" for host in hosts}
     app.add_middleware(
+        imports.UploadLimit, max_mb=server_settings.max_upload_mb,
+        prefixes=(f"{API_PREFIX}{imports.UPLOAD_PREFIX}", f"{DASHBOARD_PREFIX}/imports"),
+    )
+    app.add_middleware(
         CORSMiddleware,
         allow_origins=[server_settings.extension_origin],
         allow_methods=["GET", "POST", "PUT", "DELETE"],
@@ -132,5 +136,6 @@ def create_app(
         max_in_flight=server_settings.max_in_flight,
         on_change=app.state.badge_cache.clear,
         dashboard_prefix=DASHBOARD_PREFIX,
+        on_token_in_url=leaked_token_revoker(runtime.engine),
     )
     return app

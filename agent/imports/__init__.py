@@ -9,7 +9,10 @@ Typical use, one transaction per file::
 
     result = run_import(engine, "staff", "staff.xlsx", practice_domains=["practice.co.nz"])
 
-Import the roster before intended access: access rows name staff by email.
+Import the roster before the client list and intended access: clients may name their
+managers, and access rows name staff, by email. Every import reads at most
+``max_rows`` data rows (``ACCESSRECON_IMPORT_MAX_ROWS``); a longer file is refused
+after reading that many, with one error.
 """
 
 from __future__ import annotations
@@ -23,14 +26,17 @@ from agent.imports.access import import_access
 from agent.imports.clients import import_clients
 from agent.imports.columns import COLUMNS, ImportKind, column_help
 from agent.imports.common import ImportResult
-from agent.imports.errors import FieldError, ImportRejected, RowError
-from agent.imports.parsing import PracticeRole, normalise_org_id
-from agent.imports.reading import ColumnSpec
+from agent.imports.errors import ERROR_LIMIT, FieldError, ImportRejected, RowError
+from agent.imports.parsing import TITLE_ROLES, PracticeRole, normalise_org_id, role_for_title
+from agent.imports.reading import DEFAULT_MAX_ROWS, ColumnSpec
 from agent.imports.staff import import_staff
 from agent.storage.db import session_scope
 
 __all__ = [
     "COLUMNS",
+    "DEFAULT_MAX_ROWS",
+    "ERROR_LIMIT",
+    "TITLE_ROLES",
     "ColumnSpec",
     "FieldError",
     "ImportKind",
@@ -43,6 +49,7 @@ __all__ = [
     "import_clients",
     "import_staff",
     "normalise_org_id",
+    "role_for_title",
     "run_import",
 ]
 
@@ -54,6 +61,7 @@ def run_import(
     *,
     practice_domains: Iterable[str] = (),
     actor: str = "cli",
+    max_rows: int = DEFAULT_MAX_ROWS,
 ) -> ImportResult:
     """Import one file of ``kind`` in its own transaction, committed if it is valid.
 
@@ -61,8 +69,9 @@ def run_import(
         engine: the database to write to.
         kind: ``staff``, ``clients`` or ``access``.
         path: the CSV or XLSX file.
-        practice_domains: the practice's email domains (used by staff and access).
+        practice_domains: the practice's email domains (to normalise addresses).
         actor: who imported, for the audit log.
+        max_rows: the most data rows the file may hold (``Settings.import_max_rows``).
 
     Raises ``ImportRejected`` (nothing changed) or ``ValueError`` for an unknown kind.
     """
@@ -73,7 +82,10 @@ def run_import(
         raise ValueError(f"unknown import kind {kind!r}; use one of {known}") from None
     with session_scope(engine) as session:
         if which is ImportKind.STAFF:
-            return import_staff(session, path, practice_domains=practice_domains, actor=actor)
+            return import_staff(session, path, practice_domains=practice_domains, actor=actor,
+                                max_rows=max_rows)
         if which is ImportKind.CLIENTS:
-            return import_clients(session, path, actor=actor)
-        return import_access(session, path, practice_domains=practice_domains, actor=actor)
+            return import_clients(session, path, practice_domains=practice_domains,
+                                  actor=actor, max_rows=max_rows)
+        return import_access(session, path, practice_domains=practice_domains, actor=actor,
+                             max_rows=max_rows)

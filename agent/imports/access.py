@@ -11,6 +11,13 @@ after normalisation against the roster already imported, so the roster goes firs
 The same staff member on the same org twice is an error naming both rows, even when
 the two rows use different addresses of that person. Roles are kept as written; the
 cross-portal role taxonomy is reconcile's business, not the import's.
+
+MYOB access is a user type (``File user``, ``Online admin``) and a set of Roles
+(``Administrator``, ``Payroll``, or any text). A MYOB row may name either or both, in
+the role cell (``Online admin; Administrator, Payroll``, ``;`` or ``,`` separated) and
+in extra_permissions; the user type is stored as the role (``""`` when not named) and
+the Roles as the extra permissions, each as written, so reconcile compares only what
+the practice recorded. Telling a user type from a role uses reconcile's taxonomy.
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ from sqlmodel import Session, select
 from agent.domain import Portal, StaffStatus
 from agent.imports.columns import ACCESS_COLUMNS, ImportKind
 from agent.imports.common import ImportResult, record_audit, reject_if
-from agent.imports.errors import FieldError, RowError
+from agent.imports.errors import FieldError, Problems, RowError
 from agent.imports.parsing import (
     RowCheck,
     column_length,
@@ -33,8 +40,12 @@ from agent.imports.parsing import (
     parse_permissions,
     parse_portal,
     show,
+    split_list,
+    to_text,
 )
-from agent.imports.reading import Cell, Sheet, read_sheet
+from agent.imports.reading import DEFAULT_MAX_ROWS, Cell, Sheet, read_sheet
+from agent.reconcile.identity import normalise_email
+from agent.reconcile.roles import is_myob_user_type, myob_role_keys, role_of
 from agent.storage.models import IntendedAccess, Staff, StaffEmail
 
 _ROLE_MAX = column_length(IntendedAccess, "role")
@@ -58,8 +69,11 @@ def validate_access(
 ) -> list[AccessRow]:
     """Every row checked against the roster in ``session``; ``ImportRejected`` if any is bad."""
     domains = tuple(practice_domains)
-    errors = list(sheet.errors)
-    owner = {e.email: e.staff_id for e in session.exec(select(StaffEmail)).all()}
+    errors = Problems(sheet.errors)
+    # Normalised again: an address stored under an older rule (a plus-tag kept) must
+    # still name its owner.
+    owner = {normalise_email(e.email, domains): e.staff_id
+             for e in session.exec(select(StaffEmail)).all()}
     if not owner and sheet.rows:
         errors.append(_no_roster(sheet))
 
@@ -82,21 +96,57 @@ def validate_access(
             org_id = check.value("org_id", lambda c, p=portal: parse_org_id(p, c), required=True)
         elif not row.has("org_id"):
             check.fail("org_id", "a value is required")
-        role = check.text("role", required=True, max_length=_ROLE_MAX)
-        extras = check.value("extra_permissions", parse_permissions) or []
+        if portal is Portal.MYOB:
+            role, extras = _myob_access(check)
+        else:
+            role = check.text("role", required=True, max_length=_ROLE_MAX)
+            extras = check.value("extra_permissions", parse_permissions) or []
         if staff is not None and portal is not None and org_id is not None:
             key = (staff[1], portal, org_id)
             first = first_row.setdefault(key, row.number)
             if first != row.number:
                 check.fail(None, f"the same staff member and org ({portal}:{org_id}) are "
                                  f"also on row {first}; give each grant once")
-        if check.ok and staff and portal and org_id and role:
+        if check.ok and staff and portal and org_id and role is not None:
             parsed.append(AccessRow(
                 row=row.number, staff_id=staff[1], email=staff[0], portal=portal,
                 org_id=org_id, role=role, extra_permissions=tuple(extras),
             ))
     reject_if(errors)
     return parsed
+
+
+def _myob_items(cell: Cell) -> list[str]:
+    return split_list(to_text(cell) or "")
+
+
+def _myob_access(check: RowCheck) -> tuple[str | None, list[str]]:
+    """A MYOB row's user type ("" when not named) and Roles, from the role cell and
+    extra_permissions; ``None`` as the type when the row is wrong (the failure recorded).
+
+    Roles are kept once each (``Payroll`` and ``payroll`` are one), in the order written.
+    """
+    items = [*(check.value("role", _myob_items) or []),
+             *(check.value("extra_permissions", _myob_items) or [])]
+    types = [item for item in items if is_myob_user_type(item)]
+    by_key: dict[frozenset[str], str] = {}
+    for item in items:
+        if not is_myob_user_type(item):
+            by_key.setdefault(myob_role_keys([item]), item)
+    roles = list(by_key.values())
+    if len({role_of(Portal.MYOB, t).code for t in types}) > 1:
+        check.fail("role", f"names more than one MYOB user type ({', '.join(map(show, types))}); "
+                           "a user has one: File user or Online admin")
+        return None, roles
+    if not types and not roles:
+        check.fail("role", "a value is required: for myob a user type (File user or Online "
+                           "admin), Roles (e.g. Administrator; Payroll), or both")
+        return None, roles
+    user_type = types[0] if types else ""
+    if _ROLE_MAX is not None and len(user_type) > _ROLE_MAX:
+        check.fail("role", f"is {len(user_type)} characters long; at most {_ROLE_MAX} fit")
+        return None, roles
+    return user_type, roles
 
 
 def _no_roster(sheet: Sheet) -> RowError:
@@ -111,6 +161,7 @@ def import_access(
     *,
     practice_domains: Iterable[str],
     actor: str = "cli",
+    max_rows: int = DEFAULT_MAX_ROWS,
 ) -> ImportResult:
     """Replace all intended access with the file's, in ``session`` (not committed).
 
@@ -119,10 +170,11 @@ def import_access(
         path: a CSV or XLSX file with the columns of ``COLUMNS[ImportKind.ACCESS]``.
         practice_domains: the practice's email domains, for address normalisation.
         actor: who imported, for the audit log.
+        max_rows: the most data rows the file may hold (``ACCESSRECON_IMPORT_MAX_ROWS``).
 
     Raises ``ImportRejected`` naming every bad row; then nothing was written.
     """
-    sheet = read_sheet(path, ACCESS_COLUMNS)
+    sheet = read_sheet(path, ACCESS_COLUMNS, max_rows=max_rows)
     rows = validate_access(session, sheet, practice_domains=practice_domains)
     result = _write_access(session, sheet, rows)
     record_audit(session, actor=actor, sheet=sheet, result=result)

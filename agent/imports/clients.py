@@ -9,17 +9,28 @@ A client the file no longer lists is removed with its links, unless some other t
 points at it; then it is kept, marked archived (so staff access to its orgs is still
 reported), keeps those of its links the file gives to no other client, and is named in
 a warning.
+
+Practice exports differ in form, and a form the import misreads must not pass as an
+import that linked nothing: orgs come from one ``linked_orgs`` column of
+``portal:org_id`` pairs or from one column per portal (``xero_org``, ``qbo_org``,
+``myob_org`` and their aliases), and a file that links no org at all while orgs are
+known (captured by a scan, or linked by an earlier import) is refused, naming the
+column. Managers and partners may be given by name or by any of their addresses in
+the roster; an address is stored as the person's name, and one the roster does not
+hold is an error.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from os import PathLike
 
+from sqlalchemy import func
 from sqlmodel import Session, select
 
 from agent.domain import Portal
-from agent.imports.columns import CLIENT_COLUMNS, ImportKind
+from agent.imports.columns import CLIENT_COLUMNS, ORG_COLUMNS, ImportKind
 from agent.imports.common import (
     ImportResult,
     record_audit,
@@ -27,19 +38,23 @@ from agent.imports.common import (
     reject_if,
     require_rows,
 )
-from agent.imports.errors import FieldError
+from agent.imports.errors import FieldError, Problems, RowError
 from agent.imports.parsing import (
     RowCheck,
     column_length,
     parse_bool,
+    parse_email,
     parse_money,
     parse_org_refs,
+    parse_portal_org_ids,
     parse_text,
     show,
 )
-from agent.imports.reading import Cell, Sheet, read_sheet
-from agent.reconcile.identity import looks_like_email
-from agent.storage.models import Client, ClientOrgLink
+from agent.imports.reading import DEFAULT_MAX_ROWS, Cell, Sheet, read_sheet
+from agent.reconcile.identity import looks_like_email, normalise_email
+from agent.storage.models import Client, ClientOrgLink, Org, Staff, StaffEmail
+
+_PEOPLE_COLUMNS = ("client_manager", "job_manager", "partner")
 
 _ID_MAX = column_length(Client, "external_id")
 _NAME_MAX = column_length(Client, "name")
@@ -70,25 +85,67 @@ def _contact_email(cell: Cell) -> str:
     return text
 
 
-def validate_clients(sheet: Sheet) -> list[ClientRow]:
-    """Every row checked; ``ImportRejected`` names every problem if any row is bad."""
-    errors = list(sheet.errors)
+def _org_parser(column: str) -> Callable[[Cell], list[tuple[Portal, str]]]:
+    """The parser of an org column: ``portal:org_id`` pairs, or one portal's bare ids."""
+    portal = ORG_COLUMNS[column]
+    if portal is None:
+        return parse_org_refs
+    return lambda cell: parse_portal_org_ids(Portal(portal), cell)
+
+
+def validate_clients(
+    sheet: Sheet,
+    *,
+    people: Mapping[str, str] | None = None,
+    practice_domains: Iterable[str] = (),
+    orgs_known: int = 0,
+) -> list[ClientRow]:
+    """Every row checked; ``ImportRejected`` names every problem if any row is bad.
+
+    Args:
+        sheet: the file as read.
+        people: the roster's addresses (normalised) to their owner's name, to read a
+            manager or partner given by address.
+        practice_domains: the practice's email domains, for address normalisation.
+        orgs_known: orgs captured or linked already; a file that links none of any
+            while some are known is refused.
+    """
+    roster = people or {}
+    domains = tuple(practice_domains)
+    errors = Problems(sheet.errors)
     require_rows(sheet, "clients", errors)
     id_row: dict[str, int] = {}
     org_row: dict[tuple[Portal, str], tuple[int, str]] = {}
+    org_columns = [column for column in ORG_COLUMNS if column in sheet.columns]
+
+    def person(cell: Cell) -> str:
+        text = parse_text(cell, max_length=_PERSON_MAX)
+        if not looks_like_email(text):
+            return text
+        name = roster.get(parse_email(text, domains))
+        if name is None:
+            raise FieldError(f"{show(text)} is not an address of anyone in the staff roster; "
+                             "write the person's name, or import the roster with this address")
+        return name
+
     parsed: list[ClientRow] = []
+    any_org = False
     for row in sheet.rows:
         check = RowCheck(row, sheet.file, errors)
         client_id = check.text("client_id", required=True, max_length=_ID_MAX)
         name = check.text("name", required=True, max_length=_NAME_MAX)
-        people = {
-            column: check.text(column, max_length=_PERSON_MAX) or ""
-            for column in ("client_manager", "job_manager", "partner")
-        }
+        chosen = {column: check.value(column, person) or "" for column in _PEOPLE_COLUMNS}
         fee = check.value("annual_fee", parse_money)
         archived = check.value("archived", parse_bool)
         contact = check.value("contact_email", _contact_email)
-        orgs = check.value("linked_orgs", parse_org_refs) or []
+        orgs: list[tuple[Portal, str]] = []
+        source: dict[tuple[Portal, str], str] = {}
+        for column in org_columns:
+            any_org = any_org or row.has(column)
+            for ref in check.value(column, _org_parser(column)) or []:
+                if ref not in source:
+                    source[ref] = column
+                    orgs.append(ref)
         if client_id is not None:
             first = id_row.setdefault(client_id, row.number)
             if first != row.number:
@@ -97,34 +154,81 @@ def validate_clients(sheet: Sheet) -> list[ClientRow]:
         for ref in orgs:
             owner = org_row.setdefault(ref, (row.number, client_id or ""))
             if owner[0] != row.number:
-                check.fail("linked_orgs", f"{ref[0]}:{ref[1]} is also linked on row {owner[0]} "
-                                          f"(client {owner[1]}); an org links to at most "
-                                          "one client")
+                check.fail(source[ref], f"{ref[0]}:{ref[1]} is also linked on row {owner[0]} "
+                                        f"(client {owner[1]}); an org links to at most "
+                                        "one client")
         if check.ok and client_id and name:
             parsed.append(ClientRow(
                 row=row.number, client_id=client_id, name=name,
-                client_manager=people["client_manager"], job_manager=people["job_manager"],
-                partner=people["partner"], annual_fee=fee, archived=bool(archived),
+                client_manager=chosen["client_manager"], job_manager=chosen["job_manager"],
+                partner=chosen["partner"], annual_fee=fee, archived=bool(archived),
                 contact_email=contact or "", linked_orgs=tuple(orgs),
             ))
+    if orgs_known and sheet.rows and not any_org:
+        errors.extend(_links_nothing(sheet, org_columns, orgs_known))
     reject_if(errors)
     return parsed
 
 
+def _links_nothing(sheet: Sheet, org_columns: list[str], known: int) -> list[RowError]:
+    """The refusal of a client list that would unlink every org the product knows."""
+    consequence = (f"{known} orgs are known (captured or linked before), and importing it "
+                   "would leave every one of them linked to no client")
+    if not org_columns:
+        return [RowError(
+            sheet.file, 1, "linked_orgs",
+            f"the file has no column linking orgs (linked_orgs, or xero_org, qbo_org, "
+            f"myob_org); {consequence}. Add the column; the README's Import formats lists "
+            "the names it may have",
+        )]
+    return [RowError(
+        sheet.file, 1, sheet.title(column),
+        f"no row of this column links an org; {consequence}. Fill it in from the practice "
+        "manager's export",
+    ) for column in org_columns]
+
+
+def _roster_names(session: Session, practice_domains: Iterable[str]) -> dict[str, str]:
+    """Every roster address to its owner's name.
+
+    Addresses are normalised again, as the access import does: one stored under an
+    older rule (a plus-tag kept) must still name its owner.
+    """
+    domains = tuple(practice_domains)
+    names = {s.id: s.name for s in session.exec(select(Staff)).all()}
+    return {normalise_email(e.email, domains): names[e.staff_id]
+            for e in session.exec(select(StaffEmail)).all() if e.staff_id in names}
+
+
+def _orgs_known(session: Session) -> int:
+    orgs = session.exec(select(func.count()).select_from(Org)).one()
+    links = session.exec(select(func.count()).select_from(ClientOrgLink)).one()
+    return max(int(orgs), int(links))
+
+
 def import_clients(
-    session: Session, path: str | PathLike[str], *, actor: str = "cli"
+    session: Session,
+    path: str | PathLike[str],
+    *,
+    practice_domains: Iterable[str] = (),
+    actor: str = "cli",
+    max_rows: int = DEFAULT_MAX_ROWS,
 ) -> ImportResult:
     """Replace the client list and org links with the file's, in ``session`` (not committed).
 
     Args:
         session: the transaction to write in; the caller commits (``run_import`` does).
         path: a CSV or XLSX file with the columns of ``COLUMNS[ImportKind.CLIENTS]``.
+        practice_domains: the practice's email domains, to read managers given by address.
         actor: who imported, for the audit log.
+        max_rows: the most data rows the file may hold (``ACCESSRECON_IMPORT_MAX_ROWS``).
 
     Raises ``ImportRejected`` naming every bad row; then nothing was written.
     """
-    sheet = read_sheet(path, CLIENT_COLUMNS)
-    rows = validate_clients(sheet)
+    sheet = read_sheet(path, CLIENT_COLUMNS, max_rows=max_rows)
+    rows = validate_clients(sheet, people=_roster_names(session, practice_domains),
+                            practice_domains=practice_domains,
+                            orgs_known=_orgs_known(session))
     result = _write_clients(session, sheet, rows)
     record_audit(session, actor=actor, sheet=sheet, result=result)
     session.flush()

@@ -18,7 +18,7 @@ from sqlalchemy import Table, select
 from sqlmodel import Session, SQLModel
 
 from agent.imports.columns import ImportKind
-from agent.imports.errors import ImportRejected, RowError
+from agent.imports.errors import ImportRejected, Problems, RowError
 from agent.imports.reading import Sheet
 from agent.storage.models import AuditEvent
 
@@ -52,7 +52,7 @@ class ImportResult:
         return f"{self.kind} import of {self.file}: {self.rows} {noun}; {', '.join(parts)}"
 
 
-def require_rows(sheet: Sheet, what: str, errors: list[RowError]) -> None:
+def require_rows(sheet: Sheet, what: str, errors: Problems | list[RowError]) -> None:
     """A roster or client list with no rows would wipe the data: refuse it."""
     if not sheet.rows:
         errors.append(RowError(
@@ -63,7 +63,8 @@ def require_rows(sheet: Sheet, what: str, errors: list[RowError]) -> None:
         ))
 
 
-def reject_if(errors: list[RowError]) -> None:
+def reject_if(errors: Problems | list[RowError]) -> None:
+    """Refuse the file if validation found anything (kept problems and their count)."""
     if errors:
         raise ImportRejected(errors)
 

@@ -17,12 +17,13 @@ import re
 from collections.abc import Callable, Iterable
 from datetime import date, datetime, time
 from enum import StrEnum
+from functools import lru_cache
 from typing import TypeVar
 
 from sqlmodel import SQLModel
 
 from agent.domain import Portal, StaffStatus
-from agent.imports.errors import FieldError, RowError
+from agent.imports.errors import FieldError, Problems, RowError
 from agent.imports.reading import Cell, Row
 from agent.reconcile.identity import looks_like_email, normalise_email
 
@@ -57,8 +58,9 @@ _MONEY = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+")
 _CURRENCY = "$£€¥"
 _TRUE = {"yes", "y", "true", "t", "1"}
 _FALSE = {"no", "n", "false", "f", "0"}
-_LIST_SPLIT = re.compile(r"[;,\r\n]+")
-_PERMISSION_SPLIT = re.compile(r"[;\r\n]+")
+_LIST_SPLIT = re.compile(r"[;,\t\r\n]+")
+_PERMISSION_SPLIT = re.compile(r"[;\t\r\n]+")
+_ID_SPLIT = re.compile(r"[;,\s]+")
 
 
 def show(cell: Cell) -> str:
@@ -168,9 +170,57 @@ def parse_enum_word(cell: Cell, choices: dict[str, T], what: str, valid: str) ->
 
 _STATUSES = {"active": StaffStatus.ACTIVE, "on_leave": StaffStatus.ON_LEAVE,
              "left": StaffStatus.LEFT}
-_ROLES = {"practice_admin": PracticeRole.PRACTICE_ADMIN, "admin": PracticeRole.PRACTICE_ADMIN,
-          "partner": PracticeRole.PARTNER, "manager": PracticeRole.MANAGER,
-          "employee": PracticeRole.EMPLOYEE}
+
+TITLE_ROLES: tuple[tuple[PracticeRole, tuple[str, ...], tuple[str, ...]], ...] = (
+    (PracticeRole.PRACTICE_ADMIN, ("admin",),
+     ("practice admin", "practice administrator", "practice manager", "office manager",
+      "operations manager")),
+    (PracticeRole.PARTNER, (),
+     ("partner", "director", "principal", "owner", "founder")),
+    (PracticeRole.MANAGER, (),
+     ("manager", "team leader", "team lead", "supervisor")),
+    (PracticeRole.EMPLOYEE, (),
+     ("employee", "staff", "senior", "accountant", "bookkeeper", "book keeper", "graduate",
+      "intern", "associate", "junior", "intermediate", "analyst", "assistant",
+      "administrator", "administration", "receptionist", "consultant", "adviser", "advisor",
+      "trainee", "cadet", "clerk", "specialist", "officer", "payroll", "tax agent",
+      "student", "contractor", "technician", "coordinator", "auditor")),
+)
+"""How a practice's job titles read as access roles, in order: the first row that fits wins.
+
+Each row is (role, whole titles, phrases): a title fits a row when it is one of its
+whole titles, or when one of its phrases appears in the title as whole words
+(``Senior Tax Manager`` holds ``manager``). Case, punctuation, ``_`` and ``-`` do not
+matter. A bare ``admin`` is a practice admin only as the whole title, so ``Admin
+assistant`` is an employee. The README's "Import formats" shows this table.
+"""
+
+
+def _words(text: str) -> str:
+    """A title's words, lower case, single spaced, punctuation, ``_`` and ``-`` dropped."""
+    return " ".join(re.sub(r"[^0-9a-z]+", " ", text.casefold()).split())
+
+
+_TITLE_TABLE = tuple(
+    (role, frozenset(_words(t) for t in whole),
+     re.compile(r"\b(?:" + "|".join(re.escape(_words(p)) for p in phrases) + r")\b"))
+    for role, whole, phrases in TITLE_ROLES
+)
+
+
+@lru_cache(maxsize=4096)
+def role_for_title(title: str) -> tuple[PracticeRole, bool]:
+    """The access role a job title reads as, and whether the table knows the title.
+
+    An unknown title is an employee: the least the practice role grants, so a title
+    the table misses never widens anyone's standing. Rosters repeat a few titles on
+    every row, so answers are remembered.
+    """
+    words = _words(title)
+    for role, whole, phrases in _TITLE_TABLE:
+        if words in whole or phrases.search(words):
+            return role, True
+    return PracticeRole.EMPLOYEE, False
 
 
 def parse_staff_status(cell: Cell) -> StaffStatus:
@@ -178,11 +228,11 @@ def parse_staff_status(cell: Cell) -> StaffStatus:
     return parse_enum_word(cell, _STATUSES, "a staff status", "active, on leave or left")
 
 
-def parse_practice_role(cell: Cell) -> PracticeRole:
-    """practice admin, partner, manager or employee."""
-    return parse_enum_word(
-        cell, _ROLES, "a practice role", "practice admin, partner, manager or employee"
-    )
+def parse_job_title(cell: Cell, *, max_length: int | None = None) -> tuple[str, PracticeRole, bool]:
+    """A job title as written, the access role it reads as, and whether that was known."""
+    title = parse_text(cell, max_length=max_length)
+    role, known = role_for_title(title)
+    return title, role, known
 
 
 def parse_portal(cell: Cell) -> Portal:
@@ -235,7 +285,7 @@ def parse_org_ref(text: str) -> tuple[Portal, str]:
 
 
 def parse_org_refs(cell: Cell) -> list[tuple[Portal, str]]:
-    """``portal:org_id`` pairs separated by ``;`` (or ``,`` or new lines), duplicates dropped.
+    """``portal:org_id`` pairs separated by ``;``, ``,``, tabs or new lines, each once.
 
     Every bad pair is named in one ``FieldError``.
     """
@@ -254,12 +304,40 @@ def parse_org_refs(cell: Cell) -> list[tuple[Portal, str]]:
     return refs
 
 
+def parse_portal_org_ids(portal: Portal, cell: Cell) -> list[tuple[Portal, str]]:
+    """One portal's org ids from its own column (``xero_org``), duplicates dropped.
+
+    Ids are separated by ``;``, ``,``, spaces or new lines; an id may carry its portal
+    (``xero:!x7Kp2``) but not another's. A number cell is one id. Every bad id is
+    named in one ``FieldError``.
+    """
+    if not isinstance(cell, str):
+        return [(portal, parse_org_id(portal, cell))]
+    refs: list[tuple[Portal, str]] = []
+    problems: list[str] = []
+    for item in split_list(cell, _ID_SPLIT):
+        named, colon, rest = item.partition(":")
+        if colon and named.strip().casefold() != portal.value:
+            problems.append(f"{show(item)} names another portal than {portal}")
+            continue
+        try:
+            ref = (portal, normalise_org_id(portal, rest if colon else item))
+        except FieldError as exc:
+            problems.append(str(exc))
+            continue
+        if ref not in refs:
+            refs.append(ref)
+    if problems:
+        raise FieldError("; ".join(problems))
+    return refs
+
+
 def split_list(text: str, separators: re.Pattern[str] = _LIST_SPLIT) -> list[str]:
     return [part.strip() for part in separators.split(text) if part.strip()]
 
 
 def parse_permissions(cell: Cell) -> list[str]:
-    """Extra permissions separated by ``;`` (or new lines), as written, duplicates dropped."""
+    """Extra permissions separated by ``;``, tabs or new lines, as written, once each."""
     return list(dict.fromkeys(split_list(to_text(cell) or "", _PERMISSION_SPLIT)))
 
 
@@ -272,7 +350,7 @@ def parse_email(cell: Cell, practice_domains: Iterable[str] = ()) -> str:
 
 
 def parse_emails(cell: Cell, practice_domains: Iterable[str] = ()) -> list[str]:
-    """Addresses separated by ``;``, ``,`` or new lines, normalised, first one first.
+    """Addresses separated by ``;``, ``,``, tabs or new lines, normalised, first one first.
 
     An address written twice (even spelt differently) is kept once; every bad address
     is named in one ``FieldError``.
@@ -300,10 +378,13 @@ class RowCheck:
     """Parses one row's cells, recording each failure as a ``RowError`` and carrying on.
 
     A parser that fails returns ``None`` to the caller; ``ok`` tells whether the row is
-    clean so far, and only clean rows are written.
+    clean so far, and only clean rows are written. A failure names the column as the
+    file's header wrote it, which is what the person sees in their spreadsheet. A
+    cell already refused while reading (``Row.flagged``) fails without a second
+    message.
     """
 
-    def __init__(self, row: Row, file: str, errors: list[RowError]) -> None:
+    def __init__(self, row: Row, file: str, errors: Problems | list[RowError]) -> None:
         self.row = row
         self.file = file
         self._errors = errors
@@ -315,12 +396,16 @@ class RowCheck:
 
     def fail(self, column: str | None, reason: str) -> None:
         self._failures += 1
-        self._errors.append(RowError(self.file, self.row.number, column, reason))
+        title = None if column is None else self.row.title(column)
+        self._errors.append(RowError(self.file, self.row.number, title, reason))
 
     def value(
         self, column: str, parser: Callable[[Cell], T], *, required: bool = False
     ) -> T | None:
         """``parser`` applied to the column's cell; a blank cell is ``None`` unless required."""
+        if column in self.row.flagged:
+            self._failures += 1
+            return None
         cell = self.row.get(column)
         if cell is None:
             if required:
@@ -350,15 +435,17 @@ __all__ = [
     "parse_email",
     "parse_emails",
     "parse_enum_word",
+    "parse_job_title",
     "parse_money",
     "parse_org_id",
     "parse_org_ref",
     "parse_org_refs",
     "parse_permissions",
     "parse_portal",
-    "parse_practice_role",
+    "parse_portal_org_ids",
     "parse_staff_status",
     "parse_text",
+    "role_for_title",
     "show",
     "split_list",
     "to_text",

@@ -18,7 +18,8 @@ and keeping them as they were would let the file's silence hide a leaver; so the
 kept, marked ``left`` (their ``left_on`` kept if known, else empty) with their
 addresses, and each is named in a warning. A leaver who still has access is then
 reported as ``leaver_access``, the safe way to be wrong. Addresses are stored
-normalised with the practice's domains (plus-tags dropped on those domains).
+normalised (case, spaces and a plus-tag on any domain dropped; see
+``agent.reconcile.identity``).
 """
 
 from __future__ import annotations
@@ -39,20 +40,23 @@ from agent.imports.common import (
     reject_if,
     require_rows,
 )
+from agent.imports.errors import Problems
 from agent.imports.parsing import (
     RowCheck,
     column_length,
     parse_date,
     parse_emails,
-    parse_practice_role,
+    parse_job_title,
     parse_staff_status,
     show,
 )
-from agent.imports.reading import Sheet, read_sheet
+from agent.imports.reading import DEFAULT_MAX_ROWS, Sheet, read_sheet
 from agent.storage.models import Staff, StaffEmail
 
 _NAME_MAX = column_length(Staff, "name")
 _EMAIL_MAX = column_length(StaffEmail, "email") or 320
+_TITLE_MAX = column_length(Staff, "job_title")
+_TITLES_NAMED = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,24 +69,36 @@ class StaffRow:
     status: StaffStatus
     left_on: date | None
     practice_role: str
+    job_title: str = ""
 
 
-def validate_staff(sheet: Sheet, *, practice_domains: Iterable[str]) -> list[StaffRow]:
-    """Every row checked; ``ImportRejected`` names every problem if any row is bad."""
+def validate_staff(
+    sheet: Sheet, *, practice_domains: Iterable[str], warnings: list[str] | None = None
+) -> list[StaffRow]:
+    """Every row checked; ``ImportRejected`` names every problem if any row is bad.
+
+    Job titles the role table does not know are named in ``warnings`` (when given).
+    """
     domains = tuple(practice_domains)
-    errors = list(sheet.errors)
+    errors = Problems(sheet.errors)
     require_rows(sheet, "staff", errors)
     first_row_of: dict[str, int] = {}
+    unknown_titles: dict[str, list[int]] = {}
     parsed: list[StaffRow] = []
     for row in sheet.rows:
         check = RowCheck(row, sheet.file, errors)
         name = check.text("name", required=True, max_length=_NAME_MAX)
-        emails = check.value("emails", lambda c: parse_emails(c, domains), required=True)
+        primary = check.value("emails", lambda c: parse_emails(c, domains), required=True)
+        aliases = check.value("aliases", lambda c: parse_emails(c, domains)) or []
+        emails = None if primary is None else list(dict.fromkeys([*primary, *aliases]))
         status = check.value("status", parse_staff_status, required=True)
         left_on = None
         if status is None or status is StaffStatus.LEFT:
             left_on = check.value("left_on", parse_date)
-        role = check.value("practice_role", parse_practice_role)
+        titled = check.value("practice_role",
+                             lambda c: parse_job_title(c, max_length=_TITLE_MAX))
+        if titled is not None and not titled[2]:
+            unknown_titles.setdefault(titled[0], []).append(row.number)
         if status is StaffStatus.LEFT and not row.has("left_on"):
             missing = "" if "left_on" in sheet.columns else "; the file has no left_on column"
             check.fail("left_on", f"the date the person left is required when status is left"
@@ -92,18 +108,38 @@ def validate_staff(sheet: Sheet, *, practice_domains: Iterable[str]) -> list[Sta
                                   f"{status.replace('_', ' ')}, left_on is "
                                   f"{show(row.get('left_on'))})")
         for email in emails or ():
+            column = "emails" if email in (primary or ()) else "aliases"
             if len(email) > _EMAIL_MAX:
-                check.fail("emails", f"{show(email)} is longer than {_EMAIL_MAX} characters")
+                check.fail(column, f"{show(email)} is longer than {_EMAIL_MAX} characters")
             elif first_row_of.setdefault(email, row.number) != row.number:
-                check.fail("emails", f"{email} is also on row {first_row_of[email]}; "
-                                     "an address belongs to one person")
+                check.fail(column, f"{email} is also on row {first_row_of[email]}; "
+                                   "an address belongs to one person")
         if check.ok and name and emails and status:
             parsed.append(StaffRow(
                 row=row.number, name=name, emails=tuple(emails), status=status,
-                left_on=left_on, practice_role=role.value if role else "",
+                left_on=left_on, practice_role=titled[1].value if titled else "",
+                job_title=titled[0] if titled else "",
             ))
     reject_if(errors)
+    if warnings is not None and unknown_titles:
+        warnings.append(_unknown_titles_warning(sheet, unknown_titles))
     return parsed
+
+
+def _unknown_titles_warning(sheet: Sheet, titles: dict[str, list[int]]) -> str:
+    named = [f"{show(title)} ({_rows(numbers)})"
+             for title, numbers in list(titles.items())[:_TITLES_NAMED]]
+    more = len(titles) - len(named)
+    tail = f" and {more} more" if more > 0 else ""
+    return (f"{sheet.title('practice_role')}: {', '.join(named)}{tail} "
+            f"{'is' if len(titles) == 1 else 'are'} not in the table of job titles, so read "
+            "as employee; see the README (Import formats) for the titles known")
+
+
+def _rows(numbers: list[int]) -> str:
+    shown = ", ".join(str(n) for n in numbers[:10])
+    more = f" and {len(numbers) - 10} more" if len(numbers) > 10 else ""
+    return f"row {shown}" if len(numbers) == 1 else f"rows {shown}{more}"
 
 
 def import_staff(
@@ -112,6 +148,7 @@ def import_staff(
     *,
     practice_domains: Iterable[str],
     actor: str = "cli",
+    max_rows: int = DEFAULT_MAX_ROWS,
 ) -> ImportResult:
     """Replace the roster with the file's, in ``session``'s transaction (not committed).
 
@@ -120,12 +157,14 @@ def import_staff(
         path: a CSV or XLSX file with the columns of ``COLUMNS[ImportKind.STAFF]``.
         practice_domains: the practice's email domains, for address normalisation.
         actor: who imported, for the audit log.
+        max_rows: the most data rows the file may hold (``ACCESSRECON_IMPORT_MAX_ROWS``).
 
     Raises ``ImportRejected`` naming every bad row; then nothing was written.
     """
-    sheet = read_sheet(path, STAFF_COLUMNS)
-    rows = validate_staff(sheet, practice_domains=practice_domains)
-    result = _write_staff(session, sheet, rows)
+    sheet = read_sheet(path, STAFF_COLUMNS, max_rows=max_rows)
+    notes: list[str] = []
+    rows = validate_staff(sheet, practice_domains=practice_domains, warnings=notes)
+    result = _write_staff(session, sheet, rows, notes)
     record_audit(session, actor=actor, sheet=sheet, result=result)
     session.flush()
     return result
@@ -154,7 +193,9 @@ def _match(rows: list[StaffRow], emails: list[StaffEmail]) -> dict[int, int]:
     return matched
 
 
-def _write_staff(session: Session, sheet: Sheet, rows: list[StaffRow]) -> ImportResult:
+def _write_staff(
+    session: Session, sheet: Sheet, rows: list[StaffRow], notes: list[str]
+) -> ImportResult:
     members = {s.id: s for s in session.exec(select(Staff)).all() if s.id is not None}
     addresses = list(session.exec(select(StaffEmail)).all())
     primary_of: dict[int, str] = {}
@@ -173,17 +214,18 @@ def _write_staff(session: Session, sheet: Sheet, rows: list[StaffRow]) -> Import
         staff_id = matched.get(row.row)
         if staff_id is None:
             member = Staff(name=row.name, status=row.status.value, left_on=row.left_on,
-                           practice_role=row.practice_role)
+                           practice_role=row.practice_role, job_title=row.job_title)
             session.add(member)
             created += 1
         else:
             member = members[staff_id]
             before = (member.name, member.status, member.left_on, member.practice_role,
-                      held[staff_id])
+                      member.job_title, held[staff_id])
             member.name, member.status = row.name, row.status.value
             member.left_on, member.practice_role = row.left_on, row.practice_role
+            member.job_title = row.job_title
             after = (row.name, row.status.value, row.left_on, row.practice_role,
-                     (row.emails[0], frozenset(row.emails)))
+                     row.job_title, (row.emails[0], frozenset(row.emails)))
             if before == after:
                 unchanged += 1
             else:
@@ -193,7 +235,7 @@ def _write_staff(session: Session, sheet: Sheet, rows: list[StaffRow]) -> Import
 
     absent = set(members) - set(matched.values())
     keep = referenced_ids(session, Staff, absent, ignore={"staff_email"})
-    warnings = list(sheet.warnings)
+    warnings = [*sheet.warnings, *notes]
     for staff_id in sorted(keep):
         member = members[staff_id]
         primary = held[staff_id][0] or "no address"

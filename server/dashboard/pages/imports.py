@@ -65,7 +65,8 @@ def upload(
         try:
             result = run_import(runtime.engine, which, path,
                                 practice_domains=runtime.settings.practice_domains,
-                                actor=viewer.principal.actor)
+                                actor=viewer.principal.actor,
+                                max_rows=runtime.settings.import_max_rows)
         except ImportRejected as exc:
             return _page(request, viewer, status=422, chosen=which.value, rejected=exc)
     return _page(request, viewer, chosen=which.value, result=result)

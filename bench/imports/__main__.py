@@ -1,0 +1,3 @@
+from bench.imports.run import main
+
+main()

@@ -1,0 +1,153 @@
+"""Every setting parses when written as the README writes it, in the environment or .env.
+
+pydantic-settings decodes list-typed fields from the environment as JSON, so
+``ACCESSRECON_PRACTICE_DOMAINS=a.example,b.example`` (the README's form) used to stop
+the settings loader. These tests load every variable of the README's Settings table
+in its documented form, and insist that every list-typed setting has such a test.
+"""
+
+from __future__ import annotations
+
+import re
+import typing
+from pathlib import Path
+
+import pytest
+from pydantic_settings import BaseSettings, NoDecode
+
+from agent.settings import Settings
+from server.config import ServerSettings
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+#: Each variable of the README's Settings table, written as the README writes it.
+README_FORM: dict[str, str] = {
+    "ACCESSRECON_DATA_DIR": "/srv/accessrecon",
+    "DATABASE_URL": "postgresql+psycopg://user:pass@db.example/accessrecon",
+    "ACCESSRECON_DATABASE_URL": "postgresql+psycopg://user:pass@db.example/accessrecon",
+    "ACCESSRECON_HOST": "127.0.0.1",
+    "ACCESSRECON_PORT": "8765",
+    "ACCESSRECON_EXTRA_HOSTS": "accessrecon.practice.example,10.0.0.5:8443",
+    "ACCESSRECON_CHROMIUM_PATH": "/usr/bin/chromium",
+    "CHROMIUM_PATH": "/usr/bin/chromium",
+    "ACCESSRECON_PRACTICE_DOMAINS": "a.example,b.example",
+    "ACCESSRECON_CRAWL_CONCURRENCY": "4",
+    "ACCESSRECON_SCRAPE_TIMEOUT_S": "20",
+    "ACCESSRECON_SECRET_KEY": "x" * 43 + "=",
+    "ACCESSRECON_STALE_AFTER_HOURS": "72",
+    "ACCESSRECON_IMPORT_MAX_ROWS": "200000",
+    "ACCESSRECON_MAX_UPLOAD_MB": "20",
+    "ACCESSRECON_ALERT_WEBHOOK_URL": "https://hooks.practice.example/accessrecon",
+    "ACCESSRECON_SMTP_HOST": "smtp.practice.example",
+    "ACCESSRECON_SMTP_PORT": "587",
+    "ACCESSRECON_SMTP_USERNAME": "alerts",
+    "ACCESSRECON_SMTP_PASSWORD": "s3cret",
+    "ACCESSRECON_SMTP_STARTTLS": "true",
+    "ACCESSRECON_SMTP_FROM": "accessrecon@practice.example",
+    "ACCESSRECON_ALERT_FALLBACK_EMAIL": "admin@practice.example",
+    "ACCESSRECON_EXTENSION_ID": "dlknhomepfggimodiicoicanhdhjlghk",
+    "ACCESSRECON_DASHBOARD_SESSION_HOURS": "12",
+    "ACCESSRECON_API_DOCS": "true",
+}
+
+#: Each list-typed setting, in README form, and the value it must load as.
+LIST_SETTINGS: dict[str, tuple[str, list[str]]] = {
+    "practice_domains": ("a.example, B.example", ["a.example", "b.example"]),
+    "extra_hosts": ("accessrecon.practice.example,10.0.0.5:8443",
+                    ["accessrecon.practice.example", "10.0.0.5:8443"]),
+}
+
+
+def readme_variables() -> set[str]:
+    """The variable names of the README's Settings table (``_PORT`` after a name: its kin)."""
+    text = README.read_text(encoding="utf-8")
+    section = text.split("## Settings", 1)[1].split("\n## ", 1)[0]
+    names: set[str] = set()
+    for line in section.splitlines():
+        if not line.startswith("| `"):
+            continue
+        first = line.split("|")[1]
+        prefix = ""
+        for name in re.findall(r"`([A-Z_]+)`", first):
+            if name.startswith("_") and prefix:
+                names.add(prefix + name)
+            else:
+                names.add(name)
+                prefix = name.rsplit("_", 1)[0]
+    return names
+
+
+def test_the_readme_table_is_read() -> None:
+    names = readme_variables()
+    assert {"ACCESSRECON_PRACTICE_DOMAINS", "ACCESSRECON_EXTRA_HOSTS", "ACCESSRECON_SMTP_PORT",
+            "ACCESSRECON_IMPORT_MAX_ROWS", "DATABASE_URL"} <= names
+
+
+def test_every_readme_variable_has_its_form_here() -> None:
+    assert readme_variables() - set(README_FORM) == set()
+
+
+def test_every_readme_setting_loads_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in readme_variables():
+        monkeypatch.setenv(name, README_FORM[name])
+    settings = Settings()
+    server = ServerSettings()
+    assert settings.practice_domains == ["a.example", "b.example"]
+    assert server.extra_hosts == ["accessrecon.practice.example", "10.0.0.5:8443"]
+    assert settings.import_max_rows == 200_000
+    assert (settings.smtp_port, settings.smtp_starttls) == (587, True)
+    assert settings.database_url == README_FORM["ACCESSRECON_DATABASE_URL"]
+    assert (server.max_upload_mb, server.api_docs) == (20, True)
+
+
+@pytest.mark.parametrize("value", ["a.example,b.example", "a.example, b.example",
+                                   "A.example ,b.example,", '["a.example", "b.example"]'])
+def test_practice_domains_in_the_readme_form(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("ACCESSRECON_PRACTICE_DOMAINS", value)
+    assert Settings().practice_domains == ["a.example", "b.example"]
+
+
+def test_one_practice_domain_and_none(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ACCESSRECON_PRACTICE_DOMAINS", "practice.example")
+    assert Settings().practice_domains == ["practice.example"]
+    monkeypatch.setenv("ACCESSRECON_PRACTICE_DOMAINS", "")
+    assert Settings().practice_domains == []
+
+
+def _list_fields(model: type[BaseSettings]) -> set[str]:
+    found = set()
+    for name, info in model.model_fields.items():
+        origin = typing.get_origin(info.annotation)
+        if origin in (list, set, tuple, frozenset, dict):
+            found.add(name)
+    return found
+
+
+def test_every_list_setting_reads_the_readme_form(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A new list setting must join LIST_SETTINGS, and be marked NoDecode to pass."""
+    fields = {"practice_domains": Settings, "extra_hosts": ServerSettings}
+    assert _list_fields(Settings) | _list_fields(ServerSettings) == set(LIST_SETTINGS)
+    for name, (written, loaded) in LIST_SETTINGS.items():
+        model = fields[name]
+        assert NoDecode in model.model_fields[name].metadata
+        monkeypatch.setenv(f"ACCESSRECON_{name.upper()}", written)
+        assert getattr(model(), name) == loaded
+
+
+def test_list_settings_from_a_dotenv_file(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text(
+        "ACCESSRECON_PRACTICE_DOMAINS=a.example,b.example\n"
+        "ACCESSRECON_EXTRA_HOSTS=accessrecon.practice.example\n"
+        "ACCESSRECON_IMPORT_MAX_ROWS=1000\n", encoding="utf-8")
+    assert Settings().practice_domains == ["a.example", "b.example"]
+    assert Settings().import_max_rows == 1000
+    assert ServerSettings().extra_hosts == ["accessrecon.practice.example"]
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "many"])
+def test_a_bad_import_cap_is_refused(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    from pydantic import ValidationError
+
+    monkeypatch.setenv("ACCESSRECON_IMPORT_MAX_ROWS", value)
+    with pytest.raises(ValidationError, match="import_max_rows"):
+        Settings()
