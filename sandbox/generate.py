@@ -9,11 +9,14 @@ portals' data and the practice's import files (the product's own columns).
 
 The hard cases of matching people are there on purpose: addresses in mixed case
 or plus-tagged on the practice domain; personal addresses on the roster (a direct
-invite sent there is ``invited_direct``) and off it (a staff member, or a leaver,
-invited on a private address under a name written as ``Surname, Given``, without
-its diacritics, or as initials: ``probable_match``); two staff with the same name;
+invite sent there is ``invited_direct``; a leaver's, written with a plus-tag, is
+``leaver_access``; a grant recorded under one, tag and all, is the person's) and
+off it (a staff member, or a leaver, invited on a private address under a name
+written as ``Surname, Given``, without its diacritics, or as initials:
+``probable_match``); two staff with the same name;
 staff on leave; archived clients and unlinked orgs; the portal vendors' support
-users and other firms' accountants (``client_user``).
+users and other firms' accountants (``client_user``); MYOB grants that name only the
+Roles, not the user type.
 
 The same seed and sizes always give the same world, so a failing test can be
 replayed.
@@ -260,10 +263,7 @@ def generate_world(
                 user, grant_role, observed_role, intent = _staff_user(b, portal, person, intent)
                 status_is_access = user.status not in ("DECLINED", "Inactive")
                 if intent in ("managed", "drift", "leaver_granted", "missing"):
-                    grants.append(
-                        WorldGrant(staff_email=person.emails[0], portal=portal, org_id=org_id,
-                                   role=grant_role)
-                    )
+                    grants.append(_grant(person, portal, org_id, grant_role, intent))
                 if intent == "missing":
                     truth.append(WorldTruth(portal, org_id, person.emails[0], "missing_expected"))
                     continue
@@ -330,6 +330,24 @@ def _plan_org(
     return plan
 
 
+def _grant(person: WorldStaff, portal: str, org_id: str, role: str, intent: str) -> WorldGrant:
+    """The practice's record of a grant, written as practices write them.
+
+    A granted access seen as granted is sometimes recorded under the person's personal
+    alias with a plus-tag the roster does not have: it is still that person's grant
+    (``managed``, the primary address not missing). Every other MYOB staff member's
+    grant names only the Roles (``Administrator``, what the granted Online admin holds),
+    not the user type: drift is then a difference in Roles only.
+    """
+    email = person.emails[0]
+    if intent == "managed" and len(person.emails) > 1:
+        email = person.emails[1].replace("@", "+access@")
+    if portal == "myob" and int(person.staff_id[1:]) % 2 == 0:
+        return WorldGrant(staff_email=email, portal=portal, org_id=org_id, role="",
+                          extra_permissions=["Administrator"])
+    return WorldGrant(staff_email=email, portal=portal, org_id=org_id, role=role)
+
+
 def _staff_user(
     b: _Builder, portal: str, person: WorldStaff, intent: str
 ) -> tuple[WorldUser, str, str, str]:
@@ -345,6 +363,9 @@ def _staff_user(
         email = person.emails[1]  # clients often invite the personal address on file
     elif rng.random() < 0.15:
         email = email.upper() if rng.random() < 0.5 else email.replace("@", "+ledger@")
+    if intent == "leaver_direct" and len(person.emails) > 1:
+        # the client reached the leaver on the personal alias on file, tag and all
+        email = person.emails[1].replace("@", "+books@").title()
     if portal == "xero":
         grant_role = rng.choice(_XERO_STAFF_ROLES)
         observed = grant_role

@@ -13,7 +13,9 @@ several classes could apply, the first wins.
    whose name resembles staff; the candidates are listed, best first, and a person
    confirms or rejects them. A leaver among the candidates is named in the detail.
 5. ``role_drift``: granted, but the observed role differs from the granted one
-   (or the extra permissions differ, where the grant names any).
+   (or the extra permissions differ, where the grant names any). For MYOB the grant
+   names a user type, a set of Roles, or both, and only what it names is compared:
+   the user type by the taxonomy, the Roles as a set (``roles.myob_role_keys``).
 6. ``archived_client_access``: granted access as granted, on an archived
    client's org.
 7. ``unlinked_org``: granted access as granted, on an org linked to no client.
@@ -46,7 +48,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from agent.domain import AccessStatus, FindingClass, StaffStatus
+from agent.domain import AccessStatus, FindingClass, Portal, StaffStatus
 from agent.reconcile.correlate import Correlator, Match, MatchedBy, MatchKind
 from agent.reconcile.identity import normalise_with
 from agent.reconcile.model import (
@@ -57,7 +59,12 @@ from agent.reconcile.model import (
     SeenUser,
     StaffMember,
 )
-from agent.reconcile.roles import can_manage_users, permissions_of, role_of
+from agent.reconcile.roles import (
+    can_manage_users,
+    myob_role_keys,
+    permissions_of,
+    role_of,
+)
 
 PRACTICE = "practice"
 CLIENT = "client"
@@ -262,7 +269,10 @@ def _missing(
 
 
 def drifted(org: OrgFacts, user: SeenUser, grant: Grant) -> bool:
-    """Whether observed access differs from the grant (permissions only where it names any)."""
+    """Whether observed access differs from the grant (permissions only where it names any;
+    for MYOB only what the grant names, see ``_myob_drifted``)."""
+    if org.portal == Portal.MYOB:
+        return _myob_drifted(user, grant)
     if role_of(org.portal, user.role).code != role_of(org.portal, grant.role).code:
         return True
     if grant.extra_permissions:
@@ -271,18 +281,43 @@ def drifted(org: OrgFacts, user: SeenUser, grant: Grant) -> bool:
     return False
 
 
+def _myob_drifted(user: SeenUser, grant: Grant) -> bool:
+    """MYOB drift: a difference in what the grant names, and nothing else.
+
+    A MYOB user has a user type and a set of Roles; practices record one, the other or
+    both. A grant naming only Roles says nothing about the user type, so neither the
+    user type nor the Manage users an Online admin carries is compared; a grant naming
+    only the user type says nothing of the Roles. Roles compare as sets, order ignored.
+    """
+    if grant.role.strip() and role_of(Portal.MYOB, user.role).code != \
+            role_of(Portal.MYOB, grant.role).code:
+        return True
+    return bool(grant.extra_permissions) and \
+        myob_role_keys(grant.extra_permissions) != myob_role_keys(user.extra_permissions)
+
+
 def _label(org: OrgFacts, raw: str) -> str:
     return role_of(org.portal, raw).label or raw
 
 
+def _access_label(org: OrgFacts, role: str, extras: tuple[str, ...]) -> str:
+    """Access in words: ``Adviser with Manage users``; for MYOB, whichever of the user type
+    and the Roles are known (``roles Administrator, Payroll`` when a grant names only
+    those), so a grant without a user type never reads as an empty role."""
+    if org.portal != Portal.MYOB:
+        return _label(org, role) + (f" with {', '.join(extras)}" if extras else "")
+    parts = [_label(org, role)] if role.strip() else []
+    if extras:
+        parts.append(f"roles {', '.join(extras)}")
+    return " with ".join(parts) or "no user type or roles"
+
+
 def _grant_label(org: OrgFacts, grant: Grant) -> str:
-    extras = f" with {', '.join(grant.extra_permissions)}" if grant.extra_permissions else ""
-    return _label(org, grant.role) + extras
+    return _access_label(org, grant.role, grant.extra_permissions)
 
 
 def _seen_label(org: OrgFacts, user: SeenUser) -> str:
-    extras = f" with {', '.join(user.extra_permissions)}" if user.extra_permissions else ""
-    return _label(org, user.role) + extras
+    return _access_label(org, user.role, user.extra_permissions)
 
 
 def classify_all(

@@ -1,10 +1,15 @@
 """Who an address belongs to: normalisation of emails and names.
 
 Email matching ignores case, surrounding spaces, Unicode compatibility forms
-(NFKC: a full-width ``ａ`` is ``a``, a no-break space is a space) and, on the
-practice's own domains, plus-tags (``anna+xero@practice`` is ``anna@practice``).
-Plus-tags elsewhere are kept: a client's mail server may not treat ``+`` as a tag,
-so ``owner+books@client`` may be another mailbox.
+(NFKC: a full-width ``ａ`` is ``a``, a no-break space is a space) and plus-tags on
+every domain (``anna+xero@practice`` is ``anna@practice``, ``Anna.Smith+books@Gmail.com``
+is ``anna.smith@gmail.com``). Staff reach client orgs through personal aliases as much
+as through practice addresses, and a client inviting ``anna.smith+books@gmail.com``
+reaches the mailbox the roster knows as ``anna.smith@gmail.com``: keeping the tag there
+would turn a leaver into a mere name match and a granted alias into a missing grant.
+A ``+`` that starts the local part is not a tag (nothing precedes it), so it is kept.
+The rule is the same wherever an address is compared (imports, reconcile, the server's
+person filter, the extension's row labels).
 
 Names are folded for comparison: diacritics removed (``Chloé`` is ``chloe``, ``Łukasz``
 is ``lukasz``), case and punctuation dropped, and ``Surname, Given`` put back in
@@ -40,7 +45,8 @@ def _domain_set(domains: frozenset[str]) -> frozenset[str]:
 
 
 def practice_domain_set(domains: Iterable[str]) -> frozenset[str]:
-    """The practice's domains in the form ``normalise_email`` compares them."""
+    """The practice's domains as they appear in a normalised address, to tell a
+    practice address (never a name match) from any other."""
     return _domain_set(frozenset(domains))
 
 
@@ -50,14 +56,19 @@ def _normalise_domain(raw: str) -> str:
 
 
 def normalise_email(raw: str, practice_domains: Iterable[str] = ()) -> str:
-    """The form of an address that two spellings of one mailbox share."""
-    domains = (practice_domains if isinstance(practice_domains, frozenset)
-               else frozenset(practice_domains))
-    return normalise_with(raw, _domain_set(domains))
+    """The form of an address that two spellings of one mailbox share.
+
+    The form is the same on every domain; ``practice_domains`` is accepted so the
+    callers that know them keep one signature, and changes nothing.
+    """
+    return normalise_with(raw)
 
 
-def normalise_with(raw: str, practice_domains: frozenset[str]) -> str:
-    """``normalise_email`` with the domains already normalised: the hot path of a run."""
+def normalise_with(raw: str, practice_domains: frozenset[str] = frozenset()) -> str:
+    """``normalise_email`` without its argument handling: the hot path of a run.
+
+    ``practice_domains`` changes nothing (see ``normalise_email``).
+    """
     if raw.isascii():
         text = raw.strip().lower()
         local, at, domain = text.rpartition("@")
@@ -66,13 +77,13 @@ def normalise_with(raw: str, practice_domains: frozenset[str]) -> str:
         if at and domain and "+" not in local and not local[-1:].isspace() \
                 and not domain[0].isspace() and not domain[-1].isspace() and domain[-1] != ".":
             return text
-        return _tidy(text, practice_domains)
+        return _tidy(text)
     # casefold can leave a string that NFKC would change again (ǅ, ß…): normalise twice
     text = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", raw).casefold())
-    return _tidy(text.strip(), practice_domains)
+    return _tidy(text.strip())
 
 
-def _tidy(text: str, practice_domains: frozenset[str]) -> str:
+def _tidy(text: str) -> str:
     """An address already folded and stripped, with its parts trimmed and tag dropped."""
     local, at, domain = text.rpartition("@")
     if not at:
@@ -80,8 +91,9 @@ def _tidy(text: str, practice_domains: frozenset[str]) -> str:
     if domain.endswith(".") or domain[-1:].isspace():
         domain = _TRAILING.sub("", domain)
     domain = domain.strip()
-    if domain in practice_domains:
-        local = local.split("+", 1)[0]
+    untagged = local.split("+", 1)[0]
+    if untagged.strip():
+        local = untagged
     return f"{local.strip()}@{domain}"
 
 

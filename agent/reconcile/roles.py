@@ -19,6 +19,13 @@ codes here:
 
 ``permissions_of`` gives a user's effective permissions: the ones shown plus the
 ones their role implies.
+
+MYOB access is two things: a user type (``File user``, ``Online admin``: the
+``role``) and a set of Roles (``Administrator``, ``Payroll``, or any text a business
+made up: the extra permissions). A practice may record either or both, so they are
+compared apart: ``is_myob_user_type`` tells the one from the other in what a
+practice wrote, and ``myob_role_keys`` puts a set of roles in the form two spellings
+of it share (known roles by code, any other by its folded text).
 """
 
 from __future__ import annotations
@@ -157,6 +164,30 @@ def can_manage_users(portal: Portal | str, role: str, extras: Iterable[str]) -> 
 @lru_cache(maxsize=4096)
 def _manages(portal: Portal, role: str, extras: tuple[str, ...]) -> bool:
     return MANAGE_USERS in _permissions(portal, role, extras)
+
+
+def is_myob_user_type(raw: str) -> bool:
+    """Whether the text names a MYOB user type (``Online admin``, ``FILE_USER``) rather
+    than one of the Roles, which are any other text."""
+    return _key(raw) in _TAXONOMY[Portal.MYOB]
+
+
+def myob_role_keys(raw: Iterable[str]) -> frozenset[str]:
+    """A MYOB roles set as compared: order, case, spacing and punctuation ignored.
+
+    Known roles fold to their code (``Payroll`` and ``Payroll admin`` are one); any
+    other text, which a business may invent, to its folded letters and digits, which
+    never equal a code (codes are upper case), so an unknown role is only ever equal
+    to another spelling of itself.
+    """
+    return _role_keys(tuple(raw))
+
+
+@lru_cache(maxsize=4096)
+def _role_keys(raw: tuple[str, ...]) -> frozenset[str]:
+    table = _EXTRA_PERMISSIONS[Portal.MYOB]
+    keys = (_key(text) for text in raw)
+    return frozenset(table.get(key, key) for key in keys if key)
 
 
 def extra_permission_label(code: str) -> str:

@@ -101,8 +101,7 @@ WITH n AS (
     FROM n
 ), i AS (
     SELECT org_pk, name_key, role, domain,
-           CASE WHEN instr(local, '+') > 0
-                     AND domain IN (SELECT domain FROM practice_domain)
+           CASE WHEN instr(local, '+') > 1
                 THEN substr(local, 1, instr(local, '+') - 1) || '@' || domain
                 ELSE e END AS identity
     FROM d
@@ -140,7 +139,7 @@ WHERE NOT EXISTS (
     SELECT 1 FROM obs x JOIN staff_email xe ON xe.staff_id = g.staff_id
     WHERE x.org_pk = g.org_pk AND x.status IN ('active', 'pending')
       AND xe.email = CASE
-          WHEN instr(substr(lower(trim(x.email)), 1, instr(x.email, '@') - 1), '+') > 0
+          WHEN instr(substr(lower(trim(x.email)), 1, instr(x.email, '@') - 1), '+') > 1
           THEN substr(lower(trim(x.email)), 1, instr(lower(trim(x.email)), '+') - 1)
                || substr(lower(trim(x.email)), instr(lower(trim(x.email)), '@'))
           ELSE lower(trim(x.email)) END

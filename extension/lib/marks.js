@@ -51,6 +51,7 @@ export const SCAN_REASONS = Object.freeze({
   layout_changed: "the users page looked different",
   timeout: "the portal did not answer in time",
   portal_error: "the portal answered with an error",
+  not_listed: "not in the login's org list",
 });
 
 /** Problems are what someone has to act on; the rest only label rows. */

@@ -99,8 +99,30 @@ def test_case_spaces_and_plus_tags_on_practice_domains_are_ignored(raw: str) -> 
     assert normalise_email(raw, [DOMAIN]) == "anna.ashby@harbourco.example"
 
 
-def test_plus_tags_elsewhere_are_kept() -> None:
-    assert normalise_email("owner+books@kowhai.example", [DOMAIN]) == "owner+books@kowhai.example"
+def test_plus_tags_are_dropped_on_every_domain() -> None:
+    assert normalise_email("Anna.Smith+books@Gmail.com", [DOMAIN]) == "anna.smith@gmail.com"
+    assert normalise_email("owner+books@kowhai.example") == "owner@kowhai.example"
+    # nothing before the "+": not a tag, the address is kept whole
+    assert normalise_email("+books@kowhai.example") == "+books@kowhai.example"
+
+
+def test_a_leaver_reached_through_a_tagged_personal_alias_is_leaver_access() -> None:
+    ben = StaffMember(2, "Ben Brennan", StaffStatus.LEFT,
+                      ("ben.brennan@harbourco.example", "ben.brennan@gmail.example"))
+    p = Practice(frozenset({DOMAIN}), (ANNA, ben), frozenset({ROBOT}))
+    seen = SeenUser("Ben.Brennan+Books@Gmail.example", "Ben Brennan", "STANDARD",
+                    AccessStatus.ACTIVE)
+    (result,) = classify_all(p, [(ORG, [seen])])
+    assert (result.identity, result.finding_class, result.staff_id) == (
+        "ben.brennan@gmail.example", FindingClass.LEAVER_ACCESS, 2)
+
+
+def test_a_grant_to_a_tagged_alias_is_managed_and_the_primary_not_missing() -> None:
+    tagged = StaffMember(1, "Anna Ashby", StaffStatus.ACTIVE,
+                         ("anna.ashby@harbourco.example", "anna+ledgers@mailbox.example"))
+    p = Practice(frozenset({DOMAIN}), (tagged,), frozenset({ROBOT}), (grant(ANNA),))
+    got = classes(p, [user("ANNA@mailbox.example")])
+    assert got == {"anna@mailbox.example": FindingClass.MANAGED}
 
 
 def test_pending_invitation_is_access_and_marked_pending() -> None:

@@ -112,3 +112,52 @@ def test_probable_matches_never_carry_a_staff_id_and_always_a_candidate(orgs) ->
             assert not c.identity.endswith(DOMAIN)
         else:
             assert c.candidates == ()
+
+
+# -- one mailbox, spelt two ways ---------------------------------------------------
+
+DANA_PRIMARY = f"dana.whitlock@{DOMAIN}"
+ROBOT_LOGIN = f"accessrecon-robot@{DOMAIN}"
+XERO_ORG = OrgFacts(Portal.XERO, "!d1", "Dana's client", client_name="Dana's client")
+mailboxes = st.tuples(st.from_regex(r"[a-z][a-z0-9.]{0,10}", fullmatch=True),
+                      st.sampled_from([DOMAIN, "gmail.example", "mailbox.example"]))
+#: (status, granted on the org, the class that must follow whatever the spelling)
+SCENARIOS = [
+    (StaffStatus.LEFT, False, FindingClass.LEAVER_ACCESS),
+    (StaffStatus.LEFT, True, FindingClass.LEAVER_ACCESS),
+    (StaffStatus.ACTIVE, True, FindingClass.MANAGED),
+    (StaffStatus.ON_LEAVE, True, FindingClass.MANAGED),
+    (StaffStatus.ACTIVE, False, FindingClass.INVITED_DIRECT),
+]
+
+
+@st.composite
+def spelt(draw: st.DrawFn, local: str, domain: str) -> str:
+    """One way a person or a portal writes the mailbox: any case, spaces around, a tag."""
+    case = draw(st.sampled_from([str.lower, str.upper, str.title, str.swapcase]))
+    tag = draw(st.one_of(st.just(""), st.from_regex(r"\+[A-Za-z0-9.]{0,6}", fullmatch=True)))
+    before, after = draw(st.sampled_from(["", " ", "\t", "\u00a0"])), draw(
+        st.sampled_from(["", " ", "\u2003", "\n"]))
+    return f"{before}{case(local + tag)}@{case(domain)}{after}"
+
+
+@settings(max_examples=200, deadline=None)
+@given(mailboxes, st.sampled_from(SCENARIOS), st.data())
+def test_how_either_side_spells_an_alias_never_changes_the_class(mailbox, scenario,
+                                                                 data) -> None:
+    """The roster's alias and the portal's address may each carry any case, spaces and
+    plus-tag: the person is still matched, so a leaver is leaver_access (not a probable
+    match), a grant is managed (its primary address not missing_expected), and no grant
+    is invited_direct."""
+    local, domain = mailbox
+    status, granted, expected = scenario
+    roster_side = data.draw(spelt(local, domain), label="roster")
+    portal_side = data.draw(spelt(local, domain), label="portal")
+    dana = StaffMember(9, "Dana Whitlock", status, (DANA_PRIMARY, roster_side),
+                       date(2026, 3, 3) if status is StaffStatus.LEFT else None)
+    grants = (Grant(9, Portal.XERO, "!d1", "STANDARD"),) if granted else ()
+    practice = Practice(frozenset({DOMAIN}), (dana,), frozenset({ROBOT_LOGIN}), grants)
+    seen = SeenUser(portal_side, "Dana Whitlock", "STANDARD", AccessStatus.ACTIVE)
+    results = classify_all(practice, [(XERO_ORG, [seen])])
+    assert [(c.identity, c.finding_class, c.staff_id) for c in results] == \
+        [(f"{local}@{domain}", expected, 9)]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from agent.domain import AccessStatus, FindingClass, Portal, StaffStatus
 from agent.reconcile import (
@@ -103,3 +105,74 @@ def test_granted_access_is_always_the_practices_to_remove() -> None:
     seen = [SeenUser(f"anna@{DOMAIN}", "Anna", "STANDARD", AccessStatus.ACTIVE)]
     got = classify(XERO, seen, Grant(1, Portal.XERO, "!x", "FINANCIALADVISER"))
     assert got[f"anna@{DOMAIN}"] == (FindingClass.ROLE_DRIFT, "practice")
+
+
+# -- MYOB: a user type and a set of Roles, compared only where the grant names them ------
+
+
+def myob_class(grant_role: str, grant_roles: tuple[str, ...], seen_type: str,
+               seen_roles: tuple[str, ...]) -> FindingClass:
+    seen = [SeenUser(f"anna@{DOMAIN}", "Anna", seen_type, AccessStatus.ACTIVE, seen_roles)]
+    got = classify(MYOB, seen, Grant(1, Portal.MYOB, "uuid-1", grant_role, grant_roles))
+    return got[f"anna@{DOMAIN}"][0]
+
+
+@pytest.mark.parametrize(("grant_role", "grant_roles", "seen_type", "seen_roles", "expected"), [
+    # roles only: the user type is not compared, whatever it is (an Online admin's
+    # implied Manage users included)
+    ("", ("Payroll", "Invoicing"), "Online admin", ("Payroll", "Invoicing"),
+     FindingClass.MANAGED),
+    ("", ("Administrator",), "File user", ("Administrator",), FindingClass.MANAGED),
+    # the same set in another order, case and spacing
+    ("", ("Invoicing", "Administrator", "Payroll"), "File user",
+     ("payroll", "ADMINISTRATOR", " Invoicing "), FindingClass.MANAGED),
+    # different roles
+    ("", ("Payroll",), "Online admin", ("Payroll", "Invoicing"), FindingClass.ROLE_DRIFT),
+    ("", ("Payroll", "Banking"), "File user", ("Payroll",), FindingClass.ROLE_DRIFT),
+    # the user type named and different
+    ("Online admin", ("Payroll",), "File user", ("Payroll",), FindingClass.ROLE_DRIFT),
+    ("FILE_USER", (), "Online admin", ("Administrator",), FindingClass.ROLE_DRIFT),
+    # the user type only: the roles are not compared
+    ("Online admin", (), "Online admin", ("Banking", "Whatever else"), FindingClass.MANAGED),
+    # roles our taxonomy does not know, compared by folded text
+    ("", ("Accountant",), "File user", ("accountant",), FindingClass.MANAGED),
+    ("File user", ("Accountant", "Stock take"), "File user", ("Stock-take", "ACCOUNTANT"),
+     FindingClass.MANAGED),
+    ("", ("Accountant",), "File user", ("Auditor",), FindingClass.ROLE_DRIFT),
+])
+def test_myob_drift_is_a_difference_in_what_the_grant_names(
+    grant_role: str, grant_roles: tuple[str, ...], seen_type: str, seen_roles: tuple[str, ...],
+    expected: FindingClass,
+) -> None:
+    assert myob_class(grant_role, grant_roles, seen_type, seen_roles) is expected
+
+
+def test_a_myob_roles_only_grant_reads_well_when_it_drifts_or_goes_missing() -> None:
+    roles_only = Grant(1, Portal.MYOB, "uuid-1", "", ("Administrator", "Payroll"))
+    practice = Practice(frozenset({DOMAIN}), (ANNA,), frozenset({ROBOT}), (roles_only,))
+    seen = SeenUser(f"anna@{DOMAIN}", "Anna", "File user", AccessStatus.ACTIVE, ("Payroll",))
+    (drift,) = classify_all(practice, [(MYOB, [seen])])
+    assert drift.finding_class is FindingClass.ROLE_DRIFT
+    assert drift.intended_role == ""
+    assert drift.detail == ("granted roles Administrator, Payroll, "
+                            "has File user with roles Payroll")
+    (missing,) = classify_all(practice, [(MYOB, [])])
+    assert missing.finding_class is FindingClass.MISSING_EXPECTED
+    assert missing.detail.startswith("granted roles Administrator, Payroll by the practice")
+
+
+myob_roles = st.lists(st.sampled_from(["Administrator", "Payroll", "Invoicing", "Banking",
+                                       "Accountant", "Stock take"]),
+                      min_size=1, max_size=4, unique=True)
+spellings = st.sampled_from([str, str.upper, str.lower, lambda r: f"  {r} "])
+
+
+@settings(max_examples=150, deadline=None)
+@given(myob_roles, st.sampled_from(["File user", "Online admin"]), st.randoms(), spellings)
+def test_a_myob_roles_only_grant_never_drifts_on_order_spelling_or_user_type(
+    roles, seen_type, rnd, spell
+) -> None:
+    shown = [spell(r) for r in rnd.sample(roles, len(roles))]
+    assert myob_class("", tuple(roles), seen_type, tuple(shown)) is FindingClass.MANAGED
+    assert myob_class("", tuple(roles), seen_type, (*shown, "Purchasing")) is \
+        FindingClass.ROLE_DRIFT

@@ -115,3 +115,12 @@ def test_the_world_holds_the_hard_cases() -> None:
     assert statuses & {"DECLINED", "Inactive"}, "declined invitations"
     assert any(c.archived for c in world.clients)
     assert any(o.client_id is None for o in world.orgs)
+    domain = world.practice_domains[0]
+    leaver_aliases = {normalise_email(e) for s in world.staff if s.status == "left"
+                      for e in s.emails[1:]}
+    assert any("+" in u.email and normalise_email(u.email) in leaver_aliases
+               for u in users), "a leaver reached on a plus-tagged personal alias"
+    assert any("+" in g.staff_email and not g.staff_email.endswith(domain)
+               for g in world.grants), "a grant recorded under a tagged alias"
+    assert any(g.portal == "myob" and g.role == "" and g.extra_permissions
+               for g in world.grants), "a MYOB grant naming only Roles"

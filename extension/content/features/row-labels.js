@@ -28,10 +28,21 @@
     .info { background: #eaeef2; color: #424a53; }
   `;
 
-  /** Emails as the server compares them: case, spaces and plus-tags do not matter. */
+  /**
+   * Emails as the server compares them (agent/reconcile/identity.py): case, Unicode
+   * compatibility forms, surrounding spaces and a plus-tag on any domain do not matter
+   * (a "+" that starts the address is not a tag); the domain is after the last "@".
+   */
   function normal(email) {
-    const [local, domain] = String(email).trim().toLowerCase().split("@");
-    return domain === undefined ? local : `${local.split("+")[0]}@${domain}`;
+    const text = String(email).normalize("NFKC").toLowerCase().normalize("NFKC").trim();
+    const at = text.lastIndexOf("@");
+    if (at < 0) {
+      return text;
+    }
+    const local = text.slice(0, at);
+    const untagged = local.split("+")[0];
+    const domain = text.slice(at + 1).replace(/[\s.]+$/u, "").trim();
+    return `${(untagged.trim() ? untagged : local).trim()}@${domain}`;
   }
 
   function run(ctx, signal) {
