@@ -20,6 +20,7 @@ from rich.table import Table
 
 from accessrecon.console import console, crawl_summary, findings_table, run_crawl
 from agent.auth import ClientScope, PracticeRole, add_user, format_code, issue_pairing_code
+from agent.filemodes import private_dir
 from agent.findings import open_findings, reconcile
 from agent.imports import ImportKind, run_import
 from agent.logins import add_login
@@ -52,7 +53,7 @@ def run_demo(
     if directory.exists():
         console.print(f"starting afresh in {directory}")
         shutil.rmtree(directory)
-    directory.mkdir(parents=True)
+    private_dir(directory)  # the demo's data directory, private like the real one
     portals = tuple(p.value for p in registered_portals())
     world = generate_world(seed, staff=staff, orgs_per_portal=orgs, users_per_org=users,
                            portals=portals)
@@ -77,7 +78,8 @@ def run_demo(
         for kind, path in ((ImportKind.STAFF, files.staff), (ImportKind.CLIENTS, files.clients),
                            (ImportKind.ACCESS, files.access)):
             result = run_import(runtime.engine, kind, path,
-                                practice_domains=settings.practice_domains, actor="demo")
+                                practice_domains=settings.practice_domains, actor="demo",
+                                max_rows=settings.import_max_rows)
             console.print(f"imported {result.rows} {kind.value} rows from {path.name}")
 
         report = run_crawl(runtime)

@@ -5,14 +5,21 @@ answers anyone, so the server listens on loopback only. Binding elsewhere needs 
 ``allow_non_loopback`` override (``accessrecon serve --allow-non-loopback``); a
 non-loopback ``ACCESSRECON_HOST`` alone is refused, so a stray environment variable
 cannot expose it. An override is logged as a warning at every start.
+
+uvicorn's access log prints every request's address, query string included; its
+log handlers carry ``server.security.RedactTokens``, so a token someone put in a URL
+(which the server revokes) is written to the log as ``[REDACTED]``, never in clear.
 """
 
 from __future__ import annotations
 
+import copy
 import ipaddress
 import logging
+from typing import Any
 
 import uvicorn
+from uvicorn.config import LOGGING_CONFIG
 
 from agent.runtime import Runtime
 from server.app import create_app
@@ -21,6 +28,15 @@ from server.config import ServerSettings
 log = logging.getLogger(__name__)
 
 LOOPBACK_NAMES = {"localhost": "127.0.0.1"}
+
+
+def log_config() -> dict[str, Any]:
+    """uvicorn's own logging set-up, with every handler passing through ``RedactTokens``."""
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config.setdefault("filters", {})["redact_tokens"] = {"()": "server.security.RedactTokens"}
+    for handler in config["handlers"].values():
+        handler.setdefault("filters", []).append("redact_tokens")
+    return config
 
 
 class UnsafeBind(ValueError):
@@ -77,4 +93,4 @@ def serve_forever(
                      port=listen_port)
     log.info("serving the API on http://%s:%s/api/v1", bind, listen_port)
     uvicorn.run(app, host=bind, port=listen_port, log_level="info", server_header=False,
-                proxy_headers=False)
+                proxy_headers=False, log_config=log_config())

@@ -16,12 +16,15 @@ Actions (``action`` column), by area::
     auth.token_revoked         auth.user_added        auth.user_removed
     export.findings_csv        export.leaver_xlsx     export.audit_csv
     export.report_<kind>       (accessrecon report …: leaver, matrix, workload, …)
+    export.findings_json       (accessrecon findings --format json; csv is findings_csv)
+    export.backup              (accessrecon backup)
     scan.requested             scan.captured          finding.reviewed
     identity.confirmed / identity.rejected            (agent.identities)
     login.add / login.update / login.remove           (agent.logins)
     import.staff / import.clients / import.access     (agent.imports)
     schedule.set / schedule.remove                    (agent.scheduling)
     retention.purge                                   (agent.retention)
+    alert.sign_in_failure                             (agent.alerts: a failing login alerted)
     secrets.key_rotated
 """
 
@@ -31,6 +34,7 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
@@ -56,6 +60,15 @@ def record(
 def sha256_hex(content: bytes) -> str:
     """The digest an export is recorded by, so a file found later can be matched to its event."""
     return hashlib.sha256(content).hexdigest()
+
+
+def file_sha256(path: Path) -> str:
+    """``sha256_hex`` of a file written to disk, read in blocks (a backup may be large)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def list_events(

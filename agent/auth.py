@@ -14,7 +14,7 @@ An org linked to no client belongs to nobody's client list, so only ``all`` scop
 sees it (the leaver report puts such orgs on a sheet of their own for the same
 reason). Only practice admins manage users, tokens of other users, portal logins
 and imports; partners and managers may record review decisions on findings in
-their scope; employees read.
+their scope, and post passive captures of orgs in their scope; employees read.
 
 **Pairing.** An admin issues a one-time code for a user (``accessrecon pair`` or
 the dashboard). The code is 8 characters from an alphabet without look-alikes
@@ -28,6 +28,11 @@ bytes in url-safe base64. Only its SHA-256 is stored: a copy of the database doe
 not let anyone use the API. Tokens are listed (never shown again) and revocable;
 revocation takes effect on the next request. A 256-bit random token needs no slow
 hash: there is nothing to guess.
+
+A token seen in a URL (a query string such as ``?access_token=``) has been written
+to server logs and browser history, so the server revokes it on sight
+(``revoke_leaked_token``): the holder pairs again and sends the new token only in
+the ``Authorization`` header.
 """
 
 from __future__ import annotations
@@ -51,6 +56,7 @@ from agent.storage.models import (
     AppUser,
     AppUserClient,
     Client,
+    DashboardSession,
     PairingCode,
     Staff,
     StaffEmail,
@@ -66,6 +72,7 @@ __all__ = [
     "ClientScope",
     "IssuedCode",
     "IssuedToken",
+    "LeakedToken",
     "PracticeRole",
     "Principal",
     "Scope",
@@ -92,6 +99,7 @@ __all__ = [
     "principal_from_row",
     "remove_user",
     "resolve_scope",
+    "revoke_leaked_token",
     "revoke_token",
     "scope_admits",
 ]
@@ -116,6 +124,9 @@ class ClientScope(StrEnum):
 
 REVIEWER_ROLES = frozenset({PracticeRole.PRACTICE_ADMIN, PracticeRole.PARTNER,
                             PracticeRole.MANAGER})
+#: Who may post a passive capture: it raises findings and queues scans, so it is a change
+#: to the practice's data, which employees (read-only users) do not make.
+CAPTURE_ROLES = REVIEWER_ROLES
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +152,10 @@ class Principal:
     @property
     def can_review(self) -> bool:
         return self.role in REVIEWER_ROLES
+
+    @property
+    def can_capture(self) -> bool:
+        return self.role in CAPTURE_ROLES
 
 
 @dataclass(frozen=True, slots=True)
@@ -499,17 +514,24 @@ def list_tokens(session: Session, *, user_id: int | None = None) -> list[TokenSu
 
 
 def revoke_token(
-    session: Session, token_id: int, *, actor: str, owner_id: int | None = None
+    session: Session, token_id: int, *, actor: str, owner_id: int | None = None,
+    reason: str = "",
 ) -> TokenSummary:
-    """Revoke a token (a user's own only, when ``owner_id`` is given); revoking twice is a no-op."""
+    """Revoke a token (a user's own only, when ``owner_id`` is given); revoking twice is a no-op.
+
+    ``reason`` is kept in the audit event when the revocation is not a person's choice.
+    """
     token = session.get(ApiToken, token_id)
     if token is None or (owner_id is not None and token.user_id != owner_id):
         raise AuthError(f"no token with id {token_id}")
     if token.revoked_at is None:
         token.revoked_at = utcnow()
         session.add(token)
-        record(session, actor=actor, action="auth.token_revoked",
-               detail={"token_id": token_id, "user_id": token.user_id, "label": token.label})
+        detail: dict[str, object] = {"token_id": token_id, "user_id": token.user_id,
+                                     "label": token.label}
+        if reason:
+            detail["reason"] = reason[:200]
+        record(session, actor=actor, action="auth.token_revoked", detail=detail)
         session.flush()
     user = session.get(AppUser, token.user_id)
     assert token.id is not None
@@ -589,3 +611,41 @@ def scope_admits(principal: Principal, client_id: int | None, client_manager: st
     if principal.scope is ClientScope.SELECTED:
         return selected
     return normalise_person_name(client_manager or "") in manager_names(principal)
+
+
+@dataclass(frozen=True, slots=True)
+class LeakedToken:
+    """A token (or dashboard session) that was sent in a URL, and whether this revoked it."""
+
+    token_id: int
+    user_id: int
+    #: ``False`` when it had been revoked already (this URL was a second leak, or a late one)
+    revoked_now: bool
+
+
+LEAKED_IN_URL = "sent in a URL, where logs and browser history keep it"
+
+
+def revoke_leaked_token(session: Session, value: str) -> LeakedToken | None:
+    """Revoke the token ``value`` is, if it is one of ours; ``None`` if it matches nothing.
+
+    ``value`` may be an API token (``art_…``, with or without ``Bearer``) or a dashboard
+    session id, whose token is revoked (ending that session). The audit event names
+    the reason; the value itself is never recorded.
+    """
+    text = value.strip()
+    if text[:7].lower() == "bearer ":
+        text = text[7:].strip()
+    if not text or len(text) > 200:
+        return None
+    digest = hash_secret(text)
+    token = session.exec(select(ApiToken).where(ApiToken.token_hash == digest)).first()
+    if token is None:
+        dashboard = session.exec(
+            select(DashboardSession).where(DashboardSession.session_hash == digest)).first()
+        token = session.get(ApiToken, dashboard.token_id) if dashboard is not None else None
+    if token is None or token.id is None:
+        return None
+    live = token.revoked_at is None
+    revoke_token(session, token.id, actor="system", reason=LEAKED_IN_URL)
+    return LeakedToken(token_id=token.id, user_id=token.user_id, revoked_now=live)

@@ -8,6 +8,10 @@ rows, then migrates to the newest schema, exactly as an old database would be.
 
 Secrets stay encrypted inside the backup. The key is not in it: back the key up
 separately, or the restored logins cannot be opened.
+
+A backup holds every client's data, so its file is ``0600`` from the first byte
+(``agent.filemodes``), and writing one is an export like any other: ``record_backup``
+puts it in the audit log with its row count and the file's SHA-256.
 """
 
 from __future__ import annotations
@@ -24,10 +28,13 @@ from typing import Any
 from alembic import command
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, MetaData, Table, func, insert, select, text
-from sqlmodel import SQLModel
+from sqlmodel import Session, SQLModel
 
 import agent.storage.models  # noqa: F401  (every table on the metadata)
+from agent.audit import file_sha256
+from agent.audit import record as audit_record
 from agent.clock import utcnow
+from agent.filemodes import open_private
 from agent.storage.db import alembic_config
 
 FORMAT = "accessrecon-backup"
@@ -88,8 +95,8 @@ def write_backup(engine: Engine, path: Path) -> BackupSummary:
     if not revisions:
         raise BackupError("the database has no schema yet: there is nothing to back up")
     rows: dict[str, int] = {}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive, \
+    with open_private(path, "wb") as raw, \
+            zipfile.ZipFile(raw, "w", compression=zipfile.ZIP_DEFLATED) as archive, \
             engine.connect() as connection:
         for table in _tables(engine):
             count = 0
@@ -105,6 +112,15 @@ def write_backup(engine: Engine, path: Path) -> BackupSummary:
                     "revisions": list(revisions), "rows": rows, "note": KEY_REMINDER}
         archive.writestr("manifest.json", json.dumps(manifest, indent=1))
     return BackupSummary(path, revisions, rows)
+
+
+def record_backup(session: Session, summary: BackupSummary, *, actor: str) -> None:
+    """Audit a written backup as an export: rows, tables, file name and SHA-256."""
+    audit_record(session, actor=actor, action="export.backup", detail={
+        "rows": sum(summary.rows.values()), "tables": len(summary.rows),
+        "sha256": file_sha256(summary.path), "filename": summary.path.name,
+        "revisions": list(summary.revisions),
+    })
 
 
 def _manifest(archive: zipfile.ZipFile, path: Path) -> dict[str, Any]:

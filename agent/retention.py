@@ -3,8 +3,10 @@
 Scans and observations are append-only evidence, so nothing in the product deletes
 them on its own. An admin may purge the *observations* of scans older than a cut-off,
 keeping every scan row (its outcome, counts and reason stay as evidence), the
-latest ok scan of every org, and every scan a finding points to as first or last
-seen. The purge is written to the audit log with who, when and how much.
+latest ok scan of every org, the latest ok agent scan of every org (what passive
+captures are applied on top of, ``agent.findings.capture_view``), and every scan a
+finding points to as first or last seen. The purge is written to the audit log with
+who, when and how much.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from sqlalchemy import delete, func, select
 from sqlmodel import Session, col
 
 from agent.clock import utcnow
-from agent.domain import ScanStatus
+from agent.domain import ScanSource, ScanStatus
 from agent.storage.models import AuditEvent, Finding, Observation, Scan
 
 
@@ -31,6 +33,8 @@ def _protected_scans(session: Session) -> set[int]:
     latest_ok = (select(func.max(Scan.id)).where(col(Scan.status) == ScanStatus.OK)
                  .group_by(col(Scan.org_id)))
     keep = set(session.execute(latest_ok).scalars())
+    keep.update(session.execute(latest_ok.where(col(Scan.source) != ScanSource.EXTENSION))
+                .scalars())
     for first, last in session.execute(select(Finding.first_scan_id, Finding.last_scan_id)):
         keep.update(x for x in (first, last) if x is not None)
     return keep

@@ -95,15 +95,19 @@ def record_capture(
 
     A list holding at most the viewer, where the last ok scan showed others, is more
     likely a portal fault than every user removed at once: it is kept as a
-    ``suspect`` scan and not applied. A second such list in a row confirms it.
+    ``suspect`` scan and not applied. A second such list in a row confirms it. An
+    agent scan is confirmed only by the agent's own previous scan: a passive capture
+    (anyone with a token can post one) must not make an agent scan's drop count.
     """
     status = ScanStatus.OK
     detail = ""
     if len(result.users) <= 1:
         last_ok = latest_ok_scan(session, org_id)
+        before = select(Scan).where(Scan.org_id == org_id)
+        if source == ScanSource.AGENT:
+            before = before.where(Scan.source == ScanSource.AGENT)
         previous = session.exec(
-            select(Scan).where(Scan.org_id == org_id)
-            .order_by(col(Scan.finished_at).desc(), col(Scan.id).desc())
+            before.order_by(col(Scan.finished_at).desc(), col(Scan.id).desc())
         ).first()
         confirmed = previous is not None and previous.status == ScanStatus.SUSPECT
         if last_ok is not None and last_ok.user_count > 1 and not confirmed:

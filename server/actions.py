@@ -17,11 +17,11 @@ from agent import review
 from agent.audit import record
 from agent.auth import Principal
 from agent.clock import utcnow
-from agent.domain import AccessStatus, FailureReason, Portal, ReviewState, ScanSource
+from agent.domain import AccessStatus, FailureReason, Portal, ReviewState, ScanSource, ScanStatus
 from agent.findings import reconcile
 from agent.scan_queue import enqueue
+from agent.scans import find_org, record_failed_scan, upsert_org
 from agent.scans import record_capture as record_user_list
-from agent.scans import record_failed_scan, upsert_org
 from agent.scrapers.base import OrgRef, OrgUsers, PortalUser
 from agent.storage.models import ScanRequest
 
@@ -44,6 +44,10 @@ class CaptureResult:
     problem: str = ""
     #: the scan's status: ``ok``, ``suspect`` (a drop to nobody, held) or ``failed``
     status: str = "ok"
+    #: open findings of the org this capture did not show: left open, awaiting a scan
+    not_shown: int = 0
+    #: the agent scan queued to settle what the capture could not, if one was
+    scan_request_id: int | None = None
 
 
 def capture_problem(users: Sequence[CapturedUser], shown_count: int) -> str:
@@ -75,12 +79,22 @@ def record_capture(
     shown_count: int,
     practice_domains: Sequence[str],
 ) -> CaptureResult:
-    """Record an extension capture as a scan (ok or failed) and reconcile that org only."""
+    """Record an extension capture as a scan (ok or failed) and reconcile that org only.
+
+    A capture is what one person's browser says a page showed, so it may raise
+    findings but never resolve or lower one (``agent.findings.apply_capture``). When
+    it leaves out access a finding records, or is held as a suspect drop, an agent
+    scan of the org is queued to settle it. The org's name as the capture gives it
+    names a new org only: a known org keeps the name its portal listing gave it.
+    """
     started = utcnow()
-    ref = OrgRef(portal, portal_org_id, org_name)
-    org = upsert_org(session, ref, login_id=None)
+    org = find_org(session, portal, portal_org_id)
+    if org is None:
+        org = upsert_org(session, OrgRef(portal, portal_org_id, org_name), login_id=None)
     assert org.id is not None
+    ref = OrgRef(portal, portal_org_id, org.name)
     problem = capture_problem(users, shown_count)
+    not_shown = 0
     if problem:
         outcome = record_failed_scan(
             session, org_id=org.id, reason=FailureReason.LAYOUT_CHANGED,
@@ -97,14 +111,21 @@ def record_capture(
                             f"extension capture by {principal.actor}: the page showed "
                             f"{shown_count} users"),
         )
-        reconcile(session, configured_domains=practice_domains, org_ids=[org.id])
+        summary = reconcile(session, configured_domains=practice_domains, org_ids=[org.id])
+        not_shown = summary.capture_missing
     record(session, actor=principal.actor, action="scan.captured",
            detail={"portal": portal.value, "portal_org_id": portal_org_id,
-                   "scan_id": outcome.scan_id, "ok": not problem, "users": len(users),
-                   "shown_count": shown_count})
+                   "org_name": org_name, "scan_id": outcome.scan_id, "ok": not problem,
+                   "status": str(outcome.status), "users": len(users),
+                   "shown_count": shown_count, "not_shown": not_shown})
+    request_id = None
+    if not_shown or outcome.status == ScanStatus.SUSPECT:
+        request_id = request_scan(session, principal=principal, portal=portal,
+                                  portal_org_id=portal_org_id, source="capture").id
     return CaptureResult(scan_id=outcome.scan_id, org_id=org.id, ok=not problem,
                          user_count=len(users), problem=problem,
-                         status=str(outcome.status))
+                         status=str(outcome.status), not_shown=not_shown,
+                         scan_request_id=request_id)
 
 
 def decide_review(

@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 
 from agent.auth import Scope, normalise_person_name
 from agent.domain import FindingClass, Severity
+from agent.findings import capture_missing_note
 from agent.reconcile.identity import normalise_email
 from agent.storage.models import (
     Client,
@@ -93,7 +94,12 @@ def _findings_query(session: Session, scope: Scope, flt: FindingFilter) -> Any:
     if flt.person:
         person = flt.person.strip()
         if "@" in person:
-            query = query.where(func.lower(col(Finding.email)) == normalise_email(person))
+            # The identity is the normalised address (a plus-tag on any domain dropped),
+            # so every spelling of the mailbox finds it; the shown address as well, for
+            # rows reconciled before a rule changed.
+            wanted = normalise_email(person)
+            query = query.where((col(Finding.identity) == wanted)
+                                | (func.lower(col(Finding.email)) == wanted))
         else:
             # The name the portal shows, or the roster's name of the matched staff member.
             pattern = _like(person)
@@ -126,7 +132,8 @@ def finding_out(finding: Finding, org: Org, client: Client | None) -> FindingOut
         access_status=finding.access_status, removable_by=finding.removable_by,
         review_state=finding.review_state, first_seen_at=finding.first_seen_at,
         last_seen_at=finding.last_seen_at, resolved_at=finding.resolved_at,
-        detail=finding.detail,
+        detail=finding.detail, capture_missing_at=finding.capture_missing_at,
+        capture_note=capture_missing_note(finding),
     )
 
 

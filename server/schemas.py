@@ -63,6 +63,12 @@ class FindingOut(BaseModel):
     last_seen_at: datetime
     resolved_at: datetime | None
     detail: str
+    capture_missing_at: datetime | None = Field(
+        default=None,
+        description="when a passive capture last did not show this open finding; "
+                    "only an agent scan may resolve it, and one is queued")
+    capture_note: str | None = Field(
+        default=None, description='"not seen in a capture on DATE, awaiting a scan", or null')
 
 
 class FindingPage(BaseModel):

@@ -22,7 +22,13 @@ their browser. This middleware is what makes that harmless:
   styles and fetches from the server itself only; no inline script) and a
   ``same-origin`` referrer policy, without which a browser sends ``Origin: null`` on
   the dashboard's own form posts.
-* **No tokens in URLs (400).** Query strings end up in logs and browser history.
+* **No tokens in URLs (401 / 400).** Query strings end up in logs and browser
+  history, so a token seen in one (``access_token=``, ``token=``, ``bearer=``,
+  ``api_key=``, or any ``art_`` value in the query or the path) has leaked: it is
+  revoked on the spot (``on_token_in_url``, which answers whether anything was) and
+  the request answered 401 saying so. A token parameter holding no token of ours is
+  still refused (400). ``RedactTokens`` keeps such values out of the server's own
+  logs (uvicorn's access log prints every request's address).
 * **Generic 500s.** An unexpected error is logged with its detail and answered with
   ``{"detail": "internal error", "error_id": ...}``, never a traceback.
 * **Response headers.** ``Cache-Control: no-store`` (responses hold client data),
@@ -44,16 +50,35 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import uuid
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
+from urllib.parse import parse_qsl, unquote_plus
 
+from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from agent.auth import TOKEN_PREFIX, revoke_leaked_token
+from agent.storage.db import session_scope
 
 log = logging.getLogger(__name__)
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _TOKEN_PARAMS = (b"access_token=", b"token=", b"bearer=", b"api_key=")
+TOKEN_PARAM_NAMES = frozenset({"access_token", "token", "bearer", "api_key"})
+REDACTED = "[REDACTED]"
+LEAKED_IN_URL_DETAIL = (
+    "this token was revoked because it was sent in a URL, where server logs and browser "
+    "history keep it: pair again, and send the new token only in the Authorization header"
+)
+IN_ADDRESS_DETAIL = (
+    "send the token in the Authorization header, never in the address")
+_QUERY_PAIR = re.compile(r"(?P<lead>[?&;])(?P<name>[^=&;#\s\"]*)=(?P<value>[^&;#\s\"]*)")
+#: An API token's shape: the prefix and 32 random bytes in url-safe base64 (43 characters);
+#: shorter text after ``art_`` (a search for "art_supplies") is not taken for one.
+_BARE_TOKEN = re.compile(re.escape(TOKEN_PREFIX) + r"[A-Za-z0-9_\-]{40,}")
 
 SECURITY_HEADERS: list[tuple[bytes, bytes]] = [
     (b"cache-control", b"no-store"),
@@ -72,14 +97,92 @@ DASHBOARD_REFERRER = (b"referrer-policy", b"same-origin")
 FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 
 
-async def _send_json(send: Send, status: int, body: dict[str, object]) -> None:
+def _looks_like_token(value: str) -> bool:
+    text = value.strip()
+    if text[:7].lower() == "bearer ":
+        text = text[7:].strip()
+    return _BARE_TOKEN.fullmatch(text) is not None
+
+
+def url_token_values(path: str, query: bytes) -> tuple[bool, list[str]]:
+    """Whether the address carries a token parameter, and every value that may be a token.
+
+    Candidates are the values of the token parameters (names compared decoded and
+    in any case), any query value that is an API token whatever its name, and any
+    path segment that is one.
+    """
+    named = False
+    values: list[str] = []
+    for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
+        if name.strip().lower() in TOKEN_PARAM_NAMES:
+            named = True
+            if value.strip():
+                values.append(value)
+        elif _looks_like_token(value):
+            values.append(value)
+    values.extend(seg for seg in path.split("/") if _BARE_TOKEN.fullmatch(seg))
+    return named, values
+
+
+def redact_tokens(text: str) -> str:
+    """``text`` (a request line, a URL, a log message) with every token value replaced."""
+    def pair(match: re.Match[str]) -> str:
+        name = unquote_plus(match["name"]).strip().lower()
+        if name in TOKEN_PARAM_NAMES or _looks_like_token(unquote_plus(match["value"])):
+            return f"{match['lead']}{match['name']}={REDACTED}"
+        return match.group(0)
+
+    return _BARE_TOKEN.sub(TOKEN_PREFIX + REDACTED, _QUERY_PAIR.sub(pair, text))
+
+
+def leaked_token_revoker(engine: Engine) -> Callable[[list[str]], bool]:
+    """``RequestGuard``'s ``on_token_in_url``: revoke every token among the values.
+
+    Answers whether any value was one of ours (live or already revoked), so the
+    request can be told its token is gone. Logged without the value.
+    """
+    def revoke(values: list[str]) -> bool:
+        with session_scope(engine) as session:
+            leaked = [found for value in values
+                      if (found := revoke_leaked_token(session, value)) is not None]
+        for found in leaked:
+            if found.revoked_now:
+                log.warning("token #%s of user #%s was sent in a URL and has been revoked",
+                            found.token_id, found.user_id)
+        return bool(leaked)
+
+    return revoke
+
+
+class RedactTokens(logging.Filter):
+    """Rewrites a log record so no token value from a URL reaches the log.
+
+    Attached to the server's log handlers (``accessrecon.serving``): uvicorn's access
+    log line holds each request's path and query string as an argument, and a token
+    there would otherwise be written in clear wherever the log goes.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = redact_tokens(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(redact_tokens(a) if isinstance(a, str) else a
+                                for a in record.args)
+        elif isinstance(record.args, dict):
+            record.args = {k: redact_tokens(v) if isinstance(v, str) else v
+                           for k, v in record.args.items()}
+        return True
+
+
+async def _send_json(send: Send, status: int, body: dict[str, object],
+                     extra_headers: Sequence[tuple[bytes, bytes]] = ()) -> None:
     payload = json.dumps(body).encode()
     await send({
         "type": "http.response.start",
         "status": status,
         "headers": [(b"content-type", b"application/json"),
-                    (b"content-length", str(len(payload)).encode()), *SECURITY_HEADERS,
-                    API_CSP],
+                    (b"content-length", str(len(payload)).encode()), *extra_headers,
+                    *SECURITY_HEADERS, API_CSP],
     })
     await send({"type": "http.response.body", "body": payload})
 
@@ -98,8 +201,10 @@ class RequestGuard:
         max_in_flight: int = 10,
         on_change: Callable[[], None] | None = None,
         dashboard_prefix: str | None = None,
+        on_token_in_url: Callable[[list[str]], bool] | None = None,
     ) -> None:
         self.app = app
+        self.on_token_in_url = on_token_in_url
         self.max_in_flight = max_in_flight
         self.on_change = on_change
         self._slots: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
@@ -124,9 +229,24 @@ class RequestGuard:
         refusal = self._refusal(scope)
         if refusal is not None:
             status, detail = refusal
+            if detail == IN_ADDRESS_DETAIL:
+                await self._refuse_token_in_url(scope, send)
+                return
             await _send_json(send, status, {"detail": detail})
             return
         await self._run(scope, receive, send)
+
+    async def _refuse_token_in_url(self, scope: Scope, send: Send) -> None:
+        """Revoke whatever token the address holds, then say so (or refuse the address)."""
+        _named, values = url_token_values(scope["path"], scope.get("query_string", b""))
+        revoked = False
+        if values and self.on_token_in_url is not None:
+            revoked = await run_in_threadpool(self.on_token_in_url, values)
+        if revoked:
+            await _send_json(send, 401, {"detail": LEAKED_IN_URL_DETAIL},
+                             [(b"www-authenticate", b"Bearer")])
+            return
+        await _send_json(send, 400, {"detail": IN_ADDRESS_DETAIL})
 
     def _refusal(self, scope: Scope) -> tuple[int, str] | None:
         headers = Headers(scope=scope)
@@ -142,7 +262,11 @@ class RequestGuard:
             return 400, "NUL characters are not allowed in the address"
         lowered = b"&" + query.lower()
         if any(b"&" + name in lowered for name in _TOKEN_PARAMS):
-            return 400, "send the token in the Authorization header, never in the address"
+            return 400, IN_ADDRESS_DETAIL
+        if query or TOKEN_PREFIX in path:  # most requests have neither: no parsing
+            named, values = url_token_values(path, query)
+            if named or values:
+                return 400, IN_ADDRESS_DETAIL
         method: str = scope["method"]
         if method in UNSAFE_METHODS:
             kind = headers.get("content-type", "").split(";")[0].strip().lower()

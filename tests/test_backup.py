@@ -12,8 +12,11 @@ from sqlmodel import Session, SQLModel
 
 from agent.backup import BackupError, restore_backup, write_backup
 from agent.clock import utcnow
+from agent.domain import AccessStatus, Portal, ScanSource
 from agent.findings import reconcile
 from agent.retention import purge_observations
+from agent.scans import record_capture
+from agent.scrapers.base import OrgRef, OrgUsers, PortalUser
 from agent.storage.db import alembic_config, make_engine, session_scope, upgrade_to_head
 from agent.storage.models import AuditEvent, Observation, Scan
 from tests.conftest import DATABASES, fresh_database
@@ -141,3 +144,30 @@ def test_retention_keeps_evidence_findings_need_and_is_audited(engine: Engine) -
     assert audit[0].actor == "admin"
     with session_scope(engine) as session, pytest.raises(ValueError, match="future"):
         purge_observations(session, before=utcnow() + timedelta(days=1), actor="admin")
+
+
+def test_retention_keeps_the_agent_scan_that_captures_are_applied_on(engine: Engine) -> None:
+    """A passive capture is read on top of the org's latest agent scan: that one stays whole."""
+    agent_scans = []
+    with session_scope(engine) as session:
+        agent_login(session)
+    for _ in range(3):
+        with session_scope(engine) as session:
+            outcome = ok_scan(session, org(session, "!abc12"), [("a@client.example", "STANDARD")])
+            agent_scans.append(outcome.scan_id)
+            reconcile(session, configured_domains=[DOMAIN])
+    with session_scope(engine) as session:
+        target = org(session, "!abc12")
+        rows = (PortalUser(email="a@client.example", name="a", role="STANDARD",
+                           status=AccessStatus.ACTIVE),)
+        captured = record_capture(
+            session, org_id=target.id, started_at=utcnow(), source=ScanSource.EXTENSION,
+            result=OrgUsers(OrgRef(Portal.XERO, "!abc12", target.name), rows, 1, "page: 1"))
+        reconcile(session, configured_domains=[DOMAIN])
+    with session_scope(engine) as session:
+        purge_observations(session, before=utcnow(), actor="admin")
+    with Session(engine) as session:
+        left = {o.scan_id for o in session.exec(select(Observation)).scalars()}
+    first, middle, latest_agent = agent_scans
+    assert left == {first, latest_agent, captured.scan_id}
+    assert middle not in left

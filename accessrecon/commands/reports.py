@@ -6,7 +6,8 @@ directory (``access-matrix-2026-11-24.xlsx``), then prints the path and the row
 count. ``--manager`` (repeatable) cuts a report to the clients of those client
 managers, so a manager can be sent their own clients and nobody else's; the cut is
 printed on every sheet. Like any export of client data, each report is recorded
-in the audit log with its row count and the SHA-256 of the file written.
+in the audit log with its row count and the SHA-256 of the file written, and the
+file is readable by its owner only (mode 0600).
 
 Every command exits 0 on success; a refused request (an unknown person or manager,
 a bad date) prints one line on stderr and exits 1.
@@ -15,7 +16,6 @@ a bad date) prints one line on stderr and exits 1.
 from __future__ import annotations
 
 import getpass
-import hashlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, time
@@ -26,8 +26,9 @@ import typer
 from rich.console import Console
 from sqlmodel import Session, select
 
-from agent.audit import record
+from agent.audit import file_sha256, record
 from agent.clock import utcnow
+from agent.filemodes import private_output
 from agent.reports.common import ReportFormat, ReportResult, default_filename
 from agent.reports.evidence import write_evidence_report
 from agent.reports.exceptions import write_exceptions_report
@@ -117,14 +118,6 @@ def manager_scope(session: Session, managers: list[str] | None) -> tuple[set[int
     return ids, "clients managed by " + ", ".join(spelled[key] for key in sorted(spelled))
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _run(kind: str, stem: str, unit: str, fmt: ReportFormat | None, output: Path | None,
          managers: list[str] | None,
          write: Callable[[Session, Path, ReportFormat, set[int] | None, str | None, datetime],
@@ -136,9 +129,10 @@ def _run(kind: str, stem: str, unit: str, fmt: ReportFormat | None, output: Path
     with _refusals(), session_scope(runtime.engine) as session:
         scope, label = manager_scope(session, managers)
         path = _path(output, stem, as_of, chosen)
-        result = write(session, path, chosen, scope, label or None, as_of)
+        with private_output(path):  # client data: the owner's alone (agent.filemodes)
+            result = write(session, path, chosen, scope, label or None, as_of)
         record(session, actor=_actor(), action=f"export.report_{kind}", detail={
-            "format": chosen.value, "rows": result.rows, "sha256": _sha256(result.path),
+            "format": chosen.value, "rows": result.rows, "sha256": file_sha256(result.path),
             "filename": result.path.name,
             "scope": "all" if scope is None else label,
             **({"client_ids": sorted(scope)} if scope is not None else {}),

@@ -2,6 +2,11 @@
 
 The schema is always brought to head through Alembic, never by ``create_all``, so
 a database made by any earlier release upgrades in place.
+
+A SQLite file is the practice's client data: it is created ``0600`` before SQLite
+opens it (SQLite gives the WAL and shared-memory files the database file's mode),
+and an existing one whose files others may read is warned about and fixed at start
+(``agent.filemodes``).
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ from sqlalchemy import Engine, event
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, create_engine
 
+from agent.filemodes import check_private, create_private, sqlite_files
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
@@ -24,8 +31,12 @@ def make_engine(database_url: str) -> Engine:
     """An engine for the URL; SQLite gets WAL, foreign keys and a busy timeout."""
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
-        if url.database and url.database != ":memory:":
-            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        if url.database and url.database != ":memory:" and \
+                not url.database.startswith("file:"):
+            database = Path(url.database)
+            create_private(database)
+            for path in sqlite_files(database):
+                check_private(path)
         engine = create_engine(
             database_url, connect_args={"check_same_thread": False, "timeout": 30}
         )

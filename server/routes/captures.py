@@ -7,21 +7,31 @@ page said 0. Anything else is recorded as a failed scan (so the attempt is on fi
 and answered 422. An ok capture is recorded as a scan with source ``extension`` and
 that org alone is reconciled.
 
-A capture can resolve findings, so it is held to the caller's scope like a review
-decision: an org linked to a client outside it, or to no client (unless the scope
-is all clients), is refused.
+A capture is only what one browser says a page showed, and anyone holding a token
+can post one, so it may raise findings and refresh what it saw but never resolve or
+lower a finding (DESIGN.md, "Acting on findings"): an open finding the capture did
+not show stays open, marked "not seen in a capture on DATE, awaiting a scan", and an
+agent scan of the org is queued. Because it still changes the practice's findings
+and queues scans, it is held to the caller's role and scope like a review decision:
+employees are refused (403), and so is an org linked to a client outside the scope,
+or to no client unless the scope is all clients. The org id must be one of its
+portal's (Xero ``!`` and five letters or digits, QuickBooks 10 to 19 digits, MYOB a
+UUID; ``agent.imports.normalise_org_id``), and the org name a capture gives never
+renames an org already known.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Annotated, Self
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, Depends, HTTPException, status
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
-from agent.auth import client_in_scope
+from agent.auth import Principal, client_in_scope
 from agent.domain import AccessStatus, Portal
+from agent.imports import normalise_org_id
 from agent.status import org_status
 from server.actions import CapturedUser, record_capture
 from server.deps import CurrentUser, RuntimeDep, SessionDep
@@ -53,6 +63,12 @@ class CaptureIn(BaseModel):
     shown_count: int = Field(ge=0, le=100_000,
                              description="the number of users the page itself states")
 
+    @model_validator(mode="after")
+    def _org_id_of_its_portal(self) -> Self:
+        """The id in its stored form, or a 422 naming the portal's format."""
+        self.portal_org_id = normalise_org_id(self.portal, self.portal_org_id)
+        return self
+
 
 class CaptureOut(BaseModel):
     scan_id: int
@@ -60,6 +76,10 @@ class CaptureOut(BaseModel):
     #: until a second capture or scan shows the same
     status: str
     user_count: int
+    #: open findings this capture did not show: left open, awaiting the queued scan
+    not_shown: int = 0
+    #: the agent scan queued to settle them (or a suspect drop), if one was
+    scan_request_id: int | None = None
     org: OrgStatusOut
 
 
@@ -68,17 +88,33 @@ class CaptureRefused(BaseModel):
     scan_id: int
 
 
+def get_capturer(principal: CurrentUser) -> Principal:
+    """The caller, if their role may post captures (checked before the body is read)."""
+    if not principal.can_capture:
+        raise HTTPException(status.HTTP_403_FORBIDDEN,
+                            "only practice admins, partners and managers may record captures")
+    return principal
+
+
+CaptureUser = Annotated[Principal, Depends(get_capturer)]
+
+
 @router.post(
     "/captures",
     response_model=CaptureOut,
     status_code=status.HTTP_201_CREATED,
-    responses={403: {"model": Problem, "description": "the org is outside your client scope"},
+    responses={403: {"model": Problem,
+                      "description": "an employee, or the org is outside your client scope"},
                422: {"model": CaptureRefused,
                      "description": "rows and the page's count disagree: a failed scan"}},
 )
 def post_capture(body: CaptureIn, session: SessionDep, runtime: RuntimeDep,
-                 principal: CurrentUser) -> CaptureOut | JSONResponse:
-    """Record a user list captured by the browser extension, then reconcile that org."""
+                 principal: CaptureUser) -> CaptureOut | JSONResponse:
+    """Record a user list captured by the browser extension, then reconcile that org.
+
+    The capture raises findings but resolves none: access it does not show stays
+    open and an agent scan of the org is queued (``not_shown``, ``scan_request_id``).
+    """
     users = [u.plain() for u in body.users]
     client = link_of(session, body.portal, body.portal_org_id)
     if not client_in_scope(session, principal, client):
@@ -97,5 +133,6 @@ def post_capture(body: CaptureIn, session: SessionDep, runtime: RuntimeDep,
                        stale_after=timedelta(hours=runtime.settings.stale_after_hours))
     assert state is not None
     return CaptureOut(scan_id=result.scan_id, status=result.status,
-                      user_count=result.user_count,
+                      user_count=result.user_count, not_shown=result.not_shown,
+                      scan_request_id=result.scan_request_id,
                       org=status_out(state))

@@ -44,6 +44,9 @@ def test_findings_filter_and_page(practice: Practice) -> None:
     assert ids(finding_class=["leaver_access", "client_user"], client_manager="mia manager") == {
         f"!kow01 ben@{DOMAIN}", "!kow01 owner@kowhai.example"}
     assert ids(person=f"BEN@{DOMAIN}", portal="xero") == ids(finding_class="leaver_access")
+    # any spelling of the mailbox: a plus-tag is dropped on every domain
+    assert ids(person=f" Ben+Xero@{DOMAIN}") == ids(finding_class="leaver_access")
+    assert ids(person="Boss+Books@Rata.example") == {"!rat01 boss@rata.example"}
     assert ids(person="brennan") == ids(finding_class="leaver_access")
     assert ids(staff_id=practice.staff_ids["ana"]) == {f"!kow01 ana@{DOMAIN}"}
     assert ids(text="Rātā") == {f"!rat01 ben@{DOMAIN}", "!rat01 boss@rata.example"}
@@ -177,8 +180,10 @@ def test_a_capture_is_recorded_as_an_extension_scan_and_reconciles_that_org(
     body = response.json()
     assert body["status"] == "ok"
     assert body["user_count"] == 2
-    # Ben's access is gone from this org: resolved; his other orgs are untouched.
-    assert body["org"]["counts_by_class"].get("leaver_access") is None
+    # Ben is not in the capture, but only an agent scan may resolve: he stays, a scan waits.
+    assert body["org"]["counts_by_class"]["leaver_access"] == 1
+    assert body["not_shown"] == 1
+    assert body["scan_request_id"] is not None
     assert body["org"]["pending_count"] == 1
     with Session(practice.runtime.engine) as session:
         scan = session.get(Scan, body["scan_id"])
@@ -190,7 +195,7 @@ def test_a_capture_is_recorded_as_an_extension_scan_and_reconciles_that_org(
             select(Org.portal_org_id).join(Finding, col(Finding.org_id) == col(Org.id))
             .where(Finding.finding_class == "leaver_access",
                    col(Finding.resolved_at).is_(None))).all()
-    assert sorted(open_leaver) == ["!rat01", "!unl01"]
+    assert sorted(open_leaver) == ["!kow01", "!rat01", "!unl01"]
     assert _audit(practice, "scan.captured")[0].detail["ok"] is True
 
 
@@ -227,7 +232,8 @@ def test_an_empty_capture_is_accepted_only_when_the_page_says_zero(practice: Pra
 def test_a_capture_that_drops_to_nobody_is_held_as_suspect_until_confirmed(
     practice: Practice
 ) -> None:
-    """The crawler's rule for extension captures too: one empty list resolves nothing."""
+    """The crawler's rule for extension captures too: one empty list is held, and even
+    once confirmed, a capture resolves nothing: it queues the agent scan that may."""
     mia = practice.client("mia")
     before = mia.get("/api/v1/orgs/xero/!kow01/status").json()
     assert before["counts_by_class"]["leaver_access"] == 1
@@ -235,9 +241,12 @@ def test_a_capture_that_drops_to_nobody_is_held_as_suspect_until_confirmed(
     assert first.status_code == 201, first.text
     assert first.json()["status"] == "suspect"
     assert first.json()["org"]["counts_by_class"]["leaver_access"] == 1
+    assert first.json()["scan_request_id"] is not None
     second = mia.post("/api/v1/captures", json=_capture("!kow01", [], 0))
     assert second.json()["status"] == "ok"
-    assert second.json()["org"]["counts_by_class"].get("leaver_access") is None
+    assert second.json()["org"]["counts_by_class"]["leaver_access"] == 1
+    assert second.json()["not_shown"] == 3
+    assert second.json()["scan_request_id"] == first.json()["scan_request_id"]
 
 
 # -- imports --------------------------------------------------------------------------
