@@ -48,6 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--session-expiry-requests", type=int, default=None)
     serve.add_argument("--rate-limit-per-s", type=float, default=None)
     serve.add_argument("--layout-version", type=int, choices=(1, 2), default=1)
+    serve.add_argument("--markup-variant", action="store_true",
+                       help="render what SPEC leaves open otherwise (titles, headings, column "
+                            "order, remove controls, unknown JSON keys)")
     serve.add_argument("--lockout-after", type=int, default=5)
     serve.add_argument("--lockout-s", type=float, default=900)
     serve.add_argument("--seed", type=int, default=None, help="seed of the fault dice")
@@ -64,6 +67,7 @@ def settings_from(args: argparse.Namespace) -> PortalSettings:
         session_expiry_requests=args.session_expiry_requests,
         rate_limit_per_s=args.rate_limit_per_s,
         layout_version=args.layout_version,
+        markup_variant=args.markup_variant,
         lockout_after=args.lockout_after,
         lockout_s=args.lockout_s,
         seed=args.seed,

@@ -11,6 +11,8 @@ import asyncio
 import contextlib
 import json
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+from weakref import WeakKeyDictionary
 
 from playwright.async_api import Error as PlaywrightError
 
@@ -28,6 +30,53 @@ if TYPE_CHECKING:
 
 #: responses being disposed: held so that their tasks are not collected half way
 _disposals: set[asyncio.Task[None]] = set()
+
+#: the requests a context may have in flight at once (``limit_requests``)
+_limits: WeakKeyDictionary[BrowserContext, asyncio.Semaphore] = WeakKeyDictionary()
+
+#: What a browser or its HTTP client says when a portal cannot be reached at all,
+#: and how a person would put it. Chromium's page loads speak ``net::ERR_*``, the
+#: driver's HTTP client Node's error codes; both are matched.
+_UNREACHABLE: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("ECONNREFUSED", "ERR_CONNECTION_REFUSED"), "connection refused"),
+    (("ENOTFOUND", "EAI_AGAIN", "ERR_NAME_NOT_RESOLVED", "ERR_NAME_RESOLUTION_FAILED",
+      "getaddrinfo"), "the host name does not resolve (DNS)"),
+    (("ERR_CERT_", "ERR_SSL_", "ERR_BAD_SSL", "CERT_", "certificate", "SSL routines",
+      "EPROTO", "wrong version number", "TLS"), "TLS error"),
+    (("EHOSTUNREACH", "ENETUNREACH", "ERR_ADDRESS_UNREACHABLE", "ERR_NETWORK_",
+      "ERR_INTERNET_DISCONNECTED"), "network unreachable"),
+    (("ETIMEDOUT", "ERR_CONNECTION_TIMED_OUT"), "the connection timed out"),
+    (("ECONNRESET", "ERR_CONNECTION_RESET", "ERR_CONNECTION_CLOSED", "ERR_EMPTY_RESPONSE",
+      "socket hang up"), "the connection was closed"),
+)
+
+
+def origin_of(url: str) -> str:
+    """``http://host:port/`` of a URL: what a person checks when a portal is unreachable."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}/" if parts.scheme and parts.netloc else url
+
+
+def unreachable_detail(url: str, exc: BaseException) -> str | None:
+    """``cannot reach http://host:port/: connection refused`` when ``exc`` says the
+    portal could not be reached (refused, DNS, TLS, network) or dropped the
+    connection, else ``None``.
+
+    A raw driver message carries a call log of many lines; a failed scan's detail
+    and the command line's one line need the cause in a few words.
+    """
+    message = str(exc)
+    for markers, cause in _UNREACHABLE:
+        if any(marker in message for marker in markers):
+            if cause == "TLS error":
+                code = next((w.strip(".:,") for w in message.split()
+                             if w.strip(".:,").startswith(("net::ERR_", "ERR_"))), "")
+                cause = f"TLS error ({code.removeprefix('net::')})" if code else cause
+            if cause == "the connection was closed":
+                return f"{origin_of(url)} closed the connection"
+            return f"cannot reach {origin_of(url)}: {cause}"
+    return None
+
 
 async def get_json(context: BrowserContext, url: str) -> Any:
     """GET ``url`` as JSON with the context's session, or raise the failure it shows."""
@@ -50,7 +99,39 @@ async def get_html(context: BrowserContext, url: str) -> str:
     return text
 
 
+async def session_alive(context: BrowserContext, url: str) -> bool:
+    """Whether the context's session still opens the page at ``url``.
+
+    ``False`` only when the portal says so (a redirect to sign-in, a 401); a fault
+    (5xx, 429, no answer) raises its failure, to be retried: a sign-in started on a
+    fault's word would spend an authenticator code for nothing.
+    """
+    status, headers, _ = await _get(context, url, "text/html")
+    try:
+        _raise_for_status(url, status, headers, None)
+    except SessionExpired:
+        return False
+    return True
+
+
+def limit_requests(context: BrowserContext, slots: asyncio.Semaphore) -> None:
+    """Make every request of ``context`` (until its body is in) hold one of ``slots``.
+
+    This is what a portal feels of a crawl: the crawler shares one set of slots
+    among its contexts, so the portals never see more requests at once than the
+    crawl's concurrency, however many orgs are being read or waiting for the browser.
+    """
+    _limits[context] = slots
+
+
 async def _get(context: BrowserContext, url: str, accept: str) -> tuple[int, dict[str, str], str]:
+    slots = _limits.get(context)
+    async with slots if slots is not None else contextlib.nullcontext():
+        return await _get_now(context, url, accept)
+
+
+async def _get_now(context: BrowserContext, url: str, accept: str
+                   ) -> tuple[int, dict[str, str], str]:
     try:
         response = await context.request.get(
             url, headers={"Accept": accept}, timeout=scrape_timeout_ms(), max_redirects=0,
@@ -58,6 +139,9 @@ async def _get(context: BrowserContext, url: str, accept: str) -> tuple[int, dic
         )
     except PlaywrightError as exc:
         message = str(exc)
+        unreachable = unreachable_detail(url, exc)
+        if unreachable is not None:
+            raise PortalError(unreachable) from exc
         if "Timeout" in message or "timed out" in message:
             raise PortalTimeout(f"no answer from {url} within {scrape_timeout_s():.0f} s") from exc
         raise PortalError(f"request to {url} failed: {message.splitlines()[0]}") from exc

@@ -5,6 +5,10 @@ MYOB's Users and permissions page scrolls in cards from
 the largest page size the portal allows (50), so nothing has to be scrolled. The
 JSON's ``total`` is the evidence: every page is read until the items add up to it.
 
+Only SPEC's promises are relied on: on the business list, the links to each
+business's users page (named by the business); in the JSON, the keys it names.
+Other keys are ignored; a key the scraper reads that is missing is a changed layout.
+
 Check by hand: ``/account/login``, ``/businesses``, ``/business/{businessId}/users``.
 """
 
@@ -13,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import urljoin, urlsplit
 
 from agent.domain import AccessStatus, Portal
 from agent.scrapers.base import (
@@ -23,7 +28,7 @@ from agent.scrapers.base import (
     PortalError,
     PortalUser,
 )
-from agent.scrapers.http import get_json
+from agent.scrapers.http import get_json, session_alive
 from agent.scrapers.pages import open_org_page, page_from
 from agent.scrapers.signin import SignInPages, sign_in
 
@@ -32,11 +37,14 @@ if TYPE_CHECKING:
 
 LOGIN_PATH = "/account/login"
 PAGE_SIZE = 50
+#: where each business on the list links: its users page, and nothing under it
 _BUSINESS = re.compile(
-    r"/business/([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})/users"
+    r"/business/([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})"
+    r"/users/?"
 )
 _STATUS = {"ACTIVE": AccessStatus.ACTIVE, "INVITED": AccessStatus.PENDING}
-_USER_KEYS = ("email", "name", "access", "userType", "status")
+#: the keys of a user the scraper reads: each must be there (other keys are ignored)
+_USER_KEYS = ("email", "name", "access", "userType", "status", "roles")
 _MAX_PAGES = 1000
 
 
@@ -54,24 +62,24 @@ class MyobScraper:
         await sign_in(context, credentials, SIGN_IN)
 
     async def is_signed_in(self, context: BrowserContext, base_url: str) -> bool:
-        response = await context.request.get(f"{base_url}/businesses", max_redirects=0,
-                                             fail_on_status_code=False)
-        return response.status == 200
+        return await session_alive(context, f"{base_url}/businesses")
 
     async def org_pages(self, context: BrowserContext, base_url: str
                         ) -> AsyncIterator[Sequence[OrgRef]]:
+        url = f"{base_url}/businesses"
         async with page_from(context) as page:
-            await open_org_page(page, f"{base_url}/businesses", login_path=LOGIN_PATH)
-            if not await page.get_by_role("heading", name="Businesses").count():
-                raise LayoutChanged("the business list page has no 'Businesses' heading")
+            await open_org_page(page, url, login_path=LOGIN_PATH)
             links = await page.get_by_role("link").evaluate_all(
                 "els => els.map(e => [e.getAttribute('href'), (e.textContent || '').trim()])"
             )
+        # SPEC promises only the links (no heading, no list markup): each business is
+        # the first link to its users page, named by the business
         orgs: dict[str, OrgRef] = {}
         for href, name in links:
-            match = _BUSINESS.search(href or "")
+            match = _BUSINESS.fullmatch(urlsplit(urljoin(url, href or "")).path)
             if match:
-                orgs[match.group(1).lower()] = OrgRef(self.portal, match.group(1).lower(), name)
+                business = match.group(1).lower()
+                orgs.setdefault(business, OrgRef(self.portal, business, name))
         yield list(orgs.values())  # the portal lists every business on one page
 
     async def list_users(self, context: BrowserContext, base_url: str, org: OrgRef) -> OrgUsers:
@@ -113,7 +121,7 @@ def _user(row: Any) -> PortalUser:
     status = _STATUS.get(str(row["status"]).upper())
     if status is None:
         raise LayoutChanged(f"unknown user status {row['status']!r}")
-    roles = row.get("roles") or []
+    roles = row["roles"]
     if not isinstance(roles, list):
         raise LayoutChanged("roles is not a list")
     return PortalUser(

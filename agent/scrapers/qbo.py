@@ -9,8 +9,13 @@ the tab's own empty text (``No users to show``) is the only way to zero rows.
 Pages are fetched with the signed-in context's session and read by the browser
 (``reading``: several pages, the two tabs and other orgs' pages, in one document):
 the tables, located by role, the tab's own picked by its header row, and the page's
-visible text lines, from which the no-permission notice, the company's name, the
-empty text and the range are all checked.
+visible text lines, from which the no-permission notice, the empty text and the
+range are checked.
+
+Only what SPEC promises is relied on: the column names (a table may have more
+columns, such as the ``Action`` column of a viewer who may remove users, in any
+order), the texts it names, the addresses. No heading, title, company name, class
+or id is looked for; a needed column that is missing is a changed layout.
 
 Check by hand: ``/signin``, ``/clients``, ``/app/company/{realmId}/manageusers?tab=firms``.
 """
@@ -21,7 +26,7 @@ import asyncio
 import re
 from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, ClassVar
-from urllib.parse import urlencode, urljoin
+from urllib.parse import urlencode, urljoin, urlsplit
 
 from agent.domain import AccessStatus, Portal
 from agent.scrapers.base import (
@@ -33,21 +38,27 @@ from agent.scrapers.base import (
     PortalError,
     PortalUser,
 )
+from agent.scrapers.http import session_alive
 from agent.scrapers.pages import NO_PERMISSION_TEXT
-from agent.scrapers.reading import fetch_and_read
+from agent.scrapers.reading import ReadPage, fetch_and_read
 from agent.scrapers.signin import SignInPages, sign_in
 
 if TYPE_CHECKING:
     from playwright.async_api import BrowserContext
 
 LOGIN_PATH = "/signin"
+#: The columns SPEC names for each table. A table is found by having every one of
+#: them (extra columns, such as the ``Action`` column of a viewer who may remove
+#: users, and any order are fine); cells are then read by column name.
 USERS_HEADERS = ("Name", "Email", "User type", "Status")
 FIRMS_HEADERS = ("Firm", "Name", "Email", "Status")
 CLIENTS_HEADERS = ("Client", "Status")
 TABS = (("users", USERS_HEADERS, "No users to show"), ("firms", FIRMS_HEADERS,
                                                          "No accounting firms"))
-_RANGE = re.compile(r"^\s*(\d+)-(\d+) of (\d+)\s*$")
-_REALM = re.compile(r"/app/company/(\d{10,19})/manageusers")
+#: ``{a}-{b} of {N}``, alone on its line or within one (beside the pager's links)
+_RANGE = re.compile(r"(?<![\d-])(\d+)-(\d+) of (\d+)(?!\d)")
+#: where each client links: the company's Manage users page, and nothing under it
+_MANAGE_USERS = re.compile(r"/app/company/(\d{10,19})/manageusers/?")
 _STATUS = {"active": AccessStatus.ACTIVE, "invited": AccessStatus.PENDING,
            "inactive": AccessStatus.INACTIVE}
 _MAX_PAGES = 2000
@@ -67,9 +78,7 @@ class QboScraper:
         await sign_in(context, credentials, SIGN_IN)
 
     async def is_signed_in(self, context: BrowserContext, base_url: str) -> bool:
-        response = await context.request.get(f"{base_url}/clients", max_redirects=0,
-                                             fail_on_status_code=False)
-        return response.status == 200
+        return await session_alive(context, f"{base_url}/clients")
 
     async def org_pages(self, context: BrowserContext, base_url: str
                         ) -> AsyncIterator[Sequence[OrgRef]]:
@@ -78,19 +87,11 @@ class QboScraper:
             page = await fetch_and_read(context, url)
             if any(NO_PERMISSION_TEXT in line for line in page.lines):
                 raise NoPermission("the login's role cannot list clients")
-            if "No clients to show" in page.lines:
+            yield _clients(page, url)
+            following = _next_page(page)
+            if following is None:
                 return
-            index = _index_of_table(page.tables, CLIENTS_HEADERS)
-            orgs: list[OrgRef] = []
-            for name, href in page.table_links[index]:
-                match = _REALM.search(href or "")
-                if match:
-                    orgs.append(OrgRef(self.portal, match.group(1), name))
-            yield orgs
-            following = [href for name, href in page.links if name == "Next" and href]
-            if not following:
-                return
-            url = urljoin(url, following[0])
+            url = urljoin(url, following)
         raise PortalError(f"the client list did not end after {_MAX_PAGES} pages")
 
     async def list_users(self, context: BrowserContext, base_url: str, org: OrgRef) -> OrgUsers:
@@ -107,18 +108,60 @@ class QboScraper:
         users: list[PortalUser] = []
         evidence: list[str] = []
         for (tab, _, _), (rows, total) in zip(TABS, results, strict=True):
-            users.extend(_user(tab, row) for row in rows)
+            users.extend(rows)
             evidence.append(f"{tab}: {total}")
         return OrgUsers(org=org, users=tuple(users), reported_total=len(users),
                         evidence="; ".join(evidence))
 
 
+def _clients(page: ReadPage, url: str) -> list[OrgRef]:
+    """The companies of one page of the client list, by the table's ``Client`` column.
+
+    Each row must link to exactly one company's Manage users page (from any of its
+    cells: a portal may add a column of links to the same page); the name is the
+    text of that link in the ``Client`` cell, or the cell's own text.
+    """
+    index, columns = _table(page.tables, CLIENTS_HEADERS)
+    if index is None:
+        raise LayoutChanged(f"the client list has no table with columns "
+                            f"{', '.join(CLIENTS_HEADERS)}")
+    client = columns["Client"]
+    rows = page.tables[index]
+    links: dict[int, list[tuple[int, str, str]]] = {}
+    for row, cell, text, href in page.table_links[index]:
+        links.setdefault(row, []).append((cell, text, href))
+    orgs: list[OrgRef] = []
+    for number, cells in enumerate(rows[1:], start=1):
+        if not _is_data_row(cells, rows[0]):
+            continue
+        company = [(cell, text, m.group(1)) for cell, text, href in links.get(number, [])
+                   if (m := _MANAGE_USERS.fullmatch(urlsplit(urljoin(url, href)).path))]
+        realms = {realm for _, _, realm in company}
+        if len(realms) != 1:
+            raise LayoutChanged(f"client row {number} links to {len(realms)} companies, not one")
+        named = [text for cell, text, _ in company if cell == client and text]
+        orgs.append(OrgRef(Portal.QBO, realms.pop(), named[0] if named else cells[client].strip()))
+    return orgs
+
+
+def _next_page(page: ReadPage) -> str | None:
+    """The ``href`` of the page's ``Next`` link, not counting links inside its tables."""
+    in_tables = {(text, href) for found in page.table_links for _, _, text, href in found}
+    following = [href for text, href in page.links
+                 if text == "Next" and href and (text, href) not in in_tables]
+    return following[0] if following else None
+
+
 async def _read_tab(
     context: BrowserContext, base_url: str, org: OrgRef, tab: str, headers: tuple[str, ...],
     empty_text: str,
-) -> tuple[list[list[str]], int]:
-    """Every row of one tab, page by page, checked against the page's own range text."""
-    rows: list[list[str]] = []
+) -> tuple[list[PortalUser], int]:
+    """Every row of one tab, page by page, checked against the page's own range text.
+
+    A tab is empty only when its first page says so in SPEC's words, on a line of
+    its own, and shows no row and no range of more than zero.
+    """
+    users: list[PortalUser] = []
     for number in range(1, _MAX_PAGES + 1):
         query = urlencode({"tab": tab, "page": number})
         url = f"{base_url}/app/company/{org.portal_org_id}/manageusers?{query}"
@@ -126,75 +169,81 @@ async def _read_tab(
         lines = page.lines
         if any(NO_PERMISSION_TEXT in line for line in lines):
             raise NoPermission("the login's role in this org cannot view users")
-        _check_org_shown(lines, org)
-        if number == 1 and empty_text in lines:
+        index, columns = _table(page.tables, headers)
+        table = page.tables[index] if index is not None else []
+        body = [cells for cells in table[1:] if _is_data_row(cells, table[0])]
+        found = _ranges(lines)
+        if (number == 1 and not body and all(total == 0 for _, _, total in found)
+                and empty_text in lines):
             return [], 0
-        table = page.tables[_index_of_table(page.tables, headers)]
-        body = [r for r in table if r and r != list(headers)]
-        first, last, total = _range(lines)
-        if first != len(rows) + 1 or last - first + 1 != len(body):
+        if index is None:
+            raise LayoutChanged(
+                f"the {tab} tab has no table with columns {', '.join(headers)}")
+        if len(found) != 1:
+            raise LayoutChanged(f"the {tab} tab shows {len(found)} 'a-b of N' range texts, "
+                                "not one")
+        first, last, total = found[0]
+        if first != len(users) + 1 or last - first + 1 != len(body):
             raise PortalError(
                 f"{tab} page {number} shows {first}-{last} of {total} but holds {len(body)} rows"
             )
-        rows.extend(body)
+        users.extend(_user(tab, cells, columns) for cells in body)
         if last >= total:
-            if len(rows) != total:
-                raise PortalError(f"{tab}: read {len(rows)} rows, the page says {total}")
-            return rows, total
+            if len(users) != total:
+                raise PortalError(f"{tab}: read {len(users)} rows, the page says {total}")
+            return users, total
     raise PortalError(f"the {tab} tab did not end after {_MAX_PAGES} pages")
 
 
-def _index_of_table(tables: list[list[list[str]]], headers: tuple[str, ...]) -> int:
-    """Which of the page's tables is the one whose header row is ``headers``.
+def _table(tables: list[list[list[str]]], headers: tuple[str, ...]
+           ) -> tuple[int | None, dict[str, int]]:
+    """Which of the page's tables has every column of ``headers``, and where each is.
 
     Tables are found by their accessible role (``reading``); the one wanted is picked
-    here by its header row rather than by a locator filter per column, which would
-    make the browser work out every column header's accessible name once per filter.
+    here by its header row, which must name each wanted column once; other columns,
+    and the order, are the portal's own. ``None`` when no table has them; more than
+    one is a changed layout.
     """
-    wanted = list(headers)
-    matching = [i for i, rows in enumerate(tables) if rows and rows[0] == wanted]
-    if len(matching) != 1:
+    matching: list[tuple[int, dict[str, int]]] = []
+    for i, rows in enumerate(tables):
+        if not rows:
+            continue
+        names = [" ".join(cell.split()) for cell in rows[0]]
+        if all(names.count(h) == 1 for h in headers):
+            matching.append((i, {h: names.index(h) for h in headers}))
+    if len(matching) > 1:
         raise LayoutChanged(
-            f"expected one table with columns {', '.join(headers)}, found {len(matching)}"
-        )
-    return matching[0]
+            f"{len(matching)} tables have the columns {', '.join(headers)}, not one")
+    return matching[0] if matching else (None, {})
 
 
-def _range(lines: list[str]) -> tuple[int, int, int]:
-    matches = [m for m in (_RANGE.match(line) for line in lines) if m]
-    if len(matches) != 1:
-        raise LayoutChanged("the page has no single 'a-b of N' range text")
-    first, last, total = (int(g) for g in matches[0].groups())
-    return first, last, total
+def _is_data_row(cells: list[str], header: list[str]) -> bool:
+    """A row of the table's data: a cell under every header, and not the header again.
 
-
-def _check_org_shown(lines: list[str], org: OrgRef) -> None:
-    """The page must show the org that was asked for.
-
-    Its address is the one asked for (redirects are never followed); its content must
-    also carry the company's name, so a portal that answers with another company's
-    page, or a generic one, is not read as this company's users.
+    A row may have a cell more (a control without a header of its own, after the
+    others). Rows with fewer cells (a note spanning the table, an empty row) carry no
+    user; the range text is what proves none was missed.
     """
-    if org.name and " ".join(org.name.split()) not in lines:
-        raise LayoutChanged(f"the page does not show the company's name {org.name!r}")
+    return len(cells) >= len(header) and cells != header
 
 
-def _user(tab: str, cells: list[str]) -> PortalUser:
+def _ranges(lines: list[str]) -> list[tuple[int, int, int]]:
+    """The distinct ``a-b of N`` texts of the page: lines that are one, else within lines."""
+    whole = [m for m in map(_RANGE.fullmatch, lines) if m]
+    matches = whole or [m for line in lines for m in _RANGE.finditer(line)]
+    distinct = dict.fromkeys((int(a), int(b), int(n)) for a, b, n in (m.groups() for m in matches))
+    return list(distinct)
+
+
+def _user(tab: str, cells: list[str], columns: dict[str, int]) -> PortalUser:
+    name, email, status = (cells[columns[h]].strip() for h in ("Name", "Email", "Status"))
     if tab == "firms":
-        if len(cells) != 4:
-            raise LayoutChanged(f"a firms row has {len(cells)} cells, not 4")
-        firm, name, email, status = cells
         role, kind = "Accountant", "firms"
-        del firm
     else:
-        if len(cells) != 4:
-            raise LayoutChanged(f"a users row has {len(cells)} cells, not 4")
-        name, email, role, status = cells
-        kind = "users"
-    access = _STATUS.get(status.strip().casefold())
+        role, kind = cells[columns["User type"]].strip(), "users"
+    access = _STATUS.get(status.casefold())
     if access is None:
         raise LayoutChanged(f"unknown status {status!r}")
     if "@" not in email:
         raise LayoutChanged(f"the Email cell holds {email!r}")
-    return PortalUser(email=email.strip(), name=name.strip(), role=role.strip(), status=access,
-                      kind=kind)
+    return PortalUser(email=email, name=name, role=role, status=access, kind=kind)

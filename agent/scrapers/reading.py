@@ -61,6 +61,8 @@ LINGER_S = 0.010
 
 Table = list[list[str]]
 Link = tuple[str, str]
+#: a link in a table: its row and cell (indexes), its text and its ``href``
+CellLink = tuple[int, int, str, str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,13 +70,15 @@ class ReadPage:
     """One page as a person sees it.
 
     ``lines``: its visible text, a line per block; ``tables``: each table's rows of
-    cell texts; ``table_links``: each table's links; ``links``: every link on the
-    page. A link is its text and its ``href`` as written.
+    cell texts; ``table_links``: each table's links, each with the row and cell it is
+    in (indexes into that table's rows and the row's cells), so a reader can take a
+    link from the column it wants however the portal orders its columns; ``links``:
+    every link on the page. A link is its text and its ``href`` as written.
     """
 
     lines: list[str]
     tables: list[Table]
-    table_links: list[list[Link]]
+    table_links: list[list[CellLink]]
     links: list[Link]
 
 
@@ -104,20 +108,26 @@ _SWAP_PAGES = """([htmls, mark]) => {
 }"""
 
 #: For every section: its text lines (whitespace folded as get_by_text folds it), the
-#: cells of the tables the role locator found in it, their links, and its links; as
-#: JSON, one string for the driver to pass on. ``null`` if the document is not the
-#: one this read swapped in.
+#: cells of the tables the role locator found in it, their links with the row and
+#: cell each is in (a nested table's links are its own), and its links; as JSON, one
+#: string for the driver to pass on. ``null`` if the document is not the one this
+#: read swapped in.
 _READ_SECTIONS = """(tables, mark) => {
   if (document.documentElement.getAttribute('data-reading') !== mark) return null;
   const text = c => (c.innerText || c.textContent || '').trim();
+  const name = a => text(a).replace(/\\s+/g, ' ');
   const links = root => [...root.querySelectorAll('a[href]')]
-    .map(a => [text(a).replace(/\\s+/g, ' '), a.getAttribute('href')]);
+    .map(a => [name(a), a.getAttribute('href')]);
+  const cellLinks = t => [...t.querySelectorAll('a[href]')]
+    .filter(a => a.closest('table') === t && a.closest('td, th'))
+    .map(a => [a.closest('tr').rowIndex, a.closest('td, th').cellIndex, name(a),
+               a.getAttribute('href')]);
   return JSON.stringify([...document.body.children].map(section => {
     const own = tables.filter(t => section.contains(t));
     return [
       section.innerText.split('\\n').map(s => s.replace(/\\s+/g, ' ').trim()).filter(Boolean),
       own.map(t => [...t.rows].map(r => [...r.cells].map(text))),
-      own.map(links),
+      own.map(cellLinks),
       links(section),
     ];
   }));
@@ -126,19 +136,27 @@ _READ_SECTIONS = """(tables, mark) => {
 _marks = itertools.count()
 
 _HEAD = re.compile(r"<head\b[^>]*>(.*?)</head\s*>", re.IGNORECASE | re.DOTALL)
-_TITLE = re.compile(r"<title\b[^>]*>.*?</title\s*>", re.IGNORECASE | re.DOTALL)
+#: what in a head does not change how the page looks: its title, and named metadata
+#: (``<meta name=…>``: a per-page CSRF token, a description, the viewport a desktop
+#: browser ignores). ``http-equiv`` metas stay: they can change what the page may load.
+_INERT_HEAD = re.compile(
+    r"<title\b[^>]*>.*?</title\s*>|<meta\b(?=[^>]*\bname\s*=)[^>]*>",
+    re.IGNORECASE | re.DOTALL)
 _BODY_TAG = re.compile(r"<body\b([^>]*)>", re.IGNORECASE)
 
 
 def batch_key(html: str) -> tuple[str, str] | None:
-    """What pages must share to be read in one document: head (title aside) and body tag.
+    """What pages must share to be read in one document: head and body tag.
 
+    The head is compared without what does not change how a page looks (its title
+    and named metas), so that pages that carry a token of their own, as pages
+    offering to remove users do, are still read together.
     ``None`` for a page without both: it is read alone.
     """
     head, body = _HEAD.search(html), _BODY_TAG.search(html)
     if head is None or body is None:
         return None
-    return _TITLE.sub("", head.group(1)).strip(), body.group(1).strip()
+    return _INERT_HEAD.sub("", head.group(1)).strip(), body.group(1).strip()
 
 
 @dataclass
@@ -247,7 +265,8 @@ async def _read(context: BrowserContext, batch: list[_Waiting]) -> None:
         for item, (lines, tables, table_links, links) in zip(batch, sections, strict=True):
             if not item.done.done():
                 item.done.set_result(ReadPage(
-                    lines, tables, [[(t, h) for t, h in found] for found in table_links],
+                    lines, tables,
+                    [[(r, c, t, h) for r, c, t, h in found] for found in table_links],
                     [(t, h) for t, h in links]))
     except TimeoutError:
         _fail(batch, PortalTimeout("the page could not be laid out in time"))

@@ -6,6 +6,10 @@ context's cookies, so no users page is ever rendered. The JSON's own ``total`` a
 the presence of the viewer (the agent's login is listed in every org) are the
 evidence that a list is complete.
 
+Only SPEC's keys are read. Keys SPEC does not name are ignored; a key the scraper
+reads that is missing is a changed layout (never a user without permissions or an
+org without a name).
+
 Check by hand: ``/identity/user/login``, ``/myxero``, ``/app/{shortCode}/settings/users``.
 """
 
@@ -37,7 +41,9 @@ _STATUS = {
     "PENDING": AccessStatus.PENDING,
     "DECLINED": AccessStatus.DECLINED,
 }
-_USER_KEYS = ("email", "firstName", "lastName", "role", "status")
+#: the keys of a user the scraper reads: each must be there (other keys are ignored)
+_USER_KEYS = ("email", "firstName", "lastName", "role", "status", "extraPermissions",
+              "lastLoginUtc")
 
 
 SIGN_IN = SignInPages(
@@ -69,9 +75,11 @@ class XeroScraper:
         for row in rows:
             if not isinstance(row, dict) or not isinstance(row.get("shortCode"), str):
                 raise LayoutChanged("an org in the org list JSON has no shortCode")
-            orgs.append(
-                OrgRef(self.portal, row["shortCode"], str(row.get("name", "")), row.get("role"))
-            )
+            if not isinstance(row.get("name"), str):
+                raise LayoutChanged("an org in the org list JSON has no name")
+            role = row.get("role")
+            orgs.append(OrgRef(self.portal, row["shortCode"], row["name"],
+                               role if isinstance(role, str) else None))
         yield orgs  # the portal lists every org in one answer
 
     async def list_users(self, context: BrowserContext, base_url: str, org: OrgRef) -> OrgUsers:
@@ -80,7 +88,7 @@ class XeroScraper:
         if not isinstance(body, dict) or not isinstance(body.get("users"), list):
             raise LayoutChanged("the users JSON has no 'users' list")
         total = body.get("total")
-        if not isinstance(total, int):
+        if not isinstance(total, int) or isinstance(total, bool):
             raise LayoutChanged("the users JSON has no 'total' count")
         users = tuple(_user(row) for row in body["users"])
         if len(users) != total:
@@ -94,7 +102,7 @@ def _user(row: Any) -> PortalUser:
     status = _STATUS.get(str(row["status"]).upper())
     if status is None:
         raise LayoutChanged(f"unknown user status {row['status']!r} in the users JSON")
-    extras = row.get("extraPermissions") or []
+    extras = row["extraPermissions"]
     if not isinstance(extras, list):
         raise LayoutChanged("extraPermissions is not a list")
     return PortalUser(

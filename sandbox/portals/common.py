@@ -12,8 +12,9 @@ request, so a test turns chaos on and off without restarting the server::
 
     update_settings(app, error_rate=1.0)
 
-The request path through one app, outermost first: ``RateLimitMiddleware`` (every
-request spends the portal's budget), ``SessionMiddleware`` (cookie to session; every
+The request path through one app, outermost first: ``JsonVariantMiddleware``
+(unknown keys in every JSON when ``markup_variant`` is on), ``RateLimitMiddleware``
+(every request spends the portal's budget), ``SessionMiddleware`` (cookie to session; every
 request made with a session counts towards its expiry, even one that then fails),
 ``FaultMiddleware`` (latency, 5xx, hangs), then the portal's routes.
 """
@@ -21,8 +22,10 @@ request made with a session counts towards its expiry, even one that then fails)
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import hmac
 import html
+import json
 import math
 import random
 import secrets
@@ -35,7 +38,7 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 import pyotp
 from starlette.applications import Starlette
-from starlette.datastructures import State
+from starlette.datastructures import MutableHeaders, State
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -73,6 +76,13 @@ class PortalSettings:
     ``session_expiry_requests`` ends a session after that many requests made with it;
     ``rate_limit_per_s`` is one budget for the whole portal (``None``: unlimited);
     ``seed`` makes the fault dice repeatable (``None``: a fresh random seed).
+
+    ``markup_variant`` renders what another portal following SPEC.md may show where
+    SPEC leaves it open, so scrapers can be held to SPEC and nothing more: other
+    page titles and headings, no company name on pages SPEC does not promise one,
+    columns in another order, the remove controls of SPEC's "Removing a user" (an
+    ``Action`` column, ``Remove {name}`` buttons, a CSRF token per page) and unknown
+    keys in every JSON object. It changes no data and no text SPEC names.
     """
 
     session_lifetime_s: float = 1800
@@ -83,6 +93,7 @@ class PortalSettings:
     session_expiry_requests: int | None = None
     rate_limit_per_s: float | None = None
     layout_version: int = 1
+    markup_variant: bool = False
     lockout_after: int = 5
     lockout_s: float = 900
     seed: int | None = None
@@ -418,7 +429,7 @@ _SHELL = """<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title}</title>
-<style>{css}</style>
+{head}<style>{css}</style>
 </head>
 <body class="portal-{portal}">
 <div class="brand" aria-hidden="true">{brand}</div>
@@ -482,6 +493,21 @@ class PortalRuntime:
 
     def now(self) -> float:
         return self.clock()
+
+    @property
+    def variant(self) -> bool:
+        """Whether pages and JSON are rendered in their SPEC-legal variant."""
+        return self.settings.markup_variant
+
+    def csrf_meta(self, session: Session) -> str:
+        """SPEC's ``<meta name="csrf-token">``, as a page offering removal carries it.
+
+        A fresh token on every page, each tied to the session (a nonce and its MAC
+        under the session's own token), as many web frameworks issue them.
+        """
+        nonce = secrets.token_urlsafe(12)
+        mac = hmac.new(session.token.encode(), nonce.encode(), hashlib.sha256).hexdigest()
+        return f'<meta name="csrf-token" content="{nonce}.{mac[:32]}">'
 
     def cookie_name(self, scope: Scope) -> str:
         """Portal- and port-specific, so portals sharing 127.0.0.1 never mix cookies."""
@@ -575,8 +601,10 @@ class PortalRuntime:
         *,
         status: int = 200,
         headers: Mapping[str, str] | None = None,
+        head: str = "",
     ) -> HTMLResponse:
-        """A full HTML page; ``body`` is trusted markup, every value in it escaped."""
+        """A full HTML page; ``body`` (and ``head``, more of the head) is trusted markup,
+        every value in it escaped."""
         css = (
             _BASE_CSS
             + f".brand{{background:{self.look.accent}}}button{{background:{self.look.accent}}}"
@@ -584,6 +612,7 @@ class PortalRuntime:
         )
         text = _SHELL.format(
             title=esc(title),
+            head=head,
             css=css,
             portal=esc(self.look.portal),
             brand=esc(self.look.brand),
@@ -618,7 +647,7 @@ class PortalRuntime:
         if wants_json(request):
             return json_error("no_permission", 403)
         return self.page(
-            f"Users – {org.name}",
+            "Users" if self.variant else f"Users – {org.name}",
             f'{org_bar}<main data-org-id="{esc(org.org_id)}">'
             f'<p class="error" role="alert">{NO_PERMISSION}</p></main>',
         )
@@ -816,6 +845,71 @@ class FaultMiddleware:
         return messages
 
 
+#: what ``markup_variant`` adds to every JSON object: keys no contract names, of
+#: every JSON type, which a reader must pass over
+VARIANT_JSON_EXTRAS: dict[str, Any] = {
+    "_links": {"help": {"href": "/help"}},
+    "etag": "W/\"7f3a\"",
+    "deprecated": None,
+    "flags": [1, "two", False],
+}
+
+
+def with_unknown_keys(value: Any) -> Any:
+    """``value`` with ``VARIANT_JSON_EXTRAS`` in every object, each object's own keys in
+    reverse order (no reader may depend on the order of keys)."""
+    if isinstance(value, dict):
+        own = {k: with_unknown_keys(v) for k, v in reversed(value.items())}
+        return {**{k: v for k, v in VARIANT_JSON_EXTRAS.items() if k not in own}, **own}
+    if isinstance(value, list):
+        return [with_unknown_keys(v) for v in value]
+    return value
+
+
+class JsonVariantMiddleware:
+    """With ``markup_variant`` on, every complete JSON answer gains unknown keys.
+
+    Outermost, so that the JSON the rate limit and the faults send changes too. An
+    answer whose body comes in parts (a timeout's half body) passes unchanged.
+    """
+
+    def __init__(self, app: ASGIApp, runtime: PortalRuntime) -> None:
+        self.app = app
+        self.runtime = runtime
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not self.runtime.variant:
+            await self.app(scope, receive, send)
+            return
+        held: list[Message] = []
+
+        async def relay(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                held.append(message)  # sent with the body, once its length is known
+                return
+            if message["type"] == "http.response.body" and held:
+                start = held.pop()
+                headers = MutableHeaders(raw=start["headers"])
+                json_body = headers.get("content-type", "").startswith("application/json")
+                if json_body and not message.get("more_body", False):
+                    body = _json_with_unknown_keys(message.get("body", b""))
+                    headers["content-length"] = str(len(body))
+                    message = {**message, "body": body}
+                await send(start)
+            await send(message)
+
+        await self.app(scope, receive, relay)
+
+
+def _json_with_unknown_keys(body: bytes) -> bytes:
+    try:
+        value = json.loads(body)
+    except ValueError:
+        return body
+    return json.dumps(with_unknown_keys(value), ensure_ascii=False,
+                      separators=(",", ":")).encode("utf-8")
+
+
 async def _wait_for_disconnect(receive: Receive) -> None:
     while True:
         message = await receive()
@@ -843,6 +937,7 @@ def build_app(
     app = Starlette(
         routes=list(routes),
         middleware=[
+            Middleware(JsonVariantMiddleware, runtime=runtime),
             Middleware(RateLimitMiddleware, runtime=runtime),
             Middleware(SessionMiddleware, runtime=runtime),
             Middleware(FaultMiddleware, runtime=runtime),

@@ -87,6 +87,11 @@ USERS_JS = r"""
   var note = document.getElementById("load-status");
   var sentinel = document.getElementById("load-more");
   var v2 = main.dataset.layout === "2";
+  // markup_variant: a viewer who may remove users gets a Remove button on each card
+  // but its own and those of advisors the business owner added
+  var removing = main.dataset.canRemove === "1";
+  var viewerId = main.dataset.viewerId;
+  var OWNER_ADDED = "Added by the business owner";
   var total = Number(main.dataset.total);
   var shown = Number(main.dataset.shown);
   var nextPage = Number(main.dataset.nextPage);
@@ -118,6 +123,12 @@ USERS_JS = r"""
     a.appendChild(el("p", "Access: " + u.access));
     a.appendChild(el("p", "User type: " + u.userType));
     a.appendChild(el("p", "Roles: " + (u.roles || []).join(", ")));
+    if (u.addedBy === "owner") {
+      a.appendChild(el("p", OWNER_ADDED));
+    } else if (removing && u.id !== viewerId) {
+      var b = el("button", "Remove access for " + (u.name || u.email)); b.type = "button";
+      a.appendChild(b);
+    }
     return a;
   }
   function tile(m) {
@@ -211,6 +222,21 @@ def can_view_users(viewer: WorldUser) -> bool:
     return viewer.role == ADMIN_USER_TYPE or ADMIN_ROLE in viewer.myob_roles
 
 
+#: who may remove users is who may view them (SPEC.md, Removing a user)
+may_remove_users = can_view_users
+OWNER_ADDED = "Added by the business owner"
+
+
+def owner_added(org: WorldOrg) -> set[str]:
+    """The user ids of the advisors the business owner added, whom only the owner removes.
+
+    The world does not say who added an advisor; ``markup_variant`` takes every second
+    advisor of the org, in the org's order, so that both kinds are on show.
+    """
+    advisors = [u.user_id for u in org.users if access_of(u) == "Advisor"]
+    return set(advisors[1::2])
+
+
 def days_left(expires_at: str | None, now: float) -> int | None:
     """Whole days until an invitation expires, rounded up; ``None`` when unknown."""
     if not expires_at:
@@ -238,8 +264,12 @@ def user_json(user: WorldUser) -> dict[str, Any]:
     }
 
 
-def user_card(user: WorldUser, n: int, now: float) -> str:
-    """Layout 1: an ``article`` whose accessible name is the person's name."""
+def user_card(user: WorldUser, n: int, now: float, removal: str = "") -> str:
+    """Layout 1: an ``article`` whose accessible name is the person's name.
+
+    ``removal``: trusted markup closing the card (``markup_variant``'s remove button or
+    owner-added line).
+    """
     label_id = f"user-{n}-name"
     badge = ""
     if user.status == INVITED:
@@ -252,8 +282,18 @@ def user_card(user: WorldUser, n: int, now: float) -> str:
         f' aria-labelledby="{label_id}"><h3 id="{label_id}">{esc(display_name(user))}</h3>'
         f"{badge}<p>Email: {esc(user.email)}</p><p>Access: {esc(access_of(user))}</p>"
         f"<p>User type: {esc(user.role)}</p><p>Roles: {esc(', '.join(user.myob_roles))}</p>"
-        "</article>"
+        f"{removal}</article>"
     )
+
+
+def card_removal(member: Membership, user: WorldUser, owners: set[str]) -> str:
+    """What ends a card in ``markup_variant`` (SPEC.md, Removing a user): the owner-added
+    line, or the remove button of a viewer who may remove (never on its own card)."""
+    if user.user_id in owners:
+        return f"<p>{OWNER_ADDED}</p>"
+    if may_remove_users(member.viewer) and user is not member.viewer:
+        return f'<button type="button">Remove access for {esc(display_name(user))}</button>'
+    return ""
 
 
 def member_tile(user: WorldUser, now: float) -> str:
@@ -308,6 +348,8 @@ class MyobPages:
         if session is None:
             return self.rt.unauthenticated(request)
         members = self.rt.directory.memberships(session.login)
+        if self.rt.variant:
+            return self._businesses_variant(session.login.email, members)
         items = "".join(
             f'<li data-org-id="{esc(m.org.org_id)}">'
             f'<a href="/business/{esc(m.org.org_id)}/users">{esc(m.org.name)}</a>'
@@ -330,6 +372,21 @@ class MyobPages:
         )
         return self.rt.page("Businesses | MYOB", body)
 
+    def _businesses_variant(self, email: str, members: list[Membership]) -> Response:
+        """Another heading and title, the serial number before the link, other links."""
+        items = "".join(
+            f'<li data-org-id="{esc(m.org.org_id)}">'
+            + (f"<small>{esc(m.org.serial_number)}</small> · " if m.org.serial_number else "")
+            + f'<a href="/business/{esc(m.org.org_id)}/users">{esc(m.org.name)}</a></li>'
+            for m in members
+        )
+        body = (
+            '<nav aria-label="Account"><a href="/businesses">Refresh</a></nav>'
+            f'<main id="business-list"><h1>Choose a business</h1>'
+            f'<p class="muted">{esc(email)}</p><ol class="business-list">{items}</ol></main>'
+        )
+        return self.rt.page("MYOB Business", body)
+
     # -- one business
 
     def _member(self, request: Request) -> Membership | Response:
@@ -348,6 +405,12 @@ class MyobPages:
         org = member.org
         if not can_view_users(member.viewer):
             return self.rt.no_permission(request, org, org_bar(org))
+        if self.rt.variant:
+            session = self.rt.session(request)
+            head = (self.rt.csrf_meta(session)
+                    if may_remove_users(member.viewer) and session is not None else "")
+            return self.rt.page(f"{org.name} · MYOB Business", self._users_body(member),
+                                head=head)
         return self.rt.page(f"Users and permissions | {org.name} | MYOB", self._users_body(member))
 
     def _users_body(self, member: Membership) -> str:
@@ -355,15 +418,21 @@ class MyobPages:
         now = self.rt.now()
         v2 = self.rt.settings.layout_version == 2
         first = org.users[:FIRST_CARDS]
+        variant = self.rt.variant
+        owners = owner_added(org) if variant else set()
         if v2:
             inner = "".join(member_tile(u, now) for u in first)
             cards = f'<ul id="user-cards" class="member-tiles">{inner}</ul>'
         else:
-            inner = "".join(user_card(u, n, now) for n, u in enumerate(first, start=1))
+            inner = "".join(
+                user_card(u, n, now, card_removal(member, u, owners) if variant else "")
+                for n, u in enumerate(first, start=1))
             cards = f'<div id="user-cards" class="cards">{inner}</div>'
         total = len(org.users)
         more = total > len(first)
         alone = total == 1 and org.users[0] is viewer
+        removing = (f' data-can-remove="1" data-viewer-id="{esc(viewer.user_id)}"'
+                    if variant and may_remove_users(viewer) else "")
         return (
             f"{org_bar(org)}"
             f'<main id="users-page" data-org-id="{esc(org.org_id)}"'
@@ -371,7 +440,7 @@ class MyobPages:
             f' data-login-url="{LOGIN_PATH}" data-layout="{2 if v2 else 1}"'
             f' data-total="{total}" data-shown="{len(first)}"'
             f' data-next-page="{2 if more else 0}" data-page-size="{DEFAULT_PAGE_SIZE}"'
-            f' data-state="{"ready" if more else "complete"}">'
+            f' data-state="{"ready" if more else "complete"}"{removing}>'
             "<h2>Users and permissions</h2>"
             f'<p id="showing" aria-live="polite">Showing {len(first)} of {total}</p>'
             + ('<p class="empty">No users yet</p>' if alone else "")
@@ -393,6 +462,10 @@ class MyobPages:
         if page is None or size is None or page < 1 or size < 1:
             return json_error("bad_request", 400)
         payload: dict[str, Any] = users_payload(member.org, page, min(size, MAX_PAGE_SIZE))
+        if self.rt.variant:
+            owners = owner_added(member.org)
+            for item in payload["items"]:
+                item["addedBy"] = "owner" if item["id"] in owners else "user"
         if self.rt.settings.layout_version == 2:
             payload = rename_keys(payload, USERS_JSON_V2)
         return JSONResponse(payload, headers={"Cache-Control": "no-store"})

@@ -9,6 +9,7 @@ is no JSON here: everything is in the HTML. Contract: SPEC.md, ``qbo``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from urllib.parse import urlencode
 
 from starlette.applications import Starlette
@@ -17,6 +18,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from sandbox.portals.common import (
+    Membership,
     PasswordCheck,
     PortalLook,
     PortalRuntime,
@@ -75,11 +77,15 @@ def can_view_users(viewer: WorldUser) -> bool:
     return user_type(viewer) in USER_VIEWING_TYPES
 
 
-def _pager(base: str, params: dict[str, str], page: int, has_next: bool) -> str:
+def _pager(base: str, params: dict[str, str], page: int, has_next: bool,
+           between: str = "") -> str:
+    """``Previous`` and ``Next`` links; ``between``, trusted text, on the same line."""
     links = []
     if page > 1:
         query = urlencode({**params, "page": str(page - 1)})
         links.append(f'<a href="{esc(base + "?" + query)}" rel="prev">Previous</a>')
+    if between:
+        links.append(f"<span>{between}</span>")
     if has_next:
         query = urlencode({**params, "page": str(page + 1)})
         links.append(f'<a href="{esc(base + "?" + query)}" rel="next">Next</a>')
@@ -88,38 +94,88 @@ def _pager(base: str, params: dict[str, str], page: int, has_next: bool) -> str:
     return f'<nav class="pager" aria-label="Pages">{" ".join(links)}</nav>'
 
 
+#: every column a users table can have: its header, by the field it shows
+COLUMN_HEADERS = {"firm": "Firm", "name": "Name", "email": "Email", "type": "User type",
+                  "status": "Status", "action": "Action"}
+#: each tab's columns in order (SPEC.md)
+COLUMNS = {USERS_TAB: ("name", "email", "type", "status"),
+           FIRMS_TAB: ("firm", "name", "email", "status")}
+#: ``markup_variant``: another order, with the ``Action`` column of a viewer who may
+#: remove users there
+VARIANT_COLUMNS = {USERS_TAB: ("email", "status", "name", "action", "type"),
+                   FIRMS_TAB: ("name", "status", "action", "email", "firm")}
+#: the client list's columns, by header; the variant's come in another order, with a
+#: column of links to the same Manage users page
+CLIENT_COLUMNS = ("Client", "Status")
+VARIANT_CLIENT_COLUMNS = ("Status", "Client", "Go to")
+
+PRIMARY_ADMIN = "Primary admin"
+#: user types whose holders may remove others from the Users tab (SPEC.md)
+USER_REMOVING_TYPES = frozenset({PRIMARY_ADMIN, "Company admin"})
+
+
+def may_remove_on(viewer: WorldUser, tab: str) -> bool:
+    """Whether the viewer is offered removal on ``tab`` (SPEC.md, Removing a user)."""
+    if tab == USERS_TAB:
+        return user_type(viewer) in USER_REMOVING_TYPES
+    return user_type(viewer) == PRIMARY_ADMIN or tab_of(viewer) == FIRMS_TAB
+
+
+def removable(viewer: WorldUser, user: WorldUser, tab: str) -> bool:
+    """Whether ``user``'s row offers the viewer a remove link (never self or the primary
+    admin; on the firms tab a firm's own people only, unless the viewer is primary admin)."""
+    if user is viewer or user_type(user) == PRIMARY_ADMIN or not may_remove_on(viewer, tab):
+        return False
+    if tab == FIRMS_TAB and user_type(viewer) != PRIMARY_ADMIN:
+        return user.firm_name == viewer.firm_name
+    return True
+
+
+def _fields(user: WorldUser) -> dict[str, str]:
+    return {"firm": user.firm_name or "", "name": user.name, "email": user.email,
+            "type": user_type(user), "status": user.status}
+
+
 def _cells(user: WorldUser, tab: str) -> list[tuple[str, str]]:
-    """A row's ``(field, text)`` pairs, in column order."""
-    if tab == FIRMS_TAB:
-        return [
-            ("firm", user.firm_name or ""),
-            ("name", user.name),
-            ("email", user.email),
-            ("status", user.status),
-        ]
-    return [
-        ("name", user.name),
-        ("email", user.email),
-        ("type", user_type(user)),
-        ("status", user.status),
-    ]
+    """A row's ``(field, text)`` pairs, in the tab's column order."""
+    fields = _fields(user)
+    return [(field, fields[field]) for field in COLUMNS[tab]]
 
 
-HEADERS = {
-    USERS_TAB: ("Name", "Email", "User type", "Status"),
-    FIRMS_TAB: ("Firm", "Name", "Email", "Status"),
-}
+def action_link(org: WorldOrg, user: WorldUser, tab: str) -> str:
+    """The ``Action`` cell's link of a removable row (SPEC.md, Removing a user)."""
+    verb = "Delete" if tab == USERS_TAB else "Remove"
+    href = f"/app/company/{org.org_id}/manageusers/{user.user_id}/delete"
+    return f'<a href="{esc(href)}">{verb} {esc(user.name)}</a>'
 
 
-def users_table(users: list[WorldUser], tab: str) -> str:
-    """Layout 1: one table per tab."""
-    head = "".join(f'<th scope="col">{h}</th>' for h in HEADERS[tab])
+def users_table(
+    users: list[WorldUser],
+    tab: str,
+    columns: tuple[str, ...] | None = None,
+    *,
+    action: Callable[[WorldUser], str] | None = None,
+    empty_text: str | None = None,
+) -> str:
+    """Layout 1: one table per tab, in ``columns`` order (SPEC's by default).
+
+    ``action`` gives the trusted markup of a row's ``Action`` cell; ``empty_text``,
+    when there are no rows, is said in a row spanning the table.
+    """
+    columns = columns or COLUMNS[tab]
+    head = "".join(f'<th scope="col">{COLUMN_HEADERS[c]}</th>' for c in columns)
+
+    def cell(user: WorldUser, field: str) -> str:
+        if field == "action":
+            return f"<td>{action(user) if action else ''}</td>"
+        return f"<td>{esc(_fields(user)[field])}</td>"
+
     rows = "".join(
-        f'<tr data-user-id="{esc(u.user_id)}">'
-        + "".join(f"<td>{esc(text)}</td>" for _, text in _cells(u, tab))
-        + "</tr>"
+        f'<tr data-user-id="{esc(u.user_id)}">' + "".join(cell(u, c) for c in columns) + "</tr>"
         for u in users
     )
+    if not users and empty_text:
+        rows = f'<tr><td colspan="{len(columns)}">{esc(empty_text)}</td></tr>'
     return (
         f'<table class="users-table" data-tab="{tab}"><thead><tr>{head}</tr></thead>'
         f"<tbody>{rows}</tbody></table>"
@@ -241,26 +297,39 @@ class QboPages:
         if page is None or bounds is None:
             return self.rt.not_found(request)
         start, end = bounds
-        if members:
-            rows = "".join(
-                f'<tr data-org-id="{esc(m.org.org_id)}"><td>'
-                f'<a href="/app/company/{esc(m.org.org_id)}/manageusers">{esc(m.org.name)}</a>'
-                f"</td><td>{esc(m.viewer.status)}</td></tr>"
-                for m in members[start:end]
-            )
-            listing = (
-                '<table class="client-table"><thead><tr><th scope="col">Client</th>'
-                f'<th scope="col">Status</th></tr></thead><tbody>{rows}</tbody></table>'
-                f'<p class="range">{start + 1}-{end} of {len(members)}</p>'
-                + _pager(HOME_PATH, {}, page, end < len(members))
-            )
-        else:
-            listing = "<p>No clients to show</p>"
+        variant = self.rt.variant
+        columns = VARIANT_CLIENT_COLUMNS if variant else CLIENT_COLUMNS
+
+        def cell(member: Membership, column: str) -> str:
+            users = f"/app/company/{esc(member.org.org_id)}/manageusers"
+            if column == "Client":
+                return f'<td><a href="{users}">{esc(member.org.name)}</a></td>'
+            if column == "Status":
+                return f"<td>{esc(member.viewer.status)}</td>"
+            return f'<td><a href="{users}">Manage users</a></td>'
+
+        rows = "".join(
+            f'<tr data-org-id="{esc(m.org.org_id)}">'
+            + "".join(cell(m, c) for c in columns) + "</tr>"
+            for m in members[start:end]
+        )
+        head = "".join(f'<th scope="col">{c}</th>' for c in columns)
+        listing = (
+            f'<table class="client-table"><thead><tr>{head}</tr></thead>'
+            f"<tbody>{rows}</tbody></table>"
+        )
+        if not members:
+            listing += "<p>You have no clients yet.</p>" if variant else "<p>No clients to show</p>"
+        elif not variant:
+            listing += f'<p class="range">{start + 1}-{end} of {len(members)}</p>'
+        listing += _pager(HOME_PATH, {}, page, end < len(members))
+        heading = "Your clients" if variant else "Clients"
         body = (
-            f'<main id="client-list"><h1>Clients</h1>'
+            f'<main id="client-list"><h1>{heading}</h1>'
             f'<p class="muted">Signed in as {esc(session.login.email)}</p>{listing}</main>'
         )
-        return self.rt.page("Clients | QuickBooks", body)
+        return self.rt.page("QuickBooks Online Accountant" if variant else "Clients | QuickBooks",
+                            body)
 
     # -- manage users
 
@@ -272,8 +341,9 @@ class QboPages:
         if member is None:
             return self.rt.not_found(request)
         org = member.org
+        variant = self.rt.variant
         if not can_view_users(member.viewer):
-            return self.rt.no_permission(request, org, org_bar(org))
+            return self.rt.no_permission(request, org, "" if variant else org_bar(org))
         tab = request.query_params.get("tab") or USERS_TAB
         page = parse_int(request.query_params.get("page"), 1)
         if tab not in EMPTY_TEXT or page is None:
@@ -282,14 +352,19 @@ class QboPages:
         bounds = page_range(len(users), page, USERS_PAGE_SIZE)
         if bounds is None:
             return self.rt.not_found(request)
-        return self.rt.page(
-            f"Manage users | {org.name} | QuickBooks",
-            self._manage_users_body(org, tab, page, users, bounds),
-        )
+        body = self._manage_users_body(member, tab, page, users, bounds)
+        if variant:
+            removing = may_remove_on(member.viewer, tab)
+            return self.rt.page("Manage users · QuickBooks", body,
+                                head=self.rt.csrf_meta(session) if removing else "")
+        return self.rt.page(f"Manage users | {org.name} | QuickBooks", body)
 
     def _manage_users_body(
-        self, org: WorldOrg, tab: str, page: int, users: list[WorldUser], bounds: tuple[int, int]
+        self, member: Membership, tab: str, page: int, users: list[WorldUser],
+        bounds: tuple[int, int],
     ) -> str:
+        org, viewer = member.org, member.viewer
+        variant = self.rt.variant
         base = f"/app/company/{org.org_id}/manageusers"
         tabs = "".join(
             f'<a href="{esc(base + "?" + urlencode({"tab": name}))}"'
@@ -298,22 +373,37 @@ class QboPages:
             for name, text in ((USERS_TAB, "Users"), (FIRMS_TAB, "Accounting firms"))
         )
         start, end = bounds
-        if users:
-            shown = users[start:end]
-            rows = (
-                people_list(shown, tab)
-                if self.rt.settings.layout_version == 2
-                else users_table(shown, tab)
+        shown = users[start:end]
+        range_text = f"{start + 1}-{end} of {len(users)}"
+        has_next = end < len(users)
+        if self.rt.settings.layout_version == 2:
+            listing = (
+                f'{people_list(shown, tab)}<p class="range">{range_text}</p>'
+                + _pager(base, {"tab": tab}, page, has_next)
+                if users else f'<p class="empty">{EMPTY_TEXT[tab]}</p>'
             )
-            listing = f'{rows}<p class="range">{start + 1}-{end} of {len(users)}</p>' + _pager(
-                base, {"tab": tab}, page, end < len(users)
+        elif variant:
+            # another column order, the Action column of a viewer who may remove, the
+            # range beside the pager's links, the empty text inside the table
+            columns = tuple(c for c in VARIANT_COLUMNS[tab]
+                            if c != "action" or may_remove_on(viewer, tab))
+            table = users_table(
+                shown, tab, columns, empty_text=EMPTY_TEXT[tab],
+                action=lambda u: action_link(org, u, tab) if removable(viewer, u, tab) else "",
             )
+            listing = table + (_pager(base, {"tab": tab}, page, has_next, range_text)
+                               if users else "")
+        elif users:
+            listing = (f'{users_table(shown, tab)}<p class="range">{range_text}</p>'
+                       + _pager(base, {"tab": tab}, page, has_next))
         else:
             listing = f'<p class="empty">{EMPTY_TEXT[tab]}</p>'
+        bar, heading = ("", "<h1>Users and access</h1>") if variant else (
+            org_bar(org), "<h2>Manage users</h2>")
         return (
-            f"{org_bar(org)}"
+            f"{bar}"
             f'<main id="manage-users" data-org-id="{esc(org.org_id)}" data-tab="{tab}"'
-            f' data-page="{page}"><h2>Manage users</h2>'
+            f' data-page="{page}">{heading}'
             f'<nav class="tabs" aria-label="User lists">{tabs}</nav>{listing}'
             f'<p><a href="{HOME_PATH}">Back to clients</a></p></main>'
         )

@@ -125,6 +125,17 @@ USERS_JS = (
   var PERM = {MANAGE_USERS: "Manage users", PAYROLL_ADMIN: "Payroll admin",
     BANK_ACCOUNT_ADMIN: "Bank account admin"};
   var STATUS = {ACTIVE: "Active", PENDING: "Pending", DECLINED: "Declined"};
+  // markup_variant: a viewer who may remove users gets a Remove button on each row
+  // but its own and the subscriber's
+  var removing = main.dataset.canRemove === "1";
+  var viewerId = main.dataset.viewerId;
+  function removeCell(tag, id, name, subscriber) {
+    var cell = el(tag);
+    if (id !== viewerId && !subscriber) {
+      var b = el("button", "Remove " + name); b.type = "button"; cell.appendChild(b);
+    }
+    return cell;
+  }
   function fullName(first, last) { return ((first || "") + " " + (last || "")).trim(); }
   function when(iso) {
     if (!iso) { return "Never"; }
@@ -142,6 +153,7 @@ USERS_JS = (
       "Logins this week"].forEach(function (h) {
       var th = el("th", h); th.scope = "col"; row.appendChild(th);
     });
+    if (removing) { row.appendChild(el("th")); }
     head.appendChild(row); t.appendChild(head);
     users.forEach(function (u) {
       var tr = el("tr"), name = el("td"), perms = el("td");
@@ -155,6 +167,10 @@ USERS_JS = (
       tr.appendChild(el("td", label(STATUS, u.status)));
       tr.appendChild(el("td", when(u.lastLoginUtc)));
       tr.appendChild(el("td", u.loginsThisWeek));
+      if (removing) {
+        tr.appendChild(removeCell("td", u.userId, fullName(u.firstName, u.lastName) || u.email,
+                                  u.isSubscriber));
+      }
       body.appendChild(tr);
     });
     t.appendChild(body);
@@ -175,6 +191,10 @@ USERS_JS = (
       part("tm-state", label(STATUS, m.state));
       part("tm-seen", when(m.lastSeenAt));
       part("tm-weekly", m.weeklyLogins);
+      if (removing) {
+        li.appendChild(removeCell("div", m.id, fullName(m.givenName, m.familyName) ||
+                                  m.emailAddress, m.subscriber));
+      }
       list.appendChild(li);
     });
     return list;
@@ -250,6 +270,11 @@ def can_view_users(viewer: WorldUser) -> bool:
     return viewer.role in USER_VIEWING_ROLES
 
 
+def may_remove_users(viewer: WorldUser) -> bool:
+    """Whether the viewer is offered removal (SPEC.md, Removing a user)."""
+    return can_view_users(viewer) and "MANAGE_USERS" in viewer.extra_permissions
+
+
 def user_json(user: WorldUser) -> dict[str, Any]:
     """One user as the Users API names it (layout 1)."""
     return {
@@ -310,13 +335,13 @@ class XeroPages:
         body = (
             f'<main id="org-list" data-orgs-url="/api/myxero/orgs" data-login-url="{LOGIN_PATH}"'
             ' data-state="loading">'
-            "<h1>My Xero</h1>"
+            f"<h1>{'Organisations' if self.rt.variant else 'My Xero'}</h1>"
             f'<p class="muted">Signed in as {esc(session.login.email)}</p>'
             '<div id="orgs-root" aria-busy="true"><p class="muted">Loading organisations…</p>'
             "</div></main>"
             f"<script>{ORGS_JS}</script>"
         )
-        return self.rt.page("My Xero", body)
+        return self.rt.page("Xero | Organisations" if self.rt.variant else "My Xero", body)
 
     async def org_list_json(self, request: Request) -> Response:
         session = self.rt.session(request)
@@ -366,11 +391,15 @@ class XeroPages:
         if not can_view_users(member.viewer):
             return self.rt.no_permission(request, org, org_bar(org))
         code = _path_code(org.org_id)
+        variant = self.rt.variant
+        removing = variant and may_remove_users(member.viewer)
+        extra = (f' data-can-remove="1" data-viewer-id="{esc(member.viewer.user_id)}"'
+                 if removing else "")
         body = (
             f"{org_bar(org)}"
             f'<main id="users-page" data-org-id="{esc(org.org_id)}"'
             f' data-users-url="/api/orgs/{esc(code)}/users" data-login-url="{LOGIN_PATH}"'
-            f' data-layout="{self.rt.settings.layout_version}" data-state="loading">'
+            f' data-layout="{self.rt.settings.layout_version}" data-state="loading"{extra}>'
             f'<nav class="muted"><a href="{HOME_PATH}">My Xero</a> › '
             f'<a href="/app/{esc(code)}/homepage">{esc(org.name)}</a> › Settings</nav>'
             "<h2>Users</h2>"
@@ -378,6 +407,10 @@ class XeroPages:
             '<div id="users-root" aria-busy="true"><p class="muted">Loading users…</p></div>'
             f"</main><script>{USERS_JS}</script>"
         )
+        if variant:
+            session = self.rt.session(request)
+            head = self.rt.csrf_meta(session) if removing and session is not None else ""
+            return self.rt.page(f"{org.name} – user settings", body, head=head)
         return self.rt.page(f"Users | {org.name} | Xero", body)
 
     async def users_json(self, request: Request) -> Response:

@@ -33,7 +33,12 @@ import pytest
 from starlette.applications import Starlette
 
 from sandbox.portals import create_portal_app
-from sandbox.portals.common import PortalSettings, runtime_of, update_settings
+from sandbox.portals.common import (
+    VARIANT_JSON_EXTRAS,
+    PortalSettings,
+    runtime_of,
+    update_settings,
+)
 from sandbox.serve import PortalServer
 from sandbox.world import World, WorldLogin, WorldOrg, WorldUser
 
@@ -1183,3 +1188,234 @@ def test_myob_cards_load_as_the_list_is_scrolled_in_chromium(browser_loop, porta
     first, total, showing, hostile, last = browser_loop.run(work, timeout=60)
     assert (first, total, showing) == (20, 60, "Showing 60 of 60")
     assert (hostile, last) == (1, 1)
+
+
+# ---------------------------------------------------------------------- markup variant
+
+
+def without_unknown_keys(value: Any, also: frozenset[str] = frozenset()) -> Any:
+    """``value`` with the variant's unknown keys (and ``also``) taken out, at every depth."""
+    if isinstance(value, dict):
+        return {k: without_unknown_keys(v, also) for k, v in value.items()
+                if k not in VARIANT_JSON_EXTRAS and k not in also}
+    if isinstance(value, list):
+        return [without_unknown_keys(v, also) for v in value]
+    return value
+
+
+def every_object(value: Any) -> Iterator[dict[str, Any]]:
+    if isinstance(value, dict):
+        yield value
+        for inner in value.values():
+            if inner not in VARIANT_JSON_EXTRAS.values():
+                yield from every_object(inner)
+    elif isinstance(value, list):
+        for inner in value:
+            yield from every_object(inner)
+
+
+def test_the_variant_is_off_by_default(portals):
+    assert PortalSettings().markup_variant is False
+    client, _ = portals["qbo"].sign_in()
+    page = client.get(f"/app/company/{QBO_BIG}/manageusers").text
+    assert "csrf-token" not in page
+    assert "Action" not in page
+    xero_client, _ = portals["xero"].sign_in()
+    assert "_links" not in xero_client.get(f"/api/orgs/{XERO_MAIN}/users").text
+
+
+JSON_ANSWERS = {
+    "xero": ["/api/myxero/orgs", f"/api/orgs/{XERO_MAIN}/users", f"/api/orgs/{XERO_TWIN}/users",
+             f"/api/orgs/{XERO_FOREIGN}/users"],
+    "qbo": [f"/app/company/{QBO_FOREIGN}/manageusers"],
+    "myob": [f"/api/businesses/{MYOB_BIG}/users?page=2&pageSize=20",
+             f"/api/businesses/{MYOB_NO_ADMIN}/users", f"/api/businesses/{MYOB_BIG}/users?page=x"],
+}
+
+
+@pytest.mark.parametrize("name", PORTALS)
+def test_the_variant_adds_unknown_keys_to_every_json_object_and_changes_nothing_else(
+        portals, fresh, name):
+    plain = portals[name]
+    portal = fresh(name, markup_variant=True)
+    client, _ = portal.sign_in()
+    plain_client, _ = plain.sign_in()
+    accept = {"Accept": "application/json"}
+    for path in JSON_ANSWERS[name]:
+        answer = client.get(path, headers=accept)
+        expected = plain_client.get(path, headers=accept)
+        assert answer.status_code == expected.status_code, path
+        body = answer.json()
+        # myob's items also say who added each user (SPEC, Removing a user)
+        also = frozenset({"addedBy"}) if name == "myob" else frozenset()
+        assert without_unknown_keys(body, also) == expected.json(), path
+        objects = list(every_object(body))
+        assert objects
+        assert all(set(VARIANT_JSON_EXTRAS) <= set(o) for o in objects), path
+        assert answer.headers["content-length"] == str(len(answer.content))
+    # the answers of the session check and the rate limit too
+    signed_out = portal.client().get(JSON_ANSWERS[name][0], headers=accept)
+    assert signed_out.status_code == 401
+    assert without_unknown_keys(signed_out.json()) == {"error": "session_expired"}
+    assert "_links" in signed_out.json()
+    portal.settings(rate_limit_per_s=0.001)
+    limited = [client.get(JSON_ANSWERS[name][0], headers=accept) for _ in range(2)][-1]
+    assert limited.status_code == 429
+    assert without_unknown_keys(limited.json()) == {"error": "rate_limited"}
+    assert "deprecated" in limited.json()
+
+
+def cells_of(row: str) -> list[str]:
+    return [html.unescape(re.sub(r"<[^>]+>", "", c))
+            for c in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row)]
+
+
+def table_rows(page: str) -> list[list[str]]:
+    return [cells_of(r) for r in re.findall(r"<tr[^>]*>(.*?)</tr>", page)]
+
+
+def test_the_qbo_variant_reorders_columns_adds_action_links_and_drops_the_company_name(fresh):
+    portal = fresh("qbo", markup_variant=True)
+    client, _ = portal.sign_in()
+    plain = portal.world  # the same world, read through the plain markup below
+    base = f"/app/company/{QBO_BIG}/manageusers"
+    first = client.get(base).text
+    big = next(o for o in plain.orgs if o.org_id == QBO_BIG)
+    rows = table_rows(first)
+    assert rows[0] == ["Email", "Status", "Name", "Action", "User type"]
+    assert rows[1] == [EMAIL, "Active", "Access Robot", "", "Company admin"]  # not oneself
+    assert rows[2] == ["person11@client.example", "Active", "Person11 Client",
+                       "Delete Person11 Client", "Standard all access"]
+    assert len(rows) == 26
+    assert f'<a href="{base}/u11/delete">Delete Person11 Client</a>' in first
+    assert "Big Co" not in first
+    assert html.escape(big.name) not in first
+    assert "<title>Manage users · QuickBooks</title>" in first
+    assert "Manage users</h2>" not in first
+    assert re.search(r'<nav class="pager"[^>]*><span>1-25 of 26</span> <a [^>]*>Next</a></nav>',
+                     first)
+    tokens = {re.search(r'<meta name="csrf-token" content="([^"]+)">', client.get(base).text)
+              .group(1) for _ in range(2)}
+    assert len(tokens) == 2
+    assert re.search(r'<a href="[^"]*tab=firms[^"]*">Accounting firms</a>', first)
+    # a Company admin may not remove from the firms tab: no Action column, no token
+    firms = client.get(base + "?tab=firms").text
+    assert table_rows(firms)[0] == ["Name", "Status", "Email", "Firm"]
+    assert "csrf-token" not in firms
+    # an accountant: nothing to remove on Users, its own firm's entries on firms
+    solo = f"/app/company/{QBO_FIRM_ONLY}/manageusers"
+    empty_users = client.get(solo).text
+    assert table_rows(empty_users) == [["Email", "Status", "Name", "User type"],
+                                       ["No users to show"]]
+    assert '<td colspan="4">No users to show</td>' in empty_users
+    assert table_rows(client.get(solo + "?tab=firms").text) == [
+        ["Name", "Status", "Action", "Email", "Firm"],
+        ["Access Robot", "Active", "", EMAIL, "Practice"]]
+    # the primary admin may remove firms: an empty firms table still has the column
+    exact_firms = client.get(f"/app/company/{QBO_EXACT}/manageusers?tab=firms").text
+    assert '<td colspan="5">No accounting firms</td>' in exact_firms
+    limited = client.get(f"/app/company/{QBO_LIMITED}/manageusers").text
+    assert "You don't have permission to view users" in visible_text(limited)
+    assert "Limited Co" not in limited
+
+
+def test_the_qbo_variant_client_list_orders_columns_otherwise(fresh):
+    portal = fresh("qbo", markup_variant=True)
+    client, _ = portal.sign_in()
+    first = client.get("/clients").text
+    rows = table_rows(first)
+    assert rows[0] == ["Status", "Client", "Go to"]
+    assert rows[1] == ["Active", f"Big Co {HOSTILE}", "Manage users"]
+    assert first.count(f'<a href="/app/company/{QBO_BIG}/manageusers">') == 2
+    assert "<h1>Clients</h1>" not in first
+    assert '<a href="/clients?page=2" rel="next">Next</a>' in first
+    assert len(table_rows(client.get("/clients?page=2").text)) == 3
+
+
+def test_the_xero_variant_offers_removal_only_to_a_viewer_who_may_remove(fresh):
+    portal = fresh("xero", markup_variant=True)
+    client, _ = portal.sign_in()
+    main = client.get(f"/app/{XERO_MAIN}/settings/users").text
+    assert 'data-can-remove="1" data-viewer-id="u1"' in main
+    assert re.search(r'<meta name="csrf-token" content="[^"]+">', main)
+    assert "<title>Users |" not in main
+    assert "<h2>Users</h2>" in main  # SPEC's heading stays
+    solo = client.get(f"/app/{XERO_SOLO}/settings/users").text  # Standard, no Manage users
+    assert "data-can-remove" not in solo
+    assert "csrf-token" not in solo
+    assert "My Xero</h1>" not in client.get("/myxero").text
+
+
+def test_the_myob_variant_lists_businesses_under_another_heading(fresh, portals):
+    portal = fresh("myob", markup_variant=True)
+    client, _ = portal.sign_in()
+    page = client.get("/businesses").text
+    assert "<h1>Businesses</h1>" not in page
+    assert "Businesses" not in visible_text(page)
+    assert f'<a href="/business/{MYOB_BIG}/users">Big Business {ESCAPED}</a>' in page
+    assert "612345678901" in visible_text(page)
+    assert MYOB_FOREIGN not in page
+
+
+def test_the_myob_variant_cards_offer_removal_but_not_of_owner_added_advisors(fresh):
+    portal = fresh("myob", markup_variant=True)
+    client, _ = portal.sign_in()
+    page = client.get(f"/business/{MYOB_BIG}/users").text
+    text = visible_text(page)
+    assert 'data-can-remove="1" data-viewer-id="u100"' in page
+    assert re.search(r'<meta name="csrf-token" content="[^"]+">', page)
+    cards = re.findall(r"<article .*?</article>", page)
+    assert len(cards) == 20
+    assert "<button" not in cards[0]  # the viewer's own card
+    assert "Remove access for Person101 Client</button>" in cards[1]
+    # u102, the second advisor, was added by the business owner
+    assert "<p>Added by the business owner</p>" in cards[2]
+    assert "<button" not in cards[2]
+    assert sum("<button" in card for card in cards) == 18
+    assert "Users and permissions" in text
+    body = client.get(f"/api/businesses/{MYOB_BIG}/users?page=1&pageSize=50").json()
+    added = {item["id"]: item["addedBy"] for item in body["items"]}
+    assert added["u102"] == "owner"
+    assert set(added.values()) == {"owner", "user"}
+    assert list(added.values()).count("owner") == 1
+    alone = client.get(f"/business/{MYOB_ALONE}/users").text  # an Administrator, alone
+    assert "No users yet" in visible_text(alone)
+    assert "<button" not in alone
+
+
+@pytest.mark.browser
+def test_the_variant_remove_buttons_are_drawn_in_chromium(browser_loop, fresh):
+    xero_portal = fresh("xero", markup_variant=True)
+    myob_portal = fresh("myob", markup_variant=True)
+
+    async def work(browser):
+        context = await browser.new_context()
+        try:
+            page = await context.new_page()
+            await browser_sign_in(page, xero_portal)
+            await page.goto(xero_portal.base_url + f"/app/{XERO_MAIN}/settings/users")
+            await page.locator("#users-page[data-state=loaded]").wait_for()
+            xero_buttons = await page.get_by_role("button").all_inner_texts()
+            xero_headers = await page.get_by_role("columnheader").all_inner_texts()
+            await browser_sign_in(page, myob_portal)
+            await page.goto(myob_portal.base_url + f"/business/{MYOB_BIG}/users")
+            cards = page.get_by_role("article")
+            for _ in range(10):
+                if await page.locator("#users-page[data-state=complete]").count():
+                    break
+                await cards.last.scroll_into_view_if_needed()
+                await page.wait_for_timeout(150)
+            return (xero_buttons, xero_headers, await cards.count(),
+                    await page.get_by_role("button", name="Remove access for").count(),
+                    await page.get_by_text("Added by the business owner").count())
+        finally:
+            await context.close()
+
+    xero_buttons, xero_headers, cards, myob_buttons, owner_added = browser_loop.run(
+        work, timeout=60)
+    # the viewer is the subscriber too: neither gets a button
+    assert xero_buttons == ["Remove Zoë O'Brien 🎉", f"Remove {HOSTILE} Doe & Sons",
+                            "Remove Person4 a=b"]
+    assert xero_headers[:6] == ["Name", "Permissions", "Two-step authentication", "Status",
+                                "Last login", "Logins this week"]
+    assert (cards, myob_buttons, owner_added) == (60, 58, 1)

@@ -1,39 +1,117 @@
-"""The qbo scraper refuses a page that does not show the company it asked for."""
+"""How the qbo scraper reads a page as the browser gave it: by SPEC's words only.
+
+Tables are picked by the columns SPEC names, whatever else they hold; the range and
+empty texts are SPEC's own; a row's company is where its link goes, not what any
+link is called. These run on ``ReadPage`` values as ``reading`` returns them, so the
+edge cases need no portal.
+"""
 
 from __future__ import annotations
 
 import pytest
-from playwright.async_api import Browser
 
-from agent.domain import Portal
-from agent.scrapers import Credentials, LayoutChanged, all_orgs, scraper_for
-from sandbox.generate import generate_world
-from sandbox.portals import qbo
-from sandbox.serve import PortalServer
-from tests.browser_loop import BrowserLoop
+from agent.domain import AccessStatus
+from agent.scrapers import LayoutChanged
+from agent.scrapers.qbo import (
+    CLIENTS_HEADERS,
+    USERS_HEADERS,
+    _clients,
+    _is_data_row,
+    _next_page,
+    _ranges,
+    _table,
+    _user,
+)
+from agent.scrapers.reading import ReadPage
 
-pytestmark = pytest.mark.browser
+URL = "https://qbo.example/clients"
+REALM, OTHER = "1234567890", "9876543210"
 
 
-def test_a_page_showing_another_company_is_layout_changed(browser_loop: BrowserLoop) -> None:
-    world = generate_world(41, staff=5, orgs_per_portal=2, users_per_org=2, portals=("qbo",))
-    scraper = scraper_for("qbo")
-    with PortalServer(qbo.create_app(world)) as server:
-        login = world.logins[0]
-        creds = Credentials(portal=Portal.QBO, base_url=server.base_url, email=login.email,
-                            password=login.password, totp_secret=login.totp_secret)
+def users_with_action() -> list[list[str]]:
+    return [["Email", "Status", "Name", "Action", "User type"],
+            ["ann@client.example", "Active", "Ann", "Delete Ann", "Company admin"],
+            ["bo@client.example", "Invited", "Bo", "", "Reports only"]]
 
-        async def work(browser: Browser) -> None:
-            context = await browser.new_context()
-            try:
-                await scraper.sign_in(context, creds)
-                orgs = await all_orgs(scraper, context, server.base_url)
-                first = next(o for o in orgs if o.portal_org_id == world.orgs[0].org_id)
-                assert (await scraper.list_users(context, server.base_url, first)).users
-                world.orgs[0].name = "Somebody Else Ltd"  # the portal now shows another name
-                await scraper.list_users(context, server.base_url, first)
-            finally:
-                await context.close()
 
-        with pytest.raises(LayoutChanged, match="does not show the company's name"):
-            browser_loop.run(work)
+def test_a_table_with_more_columns_in_another_order_is_read_by_column_name() -> None:
+    tables = [[["Firm", "Name", "Email", "Status"]], users_with_action()]
+    index, columns = _table(tables, USERS_HEADERS)
+    assert index == 1
+    users = [_user("users", row, columns) for row in tables[1][1:]]
+    assert [(u.email, u.name, u.role, u.status) for u in users] == [
+        ("ann@client.example", "Ann", "Company admin", AccessStatus.ACTIVE),
+        ("bo@client.example", "Bo", "Reports only", AccessStatus.PENDING)]
+
+
+def test_rows_are_those_with_a_cell_under_every_header() -> None:
+    header = ["Name", "Email", "User type", "Status"]
+    assert _is_data_row(["Ann", "ann@client.example", "Reports only", "Active"], header)
+    # a trailing control without a header of its own
+    assert _is_data_row(["Ann", "ann@client.example", "Reports only", "Active", "Remove"],
+                        header)
+    assert not _is_data_row(["No users to show"], header)
+    assert not _is_data_row([], header)
+    assert not _is_data_row(list(header), header)
+
+
+def test_a_table_missing_a_needed_column_is_not_the_table() -> None:
+    without_email = [row[1:] for row in users_with_action()]
+    assert _table([without_email], USERS_HEADERS) == (None, {})
+    twice = [["Name", "Name", "Email", "User type", "Status"]]
+    assert _table([twice], USERS_HEADERS) == (None, {})
+
+
+def test_two_tables_with_the_needed_columns_are_a_changed_layout() -> None:
+    with pytest.raises(LayoutChanged):
+        _table([users_with_action(), users_with_action()], USERS_HEADERS)
+
+
+def test_the_range_is_found_alone_on_its_line_or_beside_the_pager() -> None:
+    assert _ranges(["Users", "1-25 of 26", "Next"]) == [(1, 25, 26)]
+    assert _ranges(["Users", "Previous 26-26 of 26"]) == [(26, 26, 26)]
+    # a name that looks like a range does not hide the page's own, alone on its line
+    assert _ranges(["1-2 of 3 x@client.example Reports only Active", "1-1 of 1"]) == [(1, 1, 1)]
+    assert _ranges(["No users to show"]) == []
+    assert _ranges(["12-3-4 of 5"]) == []
+
+
+def client_page(rows: list[list[str]], links: list[tuple[int, int, str, str]],
+                page_links: list[tuple[str, str]] | None = None) -> ReadPage:
+    header = ["Status", "Client", "Go to"]
+    return ReadPage(lines=[], tables=[[header, *rows]], table_links=[links],
+                    links=page_links or [(t, h) for _, _, t, h in links])
+
+
+def test_a_client_is_named_by_its_client_cell_and_known_by_where_it_links() -> None:
+    page = client_page(
+        [["Active", "Acme & Co", "Manage users"], ["Active", "Next", "Manage users"]],
+        [(1, 1, "Acme & Co", f"/app/company/{REALM}/manageusers"),
+         (1, 2, "Manage users", f"/app/company/{REALM}/manageusers"),
+         (2, 1, "Next", f"https://qbo.example/app/company/{OTHER}/manageusers/"),
+         (2, 2, "Manage users", f"/app/company/{OTHER}/manageusers")])
+    assert [(o.portal_org_id, o.name) for o in _clients(page, URL)] == [
+        (REALM, "Acme & Co"), (OTHER, "Next")]
+    # a client named Next is not the pager's Next link
+    assert _next_page(page) is None
+    paged = client_page([], [], [("Next", "/clients?page=2")])
+    assert _next_page(paged) == "/clients?page=2"
+
+
+def test_a_client_row_linking_to_two_companies_or_none_is_a_changed_layout() -> None:
+    two = client_page([["Active", "Acme", "Manage users"]],
+                      [(1, 1, "Acme", f"/app/company/{REALM}/manageusers"),
+                       (1, 2, "Manage users", f"/app/company/{OTHER}/manageusers")])
+    with pytest.raises(LayoutChanged, match="2 companies"):
+        _clients(two, URL)
+    # a link under the company's page (a remove link) is not a link to the company
+    under = client_page([["Active", "Acme", "Delete"]],
+                        [(1, 2, "Delete", f"/app/company/{REALM}/manageusers/7/delete")])
+    with pytest.raises(LayoutChanged, match="0 companies"):
+        _clients(under, URL)
+
+
+def test_an_empty_client_table_is_no_clients_and_no_table_is_a_changed_layout() -> None:
+    assert _clients(client_page([], []), URL) == []
+    with pytest.raises(LayoutChanged, match=", ".join(CLIENTS_HEADERS)):
+        _clients(ReadPage(["No clients to show"], [], [], []), URL)

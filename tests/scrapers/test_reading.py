@@ -37,6 +37,20 @@ def test_pages_that_differ_only_in_title_share_a_document() -> None:
     assert batch_key("<p>no head or body</p>") is None
 
 
+def test_pages_with_a_token_of_their_own_share_a_document() -> None:
+    """A page offering removal carries a CSRF token, which may be new on every page."""
+    def with_meta(meta: str) -> str:
+        return page("Acme", "<p>a</p>",
+                    head="<head><title>{title}</title>" + meta + "<style>p{{}}</style></head>")
+
+    one = with_meta('<meta name="csrf-token" content="n1.aa">')
+    two = with_meta('<meta name="csrf-token" content="n2.bb">')
+    assert batch_key(one) == batch_key(two) == batch_key(with_meta(""))
+    # a meta that can change what the page may load still sets a page apart
+    policy = with_meta('<meta http-equiv="Content-Security-Policy" content="style-src none">')
+    assert batch_key(policy) != batch_key(one)
+
+
 @pytest.mark.browser
 def test_each_page_of_a_shared_document_reads_as_alone(browser_loop: BrowserLoop) -> None:
     pages = {
@@ -119,3 +133,26 @@ def test_a_read_knows_the_document_it_reads(browser_loop: BrowserLoop) -> None:
     [(lines, tables, _, _)] = json.loads(own)
     assert lines == ["A Ltd", "Name Email", "Ann ann@a.example"]
     assert tables == [[["Name", "Email"], ["Ann", "ann@a.example"]]]
+
+
+@pytest.mark.browser
+def test_a_tables_links_say_their_row_and_cell(browser_loop: BrowserLoop) -> None:
+    """Links are read with their place, so a column is found by name, not by order."""
+    html = page("L", "<h1>Links</h1><table><tr><th>Status</th><th>Client</th><th>Go</th></tr>"
+                     "<tr><td>Active</td><td><a href='/c/1'>Acme</a></td>"
+                     "<td><a href='/c/1'>Open</a><table><tr><td><a href='/in'>In</a></td></tr>"
+                     "</table></td></tr></table><a href='/out'>Out</a>")
+
+    async def work(browser: Browser) -> ReadPage:
+        context = await browser.new_context()
+        try:
+            return await read_page(context, html, "https://portal/links")
+        finally:
+            await context.close()
+
+    read = browser_loop.run(work)
+    outer = next(i for i, t in enumerate(read.tables) if len(t) == 2)
+    inner = next(i for i, t in enumerate(read.tables) if len(t) == 1)
+    assert read.table_links[outer] == [(1, 1, "Acme", "/c/1"), (1, 2, "Open", "/c/1")]
+    assert read.table_links[inner] == [(0, 0, "In", "/in")]
+    assert ("Out", "/out") in read.links
