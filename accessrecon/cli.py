@@ -7,25 +7,40 @@ wrong on stderr (an import's report names every bad row) and exits non-zero.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import logging
+import os
 import sys
 from dataclasses import asdict
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+from sqlalchemy.exc import IntegrityError
 
 from accessrecon.commands import ops, server_admin
 from accessrecon.commands.reports import ReportRefused, report_app
 from accessrecon.commands.review import diff_command, review_app
-from accessrecon.console import console, crawl_summary, err_console, findings_table, run_crawl
+from accessrecon.console import (
+    cli_actor,
+    console,
+    crawl_summary,
+    err_console,
+    findings_table,
+    run_crawl,
+)
 from agent.alerts import send_alerts
+from agent.audit import record, sha256_hex
 from agent.auth import AuthError
 from agent.backup import BackupError
-from agent.findings import open_findings, reconcile
+from agent.domain import Portal
+from agent.filemodes import open_private
+from agent.findings import FindingRow, open_findings, reconcile
 from agent.imports import ImportKind, ImportRejected, run_import
+from agent.imports.errors import FieldError
+from agent.imports.parsing import normalise_org_id
 from agent.logins import LoginError, add_login, list_logins, remove_login
 from agent.reports.csvsafe import safe_csv_value
 from agent.reports.leaver import PersonNotFound
@@ -33,7 +48,11 @@ from agent.runtime import Runtime
 from agent.scheduling import ScheduleError
 from agent.secrets import SecretKeyError
 from agent.settings import ChromiumNotFound
+from agent.signins import latest_sign_ins
 from agent.storage.db import session_scope
+
+if TYPE_CHECKING:  # the crawler loads Playwright: only the commands that crawl pay for it
+    from agent.crawler import CrawlReport
 
 app = typer.Typer(
     name="accessrecon",
@@ -87,7 +106,8 @@ def import_file(
     """Import the practice's roster, client list or intended access (validated whole)."""
     runtime = _runtime()
     result = run_import(runtime.engine, kind, file,
-                        practice_domains=runtime.settings.practice_domains)
+                        practice_domains=runtime.settings.practice_domains,
+                        max_rows=runtime.settings.import_max_rows)
     console.print(
         f"imported {result.rows} {kind.value} rows from {file.name}: "
         f"{result.created} new, {result.updated} updated, {result.removed} removed"
@@ -116,23 +136,39 @@ def login_add(
 
 @login_app.command("list")
 def login_list() -> None:
-    """List the logins (never their secrets)."""
+    """List the logins (never their secrets), each with its last sign-in and how it went."""
     runtime = _runtime()
     with session_scope(runtime.engine) as session:
         rows = list_logins(session)
+        last = latest_sign_ins(session)
     if not rows:
         console.print("no logins yet: add one with 'accessrecon login add'")
+        return
+    console.print("id\tportal\temail\tbase url\tsession\tlast sign-in", markup=False,
+                  highlight=False)
     for row in rows:
         state = "signed in before" if row.has_session else "never signed in"
-        console.print(f"{row.id}\t{row.portal}\t{row.email}\t{row.base_url}\t{state}")
+        attempt = last.get(row.id)
+        outcome = attempt.summary if attempt else "never tried"
+        if attempt and not attempt.ok and attempt.failing_since and \
+                attempt.failing_since != attempt.at:
+            outcome += f", failing since {attempt.failing_since:%Y-%m-%d %H:%M} UTC"
+        console.print(f"{row.id}\t{row.portal}\t{row.email}\t{row.base_url}\t{state}\t"
+                      f"{outcome}", markup=False, highlight=False, soft_wrap=True)
 
 
 @login_app.command("remove")
 def login_remove(login_id: int) -> None:
-    """Remove a login and its stored secrets."""
+    """Remove a login and its stored secrets (one with sign-ins or scans on record is kept)."""
     runtime = _runtime()
-    with session_scope(runtime.engine) as session:
-        remove_login(session, login_id)
+    try:
+        with session_scope(runtime.engine) as session:
+            remove_login(session, login_id)
+    except IntegrityError:
+        # its sign-ins, orgs and scans are evidence that names it, and stay
+        raise LoginError(
+            f"login {login_id} has sign-ins, orgs or scans on record, so it is kept; add "
+            "it again with 'accessrecon login add' to replace its secrets") from None
     console.print(f"login {login_id} removed")
 
 
@@ -140,13 +176,79 @@ def login_remove(login_id: int) -> None:
 def scan(
     portal: Annotated[str | None, typer.Option(help="only this portal's logins")] = None,
     org: Annotated[str | None, typer.Option(help="only this org (portal's own id)")] = None,
-    concurrency: Annotated[int | None, typer.Option(min=1, max=64)] = None,
+    concurrency: Annotated[int | None, typer.Option(
+        min=1, max=64, help="requests to the portals in flight at once "
+        "(default ACCESSRECON_CRAWL_CONCURRENCY)")] = None,
 ) -> None:
-    """Crawl the portals now (resuming an unfinished crawl), then reconcile."""
+    """Crawl the portals now (resuming an unfinished crawl), then reconcile.
+
+    Exits non-zero, with one line on stderr, when a login could not sign in or list
+    its orgs, when no org was read, when --org is not in any login's org list, or
+    when any org's scan failed (those are retried by the next 'accessrecon scan').
+    """
+    portal, org = _scan_target(portal, org)  # before anything starts: a typo costs nothing
     runtime = _runtime()
     report = run_crawl(runtime, portal=portal, org=org, concurrency=concurrency)
     console.print(crawl_summary(report))
     _reconcile_and_show(runtime)
+    problem = scan_problem(report, org)
+    if problem:
+        err_console.print(f"accessrecon: {problem}", markup=False, highlight=False,
+                          soft_wrap=True)
+        raise typer.Exit(1)
+
+
+def _scan_target(portal: str | None, org: str | None) -> tuple[str | None, str | None]:
+    """The portal and org id ``scan`` was asked for, checked against the portals' formats.
+
+    An org id alone names its portal: the three formats (xero ``!`` and five letters
+    or digits, qbo 10 to 19 digits, myob a UUID) never overlap.
+    """
+    if portal is not None:
+        try:
+            portal = Portal(portal.strip().casefold()).value
+        except ValueError:
+            raise ValueError(f"--portal {portal!r} is not a portal; use xero, qbo or myob"
+                             ) from None
+    if org is None:
+        return portal, None
+    if portal is not None:
+        try:
+            return portal, normalise_org_id(portal, org)
+        except FieldError as exc:
+            raise ValueError(f"--org {exc}") from None
+    for kind in Portal:
+        try:
+            return kind.value, normalise_org_id(kind, org)
+        except FieldError:
+            continue
+    raise ValueError(
+        f"--org {org!r} is not an org id of any portal: xero is ! and five letters or "
+        "digits (!x7Kp2), qbo 10 to 19 digits, myob a UUID")
+
+
+def scan_problem(report: CrawlReport, org: str | None) -> str | None:
+    """What makes a crawl not a success, in one line; ``None`` when every org was read."""
+    if org is not None and report.org_found is False:
+        logins = ", ".join(f"{portal} {email}" for portal, email in report.not_listed)
+        return f"org {org} is not in this login's org list (not_listed): {logins}"
+    failed = sum(report.failed.values())
+    reasons = ", ".join(f"{n} {reason}" for reason, n in sorted(report.failed.items()))
+    scans = f"{failed} of {report.total} org scans failed ({reasons})" if failed else ""
+    if report.login_failures:
+        by_cause: dict[tuple[str, str], list[str]] = {}
+        for portal, email, reason, detail in report.login_failures:
+            by_cause.setdefault((reason, detail), []).append(f"{portal} {email}")
+        logins = "; ".join(f"{', '.join(who)}: {reason} ({detail})"
+                           for (reason, detail), who in by_cause.items())
+        count = len(report.login_failures)
+        return f"{count} login{'s' if count != 1 else ''} failed to sign in or list orgs: " \
+            f"{logins}" + (f"; {scans}" if scans else "")
+    if report.ok + report.suspect + report.skipped_already_done == 0:
+        return "no org was read: " + (scans if scans else "the logins list no orgs")
+    if scans:
+        return f"{scans}; 'accessrecon scan' again retries only those"
+    return None
 
 
 def _reconcile_and_show(runtime: Runtime) -> None:
@@ -172,15 +274,46 @@ def reconcile_command() -> None:
     _reconcile_and_show(_runtime())
 
 
+def _findings_text(rows: list[FindingRow], output_format: OutputFormat) -> str:
+    """The findings as CSV or JSON text, exactly as written out (and hashed for the audit)."""
+    dicts = [{k: (v.isoformat() if hasattr(v, "isoformat") else v)
+              for k, v in asdict(r).items()} for r in rows]
+    if output_format is OutputFormat.JSON:
+        return json.dumps(dicts, ensure_ascii=False, indent=1) + "\n"
+    buffer = io.StringIO(newline="")
+    fields = list(dicts[0]) if dicts else ["portal", "portal_org_id", "email"]
+    writer = csv.DictWriter(buffer, fieldnames=fields)
+    writer.writeheader()
+    writer.writerows({k: safe_csv_value(v) for k, v in d.items()} for d in dicts)
+    return buffer.getvalue()
+
+
 @app.command()
 def findings(
     finding_class: Annotated[list[str] | None, typer.Option("--class", help="repeatable")] = None,
     portal: Annotated[str | None, typer.Option()] = None,
     problems: Annotated[bool, typer.Option(help="only classes that need action")] = False,
-    output_format: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.TABLE,
-    output: Annotated[Path | None, typer.Option("-o", "--output")] = None,
+    output_format: Annotated[OutputFormat | None, typer.Option(
+        "--format", help="table, csv or json (default: table; with -o, from its suffix, "
+                         "else csv)")] = None,
+    output: Annotated[Path | None, typer.Option(
+        "-o", "--output", dir_okay=False, help="write the export to this file (mode 0600)")
+    ] = None,
 ) -> None:
-    """List open findings, or export them as CSV or JSON."""
+    """List open findings, or export them as CSV or JSON.
+
+    Every CSV or JSON export, to a file or to stdout, is client data leaving the
+    product, so it is audited (``export.findings_csv`` / ``export.findings_json``)
+    with its row count and the SHA-256 of exactly what was written.
+    """
+    if output_format is None:
+        if output is None:
+            output_format = OutputFormat.TABLE
+        else:
+            output_format = (OutputFormat.JSON if output.suffix.lower() == ".json"
+                             else OutputFormat.CSV)
+    if output_format is OutputFormat.TABLE and output is not None:
+        raise typer.BadParameter("a table is for the screen: use --format csv or json with -o")
     runtime = _runtime()
     with session_scope(runtime.engine) as session:
         rows = open_findings(session, classes=finding_class or (), portal=portal,
@@ -191,21 +324,20 @@ def findings(
                           f"{r.email}  {r.detail}", markup=False, highlight=False)
         console.print(f"{len(rows)} findings")
         return
-    handle = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
-    try:
-        dicts = [{k: (v.isoformat() if hasattr(v, "isoformat") else v)
-                  for k, v in asdict(r).items()} for r in rows]
-        if output_format is OutputFormat.JSON:
-            json.dump(dicts, handle, ensure_ascii=False, indent=1)
-            handle.write("\n")
-        else:
-            fields = list(dicts[0]) if dicts else ["portal", "portal_org_id", "email"]
-            writer = csv.DictWriter(handle, fieldnames=fields)
-            writer.writeheader()
-            writer.writerows({k: safe_csv_value(v) for k, v in d.items()} for d in dicts)
-    finally:
-        if output:
-            handle.close()
+    content = _findings_text(rows, output_format).encode("utf-8")
+    if output is not None:
+        with open_private(output, "wb") as handle:
+            handle.write(content)
+    else:
+        sys.stdout.buffer.write(content)
+        sys.stdout.flush()
+    with session_scope(runtime.engine) as session:
+        record(session, actor=cli_actor(), action=f"export.findings_{output_format.value}",
+               detail={"format": output_format.value, "rows": len(rows),
+                       "sha256": sha256_hex(content),
+                       "destination": str(output.name) if output is not None else "stdout",
+                       "filter": {"classes": list(finding_class or ()), "portal": portal,
+                                  "problems_only": problems}})
 
 
 @app.command()
@@ -246,10 +378,13 @@ app.command("rotate-key")(server_admin.rotate_key)
 
 def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # Everything the product writes holds client data: owner-only unless said otherwise
+    # (agent.filemodes makes the files it knows private explicitly as well).
+    os.umask(0o077)
     try:
         app()
     except USER_ERRORS as exc:
-        err_console.print(f"accessrecon: {exc}", markup=False, highlight=False)
+        err_console.print(f"accessrecon: {exc}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(1)
     except KeyboardInterrupt:
         sys.exit(130)

@@ -7,6 +7,12 @@ document per manager. Findings on orgs with no client, or whose manager has no
 roster address, go to ``alert_fallback_email``. A finding is alerted once per
 channel per episode (``alert_sent``); a failed delivery is not recorded, so the next
 crawl tries again.
+
+A portal login that cannot sign in is alerted like a critical finding: while it
+fails, none of its orgs is read, so nothing new about them can be found. It has no
+client manager; it goes to the webhook (class ``sign_in_failed``) and to
+``alert_fallback_email``, once per failure episode (the failed sign-ins since its
+last good one), recorded as an ``alert.sign_in_failure`` audit event per channel.
 """
 
 from __future__ import annotations
@@ -20,16 +26,20 @@ from email.message import EmailMessage
 import httpx
 from sqlmodel import Session, col, select
 
+from agent.audit import record
 from agent.clock import utcnow
 from agent.domain import Severity
 from agent.findings import client_of
 from agent.settings import Settings
-from agent.storage.models import AlertSent, Finding, Org, Staff, StaffEmail
+from agent.signins import LoginSignIn, failing_logins
+from agent.storage.models import AlertSent, AuditEvent, Finding, Org, Staff, StaffEmail
 
 log = logging.getLogger(__name__)
 
 ALERT_SEVERITIES = (Severity.CRITICAL.value, Severity.HIGH.value)
 NO_MANAGER = "(no client manager)"
+SIGN_IN_FAILED = "sign_in_failed"
+SIGN_IN_ALERTED = "alert.sign_in_failure"
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,9 +107,86 @@ def _mark(session: Session, items: list[AlertItem], channel: str, recipient: str
                               episode=item.episode, recipient=recipient, sent_at=now))
 
 
+def _sign_in_json(failure: LoginSignIn) -> dict[str, object]:
+    """A login's failure as a webhook finding: critical, no client, the login as the person."""
+    since = failure.failing_since or failure.at
+    return {"severity": Severity.CRITICAL.value, "class": SIGN_IN_FAILED, "client": None,
+            "portal": failure.portal, "org_id": None, "org": None, "email": failure.email,
+            "name": failure.label, "reason": failure.reason,
+            "detail": f"the {failure.portal} login {failure.email} cannot sign in since "
+                      f"{since:%Y-%m-%d %H:%M} UTC: {failure.reason}"
+                      + (f" ({failure.detail})" if failure.detail else "")
+                      + "; none of its orgs can be read until it does",
+            "failing_since": since.isoformat()}
+
+
+def _pending_sign_ins(session: Session, channel: str) -> list[LoginSignIn]:
+    """Logins failing to sign in whose failure episode has not been alerted on ``channel``."""
+    sent = {(e.detail.get("login_id"), e.detail.get("episode")) for e in session.exec(
+        select(AuditEvent).where(AuditEvent.action == SIGN_IN_ALERTED))
+        if e.detail.get("channel") == channel}
+    return [f for f in failing_logins(session) if (f.login_id, f.episode) not in sent]
+
+
+def _mark_sign_ins(session: Session, failures: list[LoginSignIn], channel: str,
+                   recipient: str) -> None:
+    for failure in failures:
+        record(session, actor="alerts", action=SIGN_IN_ALERTED,
+               detail={"login_id": failure.login_id, "episode": failure.episode,
+                       "channel": channel, "recipient": recipient,
+                       "portal": failure.portal, "email": failure.email,
+                       "reason": failure.reason})
+
+
+def _send_sign_in_alerts(session: Session, settings: Settings, report: AlertReport) -> None:
+    """Failing logins, once per episode: to the webhook and to the fallback address."""
+    if settings.alert_webhook_url:
+        failures = _pending_sign_ins(session, "webhook")
+        if failures:
+            payload = {"generated_at": utcnow().isoformat(), "client_manager": NO_MANAGER,
+                       "findings": [_sign_in_json(f) for f in failures]}
+            try:
+                response = httpx.post(settings.alert_webhook_url, json=payload, timeout=15)
+                response.raise_for_status()
+            except httpx.HTTPError as exc:
+                report.failed.append(f"webhook for failing logins: {exc}")
+            else:
+                _mark_sign_ins(session, failures, "webhook", settings.alert_webhook_url)
+                report.sent["webhook"] = report.sent.get("webhook", 0) + len(failures)
+    if settings.smtp_host:
+        failures = _pending_sign_ins(session, "email")
+        if not failures:
+            return
+        recipient = settings.alert_fallback_email
+        if not recipient:
+            report.failed.append("e-mail for failing logins: no "
+                                 "ACCESSRECON_ALERT_FALLBACK_EMAIL to send it to")
+            return
+        try:
+            _send_sign_in_mail(settings, recipient, failures)
+        except (OSError, smtplib.SMTPException) as exc:
+            report.failed.append(f"e-mail to {recipient}: {exc}")
+            return
+        _mark_sign_ins(session, failures, "email", recipient)
+        report.sent["email"] = report.sent.get("email", 0) + len(failures)
+
+
+def _send_sign_in_mail(settings: Settings, recipient: str, failures: list[LoginSignIn]) -> None:
+    message = EmailMessage()
+    message["Subject"] = (f"accessrecon: {len(failures)} portal login"
+                          f"{'s' if len(failures) != 1 else ''} cannot sign in (critical)")
+    message["From"] = settings.smtp_from
+    message["To"] = recipient
+    lines = ["These portal logins cannot sign in, so none of their orgs is read:", ""]
+    lines += [f"- [critical] {_sign_in_json(f)['detail']}" for f in failures]
+    message.set_content("\n".join(lines) + "\n")
+    _deliver(settings, message)
+
+
 def send_alerts(session: Session, settings: Settings) -> AlertReport:
     """Deliver every pending alert on every configured channel; commit is the caller's."""
     report = AlertReport()
+    _send_sign_in_alerts(session, settings, report)
     if settings.alert_webhook_url:
         for manager, items in _pending(session, "webhook").items():
             payload = {"generated_at": utcnow().isoformat(), "client_manager": manager,
@@ -157,6 +244,11 @@ def _send_mail(settings: Settings, recipient: str, groups: dict[str, list[AlertI
                          + (f": {item.detail}" if item.detail else ""))
         lines.append("")
     message.set_content("\n".join(lines))
+    _deliver(settings, message)
+
+
+def _deliver(settings: Settings, message: EmailMessage) -> None:
+    assert settings.smtp_host
     with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=30) as smtp:
         if settings.smtp_starttls:
             smtp.starttls()

@@ -124,6 +124,9 @@ class FailureReason(StrEnum):
     LAYOUT_CHANGED = "layout_changed"
     TIMEOUT = "timeout"
     PORTAL_ERROR = "portal_error"
+    #: a re-scan named an org that the login's org list does not hold (any more):
+    #: the portal answered, and this login cannot reach that org
+    NOT_LISTED = "not_listed"
 
 
 class ScanSource(StrEnum):

@@ -105,6 +105,7 @@ def assert_ok_scans_equal_the_world(runtime: Runtime, world: World, crawl_id: in
     return ok
 
 
+@pytest.mark.long
 def test_chaos_ends_every_org_ok_with_the_worlds_users_or_failed_with_a_reason(
     fast_runtime: Runtime, browser_loop: BrowserLoop
 ) -> None:

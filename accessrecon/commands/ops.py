@@ -1,4 +1,8 @@
-"""Operations: the worker, crawl schedules, backups and retention."""
+"""Operations: the worker, crawl schedules, backups and retention.
+
+A backup is an export of every client's data: its file is written ``0600`` and the
+audit log records it (``export.backup``, with row count and SHA-256) like a report.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +14,8 @@ from typing import Annotated
 
 import typer
 
-from accessrecon.console import console, err_console
-from agent.backup import KEY_REMINDER, restore_backup, write_backup
+from accessrecon.console import cli_actor, console, err_console
+from agent.backup import KEY_REMINDER, record_backup, restore_backup, write_backup
 from agent.clock import utcnow
 from agent.retention import purge_observations
 from agent.runtime import Runtime
@@ -74,7 +78,10 @@ def backup(
     output: Annotated[Path, typer.Option("-o", "--output", help="the .zip to write")],
 ) -> None:
     """Back up the whole database into a file that restores into SQLite or PostgreSQL."""
-    summary = write_backup(Runtime().engine, output)
+    runtime = Runtime()
+    summary = write_backup(runtime.engine, output)
+    with session_scope(runtime.engine) as session:
+        record_backup(session, summary, actor=cli_actor())
     console.print(f"backed up {sum(summary.rows.values())} rows in {len(summary.rows)} tables "
                   f"to {summary.path}")
     err_console.print(f"remember: {KEY_REMINDER}")

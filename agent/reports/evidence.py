@@ -6,10 +6,17 @@ it was read (``ok``), could not be (``failed``, with the reason) or was held bac
 as a sudden drop to no one (``suspect``), and how many users were captured against
 the count the portal's page showed. A failed scan captured nobody, so its user
 count is left empty rather than printed as a misleading zero.
+
+A login that could not sign in (or list its orgs) read nothing at all, and on its
+first crawl had no org to fail a scan on: each such failure is a row of its own,
+in time order with the scans (Org ``sign-in of {login}``, no scan id), so the gap
+in the evidence says why it is there. Logins belong to no client, so these rows
+are in the report of the whole practice only, not in one cut to some clients.
 """
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,6 +38,7 @@ from agent.reports.common import (
 )
 from agent.reports.csvsafe import write_csv
 from agent.reports.xlsx import NOTE, Style, XlsxReport
+from agent.signins import sign_in_failures
 from agent.storage.models import Client, Org, Scan
 
 BATCH = 2_000
@@ -75,7 +83,7 @@ class EvidenceRow:
     page_count: int | None
     counts_agree: str
     detail: str
-    scan_id: int
+    scan_id: int | None
     crawl_id: int | None
 
     def cells(self) -> tuple[object, ...]:
@@ -86,7 +94,31 @@ class EvidenceRow:
 
 def evidence_rows(session: Session, *, scope: ReportScope,
                   since: datetime | None = None) -> Iterator[EvidenceRow]:
-    """Scans of orgs in scope (finished at or after ``since``), newest first, streamed."""
+    """Scans of orgs in scope (finished at or after ``since``), newest first, streamed;
+    for the whole practice, with the logins' failed sign-ins among them."""
+    scans = _scan_rows(session, scope=scope, since=since)
+    if not scope.everything:
+        return scans
+    failures = list(_sign_in_rows(session, since=since))
+    if not failures:
+        return scans
+    return heapq.merge(scans, failures, key=lambda r: r.finished, reverse=True)
+
+
+def _sign_in_rows(session: Session, *, since: datetime | None) -> Iterator[EvidenceRow]:
+    for attempt, login in sign_in_failures(session, since=since):
+        yield EvidenceRow(
+            finished=attempt.at, started=attempt.at, portal=login.portal,
+            org=f"sign-in of {login.email}", org_id="", client="", source="agent",
+            status=ScanStatus.FAILED, reason=attempt.reason or "", users_captured=None,
+            page_count=None, counts_agree="",
+            detail=f"the login could not sign in or list its orgs, so none of its orgs "
+                   f"was read: {attempt.detail}", scan_id=None, crawl_id=attempt.crawl_id,
+        )
+
+
+def _scan_rows(session: Session, *, scope: ReportScope,
+               since: datetime | None) -> Iterator[EvidenceRow]:
     query = join_client(
         select(Scan.id, Scan.crawl_id, Scan.source, Scan.status, Scan.reason, Scan.detail,
                Scan.evidence, Scan.reported_total, Scan.user_count, Scan.started_at,

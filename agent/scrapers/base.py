@@ -19,6 +19,7 @@ must not return one. The hierarchy, all carrying a ``FailureReason``::
     │   ├── PortalTimeout        timeout
     │   └── PortalError          portal_error      (5xx, connection reset)
     ├── NoPermission             no_permission
+    ├── NotListed                not_listed        (an org the login's list lacks)
     └── LayoutChanged            layout_changed    (markup or JSON not as expected)
 """
 
@@ -35,6 +36,8 @@ from agent.domain import AccessStatus, FailureReason, Portal
 if TYPE_CHECKING:
     from playwright.async_api import BrowserContext
 
+    from agent.scrapers.totp import StepClaim
+
 
 @dataclass(frozen=True, slots=True)
 class Credentials:
@@ -45,6 +48,9 @@ class Credentials:
     email: str
     password: str = field(repr=False)
     totp_secret: str = field(repr=False)
+    #: claims a TOTP step for this login wherever the crawler keeps them (across
+    #: processes), so no code is sent twice; ``None``: remembered in this process only
+    claim_step: StepClaim | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +151,12 @@ class PortalError(TransientFailure):
 
 class NoPermission(ScanFailure):
     reason = FailureReason.NO_PERMISSION
+
+
+class NotListed(ScanFailure):
+    """An org asked for by its id is not in the login's org list: the login cannot reach it."""
+
+    reason = FailureReason.NOT_LISTED
 
 
 class LayoutChanged(ScanFailure):

@@ -16,11 +16,13 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from agent.scrapers.base import LayoutChanged, LoginLocked, PortalError, PortalTimeout, RateLimited
+from agent.scrapers.http import unreachable_detail
 from agent.scrapers.timeouts import scrape_timeout_ms, scrape_timeout_s
 
 if TYPE_CHECKING:
@@ -34,8 +36,15 @@ def _first_line(exc: BaseException) -> str:
 
 
 async def submit(page: Page, fields: Mapping[str, str], button: str) -> None:
-    """Fill inputs by their labels, press the button, and check the page it leads to."""
+    """Fill inputs by their labels, press the button, and check the page it leads to.
+
+    A form that was accepted redirects away from its own address. When the page it
+    redirected to then fails with a 5xx, the step itself is done: that page is
+    loaded again (once) rather than the step repeated, because repeating a sign-in
+    step can cost a new authenticator code, and a new code costs up to 30 s.
+    """
     timeout = scrape_timeout_ms()
+    form_path = urlsplit(page.url).path
     try:
         for label, value in fields.items():
             await page.get_by_label(label, exact=True).fill(value, timeout=timeout)
@@ -46,9 +55,14 @@ async def submit(page: Page, fields: Mapping[str, str], button: str) -> None:
     except PlaywrightTimeout as exc:
         raise PortalTimeout(f"the sign-in step '{button}' got no complete answer") from exc
     except PlaywrightError as exc:
-        raise PortalError(f"the sign-in step '{button}' failed: {_first_line(exc)}") from exc
-    if response is not None:
-        await check_status(response)
+        raise PortalError(unreachable_detail(page.url, exc) or
+                          f"the sign-in step '{button}' failed: {_first_line(exc)}") from exc
+    if response is None:
+        return
+    if response.status >= 500 and urlsplit(page.url).path != form_path:
+        await goto(page, page.url)
+        return
+    await check_status(response)
 
 
 async def goto(page: Page, url: str) -> None:
@@ -58,7 +72,8 @@ async def goto(page: Page, url: str) -> None:
     except PlaywrightTimeout as exc:
         raise PortalTimeout(f"{url} did not load") from exc
     except PlaywrightError as exc:
-        raise PortalError(f"{url} did not load: {_first_line(exc)}") from exc
+        raise PortalError(unreachable_detail(url, exc) or
+                          f"{url} did not load: {_first_line(exc)}") from exc
     if response is not None:
         await check_status(response)
 

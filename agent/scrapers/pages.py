@@ -20,6 +20,7 @@ from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from agent.scrapers.base import NoPermission, PortalError, PortalTimeout, SessionExpired
 from agent.scrapers.forms import check_status
+from agent.scrapers.http import unreachable_detail
 from agent.scrapers.timeouts import scrape_timeout_ms, scrape_timeout_s
 
 if TYPE_CHECKING:
@@ -72,7 +73,8 @@ async def open_org_page(page: Page, url: str, *, login_path: str) -> None:
     except PlaywrightTimeout as exc:
         raise PortalTimeout(f"{url} did not load within {scrape_timeout_s():.0f} s") from exc
     except PlaywrightError as exc:
-        raise PortalError(f"{url} did not load: {str(exc).splitlines()[0]}") from exc
+        raise PortalError(unreachable_detail(url, exc) or
+                          f"{url} did not load: {str(exc).splitlines()[0]}") from exc
     if urlsplit(page.url).path.rstrip("/") == login_path.rstrip("/"):
         raise SessionExpired("the portal sent the page to its sign-in form")
     if response is None:

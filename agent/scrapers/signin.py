@@ -5,10 +5,16 @@ portals, the email on a page of its own), the password, then an authenticator co
 a wrong password or code shows a known sentence, success lands on a known page. A
 portal describes its pages as a ``SignInPages``; ``sign_in`` walks them.
 
-A refused password or code raises a ``SignInFailure``, which is never retried: a
-wrong password retried would lock the login. Transient faults (5xx, timeouts) raise
-the transient failures of ``forms``, and the crawler retries the whole walk with a
-fresh code.
+A refused password raises a ``SignInFailure``, which is never retried: a wrong
+password retried would lock the login. A refused code is tried once more, with the
+code of a step no sign-in has used: a code is refused when it was used already (by
+a person signing in by hand with the same authenticator, or by a step whose answer
+a fault swallowed after the portal had accepted it), and wrong codes never lock a
+login. Only a second refusal is ``mfa_failed``. Every code comes from
+``totp.fresh_code`` with the login's step claim (``Credentials.claim_step``), so no
+two sign-ins, in this process or another, send the same one. Transient faults (5xx,
+timeouts) raise the transient failures of ``forms``, and the crawler retries the
+whole walk with a fresh code.
 """
 
 from __future__ import annotations
@@ -19,12 +25,14 @@ from typing import TYPE_CHECKING
 from agent.scrapers import forms
 from agent.scrapers.base import Credentials, LoginRejected, MfaRejected
 from agent.scrapers.pages import keep_for_reading
-from agent.scrapers.totp import fresh_code
+from agent.scrapers.totp import NoFreshStep, fresh_code
 
 if TYPE_CHECKING:
-    from playwright.async_api import BrowserContext
+    from playwright.async_api import BrowserContext, Page
 
 WRONG_CODE = "That code is incorrect"
+#: codes sent in one walk at most: the first, and one of a fresh step if it is refused
+CODE_TRIES = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,15 +77,7 @@ async def sign_in(context: BrowserContext, credentials: Credentials, pages: Sign
         )
         if step == "wrong":
             raise LoginRejected("the portal refused the email or password")
-        code = await fresh_code(credentials.totp_secret)
-        await forms.submit(page, {pages.code_label: code}, pages.code_button)
-        done = await forms.outcome(
-            page,
-            {"wrong": forms.visible(page, WRONG_CODE), "in": forms.url_has(page, pages.landing)},
-            what="the authenticator code",
-        )
-        if done == "wrong":
-            raise MfaRejected("the portal refused the authenticator code")
+        await _send_code(page, credentials, pages)
         # leave the portal's page, and whatever its scripts would still do, behind
         await page.goto("about:blank")
     except BaseException:
@@ -85,3 +85,25 @@ async def sign_in(context: BrowserContext, credentials: Credentials, pages: Sign
         raise
     # the crawl's first page read then needs no new page (opening one costs 0.15-0.3 s)
     await keep_for_reading(context, page)
+
+
+async def _send_code(page: Page, credentials: Credentials, pages: SignInPages) -> None:
+    """Send a code of an unused step; once more with a fresh step if it is refused."""
+    for attempt in range(1, CODE_TRIES + 1):
+        try:
+            code = await fresh_code(credentials.totp_secret, credentials.claim_step)
+        except NoFreshStep as exc:
+            raise MfaRejected(f"no unused authenticator code: {exc}") from exc
+        await forms.submit(page, {pages.code_label: code}, pages.code_button)
+        done = await forms.outcome(
+            page,
+            {"wrong": forms.visible(page, WRONG_CODE), "in": forms.url_has(page, pages.landing)},
+            what="the authenticator code",
+        )
+        if done == "in":
+            return
+        if attempt == CODE_TRIES:
+            raise MfaRejected(
+                f"the portal refused the authenticator code {CODE_TRIES} times, each of a "
+                "step no other sign-in had used (is the TOTP secret the login's own?)"
+            )

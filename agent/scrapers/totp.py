@@ -1,15 +1,24 @@
-"""TOTP codes that are never submitted twice.
+"""TOTP codes that are never submitted twice, by this process or any other.
 
 Portals refuse a code already used within its 30-second step, and a fault may have
 consumed a code even though the answer was an error. So every code handed out is
-remembered per secret, and a second sign-in in the same step waits for the next
-step instead of sending the same code again.
+first *claimed*: its time step is recorded as used for that login, and a sign-in
+that finds its step already claimed takes the next one (portals accept a code one
+step ahead), or waits for a step of its own, instead of sending the same code again.
+
+Where the claim is recorded is the caller's business: the crawler claims steps in
+the database (``PortalLogin.totp_last_step``, one conditional UPDATE), so a second
+``scan``, a worker and a re-scan signing in to one login within one step never
+share a code. Scrapers never touch the database; they receive the claim as a
+function on their ``Credentials``. Without one, steps are remembered in this
+process only (``LocalSteps``), which is enough for a single process.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 
 import pyotp
 
@@ -17,8 +26,23 @@ STEP_SECONDS = 30
 
 MIN_SECRET_BITS = 80
 
-_last_step: dict[str, int] = {}
-_lock = asyncio.Lock()
+#: how many steps a sign-in waits for before it gives up: every one of them was
+#: claimed by another sign-in of the same login, which would be a storm of them
+MAX_STEPS_WAITED = 4
+
+#: steps ahead of the clock a portal still accepts a code for (SPEC: one step of drift)
+DRIFT_STEPS = 1
+
+#: a margin past a step's start before its code is used, for clocks a little apart
+STEP_MARGIN_S = 0.05
+
+StepClaim = Callable[[int], Awaitable[bool]]
+"""``claim(step)``: record ``step`` as used for a login; ``True`` only if no earlier
+claim holds that step or a later one (so each step is handed out once)."""
+
+
+class NoFreshStep(RuntimeError):
+    """Every step tried was claimed by another sign-in of the same login."""
 
 
 class PortalTotp(pyotp.TOTP):
@@ -36,15 +60,54 @@ def totp_for(secret: str) -> pyotp.TOTP:
     return PortalTotp(secret.replace(" ", "").upper())
 
 
-async def fresh_code(secret: str) -> str:
-    """A code for ``secret`` from a time step no earlier call has used."""
-    async with _lock:
-        totp = totp_for(secret)
-        step = int(time.time() // STEP_SECONDS)
-        used = _last_step.get(secret)
-        if used is not None and step <= used:
-            wait = (used + 1) * STEP_SECONDS - time.time() + 0.05
-            await asyncio.sleep(max(wait, 0))
-            step = used + 1
-        _last_step[secret] = step
-        return totp.at(step * STEP_SECONDS)
+def current_step(now: float | None = None) -> int:
+    return int((time.time() if now is None else now) // STEP_SECONDS)
+
+
+class LocalSteps:
+    """Steps claimed in this process, per secret: the claim used when none is given."""
+
+    def __init__(self) -> None:
+        self._last: dict[str, int] = {}
+        self._lock = asyncio.Lock()
+
+    def claim_for(self, secret: str) -> StepClaim:
+        async def claim(step: int) -> bool:
+            async with self._lock:
+                used = self._last.get(secret)
+                if used is not None and step <= used:
+                    return False
+                self._last[secret] = step
+                return True
+
+        return claim
+
+
+_local = LocalSteps()
+
+
+async def fresh_code(secret: str, claim: StepClaim | None = None) -> str:
+    """A code for ``secret`` from a time step that ``claim`` grants, waiting if need be.
+
+    The current step is tried first, then the next one: portals accept a code one
+    step either side of their clock (SPEC: one step of drift), so a sign-in whose
+    step another sign-in holds (or whose code a fault swallowed) need not wait half
+    a minute. When both are held, the next step boundary is awaited and the same is
+    tried again, up to ``MAX_STEPS_WAITED`` times.
+    """
+    totp = totp_for(secret)
+    claim = claim or _local.claim_for(secret)
+    for tried in range(1, MAX_STEPS_WAITED + 1):
+        now = current_step()
+        for step in (now, now + DRIFT_STEPS):
+            if await claim(step):
+                return totp.at(step * STEP_SECONDS)
+        if tried == MAX_STEPS_WAITED:
+            break
+        wait = (now + 1) * STEP_SECONDS - time.time() + STEP_MARGIN_S
+        if wait > 0:
+            await asyncio.sleep(wait)
+    raise NoFreshStep(
+        f"{MAX_STEPS_WAITED} authenticator steps in a row were taken by other sign-ins of "
+        "this login"
+    )

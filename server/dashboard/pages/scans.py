@@ -1,4 +1,6 @@
-"""Scans: queued, running and finished re-scans with live progress, and crawl history.
+"""Scans: queued, running and finished re-scans with live progress, crawl history, and
+each portal login's last sign-in (a login that cannot sign in reads nothing, so a
+practice admin must see it here even when it never listed an org).
 
 The page draws everything on the server; ``static/scans.js`` then polls
 ``/dashboard/scans/live.json`` (same session cookie, same scope) every few seconds
@@ -15,7 +17,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from sqlmodel import Session, col, select
 
+from agent.logins import list_logins
 from agent.scan_queue import ACTIVE
+from agent.signins import LoginSignIn, latest_sign_ins
 from agent.storage.models import Org, PortalLogin, ScanRequest
 from server.dashboard.web import ViewerDep, render
 from server.deps import SessionDep
@@ -73,13 +77,32 @@ def _rows(session: Session, requests: list[ScanRequest]) -> list[RequestRow]:
     return rows
 
 
+@dataclass(frozen=True, slots=True)
+class LoginRow:
+    id: int
+    portal: str
+    email: str
+    label: str
+    last: LoginSignIn | None
+
+
+def _login_rows(session: Session) -> list[LoginRow]:
+    """Every login with its latest sign-in; failing ones first."""
+    last = latest_sign_ins(session)
+    rows = [LoginRow(s.id, s.portal, s.email, s.label, last.get(s.id))
+            for s in list_logins(session)]
+    return sorted(rows, key=lambda r: (r.last is None or r.last.ok, r.portal, r.email))
+
+
 @router.get("/scans")
 def scans_page(request: Request, session: SessionDep, viewer: ViewerDep) -> Response:
     requests = _rows(session, recent_requests(session, viewer.scope, limit=REQUESTS_SHOWN))
     crawls, total = list_crawls(session, viewer.scope, limit=CRAWLS_SHOWN, offset=0)
     reasons = failures_by_crawl(session, viewer.scope, [c.id for c in crawls])
+    # logins serve every client: shown to those who see the whole practice
+    logins = _login_rows(session) if viewer.scope.everything else []
     return render(request, "scans.html", viewer, requests=requests, crawls=crawls,
-                  crawls_total=total, reasons=reasons,
+                  crawls_total=total, reasons=reasons, logins=logins,
                   active=sum(1 for r in requests if r.active))
 
 
