@@ -43,6 +43,12 @@ def _isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.chdir(tmp_path)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Start the long tests first, so that with several workers (``-n``) they run
+    beside the many short ones instead of after them."""
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)
+
+
 @contextmanager
 def fresh_database(kind: str, directory: Path) -> Iterator[str]:
     """The URL of a new, empty database of ``kind``, removed afterwards."""

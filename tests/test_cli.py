@@ -27,6 +27,7 @@ def files(tmp_path: Path):
                                       portals=("xero",)), tmp_path / "world")
 
 
+@pytest.mark.long
 def test_every_command_has_help() -> None:
     result = run("--help")
     assert result.returncode == 0

@@ -416,9 +416,12 @@ def test_the_scans_page_follows_progress_live(dash: Dashboard) -> None:
     expect(crawls).to_contain_text("No permission 1")
     dash.screenshot(page, "scans")
 
-    set_progress(dash.runtime, running, done=1, status="done")
-    expect(row.locator('[data-field="status"]')).to_have_text("Done", timeout=10_000)
-    page.wait_for_load_state()  # the script reloads the page when a request finishes
+    # the script shows the new status, then reloads the page so the crawl history
+    # shows the new crawl: wait for that reload, or it cuts the next navigation short
+    with page.expect_navigation(timeout=15_000):
+        set_progress(dash.runtime, running, done=1, status="done")
+        expect(row.locator('[data-field="status"]')).to_have_text("Done", timeout=10_000)
+    expect(row.locator('[data-field="status"]')).to_have_text("Done")
     feed = page.request.get("/dashboard/scans/live.json").json()
     assert {r["id"]: r["status"] for r in feed["requests"]}[running] == "done"
     page.goto("about:blank")  # stop the poller before the page goes

@@ -8,6 +8,7 @@ fuzzed revocation of the admin's own token cannot hide the other operations behi
 
 from __future__ import annotations
 
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
@@ -21,6 +22,7 @@ from tests.server.conftest import BASE_URL, build_practice
 EXAMPLES = {GenerationMode.POSITIVE: 12, GenerationMode.NEGATIVE: 8}
 
 
+@pytest.mark.long
 def test_no_operation_answers_with_a_server_error(runtime: Runtime) -> None:
     practice = build_practice(runtime)
     app = create_app(runtime, enable_docs=True)
