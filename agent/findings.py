@@ -249,11 +249,7 @@ def apply_scan(
         if finding is not None and finding.last_seen_at > scan.finished_at:
             continue
         if finding is None:
-            finding = Finding(
-                org_id=org.id, identity=result.identity, finding_class=result.finding_class,
-                severity=result.finding_class.severity, first_seen_at=scan.finished_at,
-                last_seen_at=scan.finished_at, first_scan_id=scan.id, last_scan_id=scan.id,
-            )
+            finding = _new_finding(org, result, scan)
             new += 1
         elif finding.resolved_at is not None:
             # Gone and back again: a new episode of the same access, to be reviewed anew.
@@ -406,11 +402,7 @@ def apply_capture(
         if finding is None:
             if not seen:
                 continue  # nothing to raise from a scan older than this capture
-            finding = Finding(
-                org_id=org.id, identity=result.identity, finding_class=result.finding_class,
-                severity=result.finding_class.severity, first_seen_at=scan.finished_at,
-                last_seen_at=scan.finished_at, first_scan_id=scan.id, last_scan_id=scan.id,
-            )
+            finding = _new_finding(org, result, scan)
             new += 1
         elif finding.resolved_at is not None:
             if not seen:
@@ -592,3 +584,12 @@ def open_findings(
     order = {c.value: i for i, c in enumerate(FindingClass)}
     rows.sort(key=lambda r: (order.get(r.finding_class, 99), r.portal, r.org_name, r.email))
     return rows
+
+
+def _new_finding(org: Org, result: Classification, scan: Scan) -> Finding:
+    """The finding ``scan`` raises for ``result``: first and last seen in that scan."""
+    return Finding(
+        org_id=org.id, identity=result.identity, finding_class=result.finding_class,
+        severity=result.finding_class.severity, first_seen_at=scan.finished_at,
+        last_seen_at=scan.finished_at, first_scan_id=scan.id, last_scan_id=scan.id,
+    )

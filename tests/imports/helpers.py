@@ -21,21 +21,28 @@ MYOB_ID = "3f2b8c1e-5d4a-4c6b-9e2f-7a1b0c9d8e6f"
 MYOB_ID_2 = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
 
 
-def write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[Any]]) -> Path:
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
+def write_csv(
+    path: Path, header: Sequence[str], rows: Sequence[Sequence[Any]], *,
+    delimiter: str = ",", bom: bool = False,
+) -> Path:
+    with path.open("w", encoding="utf-8-sig" if bom else "utf-8", newline="") as handle:
+        writer = csv.writer(handle, delimiter=delimiter)
         writer.writerow(header)
         writer.writerows(rows)
     return path
 
 
-def write_xlsx(path: Path, header: Sequence[Any], rows: Sequence[Sequence[Any]]) -> Path:
+def write_xlsx(path: Path, header: Sequence[Any], rows: Sequence[Sequence[Any]], *,
+               notes_sheet: bool = False) -> Path:
+    """The rows in the first sheet; ``notes_sheet`` adds a second one, never read."""
     workbook = Workbook()
     sheet = workbook.active
     assert sheet is not None
     sheet.append(list(header))
     for row in rows:
         sheet.append(list(row))
+    if notes_sheet:
+        workbook.create_sheet("Notes").append(["this second sheet is not read"])
     workbook.save(path)
     return path
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import hashlib
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
@@ -10,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from openpyxl import Workbook
 from sqlalchemy import Engine
 from sqlmodel import select
 
@@ -40,6 +38,8 @@ from agent.storage.models import (
     Staff,
     StaffEmail,
 )
+from tests.imports import helpers
+from tests.imports.helpers import write_csv
 
 DOMAINS = ["practice.example"]
 MYOB_ID = "3f2b8c1e-5d4a-4c6b-9e2f-7a1b0c9d8e6f"
@@ -72,28 +72,8 @@ ACCESS_ROWS = [
 # -- helpers -----------------------------------------------------------------------
 
 
-def write_csv(
-    path: Path, header: Sequence[str], rows: Sequence[Sequence[Any]], *,
-    delimiter: str = ",", bom: bool = False,
-) -> Path:
-    with path.open("w", encoding="utf-8-sig" if bom else "utf-8", newline="") as handle:
-        writer = csv.writer(handle, delimiter=delimiter)
-        writer.writerow(header)
-        writer.writerows(rows)
-    return path
-
-
 def write_xlsx(path: Path, header: Sequence[Any], rows: Sequence[Sequence[Any]]) -> Path:
-    workbook = Workbook()
-    sheet = workbook.active
-    assert sheet is not None
-    sheet.append(list(header))
-    for row in rows:
-        sheet.append(list(row))
-    extra = workbook.create_sheet("Notes")
-    extra.append(["this second sheet is not read"])
-    workbook.save(path)
-    return path
+    return helpers.write_xlsx(path, header, rows, notes_sheet=True)
 
 
 def staff_csv(tmp_path: Path, rows: Sequence[Sequence[Any]] = STAFF_ROWS,
