@@ -109,15 +109,23 @@ def test_two_processes_signing_in_to_one_login_within_a_step_send_distinct_codes
     world = generate_world(41, staff=6, orgs_per_portal=3, users_per_org=3, portals=("xero",))
     with PortalServer(create_portal_app("xero", world)) as server:
         login_id = _add(runtime, world, server.base_url)
-        _wait_for_a_fresh_step(room_s=25)
-        step = current_step()
-        first = _scan(runtime)
-        with session_scope(runtime.engine) as session:  # the second has no session to reuse
-            row = session.get(PortalLogin, login_id)
-            assert row is not None
-            first_step = row.totp_last_step
-            row.storage_state_enc = None
-        assert current_step() == step, "the first scan took a whole step: nothing was shared"
+        # The first scan must end inside the step it signed in with; on a machine
+        # busy enough to take a whole step, it is tried again in a fresh step.
+        firsts = 0
+        while True:
+            _wait_for_a_fresh_step(room_s=25)
+            step = current_step()
+            first = _scan(runtime)
+            firsts += 1
+            with session_scope(runtime.engine) as session:  # each sign-in starts afresh
+                row = session.get(PortalLogin, login_id)
+                assert row is not None
+                first_step = row.totp_last_step
+                row.storage_state_enc = None
+            assert first.returncode == 0, first.stderr
+            if current_step() == step:
+                break
+            assert firsts < 3, "three first scans in a row took a whole 30 s step"
         second = _scan(runtime)
     assert first.returncode == 0, first.stderr
     assert second.returncode == 0, second.stderr
@@ -130,8 +138,8 @@ def test_two_processes_signing_in_to_one_login_within_a_step_send_distinct_codes
     assert row.totp_last_step is not None
     assert first_step == step
     assert row.totp_last_step > first_step, "the second process reused the first one's step"
-    assert [a.status for a in attempts] == ["ok", "ok"]
-    assert len(scans) == 2 * len(world.orgs)
+    assert [a.status for a in attempts] == ["ok"] * (firsts + 1)
+    assert len(scans) == (firsts + 1) * len(world.orgs)
     assert {s.status for s in scans} == {ScanStatus.OK}
 
 
