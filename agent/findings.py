@@ -253,18 +253,10 @@ def apply_scan(
             new += 1
         elif finding.resolved_at is not None:
             # Gone and back again: a new episode of the same access, to be reviewed anew.
-            finding.resolved_at = None
-            finding.first_seen_at = scan.finished_at
-            finding.first_scan_id = scan.id
-            if finding.review_state != ReviewState.OPEN:
-                record_transition(session, finding, ReviewState.OPEN, actor=SYSTEM,
-                                  reason="the access is back after it was gone")
+            _reopen(session, finding, scan, "the access is back after it was gone")
             new += 1
-        elif finding.finding_class != result.finding_class and \
-                finding.review_state != ReviewState.OPEN:
-            record_transition(session, finding, ReviewState.OPEN, actor=SYSTEM,
-                              reason=f"class changed from {finding.finding_class} to "
-                                     f"{result.finding_class}")
+        else:
+            _reopen_if_class_changed(session, finding, result)
         _update(finding, result, scan)
         session.add(finding)
         touched.append((finding, result))
@@ -408,19 +400,11 @@ def apply_capture(
             if not seen:
                 continue
             # Back after an agent scan saw it gone: raising it again is the capture's to do.
-            finding.resolved_at = None
-            finding.first_seen_at = scan.finished_at
-            finding.first_scan_id = scan.id
-            if finding.review_state != ReviewState.OPEN:
-                record_transition(session, finding, ReviewState.OPEN, actor=SYSTEM,
-                                  reason="the access is back after it was gone "
-                                         f"(extension capture, scan #{scan.id})")
+            _reopen(session, finding, scan, "the access is back after it was gone "
+                                            f"(extension capture, scan #{scan.id})")
             new += 1
-        elif finding.finding_class != result.finding_class and \
-                finding.review_state != ReviewState.OPEN:
-            record_transition(session, finding, ReviewState.OPEN, actor=SYSTEM,
-                              reason=f"class changed from {finding.finding_class} to "
-                                     f"{result.finding_class}")
+        else:
+            _reopen_if_class_changed(session, finding, result)
         if seen:
             _update(finding, result, scan)
         else:
@@ -593,3 +577,22 @@ def _new_finding(org: Org, result: Classification, scan: Scan) -> Finding:
         severity=result.finding_class.severity, first_seen_at=scan.finished_at,
         last_seen_at=scan.finished_at, first_scan_id=scan.id, last_scan_id=scan.id,
     )
+
+
+def _reopen(session: Session, finding: Finding, scan: Scan, reason: str) -> None:
+    """A resolved finding seen again: a new episode, first seen in ``scan``, reviewed anew."""
+    finding.resolved_at = None
+    finding.first_seen_at = scan.finished_at
+    finding.first_scan_id = scan.id
+    if finding.review_state != ReviewState.OPEN:
+        record_transition(session, finding, ReviewState.OPEN, actor=SYSTEM, reason=reason)
+
+
+def _reopen_if_class_changed(session: Session, finding: Finding,
+                             result: Classification) -> None:
+    """A reviewed finding whose class changed is open for review again."""
+    if finding.finding_class != result.finding_class and \
+            finding.review_state != ReviewState.OPEN:
+        record_transition(session, finding, ReviewState.OPEN, actor=SYSTEM,
+                          reason=f"class changed from {finding.finding_class} to "
+                                 f"{result.finding_class}")
