@@ -14,9 +14,9 @@ import threading
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 
+from agent.crawl.scheduling import running_scheduler
+from agent.crawl.worker import Worker
 from agent.runtime import Runtime
-from agent.scheduling import running_scheduler
-from agent.worker import Worker
 
 log = logging.getLogger(__name__)
 

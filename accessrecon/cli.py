@@ -31,28 +31,28 @@ from accessrecon.console import (
     findings_table,
     run_crawl,
 )
-from agent.alerts import send_alerts
-from agent.audit import record, sha256_hex
-from agent.auth import AuthError
-from agent.backup import BackupError
+from agent.crawl.scheduling import ScheduleError
 from agent.domain import Portal
 from agent.filemodes import open_private
-from agent.findings import FindingRow, open_findings, reconcile
 from agent.imports import ImportKind, ImportRejected, run_import
 from agent.imports.errors import FieldError
 from agent.imports.parsing import normalise_org_id
-from agent.logins import LoginError, add_login, list_logins, remove_login
 from agent.reports.csvsafe import safe_csv_value
 from agent.reports.leaver import PersonNotFound
 from agent.runtime import Runtime
-from agent.scheduling import ScheduleError
-from agent.secrets import SecretKeyError
+from agent.security.audit import record, sha256_hex
+from agent.security.auth import AuthError
+from agent.security.logins import LoginError, add_login, list_logins, remove_login
+from agent.security.secrets import SecretKeyError
+from agent.services.alerts import send_alerts
+from agent.services.backup import BackupError
+from agent.services.findings import FindingRow, open_findings, reconcile
+from agent.services.signins import latest_sign_ins
 from agent.settings import ChromiumNotFound
-from agent.signins import latest_sign_ins
 from agent.storage.db import session_scope
 
 if TYPE_CHECKING:  # the crawler loads Playwright: only the commands that crawl pay for it
-    from agent.crawler import CrawlReport
+    from agent.crawl.crawler import CrawlReport
 
 app = typer.Typer(
     name="accessrecon",

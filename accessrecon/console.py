@@ -23,7 +23,7 @@ from agent.domain import FindingClass
 from agent.runtime import Runtime
 
 if TYPE_CHECKING:  # the crawler loads Playwright: only the commands that crawl pay for it
-    from agent.crawler import CrawlReport, ProgressCallback
+    from agent.crawl.crawler import CrawlReport, ProgressCallback
 
 console = Console()
 err_console = Console(stderr=True)
@@ -100,7 +100,7 @@ def run_crawl(runtime: Runtime, *, portal: str | None = None, org: str | None = 
               concurrency: int | None = None) -> CrawlReport:
     """Crawl with a progress bar on the terminal."""
     with crawl_progress() as progress:
-        from agent.crawler import Crawler
+        from agent.crawl.crawler import Crawler
 
         crawler = Crawler(runtime.engine, runtime.box, settings=runtime.settings,
                           concurrency=concurrency or runtime.settings.crawl_concurrency,

@@ -19,17 +19,17 @@ from pathlib import Path
 from rich.table import Table
 
 from accessrecon.console import console, crawl_summary, findings_table, run_crawl
-from agent.auth import ClientScope, PracticeRole, add_user, format_code, issue_pairing_code
 from agent.filemodes import private_dir
-from agent.findings import open_findings, reconcile
 from agent.imports import ImportKind, run_import
-from agent.logins import add_login
 from agent.reconcile.identity import normalise_email
 from agent.reports.leaver import write_leaver_report
 from agent.reports.matrix import write_matrix_report
 from agent.reports.workload import write_workload_report
 from agent.runtime import Runtime
 from agent.scrapers import registered_portals
+from agent.security.auth import ClientScope, PracticeRole, add_user, format_code, issue_pairing_code
+from agent.security.logins import add_login
+from agent.services.findings import open_findings, reconcile
 from agent.settings import Settings
 from agent.storage.db import session_scope
 from sandbox.generate import generate_world, write_world

@@ -12,7 +12,7 @@ local account, so:
 * at start (``agent.runtime.Runtime``, ``agent.storage.db.make_engine``) the data
   directory and the SQLite files are checked: a mode that lets group or others in
   is logged as a warning and set right, the way a key file is checked
-  (``agent.secrets``), except that these are fixed rather than refused, since
+  (``agent.security.secrets``), except that these are fixed rather than refused, since
   nothing in them is a key.
 
 On systems without POSIX modes (Windows) these are no-ops.

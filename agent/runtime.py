@@ -15,7 +15,7 @@ from functools import cached_property
 from sqlalchemy import Engine
 
 from agent.filemodes import private_dir
-from agent.secrets import SecretBox
+from agent.security.secrets import SecretBox
 from agent.settings import Settings
 from agent.storage.db import make_engine, upgrade_to_head
 

@@ -13,16 +13,16 @@ from datetime import date
 
 from sqlmodel import Session
 
-from agent import review
-from agent.audit import record
-from agent.auth import Principal
 from agent.clock import utcnow
+from agent.crawl.scan_queue import enqueue
 from agent.domain import AccessStatus, FailureReason, Portal, ReviewState, ScanSource, ScanStatus
-from agent.findings import reconcile
-from agent.scan_queue import enqueue
-from agent.scans import find_org, record_failed_scan, upsert_org
-from agent.scans import record_capture as record_user_list
 from agent.scrapers.base import OrgRef, OrgUsers, PortalUser
+from agent.security.audit import record
+from agent.security.auth import Principal
+from agent.services import review
+from agent.services.findings import reconcile
+from agent.services.scans import find_org, record_failed_scan, upsert_org
+from agent.services.scans import record_capture as record_user_list
 from agent.storage.models import ScanRequest
 
 
@@ -82,7 +82,7 @@ def record_capture(
     """Record an extension capture as a scan (ok or failed) and reconcile that org only.
 
     A capture is what one person's browser says a page showed, so it may raise
-    findings but never resolve or lower one (``agent.findings.apply_capture``). When
+    findings but never resolve or lower one (``agent.services.findings.apply_capture``). When
     it leaves out access a finding records, or is held as a suspect drop, an agent
     scan of the org is queued to settle it. The org's name as the capture gives it
     names a new org only: a known org keeps the name its portal listing gave it.
@@ -137,7 +137,7 @@ def decide_review(
     reason: str,
     until: date | None,
 ) -> None:
-    """Apply a person's review decision through ``agent.review`` (which writes the audit event).
+    """Apply a review decision through ``agent.services.review`` (which writes the audit event).
 
     Raises ``review.ReviewError`` for a move the review state machine refuses.
     """

@@ -4,7 +4,7 @@
 imports Playwright and never scans by itself (it queues scans for the worker).
 
 Building the app is start-up: the secret key is proven against the database's
-canary here (``agent.secrets.open_secret_box``), so a missing or wrong key stops the
+canary here (``agent.security.secrets.open_secret_box``), so a missing or wrong key stops the
 server before it accepts a request. The request gate (``server.security``) and the
 bearer-token dependencies (``server.deps``) hold the rules of DESIGN.md's "Security
 of the local server"; ``/docs`` and ``/openapi.json`` exist only when enabled. The
@@ -22,7 +22,7 @@ from sqlalchemy.exc import DataError
 from starlette.middleware.cors import CORSMiddleware
 
 from agent.runtime import Runtime
-from agent.secrets import open_secret_box
+from agent.security.secrets import open_secret_box
 from server.badge import BadgeCache
 from server.config import ServerSettings, allowed_hosts
 from server.dashboard import PREFIX as DASHBOARD_PREFIX

@@ -1,7 +1,7 @@
 """The badge lookup: token, scope and org status from prepared queries, in one thread hop.
 
 The extension asks for an org's status on every tab switch and page load, for every
-member of staff, so this is the API's hottest path. ``agent.status.org_status``
+member of staff, so this is the API's hottest path. ``agent.services.status.org_status``
 answers the same question through the ORM in seven queries; here the statements are
 built once at import with bound parameters, rows come back as plain tuples, and the
 route makes one trip to the thread pool for all of it. The caller (token, user, scope)
@@ -28,10 +28,10 @@ from typing import Any
 from sqlalchemy import Connection, Engine, bindparam, exists, func, select
 from sqlmodel import col
 
-from agent.auth import Principal, lookup_hash, principal_from_row, scope_admits
 from agent.clock import utcnow
 from agent.domain import FindingClass, ScanStatus, Severity
-from agent.status import OrgStatus, PersonStatus
+from agent.security.auth import Principal, lookup_hash, principal_from_row, scope_admits
+from agent.services.status import OrgStatus, PersonStatus
 from agent.storage.models import (
     ApiToken,
     AppUser,
@@ -78,7 +78,7 @@ _ORG = (
 
 _CALLER_AND_ORG = (
     select(
-        # the caller, in ``agent.auth.principal_from_row``'s order
+        # the caller, in ``agent.security.auth.principal_from_row``'s order
         ApiToken.id, AppUser.id, AppUser.name, AppUser.role, AppUser.scope, Staff.name,
         # the org asked for (none when unknown), its client, and whether the caller
         # selected that client

@@ -15,9 +15,9 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
-from agent.auth import Principal, Scope, authenticate, resolve_scope
 from agent.runtime import Runtime
-from agent.secrets import SecretBox
+from agent.security.auth import Principal, Scope, authenticate, resolve_scope
+from agent.security.secrets import SecretBox
 from server.config import ServerSettings
 
 

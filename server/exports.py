@@ -22,12 +22,12 @@ from pathlib import Path
 from openpyxl import Workbook
 from sqlmodel import Session, col, select
 
-from agent.audit import list_events, record, sha256_hex
-from agent.auth import Principal, Scope
 from agent.clock import utcnow
 from agent.reports.csvsafe import safe_csv_value
 from agent.reports.leaver import COLUMNS, LeaverRow, find_staff, leaver_rows
 from agent.reports.workbook import Column, as_of_line, safe_sheet_title, write_cell, write_table
+from agent.security.audit import list_events, record, sha256_hex
+from agent.security.auth import Principal, Scope
 from agent.storage.models import ClientOrgLink, Staff
 from server.queries import list_findings
 from server.schemas import FindingFilter

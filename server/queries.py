@@ -2,7 +2,7 @@
 
 Plain functions over a session: the routes stay short, and every query that returns
 client data takes a ``Scope`` argument, so leaving the scope out is a type error
-rather than a leak. Scope rules are ``agent.auth``'s: an org is visible when its
+rather than a leak. Scope rules are ``agent.security.auth``'s: an org is visible when its
 client is in scope; an org linked to no client only to an all-clients scope.
 """
 
@@ -16,10 +16,10 @@ from sqlalchemy import case, func
 from sqlalchemy.sql import ColumnElement
 from sqlmodel import Session, col, select
 
-from agent.auth import Scope, normalise_person_name
 from agent.domain import FindingClass, Severity
-from agent.findings import capture_missing_note
 from agent.reconcile.identity import normalise_email
+from agent.security.auth import Scope, normalise_person_name
+from agent.services.findings import capture_missing_note
 from agent.storage.models import (
     Client,
     ClientOrgLink,
@@ -49,7 +49,7 @@ def scope_condition(scope: Scope) -> ColumnElement[bool] | None:
 
 
 def clients_managed_by(session: Session, manager: str) -> list[int]:
-    """Clients whose manager is ``manager``, compared as ``agent.auth`` compares names."""
+    """Clients whose manager is ``manager``, compared as ``agent.security.auth`` compares names."""
     wanted = normalise_person_name(manager)
     return [cid for cid, name in session.exec(select(Client.id, Client.client_manager))
             if cid is not None and normalise_person_name(name) == wanted]

@@ -14,7 +14,7 @@ from typing import TypeVar
 
 from playwright.async_api import Browser, Playwright, async_playwright
 
-from agent.browser import QUIET_FLAGS
+from agent.crawl.browser import QUIET_FLAGS
 
 T = TypeVar("T")
 

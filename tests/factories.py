@@ -11,16 +11,16 @@ from sqlmodel import Session
 
 from agent.clock import utcnow
 from agent.domain import AccessStatus, FailureReason, Portal
-from agent.logins import add_login
-from agent.scans import (
+from agent.scrapers.base import OrgRef, OrgUsers, PortalUser
+from agent.security.logins import add_login
+from agent.security.secrets import SecretBox
+from agent.services.scans import (
     ScanOutcome,
     record_capture,
     record_failed_scan,
     record_ok_scan,
     upsert_org,
 )
-from agent.scrapers.base import OrgRef, OrgUsers, PortalUser
-from agent.secrets import SecretBox
 from agent.storage.models import (
     Client,
     ClientOrgLink,

@@ -13,8 +13,8 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import Engine
 
-from agent.alerts import send_alerts
-from agent.findings import reconcile
+from agent.services.alerts import send_alerts
+from agent.services.findings import reconcile
 from agent.settings import Settings
 from agent.storage.db import session_scope
 from tests.factories import DOMAIN, add_client, add_staff, agent_login, ok_scan, org

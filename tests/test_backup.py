@@ -10,13 +10,13 @@ from alembic import command
 from sqlalchemy import Engine, inspect, select, text
 from sqlmodel import Session, SQLModel
 
-from agent.backup import BackupError, restore_backup, write_backup
 from agent.clock import utcnow
 from agent.domain import AccessStatus, Portal, ScanSource
-from agent.findings import reconcile
-from agent.retention import purge_observations
-from agent.scans import record_capture
 from agent.scrapers.base import OrgRef, OrgUsers, PortalUser
+from agent.services.backup import BackupError, restore_backup, write_backup
+from agent.services.findings import reconcile
+from agent.services.retention import purge_observations
+from agent.services.scans import record_capture
 from agent.storage.db import alembic_config, make_engine, session_scope, upgrade_to_head
 from agent.storage.models import AuditEvent, Observation, Scan
 from tests.conftest import DATABASES, fresh_database

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agent.circuit import CircuitBreaker
+from agent.crawl.circuit import CircuitBreaker
 
 
 class FakeClock:

@@ -9,13 +9,14 @@ and within five runs have read every org, each with exactly the world's users.
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from contextlib import ExitStack
 
 import pytest
 from sqlmodel import Session, col, select
 
-from agent.crawler import FINISHED, Crawler, CrawlReport
+from agent.crawl.crawler import FINISHED, Crawler, CrawlReport
 from agent.domain import ScanStatus
 from agent.runtime import Runtime
 from agent.storage.models import Crawl, Observation, Org, Scan
@@ -52,10 +53,13 @@ def test_repeated_scans_under_heavy_faults_read_every_org_within_five_runs(
         portals = Portals(world, fast_runtime, stack)
         portals.set(error_rate=0.30, rate_limit_per_s=8.0, session_expiry_requests=30, seed=3)
         reports: list[CrawlReport] = []
+        durations: list[int] = []
         last_scan_id = 0
         for _ in range(RUNS):
             read_before = _read(fast_runtime)
+            started = time.monotonic()
             report = _run(fast_runtime, browser_loop)
+            durations.append(round(time.monotonic() - started))
             reports.append(report)
             with Session(fast_runtime.engine) as session:
                 scans = list(session.exec(select(Scan).where(col(Scan.id) > last_scan_id)))
@@ -65,7 +69,9 @@ def test_repeated_scans_under_heavy_faults_read_every_org_within_five_runs(
             assert not set(per_org) & read_before, "an org read already was read again"
             if report.complete and len(_read(fast_runtime)) == len(users):
                 break
-    summary = [(r.ok, dict(r.failed), len(r.login_failures)) for r in reports]
+    summary = [(r.ok, dict(r.failed), len(r.login_failures), f"{s} s")
+               for r, s in zip(reports, durations, strict=True)]
+    print("runs (ok, failed, login failures, duration):", summary)
     assert len(_read(fast_runtime)) == len(users), f"not every org read in {RUNS} runs: {summary}"
     assert reports[0].retries["portal_error"] > 0, "the faults were not felt"
     with Session(fast_runtime.engine) as session:

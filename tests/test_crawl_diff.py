@@ -7,10 +7,10 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from agent.clock import utcnow
-from agent.crawl_diff import CrawlNotFound, diff_crawls
 from agent.domain import AccessStatus, FailureReason, Portal
-from agent.scans import record_failed_scan, record_ok_scan
 from agent.scrapers.base import OrgRef, OrgUsers, PortalUser
+from agent.services.crawl_diff import CrawlNotFound, diff_crawls
+from agent.services.scans import record_failed_scan, record_ok_scan
 from agent.storage.db import session_scope
 from agent.storage.models import Crawl, Org
 from tests.factories import DOMAIN, failed_scan, org

@@ -19,9 +19,9 @@ import httpx
 import yaml
 from sqlmodel import Session, select
 
-from agent.logins import add_login
+from agent.crawl.scan_queue import DONE, enqueue
 from agent.runtime import Runtime
-from agent.scan_queue import DONE, enqueue
+from agent.security.logins import add_login
 from agent.storage.db import session_scope
 from agent.storage.models import Scan, ScanRequest
 from sandbox.generate import generate_world

@@ -15,14 +15,14 @@ import pytest
 from openpyxl import load_workbook
 from sqlmodel import Session, select
 
-from agent.crawler import Crawler
+from agent.crawl.crawler import Crawler
 from agent.domain import ScanStatus
-from agent.findings import open_findings, reconcile
 from agent.imports import ImportKind, run_import
-from agent.logins import add_login
 from agent.reconcile import normalise_email
 from agent.reports.leaver import write_leaver_report
 from agent.runtime import Runtime
+from agent.security.logins import add_login
+from agent.services.findings import open_findings, reconcile
 from agent.storage.db import session_scope
 from agent.storage.models import Scan
 from sandbox.generate import generate_world, write_world

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, col, select
 
-from agent.findings import reconcile
 from agent.runtime import Runtime
+from agent.services.findings import reconcile
 from agent.storage.db import session_scope
 from agent.storage.models import AuditEvent
 from tests.factories import DOMAIN, add_client, add_staff, ok_scan, org

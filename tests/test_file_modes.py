@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from agent.backup import write_backup
 from agent.runtime import Runtime
+from agent.services.backup import write_backup
 from agent.settings import Settings
 from agent.storage.db import session_scope
 from tests.factories import DOMAIN, add_client, add_staff, ok_scan, org

@@ -12,8 +12,8 @@ from datetime import date, timedelta
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from agent.findings import reconcile, stale_orgs, stale_since
-from agent.review import accept_risk, acknowledge, history, request_removal
+from agent.services.findings import reconcile, stale_orgs, stale_since
+from agent.services.review import accept_risk, acknowledge, history, request_removal
 from agent.storage.db import session_scope
 from agent.storage.models import AuditEvent, Finding, Scan
 from tests.factories import DOMAIN, add_client, add_staff, failed_scan, grant, ok_scan, org

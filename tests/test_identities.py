@@ -11,11 +11,11 @@ from sqlmodel import Session, select
 
 from agent.clock import utcnow
 from agent.domain import AccessStatus, Portal
-from agent.findings import reconcile
-from agent.identities import DecisionError, candidates_of, confirm_match, reject_match
 from agent.imports import ImportKind, run_import
-from agent.scans import record_ok_scan
 from agent.scrapers.base import OrgRef, OrgUsers, PortalUser
+from agent.services.findings import reconcile
+from agent.services.identities import DecisionError, candidates_of, confirm_match, reject_match
+from agent.services.scans import record_ok_scan
 from agent.storage.db import session_scope
 from agent.storage.models import AuditEvent, Finding, Staff, StaffEmail
 from tests.factories import DOMAIN, org

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from agent.findings import reconcile
-from agent.review import (
+from agent.services.findings import reconcile
+from agent.services.review import (
     ReviewError,
     accept_risk,
     acknowledge,

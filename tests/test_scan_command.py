@@ -18,10 +18,10 @@ import pytest
 from sqlmodel import Session, col, select
 
 from agent.domain import FailureReason, Portal, ScanStatus
-from agent.logins import add_login
 from agent.runtime import Runtime
-from agent.scans import upsert_org
 from agent.scrapers import OrgRef
+from agent.security.logins import add_login
+from agent.services.scans import upsert_org
 from agent.storage.db import session_scope
 from agent.storage.models import Crawl, Org, PortalLogin, Scan
 from sandbox.generate import generate_world

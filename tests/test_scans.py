@@ -6,7 +6,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from agent.domain import ScanStatus
-from agent.findings import reconcile
+from agent.services.findings import reconcile
 from agent.storage.db import session_scope
 from agent.storage.models import Finding
 from tests.factories import DOMAIN, agent_login, capture, org

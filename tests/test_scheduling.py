@@ -10,9 +10,7 @@ import pytest
 from sqlmodel import Session, select
 
 from agent.clock import utcnow
-from agent.logins import add_login
-from agent.runtime import Runtime
-from agent.scheduling import (
+from agent.crawl.scheduling import (
     ScheduleError,
     _store,
     job_id,
@@ -21,6 +19,8 @@ from agent.scheduling import (
     running_scheduler,
     set_schedule,
 )
+from agent.runtime import Runtime
+from agent.security.logins import add_login
 from agent.storage.db import session_scope
 from agent.storage.models import AuditEvent, ScanRequest
 

@@ -20,10 +20,10 @@ from sqlmodel import Session, SQLModel, select
 from typer.testing import CliRunner
 
 from accessrecon.commands import server_admin
-from agent import secrets as secrets_module
-from agent.logins import add_login
 from agent.runtime import Runtime
-from agent.secrets import (
+from agent.security import secrets as secrets_module
+from agent.security.logins import add_login
+from agent.security.secrets import (
     KEYRING_SERVICE,
     KeySource,
     SecretBox,

@@ -20,16 +20,16 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from agent.alerts import send_alerts
-from agent.auth import add_user
-from agent.crawler import Crawler, CrawlReport
+from agent.crawl.crawler import Crawler, CrawlReport
 from agent.domain import FailureReason, ScanStatus
-from agent.logins import add_login
 from agent.reports.common import ReportFormat
 from agent.reports.evidence import write_evidence_report
 from agent.runtime import Runtime
 from agent.scrapers.totp import STEP_SECONDS, current_step, totp_for
-from agent.signins import claim_totp_step, latest_sign_ins
+from agent.security.auth import add_user
+from agent.security.logins import add_login
+from agent.services.alerts import send_alerts
+from agent.services.signins import claim_totp_step, latest_sign_ins
 from agent.storage.db import session_scope
 from agent.storage.models import PortalLogin, Scan, SignInAttempt
 from sandbox.generate import generate_world

@@ -9,14 +9,14 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
-from agent.findings import open_findings
+from agent.crawl.scan_queue import DONE, enqueue, on_enqueue
+from agent.crawl.worker import Worker
 from agent.imports import ImportKind, run_import
-from agent.logins import add_login
 from agent.runtime import Runtime
-from agent.scan_queue import DONE, enqueue, on_enqueue
+from agent.security.logins import add_login
+from agent.services.findings import open_findings
 from agent.storage.db import session_scope
 from agent.storage.models import Scan, ScanRequest
-from agent.worker import Worker
 from sandbox.generate import generate_world, write_world
 from sandbox.portals import xero
 from sandbox.serve import PortalServer

@@ -11,13 +11,13 @@ from sqlmodel import Session, select
 
 from agent.clock import utcnow
 from agent.domain import Portal
-from agent.findings import open_findings, reconcile
 from agent.imports import ImportKind, run_import
-from agent.logins import add_login
 from agent.reconcile import normalise_email
 from agent.runtime import Runtime
-from agent.scans import record_ok_scan, upsert_org
 from agent.scrapers.base import OrgRef, OrgUsers, PortalUser
+from agent.security.logins import add_login
+from agent.services.findings import open_findings, reconcile
+from agent.services.scans import record_ok_scan, upsert_org
 from agent.storage.db import session_scope
 from agent.storage.models import Finding
 from sandbox.generate import generate_world, write_world

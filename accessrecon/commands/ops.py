@@ -15,11 +15,11 @@ from typing import Annotated
 import typer
 
 from accessrecon.console import cli_actor, console, err_console
-from agent.backup import KEY_REMINDER, record_backup, restore_backup, write_backup
 from agent.clock import utcnow
-from agent.retention import purge_observations
+from agent.crawl.scheduling import list_schedules, remove_schedule, set_schedule
 from agent.runtime import Runtime
-from agent.scheduling import list_schedules, remove_schedule, set_schedule
+from agent.services.backup import KEY_REMINDER, record_backup, restore_backup, write_backup
+from agent.services.retention import purge_observations
 from agent.storage.db import session_scope
 
 schedule_app = typer.Typer(help="Crawl schedules (cron) per portal login.",
@@ -39,7 +39,7 @@ def worker(
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         console.print("worker: waiting for scan requests (Ctrl-C to stop)")
-        from agent.worker import Worker  # loads Playwright: only this command needs it
+        from agent.crawl.worker import Worker  # loads Playwright: only this command needs it
 
         await Worker(runtime, poll_s=poll).run_forever(stop)
 

@@ -26,7 +26,6 @@ import typer
 from rich.console import Console
 from sqlmodel import Session, select
 
-from agent.audit import file_sha256, record
 from agent.clock import utcnow
 from agent.filemodes import private_output
 from agent.reports.common import ReportFormat, ReportResult, default_filename
@@ -36,6 +35,7 @@ from agent.reports.leaver import PersonNotFound, write_leaver_report
 from agent.reports.matrix import write_matrix_report
 from agent.reports.workload import write_workload_report
 from agent.runtime import Runtime
+from agent.security.audit import file_sha256, record
 from agent.storage.db import session_scope
 from agent.storage.models import Client
 

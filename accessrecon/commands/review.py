@@ -1,10 +1,10 @@
 """``accessrecon review …`` and ``accessrecon diff``: deciding about findings, seeing change.
 
-Review commands change a finding's review state (``agent.review``) or record who an
-address is (``agent.identities``); each records who acted (``--actor``, by default
+Review commands change a finding's review state (``agent.services.review``) or record who an
+address is (``agent.services.identities``); each records who acted (``--actor``, by default
 ``cli:<login name>``) in the audit log. After an identity decision the orgs that show
 the address are reconciled at once, so the finding's new class is visible straight
-away. ``diff`` compares two crawls (``agent.crawl_diff``).
+away. ``diff`` compares two crawls (``agent.services.crawl_diff``).
 
 Every command exits 0 on success; a refused action prints one line on stderr and
 exits 1.
@@ -21,16 +21,17 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from agent.crawl_diff import CrawlNotFound, diff_crawls
-from agent.findings import practice_domains, reconcile, stale_orgs
-from agent.identities import (
+from agent.runtime import Runtime
+from agent.services.crawl_diff import CrawlNotFound, diff_crawls
+from agent.services.findings import practice_domains, reconcile, stale_orgs
+from agent.services.identities import (
     DecisionError,
     DecisionResult,
     candidates_of,
     confirm_match,
     reject_match,
 )
-from agent.review import (
+from agent.services.review import (
     ReviewError,
     accept_risk,
     acknowledge,
@@ -39,7 +40,6 @@ from agent.review import (
     request_removal,
     review_queue,
 )
-from agent.runtime import Runtime
 from agent.storage.db import session_scope
 
 console = Console()

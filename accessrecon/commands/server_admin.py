@@ -22,7 +22,8 @@ import typer
 from rich.console import Console
 from sqlmodel import col, select
 
-from agent.auth import (
+from agent.runtime import Runtime
+from agent.security.auth import (
     CODE_TTL,
     AuthError,
     ClientScope,
@@ -37,8 +38,7 @@ from agent.auth import (
     remove_user,
     revoke_token,
 )
-from agent.runtime import Runtime
-from agent.secrets import rotate_secret_key
+from agent.security.secrets import rotate_secret_key
 from agent.storage.db import session_scope
 from agent.storage.models import AppUser
 

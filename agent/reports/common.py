@@ -2,7 +2,7 @@
 
 A report is cut for a **scope**: the set of client ids its viewer may see, or
 ``None`` for everything. An org linked to no client belongs to nobody's client
-list, so it shows only in an unscoped report (as ``agent.auth.Scope`` rules). The
+list, so it shows only in an unscoped report (as ``agent.security.auth.Scope`` rules). The
 scope is printed on every sheet, so a workbook forwarded by email still says whose
 view it is.
 

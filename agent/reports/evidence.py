@@ -38,7 +38,7 @@ from agent.reports.common import (
 )
 from agent.reports.csvsafe import write_csv
 from agent.reports.xlsx import NOTE, Style, XlsxReport
-from agent.signins import sign_in_failures
+from agent.services.signins import sign_in_failures
 from agent.storage.models import Client, Org, Scan
 
 BATCH = 2_000

@@ -3,7 +3,7 @@
 Table models are storage only; the API and the reports have their own shapes.
 Scans, observations and audit events are append-only: nothing in the product
 updates or deletes them. Secrets (passwords, TOTP secrets, browser storage state)
-are stored only as ciphertext, by ``agent.secrets``.
+are stored only as ciphertext, by ``agent.security.secrets``.
 
 Every change to these classes needs an Alembic migration in
 ``agent/storage/migrations/versions``; a test compares the migrated schema with
@@ -279,7 +279,7 @@ class AppUser(SQLModel, table=True):
 
     ``scope`` is ``all``, ``selected`` (the clients listed in ``app_user_client``) or
     ``managed`` (clients whose client manager is this user's name or the name of the
-    staff member they are linked to); ``agent.auth`` resolves it on every request.
+    staff member they are linked to); ``agent.security.auth`` resolves it on every request.
     """
 
     __tablename__ = "app_user"
@@ -405,7 +405,7 @@ class OrgReconcile(SQLModel, table=True):
     reconciled_at: datetime = Field(default_factory=utcnow)
 
 
-#: APScheduler's job store (agent.scheduling), declared here so that a migration,
+#: APScheduler's job store (agent.crawl.scheduling), declared here so that a migration,
 #: like for every other table, creates it; the columns are APScheduler's own.
 scheduled_job = Table(
     "scheduled_job",
@@ -438,7 +438,7 @@ class AlertSent(SQLModel, table=True):
 class DashboardSession(SQLModel, table=True):
     """A browser signed in to the dashboard; only the SHA-256 of its cookie is stored.
 
-    Signing in exchanges a pairing code (``agent.auth``) for an API token whose value
+    Signing in exchanges a pairing code (``agent.security.auth``) for an API token whose value
     is thrown away: the session stands on that token, so revoking the token (or
     removing the user, which deletes it) ends the session on the next request, and
     the token list shows every signed-in browser.

@@ -52,13 +52,13 @@ MANAGERS = ("Mia Manager", "Max Manager", "Kiri Evans", "Ben Chen")
 
 def seed(data_dir: Path, database_url: str | None, orgs: int) -> dict[str, object]:
     """Clients, orgs with 8 users each, findings; an admin and a manager with tokens."""
-    from agent.auth import add_user, exchange_pairing_code, issue_pairing_code
     from agent.clock import utcnow
     from agent.domain import AccessStatus, Portal
-    from agent.findings import reconcile
     from agent.runtime import Runtime
-    from agent.scans import record_ok_scan, upsert_org
     from agent.scrapers.base import OrgRef, OrgUsers, PortalUser
+    from agent.security.auth import add_user, exchange_pairing_code, issue_pairing_code
+    from agent.services.findings import reconcile
+    from agent.services.scans import record_ok_scan, upsert_org
     from agent.settings import Settings
     from agent.storage.db import session_scope
     from agent.storage.models import Client, ClientOrgLink, Staff, StaffEmail
@@ -282,10 +282,10 @@ def writer(data_dir: str, database_url: str | None, org_ids: list[str], seconds:
     """Record scans of random orgs (users shuffled) and reconcile each, as a crawl does."""
     from agent.clock import utcnow
     from agent.domain import AccessStatus, Portal
-    from agent.findings import reconcile
     from agent.runtime import Runtime
-    from agent.scans import find_org, record_ok_scan
     from agent.scrapers.base import OrgRef, OrgUsers, PortalUser
+    from agent.services.findings import reconcile
+    from agent.services.scans import find_org, record_ok_scan
     from agent.settings import Settings
     from agent.storage.db import session_scope
 

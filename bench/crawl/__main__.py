@@ -22,9 +22,9 @@ from pathlib import Path
 from playwright.async_api import async_playwright
 from sqlmodel import Session, select
 
-from agent.browser import launch_browser
-from agent.logins import add_login
+from agent.crawl.browser import launch_browser
 from agent.runtime import Runtime
+from agent.security.logins import add_login
 from agent.settings import Settings
 from agent.storage.db import session_scope
 from agent.storage.models import PortalLogin

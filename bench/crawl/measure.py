@@ -18,8 +18,8 @@ from dataclasses import dataclass
 import httpx
 from playwright.async_api import Browser, async_playwright
 
-from agent.browser import launch_args
-from agent.crawler import Crawler
+from agent.crawl.browser import launch_args
+from agent.crawl.crawler import Crawler
 from agent.runtime import Runtime
 from agent.storage.models import PortalLogin
 

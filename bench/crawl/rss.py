@@ -22,9 +22,9 @@ import threading
 import time
 from pathlib import Path
 
-from agent.crawler import Crawler
-from agent.logins import add_login
+from agent.crawl.crawler import Crawler
 from agent.runtime import Runtime
+from agent.security.logins import add_login
 from agent.settings import Settings
 from agent.storage.db import session_scope
 from bench.portals import served_portals

@@ -47,12 +47,12 @@ from pathlib import Path
 from playwright.async_api import async_playwright
 from sqlmodel import Session, col, select
 
-from agent.browser import QUIET_FLAGS
+from agent.crawl.browser import QUIET_FLAGS
+from agent.crawl.scan_queue import ACTIVE
+from agent.crawl.worker import Worker
 from agent.runtime import Runtime
-from agent.scan_queue import ACTIVE
 from agent.settings import Settings
 from agent.storage.models import ScanRequest
-from agent.worker import Worker
 from sandbox.portals.common import update_settings
 from sandbox.world import World
 from tests.extension import harness

@@ -17,9 +17,9 @@ from enum import StrEnum
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from agent.auth import Scope
 from agent.clock import utcnow
 from agent.domain import FindingClass, ScanStatus, Severity
+from agent.security.auth import Scope
 from agent.storage.models import Client, ClientOrgLink, Finding, Org, Scan
 from server.queries import scope_condition
 

@@ -2,7 +2,7 @@
 
 A person types a one-time code (``accessrecon pair --user NAME``, or an admin's
 Users page) into ``/dashboard/login``. The code is exchanged by
-``agent.auth.exchange_pairing_code`` (the same attempt limits, expiry and audit
+``agent.security.auth.exchange_pairing_code`` (the same attempt limits, expiry and audit
 event as the extension's pairing); the API token it yields is never shown or sent
 to the browser: its value is dropped and the session stands on its id, so revoking
 that token, or removing the user, ends the session too.
@@ -24,7 +24,8 @@ from datetime import timedelta
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
-from agent.auth import (
+from agent.clock import utcnow
+from agent.security.auth import (
     ClientScope,
     PracticeRole,
     Principal,
@@ -32,8 +33,7 @@ from agent.auth import (
     hash_secret,
     revoke_token,
 )
-from agent.clock import utcnow
-from agent.review import SYSTEM
+from agent.services.review import SYSTEM
 from agent.storage.models import ApiToken, AppUser, DashboardSession, Staff
 
 SESSION_BYTES = 32

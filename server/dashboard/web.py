@@ -18,7 +18,7 @@ from urllib.parse import quote
 from fastapi import Depends, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from agent.auth import Principal, Scope, resolve_scope
+from agent.security.auth import Principal, Scope, resolve_scope
 from server.dashboard.rendering import make_environment
 from server.dashboard.sessions import csrf_matches, csrf_token, principal_for
 from server.deps import SessionDep

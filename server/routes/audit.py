@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
-from agent.audit import list_events
+from agent.security.audit import list_events
 from server.deps import AdminUser, ScopeDep, SessionDep
 from server.exports import export_audit_csv
 from server.routes.exports import download

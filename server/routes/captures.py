@@ -29,10 +29,10 @@ from fastapi import APIRouter, Depends, HTTPException, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, model_validator
 
-from agent.auth import Principal, client_in_scope
 from agent.domain import AccessStatus, Portal
 from agent.imports import normalise_org_id
-from agent.status import org_status
+from agent.security.auth import Principal, client_in_scope
+from agent.services.status import org_status
 from server.actions import CapturedUser, record_capture
 from server.deps import CurrentUser, RuntimeDep, SessionDep
 from server.queries import link_of

@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel, Field
 
 from agent.domain import ReviewState
-from agent.review import ReviewError, history
+from agent.services.review import ReviewError, history
 from server.actions import decide_review
 from server.deps import CurrentUser, ReviewerUser, ScopeDep, SessionDep
 from server.queries import get_finding, list_findings

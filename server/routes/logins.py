@@ -1,7 +1,7 @@
 """Portal logins, for practice admins: list, add (secrets in, never out), remove.
 
 A login's password and TOTP secret arrive in a JSON body, are encrypted before they
-touch the database (``agent.logins``), and are never returned: ``LoginOut`` has no
+touch the database (``agent.security.logins``), and are never returned: ``LoginOut`` has no
 field that could hold them.
 """
 
@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field, StringConstraints
 from sqlalchemy.exc import IntegrityError
 
 from agent.domain import Portal
-from agent.logins import LoginError, LoginSummary, add_login, list_logins, remove_login
+from agent.security.logins import LoginError, LoginSummary, add_login, list_logins, remove_login
 from server.deps import AdminUser, BoxDep, SessionDep
 from server.schemas import Email, IdPath, Name, Problem, _no_nul
 

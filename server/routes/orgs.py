@@ -23,7 +23,7 @@ from agent.domain import (
     ScanStatus,
 )
 from agent.runtime import Runtime
-from agent.status import OrgStatus
+from agent.services.status import OrgStatus
 from server.badge import NotVisible, Unauthenticated, cached_badge
 from server.deps import UNAUTHENTICATED, bearer
 from server.schemas import OrgId, Problem

@@ -2,7 +2,7 @@
 
 The code is shown by ``accessrecon pair`` (or an admin's dashboard) and typed into
 the extension. A wrong, expired or used code gets one generic answer; every failure
-counts against the live codes (``agent.auth``), so guessing burns them.
+counts against the live codes (``agent.security.auth``), so guessing burns them.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Request, status
 from pydantic import BaseModel, Field, StringConstraints
 
-from agent.auth import exchange_pairing_code
+from agent.security.auth import exchange_pairing_code
 from server.deps import SessionDep
 from server.routes.users import UserOut, user_out_from_principal
 from server.schemas import Name, Problem

@@ -1,6 +1,6 @@
 """Scans: queue a re-scan, follow it, and read the crawl history.
 
-The server never scans: a request goes on the queue (``agent.scan_queue``) and the
+The server never scans: a request goes on the queue (``agent.crawl.scan_queue``) and the
 worker runs it. Re-scanning one org is open to anyone whose scope holds it; a whole
 portal login reaches many clients, so only admins queue one.
 """
@@ -13,10 +13,10 @@ from typing import Annotated, Self
 from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel, Field, model_validator
 
-from agent.auth import client_in_scope
+from agent.crawl.scan_queue import get_request
 from agent.domain import Portal
-from agent.scan_queue import get_request
-from agent.scans import find_org
+from agent.security.auth import client_in_scope
+from agent.services.scans import find_org
 from agent.storage.models import PortalLogin, ScanRequest
 from server.actions import request_scan
 from server.deps import CurrentUser, ScopeDep, SessionDep

@@ -1,7 +1,7 @@
-"""Crawl schedules per portal login, for practice admins (``agent.scheduling``).
+"""Crawl schedules per portal login, for practice admins (``agent.crawl.scheduling``).
 
 A schedule only queues crawls on the scan queue; the worker runs them. Setting and
-removing one is written to the audit log by ``agent.scheduling``.
+removing one is written to the audit log by ``agent.crawl.scheduling``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,13 @@ from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, Field, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
-from agent.scheduling import Schedule, ScheduleError, list_schedules, remove_schedule, set_schedule
+from agent.crawl.scheduling import (
+    Schedule,
+    ScheduleError,
+    list_schedules,
+    remove_schedule,
+    set_schedule,
+)
 from server.deps import AdminUser, RuntimeDep
 from server.schemas import IdPath, Problem, _no_nul
 

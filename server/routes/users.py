@@ -10,7 +10,7 @@ from datetime import datetime
 from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, Field
 
-from agent.auth import (
+from agent.security.auth import (
     AuthError,
     ClientScope,
     PracticeRole,

@@ -10,8 +10,8 @@ from sqlmodel import Session, select
 from typer.testing import CliRunner
 
 from accessrecon.commands.review import diff_command, review_app
-from agent.findings import reconcile
 from agent.runtime import Runtime
+from agent.services.findings import reconcile
 from agent.settings import Settings
 from agent.storage.db import session_scope
 from agent.storage.models import Finding, Staff

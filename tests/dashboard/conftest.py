@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
-from agent.browser import QUIET_FLAGS
+from agent.crawl.browser import QUIET_FLAGS
 from agent.runtime import Runtime
 from agent.settings import Settings
 from agent.storage.db import upgrade_to_head

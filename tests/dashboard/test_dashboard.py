@@ -16,8 +16,8 @@ from starlette.applications import Starlette
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
-from agent.audit import list_events
 from agent.clock import utcnow
+from agent.security.audit import list_events
 from agent.storage.models import ApiToken, DashboardSession, Finding, ScanRequest, Staff
 from sandbox.serve import PortalServer
 from tests.dashboard.conftest import Dashboard

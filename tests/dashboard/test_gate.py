@@ -12,9 +12,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select, update
 
-from agent.auth import add_user, revoke_token
 from agent.clock import utcnow
 from agent.runtime import Runtime
+from agent.security.auth import add_user, revoke_token
 from agent.storage.db import session_scope
 from agent.storage.models import ApiToken, DashboardSession
 from server.app import create_app

@@ -40,15 +40,15 @@ from datetime import date, datetime, timedelta
 import pyotp
 from sqlmodel import Session, col, select
 
-from agent.auth import add_user
 from agent.clock import utcnow
+from agent.crawl.scan_queue import enqueue
 from agent.domain import AccessStatus, FailureReason, Portal
-from agent.findings import reconcile
-from agent.logins import add_login
 from agent.runtime import Runtime
-from agent.scan_queue import enqueue
-from agent.scans import record_failed_scan, record_ok_scan, upsert_org
 from agent.scrapers.base import OrgRef, OrgUsers, PortalUser
+from agent.security.auth import add_user
+from agent.security.logins import add_login
+from agent.services.findings import reconcile
+from agent.services.scans import record_failed_scan, record_ok_scan, upsert_org
 from agent.storage.db import session_scope
 from agent.storage.models import Crawl, Finding, Org, Scan, ScanRequest, Staff
 from tests.factories import DOMAIN, add_client, add_staff, grant

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page
 
+from agent.crawl.worker import Worker
 from agent.runtime import Runtime
 from agent.settings import Settings
-from agent.worker import Worker
 from sandbox.world import World
 from tests.browser_loop import BrowserLoop
 from tests.conftest import DATABASES, PG_URL, fresh_database

@@ -18,9 +18,9 @@ from sqlmodel import Session, select
 
 from agent.clock import utcnow
 from agent.domain import AccessStatus, FailureReason, Portal
-from agent.findings import reconcile
-from agent.scans import record_capture, record_failed_scan, record_ok_scan, upsert_org
 from agent.scrapers.base import OrgRef, OrgUsers, PortalUser
+from agent.services.findings import reconcile
+from agent.services.scans import record_capture, record_failed_scan, record_ok_scan, upsert_org
 from agent.storage.db import session_scope
 from agent.storage.models import Client, ClientOrgLink, Finding, Org
 from tests.factories import DOMAIN, add_staff, grant

@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from agent.reports import evidence, exceptions
 from agent.reports.common import ReportFormat
-from agent.review import acknowledge
+from agent.services.review import acknowledge
 from agent.storage.db import session_scope
 from tests.reports.conftest import AS_OF
 from tests.reports.readback import framed, open_book, read_csv

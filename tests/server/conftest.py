@@ -17,9 +17,9 @@ from datetime import date
 import pytest
 from fastapi.testclient import TestClient
 
-from agent.auth import add_user, exchange_pairing_code, issue_pairing_code
-from agent.findings import reconcile
 from agent.runtime import Runtime
+from agent.security.auth import add_user, exchange_pairing_code, issue_pairing_code
+from agent.services.findings import reconcile
 from agent.storage.db import session_scope
 from server.app import create_app
 from server.config import ServerSettings

@@ -10,7 +10,7 @@ from datetime import timedelta
 from sqlmodel import Session, col, select
 
 from agent.clock import utcnow
-from agent.scan_queue import claim_next, finish, record_progress
+from agent.crawl.scan_queue import claim_next, finish, record_progress
 from agent.storage.db import session_scope
 from agent.storage.models import AuditEvent, Finding, Observation, Org, Scan, ScanRequest, Staff
 from tests.server.conftest import Practice

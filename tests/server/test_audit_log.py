@@ -7,7 +7,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, select
 
-from agent.audit import list_events, record
+from agent.security.audit import list_events, record
 from agent.storage.db import session_scope
 from agent.storage.models import AuditEvent
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from sqlmodel import Session, col, select
 
 from agent.domain import ScanStatus
-from agent.findings import reconcile
+from agent.services.findings import reconcile
 from agent.storage.db import session_scope
 from agent.storage.models import Finding, Org, Scan, ScanRequest, Staff
 from tests.extension.harness import pairing_code

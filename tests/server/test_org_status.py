@@ -8,12 +8,12 @@ import pytest
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from agent.auth import add_user
 from agent.clock import utcnow
 from agent.domain import FailureReason
-from agent.findings import reconcile
 from agent.runtime import Runtime
-from agent.status import org_status
+from agent.security.auth import add_user
+from agent.services.findings import reconcile
+from agent.services.status import org_status
 from agent.storage.db import session_scope
 from agent.storage.models import Org, Scan
 from server.badge import NotVisible, Unauthenticated, badge_lookup
@@ -72,7 +72,7 @@ def test_org_status_counts_people_and_flags(runtime: Runtime) -> None:
 
 
 def test_the_badge_fast_path_answers_exactly_as_org_status(runtime: Runtime) -> None:
-    """server.badge reads with prepared statements; it must say what agent.status says."""
+    """server.badge reads with prepared statements; it must say what agent.services.status says."""
     practice = build_practice(runtime)
     with session_scope(runtime.engine) as session:
         org(session, "!never", "Listed, never scanned")

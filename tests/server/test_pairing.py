@@ -11,7 +11,9 @@ from sqlmodel import Session, select
 from typer.testing import CliRunner
 
 from accessrecon.commands import server_admin
-from agent.auth import (
+from agent.clock import utcnow
+from agent.runtime import Runtime
+from agent.security.auth import (
     CODE_ALPHABET,
     CODE_LENGTH,
     MAX_CODE_ATTEMPTS,
@@ -19,8 +21,6 @@ from agent.auth import (
     hash_secret,
     issue_pairing_code,
 )
-from agent.clock import utcnow
-from agent.runtime import Runtime
 from agent.storage.db import session_scope
 from agent.storage.models import ApiToken, AuditEvent, PairingCode
 from tests.server.conftest import Practice, api_client

@@ -8,8 +8,8 @@ import zipfile
 
 from agent.clock import utcnow
 from agent.domain import Portal
-from agent.scans import find_org, record_ok_scan
 from agent.scrapers.base import OrgRef, OrgUsers
+from agent.services.scans import find_org, record_ok_scan
 from agent.storage.db import session_scope
 from agent.storage.models import Client, Crawl
 from tests.server.conftest import Practice

@@ -10,7 +10,7 @@ from cryptography.fernet import Fernet
 from accessrecon import serving
 from accessrecon.serving import UnsafeBind, resolve_bind, serve_forever
 from agent.runtime import Runtime
-from agent.secrets import SecretKeyError, open_secret_box
+from agent.security.secrets import SecretKeyError, open_secret_box
 from agent.settings import Settings
 
 

@@ -1,7 +1,7 @@
 """Practice admins' pages: crawl schedules per portal login, and pairing codes for users.
 
-Schedules go through ``agent.scheduling`` (which audits ``schedule.set`` and
-``schedule.remove``); a pairing code through ``agent.auth.issue_pairing_code``
+Schedules go through ``agent.crawl.scheduling`` (which audits ``schedule.set`` and
+``schedule.remove``); a pairing code through ``agent.security.auth.issue_pairing_code``
 (audited as ``auth.pairing_code_issued``). The code is shown once, on the answer
 to the form post, and is never stored in the clear.
 """
@@ -14,10 +14,10 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 from sqlmodel import Session
 
-from agent.auth import CODE_TTL, AuthError, format_code, issue_pairing_code, list_users
-from agent.logins import list_logins
+from agent.crawl.scheduling import ScheduleError, list_schedules, remove_schedule, set_schedule
 from agent.runtime import Runtime
-from agent.scheduling import ScheduleError, list_schedules, remove_schedule, set_schedule
+from agent.security.auth import CODE_TTL, AuthError, format_code, issue_pairing_code, list_users
+from agent.security.logins import list_logins
 from agent.storage.models import PortalLogin
 from server.actions import request_scan
 from server.dashboard.web import (

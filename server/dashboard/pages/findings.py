@@ -1,7 +1,7 @@
 """Findings: a filtered list, one finding with its history, and review decisions on it.
 
 Review decisions go through ``server.actions.decide_review`` (and so through
-``agent.review``), which writes the finding's history and the ``finding.reviewed``
+``agent.services.review``), which writes the finding's history and the ``finding.reviewed``
 audit event in the same transaction, exactly as the API's review route does.
 """
 
@@ -14,7 +14,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import Response
 
 from agent.domain import AccessStatus, FindingClass, Portal, ReviewState, Severity
-from agent.review import ReviewError, history, risk_expiry
+from agent.services.review import ReviewError, history, risk_expiry
 from server.actions import decide_review
 from server.dashboard.filters import PAGE_SIZE, enums, one, page_number, text
 from server.dashboard.web import (

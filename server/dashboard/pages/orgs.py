@@ -12,10 +12,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlmodel import col, select
 
-from agent.auth import client_in_scope
 from agent.domain import Portal
-from agent.scans import find_org
-from agent.status import org_status
+from agent.security.auth import client_in_scope
+from agent.services.scans import find_org
+from agent.services.status import org_status
 from agent.storage.models import Org, Scan
 from server.actions import request_scan
 from server.dashboard.coverage import COVERAGE_LABELS, Coverage, org_coverage

@@ -17,9 +17,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from sqlmodel import Session, col, select
 
-from agent.logins import list_logins
-from agent.scan_queue import ACTIVE
-from agent.signins import LoginSignIn, latest_sign_ins
+from agent.crawl.scan_queue import ACTIVE
+from agent.security.logins import list_logins
+from agent.services.signins import LoginSignIn, latest_sign_ins
 from agent.storage.models import Org, PortalLogin, ScanRequest
 from server.dashboard.web import ViewerDep, render
 from server.deps import SessionDep

@@ -15,7 +15,7 @@ from agent.clock import utcnow
 from agent.domain import Portal
 from agent.scrapers.base import Credentials
 from agent.scrapers.totp import totp_for
-from agent.secrets import SecretBox
+from agent.security.secrets import SecretBox
 from agent.storage.models import AuditEvent, PortalLogin
 
 DEFAULT_BASE_URLS: dict[Portal, str] = {

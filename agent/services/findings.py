@@ -15,7 +15,7 @@ first run over an org applies only its newest ok scan. Applying the same scan tw
 changes nothing, and reconciling one org (``org_ids=[id]``) after its re-scan gives
 the same findings as a full run.
 
-Review state follows the findings (``agent.review``): a class change or a return
+Review state follows the findings (``agent.services.review``): a class change or a return
 after resolution reopens; a resolution of a ``removal_requested`` finding by a
 later ok scan verifies the removal. Expired risk acceptances reopen at the start
 of every run.
@@ -56,7 +56,6 @@ from agent.domain import (
     ScanStatus,
     StaffStatus,
 )
-from agent.identities import load_decisions
 from agent.reconcile import (
     Classification,
     Grant,
@@ -68,8 +67,9 @@ from agent.reconcile import (
     classify_org,
 )
 from agent.reconcile.identity import email_domain
-from agent.review import SYSTEM, expire_accepted_risks, record_transition
-from agent.scans import latest_ok_scan
+from agent.services.identities import load_decisions
+from agent.services.review import SYSTEM, expire_accepted_risks, record_transition
+from agent.services.scans import latest_ok_scan
 from agent.storage.models import (
     Client,
     ClientOrgLink,

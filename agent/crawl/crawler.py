@@ -20,7 +20,7 @@ work, retries, sessions and storage. Its rules:
   started within ``RESUME_INCOMPLETE_WITHIN`` resumes it and reads only those orgs,
   so repeated runs converge instead of reading every org again; an org is read at
   most once per run;
-* every sign-in's outcome is kept (``agent.signins``), and each TOTP code comes from
+* every sign-in's outcome is kept (``agent.services.signins``), and each TOTP code comes from
   a step claimed in the database, so no two processes ever send the same code;
 * a login that cannot sign in fails the scans of the orgs it is known to hold,
   with the reason: nothing is ever recorded as "no users" by mistake; a portal
@@ -47,13 +47,11 @@ from sqlalchemy import Engine, and_, or_
 from sqlmodel import Session, col, select
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt
 
-from agent.browser import launch_browser
-from agent.circuit import CircuitBreaker
 from agent.clock import utcnow
+from agent.crawl.browser import launch_browser
+from agent.crawl.circuit import CircuitBreaker
 from agent.domain import FailureReason, Portal, ScanStatus
-from agent.logins import credentials
 from agent.reconcile.identity import normalise_email
-from agent.scans import ScanOutcome, record_capture, record_failed_scan, upsert_org_ids
 from agent.scrapers import scraper_for
 from agent.scrapers.base import (
     Credentials,
@@ -69,9 +67,11 @@ from agent.scrapers.base import (
 )
 from agent.scrapers.http import limit_requests, unreachable_detail
 from agent.scrapers.timeouts import scrape_timeout_ms, use_scrape_timeout
-from agent.secrets import SecretBox
+from agent.security.logins import credentials
+from agent.security.secrets import SecretBox
+from agent.services.scans import ScanOutcome, record_capture, record_failed_scan, upsert_org_ids
+from agent.services.signins import record_sign_in, step_claim
 from agent.settings import Settings
-from agent.signins import record_sign_in, step_claim
 from agent.storage.db import session_scope
 from agent.storage.models import Crawl, Org, PortalLogin, Scan
 

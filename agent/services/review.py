@@ -11,7 +11,7 @@ States and who moves a finding between them::
   requests removal, or reopens. Only findings that need action
   (``FindingClass.is_problem``) and are not resolved can be reviewed.
 * ``verified_removed`` is never set by a person: only a later ok scan that no
-  longer shows the access sets it (``agent.findings``), and only from
+  longer shows the access sets it (``agent.services.findings``), and only from
   ``removal_requested``.
 * Reconcile reopens a finding whose class changes, or which comes back after it
   was resolved: the decision was about something else.

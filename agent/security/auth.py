@@ -47,10 +47,10 @@ from enum import StrEnum
 from sqlalchemy import Connection, bindparam, delete, func, update
 from sqlmodel import Session, col, select
 
-from agent.audit import record
 from agent.clock import utcnow
 from agent.imports import PracticeRole
 from agent.reconcile.identity import normalise_email
+from agent.security.audit import record
 from agent.storage.models import (
     ApiToken,
     AppUser,

@@ -26,12 +26,12 @@ from email.message import EmailMessage
 import httpx
 from sqlmodel import Session, col, select
 
-from agent.audit import record
 from agent.clock import utcnow
 from agent.domain import Severity
-from agent.findings import client_of
+from agent.security.audit import record
+from agent.services.findings import client_of
+from agent.services.signins import LoginSignIn, failing_logins
 from agent.settings import Settings
-from agent.signins import LoginSignIn, failing_logins
 from agent.storage.models import AlertSent, AuditEvent, Finding, Org, Staff, StaffEmail
 
 log = logging.getLogger(__name__)

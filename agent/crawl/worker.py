@@ -1,7 +1,7 @@
 """The worker: runs queued scan requests, one Chromium for all of them.
 
 Requests come from the CLI, the API (and so the extension) and the scheduler
-through ``agent.scan_queue``. The worker claims one at a time (the queue never hands
+through ``agent.crawl.scan_queue``. The worker claims one at a time (the queue never hands
 out two crawls of one login at once), crawls what it names, writes progress back
 for the server to show, and reconciles the orgs it scanned, so a re-scan's result
 is visible as soon as the request is done.
@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING
 
 from playwright.async_api import async_playwright
 
-from agent.alerts import send_alerts
-from agent.browser import launch_browser
-from agent.crawler import Crawler, CrawlReport
-from agent.findings import reconcile
+from agent.crawl.browser import launch_browser
+from agent.crawl.crawler import Crawler, CrawlReport
+from agent.crawl.scan_queue import claim_next, finish, on_enqueue, record_progress
 from agent.runtime import Runtime
-from agent.scan_queue import claim_next, finish, on_enqueue, record_progress
+from agent.services.alerts import send_alerts
+from agent.services.findings import reconcile
 from agent.storage.db import session_scope
 from agent.storage.models import ScanRequest
 

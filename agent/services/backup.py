@@ -31,10 +31,10 @@ from sqlalchemy import Engine, MetaData, Table, func, insert, select, text
 from sqlmodel import Session, SQLModel
 
 import agent.storage.models  # noqa: F401  (every table on the metadata)
-from agent.audit import file_sha256
-from agent.audit import record as audit_record
 from agent.clock import utcnow
 from agent.filemodes import open_private
+from agent.security.audit import file_sha256
+from agent.security.audit import record as audit_record
 from agent.storage.db import alembic_config
 
 FORMAT = "accessrecon-backup"

@@ -13,8 +13,8 @@ from sqlmodel import Session, col, select
 
 from agent.clock import utcnow
 from agent.domain import FindingClass, Portal, ScanStatus, Severity
-from agent.findings import client_of, org_facts
-from agent.scans import find_org, latest_ok_scan
+from agent.services.findings import client_of, org_facts
+from agent.services.scans import find_org, latest_ok_scan
 from agent.storage.models import Finding, Org, Scan
 
 

@@ -25,8 +25,8 @@ from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import Engine
 
 from agent.clock import utcnow
+from agent.crawl.scan_queue import enqueue
 from agent.runtime import Runtime
-from agent.scan_queue import enqueue
 from agent.storage.db import session_scope
 from agent.storage.models import AuditEvent, PortalLogin
 

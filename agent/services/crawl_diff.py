@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from sqlmodel import Session, col, select
 
 from agent.domain import Portal, ScanStatus
-from agent.findings import practice_domains, seen_users
 from agent.reconcile import AccessChange, diff_users
+from agent.services.findings import practice_domains, seen_users
 from agent.storage.models import Crawl, Org, Scan
 
 

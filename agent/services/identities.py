@@ -5,7 +5,7 @@ who knows confirms it (the address becomes the staff member's alias) or rejects 
 (that staff member is not proposed for that address again). Decisions are stored
 apart from the roster (``match_decision``), so a roster import that does not list
 the address keeps them; every later reconcile reads them
-(``agent.findings.load_practice``).
+(``agent.services.findings.load_practice``).
 
 Rules:
 

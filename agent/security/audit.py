@@ -19,12 +19,12 @@ Actions (``action`` column), by area::
     export.findings_json       (accessrecon findings --format json; csv is findings_csv)
     export.backup              (accessrecon backup)
     scan.requested             scan.captured          finding.reviewed
-    identity.confirmed / identity.rejected            (agent.identities)
-    login.add / login.update / login.remove           (agent.logins)
+    identity.confirmed / identity.rejected            (agent.services.identities)
+    login.add / login.update / login.remove           (agent.security.logins)
     import.staff / import.clients / import.access     (agent.imports)
-    schedule.set / schedule.remove                    (agent.scheduling)
-    retention.purge                                   (agent.retention)
-    alert.sign_in_failure                             (agent.alerts: a failing login alerted)
+    schedule.set / schedule.remove                    (agent.crawl.scheduling)
+    retention.purge                                   (agent.services.retention)
+    alert.sign_in_failure      (agent.services.alerts: a failing login alerted)
     secrets.key_rotated
 """
 

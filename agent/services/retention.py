@@ -4,7 +4,7 @@ Scans and observations are append-only evidence, so nothing in the product delet
 them on its own. An admin may purge the *observations* of scans older than a cut-off,
 keeping every scan row (its outcome, counts and reason stay as evidence), the
 latest ok scan of every org, the latest ok agent scan of every org (what passive
-captures are applied on top of, ``agent.findings.capture_view``), and every scan a
+captures are applied on top of, ``agent.services.findings.capture_view``), and every scan a
 finding points to as first or last seen. The purge is written to the audit log with
 who, when and how much.
 """

@@ -1,0 +1,1 @@
+"""Who may do what: API users, pairing, tokens, scope; secrets, logins, audit."""

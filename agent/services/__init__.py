@@ -1,0 +1,1 @@
+"""Services over stored state: scans, findings, status, reviews, alerts."""
