@@ -26,7 +26,7 @@ from agent.reports.leaver import write_leaver_report
 from agent.reports.matrix import write_matrix_report
 from agent.reports.workload import write_workload_report
 from agent.runtime import Runtime
-from agent.scrapers import registered_portals
+from agent.scrapers.registry import registered_portals
 from agent.security.auth import ClientScope, PracticeRole, add_user, format_code, issue_pairing_code
 from agent.security.logins import add_login
 from agent.services.findings import open_findings, reconcile

@@ -13,10 +13,10 @@ from datetime import date
 
 from sqlmodel import Session
 
+from agent.capture import OrgRef, OrgUsers, PortalUser
 from agent.clock import utcnow
 from agent.crawl.scan_queue import enqueue
 from agent.domain import AccessStatus, FailureReason, Portal, ReviewState, ScanSource, ScanStatus
-from agent.scrapers.base import OrgRef, OrgUsers, PortalUser
 from agent.security.audit import record
 from agent.security.auth import Principal
 from agent.services import review

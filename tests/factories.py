@@ -9,9 +9,9 @@ import pyotp
 from cryptography.fernet import Fernet
 from sqlmodel import Session
 
+from agent.capture import OrgRef, OrgUsers, PortalUser
 from agent.clock import utcnow
 from agent.domain import AccessStatus, FailureReason, Portal
-from agent.scrapers.base import OrgRef, OrgUsers, PortalUser
 from agent.security.logins import add_login
 from agent.security.secrets import SecretBox
 from agent.services.scans import (

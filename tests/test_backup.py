@@ -10,9 +10,9 @@ from alembic import command
 from sqlalchemy import Engine, inspect, select, text
 from sqlmodel import Session, SQLModel
 
+from agent.capture import OrgRef, OrgUsers, PortalUser
 from agent.clock import utcnow
 from agent.domain import AccessStatus, Portal, ScanSource
-from agent.scrapers.base import OrgRef, OrgUsers, PortalUser
 from agent.services.backup import BackupError, restore_backup, write_backup
 from agent.services.findings import reconcile
 from agent.services.retention import purge_observations

@@ -6,9 +6,9 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from agent.capture import OrgRef, OrgUsers, PortalUser
 from agent.clock import utcnow
 from agent.domain import AccessStatus, FailureReason, Portal
-from agent.scrapers.base import OrgRef, OrgUsers, PortalUser
 from agent.services.crawl_diff import CrawlNotFound, diff_crawls
 from agent.services.scans import record_failed_scan, record_ok_scan
 from agent.storage.db import session_scope

@@ -20,11 +20,11 @@ from typing import TYPE_CHECKING
 import pytest
 from sqlmodel import Session, select
 
+from agent.capture import LayoutChanged, OrgRef
 from agent.crawl.crawler import Crawler, CrawlReport
 from agent.domain import FailureReason, ScanStatus
 from agent.imports import ImportKind, run_import
 from agent.runtime import Runtime
-from agent.scrapers import LayoutChanged, OrgRef
 from agent.scrapers.qbo import QboScraper
 from agent.security.logins import add_login
 from agent.services.findings import open_findings, reconcile

@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
+from agent.capture import OrgRef, OrgUsers, PortalUser
 from agent.clock import utcnow
 from agent.domain import AccessStatus, Portal
 from agent.imports import ImportKind, run_import
-from agent.scrapers.base import OrgRef, OrgUsers, PortalUser
 from agent.services.findings import reconcile
 from agent.services.identities import DecisionError, candidates_of, confirm_match, reject_match
 from agent.services.scans import record_ok_scan

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, col, select
 
+from agent.capture import OrgRef
 from agent.domain import FailureReason, Portal, ScanStatus
 from agent.runtime import Runtime
-from agent.scrapers import OrgRef
 from agent.security.logins import add_login
 from agent.services.scans import upsert_org
 from agent.storage.db import session_scope

@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
+from agent.capture import OrgRef, OrgUsers, PortalUser
 from agent.clock import utcnow
 from agent.domain import Portal
 from agent.imports import ImportKind, run_import
 from agent.reconcile import normalise_email
 from agent.runtime import Runtime
-from agent.scrapers.base import OrgRef, OrgUsers, PortalUser
 from agent.security.logins import add_login
 from agent.services.findings import open_findings, reconcile
 from agent.services.scans import record_ok_scan, upsert_org

@@ -47,13 +47,7 @@ from sqlalchemy import Engine, and_, or_
 from sqlmodel import Session, col, select
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt
 
-from agent.clock import utcnow
-from agent.crawl.browser import launch_browser
-from agent.crawl.circuit import CircuitBreaker
-from agent.domain import FailureReason, Portal, ScanStatus
-from agent.reconcile.identity import normalise_email
-from agent.scrapers import scraper_for
-from agent.scrapers.base import (
+from agent.capture import (
     Credentials,
     NotListed,
     OrgRef,
@@ -61,11 +55,17 @@ from agent.scrapers.base import (
     PortalError,
     RateLimited,
     ScanFailure,
-    Scraper,
     SessionExpired,
     TransientFailure,
 )
+from agent.clock import utcnow
+from agent.crawl.browser import launch_browser
+from agent.crawl.circuit import CircuitBreaker
+from agent.domain import FailureReason, Portal, ScanStatus
+from agent.reconcile.identity import normalise_email
+from agent.scrapers.base import Scraper
 from agent.scrapers.http import limit_requests, unreachable_detail
+from agent.scrapers.registry import scraper_for
 from agent.scrapers.timeouts import scrape_timeout_ms, use_scrape_timeout
 from agent.security.logins import credentials
 from agent.security.secrets import SecretBox

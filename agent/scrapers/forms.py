@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
-from agent.scrapers.base import LayoutChanged, LoginLocked, PortalError, PortalTimeout, RateLimited
+from agent.capture import LayoutChanged, LoginLocked, PortalError, PortalTimeout, RateLimited
 from agent.scrapers.http import unreachable_detail
 from agent.scrapers.timeouts import scrape_timeout_ms, scrape_timeout_s
 

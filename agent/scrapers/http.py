@@ -16,13 +16,7 @@ from weakref import WeakKeyDictionary
 
 from playwright.async_api import Error as PlaywrightError
 
-from agent.scrapers.base import (
-    NoPermission,
-    PortalError,
-    PortalTimeout,
-    RateLimited,
-    SessionExpired,
-)
+from agent.capture import NoPermission, PortalError, PortalTimeout, RateLimited, SessionExpired
 from agent.scrapers.timeouts import scrape_timeout_ms, scrape_timeout_s
 
 if TYPE_CHECKING:

@@ -19,15 +19,8 @@ from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urljoin, urlsplit
 
+from agent.capture import Credentials, LayoutChanged, OrgRef, OrgUsers, PortalError, PortalUser
 from agent.domain import AccessStatus, Portal
-from agent.scrapers.base import (
-    Credentials,
-    LayoutChanged,
-    OrgRef,
-    OrgUsers,
-    PortalError,
-    PortalUser,
-)
 from agent.scrapers.http import get_json, session_alive
 from agent.scrapers.pages import open_org_page, page_from
 from agent.scrapers.signin import SignInPages, sign_in

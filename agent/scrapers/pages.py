@@ -18,7 +18,7 @@ from weakref import WeakKeyDictionary
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
-from agent.scrapers.base import NoPermission, PortalError, PortalTimeout, SessionExpired
+from agent.capture import NoPermission, PortalError, PortalTimeout, SessionExpired
 from agent.scrapers.forms import check_status
 from agent.scrapers.http import unreachable_detail
 from agent.scrapers.timeouts import scrape_timeout_ms, scrape_timeout_s

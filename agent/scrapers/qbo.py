@@ -28,8 +28,7 @@ from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, ClassVar
 from urllib.parse import urlencode, urljoin, urlsplit
 
-from agent.domain import AccessStatus, Portal
-from agent.scrapers.base import (
+from agent.capture import (
     Credentials,
     LayoutChanged,
     NoPermission,
@@ -38,6 +37,7 @@ from agent.scrapers.base import (
     PortalError,
     PortalUser,
 )
+from agent.domain import AccessStatus, Portal
 from agent.scrapers.http import session_alive
 from agent.scrapers.pages import NO_PERMISSION_TEXT
 from agent.scrapers.reading import ReadPage, fetch_and_read

@@ -40,7 +40,7 @@ from weakref import WeakKeyDictionary
 
 from playwright.async_api import Error as PlaywrightError
 
-from agent.scrapers.base import PortalError, PortalTimeout, ScanFailure
+from agent.capture import PortalError, PortalTimeout, ScanFailure
 from agent.scrapers.http import get_html
 from agent.scrapers.pages import page_from
 from agent.scrapers.timeouts import scrape_timeout_s

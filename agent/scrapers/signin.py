@@ -22,8 +22,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from agent.capture import Credentials, LoginRejected, MfaRejected
 from agent.scrapers import forms
-from agent.scrapers.base import Credentials, LoginRejected, MfaRejected
 from agent.scrapers.pages import keep_for_reading
 from agent.scrapers.totp import NoFreshStep, fresh_code
 

@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
 
 import pyotp
+
+from agent.capture import StepClaim
 
 STEP_SECONDS = 30
 
@@ -36,9 +37,6 @@ DRIFT_STEPS = 1
 #: a margin past a step's start before its code is used, for clocks a little apart
 STEP_MARGIN_S = 0.05
 
-StepClaim = Callable[[int], Awaitable[bool]]
-"""``claim(step)``: record ``step`` as used for a login; ``True`` only if no earlier
-claim holds that step or a later one (so each step is handed out once)."""
 
 
 class NoFreshStep(RuntimeError):

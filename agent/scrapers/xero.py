@@ -20,8 +20,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote
 
-from agent.domain import AccessStatus, Portal
-from agent.scrapers.base import (
+from agent.capture import (
     Credentials,
     LayoutChanged,
     OrgRef,
@@ -30,6 +29,7 @@ from agent.scrapers.base import (
     PortalUser,
     SessionExpired,
 )
+from agent.domain import AccessStatus, Portal
 from agent.scrapers.http import get_json
 from agent.scrapers.signin import SignInPages, sign_in
 

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, select
 
+from agent.capture import Credentials
 from agent.clock import utcnow
 from agent.domain import Portal
-from agent.scrapers.base import Credentials
 from agent.scrapers.totp import totp_for
 from agent.security.secrets import SecretBox
 from agent.storage.models import AuditEvent, PortalLogin

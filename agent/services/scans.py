@@ -14,9 +14,9 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
+from agent.capture import OrgRef, OrgUsers
 from agent.clock import utcnow
 from agent.domain import FailureReason, Portal, ScanSource, ScanStatus
-from agent.scrapers.base import OrgRef, OrgUsers
 from agent.storage.models import Observation, Org, Scan
 
 _INSERT_SCAN = Scan.__table__.insert()  # type: ignore[attr-defined]

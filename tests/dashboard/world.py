@@ -40,11 +40,11 @@ from datetime import date, datetime, timedelta
 import pyotp
 from sqlmodel import Session, col, select
 
+from agent.capture import OrgRef, OrgUsers, PortalUser
 from agent.clock import utcnow
 from agent.crawl.scan_queue import enqueue
 from agent.domain import AccessStatus, FailureReason, Portal
 from agent.runtime import Runtime
-from agent.scrapers.base import OrgRef, OrgUsers, PortalUser
 from agent.security.auth import add_user
 from agent.security.logins import add_login
 from agent.services.findings import reconcile

@@ -55,11 +55,11 @@ from playwright.sync_api import Worker as ServiceWorker
 from sqlmodel import Session, select
 from starlette.applications import Starlette
 
+from agent.capture import OrgRef
 from agent.crawl.browser import QUIET_FLAGS
 from agent.crawl.scan_queue import enqueue
 from agent.imports import ImportKind, run_import
 from agent.runtime import Runtime
-from agent.scrapers.base import OrgRef
 from agent.security.auth import add_user, format_code, issue_pairing_code
 from agent.security.logins import add_login
 from agent.services.scans import find_org, upsert_org

@@ -16,9 +16,9 @@ from datetime import date
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
+from agent.capture import OrgRef, OrgUsers, PortalUser
 from agent.clock import utcnow
 from agent.domain import AccessStatus, FailureReason, Portal
-from agent.scrapers.base import OrgRef, OrgUsers, PortalUser
 from agent.services.findings import reconcile
 from agent.services.scans import record_capture, record_failed_scan, record_ok_scan, upsert_org
 from agent.storage.db import session_scope

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import pytest
 
+from agent.capture import LayoutChanged
 from agent.domain import AccessStatus
-from agent.scrapers import LayoutChanged
 from agent.scrapers.qbo import (
     CLIENTS_HEADERS,
     USERS_HEADERS,

@@ -20,7 +20,9 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser
 
-from agent.scrapers import LayoutChanged, OrgRef, all_orgs, scraper_for
+from agent.capture import LayoutChanged, OrgRef
+from agent.scrapers.base import all_orgs
+from agent.scrapers.registry import scraper_for
 from sandbox.portals import myob, qbo, xero
 from sandbox.portals.common import update_settings
 from sandbox.serve import PortalServer

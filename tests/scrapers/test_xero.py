@@ -9,17 +9,17 @@ import pyotp
 import pytest
 from playwright.async_api import Browser
 
-from agent.domain import AccessStatus, Portal
-from agent.scrapers import (
+from agent.capture import (
     Credentials,
     LayoutChanged,
     LoginRejected,
     MfaRejected,
     NoPermission,
     OrgUsers,
-    all_orgs,
-    scraper_for,
 )
+from agent.domain import AccessStatus, Portal
+from agent.scrapers.base import all_orgs
+from agent.scrapers.registry import scraper_for
 from sandbox.generate import generate_world
 from sandbox.portals import xero
 from sandbox.portals.common import update_settings

@@ -15,8 +15,10 @@ from collections.abc import Callable
 from playwright.async_api import Browser
 from starlette.applications import Starlette
 
+from agent.capture import Credentials, OrgRef, OrgUsers
 from agent.domain import AccessStatus, Portal
-from agent.scrapers import Credentials, OrgRef, OrgUsers, all_orgs, scraper_for
+from agent.scrapers.base import all_orgs
+from agent.scrapers.registry import scraper_for
 from sandbox.generate import generate_world
 from sandbox.portals import myob, qbo, xero
 from sandbox.portals.common import PortalSettings

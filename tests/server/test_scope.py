@@ -6,9 +6,9 @@ import csv
 import io
 import zipfile
 
+from agent.capture import OrgRef, OrgUsers
 from agent.clock import utcnow
 from agent.domain import Portal
-from agent.scrapers.base import OrgRef, OrgUsers
 from agent.services.scans import find_org, record_ok_scan
 from agent.storage.db import session_scope
 from agent.storage.models import Client, Crawl
