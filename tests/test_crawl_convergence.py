@@ -28,11 +28,16 @@ pytestmark = [pytest.mark.browser, pytest.mark.long]
 
 RUNS = 5
 
+#: one run's bound. Alone a run takes 30 to 150 s; beside the rest of the suite on
+#: two CPUs one run took over 900 s, when sign-ins kept losing their codes to faults
+#: and each wait for a fresh authenticator step grew with the load.
+RUN_TIMEOUT_S = 1500
+
 
 def _run(runtime: Runtime, browser_loop: BrowserLoop) -> CrawlReport:
     """One ``accessrecon scan``: a crawler of its own, as a new process would have."""
     crawler = Crawler(runtime.engine, runtime.box, settings=runtime.settings, concurrency=4)
-    return browser_loop.run(lambda browser: crawler.run(browser=browser), timeout=900)
+    return browser_loop.run(lambda browser: crawler.run(browser=browser), timeout=RUN_TIMEOUT_S)
 
 
 def _read(runtime: Runtime) -> set[int]:
@@ -42,12 +47,12 @@ def _read(runtime: Runtime) -> set[int]:
 
 # Real 30-second TOTP steps: under these faults many sign-ins lose their code and
 # the next must wait for a step of its own, so the test takes minutes, not seconds
-# (1 to 7 measured per database, a run up to 400 s when one login is unlucky).
-@pytest.mark.timeout(1800)
+# (4 measured alone on one database: runs of 148, 56 and 28 s).
+@pytest.mark.timeout(3000)
 def test_repeated_scans_under_heavy_faults_read_every_org_within_five_runs(
     fast_runtime: Runtime, browser_loop: BrowserLoop  # noqa: F811
 ) -> None:
-    world = generate_world(37, staff=6, orgs_per_portal=20, users_per_org=2)
+    world = generate_world(37, staff=6, orgs_per_portal=12, users_per_org=2)
     users = {(o.portal, o.org_id): sorted(u.email for u in o.users) for o in world.orgs}
     with ExitStack() as stack:
         portals = Portals(world, fast_runtime, stack)
@@ -71,7 +76,6 @@ def test_repeated_scans_under_heavy_faults_read_every_org_within_five_runs(
                 break
     summary = [(r.ok, dict(r.failed), len(r.login_failures), f"{s} s")
                for r, s in zip(reports, durations, strict=True)]
-    print("runs (ok, failed, login failures, duration):", summary)
     assert len(_read(fast_runtime)) == len(users), f"not every org read in {RUNS} runs: {summary}"
     assert reports[0].retries["portal_error"] > 0, "the faults were not felt"
     with Session(fast_runtime.engine) as session:
