@@ -24,11 +24,12 @@ from sqlalchemy import Engine
 
 from agent.imports.access import import_access
 from agent.imports.clients import import_clients
-from agent.imports.columns import COLUMNS, ImportKind, column_help
+from agent.imports.columns import COLUMNS, ColumnSpec, ImportKind, column_help
 from agent.imports.common import ImportResult
 from agent.imports.errors import ERROR_LIMIT, FieldError, ImportRejected, RowError
-from agent.imports.parsing import TITLE_ROLES, PracticeRole, normalise_org_id, role_for_title
-from agent.imports.reading import DEFAULT_MAX_ROWS, ColumnSpec
+from agent.imports.job_titles import TITLE_ROLES, PracticeRole, role_for_title
+from agent.imports.org_ids import normalise_org_id
+from agent.imports.row_limit import DEFAULT_MAX_ROWS
 from agent.imports.staff import import_staff
 from agent.storage.db import session_scope
 

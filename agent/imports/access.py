@@ -30,20 +30,21 @@ from sqlmodel import Session, select
 
 from agent.domain import Portal, StaffStatus
 from agent.imports.columns import ACCESS_COLUMNS, ImportKind
-from agent.imports.common import ImportResult, record_audit, reject_if
+from agent.imports.common import ImportResult, record_audit, reject_if, row_numbers
 from agent.imports.errors import FieldError, Problems, RowError
-from agent.imports.parsing import (
-    RowCheck,
+from agent.imports.fields import (
     column_length,
     parse_email,
-    parse_org_id,
     parse_permissions,
-    parse_portal,
     show,
     split_list,
     to_text,
 )
-from agent.imports.reading import DEFAULT_MAX_ROWS, Cell, Sheet, read_sheet
+from agent.imports.org_ids import parse_org_id, parse_portal
+from agent.imports.reading import read_sheet
+from agent.imports.row_check import RowCheck
+from agent.imports.row_limit import DEFAULT_MAX_ROWS
+from agent.imports.sheet import Cell, Sheet
 from agent.reconcile.identity import normalise_email
 from agent.reconcile.roles import is_myob_user_type, myob_role_keys, role_of
 from agent.storage.models import IntendedAccess, Staff, StaffEmail
@@ -225,7 +226,7 @@ def _write_access(session: Session, sheet: Sheet, rows: list[AccessRow]) -> Impo
             leaver_rows.setdefault(row.staff_id, []).append(row.row)
     warnings.extend(
         f"{leavers[staff_id].name} has left the practice but is granted access on "
-        f"{_rows(numbers)}; recorded as intended, and reported as leaver access if observed"
+        f"{row_numbers(numbers)}; recorded as intended, and reported as leaver access if observed"
         for staff_id, numbers in leaver_rows.items()
     )
     return ImportResult(
@@ -233,9 +234,3 @@ def _write_access(session: Session, sheet: Sheet, rows: list[AccessRow]) -> Impo
         updated=updated, unchanged=unchanged, removed=removed, warnings=tuple(warnings),
         sha256=sheet.sha256,
     )
-
-
-def _rows(numbers: list[int]) -> str:
-    shown = ", ".join(str(n) for n in numbers[:10])
-    more = f" and {len(numbers) - 10} more" if len(numbers) > 10 else ""
-    return f"row {shown}{more}" if len(numbers) == 1 else f"rows {shown}{more}"

@@ -39,18 +39,20 @@ from agent.imports.common import (
     require_rows,
 )
 from agent.imports.errors import FieldError, Problems, RowError
-from agent.imports.parsing import (
-    RowCheck,
+from agent.imports.fields import (
+    check_email,
     column_length,
     parse_bool,
     parse_email,
     parse_money,
-    parse_org_refs,
-    parse_portal_org_ids,
     parse_text,
     show,
 )
-from agent.imports.reading import DEFAULT_MAX_ROWS, Cell, Sheet, read_sheet
+from agent.imports.org_ids import parse_org_refs, parse_portal_org_ids
+from agent.imports.reading import read_sheet
+from agent.imports.row_check import RowCheck
+from agent.imports.row_limit import DEFAULT_MAX_ROWS
+from agent.imports.sheet import Cell, Sheet
 from agent.reconcile.identity import looks_like_email, normalise_email
 from agent.storage.models import Client, ClientOrgLink, Org, Staff, StaffEmail
 
@@ -79,10 +81,7 @@ class ClientRow:
 
 
 def _contact_email(cell: Cell) -> str:
-    text = parse_text(cell, max_length=_EMAIL_MAX)
-    if not looks_like_email(text):
-        raise FieldError(f"{show(text)} is not an email address")
-    return text
+    return check_email(parse_text(cell, max_length=_EMAIL_MAX))
 
 
 def _org_parser(column: str) -> Callable[[Cell], list[tuple[Portal, str]]]:

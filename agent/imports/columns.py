@@ -14,9 +14,31 @@ org link silently dropped.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from enum import StrEnum
 
-from agent.imports.reading import ColumnSpec
+
+@dataclass(frozen=True, slots=True)
+class ColumnSpec:
+    """One column of an import file, documented once for the reader, README and --help.
+
+    ``aliases`` are other names a practice's export gives the column; ``multi`` marks
+    a cell holding a list (tab and line breaks allowed between values); ``watch`` are
+    fragments of a column name that make an unknown column an error naming this one
+    (matched against the name's ``column_key``).
+    """
+
+    name: str
+    required: bool
+    description: str
+    example: str
+    aliases: tuple[str, ...] = ()
+    multi: bool = False
+    watch: tuple[str, ...] = ()
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (self.name, *self.aliases)
 
 
 class ImportKind(StrEnum):

@@ -19,7 +19,7 @@ from sqlmodel import Session, SQLModel
 
 from agent.imports.columns import ImportKind
 from agent.imports.errors import ImportRejected, Problems, RowError
-from agent.imports.reading import Sheet
+from agent.imports.sheet import Sheet
 from agent.storage.models import AuditEvent
 
 
@@ -95,6 +95,13 @@ def referenced_ids(
                 if value is not None
             )
     return found
+
+
+def row_numbers(numbers: list[int]) -> str:
+    """Rows named in a warning: ``row 4``, or ``rows 4, 9`` (ten at most, then a count)."""
+    shown = ", ".join(str(n) for n in numbers[:10])
+    more = f" and {len(numbers) - 10} more" if len(numbers) > 10 else ""
+    return f"row {shown}" if len(numbers) == 1 else f"rows {shown}{more}"
 
 
 def record_audit(

@@ -152,3 +152,8 @@ class ImportRejected(Exception):
 
     def __str__(self) -> str:
         return self.report()
+
+
+def file_refused(file: str, reason: str, *, row: int | None = None) -> ImportRejected:
+    """The refusal of a file for one problem that stops it being read at all."""
+    return ImportRejected([RowError(file, row, None, reason)])

@@ -39,18 +39,15 @@ from agent.imports.common import (
     referenced_ids,
     reject_if,
     require_rows,
+    row_numbers,
 )
 from agent.imports.errors import Problems
-from agent.imports.parsing import (
-    RowCheck,
-    column_length,
-    parse_date,
-    parse_emails,
-    parse_job_title,
-    parse_staff_status,
-    show,
-)
-from agent.imports.reading import DEFAULT_MAX_ROWS, Sheet, read_sheet
+from agent.imports.fields import column_length, parse_date, parse_emails, parse_staff_status, show
+from agent.imports.job_titles import parse_job_title
+from agent.imports.reading import read_sheet
+from agent.imports.row_check import RowCheck
+from agent.imports.row_limit import DEFAULT_MAX_ROWS
+from agent.imports.sheet import Sheet
 from agent.storage.models import Staff, StaffEmail
 
 _NAME_MAX = column_length(Staff, "name")
@@ -127,19 +124,13 @@ def validate_staff(
 
 
 def _unknown_titles_warning(sheet: Sheet, titles: dict[str, list[int]]) -> str:
-    named = [f"{show(title)} ({_rows(numbers)})"
+    named = [f"{show(title)} ({row_numbers(numbers)})"
              for title, numbers in list(titles.items())[:_TITLES_NAMED]]
     more = len(titles) - len(named)
     tail = f" and {more} more" if more > 0 else ""
     return (f"{sheet.title('practice_role')}: {', '.join(named)}{tail} "
             f"{'is' if len(titles) == 1 else 'are'} not in the table of job titles, so read "
             "as employee; see the README (Import formats) for the titles known")
-
-
-def _rows(numbers: list[int]) -> str:
-    shown = ", ".join(str(n) for n in numbers[:10])
-    more = f" and {len(numbers) - 10} more" if len(numbers) > 10 else ""
-    return f"row {shown}" if len(numbers) == 1 else f"rows {shown}{more}"
 
 
 def import_staff(
@@ -239,13 +230,12 @@ def _write_staff(
     for staff_id in sorted(keep):
         member = members[staff_id]
         primary = held[staff_id][0] or "no address"
+        kept = "kept as left"
         if member.status != StaffStatus.LEFT.value:
             member.status = StaffStatus.LEFT.value
-            warnings.append(f"{member.name} ({primary}) is not in the file but findings or "
-                            "intended access refer to them: kept and marked left")
-        else:
-            warnings.append(f"{member.name} ({primary}) is not in the file but findings or "
-                            "intended access refer to them: kept as left")
+            kept = "kept and marked left"
+        warnings.append(f"{member.name} ({primary}) is not in the file but findings or "
+                        f"intended access refer to them: {kept}")
 
     wanted: dict[str, tuple[int, bool]] = {
         email: (_id(owners[row.row]), position == 0)

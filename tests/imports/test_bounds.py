@@ -107,7 +107,7 @@ def test_reading_stops_at_the_cap(tmp_path: Path) -> None:
 
 def test_xlsx_shared_strings_are_read_only_as_far_as_needed(tmp_path: Path) -> None:
     """Excel keeps every text of a workbook in one table; a refused file never loads it all."""
-    from agent.imports import reading
+    from agent.imports import xlsx_file
 
     path = tmp_path / "staff.xlsx"
     book = XlsxWriterBook(str(path))  # shared strings, as Excel writes them
@@ -118,10 +118,10 @@ def test_xlsx_shared_strings_are_read_only_as_far_as_needed(tmp_path: Path) -> N
     book.close()
 
     with path.open("rb") as handle:
-        workbook, part = reading._open_workbook(handle)
+        workbook, part = xlsx_file._open_workbook(handle)
         assert part == "xl/sharedStrings.xml"
         strings = workbook.worksheets[0]._shared_strings
-        assert isinstance(strings, reading._SharedStrings)
+        assert isinstance(strings, xlsx_file._SharedStrings)
         rows = workbook.worksheets[0].iter_rows(values_only=True)
         assert next(rows) == tuple(HEADER)
         for _ in range(10):

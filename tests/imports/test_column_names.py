@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 from sqlmodel import select
 
 from agent.imports.columns import COLUMNS
-from agent.imports.reading import column_key
+from agent.imports.header import column_key
 from agent.storage.db import session_scope
 from agent.storage.models import ClientOrgLink, IntendedAccess, Org
 from tests.imports.helpers import (

@@ -26,7 +26,7 @@ from agent.imports import (
     normalise_org_id,
     run_import,
 )
-from agent.imports.parsing import parse_date, parse_money
+from agent.imports.fields import parse_date, parse_money
 from agent.storage.db import session_scope
 from agent.storage.models import (
     AuditEvent,
