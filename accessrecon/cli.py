@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from agent.imports.parsing import normalise_org_id
 from sqlalchemy.exc import IntegrityError
 
 from accessrecon.commands import ops, server_admin
@@ -36,7 +37,6 @@ from agent.domain import Portal
 from agent.filemodes import open_private
 from agent.imports import ImportKind, ImportRejected, run_import
 from agent.imports.errors import FieldError
-from agent.imports.parsing import normalise_org_id
 from agent.reports.csvsafe import safe_csv_value
 from agent.reports.leaver import PersonNotFound
 from agent.runtime import Runtime
@@ -66,8 +66,17 @@ app.add_typer(login_app, name="login")
 app.add_typer(report_app, name="report")
 
 USER_ERRORS = (
-    ImportRejected, LoginError, PersonNotFound, SecretKeyError, ChromiumNotFound, ValueError,
-    FileNotFoundError, BackupError, ScheduleError, AuthError, ReportRefused,
+    ImportRejected,
+    LoginError,
+    PersonNotFound,
+    SecretKeyError,
+    ChromiumNotFound,
+    ValueError,
+    FileNotFoundError,
+    BackupError,
+    ScheduleError,
+    AuthError,
+    ReportRefused,
 )
 
 
@@ -94,8 +103,15 @@ def demo(
     """Generate a small world, crawl its sandbox portals, reconcile, report, then serve."""
     from accessrecon.demo import run_demo
 
-    run_demo(data_dir=data_dir, seed=seed, staff=staff, orgs=orgs, users=users,
-             serve=not no_serve, port=port)
+    run_demo(
+        data_dir=data_dir,
+        seed=seed,
+        staff=staff,
+        orgs=orgs,
+        users=users,
+        serve=not no_serve,
+        port=port,
+    )
 
 
 @app.command("import")
@@ -105,9 +121,13 @@ def import_file(
 ) -> None:
     """Import the practice's roster, client list or intended access (validated whole)."""
     runtime = _runtime()
-    result = run_import(runtime.engine, kind, file,
-                        practice_domains=runtime.settings.practice_domains,
-                        max_rows=runtime.settings.import_max_rows)
+    result = run_import(
+        runtime.engine,
+        kind,
+        file,
+        practice_domains=runtime.settings.practice_domains,
+        max_rows=runtime.settings.import_max_rows,
+    )
     console.print(
         f"imported {result.rows} {kind.value} rows from {file.name}: "
         f"{result.created} new, {result.updated} updated, {result.removed} removed"
@@ -120,8 +140,9 @@ def import_file(
 def login_add(
     portal: Annotated[str, typer.Option(help="xero, qbo or myob")],
     email: Annotated[str, typer.Option(help="the login's email")],
-    base_url: Annotated[str | None, typer.Option(help="portal address (default: the real one)")]
-    = None,
+    base_url: Annotated[
+        str | None, typer.Option(help="portal address (default: the real one)")
+    ] = None,
     label: Annotated[str, typer.Option(help="a name to recognise the login by")] = "",
 ) -> None:
     """Add a login; the password and TOTP secret are asked for, never taken as arguments."""
@@ -129,8 +150,16 @@ def login_add(
     totp_secret = typer.prompt("TOTP secret (base32, as the portal showed it)", hide_input=True)
     runtime = _runtime()
     with session_scope(runtime.engine) as session:
-        summary = add_login(session, runtime.box, portal=portal, email=email, password=password,
-                            totp_secret=totp_secret, base_url=base_url, label=label)
+        summary = add_login(
+            session,
+            runtime.box,
+            portal=portal,
+            email=email,
+            password=password,
+            totp_secret=totp_secret,
+            base_url=base_url,
+            label=label,
+        )
     console.print(f"login {summary.id} saved: {summary.portal} {summary.email} {summary.base_url}")
 
 
@@ -144,17 +173,26 @@ def login_list() -> None:
     if not rows:
         console.print("no logins yet: add one with 'accessrecon login add'")
         return
-    console.print("id\tportal\temail\tbase url\tsession\tlast sign-in", markup=False,
-                  highlight=False)
+    console.print(
+        "id\tportal\temail\tbase url\tsession\tlast sign-in", markup=False, highlight=False
+    )
     for row in rows:
         state = "signed in before" if row.has_session else "never signed in"
         attempt = last.get(row.id)
         outcome = attempt.summary if attempt else "never tried"
-        if attempt and not attempt.ok and attempt.failing_since and \
-                attempt.failing_since != attempt.at:
+        if (
+            attempt
+            and not attempt.ok
+            and attempt.failing_since
+            and attempt.failing_since != attempt.at
+        ):
             outcome += f", failing since {attempt.failing_since:%Y-%m-%d %H:%M} UTC"
-        console.print(f"{row.id}\t{row.portal}\t{row.email}\t{row.base_url}\t{state}\t"
-                      f"{outcome}", markup=False, highlight=False, soft_wrap=True)
+        console.print(
+            f"{row.id}\t{row.portal}\t{row.email}\t{row.base_url}\t{state}\t{outcome}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 @login_app.command("remove")
@@ -168,7 +206,8 @@ def login_remove(login_id: int) -> None:
         # its sign-ins, orgs and scans are evidence that names it, and stay
         raise LoginError(
             f"login {login_id} has sign-ins, orgs or scans on record, so it is kept; add "
-            "it again with 'accessrecon login add' to replace its secrets") from None
+            "it again with 'accessrecon login add' to replace its secrets"
+        ) from None
     console.print(f"login {login_id} removed")
 
 
@@ -176,9 +215,15 @@ def login_remove(login_id: int) -> None:
 def scan(
     portal: Annotated[str | None, typer.Option(help="only this portal's logins")] = None,
     org: Annotated[str | None, typer.Option(help="only this org (portal's own id)")] = None,
-    concurrency: Annotated[int | None, typer.Option(
-        min=1, max=64, help="requests to the portals in flight at once "
-        "(default ACCESSRECON_CRAWL_CONCURRENCY)")] = None,
+    concurrency: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=64,
+            help="requests to the portals in flight at once "
+            "(default ACCESSRECON_CRAWL_CONCURRENCY)",
+        ),
+    ] = None,
 ) -> None:
     """Crawl the portals now (resuming an unfinished crawl), then reconcile.
 
@@ -193,8 +238,7 @@ def scan(
     _reconcile_and_show(runtime)
     problem = scan_problem(report, org)
     if problem:
-        err_console.print(f"accessrecon: {problem}", markup=False, highlight=False,
-                          soft_wrap=True)
+        err_console.print(f"accessrecon: {problem}", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(1)
 
 
@@ -208,8 +252,9 @@ def _scan_target(portal: str | None, org: str | None) -> tuple[str | None, str |
         try:
             portal = Portal(portal.strip().casefold()).value
         except ValueError:
-            raise ValueError(f"--portal {portal!r} is not a portal; use xero, qbo or myob"
-                             ) from None
+            raise ValueError(
+                f"--portal {portal!r} is not a portal; use xero, qbo or myob"
+            ) from None
     if org is None:
         return portal, None
     if portal is not None:
@@ -224,7 +269,8 @@ def _scan_target(portal: str | None, org: str | None) -> tuple[str | None, str |
             continue
     raise ValueError(
         f"--org {org!r} is not an org id of any portal: xero is ! and five letters or "
-        "digits (!x7Kp2), qbo 10 to 19 digits, myob a UUID")
+        "digits (!x7Kp2), qbo 10 to 19 digits, myob a UUID"
+    )
 
 
 def scan_problem(report: CrawlReport, org: str | None) -> str | None:
@@ -239,11 +285,14 @@ def scan_problem(report: CrawlReport, org: str | None) -> str | None:
         by_cause: dict[tuple[str, str], list[str]] = {}
         for portal, email, reason, detail in report.login_failures:
             by_cause.setdefault((reason, detail), []).append(f"{portal} {email}")
-        logins = "; ".join(f"{', '.join(who)}: {reason} ({detail})"
-                           for (reason, detail), who in by_cause.items())
+        logins = "; ".join(
+            f"{', '.join(who)}: {reason} ({detail})" for (reason, detail), who in by_cause.items()
+        )
         count = len(report.login_failures)
-        return f"{count} login{'s' if count != 1 else ''} failed to sign in or list orgs: " \
+        return (
+            f"{count} login{'s' if count != 1 else ''} failed to sign in or list orgs: "
             f"{logins}" + (f"; {scans}" if scans else "")
+        )
     if report.ok + report.suspect + report.skipped_already_done == 0:
         return "no org was read: " + (scans if scans else "the logins list no orgs")
     if scans:
@@ -263,8 +312,11 @@ def _reconcile_and_show(runtime: Runtime) -> None:
     console.print(
         f"{summary.orgs_reconciled} orgs reconciled, {summary.new} new findings, "
         f"{summary.resolved} resolved"
-        + (f", {summary.orgs_without_ok_scan} orgs with no ok scan yet"
-           if summary.orgs_without_ok_scan else "")
+        + (
+            f", {summary.orgs_without_ok_scan} orgs with no ok scan yet"
+            if summary.orgs_without_ok_scan
+            else ""
+        )
     )
 
 
@@ -276,8 +328,10 @@ def reconcile_command() -> None:
 
 def _findings_text(rows: list[FindingRow], output_format: OutputFormat) -> str:
     """The findings as CSV or JSON text, exactly as written out (and hashed for the audit)."""
-    dicts = [{k: (v.isoformat() if hasattr(v, "isoformat") else v)
-              for k, v in asdict(r).items()} for r in rows]
+    dicts = [
+        {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in asdict(r).items()}
+        for r in rows
+    ]
     if output_format is OutputFormat.JSON:
         return json.dumps(dicts, ensure_ascii=False, indent=1) + "\n"
     buffer = io.StringIO(newline="")
@@ -293,11 +347,18 @@ def findings(
     finding_class: Annotated[list[str] | None, typer.Option("--class", help="repeatable")] = None,
     portal: Annotated[str | None, typer.Option()] = None,
     problems: Annotated[bool, typer.Option(help="only classes that need action")] = False,
-    output_format: Annotated[OutputFormat | None, typer.Option(
-        "--format", help="table, csv or json (default: table; with -o, from its suffix, "
-                         "else csv)")] = None,
-    output: Annotated[Path | None, typer.Option(
-        "-o", "--output", dir_okay=False, help="write the export to this file (mode 0600)")
+    output_format: Annotated[
+        OutputFormat | None,
+        typer.Option(
+            "--format",
+            help="table, csv or json (default: table; with -o, from its suffix, else csv)",
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "-o", "--output", dir_okay=False, help="write the export to this file (mode 0600)"
+        ),
     ] = None,
 ) -> None:
     """List open findings, or export them as CSV or JSON.
@@ -310,18 +371,24 @@ def findings(
         if output is None:
             output_format = OutputFormat.TABLE
         else:
-            output_format = (OutputFormat.JSON if output.suffix.lower() == ".json"
-                             else OutputFormat.CSV)
+            output_format = (
+                OutputFormat.JSON if output.suffix.lower() == ".json" else OutputFormat.CSV
+            )
     if output_format is OutputFormat.TABLE and output is not None:
         raise typer.BadParameter("a table is for the screen: use --format csv or json with -o")
     runtime = _runtime()
     with session_scope(runtime.engine) as session:
-        rows = open_findings(session, classes=finding_class or (), portal=portal,
-                             problems_only=problems)
+        rows = open_findings(
+            session, classes=finding_class or (), portal=portal, problems_only=problems
+        )
     if output_format is OutputFormat.TABLE:
         for r in rows:
-            console.print(f"{r.severity:8} {r.finding_class:22} {r.portal:5} {r.portal_org_id:20} "
-                          f"{r.email}  {r.detail}", markup=False, highlight=False)
+            console.print(
+                f"{r.severity:8} {r.finding_class:22} {r.portal:5} {r.portal_org_id:20} "
+                f"{r.email}  {r.detail}",
+                markup=False,
+                highlight=False,
+            )
         console.print(f"{len(rows)} findings")
         return
     content = _findings_text(rows, output_format).encode("utf-8")
@@ -332,12 +399,22 @@ def findings(
         sys.stdout.buffer.write(content)
         sys.stdout.flush()
     with session_scope(runtime.engine) as session:
-        record(session, actor=cli_actor(), action=f"export.findings_{output_format.value}",
-               detail={"format": output_format.value, "rows": len(rows),
-                       "sha256": sha256_hex(content),
-                       "destination": str(output.name) if output is not None else "stdout",
-                       "filter": {"classes": list(finding_class or ()), "portal": portal,
-                                  "problems_only": problems}})
+        record(
+            session,
+            actor=cli_actor(),
+            action=f"export.findings_{output_format.value}",
+            detail={
+                "format": output_format.value,
+                "rows": len(rows),
+                "sha256": sha256_hex(content),
+                "destination": str(output.name) if output is not None else "stdout",
+                "filter": {
+                    "classes": list(finding_class or ()),
+                    "portal": portal,
+                    "problems_only": problems,
+                },
+            },
+        )
 
 
 @app.command()
@@ -345,12 +422,20 @@ def serve(
     host: Annotated[str | None, typer.Option(help="default 127.0.0.1")] = None,
     port: Annotated[int | None, typer.Option()] = None,
     docs: Annotated[bool, typer.Option(help="serve /docs (the OpenAPI pages)")] = False,
-    worker: Annotated[bool, typer.Option(
-        help="run queued scans in this process (--no-worker when 'accessrecon worker' "
-             "runs them elsewhere)")] = True,
-    allow_non_loopback: Annotated[bool, typer.Option(
-        "--allow-non-loopback",
-        help="listen on an address other than loopback (a container, a trusted LAN)")] = False,
+    worker: Annotated[
+        bool,
+        typer.Option(
+            help="run queued scans in this process (--no-worker when 'accessrecon worker' "
+            "runs them elsewhere)"
+        ),
+    ] = True,
+    allow_non_loopback: Annotated[
+        bool,
+        typer.Option(
+            "--allow-non-loopback",
+            help="listen on an address other than loopback (a container, a trusted LAN)",
+        ),
+    ] = False,
 ) -> None:
     """Serve the API, the dashboard and scheduled crawls until Ctrl-C."""
     from accessrecon.background import background_services
@@ -359,8 +444,9 @@ def serve(
     runtime = _runtime()
     resolve_bind(host or runtime.settings.host, allow_non_loopback=allow_non_loopback)
     with background_services(runtime, worker=worker):
-        serve_forever(runtime, host=host, port=port, docs=docs,
-                      allow_non_loopback=allow_non_loopback)
+        serve_forever(
+            runtime, host=host, port=port, docs=docs, allow_non_loopback=allow_non_loopback
+        )
 
 
 app.add_typer(review_app, name="review")

@@ -96,13 +96,22 @@ def findings_table(counts: Mapping[str, int], title: str = "Open findings") -> T
     return table
 
 
-def run_crawl(runtime: Runtime, *, portal: str | None = None, org: str | None = None,
-              concurrency: int | None = None) -> CrawlReport:
+def run_crawl(
+    runtime: Runtime,
+    *,
+    portal: str | None = None,
+    org: str | None = None,
+    concurrency: int | None = None,
+) -> CrawlReport:
     """Crawl with a progress bar on the terminal."""
     with crawl_progress() as progress:
         from agent.crawl.crawler import Crawler
 
-        crawler = Crawler(runtime.engine, runtime.box, settings=runtime.settings,
-                          concurrency=concurrency or runtime.settings.crawl_concurrency,
-                          progress=progress)
+        crawler = Crawler(
+            runtime.engine,
+            runtime.box,
+            settings=runtime.settings,
+            concurrency=concurrency or runtime.settings.crawl_concurrency,
+            progress=progress,
+        )
         return asyncio.run(crawler.run(portal=portal, org_id=org))

@@ -55,15 +55,23 @@ def run_demo(
         shutil.rmtree(directory)
     private_dir(directory)  # the demo's data directory, private like the real one
     portals = tuple(p.value for p in registered_portals())
-    world = generate_world(seed, staff=staff, orgs_per_portal=orgs, users_per_org=users,
-                           portals=portals)
+    world = generate_world(
+        seed, staff=staff, orgs_per_portal=orgs, users_per_org=users, portals=portals
+    )
     files = write_world(world, directory / "world")
-    console.print(f"world {seed}: {len(world.staff)} staff, {len(world.orgs)} orgs in "
-                  f"{', '.join(portals)}; files in {files.world.parent}")
-    settings = Settings(data_dir=directory, database_url_setting=None,
-                        practice_domains=world.practice_domains,
-                        port=port or base.port, host=base.host,
-                        chromium_path=base.chromium_path, secret_key=None)
+    console.print(
+        f"world {seed}: {len(world.staff)} staff, {len(world.orgs)} orgs in "
+        f"{', '.join(portals)}; files in {files.world.parent}"
+    )
+    settings = Settings(
+        data_dir=directory,
+        database_url_setting=None,
+        practice_domains=world.practice_domains,
+        port=port or base.port,
+        host=base.host,
+        chromium_path=base.chromium_path,
+        secret_key=None,
+    )
     runtime = Runtime(settings)
 
     with ExitStack() as stack:
@@ -71,15 +79,31 @@ def run_demo(
             server = stack.enter_context(PortalServer(create_portal_app(portal, world)))
             login = world.logins_of(portal)[0]
             with session_scope(runtime.engine) as session:
-                add_login(session, runtime.box, portal=portal, email=login.email,
-                          password=login.password, totp_secret=login.totp_secret,
-                          base_url=server.base_url, label=f"sandbox {portal}", actor="demo")
+                add_login(
+                    session,
+                    runtime.box,
+                    portal=portal,
+                    email=login.email,
+                    password=login.password,
+                    totp_secret=login.totp_secret,
+                    base_url=server.base_url,
+                    label=f"sandbox {portal}",
+                    actor="demo",
+                )
             console.print(f"sandbox {portal} portal at {server.base_url}")
-        for kind, path in ((ImportKind.STAFF, files.staff), (ImportKind.CLIENTS, files.clients),
-                           (ImportKind.ACCESS, files.access)):
-            result = run_import(runtime.engine, kind, path,
-                                practice_domains=settings.practice_domains, actor="demo",
-                                max_rows=settings.import_max_rows)
+        for kind, path in (
+            (ImportKind.STAFF, files.staff),
+            (ImportKind.CLIENTS, files.clients),
+            (ImportKind.ACCESS, files.access),
+        ):
+            result = run_import(
+                runtime.engine,
+                kind,
+                path,
+                practice_domains=settings.practice_domains,
+                actor="demo",
+                max_rows=settings.import_max_rows,
+            )
             console.print(f"imported {result.rows} {kind.value} rows from {path.name}")
 
         report = run_crawl(runtime)
@@ -113,16 +137,25 @@ def _serve(runtime: Runtime, world: World) -> None:
 
     settings = runtime.settings
     with session_scope(runtime.engine) as session:
-        admin = add_user(session, name="demo admin", role=PracticeRole.PRACTICE_ADMIN,
-                         scope=ClientScope.ALL, actor="demo")
+        admin = add_user(
+            session,
+            name="demo admin",
+            role=PracticeRole.PRACTICE_ADMIN,
+            scope=ClientScope.ALL,
+            actor="demo",
+        )
         issued = issue_pairing_code(session, user_id=admin.id, actor="demo")
     base = f"http://{settings.host}:{settings.port}"
     org = world.orgs[0]
-    console.print(f"pairing code for the extension and the dashboard: "
-                  f"[bold]{format_code(issued.code)}[/] (valid 5 minutes; "
-                  "'accessrecon pair' prints another)")
-    console.print(f"dashboard: {base}/dashboard/   API: {base}/api/v1 "
-                  f"(e.g. /api/v1/orgs/{org.portal}/{org.org_id}/status with a token)")
+    console.print(
+        f"pairing code for the extension and the dashboard: "
+        f"[bold]{format_code(issued.code)}[/] (valid 5 minutes; "
+        "'accessrecon pair' prints another)"
+    )
+    console.print(
+        f"dashboard: {base}/dashboard/   API: {base}/api/v1 "
+        f"(e.g. /api/v1/orgs/{org.portal}/{org.org_id}/status with a token)"
+    )
     console.print("serving until Ctrl-C")
     with background_services(runtime):
         serve_forever(runtime)
@@ -143,12 +176,16 @@ def _leaver_to_report(world: World) -> str | None:
 def _compare_with_truth(runtime: Runtime, world: World) -> None:
     """Show the findings beside the world's ground truth, class by class."""
     domains = world.practice_domains
-    expected = {(t.portal, t.org_id, normalise_email(t.email, domains)): t.finding_class
-                for t in world.truth}
+    expected = {
+        (t.portal, t.org_id, normalise_email(t.email, domains)): t.finding_class
+        for t in world.truth
+    }
     with session_scope(runtime.engine) as session:
         rows = open_findings(session)
-    got = {(r.portal, r.portal_org_id, normalise_email(r.email, domains)): r.finding_class
-           for r in rows}
+    got = {
+        (r.portal, r.portal_org_id, normalise_email(r.email, domains)): r.finding_class
+        for r in rows
+    }
     table = Table(title="Findings against the world's ground truth")
     for column in ("class", "expected", "found", "agree"):
         table.add_column(column, justify="left" if column == "class" else "right")
@@ -159,5 +196,7 @@ def _compare_with_truth(runtime: Runtime, world: World) -> None:
         table.add_row(cls, str(len(want)), str(len(have)), str(len(want & have)))
     console.print(table)
     agree = sum(1 for k, v in expected.items() if got.get(k) == v)
-    console.print(f"{agree} of {len(expected)} expected findings agree; "
-                  f"{len(set(got) - set(expected))} findings not in the ground truth")
+    console.print(
+        f"{agree} of {len(expected)} expected findings agree; "
+        f"{len(set(got) - set(expected))} findings not in the ground truth"
+    )

@@ -63,7 +63,8 @@ def resolve_bind(host: str, *, allow_non_loopback: bool = False) -> str:
         )
     log.warning(
         "serving on %s, not loopback, by explicit override: anyone who can reach this "
-        "address can try the API and the pairing exchange", bind,
+        "address can try the API and the pairing exchange",
+        bind,
     )
     return bind
 
@@ -89,8 +90,16 @@ def serve_forever(
             server_settings.extra_hosts = [*server_settings.extra_hosts, host_name]
     # Building the app migrates the database and proves the secret key (the canary):
     # a wrong key stops here, before the port is opened.
-    app = create_app(runtime, enable_docs=docs or None, server_settings=server_settings,
-                     port=listen_port)
+    app = create_app(
+        runtime, enable_docs=docs or None, server_settings=server_settings, port=listen_port
+    )
     log.info("serving the API on http://%s:%s/api/v1", bind, listen_port)
-    uvicorn.run(app, host=bind, port=listen_port, log_level="info", server_header=False,
-                proxy_headers=False, log_config=log_config())
+    uvicorn.run(
+        app,
+        host=bind,
+        port=listen_port,
+        log_level="info",
+        server_header=False,
+        proxy_headers=False,
+        log_config=log_config(),
+    )

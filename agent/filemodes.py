@@ -55,8 +55,14 @@ def check_private(path: Path) -> bool:
     try:
         path.chmod(wanted)
     except OSError as exc:  # not ours to change (another owner, a read-only mount)
-        log.warning("%s is readable by others (mode %o) and could not be set to %o: %s; "
-                    "run chmod %o on it", path, mode, wanted, exc.strerror, wanted)
+        log.warning(
+            "%s is readable by others (mode %o) and could not be set to %o: %s; run chmod %o on it",
+            path,
+            mode,
+            wanted,
+            exc.strerror,
+            wanted,
+        )
         return False
     log.warning("%s was readable by others (mode %o); its mode is now %o", path, mode, wanted)
     return True
@@ -104,8 +110,11 @@ def create_private(path: Path) -> None:
 
 def sqlite_files(database: Path) -> tuple[Path, Path, Path]:
     """A SQLite database file and the WAL and shared-memory files beside it."""
-    return database, database.with_name(database.name + "-wal"), \
-        database.with_name(database.name + "-shm")
+    return (
+        database,
+        database.with_name(database.name + "-wal"),
+        database.with_name(database.name + "-shm"),
+    )
 
 
 @contextmanager

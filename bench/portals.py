@@ -31,11 +31,24 @@ def served_portals(world_file: Path, portals: list[str]) -> Iterator[dict[str, s
     try:
         for portal in portals:
             port = free_port()
-            procs.append(subprocess.Popen(
-                [sys.executable, "-m", "sandbox", "serve", "--world", str(world_file),
-                 "--portal", portal, "--port", str(port)],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            ))
+            procs.append(
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "sandbox",
+                        "serve",
+                        "--world",
+                        str(world_file),
+                        "--portal",
+                        portal,
+                        "--port",
+                        str(port),
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
             urls[portal] = f"http://127.0.0.1:{port}"
         for url in urls.values():
             deadline = time.monotonic() + 60

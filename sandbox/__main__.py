@@ -48,9 +48,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--session-expiry-requests", type=int, default=None)
     serve.add_argument("--rate-limit-per-s", type=float, default=None)
     serve.add_argument("--layout-version", type=int, choices=(1, 2), default=1)
-    serve.add_argument("--markup-variant", action="store_true",
-                       help="render what SPEC leaves open otherwise (titles, headings, column "
-                            "order, remove controls, unknown JSON keys)")
+    serve.add_argument(
+        "--markup-variant",
+        action="store_true",
+        help="render what SPEC leaves open otherwise (titles, headings, column "
+        "order, remove controls, unknown JSON keys)",
+    )
     serve.add_argument("--lockout-after", type=int, default=5)
     serve.add_argument("--lockout-s", type=float, default=900)
     serve.add_argument("--seed", type=int, default=None, help="seed of the fault dice")

@@ -49,14 +49,64 @@ from sandbox.world import (
 PORTALS = ("xero", "qbo", "myob")
 
 _GIVEN = [
-    "Anna", "Ben", "Chloé", "Dev", "Erin", "Farah", "George", "Hana", "Ivan", "Jo",
-    "Kiri", "Liam", "Mei", "Noah", "Olivia", "Priya", "Quinn", "Rhys", "Sofía", "Tom",
-    "Uma", "Vikram", "Wen", "Xavier", "Yusuf", "Zoë", "Łukasz", "Aroha", "Björn", "Siobhán",
+    "Anna",
+    "Ben",
+    "Chloé",
+    "Dev",
+    "Erin",
+    "Farah",
+    "George",
+    "Hana",
+    "Ivan",
+    "Jo",
+    "Kiri",
+    "Liam",
+    "Mei",
+    "Noah",
+    "Olivia",
+    "Priya",
+    "Quinn",
+    "Rhys",
+    "Sofía",
+    "Tom",
+    "Uma",
+    "Vikram",
+    "Wen",
+    "Xavier",
+    "Yusuf",
+    "Zoë",
+    "Łukasz",
+    "Aroha",
+    "Björn",
+    "Siobhán",
 ]
 _FAMILY = [
-    "Ashby", "Brennan", "Chen", "D'Souza", "Evans", "Fraser", "Gupta", "Hōhepa", "Iwata",
-    "Jensen", "Kaur", "Lee", "Müller", "Nguyen", "O'Brien", "Patel", "Quigley", "Rossi",
-    "Singh", "Tanaka", "Underwood", "Vasquez", "Walker", "Xu", "Yilmaz", "Zielińska",
+    "Ashby",
+    "Brennan",
+    "Chen",
+    "D'Souza",
+    "Evans",
+    "Fraser",
+    "Gupta",
+    "Hōhepa",
+    "Iwata",
+    "Jensen",
+    "Kaur",
+    "Lee",
+    "Müller",
+    "Nguyen",
+    "O'Brien",
+    "Patel",
+    "Quigley",
+    "Rossi",
+    "Singh",
+    "Tanaka",
+    "Underwood",
+    "Vasquez",
+    "Walker",
+    "Xu",
+    "Yilmaz",
+    "Zielińska",
 ]
 #: Client people come from other pools than staff, so no client name resembles staff.
 _CLIENT_GIVEN = ["Marge", "Otis", "Ruth", "Stan", "Trudy", "Vern", "Wanda", "Yolanda", "Ziggy"]
@@ -77,19 +127,36 @@ _ODD_NAMES = [
     "<img src=x onerror=alert(1)>",
     "Ōtautahi & Sons = Best",
     "Bree 🍀 O'Hara",
-    "a<b>c \"quoted\"",
+    'a<b>c "quoted"',
 ]
 _BUSINESS = [
-    "Bakery", "Builders", "Cafe", "Dental", "Engineering", "Farms", "Garage", "Holdings",
-    "Imports", "Joinery", "Kitchens", "Legal", "Motors", "Nursery", "Optics", "Plumbing",
+    "Bakery",
+    "Builders",
+    "Cafe",
+    "Dental",
+    "Engineering",
+    "Farms",
+    "Garage",
+    "Holdings",
+    "Imports",
+    "Joinery",
+    "Kitchens",
+    "Legal",
+    "Motors",
+    "Nursery",
+    "Optics",
+    "Plumbing",
 ]
 _PLACES = ["Harbour", "Summit", "Kōwhai", "Riverside", "Old Mill", "Smith & Jones", "Ngā Hau"]
 
 _XERO_STAFF_ROLES = ["FINANCIALADVISER", "STANDARD"]
 _XERO_CLIENT_ROLES = ["STANDARD", "READONLY", "INVOICEONLY", "CASHBOOKCLIENT", "MANAGEDCLIENT"]
 _QBO_USER_TYPES = [
-    "Company admin", "Standard all access", "Standard limited customers and vendors",
-    "Reports only", "Time tracking only",
+    "Company admin",
+    "Standard all access",
+    "Standard limited customers and vendors",
+    "Reports only",
+    "Time tracking only",
 ]
 _MYOB_ROLES = ["Administrator", "Invoicing", "Purchasing", "Payroll", "Banking", "Read only"]
 
@@ -163,8 +230,12 @@ class _Builder:
                 left_on = (self.today - timedelta(days=self.rng.randint(10, 400))).isoformat()
             people.append(
                 WorldStaff(
-                    staff_id=f"S{i + 1:04d}", name=f"{given} {family}", emails=emails,
-                    status=status, practice_role=role, left_on=left_on,
+                    staff_id=f"S{i + 1:04d}",
+                    name=f"{given} {family}",
+                    emails=emails,
+                    status=status,
+                    practice_role=role,
+                    left_on=left_on,
                 )
             )
         if not any(s.status == "left" for s in people):
@@ -186,7 +257,8 @@ class _Builder:
     def logins(self) -> list[WorldLogin]:
         return [
             WorldLogin(
-                portal=p, email=f"accessrecon.{p}@{self.domain}",
+                portal=p,
+                email=f"accessrecon.{p}@{self.domain}",
                 password=f"Pa55-{p}-{self.rng.getrandbits(32):08x}!",
                 totp_secret=pyotp.random_base32(),
             )
@@ -245,13 +317,22 @@ def generate_world(
                 manager = managers[client_no % len(managers)]
                 clients.append(
                     WorldClient(
-                        client_id=client_id, name=name, client_manager=manager.name,
+                        client_id=client_id,
+                        name=name,
+                        client_manager=manager.name,
                         partner=managers[0].name,
-                        annual_fee=float(rng.randrange(1200, 48000, 50)), archived=archived,
+                        annual_fee=float(rng.randrange(1200, 48000, 50)),
+                        archived=archived,
                     )
                 )
-            org = WorldOrg(portal=portal, org_id=org_id, name=name, users=[],
-                           client_id=client_id, serial_number=f"{rng.getrandbits(40):012d}")
+            org = WorldOrg(
+                portal=portal,
+                org_id=org_id,
+                name=name,
+                users=[],
+                client_id=client_id,
+                serial_number=f"{rng.getrandbits(40):012d}",
+            )
             org.users.append(_agent_user(b, portal, login))
             plan = _plan_org(rng, users_per_org, current, leavers)
             for intent, person in plan:
@@ -302,8 +383,15 @@ def generate_world(
             orgs.append(org)
 
     return World(
-        seed=seed, practice_name="Harbour & Co Accountants", practice_domains=[b.domain],
-        staff=roster, clients=clients, orgs=orgs, logins=logins, grants=grants, truth=truth,
+        seed=seed,
+        practice_name="Harbour & Co Accountants",
+        practice_domains=[b.domain],
+        staff=roster,
+        clients=clients,
+        orgs=orgs,
+        logins=logins,
+        grants=grants,
+        truth=truth,
     )
 
 
@@ -317,16 +405,32 @@ def _plan_org(
     for person in chosen:
         roll = rng.random()
         intent = (
-            "managed" if roll < 0.4 else "direct" if roll < 0.62 else "drift" if roll < 0.74
-            else "missing" if roll < 0.84 else "declined" if roll < 0.92 else "personal"
+            "managed"
+            if roll < 0.4
+            else "direct"
+            if roll < 0.62
+            else "drift"
+            if roll < 0.74
+            else "missing"
+            if roll < 0.84
+            else "declined"
+            if roll < 0.92
+            else "personal"
         )
         plan.append((intent, person))
     if leavers and rng.random() < 0.6:
         leaver = rng.choice(leavers)
         roll = rng.random()
-        plan.append((
-            "leaver_granted" if roll < 0.45 else "leaver_direct" if roll < 0.85
-            else "leaver_personal", leaver))
+        plan.append(
+            (
+                "leaver_granted"
+                if roll < 0.45
+                else "leaver_direct"
+                if roll < 0.85
+                else "leaver_personal",
+                leaver,
+            )
+        )
     return plan
 
 
@@ -343,8 +447,13 @@ def _grant(person: WorldStaff, portal: str, org_id: str, role: str, intent: str)
     if intent == "managed" and len(person.emails) > 1:
         email = person.emails[1].replace("@", "+access@")
     if portal == "myob" and int(person.staff_id[1:]) % 2 == 0:
-        return WorldGrant(staff_email=email, portal=portal, org_id=org_id, role="",
-                          extra_permissions=["Administrator"])
+        return WorldGrant(
+            staff_email=email,
+            portal=portal,
+            org_id=org_id,
+            role="",
+            extra_permissions=["Administrator"],
+        )
     return WorldGrant(staff_email=email, portal=portal, org_id=org_id, role=role)
 
 
@@ -376,9 +485,15 @@ def _staff_user(
             status = "PENDING"
         extras = ["MANAGE_USERS"] if observed == "FINANCIALADVISER" and rng.random() < 0.4 else []
         user = WorldUser(
-            user_id=b.next_user_id(), first_name=given, last_name=family, email=email,
-            role=observed, status=status, extra_permissions=extras,
-            last_login_utc=_when(b), logins_this_week=rng.randint(0, 9),
+            user_id=b.next_user_id(),
+            first_name=given,
+            last_name=family,
+            email=email,
+            role=observed,
+            status=status,
+            extra_permissions=extras,
+            last_login_utc=_when(b),
+            logins_this_week=rng.randint(0, 9),
         )
     elif portal == "qbo":
         granted = intent in ("managed", "drift", "leaver_granted")
@@ -391,8 +506,13 @@ def _staff_user(
             status = "Invited"
         kind = "firms" if observed == "Accountant" else "users"
         user = WorldUser(
-            user_id=b.next_user_id(), first_name=given, last_name=family, email=email,
-            role=observed, status=status, kind=kind,
+            user_id=b.next_user_id(),
+            first_name=given,
+            last_name=family,
+            email=email,
+            role=observed,
+            status=status,
+            kind=kind,
             firm_name="Harbour & Co Accountants" if kind == "firms" else None,
         )
     else:
@@ -400,13 +520,18 @@ def _staff_user(
         observed = "File user" if intent == "drift" else "Online admin"
         invited = rng.random() < 0.1
         user = WorldUser(
-            user_id=b.next_user_id(), first_name=given, last_name=family, email=email,
-            role=observed, status="INVITED" if invited else "ACTIVE",
+            user_id=b.next_user_id(),
+            first_name=given,
+            last_name=family,
+            email=email,
+            role=observed,
+            status="INVITED" if invited else "ACTIVE",
             kind="Advisor" if intent in ("managed", "drift", "leaver_granted") else "User",
             myob_roles=["Administrator"] if observed == "Online admin" else ["Invoicing"],
             invite_expires_at=(
                 (datetime(2026, 11, 1, tzinfo=UTC) + timedelta(days=7)).isoformat()
-                if invited else None
+                if invited
+                else None
             ),
         )
         if intent == "declined":
@@ -433,25 +558,46 @@ def _personal_user(b: _Builder, portal: str, person: WorldStaff) -> WorldUser:
         first, last = _ascii(given), _ascii_name(family)
     elif style == "initial":
         first = f"{_ascii(given)[:1].upper()}."
-    email = (f"{_ascii(given).lower()}{rng.randint(10, 99)}{b.next_user_id()[-3:]}"
-             f"@{rng.choice(_PERSONAL_DOMAINS)}")
+    email = (
+        f"{_ascii(given).lower()}{rng.randint(10, 99)}{b.next_user_id()[-3:]}"
+        f"@{rng.choice(_PERSONAL_DOMAINS)}"
+    )
     if rng.random() < 0.3:
         email = email.capitalize()
     pending = rng.random() < 0.15
     if portal == "xero":
-        return WorldUser(user_id=b.next_user_id(), first_name=first, last_name=last,
-                         email=email, role="STANDARD", status="PENDING" if pending else "ACTIVE",
-                         last_login_utc=None if pending else _when(b))
+        return WorldUser(
+            user_id=b.next_user_id(),
+            first_name=first,
+            last_name=last,
+            email=email,
+            role="STANDARD",
+            status="PENDING" if pending else "ACTIVE",
+            last_login_utc=None if pending else _when(b),
+        )
     if portal == "qbo":
-        return WorldUser(user_id=b.next_user_id(), first_name=first, last_name=last,
-                         email=email, role="Standard all access",
-                         status="Invited" if pending else "Active", kind="users")
-    return WorldUser(user_id=b.next_user_id(), first_name=first, last_name=last, email=email,
-                     role="File user", status="INVITED" if pending else "ACTIVE", kind="User",
-                     myob_roles=["Invoicing", "Banking"],
-                     invite_expires_at=(
-                         (datetime(2026, 11, 1, tzinfo=UTC) + timedelta(days=5)).isoformat()
-                         if pending else None))
+        return WorldUser(
+            user_id=b.next_user_id(),
+            first_name=first,
+            last_name=last,
+            email=email,
+            role="Standard all access",
+            status="Invited" if pending else "Active",
+            kind="users",
+        )
+    return WorldUser(
+        user_id=b.next_user_id(),
+        first_name=first,
+        last_name=last,
+        email=email,
+        role="File user",
+        status="INVITED" if pending else "ACTIVE",
+        kind="User",
+        myob_roles=["Invoicing", "Banking"],
+        invite_expires_at=(
+            (datetime(2026, 11, 1, tzinfo=UTC) + timedelta(days=5)).isoformat() if pending else None
+        ),
+    )
 
 
 def _ascii_name(text: str) -> str:
@@ -464,14 +610,35 @@ def _support_user(b: _Builder, portal: str) -> WorldUser:
     """The portal vendor's support staff, let in by the client."""
     first, last, email = _SUPPORT[portal]
     if portal == "xero":
-        return WorldUser(user_id=b.next_user_id(), first_name=first, last_name=last,
-                         email=email, role="STANDARD", status="ACTIVE", last_login_utc=_when(b))
+        return WorldUser(
+            user_id=b.next_user_id(),
+            first_name=first,
+            last_name=last,
+            email=email,
+            role="STANDARD",
+            status="ACTIVE",
+            last_login_utc=_when(b),
+        )
     if portal == "qbo":
-        return WorldUser(user_id=b.next_user_id(), first_name=first, last_name=last,
-                         email=email, role="Standard all access", status="Active",
-                         kind="users")
-    return WorldUser(user_id=b.next_user_id(), first_name=first, last_name=last, email=email,
-                     role="File user", status="ACTIVE", kind="User", myob_roles=["Read only"])
+        return WorldUser(
+            user_id=b.next_user_id(),
+            first_name=first,
+            last_name=last,
+            email=email,
+            role="Standard all access",
+            status="Active",
+            kind="users",
+        )
+    return WorldUser(
+        user_id=b.next_user_id(),
+        first_name=first,
+        last_name=last,
+        email=email,
+        role="File user",
+        status="ACTIVE",
+        kind="User",
+        myob_roles=["Read only"],
+    )
 
 
 def _other_firm_user(b: _Builder, portal: str) -> WorldUser:
@@ -480,31 +647,64 @@ def _other_firm_user(b: _Builder, portal: str) -> WorldUser:
     given, family = rng.choice(_FIRM_GIVEN), rng.choice(_FIRM_FAMILY)
     email = f"{given.lower()}.{family.lower()}.{b.next_user_id()[-4:]}@otherfirm.example"
     if portal == "xero":
-        return WorldUser(user_id=b.next_user_id(), first_name=given, last_name=family,
-                         email=email, role="FINANCIALADVISER", status="ACTIVE",
-                         last_login_utc=_when(b))
+        return WorldUser(
+            user_id=b.next_user_id(),
+            first_name=given,
+            last_name=family,
+            email=email,
+            role="FINANCIALADVISER",
+            status="ACTIVE",
+            last_login_utc=_when(b),
+        )
     if portal == "qbo":
-        return WorldUser(user_id=b.next_user_id(), first_name=given, last_name=family,
-                         email=email, role="Accountant", status="Active", kind="firms",
-                         firm_name=rng.choice(_FIRMS))
-    return WorldUser(user_id=b.next_user_id(), first_name=given, last_name=family, email=email,
-                     role="Online admin", status="ACTIVE", kind="Advisor",
-                     myob_roles=["Administrator"])
+        return WorldUser(
+            user_id=b.next_user_id(),
+            first_name=given,
+            last_name=family,
+            email=email,
+            role="Accountant",
+            status="Active",
+            kind="firms",
+            firm_name=rng.choice(_FIRMS),
+        )
+    return WorldUser(
+        user_id=b.next_user_id(),
+        first_name=given,
+        last_name=family,
+        email=email,
+        role="Online admin",
+        status="ACTIVE",
+        kind="Advisor",
+        myob_roles=["Administrator"],
+    )
 
 
 def _agent_user(b: _Builder, portal: str, login: WorldLogin) -> WorldUser:
     common = {
-        "user_id": b.next_user_id(), "first_name": login.first_name,
-        "last_name": login.last_name, "email": login.email,
+        "user_id": b.next_user_id(),
+        "first_name": login.first_name,
+        "last_name": login.last_name,
+        "email": login.email,
     }
     if portal == "xero":
-        return WorldUser(**common, role="FINANCIALADVISER", status="ACTIVE",
-                         extra_permissions=["MANAGE_USERS"], last_login_utc=_when(b))
+        return WorldUser(
+            **common,
+            role="FINANCIALADVISER",
+            status="ACTIVE",
+            extra_permissions=["MANAGE_USERS"],
+            last_login_utc=_when(b),
+        )
     if portal == "qbo":
-        return WorldUser(**common, role="Accountant", status="Active", kind="firms",
-                         firm_name="Harbour & Co Accountants")
-    return WorldUser(**common, role="Online admin", status="ACTIVE", kind="Advisor",
-                     myob_roles=["Administrator"])
+        return WorldUser(
+            **common,
+            role="Accountant",
+            status="Active",
+            kind="firms",
+            firm_name="Harbour & Co Accountants",
+        )
+    return WorldUser(
+        **common, role="Online admin", status="ACTIVE", kind="Advisor", myob_roles=["Administrator"]
+    )
 
 
 def _ghost_user(b: _Builder, portal: str) -> WorldUser:
@@ -528,17 +728,37 @@ def _client_user(b: _Builder, portal: str, org: WorldOrg) -> WorldUser:
 def _plain_user(b: _Builder, portal: str, given: str, family: str, email: str) -> WorldUser:
     rng = b.rng
     if portal == "xero":
-        return WorldUser(user_id=b.next_user_id(), first_name=given, last_name=family,
-                         email=email, role=rng.choice(_XERO_CLIENT_ROLES), status="ACTIVE",
-                         last_login_utc=_when(b), logins_this_week=rng.randint(0, 20),
-                         is_subscriber=rng.random() < 0.1)
+        return WorldUser(
+            user_id=b.next_user_id(),
+            first_name=given,
+            last_name=family,
+            email=email,
+            role=rng.choice(_XERO_CLIENT_ROLES),
+            status="ACTIVE",
+            last_login_utc=_when(b),
+            logins_this_week=rng.randint(0, 20),
+            is_subscriber=rng.random() < 0.1,
+        )
     if portal == "qbo":
-        return WorldUser(user_id=b.next_user_id(), first_name=given, last_name=family,
-                         email=email, role=rng.choice(_QBO_USER_TYPES), status="Active",
-                         kind="users")
-    return WorldUser(user_id=b.next_user_id(), first_name=given, last_name=family, email=email,
-                     role="File user", status="ACTIVE", kind="User",
-                     myob_roles=rng.sample(_MYOB_ROLES[1:], k=2))
+        return WorldUser(
+            user_id=b.next_user_id(),
+            first_name=given,
+            last_name=family,
+            email=email,
+            role=rng.choice(_QBO_USER_TYPES),
+            status="Active",
+            kind="users",
+        )
+    return WorldUser(
+        user_id=b.next_user_id(),
+        first_name=given,
+        last_name=family,
+        email=email,
+        role="File user",
+        status="ACTIVE",
+        kind="User",
+        myob_roles=rng.sample(_MYOB_ROLES[1:], k=2),
+    )
 
 
 def _when(b: _Builder) -> str | None:
@@ -576,25 +796,58 @@ def write_world(world: World, directory: Path) -> WorldFiles:
         if org.client_id:
             links.setdefault(org.client_id, []).append(f"{org.portal}:{org.org_id}")
     _write_csv(
-        files.staff, ["name", "emails", "status", "left_on", "practice_role"],
-        ([s.name, "; ".join(s.emails), s.status.replace("_", " "), s.left_on or "",
-          s.practice_role] for s in world.staff),
+        files.staff,
+        ["name", "emails", "status", "left_on", "practice_role"],
+        (
+            [
+                s.name,
+                "; ".join(s.emails),
+                s.status.replace("_", " "),
+                s.left_on or "",
+                s.practice_role,
+            ]
+            for s in world.staff
+        ),
     )
     _write_csv(
         files.clients,
-        ["client_id", "name", "client_manager", "job_manager", "partner", "annual_fee",
-         "archived", "contact_email", "linked_orgs"],
-        ([c.client_id, c.name, c.client_manager, c.client_manager, c.partner,
-          f"{c.annual_fee:.2f}", "yes" if c.archived else "no", "",
-          "; ".join(links.get(c.client_id, []))] for c in world.clients),
+        [
+            "client_id",
+            "name",
+            "client_manager",
+            "job_manager",
+            "partner",
+            "annual_fee",
+            "archived",
+            "contact_email",
+            "linked_orgs",
+        ],
+        (
+            [
+                c.client_id,
+                c.name,
+                c.client_manager,
+                c.client_manager,
+                c.partner,
+                f"{c.annual_fee:.2f}",
+                "yes" if c.archived else "no",
+                "",
+                "; ".join(links.get(c.client_id, [])),
+            ]
+            for c in world.clients
+        ),
     )
     _write_csv(
-        files.access, ["staff_email", "portal", "org_id", "role", "extra_permissions"],
-        ([g.staff_email, g.portal, g.org_id, g.role, "; ".join(g.extra_permissions)]
-         for g in world.grants),
+        files.access,
+        ["staff_email", "portal", "org_id", "role", "extra_permissions"],
+        (
+            [g.staff_email, g.portal, g.org_id, g.role, "; ".join(g.extra_permissions)]
+            for g in world.grants
+        ),
     )
     _write_csv(
-        files.truth, ["portal", "org_id", "email", "finding_class"],
+        files.truth,
+        ["portal", "org_id", "email", "finding_class"],
         ([t.portal, t.org_id, t.email, t.finding_class] for t in world.truth),
     )
     return files

@@ -59,8 +59,10 @@ def capture_problem(users: Sequence[CapturedUser], shown_count: int) -> str:
     """
     if len(users) != shown_count:
         if not users:
-            return (f"no user rows were captured but the page showed {shown_count} users; "
-                    "the list had not loaded")
+            return (
+                f"no user rows were captured but the page showed {shown_count} users; "
+                "the list had not loaded"
+            )
         return f"the page showed {shown_count} users but {len(users)} rows were captured"
     twice = [e for e, n in Counter(u.email.strip().casefold() for u in users).items() if n > 1]
     if twice:
@@ -97,35 +99,74 @@ def record_capture(
     not_shown = 0
     if problem:
         outcome = record_failed_scan(
-            session, org_id=org.id, reason=FailureReason.LAYOUT_CHANGED,
-            detail=f"extension capture by {principal.actor}: {problem}", started_at=started,
+            session,
+            org_id=org.id,
+            reason=FailureReason.LAYOUT_CHANGED,
+            detail=f"extension capture by {principal.actor}: {problem}",
+            started_at=started,
             source=ScanSource.EXTENSION,
         )
     else:
-        rows = tuple(PortalUser(email=u.email, name=u.name, role=u.role, status=u.status,
-                                extra_permissions=u.extra_permissions) for u in users)
+        rows = tuple(
+            PortalUser(
+                email=u.email,
+                name=u.name,
+                role=u.role,
+                status=u.status,
+                extra_permissions=u.extra_permissions,
+            )
+            for u in users
+        )
         # the crawler's rule: a sudden drop to nobody is held as suspect, not applied
         outcome = record_user_list(
-            session, org_id=org.id, started_at=started, source=ScanSource.EXTENSION,
-            result=OrgUsers(ref, rows, shown_count,
-                            f"extension capture by {principal.actor}: the page showed "
-                            f"{shown_count} users"),
+            session,
+            org_id=org.id,
+            started_at=started,
+            source=ScanSource.EXTENSION,
+            result=OrgUsers(
+                ref,
+                rows,
+                shown_count,
+                f"extension capture by {principal.actor}: the page showed {shown_count} users",
+            ),
         )
         summary = reconcile(session, configured_domains=practice_domains, org_ids=[org.id])
         not_shown = summary.capture_missing
-    record(session, actor=principal.actor, action="scan.captured",
-           detail={"portal": portal.value, "portal_org_id": portal_org_id,
-                   "org_name": org_name, "scan_id": outcome.scan_id, "ok": not problem,
-                   "status": str(outcome.status), "users": len(users),
-                   "shown_count": shown_count, "not_shown": not_shown})
+    record(
+        session,
+        actor=principal.actor,
+        action="scan.captured",
+        detail={
+            "portal": portal.value,
+            "portal_org_id": portal_org_id,
+            "org_name": org_name,
+            "scan_id": outcome.scan_id,
+            "ok": not problem,
+            "status": str(outcome.status),
+            "users": len(users),
+            "shown_count": shown_count,
+            "not_shown": not_shown,
+        },
+    )
     request_id = None
     if not_shown or outcome.status == ScanStatus.SUSPECT:
-        request_id = request_scan(session, principal=principal, portal=portal,
-                                  portal_org_id=portal_org_id, source="capture").id
-    return CaptureResult(scan_id=outcome.scan_id, org_id=org.id, ok=not problem,
-                         user_count=len(users), problem=problem,
-                         status=str(outcome.status), not_shown=not_shown,
-                         scan_request_id=request_id)
+        request_id = request_scan(
+            session,
+            principal=principal,
+            portal=portal,
+            portal_org_id=portal_org_id,
+            source="capture",
+        ).id
+    return CaptureResult(
+        scan_id=outcome.scan_id,
+        org_id=org.id,
+        ok=not problem,
+        user_count=len(users),
+        problem=problem,
+        status=str(outcome.status),
+        not_shown=not_shown,
+        scan_request_id=request_id,
+    )
 
 
 def decide_review(
@@ -154,7 +195,8 @@ def decide_review(
         review.reopen(session, finding_id, actor=actor, reason=reason)
     else:
         raise review.ReviewError(
-            f"{decision} is set by a later scan that no longer shows the access, not by a person")
+            f"{decision} is set by a later scan that no longer shows the access, not by a person"
+        )
 
 
 def request_scan(
@@ -167,10 +209,24 @@ def request_scan(
     source: str = "api",
 ) -> ScanRequest:
     """Queue a re-scan (or return the identical one already queued) and audit the request."""
-    request = enqueue(session, requested_by=principal.actor, source=source, login_id=login_id,
-                      portal=portal.value if portal else None, portal_org_id=portal_org_id)
-    record(session, actor=principal.actor, action="scan.requested",
-           detail={"scan_request_id": request.id, "login_id": login_id,
-                   "portal": portal.value if portal else None,
-                   "portal_org_id": portal_org_id, "source": source})
+    request = enqueue(
+        session,
+        requested_by=principal.actor,
+        source=source,
+        login_id=login_id,
+        portal=portal.value if portal else None,
+        portal_org_id=portal_org_id,
+    )
+    record(
+        session,
+        actor=principal.actor,
+        action="scan.requested",
+        detail={
+            "scan_request_id": request.id,
+            "login_id": login_id,
+            "portal": portal.value if portal else None,
+            "portal_org_id": portal_org_id,
+            "source": source,
+        },
+    )
     return request

@@ -49,8 +49,21 @@ log = logging.getLogger(__name__)
 API_PREFIX = "/api/v1"
 DOCS_PATHS = ("/docs", "/docs/oauth2-redirect", "/openapi.json")
 
-ROUTERS = (health, pairing, users, orgs, captures, findings, people, scans, imports,
-           exports, audit, logins, schedules)
+ROUTERS = (
+    health,
+    pairing,
+    users,
+    orgs,
+    captures,
+    findings,
+    people,
+    scans,
+    imports,
+    exports,
+    audit,
+    logins,
+    schedules,
+)
 
 #: Routes that answer without a token: liveness, and the exchange that yields a token.
 PUBLIC_PATHS = frozenset({f"{API_PREFIX}/health", f"{API_PREFIX}/pairing/exchange"})
@@ -63,17 +76,24 @@ def _is_upload(path: str) -> bool:
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     """FastAPI's 422, minus the echoed input: a rejected body may hold a password."""
     assert isinstance(exc, RequestValidationError)
-    errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
-              for e in exc.errors()]
+    errors = [
+        {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+        for e in exc.errors()
+    ]
     return JSONResponse({"detail": errors}, status_code=422)
 
 
 async def _data_error(request: Request, exc: Exception) -> JSONResponse:
     """A value the database refused despite validation: the client's input, not a crash."""
-    log.warning("database refused a value on %s %s: %s", request.method, request.url.path,
-                type(exc).__name__)
-    return JSONResponse({"detail": "a value is out of range or not accepted by the database"},
-                        status_code=422)
+    log.warning(
+        "database refused a value on %s %s: %s",
+        request.method,
+        request.url.path,
+        type(exc).__name__,
+    )
+    return JSONResponse(
+        {"detail": "a value is out of range or not accepted by the database"}, status_code=422
+    )
 
 
 def create_app(
@@ -91,8 +111,9 @@ def create_app(
     server_settings = server_settings or ServerSettings()
     docs = server_settings.api_docs if enable_docs is None else enable_docs
     listen_port = port or runtime.settings.port
-    box = open_secret_box(runtime.engine, env_key=runtime.settings.secret_key,
-                          key_file=runtime.settings.key_file)
+    box = open_secret_box(
+        runtime.engine, env_key=runtime.settings.secret_key, key_file=runtime.settings.key_file
+    )
     app = FastAPI(
         title="accessrecon",
         version="0.1.0",
@@ -115,7 +136,8 @@ def create_app(
     hosts = allowed_hosts(listen_port, server_settings.extra_hosts)
     dashboard_origins = {f"http://{host}" for host in hosts}
     app.add_middleware(
-        imports.UploadLimit, max_mb=server_settings.max_upload_mb,
+        imports.UploadLimit,
+        max_mb=server_settings.max_upload_mb,
         prefixes=(f"{API_PREFIX}{imports.UPLOAD_PREFIX}", f"{DASHBOARD_PREFIX}/imports"),
     )
     app.add_middleware(

@@ -54,56 +54,94 @@ class Unauthenticated(PermissionError):
 
 
 def _latest_scan(column: Any) -> Any:
-    return (select(column).where(col(Scan.org_id) == col(Org.id))
-            .order_by(col(Scan.finished_at).desc(), col(Scan.id).desc())
-            .limit(1).scalar_subquery())
+    return (
+        select(column)
+        .where(col(Scan.org_id) == col(Org.id))
+        .order_by(col(Scan.finished_at).desc(), col(Scan.id).desc())
+        .limit(1)
+        .scalar_subquery()
+    )
 
 
 _ORG = (
     select(
-        Org.id, Org.portal, Org.portal_org_id, Org.name,
-        Client.id, Client.name, Client.client_manager, Client.archived,
+        Org.id,
+        Org.portal,
+        Org.portal_org_id,
+        Org.name,
+        Client.id,
+        Client.name,
+        Client.client_manager,
+        Client.archived,
         select(func.max(Scan.finished_at))
         .where(col(Scan.org_id) == col(Org.id), col(Scan.status) == ScanStatus.OK.value)
         .scalar_subquery(),
-        _latest_scan(Scan.finished_at), _latest_scan(Scan.status), _latest_scan(Scan.reason),
+        _latest_scan(Scan.finished_at),
+        _latest_scan(Scan.status),
+        _latest_scan(Scan.reason),
     )
     .select_from(Org)
-    .join(ClientOrgLink, (col(ClientOrgLink.portal) == col(Org.portal))
-          & (col(ClientOrgLink.portal_org_id) == col(Org.portal_org_id)), isouter=True)
+    .join(
+        ClientOrgLink,
+        (col(ClientOrgLink.portal) == col(Org.portal))
+        & (col(ClientOrgLink.portal_org_id) == col(Org.portal_org_id)),
+        isouter=True,
+    )
     .join(Client, col(Client.id) == col(ClientOrgLink.client_id), isouter=True)
-    .where(col(Org.portal) == bindparam("portal"),
-           col(Org.portal_org_id) == bindparam("portal_org_id"))
+    .where(
+        col(Org.portal) == bindparam("portal"), col(Org.portal_org_id) == bindparam("portal_org_id")
+    )
 )
 
 _CALLER_AND_ORG = (
     select(
         # the caller, in ``agent.security.auth.principal_from_row``'s order
-        ApiToken.id, AppUser.id, AppUser.name, AppUser.role, AppUser.scope, Staff.name,
+        ApiToken.id,
+        AppUser.id,
+        AppUser.name,
+        AppUser.role,
+        AppUser.scope,
+        Staff.name,
         # the org asked for (none when unknown), its client, and whether the caller
         # selected that client
-        Org.id, Client.id, Client.client_manager,
-        exists().where(col(AppUserClient.user_id) == col(AppUser.id),
-                       col(AppUserClient.client_id) == col(Client.id)),
+        Org.id,
+        Client.id,
+        Client.client_manager,
+        exists().where(
+            col(AppUserClient.user_id) == col(AppUser.id),
+            col(AppUserClient.client_id) == col(Client.id),
+        ),
     )
     .select_from(ApiToken)
     .join(AppUser, col(AppUser.id) == col(ApiToken.user_id))
     .join(Staff, col(Staff.id) == col(AppUser.staff_id), isouter=True)
-    .join(Org, (col(Org.portal) == bindparam("portal"))
-          & (col(Org.portal_org_id) == bindparam("portal_org_id")), isouter=True)
-    .join(ClientOrgLink, (col(ClientOrgLink.portal) == col(Org.portal))
-          & (col(ClientOrgLink.portal_org_id) == col(Org.portal_org_id)), isouter=True)
+    .join(
+        Org,
+        (col(Org.portal) == bindparam("portal"))
+        & (col(Org.portal_org_id) == bindparam("portal_org_id")),
+        isouter=True,
+    )
+    .join(
+        ClientOrgLink,
+        (col(ClientOrgLink.portal) == col(Org.portal))
+        & (col(ClientOrgLink.portal_org_id) == col(Org.portal_org_id)),
+        isouter=True,
+    )
     .join(Client, col(Client.id) == col(ClientOrgLink.client_id), isouter=True)
-    .where(col(ApiToken.token_hash) == bindparam("token_hash"),
-           col(ApiToken.revoked_at).is_(None))
+    .where(col(ApiToken.token_hash) == bindparam("token_hash"), col(ApiToken.revoked_at).is_(None))
 )
 
-_FINDINGS = (
-    select(Finding.email, Finding.name, Finding.finding_class, Finding.severity,
-           Finding.review_state, Finding.access_status, Finding.role, Finding.removable_by,
-           Finding.detail)
-    .where(col(Finding.org_id) == bindparam("org_id"), col(Finding.resolved_at).is_(None))
-)
+_FINDINGS = select(
+    Finding.email,
+    Finding.name,
+    Finding.finding_class,
+    Finding.severity,
+    Finding.review_state,
+    Finding.access_status,
+    Finding.role,
+    Finding.removable_by,
+    Finding.detail,
+).where(col(Finding.org_id) == bindparam("org_id"), col(Finding.resolved_at).is_(None))
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,33 +150,55 @@ class BadgeLookup:
     status: OrgStatus
 
 
-def badge_lookup(engine: Engine, token: str | None, portal: str, portal_org_id: str, *,
-                 stale_after: timedelta) -> BadgeLookup:
+def badge_lookup(
+    engine: Engine, token: str | None, portal: str, portal_org_id: str, *, stale_after: timedelta
+) -> BadgeLookup:
     """The caller and the org's status; raises ``Unauthenticated`` or ``NotVisible``."""
     with engine.connect() as connection:
         principal = caller_for_org(connection, token, portal, portal_org_id)
-        row = connection.execute(
-            _ORG, {"portal": portal, "portal_org_id": portal_org_id}).first()
+        row = connection.execute(_ORG, {"portal": portal, "portal_org_id": portal_org_id}).first()
         if row is None:
             raise NotVisible
-        (org_id, org_portal, org_key, org_name, client_id, client_name, manager, archived,
-         last_ok_at, last_at, last_status, last_reason) = row
+        (
+            org_id,
+            org_portal,
+            org_key,
+            org_name,
+            client_id,
+            client_name,
+            manager,
+            archived,
+            last_ok_at,
+            last_at,
+            last_status,
+            last_reason,
+        ) = row
         people = [PersonStatus(*f) for f in connection.execute(_FINDINGS, {"org_id": org_id})]
     people.sort(key=lambda p: (Severity(p.severity).rank, p.name.casefold()))
     problems = [p for p in people if FindingClass(p.finding_class).is_problem]
     worst = min((Severity(p.severity) for p in problems), key=lambda s: s.rank, default=None)
     stale = last_ok_at is not None and (utcnow() - last_ok_at) > stale_after
-    return BadgeLookup(principal, OrgStatus(
-        portal=org_portal, portal_org_id=org_key, name=org_name, client=client_name,
-        client_manager=manager if client_id is not None else None,
-        client_archived=bool(archived), last_ok_scan_at=last_ok_at, last_scan_at=last_at,
-        last_scan_status=ScanStatus(last_status) if last_status else None,
-        last_scan_reason=last_reason, stale=stale,
-        worst_severity=worst.value if worst else None, open_problems=len(problems),
-        counts_by_class=dict(Counter(p.finding_class for p in people)),
-        counts_by_severity=dict(Counter(p.severity for p in people)),
-        people=people,
-    ))
+    return BadgeLookup(
+        principal,
+        OrgStatus(
+            portal=org_portal,
+            portal_org_id=org_key,
+            name=org_name,
+            client=client_name,
+            client_manager=manager if client_id is not None else None,
+            client_archived=bool(archived),
+            last_ok_scan_at=last_ok_at,
+            last_scan_at=last_at,
+            last_scan_status=ScanStatus(last_status) if last_status else None,
+            last_scan_reason=last_reason,
+            stale=stale,
+            worst_severity=worst.value if worst else None,
+            open_problems=len(problems),
+            counts_by_class=dict(Counter(p.finding_class for p in people)),
+            counts_by_severity=dict(Counter(p.severity for p in people)),
+            people=people,
+        ),
+    )
 
 
 class BadgeCache:
@@ -169,9 +229,17 @@ class BadgeCache:
             self._entries.clear()
 
 
-def cached_badge(engine: Engine, cache: BadgeCache, token: str | None, portal: str,
-                 portal_org_id: str, *, include_people: bool, stale_after: timedelta,
-                 render: Callable[[OrgStatus, bool], bytes]) -> tuple[Principal, bytes]:
+def cached_badge(
+    engine: Engine,
+    cache: BadgeCache,
+    token: str | None,
+    portal: str,
+    portal_org_id: str,
+    *,
+    include_people: bool,
+    stale_after: timedelta,
+    render: Callable[[OrgStatus, bool], bytes],
+) -> tuple[Principal, bytes]:
     """The caller and the org's serialised status, from the cache when it is fresh.
 
     The token and the scope are checked against the database every time; raises
@@ -189,8 +257,9 @@ def cached_badge(engine: Engine, cache: BadgeCache, token: str | None, portal: s
     return principal, body
 
 
-def caller_for_org(connection: Connection, token: str | None, portal: str,
-                   portal_org_id: str) -> Principal:
+def caller_for_org(
+    connection: Connection, token: str | None, portal: str, portal_org_id: str
+) -> Principal:
     """Who is asking, if the org is theirs to see, in one query.
 
     Raises ``Unauthenticated`` for a missing, unknown or revoked token, and
@@ -199,8 +268,10 @@ def caller_for_org(connection: Connection, token: str | None, portal: str,
     token_hash = lookup_hash(token) if token else None
     if token_hash is None:
         raise Unauthenticated
-    row = connection.execute(_CALLER_AND_ORG, {
-        "token_hash": token_hash, "portal": portal, "portal_org_id": portal_org_id}).first()
+    row = connection.execute(
+        _CALLER_AND_ORG,
+        {"token_hash": token_hash, "portal": portal, "portal_org_id": portal_org_id},
+    ).first()
     if row is None:
         raise Unauthenticated
     principal = principal_from_row(*row[:6])

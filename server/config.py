@@ -56,7 +56,10 @@ _HOST = re.compile(r"(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?")
 
 class ServerSettings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix="ACCESSRECON_", env_file=".env", env_file_encoding="utf-8", extra="ignore",
+        env_prefix="ACCESSRECON_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
     )
 
     extension_id: str = DEFAULT_EXTENSION_ID

@@ -86,8 +86,10 @@ def get_admin(principal: CurrentUser) -> Principal:
 
 def get_reviewer(principal: CurrentUser) -> Principal:
     if not principal.can_review:
-        raise HTTPException(status.HTTP_403_FORBIDDEN,
-                            "only practice admins, partners and managers record review decisions")
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            "only practice admins, partners and managers record review decisions",
+        )
     return principal
 
 

@@ -33,10 +33,26 @@ from server.queries import list_findings
 from server.schemas import FindingFilter
 
 CSV_FIELDS = (
-    "portal", "portal_org_id", "org_name", "client", "client_manager", "email", "name",
-    "finding_class", "severity", "role", "intended_role", "extra_permissions",
-    "access_status", "removable_by", "review_state", "first_seen_at", "last_seen_at",
-    "resolved_at", "detail", "id",
+    "portal",
+    "portal_org_id",
+    "org_name",
+    "client",
+    "client_manager",
+    "email",
+    "name",
+    "finding_class",
+    "severity",
+    "role",
+    "intended_role",
+    "extra_permissions",
+    "access_status",
+    "removable_by",
+    "review_state",
+    "first_seen_at",
+    "last_seen_at",
+    "resolved_at",
+    "detail",
+    "id",
 )
 
 
@@ -58,19 +74,32 @@ def _csv_bytes(header: tuple[str, ...], rows: list[list[object]]) -> bytes:
     return "\ufeff".encode() + buffer.getvalue().encode("utf-8")
 
 
-def _finish(session: Session, principal: Principal, scope: Scope, *, action: str,
-            content: bytes, filename: str, media_type: str, rows: int,
-            detail: dict[str, object]) -> Export:
+def _finish(
+    session: Session,
+    principal: Principal,
+    scope: Scope,
+    *,
+    action: str,
+    content: bytes,
+    filename: str,
+    media_type: str,
+    rows: int,
+    detail: dict[str, object],
+) -> Export:
     digest = sha256_hex(content)
-    record(session, actor=principal.actor, action=action,
-           detail={**scope.describe(), "rows": rows, "sha256": digest, "filename": filename,
-                   **detail})
+    record(
+        session,
+        actor=principal.actor,
+        action=action,
+        detail={**scope.describe(), "rows": rows, "sha256": digest, "filename": filename, **detail},
+    )
     session.commit()
     return Export(content, filename, media_type, rows, digest)
 
 
-def export_findings_csv(session: Session, principal: Principal, scope: Scope,
-                        flt: FindingFilter) -> Export:
+def export_findings_csv(
+    session: Session, principal: Principal, scope: Scope, flt: FindingFilter
+) -> Export:
     items, _ = list_findings(session, scope, flt, limit=None)
     rows = []
     for item in items:
@@ -79,10 +108,17 @@ def export_findings_csv(session: Session, principal: Principal, scope: Scope,
         rows.append(["" if data[f] is None else data[f] for f in CSV_FIELDS])
     content = _csv_bytes(CSV_FIELDS, rows)
     stamp = utcnow().strftime("%Y%m%d-%H%M")
-    return _finish(session, principal, scope, action="export.findings_csv", content=content,
-                   filename=f"accessrecon-findings-{stamp}.csv", media_type="text/csv",
-                   rows=len(rows), detail={"filter": flt.model_dump(mode="json",
-                                                                    exclude_defaults=True)})
+    return _finish(
+        session,
+        principal,
+        scope,
+        action="export.findings_csv",
+        content=content,
+        filename=f"accessrecon-findings-{stamp}.csv",
+        media_type="text/csv",
+        rows=len(rows),
+        detail={"filter": flt.model_dump(mode="json", exclude_defaults=True)},
+    )
 
 
 def scoped_leaver_rows(session: Session, scope: Scope, staff: Staff) -> list[LeaverRow]:
@@ -90,9 +126,12 @@ def scoped_leaver_rows(session: Session, scope: Scope, staff: Staff) -> list[Lea
     rows = leaver_rows(session, staff)
     if scope.client_ids is None:
         return rows
-    links = {(link.portal, link.portal_org_id): link.client_id
-             for link in session.exec(select(ClientOrgLink).where(
-                 col(ClientOrgLink.client_id).in_(sorted(scope.client_ids))))}
+    links = {
+        (link.portal, link.portal_org_id): link.client_id
+        for link in session.exec(
+            select(ClientOrgLink).where(col(ClientOrgLink.client_id).in_(sorted(scope.client_ids)))
+        )
+    }
     return [r for r in rows if (r.portal, r.org_id) in links]
 
 
@@ -113,22 +152,31 @@ def _leaver_workbook(staff: Staff, rows: list[LeaverRow], scope_label: str, path
         summary,
         title=f"Leaver report: {staff.name} ({status}{left})",
         subtitle=as_of_line(as_of, f"{scope_label} · {len(rows)} orgs the person can reach"),
-        columns=(Column("Client manager", 28), Column("Orgs", 8),
-                 Column("Only the client can remove", 26), Column("Sheet", 28)),
-        rows=[(manager, len(items), sum(1 for r in items if r.removable_by == "client"), "")
-              for manager, items in sorted(by_manager.items())],
+        columns=(
+            Column("Client manager", 28),
+            Column("Orgs", 8),
+            Column("Only the client can remove", 26),
+            Column("Sheet", 28),
+        ),
+        rows=[
+            (manager, len(items), sum(1 for r in items if r.removable_by == "client"), "")
+            for manager, items in sorted(by_manager.items())
+        ],
     )
     for i, (manager, items) in enumerate(sorted(by_manager.items()), start=5):
         sheet = book.create_sheet(safe_sheet_title(manager, taken))
         write_cell(summary, i, 4, sheet.title)
-        write_table(sheet, title=f"{staff.name}: access on {manager}'s clients",
-                    subtitle=as_of_line(as_of, f"clients managed by {manager}"),
-                    columns=COLUMNS, rows=(r.cells() for r in items))
+        write_table(
+            sheet,
+            title=f"{staff.name}: access on {manager}'s clients",
+            subtitle=as_of_line(as_of, f"clients managed by {manager}"),
+            columns=COLUMNS,
+            rows=(r.cells() for r in items),
+        )
     book.save(path)
 
 
-def export_leaver_xlsx(session: Session, principal: Principal, scope: Scope,
-                       person: str) -> Export:
+def export_leaver_xlsx(session: Session, principal: Principal, scope: Scope, person: str) -> Export:
     """The leaver report for ``person`` (a name or email), showing only orgs in scope.
 
     Raises ``agent.reports.leaver.PersonNotFound``.
@@ -142,25 +190,44 @@ def export_leaver_xlsx(session: Session, principal: Principal, scope: Scope,
         content = path.read_bytes()
     safe_name = "".join(c if c.isalnum() else "-" for c in staff.name).strip("-") or "person"
     return _finish(
-        session, principal, scope, action="export.leaver_xlsx", content=content,
+        session,
+        principal,
+        scope,
+        action="export.leaver_xlsx",
+        content=content,
         filename=f"leaver-{safe_name}-{utcnow():%Y%m%d}.xlsx",
         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        rows=len(rows), detail={"staff_id": staff.id},
+        rows=len(rows),
+        detail={"staff_id": staff.id},
     )
 
 
 AUDIT_FIELDS = ("id", "at", "actor", "action", "detail")
 
 
-def export_audit_csv(session: Session, principal: Principal, scope: Scope, *,
-                     action: str | None) -> Export:
+def export_audit_csv(
+    session: Session, principal: Principal, scope: Scope, *, action: str | None
+) -> Export:
     page = list_events(session, action=action, limit=None)
     rows: list[list[object]] = [
-        [e.id, e.at.isoformat(), e.actor, e.action,
-         json.dumps(e.detail, ensure_ascii=False, sort_keys=True)]
+        [
+            e.id,
+            e.at.isoformat(),
+            e.actor,
+            e.action,
+            json.dumps(e.detail, ensure_ascii=False, sort_keys=True),
+        ]
         for e in page.events
     ]
     content = _csv_bytes(AUDIT_FIELDS, rows)
-    return _finish(session, principal, scope, action="export.audit_csv", content=content,
-                   filename=f"accessrecon-audit-{utcnow():%Y%m%d-%H%M}.csv",
-                   media_type="text/csv", rows=len(rows), detail={"action": action})
+    return _finish(
+        session,
+        principal,
+        scope,
+        action="export.audit_csv",
+        content=content,
+        filename=f"accessrecon-audit-{utcnow():%Y%m%d-%H%M}.csv",
+        media_type="text/csv",
+        rows=len(rows),
+        detail={"action": action},
+    )

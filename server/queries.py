@@ -51,14 +51,18 @@ def scope_condition(scope: Scope) -> ColumnElement[bool] | None:
 def clients_managed_by(session: Session, manager: str) -> list[int]:
     """Clients whose manager is ``manager``, compared as ``agent.security.auth`` compares names."""
     wanted = normalise_person_name(manager)
-    return [cid for cid, name in session.exec(select(Client.id, Client.client_manager))
-            if cid is not None and normalise_person_name(name) == wanted]
+    return [
+        cid
+        for cid, name in session.exec(select(Client.id, Client.client_manager))
+        if cid is not None and normalise_person_name(name) == wanted
+    ]
 
 
 def link_of(session: Session, portal: str, portal_org_id: str) -> Client | None:
     """The client an org id is linked to, whether or not the agent has seen the org yet."""
     return session.exec(
-        select(Client).join(ClientOrgLink, col(ClientOrgLink.client_id) == col(Client.id))
+        select(Client)
+        .join(ClientOrgLink, col(ClientOrgLink.client_id) == col(Client.id))
         .where(ClientOrgLink.portal == portal, ClientOrgLink.portal_org_id == portal_org_id)
     ).first()
 
@@ -67,8 +71,12 @@ def _findings_query(session: Session, scope: Scope, flt: FindingFilter) -> Any:
     query = (
         select(Finding, Org, Client)
         .join(Org, col(Org.id) == col(Finding.org_id))
-        .join(ClientOrgLink, (col(ClientOrgLink.portal) == col(Org.portal))
-              & (col(ClientOrgLink.portal_org_id) == col(Org.portal_org_id)), isouter=True)
+        .join(
+            ClientOrgLink,
+            (col(ClientOrgLink.portal) == col(Org.portal))
+            & (col(ClientOrgLink.portal_org_id) == col(Org.portal_org_id)),
+            isouter=True,
+        )
         .join(Client, col(Client.id) == col(ClientOrgLink.client_id), isouter=True)
     )
     in_scope = scope_condition(scope)
@@ -79,8 +87,9 @@ def _findings_query(session: Session, scope: Scope, flt: FindingFilter) -> Any:
     if flt.finding_class:
         query = query.where(col(Finding.finding_class).in_([c.value for c in flt.finding_class]))
     elif flt.problems_only:
-        query = query.where(col(Finding.finding_class).in_(
-            [c.value for c in FindingClass if c.is_problem]))
+        query = query.where(
+            col(Finding.finding_class).in_([c.value for c in FindingClass if c.is_problem])
+        )
     if flt.severity:
         query = query.where(col(Finding.severity).in_([s.value for s in flt.severity]))
     if flt.review_state:
@@ -98,14 +107,16 @@ def _findings_query(session: Session, scope: Scope, flt: FindingFilter) -> Any:
             # so every spelling of the mailbox finds it; the shown address as well, for
             # rows reconciled before a rule changed.
             wanted = normalise_email(person)
-            query = query.where((col(Finding.identity) == wanted)
-                                | (func.lower(col(Finding.email)) == wanted))
+            query = query.where(
+                (col(Finding.identity) == wanted) | (func.lower(col(Finding.email)) == wanted)
+            )
         else:
             # The name the portal shows, or the roster's name of the matched staff member.
             pattern = _like(person)
             staff = select(Staff.id).where(col(Staff.name).ilike(pattern, escape="\\"))
-            query = query.where(col(Finding.name).ilike(pattern, escape="\\")
-                                | col(Finding.staff_id).in_(staff))
+            query = query.where(
+                col(Finding.name).ilike(pattern, escape="\\") | col(Finding.staff_id).in_(staff)
+            )
     if flt.client_manager is not None:
         query = query.where(col(Client.id).in_(clients_managed_by(session, flt.client_manager)))
     if flt.text:
@@ -123,22 +134,39 @@ def _findings_query(session: Session, scope: Scope, flt: FindingFilter) -> Any:
 def finding_out(finding: Finding, org: Org, client: Client | None) -> FindingOut:
     assert finding.id is not None
     return FindingOut(
-        id=finding.id, portal=org.portal, portal_org_id=org.portal_org_id, org_name=org.name,
+        id=finding.id,
+        portal=org.portal,
+        portal_org_id=org.portal_org_id,
+        org_name=org.name,
         client=client.name if client else None,
         client_manager=client.client_manager if client else None,
-        staff_id=finding.staff_id, email=finding.email, name=finding.name,
-        finding_class=finding.finding_class, severity=finding.severity, role=finding.role,
-        intended_role=finding.intended_role, extra_permissions=list(finding.extra_permissions),
-        access_status=finding.access_status, removable_by=finding.removable_by,
-        review_state=finding.review_state, first_seen_at=finding.first_seen_at,
-        last_seen_at=finding.last_seen_at, resolved_at=finding.resolved_at,
-        detail=finding.detail, capture_missing_at=finding.capture_missing_at,
+        staff_id=finding.staff_id,
+        email=finding.email,
+        name=finding.name,
+        finding_class=finding.finding_class,
+        severity=finding.severity,
+        role=finding.role,
+        intended_role=finding.intended_role,
+        extra_permissions=list(finding.extra_permissions),
+        access_status=finding.access_status,
+        removable_by=finding.removable_by,
+        review_state=finding.review_state,
+        first_seen_at=finding.first_seen_at,
+        last_seen_at=finding.last_seen_at,
+        resolved_at=finding.resolved_at,
+        detail=finding.detail,
+        capture_missing_at=finding.capture_missing_at,
         capture_note=capture_missing_note(finding),
     )
 
 
 def list_findings(
-    session: Session, scope: Scope, flt: FindingFilter, *, limit: int | None, offset: int = 0,
+    session: Session,
+    scope: Scope,
+    flt: FindingFilter,
+    *,
+    limit: int | None,
+    offset: int = 0,
     exclude_classes: Sequence[FindingClass] = (),
 ) -> tuple[list[FindingOut], int]:
     """One page of findings, worst first, and how many match in all."""
@@ -180,15 +208,18 @@ def search_staff(
     query = select(Staff)
     if text:
         pattern = _like(text.strip())
-        matching = select(StaffEmail.staff_id).where(col(StaffEmail.email).ilike(pattern,
-                                                                                 escape="\\"))
-        query = query.where(col(Staff.name).ilike(pattern, escape="\\")
-                            | col(Staff.id).in_(matching))
+        matching = select(StaffEmail.staff_id).where(
+            col(StaffEmail.email).ilike(pattern, escape="\\")
+        )
+        query = query.where(
+            col(Staff.name).ilike(pattern, escape="\\") | col(Staff.id).in_(matching)
+        )
     if status:
         query = query.where(Staff.status == status)
     total = session.exec(select(func.count()).select_from(query.subquery())).one()
-    rows = list(session.exec(query.order_by(col(Staff.name), col(Staff.id))
-                             .offset(offset).limit(limit)))
+    rows = list(
+        session.exec(query.order_by(col(Staff.name), col(Staff.id)).offset(offset).limit(limit))
+    )
     return [_staff_row(session, s) for s in rows], total
 
 
@@ -199,12 +230,21 @@ def get_staff(session: Session, staff_id: int) -> StaffRow | None:
 
 def _staff_row(session: Session, staff: Staff) -> StaffRow:
     assert staff.id is not None
-    emails = list(session.exec(
-        select(StaffEmail.email).where(StaffEmail.staff_id == staff.id)
-        .order_by(col(StaffEmail.is_primary).desc(), col(StaffEmail.email))
-    ))
-    return StaffRow(id=staff.id, name=staff.name, status=staff.status, left_on=staff.left_on,
-                    practice_role=staff.practice_role, emails=emails)
+    emails = list(
+        session.exec(
+            select(StaffEmail.email)
+            .where(StaffEmail.staff_id == staff.id)
+            .order_by(col(StaffEmail.is_primary).desc(), col(StaffEmail.email))
+        )
+    )
+    return StaffRow(
+        id=staff.id,
+        name=staff.name,
+        status=staff.status,
+        left_on=staff.left_on,
+        practice_role=staff.practice_role,
+        emails=emails,
+    )
 
 
 # -- scans ----------------------------------------------------------------------------
@@ -222,22 +262,31 @@ class CrawlRow:
     scans_failed: int
 
 
-def list_crawls(session: Session, scope: Scope, *, limit: int, offset: int
-                ) -> tuple[list[CrawlRow], int]:
+def list_crawls(
+    session: Session, scope: Scope, *, limit: int, offset: int
+) -> tuple[list[CrawlRow], int]:
     """Crawl history, newest first, with the scans of orgs in scope counted."""
     total = session.exec(select(func.count()).select_from(Crawl)).one()
-    crawls = list(session.exec(
-        select(Crawl).order_by(col(Crawl.started_at).desc(), col(Crawl.id).desc())
-        .offset(offset).limit(limit)
-    ))
+    crawls = list(
+        session.exec(
+            select(Crawl)
+            .order_by(col(Crawl.started_at).desc(), col(Crawl.id).desc())
+            .offset(offset)
+            .limit(limit)
+        )
+    )
     ids = [c.id for c in crawls]
     counts: dict[tuple[int, str], int] = {}
     if ids:
         query = (
             select(Scan.crawl_id, Scan.status, func.count())
             .join(Org, col(Org.id) == col(Scan.org_id))
-            .join(ClientOrgLink, (col(ClientOrgLink.portal) == col(Org.portal))
-                  & (col(ClientOrgLink.portal_org_id) == col(Org.portal_org_id)), isouter=True)
+            .join(
+                ClientOrgLink,
+                (col(ClientOrgLink.portal) == col(Org.portal))
+                & (col(ClientOrgLink.portal_org_id) == col(Org.portal_org_id)),
+                isouter=True,
+            )
             .join(Client, col(Client.id) == col(ClientOrgLink.client_id), isouter=True)
             .where(col(Scan.crawl_id).in_(ids))
             .group_by(col(Scan.crawl_id), col(Scan.status))
@@ -247,11 +296,18 @@ def list_crawls(session: Session, scope: Scope, *, limit: int, offset: int
             query = query.where(in_scope)
         counts = {(crawl_id, status): n for crawl_id, status, n in session.exec(query)}
     return [
-        CrawlRow(id=c.id, trigger=c.trigger, portal=c.portal, started_at=c.started_at,
-                 finished_at=c.finished_at, status=c.status,
-                 scans_ok=counts.get((c.id, "ok"), 0),
-                 scans_failed=counts.get((c.id, "failed"), 0))
-        for c in crawls if c.id is not None
+        CrawlRow(
+            id=c.id,
+            trigger=c.trigger,
+            portal=c.portal,
+            started_at=c.started_at,
+            finished_at=c.finished_at,
+            status=c.status,
+            scans_ok=counts.get((c.id, "ok"), 0),
+            scans_failed=counts.get((c.id, "failed"), 0),
+        )
+        for c in crawls
+        if c.id is not None
     ], total
 
 
@@ -266,12 +322,15 @@ def request_in_scope(session: Session, scope: Scope, request: ScanRequest) -> bo
 # -- dashboard ------------------------------------------------------------------------
 
 
-def count_findings(session: Session, scope: Scope, flt: FindingFilter
-                   ) -> dict[tuple[str, str], int]:
+def count_findings(
+    session: Session, scope: Scope, flt: FindingFilter
+) -> dict[tuple[str, str], int]:
     """How many findings match, by (class, severity): the overview's tiles."""
-    query = _findings_query(session, scope, flt).with_only_columns(
-        col(Finding.finding_class), col(Finding.severity), func.count()
-    ).group_by(col(Finding.finding_class), col(Finding.severity))
+    query = (
+        _findings_query(session, scope, flt)
+        .with_only_columns(col(Finding.finding_class), col(Finding.severity), func.count())
+        .group_by(col(Finding.finding_class), col(Finding.severity))
+    )
     return {(cls, sev): n for cls, sev, n in session.exec(query)}
 
 
@@ -281,10 +340,13 @@ def open_problems_at(session: Session, scope: Scope, at: object) -> int:
     A finding is counted under its class of today: the trend shows how much was open,
     not what it was called then.
     """
-    query = _findings_query(session, scope, FindingFilter(problems_only=True,
-                                                          include_resolved=True))
-    query = query.where(col(Finding.first_seen_at) <= at,
-                        col(Finding.resolved_at).is_(None) | (col(Finding.resolved_at) > at))
+    query = _findings_query(
+        session, scope, FindingFilter(problems_only=True, include_resolved=True)
+    )
+    query = query.where(
+        col(Finding.first_seen_at) <= at,
+        col(Finding.resolved_at).is_(None) | (col(Finding.resolved_at) > at),
+    )
     return int(session.exec(select(func.count()).select_from(query.subquery())).one())
 
 
@@ -295,16 +357,21 @@ def org_findings(session: Session, scope: Scope, org_id: int) -> list[FindingOut
     return [finding_out(f, o, c) for f, o, c in session.exec(query)]
 
 
-def failures_by_crawl(session: Session, scope: Scope, crawl_ids: Sequence[int]
-                      ) -> dict[int, dict[str, int]]:
+def failures_by_crawl(
+    session: Session, scope: Scope, crawl_ids: Sequence[int]
+) -> dict[int, dict[str, int]]:
     """Failed scans of orgs in scope per crawl, counted by reason."""
     if not crawl_ids:
         return {}
     query = (
         select(Scan.crawl_id, Scan.reason, func.count())
         .join(Org, col(Org.id) == col(Scan.org_id))
-        .join(ClientOrgLink, (col(ClientOrgLink.portal) == col(Org.portal))
-              & (col(ClientOrgLink.portal_org_id) == col(Org.portal_org_id)), isouter=True)
+        .join(
+            ClientOrgLink,
+            (col(ClientOrgLink.portal) == col(Org.portal))
+            & (col(ClientOrgLink.portal_org_id) == col(Org.portal_org_id)),
+            isouter=True,
+        )
         .join(Client, col(Client.id) == col(ClientOrgLink.client_id), isouter=True)
         .where(col(Scan.crawl_id).in_(list(crawl_ids)), Scan.status != "ok")
         .group_by(col(Scan.crawl_id), col(Scan.reason))
@@ -328,7 +395,9 @@ def managers_in_scope(session: Session, scope: Scope) -> list[str]:
 
 def recent_requests(session: Session, scope: Scope, *, limit: int) -> list[ScanRequest]:
     """The newest scan requests the scope may see, newest first."""
-    rows = session.exec(select(ScanRequest).order_by(col(ScanRequest.requested_at).desc(),
-                                                     col(ScanRequest.id).desc())
-                        .limit(limit * 4 if scope.client_ids is not None else limit))
+    rows = session.exec(
+        select(ScanRequest)
+        .order_by(col(ScanRequest.requested_at).desc(), col(ScanRequest.id).desc())
+        .limit(limit * 4 if scope.client_ids is not None else limit)
+    )
     return [r for r in rows if request_in_scope(session, scope, r)][:limit]

@@ -27,10 +27,16 @@ def _no_nul(value: str) -> str:
 Name = Annotated[str, StringConstraints(max_length=200), AfterValidator(_no_nul)]
 LongText = Annotated[str, StringConstraints(max_length=2000), AfterValidator(_no_nul)]
 OrgId = Annotated[str, StringConstraints(min_length=1, max_length=64), AfterValidator(_no_nul)]
-Email = Annotated[str, StringConstraints(min_length=3, max_length=320, strip_whitespace=True),
-                  AfterValidator(_no_nul)]
-OrgName = Annotated[str, StringConstraints(min_length=1, max_length=500, strip_whitespace=True),
-                   AfterValidator(_no_nul)]
+Email = Annotated[
+    str,
+    StringConstraints(min_length=3, max_length=320, strip_whitespace=True),
+    AfterValidator(_no_nul),
+]
+OrgName = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=500, strip_whitespace=True),
+    AfterValidator(_no_nul),
+]
 PersonName = Annotated[str, StringConstraints(max_length=500), AfterValidator(_no_nul)]
 Role = Annotated[str, StringConstraints(max_length=100), AfterValidator(_no_nul)]
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
@@ -66,9 +72,11 @@ class FindingOut(BaseModel):
     capture_missing_at: datetime | None = Field(
         default=None,
         description="when a passive capture last did not show this open finding; "
-                    "only an agent scan may resolve it, and one is queued")
+        "only an agent scan may resolve it, and one is queued",
+    )
     capture_note: str | None = Field(
-        default=None, description='"not seen in a capture on DATE, awaiting a scan", or null')
+        default=None, description='"not seen in a capture on DATE, awaiting a scan", or null'
+    )
 
 
 class FindingPage(BaseModel):
@@ -89,10 +97,13 @@ class FindingFilter(BaseModel):
     portal: Portal | None = None
     staff_id: IdField | None = None
     person: Name | None = Field(
-        default=None, description="an email (exact) or part of a person's name")
+        default=None, description="an email (exact) or part of a person's name"
+    )
     client_manager: Name | None = Field(
-        default=None, description="the client manager's name; case does not matter")
+        default=None, description="the client manager's name; case does not matter"
+    )
     text: Name | None = Field(
-        default=None, description="part of an email, a name, an org or a client")
+        default=None, description="part of an email, a name, an org or a client"
+    )
     problems_only: bool = False
     include_resolved: bool = False

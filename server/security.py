@@ -73,8 +73,7 @@ LEAKED_IN_URL_DETAIL = (
     "this token was revoked because it was sent in a URL, where server logs and browser "
     "history keep it: pair again, and send the new token only in the Authorization header"
 )
-IN_ADDRESS_DETAIL = (
-    "send the token in the Authorization header, never in the address")
+IN_ADDRESS_DETAIL = "send the token in the Authorization header, never in the address"
 _QUERY_PAIR = re.compile(r"(?P<lead>[?&;])(?P<name>[^=&;#\s\"]*)=(?P<value>[^&;#\s\"]*)")
 #: An API token's shape: the prefix and 32 random bytes in url-safe base64 (43 characters);
 #: shorter text after ``art_`` (a search for "art_supplies") is not taken for one.
@@ -126,6 +125,7 @@ def url_token_values(path: str, query: bytes) -> tuple[bool, list[str]]:
 
 def redact_tokens(text: str) -> str:
     """``text`` (a request line, a URL, a log message) with every token value replaced."""
+
     def pair(match: re.Match[str]) -> str:
         name = unquote_plus(match["name"]).strip().lower()
         if name in TOKEN_PARAM_NAMES or _looks_like_token(unquote_plus(match["value"])):
@@ -141,14 +141,21 @@ def leaked_token_revoker(engine: Engine) -> Callable[[list[str]], bool]:
     Answers whether any value was one of ours (live or already revoked), so the
     request can be told its token is gone. Logged without the value.
     """
+
     def revoke(values: list[str]) -> bool:
         with session_scope(engine) as session:
-            leaked = [found for value in values
-                      if (found := revoke_leaked_token(session, value)) is not None]
+            leaked = [
+                found
+                for value in values
+                if (found := revoke_leaked_token(session, value)) is not None
+            ]
         for found in leaked:
             if found.revoked_now:
-                log.warning("token #%s of user #%s was sent in a URL and has been revoked",
-                            found.token_id, found.user_id)
+                log.warning(
+                    "token #%s of user #%s was sent in a URL and has been revoked",
+                    found.token_id,
+                    found.user_id,
+                )
         return bool(leaked)
 
     return revoke
@@ -166,24 +173,34 @@ class RedactTokens(logging.Filter):
         if isinstance(record.msg, str):
             record.msg = redact_tokens(record.msg)
         if isinstance(record.args, tuple):
-            record.args = tuple(redact_tokens(a) if isinstance(a, str) else a
-                                for a in record.args)
+            record.args = tuple(redact_tokens(a) if isinstance(a, str) else a for a in record.args)
         elif isinstance(record.args, dict):
-            record.args = {k: redact_tokens(v) if isinstance(v, str) else v
-                           for k, v in record.args.items()}
+            record.args = {
+                k: redact_tokens(v) if isinstance(v, str) else v for k, v in record.args.items()
+            }
         return True
 
 
-async def _send_json(send: Send, status: int, body: dict[str, object],
-                     extra_headers: Sequence[tuple[bytes, bytes]] = ()) -> None:
+async def _send_json(
+    send: Send,
+    status: int,
+    body: dict[str, object],
+    extra_headers: Sequence[tuple[bytes, bytes]] = (),
+) -> None:
     payload = json.dumps(body).encode()
-    await send({
-        "type": "http.response.start",
-        "status": status,
-        "headers": [(b"content-type", b"application/json"),
-                    (b"content-length", str(len(payload)).encode()), *extra_headers,
-                    *SECURITY_HEADERS, API_CSP],
-    })
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(payload)).encode()),
+                *extra_headers,
+                *SECURITY_HEADERS,
+                API_CSP,
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": payload})
 
 
@@ -243,8 +260,9 @@ class RequestGuard:
         if values and self.on_token_in_url is not None:
             revoked = await run_in_threadpool(self.on_token_in_url, values)
         if revoked:
-            await _send_json(send, 401, {"detail": LEAKED_IN_URL_DETAIL},
-                             [(b"www-authenticate", b"Bearer")])
+            await _send_json(
+                send, 401, {"detail": LEAKED_IN_URL_DETAIL}, [(b"www-authenticate", b"Bearer")]
+            )
             return
         await _send_json(send, 400, {"detail": IN_ADDRESS_DETAIL})
 
@@ -277,14 +295,16 @@ class RequestGuard:
                     return 415, "upload the file as multipart/form-data"
             elif kind != "application/json":
                 has_body = headers.get("content-length", "0") not in ("", "0") or (
-                    "transfer-encoding" in headers)
+                    "transfer-encoding" in headers
+                )
                 if method != "DELETE" or has_body or kind:
                     return 415, "send a JSON body with Content-Type: application/json"
         return None
 
     @staticmethod
-    def _dashboard_refusal(method: str, kind: str, host: str,
-                           origins: list[str]) -> tuple[int, str] | None:
+    def _dashboard_refusal(
+        method: str, kind: str, host: str, origins: list[str]
+    ) -> tuple[int, str] | None:
         """A dashboard change is a same-origin form post, or nothing."""
         if method != "POST" or kind not in FORM_TYPES:
             return 415, "the dashboard accepts only its own form posts"
@@ -317,8 +337,9 @@ class RequestGuard:
                 headers = list(message.get("headers", []))
                 present = {name.lower() for name, _ in headers}
                 headers.extend(h for h in extra if h[0] not in present)
-                headers.extend(h for h in SECURITY_HEADERS
-                               if h[0] not in present and h[0] not in replaced)
+                headers.extend(
+                    h for h in SECURITY_HEADERS if h[0] not in present and h[0] not in replaced
+                )
                 message = {**message, "headers": headers}
             await send(message)
 
@@ -327,8 +348,7 @@ class RequestGuard:
                 await self.app(scope, receive, send_with_headers)
         except Exception:
             error_id = uuid.uuid4().hex[:12]
-            log.exception("unhandled error %s on %s %s", error_id, scope["method"],
-                          scope["path"])
+            log.exception("unhandled error %s on %s %s", error_id, scope["method"], scope["path"])
             if started:
                 raise
             await _send_json(send, 500, {"detail": "internal error", "error_id": error_id})

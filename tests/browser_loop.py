@@ -22,8 +22,9 @@ T = TypeVar("T")
 class BrowserLoop:
     def __init__(self, executable_path: str) -> None:
         self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True,
-                                        name="browser-loop")
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, daemon=True, name="browser-loop"
+        )
         self._thread.start()
         self._playwright: Playwright | None = None
         self.browser: Browser = self._submit(self._start(executable_path), timeout=60)

@@ -27,17 +27,26 @@ from sandbox.world import World
 from tests.browser_loop import BrowserLoop
 
 PG_URL = os.environ.get("ACCESSRECON_TEST_PG_URL", "")
-DATABASES = [d.strip() for d in os.environ.get(
-    "ACCESSRECON_TEST_DATABASES", "sqlite,postgresql").split(",") if d.strip()]
+DATABASES = [
+    d.strip()
+    for d in os.environ.get("ACCESSRECON_TEST_DATABASES", "sqlite,postgresql").split(",")
+    if d.strip()
+]
 
 
 @pytest.fixture(autouse=True)
 def _isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """No test reads the developer's .env or writes outside its temporary directory."""
     for name in list(os.environ):
-        if (name.startswith("ACCESSRECON_") and name not in (
-            "ACCESSRECON_TEST_PG_URL", "ACCESSRECON_TEST_DATABASES", "ACCESSRECON_CHROMIUM_PATH"
-        )) or name == "DATABASE_URL":
+        if (
+            name.startswith("ACCESSRECON_")
+            and name
+            not in (
+                "ACCESSRECON_TEST_PG_URL",
+                "ACCESSRECON_TEST_DATABASES",
+                "ACCESSRECON_CHROMIUM_PATH",
+            )
+        ) or name == "DATABASE_URL":
             monkeypatch.delenv(name)
     monkeypatch.setenv("ACCESSRECON_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.chdir(tmp_path)
@@ -89,8 +98,11 @@ def engine(database_url: str) -> Iterator[Engine]:
 
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str) -> Settings:
-    return Settings(data_dir=tmp_path / "data", database_url_setting=database_url,
-                    practice_domains=["harbourco.example"])
+    return Settings(
+        data_dir=tmp_path / "data",
+        database_url_setting=database_url,
+        practice_domains=["harbourco.example"],
+    )
 
 
 @pytest.fixture
@@ -104,8 +116,10 @@ def runtime(settings: Settings) -> Iterator[Runtime]:
 def chromium_path() -> str:
     found = Settings().chromium_executable
     if not found:
-        pytest.fail("no Chromium on this machine: browser tests need it (scripts/test.sh "
-                    "installs Debian's chromium package)")
+        pytest.fail(
+            "no Chromium on this machine: browser tests need it (scripts/test.sh "
+            "installs Debian's chromium package)"
+        )
     return found
 
 

@@ -33,8 +33,9 @@ from agent.storage.models import (
 DOMAIN = "harbourco.example"
 
 
-def add_staff(session: Session, name: str, *emails: str, status: str = "active",
-              left_on: date | None = None) -> Staff:
+def add_staff(
+    session: Session, name: str, *emails: str, status: str = "active", left_on: date | None = None
+) -> Staff:
     staff = Staff(name=name, status=status, left_on=left_on, practice_role="employee")
     session.add(staff)
     session.flush()
@@ -45,10 +46,16 @@ def add_staff(session: Session, name: str, *emails: str, status: str = "active",
     return staff
 
 
-def add_client(session: Session, name: str, manager: str, *orgs: tuple[str, str],
-               archived: bool = False) -> Client:
-    client = Client(external_id=f"C-{name}", name=name, client_manager=manager,
-                    archived=archived, annual_fee=1200.0)
+def add_client(
+    session: Session, name: str, manager: str, *orgs: tuple[str, str], archived: bool = False
+) -> Client:
+    client = Client(
+        external_id=f"C-{name}",
+        name=name,
+        client_manager=manager,
+        archived=archived,
+        annual_fee=1200.0,
+    )
     session.add(client)
     session.flush()
     assert client.id is not None
@@ -64,38 +71,61 @@ def grant(session: Session, staff: Staff, portal: str, org_id: str, role: str) -
     session.flush()
 
 
-def org(session: Session, org_id: str, name: str = "Kōwhai Bakery",
-        portal: Portal = Portal.XERO) -> Org:
+def org(
+    session: Session, org_id: str, name: str = "Kōwhai Bakery", portal: Portal = Portal.XERO
+) -> Org:
     return upsert_org(session, OrgRef(portal, org_id, name), login_id=None)
 
 
-def ok_scan(session: Session, target: Org, users: Sequence[tuple[str, str]],
-            status: AccessStatus = AccessStatus.ACTIVE) -> ScanOutcome:
+def ok_scan(
+    session: Session,
+    target: Org,
+    users: Sequence[tuple[str, str]],
+    status: AccessStatus = AccessStatus.ACTIVE,
+) -> ScanOutcome:
     """An ok scan showing ``(email, role)`` users."""
-    rows = tuple(PortalUser(email=e, name=e.split("@")[0], role=r, status=status)
-                 for e, r in users)
+    rows = tuple(PortalUser(email=e, name=e.split("@")[0], role=r, status=status) for e, r in users)
     ref = OrgRef(Portal(target.portal), target.portal_org_id, target.name)
-    return record_ok_scan(session, org_id=target.id, started_at=utcnow(),
-                          result=OrgUsers(ref, rows, len(rows), f"JSON total {len(rows)}"))
+    return record_ok_scan(
+        session,
+        org_id=target.id,
+        started_at=utcnow(),
+        result=OrgUsers(ref, rows, len(rows), f"JSON total {len(rows)}"),
+    )
 
 
-def failed_scan(session: Session, target: Org,
-                reason: FailureReason = FailureReason.TIMEOUT) -> ScanOutcome:
-    return record_failed_scan(session, org_id=target.id, reason=reason, detail="test",
-                              started_at=utcnow())
+def failed_scan(
+    session: Session, target: Org, reason: FailureReason = FailureReason.TIMEOUT
+) -> ScanOutcome:
+    return record_failed_scan(
+        session, org_id=target.id, reason=reason, detail="test", started_at=utcnow()
+    )
 
 
 def capture(session: Session, target: Org, users: Sequence[tuple[str, str]]) -> ScanOutcome:
     """A complete list recorded as the crawler records it (ok, or suspect on a sudden drop)."""
-    rows = tuple(PortalUser(email=e, name=e.split("@")[0], role=r, status=AccessStatus.ACTIVE)
-                 for e, r in users)
+    rows = tuple(
+        PortalUser(email=e, name=e.split("@")[0], role=r, status=AccessStatus.ACTIVE)
+        for e, r in users
+    )
     ref = OrgRef(Portal(target.portal), target.portal_org_id, target.name)
-    return record_capture(session, org_id=target.id, started_at=utcnow(),
-                          result=OrgUsers(ref, rows, len(rows), f"JSON total {len(rows)}"))
+    return record_capture(
+        session,
+        org_id=target.id,
+        started_at=utcnow(),
+        result=OrgUsers(ref, rows, len(rows), f"JSON total {len(rows)}"),
+    )
 
 
 def agent_login(session: Session, email: str = "accessrecon.xero@harbourco.example") -> None:
     """Register the agent's own login, so reconcile recognises it."""
     box = SecretBox([Fernet.generate_key()])
-    add_login(session, box, portal="xero", email=email, password="pw",
-              totp_secret=pyotp.random_base32(), base_url="http://127.0.0.1:1")
+    add_login(
+        session,
+        box,
+        portal="xero",
+        email=email,
+        password="pw",
+        totp_secret=pyotp.random_base32(),
+        base_url="http://127.0.0.1:1",
+    )

@@ -37,5 +37,6 @@ def score(got: Mapping[Key, str], want: Mapping[Key, str]) -> dict[str, ClassSco
 
 def imperfect(scores: Mapping[str, ClassScore]) -> dict[str, tuple[float, float]]:
     """The classes whose precision or recall is below 1.0, for a readable assertion."""
-    return {c: (s.precision, s.recall) for c, s in scores.items()
-            if s.precision < 1.0 or s.recall < 1.0}
+    return {
+        c: (s.precision, s.recall) for c, s in scores.items() if s.precision < 1.0 or s.recall < 1.0
+    }

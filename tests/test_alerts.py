@@ -72,12 +72,19 @@ def _world(engine: Engine) -> None:
         add_staff(session, "Ana Active", "ana@harbourco.example")
         add_client(session, "Mia's Bakery", "Mia Manager", ("xero", "!mia01"))
         add_client(session, "Ben's Garage", "Ben Notonroster", ("xero", "!ben01"))
-        ok_scan(session, org(session, "!mia01", "Mia's Bakery"), [
-            ("lee@harbourco.example", "STANDARD"), ("owner@bakery.example", "STANDARD")])
-        ok_scan(session, org(session, "!ben01", "Ben's Garage"), [
-            ("ana@harbourco.example", "STANDARD")])
-        ok_scan(session, org(session, "!nolnk", "Unlinked Ltd"), [
-            ("temp@harbourco.example", "STANDARD")])
+        ok_scan(
+            session,
+            org(session, "!mia01", "Mia's Bakery"),
+            [("lee@harbourco.example", "STANDARD"), ("owner@bakery.example", "STANDARD")],
+        )
+        ok_scan(
+            session, org(session, "!ben01", "Ben's Garage"), [("ana@harbourco.example", "STANDARD")]
+        )
+        ok_scan(
+            session,
+            org(session, "!nolnk", "Unlinked Ltd"),
+            [("temp@harbourco.example", "STANDARD")],
+        )
         reconcile(session, configured_domains=[DOMAIN])
 
 
@@ -87,22 +94,32 @@ def test_each_manager_gets_their_own_clients_once(
     sink, port = smtp
     received, url = webhook
     _world(engine)
-    configured = settings.model_copy(update={
-        "smtp_host": "127.0.0.1", "smtp_port": port, "smtp_starttls": False,
-        "alert_webhook_url": url, "alert_fallback_email": "admin@harbourco.example"})
+    configured = settings.model_copy(
+        update={
+            "smtp_host": "127.0.0.1",
+            "smtp_port": port,
+            "smtp_starttls": False,
+            "alert_webhook_url": url,
+            "alert_fallback_email": "admin@harbourco.example",
+        }
+    )
     with session_scope(engine) as session:
         report = send_alerts(session, configured)
     assert report.failed == []
     assert report.sent == {"webhook": 3, "email": 3}
 
-    mails = {tuple(to): message_from_bytes(content, policy=policy.default)
-             for to, content in sink.messages}
+    mails = {
+        tuple(to): message_from_bytes(content, policy=policy.default)
+        for to, content in sink.messages
+    }
     assert set(mails) == {("mia@harbourco.example",), ("admin@harbourco.example",)}
     mia = mails[("mia@harbourco.example",)].get_content()
     assert "Lee Leaver" in mia or "lee@harbourco.example" in mia
     assert "Ben's Garage" not in mia
-    assert "1 new access finding on your clients (1 critical)" in \
-        mails[("mia@harbourco.example",)]["Subject"]
+    assert (
+        "1 new access finding on your clients (1 critical)"
+        in mails[("mia@harbourco.example",)]["Subject"]
+    )
     admin = mails[("admin@harbourco.example",)].get_content()
     assert "Ben's Garage" in admin
     assert "Unlinked Ltd" in admin

@@ -29,15 +29,20 @@ def _populate(engine: Engine) -> None:
         anna = add_staff(session, "Anna Ashby", "anna@harbourco.example", "anna@mail.example")
         add_client(session, "Kōwhai = Bakery", "Mia Manager", ("xero", "!abc12"))
         grant(session, anna, "xero", "!abc12", "Adviser")
-        ok_scan(session, org(session, "!abc12"), [("anna@harbourco.example", "FINANCIALADVISER"),
-                                                  ("owner@kowhai.example", "STANDARD")])
+        ok_scan(
+            session,
+            org(session, "!abc12"),
+            [("anna@harbourco.example", "FINANCIALADVISER"), ("owner@kowhai.example", "STANDARD")],
+        )
         reconcile(session, configured_domains=[DOMAIN])
 
 
 def _dump(engine: Engine) -> dict[str, list[tuple]]:
     with engine.connect() as connection:
-        return {t.name: sorted(tuple(map(repr, row)) for row in connection.execute(select(t)))
-                for t in SQLModel.metadata.sorted_tables}
+        return {
+            t.name: sorted(tuple(map(repr, row)) for row in connection.execute(select(t)))
+            for t in SQLModel.metadata.sorted_tables
+        }
 
 
 @pytest.mark.parametrize("target_kind", DATABASES)
@@ -74,16 +79,25 @@ def _first_release(url: str) -> Engine:
     old = make_engine(url)
     command.upgrade(alembic_config(old), "0001")
     with old.begin() as connection:
-        connection.execute(text(
-            "INSERT INTO staff (id, name, status, practice_role) "
-            "VALUES (1, 'Anna Ashby', 'left', 'employee')"))
-        connection.execute(text(
-            "INSERT INTO staff_email (id, staff_id, email, is_primary) "
-            "VALUES (1, 1, 'anna@harbourco.example', true)"))
-        connection.execute(text(
-            "INSERT INTO org (id, portal, portal_org_id, name, first_seen_at, last_listed_at) "
-            "VALUES (1, 'xero', '!abc12', 'Kōwhai', '2026-01-02 03:04:05+00:00', "
-            "'2026-01-02 03:04:05+00:00')"))
+        connection.execute(
+            text(
+                "INSERT INTO staff (id, name, status, practice_role) "
+                "VALUES (1, 'Anna Ashby', 'left', 'employee')"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO staff_email (id, staff_id, email, is_primary) "
+                "VALUES (1, 1, 'anna@harbourco.example', true)"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO org (id, portal, portal_org_id, name, first_seen_at, last_listed_at) "
+                "VALUES (1, 'xero', '!abc12', 'Kōwhai', '2026-01-02 03:04:05+00:00', "
+                "'2026-01-02 03:04:05+00:00')"
+            )
+        )
     return old
 
 
@@ -93,7 +107,8 @@ def test_a_first_release_database_upgrades_to_head_keeping_its_data(database_url
     assert set(SQLModel.metadata.tables) <= set(inspect(old).get_table_names())
     with Session(old) as session:
         assert session.execute(text("SELECT name, status FROM staff")).all() == [
-            ("Anna Ashby", "left")]
+            ("Anna Ashby", "left")
+        ]
         assert session.execute(text("SELECT portal_org_id FROM org")).scalar() == "!abc12"
     old.dispose()
 
@@ -107,8 +122,10 @@ def test_a_first_release_backup_restores_into_the_newest_schema(
         target = make_engine(url)
         restore_backup(target, tmp_path / "old.zip")
         with Session(target) as session:
-            assert session.execute(text("SELECT email FROM staff_email")).scalar() == \
-                "anna@harbourco.example"
+            assert (
+                session.execute(text("SELECT email FROM staff_email")).scalar()
+                == "anna@harbourco.example"
+            )
         assert set(SQLModel.metadata.tables) <= set(inspect(target).get_table_names())
         target.dispose()
     old.dispose()
@@ -132,15 +149,15 @@ def test_retention_keeps_evidence_findings_need_and_is_audited(engine: Engine) -
     with Session(engine) as session:
         left = {o.scan_id for o in session.exec(select(Observation)).scalars()}
         scans = session.exec(select(Scan)).scalars().all()
-        audit = [e for e in session.exec(select(AuditEvent)).scalars()
-                 if e.action == "retention.purge"]
+        audit = [
+            e for e in session.exec(select(AuditEvent)).scalars() if e.action == "retention.purge"
+        ]
     # The finding's first and last seen scans, and the org's latest ok scan, keep theirs.
     assert left == {first, latest}
     assert middle not in left
     assert len(scans) == 3, "scan rows stay as evidence"
     assert len(audit) == 1, "a dry run writes nothing"
-    assert audit[0].detail == {"before": audit[0].detail["before"], "scans": 1,
-                               "observations": 1}
+    assert audit[0].detail == {"before": audit[0].detail["before"], "scans": 1, "observations": 1}
     assert audit[0].actor == "admin"
     with session_scope(engine) as session, pytest.raises(ValueError, match="future"):
         purge_observations(session, before=utcnow() + timedelta(days=1), actor="admin")
@@ -158,11 +175,18 @@ def test_retention_keeps_the_agent_scan_that_captures_are_applied_on(engine: Eng
             reconcile(session, configured_domains=[DOMAIN])
     with session_scope(engine) as session:
         target = org(session, "!abc12")
-        rows = (PortalUser(email="a@client.example", name="a", role="STANDARD",
-                           status=AccessStatus.ACTIVE),)
+        rows = (
+            PortalUser(
+                email="a@client.example", name="a", role="STANDARD", status=AccessStatus.ACTIVE
+            ),
+        )
         captured = record_capture(
-            session, org_id=target.id, started_at=utcnow(), source=ScanSource.EXTENSION,
-            result=OrgUsers(OrgRef(Portal.XERO, "!abc12", target.name), rows, 1, "page: 1"))
+            session,
+            org_id=target.id,
+            started_at=utcnow(),
+            source=ScanSource.EXTENSION,
+            result=OrgUsers(OrgRef(Portal.XERO, "!abc12", target.name), rows, 1, "page: 1"),
+        )
         reconcile(session, configured_domains=[DOMAIN])
     with session_scope(engine) as session:
         purge_observations(session, before=utcnow(), actor="admin")

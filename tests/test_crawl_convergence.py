@@ -50,7 +50,8 @@ def _read(runtime: Runtime) -> set[int]:
 # (4 measured alone on one database: runs of 148, 56 and 28 s).
 @pytest.mark.timeout(3000)
 def test_repeated_scans_under_heavy_faults_read_every_org_within_five_runs(
-    fast_runtime: Runtime, browser_loop: BrowserLoop  # noqa: F811
+    fast_runtime: Runtime,  # noqa: F811
+    browser_loop: BrowserLoop,
 ) -> None:
     world = generate_world(37, staff=6, orgs_per_portal=12, users_per_org=2)
     users = {(o.portal, o.org_id): sorted(u.email for u in o.users) for o in world.orgs}
@@ -74,16 +75,20 @@ def test_repeated_scans_under_heavy_faults_read_every_org_within_five_runs(
             assert not set(per_org) & read_before, "an org read already was read again"
             if report.complete and len(_read(fast_runtime)) == len(users):
                 break
-    summary = [(r.ok, dict(r.failed), len(r.login_failures), f"{s} s")
-               for r, s in zip(reports, durations, strict=True)]
+    summary = [
+        (r.ok, dict(r.failed), len(r.login_failures), f"{s} s")
+        for r, s in zip(reports, durations, strict=True)
+    ]
     assert len(_read(fast_runtime)) == len(users), f"not every org read in {RUNS} runs: {summary}"
     assert reports[0].retries["portal_error"] > 0, "the faults were not felt"
     with Session(fast_runtime.engine) as session:
         crawls = list(session.exec(select(Crawl)))
         ok = session.exec(select(Scan, Org).join(Org).where(Scan.status == ScanStatus.OK)).all()
         for scan, org in ok:
-            seen = sorted(o.email for o in session.exec(
-                select(Observation).where(Observation.scan_id == scan.id)))
+            seen = sorted(
+                o.email
+                for o in session.exec(select(Observation).where(Observation.scan_id == scan.id))
+            )
             assert seen == users[(org.portal, org.portal_org_id)]
     # every run resumed the one crawl, which ended finished once every org was read
     assert len(crawls) == 1

@@ -25,25 +25,37 @@ def crawl(session: Session) -> int:
 
 
 def scan_in(session: Session, crawl_id: int, target: Org, users: list[tuple[str, str]]) -> None:
-    rows = tuple(PortalUser(email=e, name="", role=r, status=AccessStatus.ACTIVE)
-                 for e, r in users)
+    rows = tuple(PortalUser(email=e, name="", role=r, status=AccessStatus.ACTIVE) for e, r in users)
     ref = OrgRef(Portal(target.portal), target.portal_org_id, target.name)
-    record_ok_scan(session, org_id=target.id, started_at=utcnow(), crawl_id=crawl_id,
-                   result=OrgUsers(ref, rows, len(rows), "test"))
+    record_ok_scan(
+        session,
+        org_id=target.id,
+        started_at=utcnow(),
+        crawl_id=crawl_id,
+        result=OrgUsers(ref, rows, len(rows), "test"),
+    )
 
 
 def test_new_gone_and_role_changes_between_two_crawls(engine: Engine) -> None:
     with session_scope(engine) as session:
         first, second = crawl(session), crawl(session)
         a, b, c = org(session, "!a", "Alpha"), org(session, "!b", "Beta"), org(session, "!c")
-        scan_in(session, first, a, [("x@kowhai.example", "STANDARD"),
-                                    ("y@kowhai.example", "STANDARD")])
+        scan_in(
+            session, first, a, [("x@kowhai.example", "STANDARD"), ("y@kowhai.example", "STANDARD")]
+        )
         scan_in(session, first, b, [("z@kowhai.example", "STANDARD")])
         scan_in(session, first, c, [("z@kowhai.example", "STANDARD")])
-        scan_in(session, second, a, [("X@kowhai.example", "READONLY"),
-                                     ("w@kowhai.example", "STANDARD")])
-        record_failed_scan(session, org_id=b.id, reason=FailureReason.TIMEOUT, detail="slow",
-                           started_at=utcnow(), crawl_id=second)
+        scan_in(
+            session, second, a, [("X@kowhai.example", "READONLY"), ("w@kowhai.example", "STANDARD")]
+        )
+        record_failed_scan(
+            session,
+            org_id=b.id,
+            reason=FailureReason.TIMEOUT,
+            detail="slow",
+            started_at=utcnow(),
+            crawl_id=second,
+        )
         failed_scan(session, c)  # outside any crawl
     with session_scope(engine) as session:
         result = diff_crawls(session, first, second, configured_domains=[DOMAIN])
@@ -54,8 +66,10 @@ def test_new_gone_and_role_changes_between_two_crawls(engine: Engine) -> None:
         ("w@kowhai.example", "new", None, "STANDARD"),
     }
     reasons = {n.portal_org_id: n.reason for n in result.not_compared}
-    assert reasons == {"!b": f"crawl {second} could not read it (timeout)",
-                       "!c": f"crawl {second} did not scan it"}
+    assert reasons == {
+        "!b": f"crawl {second} could not read it (timeout)",
+        "!c": f"crawl {second} did not scan it",
+    }
 
 
 def test_an_unknown_crawl_is_refused(engine: Engine) -> None:

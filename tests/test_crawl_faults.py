@@ -57,9 +57,15 @@ class Portals:
             server = stack.enter_context(PortalServer(create_portal_app(login.portal, world)))
             self.servers[login.portal] = server
             with session_scope(runtime.engine) as session:
-                add_login(session, runtime.box, portal=login.portal, email=login.email,
-                          password=login.password, totp_secret=login.totp_secret,
-                          base_url=server.base_url)
+                add_login(
+                    session,
+                    runtime.box,
+                    portal=login.portal,
+                    email=login.email,
+                    password=login.password,
+                    totp_secret=login.totp_secret,
+                    base_url=server.base_url,
+                )
 
     def set(self, **changes: object) -> None:
         for server in self.servers.values():
@@ -75,16 +81,23 @@ def fast_runtime(settings: Settings) -> Iterator[Runtime]:
 
 
 def crawl(runtime: Runtime, browser_loop: BrowserLoop, concurrency: int = 4) -> CrawlReport:
-    crawler = Crawler(runtime.engine, runtime.box, settings=runtime.settings,
-                      concurrency=concurrency)
+    crawler = Crawler(
+        runtime.engine, runtime.box, settings=runtime.settings, concurrency=concurrency
+    )
     return browser_loop.run(lambda browser: crawler.run(browser=browser), timeout=400)
 
 
 def scans_of(runtime: Runtime, crawl_id: int) -> list[tuple[Scan, Org, list[Observation]]]:
     with Session(runtime.engine) as session:
         rows = session.exec(select(Scan, Org).join(Org).where(Scan.crawl_id == crawl_id)).all()
-        return [(scan, org, list(session.exec(
-            select(Observation).where(Observation.scan_id == scan.id)))) for scan, org in rows]
+        return [
+            (
+                scan,
+                org,
+                list(session.exec(select(Observation).where(Observation.scan_id == scan.id))),
+            )
+            for scan, org in rows
+        ]
 
 
 def assert_ok_scans_equal_the_world(runtime: Runtime, world: World, crawl_id: int) -> int:
@@ -114,8 +127,13 @@ def test_chaos_ends_every_org_ok_with_the_worlds_users_or_failed_with_a_reason(
         portals = Portals(world, fast_runtime, stack)
         first = crawl(fast_runtime, browser_loop)  # sign in while the portals are calm
         assert first.ok == len(world.orgs)
-        portals.set(error_rate=0.10, timeout_rate=0.05, rate_limit_per_s=25.0,
-                    session_expiry_requests=30, seed=5)
+        portals.set(
+            error_rate=0.10,
+            timeout_rate=0.05,
+            rate_limit_per_s=25.0,
+            session_expiry_requests=30,
+            seed=5,
+        )
         second = crawl(fast_runtime, browser_loop)
     ok = assert_ok_scans_equal_the_world(fast_runtime, world, second.crawl_id)
     assert ok == second.ok
@@ -131,8 +149,11 @@ def test_layout_change_fails_every_org_and_keeps_the_last_good_findings(
 ) -> None:
     world = generate_world(17, staff=8, orgs_per_portal=3, users_per_org=5)
     files = write_world(world, tmp_path / "world")
-    for kind, path in ((ImportKind.STAFF, files.staff), (ImportKind.CLIENTS, files.clients),
-                       (ImportKind.ACCESS, files.access)):
+    for kind, path in (
+        (ImportKind.STAFF, files.staff),
+        (ImportKind.CLIENTS, files.clients),
+        (ImportKind.ACCESS, files.access),
+    ):
         run_import(fast_runtime.engine, kind, path, practice_domains=world.practice_domains)
     with ExitStack() as stack:
         portals = Portals(world, fast_runtime, stack)
@@ -148,15 +169,17 @@ def test_layout_change_fails_every_org_and_keeps_the_last_good_findings(
         reconcile(session, configured_domains=world.practice_domains)
         after = open_findings(session)
     assert [(f.portal_org_id, f.email, f.finding_class) for f in after] == [
-        (f.portal_org_id, f.email, f.finding_class) for f in before]
+        (f.portal_org_id, f.email, f.finding_class) for f in before
+    ]
 
 
 def test_a_list_of_several_pages_is_scanned_whole_and_a_list_cut_short_fails_the_rest(
     fast_runtime: Runtime, browser_loop: BrowserLoop, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Orgs are scanned while the list is read; what the list never reached fails with why."""
-    world = generate_world(23, staff=6, orgs_per_portal=CLIENTS_PAGE + 9, users_per_org=2,
-                           portals=("qbo",))
+    world = generate_world(
+        23, staff=6, orgs_per_portal=CLIENTS_PAGE + 9, users_per_org=2, portals=("qbo",)
+    )
     with ExitStack() as stack:
         Portals(world, fast_runtime, stack)
         whole = crawl(fast_runtime, browser_loop)
@@ -166,8 +189,9 @@ def test_a_list_of_several_pages_is_scanned_whole_and_a_list_cut_short_fails_the
         class CutShort(QboScraper):
             """The portal's list, until its second page changes under the crawler."""
 
-            async def org_pages(self, context: BrowserContext, base_url: str
-                                ) -> AsyncIterator[Sequence[OrgRef]]:
+            async def org_pages(
+                self, context: BrowserContext, base_url: str
+            ) -> AsyncIterator[Sequence[OrgRef]]:
                 async with aclosing(super().org_pages(context, base_url)) as pages:
                     async for page in pages:
                         yield page
@@ -186,17 +210,20 @@ def test_a_list_of_several_pages_is_scanned_whole_and_a_list_cut_short_fails_the
 def test_a_crawl_killed_mid_run_resumes_without_losing_or_repeating_a_scan(
     runtime: Runtime, tmp_path: Path
 ) -> None:
-    world = generate_world(19, staff=6, orgs_per_portal=12, users_per_org=3,
-                           portals=("xero",))
-    env = {**os.environ, "ACCESSRECON_DATA_DIR": str(runtime.settings.data_dir),
-           "ACCESSRECON_DATABASE_URL": runtime.settings.database_url,
-           "ACCESSRECON_CRAWL_CONCURRENCY": "2"}
+    world = generate_world(19, staff=6, orgs_per_portal=12, users_per_org=3, portals=("xero",))
+    env = {
+        **os.environ,
+        "ACCESSRECON_DATA_DIR": str(runtime.settings.data_dir),
+        "ACCESSRECON_DATABASE_URL": runtime.settings.database_url,
+        "ACCESSRECON_CRAWL_CONCURRENCY": "2",
+    }
     command = [sys.executable, "-m", "accessrecon", "scan"]
     with ExitStack() as stack:
         portals = Portals(world, runtime, stack)
         portals.set(latency_ms=400)  # slow enough to kill the crawl half way
-        first = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
-                                 stderr=subprocess.DEVNULL)
+        first = subprocess.Popen(
+            command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         deadline = time.monotonic() + 90
         done = 0
         while time.monotonic() < deadline and done < 4:
@@ -207,8 +234,9 @@ def test_a_crawl_killed_mid_run_resumes_without_losing_or_repeating_a_scan(
         first.wait(timeout=30)
         assert 4 <= done < len(world.orgs), f"the kill came at {done} scans"
         portals.set(latency_ms=0)
-        second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300,
-                                check=False)
+        second = subprocess.run(
+            command, env=env, capture_output=True, text=True, timeout=300, check=False
+        )
     assert second.returncode == 0, second.stderr
     assert "(resumed)" in second.stdout
     with Session(runtime.engine) as session:

@@ -34,8 +34,19 @@ COMPOSE = ROOT / "docker-compose.yml"
 
 def validate(path: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.compose-spec",
-         str(path)], capture_output=True, text=True, check=False, timeout=60)
+        [
+            sys.executable,
+            "-m",
+            "check_jsonschema",
+            "--builtin-schema",
+            "vendor.compose-spec",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
 
 
 def native(command: list[str]) -> list[str]:
@@ -70,19 +81,33 @@ def test_the_compose_file_has_the_services_a_practice_needs() -> None:
 def test_the_worker_service_command_runs_queued_scans(runtime: Runtime, tmp_path: Path) -> None:
     compose = yaml.safe_load(COMPOSE.read_text())
     service = compose["services"]["worker"]
-    env = {**os.environ, **{k: str(v) for k, v in service["environment"].items()},
-           "DATABASE_URL": runtime.settings.database_url,
-           "ACCESSRECON_DATA_DIR": str(runtime.settings.data_dir)}
+    env = {
+        **os.environ,
+        **{k: str(v) for k, v in service["environment"].items()},
+        "DATABASE_URL": runtime.settings.database_url,
+        "ACCESSRECON_DATA_DIR": str(runtime.settings.data_dir),
+    }
     world = generate_world(23, staff=5, orgs_per_portal=2, users_per_org=2, portals=("myob",))
     with PortalServer(create_portal_app("myob", world)) as portal:
         login = world.logins[0]
         with session_scope(runtime.engine) as session:
-            summary = add_login(session, runtime.box, portal="myob", email=login.email,
-                                password=login.password, totp_secret=login.totp_secret,
-                                base_url=portal.base_url)
+            summary = add_login(
+                session,
+                runtime.box,
+                portal="myob",
+                email=login.email,
+                password=login.password,
+                totp_secret=login.totp_secret,
+                base_url=portal.base_url,
+            )
             request = enqueue(session, requested_by="test", source="api", login_id=summary.id)
-        worker = subprocess.Popen([*native(service["command"]), "--poll", "0.2"], env=env,
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        worker = subprocess.Popen(
+            [*native(service["command"]), "--poll", "0.2"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         try:
             deadline = time.monotonic() + 120
             status = None
@@ -108,12 +133,20 @@ def test_the_server_service_command_serves_the_api(runtime: Runtime) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    env = {**os.environ, **{k: str(v) for k, v in service["environment"].items()},
-           "DATABASE_URL": runtime.settings.database_url,
-           "ACCESSRECON_DATA_DIR": str(runtime.settings.data_dir),
-           "ACCESSRECON_PORT": str(port)}
-    server = subprocess.Popen(native(service["command"]), env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True)
+    env = {
+        **os.environ,
+        **{k: str(v) for k, v in service["environment"].items()},
+        "DATABASE_URL": runtime.settings.database_url,
+        "ACCESSRECON_DATA_DIR": str(runtime.settings.data_dir),
+        "ACCESSRECON_PORT": str(port),
+    }
+    server = subprocess.Popen(
+        native(service["command"]),
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 60
         health = None
@@ -123,8 +156,9 @@ def test_the_server_service_command_serves_the_api(runtime: Runtime) -> None:
                 health = httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=2).json()
             except httpx.TransportError:
                 time.sleep(0.3)
-        expected = "postgresql" if runtime.settings.database_url.startswith("postgresql") \
-            else "sqlite"
+        expected = (
+            "postgresql" if runtime.settings.database_url.startswith("postgresql") else "sqlite"
+        )
         assert health == {"status": "ok", "database": expected}
         refused = httpx.get(f"http://127.0.0.1:{port}/api/v1/findings", timeout=5)
         assert refused.status_code == 401, "the API needs a token even in a container"

@@ -43,11 +43,20 @@ def test_demo_path_finds_exactly_the_ground_truth(
         for login in world.logins:
             portal = servers.enter_context(PortalServer(create_portal_app(login.portal, world)))
             with session_scope(runtime.engine) as session:
-                add_login(session, runtime.box, portal=login.portal, email=login.email,
-                          password=login.password, totp_secret=login.totp_secret,
-                          base_url=portal.base_url)
-        for kind, path in ((ImportKind.STAFF, files.staff), (ImportKind.CLIENTS, files.clients),
-                           (ImportKind.ACCESS, files.access)):
+                add_login(
+                    session,
+                    runtime.box,
+                    portal=login.portal,
+                    email=login.email,
+                    password=login.password,
+                    totp_secret=login.totp_secret,
+                    base_url=portal.base_url,
+                )
+        for kind, path in (
+            (ImportKind.STAFF, files.staff),
+            (ImportKind.CLIENTS, files.clients),
+            (ImportKind.ACCESS, files.access),
+        ):
             run_import(runtime.engine, kind, path, practice_domains=domains)
         crawler = Crawler(runtime.engine, runtime.box, settings=runtime.settings, concurrency=3)
         report = browser_loop.run(lambda browser: crawler.run(browser=browser))
@@ -62,17 +71,27 @@ def test_demo_path_finds_exactly_the_ground_truth(
     with session_scope(runtime.engine) as session:
         reconcile(session, configured_domains=domains)
         rows = open_findings(session)
-    got = {(r.portal, r.portal_org_id, normalise_email(r.email, domains)): r.finding_class
-           for r in rows}
-    want = {(t.portal, t.org_id, normalise_email(t.email, domains)): t.finding_class
-            for t in world.truth}
+    got = {
+        (r.portal, r.portal_org_id, normalise_email(r.email, domains)): r.finding_class
+        for r in rows
+    }
+    want = {
+        (t.portal, t.org_id, normalise_email(t.email, domains)): t.finding_class
+        for t in world.truth
+    }
     assert got == want
     assert not {lg.email for lg in world.logins} & {r.email for r in rows}
     assert {r.portal for r in rows} == {"xero", "qbo", "myob"}
 
-    leaver = max(world.leavers(), key=lambda s: sum(
-        1 for t in world.truth if t.finding_class == "leaver_access"
-        and normalise_email(t.email, domains) in {normalise_email(e, domains) for e in s.emails}))
+    leaver = max(
+        world.leavers(),
+        key=lambda s: sum(
+            1
+            for t in world.truth
+            if t.finding_class == "leaver_access"
+            and normalise_email(t.email, domains) in {normalise_email(e, domains) for e in s.emails}
+        ),
+    )
     out = tmp_path / "leaver.xlsx"
     with session_scope(runtime.engine) as session:
         _, count = write_leaver_report(session, leaver.name, out)
@@ -85,8 +104,10 @@ def test_demo_path_finds_exactly_the_ground_truth(
     assert summary["A1"].value.startswith(f"Leaver report: {leaver.name}")
     assert summary.freeze_panes == "A5"
     clients = {c.client_id: c for c in world.clients}
-    org_manager = {o.org_id: (clients[o.client_id].client_manager if o.client_id
-                              else "No client manager") for o in world.orgs}
+    org_manager = {
+        o.org_id: (clients[o.client_id].client_manager if o.client_id else "No client manager")
+        for o in world.orgs
+    }
     per_manager = Counter(org_manager[t.org_id] for t in expected)
     sheets = {name: book[name] for name in book.sheetnames if name != "Summary"}
     assert set(sheets) == set(per_manager)

@@ -25,11 +25,18 @@ from tests.factories import DOMAIN, add_client, add_staff, ok_scan, org
 
 
 def _cli(runtime: Runtime, *args: str) -> subprocess.CompletedProcess[bytes]:
-    env = {**os.environ, "ACCESSRECON_DATA_DIR": str(runtime.settings.data_dir),
-           "ACCESSRECON_DATABASE_URL": runtime.settings.database_url}
+    env = {
+        **os.environ,
+        "ACCESSRECON_DATA_DIR": str(runtime.settings.data_dir),
+        "ACCESSRECON_DATABASE_URL": runtime.settings.database_url,
+    }
     return subprocess.run(
-        [sys.executable, "-m", "accessrecon", *args], capture_output=True, timeout=120,
-        env=env, check=False)
+        [sys.executable, "-m", "accessrecon", *args],
+        capture_output=True,
+        timeout=120,
+        env=env,
+        check=False,
+    )
 
 
 @pytest.fixture
@@ -38,8 +45,11 @@ def populated(runtime: Runtime) -> Runtime:
     with session_scope(runtime.engine) as session:
         add_staff(session, "Ben Brennan", f"ben@{DOMAIN}", status="left")
         add_client(session, "Kōwhai Bakery", "Mia Manager", ("xero", "!kow01"))
-        ok_scan(session, org(session, "!kow01"), [(f"ben@{DOMAIN}", "STANDARD"),
-                                                  ("owner@kowhai.example", "STANDARD")])
+        ok_scan(
+            session,
+            org(session, "!kow01"),
+            [(f"ben@{DOMAIN}", "STANDARD"), ("owner@kowhai.example", "STANDARD")],
+        )
         ok_scan(session, org(session, "!rat01", "Rātā"), [(f"ben@{DOMAIN}", "STANDARD")])
         reconcile(session, configured_domains=[DOMAIN])
     return runtime
@@ -47,13 +57,18 @@ def populated(runtime: Runtime) -> Runtime:
 
 def _exports(runtime: Runtime) -> list[AuditEvent]:
     with Session(runtime.engine) as session:
-        return list(session.exec(
-            select(AuditEvent).where(col(AuditEvent.action).startswith("export."))
-            .order_by(col(AuditEvent.id))))
+        return list(
+            session.exec(
+                select(AuditEvent)
+                .where(col(AuditEvent.action).startswith("export."))
+                .order_by(col(AuditEvent.id))
+            )
+        )
 
 
 def test_findings_to_a_file_is_audited_with_rows_and_the_files_digest(
-    populated: Runtime, tmp_path: Path,
+    populated: Runtime,
+    tmp_path: Path,
 ) -> None:
     target = tmp_path / "out" / "findings.csv"
     result = _cli(populated, "findings", "-o", str(target))
@@ -78,7 +93,8 @@ def test_findings_to_a_file_is_audited_with_rows_and_the_files_digest(
 
 @pytest.mark.parametrize("fmt", ["json", "csv"])
 def test_findings_to_stdout_is_audited_with_the_digest_of_what_was_printed(
-    populated: Runtime, fmt: str,
+    populated: Runtime,
+    fmt: str,
 ) -> None:
     result = _cli(populated, "findings", "--format", fmt)
     assert result.returncode == 0, result.stderr

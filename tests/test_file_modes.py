@@ -39,8 +39,13 @@ def _mode(path: Path) -> int:
 
 def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "accessrecon", *args], capture_output=True, text=True,
-        timeout=120, env={**os.environ, **env}, check=False)
+        [sys.executable, "-m", "accessrecon", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **env},
+        check=False,
+    )
 
 
 def test_a_first_command_makes_a_private_data_dir_and_database(tmp_path: Path) -> None:
@@ -65,13 +70,17 @@ def test_the_sqlite_wal_and_shm_files_are_private_while_in_use(tmp_path: Path) -
         assert wal.exists()
         assert shm.exists()
         assert {p.name: _mode(p) for p in (settings.data_dir, database, wal, shm)} == {
-            "data": 0o700, "accessrecon.db": 0o600, "accessrecon.db-wal": 0o600,
-            "accessrecon.db-shm": 0o600}
+            "data": 0o700,
+            "accessrecon.db": 0o600,
+            "accessrecon.db-wal": 0o600,
+            "accessrecon.db-shm": 0o600,
+        }
     runtime.engine.dispose()
 
 
 def test_start_up_warns_about_and_fixes_modes_that_let_others_in(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     data = tmp_path / "data"
     Runtime(Settings(data_dir=data)).engine.dispose()
@@ -92,14 +101,17 @@ def test_start_up_warns_about_and_fixes_modes_that_let_others_in(
 
 @pytest.mark.long
 def test_reports_findings_and_backups_are_written_private(
-    runtime: Runtime, tmp_path: Path,
+    runtime: Runtime,
+    tmp_path: Path,
 ) -> None:
     with session_scope(runtime.engine) as session:
         add_staff(session, "Ben Brennan", f"ben@{DOMAIN}", status="left")
         add_client(session, "Kōwhai Bakery", "Mia Manager", ("xero", "!kow01"))
         ok_scan(session, org(session, "!kow01"), [(f"ben@{DOMAIN}", "STANDARD")])
-    env = {"ACCESSRECON_DATA_DIR": str(runtime.settings.data_dir),
-           "ACCESSRECON_DATABASE_URL": runtime.settings.database_url}
+    env = {
+        "ACCESSRECON_DATA_DIR": str(runtime.settings.data_dir),
+        "ACCESSRECON_DATABASE_URL": runtime.settings.database_url,
+    }
     assert _cli("reconcile", env=env).returncode == 0
     out = tmp_path / "out"
     out.mkdir()
@@ -108,12 +120,14 @@ def test_reports_findings_and_backups_are_written_private(
     for path in stale.values():
         path.write_text("old")
         path.chmod(0o644)
-    runs = [("report", "matrix", "-o", str(stale["matrix.xlsx"])),
-            ("report", "leaver", "Ben Brennan", "-o", str(stale["leaver.csv"])),
-            ("report", "workload", "-o", str(out / "workload.xlsx")),
-            ("findings", "-o", str(stale["findings.csv"])),
-            ("findings", "--format", "json", "-o", str(out / "findings.json")),
-            ("backup", "-o", str(out / "backup.zip"))]
+    runs = [
+        ("report", "matrix", "-o", str(stale["matrix.xlsx"])),
+        ("report", "leaver", "Ben Brennan", "-o", str(stale["leaver.csv"])),
+        ("report", "workload", "-o", str(out / "workload.xlsx")),
+        ("findings", "-o", str(stale["findings.csv"])),
+        ("findings", "--format", "json", "-o", str(out / "findings.json")),
+        ("backup", "-o", str(out / "backup.zip")),
+    ]
     for args in runs:
         result = _cli(*args, env=env)
         assert result.returncode == 0, (args, result.stderr)

@@ -37,19 +37,23 @@ def test_finding_lifecycle_across_scans(engine: Engine) -> None:
         add_client(session, "Kōwhai Bakery", "Mia Manager", ("xero", "!abc12"))
         grant(session, anna, "xero", "!abc12", "Adviser")
         target = org(session, "!abc12")
-        first = ok_scan(session, target, [(ANNA, "FINANCIALADVISER"),
-                                          ("owner@kowhai.example", "STANDARD")])
+        first = ok_scan(
+            session, target, [(ANNA, "FINANCIALADVISER"), ("owner@kowhai.example", "STANDARD")]
+        )
     _reconcile(engine)
     found = _findings(engine)
     assert {k: f.finding_class for k, f in found.items()} == {
-        ANNA: "managed", "owner@kowhai.example": "client_user"}
+        ANNA: "managed",
+        "owner@kowhai.example": "client_user",
+    }
     assert found[ANNA].first_scan_id == first.scan_id
     assert found[ANNA].resolved_at is None
 
     _reconcile(engine)  # applying the same scan again changes nothing
     again = _findings(engine)
     assert {k: (f.last_scan_id, f.resolved_at) for k, f in again.items()} == {
-        k: (f.last_scan_id, f.resolved_at) for k, f in found.items()}
+        k: (f.last_scan_id, f.resolved_at) for k, f in found.items()
+    }
 
     with session_scope(engine) as session:
         failed_scan(session, org(session, "!abc12"))
@@ -112,13 +116,19 @@ def test_reconciling_one_org_after_its_rescan_equals_a_full_run(engine: Engine) 
         grant(session, anna, "xero", "!k1", "Adviser")
         grant(session, anna, "xero", "!k2", "Adviser")
         for org_id in ("!k1", "!k2", "!k3"):
-            ok_scan(session, org(session, org_id), [(ANNA, "FINANCIALADVISER"),
-                                                    ("owner@kowhai.example", "STANDARD")])
+            ok_scan(
+                session,
+                org(session, org_id),
+                [(ANNA, "FINANCIALADVISER"), ("owner@kowhai.example", "STANDARD")],
+            )
     _reconcile(engine)
     with session_scope(engine) as session:
         target = org(session, "!k2")
-        ok_scan(session, target, [("ben@harbourco.example", "STANDARD"),
-                                  ("owner@kowhai.example", "READONLY")])
+        ok_scan(
+            session,
+            target,
+            [("ben@harbourco.example", "STANDARD"), ("owner@kowhai.example", "READONLY")],
+        )
         target_id = target.id
     with session_scope(engine) as session:
         reconcile(session, configured_domains=[DOMAIN], org_ids=[target_id])
@@ -132,10 +142,19 @@ def test_reconciling_one_org_after_its_rescan_equals_a_full_run(engine: Engine) 
 
 def _snapshot(engine: Engine) -> dict[tuple[int, str], tuple]:
     with Session(engine) as session:
-        return {(f.org_id, f.identity): (f.finding_class, f.role, f.first_scan_id,
-                                         f.last_scan_id, f.resolved_at, f.review_state,
-                                         f.detail, f.removable_by)
-                for f in session.exec(select(Finding))}
+        return {
+            (f.org_id, f.identity): (
+                f.finding_class,
+                f.role,
+                f.first_scan_id,
+                f.last_scan_id,
+                f.resolved_at,
+                f.review_state,
+                f.detail,
+                f.removable_by,
+            )
+            for f in session.exec(select(Finding))
+        }
 
 
 def test_an_org_goes_stale_when_its_last_ok_scan_is_old(engine: Engine) -> None:
@@ -151,7 +170,9 @@ def test_an_org_goes_stale_when_its_last_ok_scan_is_old(engine: Engine) -> None:
         assert stale_since(session, target.id, stale_after_hours=72, now=later) == last_ok
         stale = stale_orgs(session, stale_after_hours=72, now=later)
     assert [(s.org_id, s.last_ok_scan_at) for s in stale] == [
-        (target.id, last_ok), (never.id, None)]
+        (target.id, last_ok),
+        (never.id, None),
+    ]
 
 
 def test_removal_is_verified_only_by_a_later_ok_scan(engine: Engine) -> None:
@@ -194,8 +215,9 @@ def test_a_class_change_reopens_a_reviewed_finding(engine: Engine) -> None:
     assert (finding.finding_class, finding.review_state) == ("role_drift", "open")
     with Session(engine) as session:
         last = history(session, finding.id)[-1]
-        audit = session.exec(select(AuditEvent).where(
-            AuditEvent.action == "finding.reviewed")).all()
+        audit = session.exec(
+            select(AuditEvent).where(AuditEvent.action == "finding.reviewed")
+        ).all()
     assert (last.actor, last.from_state, last.to_state) == ("system", "acknowledged", "open")
     assert "invited_direct to role_drift" in last.reason
     assert len(audit) == 2
@@ -206,8 +228,14 @@ def test_an_accepted_risk_reopens_after_its_expiry(engine: Engine) -> None:
     _reconcile(engine)
     temp = _findings(engine)["temp@harbourco.example"]
     with session_scope(engine) as session:
-        accept_risk(session, temp.id, actor="mia", reason="contractor until June",
-                    expires_on=date(2026, 6, 30), today=date(2026, 6, 1))
+        accept_risk(
+            session,
+            temp.id,
+            actor="mia",
+            reason="contractor until June",
+            expires_on=date(2026, 6, 30),
+            today=date(2026, 6, 1),
+        )
     with session_scope(engine) as session:
         summary = reconcile(session, configured_domains=[DOMAIN], today=date(2026, 6, 30))
     assert summary.reopened == 0

@@ -24,8 +24,9 @@ def _loaded_by(*modules: str) -> set[str]:
         "    importlib.import_module(name)\n"
         "print(json.dumps(sorted(sys.modules)))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True,
-                         capture_output=True, text=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, check=True, capture_output=True, text=True
+    ).stdout
     return set(json.loads(out))
 
 
@@ -62,8 +63,14 @@ def test_reconcile_and_services_import_no_web_framework(package: str) -> None:
 
 def test_reconcile_is_pure() -> None:
     loaded = _loaded_by(*_package_modules("agent.reconcile"))
-    for forbidden in ("sqlalchemy", "sqlmodel", "playwright", "agent.storage",
-                      "agent.services", "agent.crawl"):
+    for forbidden in (
+        "sqlalchemy",
+        "sqlmodel",
+        "playwright",
+        "agent.storage",
+        "agent.services",
+        "agent.crawl",
+    ):
         assert _hits(loaded, forbidden) == [], forbidden
 
 

@@ -30,8 +30,11 @@ def findings(engine: Engine) -> dict[str, int]:
     """A leaver's access and a client user on one org, reconciled."""
     with session_scope(engine) as session:
         add_staff(session, "Ben Brennan", "ben@harbourco.example", status="left")
-        ok_scan(session, org(session, "!abc12"), [("ben@harbourco.example", "STANDARD"),
-                                                  ("owner@kowhai.example", "STANDARD")])
+        ok_scan(
+            session,
+            org(session, "!abc12"),
+            [("ben@harbourco.example", "STANDARD"), ("owner@kowhai.example", "STANDARD")],
+        )
         reconcile(session, configured_domains=[DOMAIN])
     with Session(engine) as session:
         return {f.identity: f.id for f in session.exec(select(Finding))}
@@ -48,14 +51,22 @@ def test_a_finding_moves_through_review_and_every_move_is_recorded(
     ben = findings["ben@harbourco.example"]
     with session_scope(engine) as session:
         acknowledge(session, ben, actor="mia", reason="calling the client")
-        accept_risk(session, ben, actor="pat", reason="client keeps him for the audit",
-                    expires_on=date(2026, 12, 31), today=TODAY)
+        accept_risk(
+            session,
+            ben,
+            actor="pat",
+            reason="client keeps him for the audit",
+            expires_on=date(2026, 12, 31),
+            today=TODAY,
+        )
         request_removal(session, ben, actor="mia", reason="audit done")
         reopen(session, ben, actor="mia", reason="client did not remove him")
     with Session(engine) as session:
         steps = [(e.actor, e.from_state, e.to_state, e.expires_on) for e in history(session, ben)]
-        audit = [e.detail for e in session.exec(
-            select(AuditEvent).where(AuditEvent.action == "finding.reviewed"))]
+        audit = [
+            e.detail
+            for e in session.exec(select(AuditEvent).where(AuditEvent.action == "finding.reviewed"))
+        ]
     assert steps == [
         ("mia", "open", "acknowledged", None),
         ("pat", "acknowledged", "accepted_risk", date(2026, 12, 31)),
@@ -67,17 +78,26 @@ def test_a_finding_moves_through_review_and_every_move_is_recorded(
     assert state(engine, ben) == "open"
 
 
-@pytest.mark.parametrize(("reason", "expires_on", "message"), [
-    ("", date(2026, 12, 1), "needs a reason"),
-    ("fine", TODAY, "must be in the future"),
-    ("fine", date(2026, 10, 1), "must be in the future"),
-])
+@pytest.mark.parametrize(
+    ("reason", "expires_on", "message"),
+    [
+        ("", date(2026, 12, 1), "needs a reason"),
+        ("fine", TODAY, "must be in the future"),
+        ("fine", date(2026, 10, 1), "must be in the future"),
+    ],
+)
 def test_accepting_a_risk_needs_a_reason_and_a_future_expiry(
     engine: Engine, findings: dict[str, int], reason: str, expires_on: date, message: str
 ) -> None:
     with session_scope(engine) as session, pytest.raises(ReviewError, match=message):
-        accept_risk(session, findings["ben@harbourco.example"], actor="mia", reason=reason,
-                    expires_on=expires_on, today=TODAY)
+        accept_risk(
+            session,
+            findings["ben@harbourco.example"],
+            actor="mia",
+            reason=reason,
+            expires_on=expires_on,
+            today=TODAY,
+        )
     assert state(engine, findings["ben@harbourco.example"]) == "open"
 
 
@@ -110,15 +130,17 @@ def test_the_review_queue_lists_problems_with_their_state_and_expiry(
 ) -> None:
     ben = findings["ben@harbourco.example"]
     with session_scope(engine) as session:
-        accept_risk(session, ben, actor="pat", reason="audit", expires_on=date(2026, 12, 31),
-                    today=TODAY)
+        accept_risk(
+            session, ben, actor="pat", reason="audit", expires_on=date(2026, 12, 31), today=TODAY
+        )
     with Session(engine) as session:
         queue = review_queue(session)
         everything = review_queue(session, include_ok=True)
         accepted = review_queue(session, states=["accepted_risk"])
         opened = review_queue(session, states=["open"])
     assert [(i.finding_id, i.review_state, i.risk_expires_on) for i in queue] == [
-        (ben, "accepted_risk", date(2026, 12, 31))]
+        (ben, "accepted_risk", date(2026, 12, 31))
+    ]
     assert [i.finding_class for i in everything] == ["leaver_access", "client_user"]
     assert [i.finding_id for i in accepted] == [ben]
     assert opened == []

@@ -33,8 +33,14 @@ pytestmark = [pytest.mark.browser, pytest.mark.long]
 
 
 def _scan(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "accessrecon", "scan", *args], env=env,
-                          capture_output=True, text=True, timeout=300, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "accessrecon", "scan", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
 
 
 def _one_line(result: subprocess.CompletedProcess[str]) -> str:
@@ -46,39 +52,55 @@ def _one_line(result: subprocess.CompletedProcess[str]) -> str:
     return line
 
 
-@pytest.mark.parametrize(("args", "says"), [
-    (("--org", "x7Kp2"), "not an org id of any portal"),
-    (("--portal", "xero", "--org", "x7Kp2"), "did you mean !x7Kp2?"),
-    (("--portal", "qbo", "--org", "12345"), "is not a QuickBooks org id"),
-    (("--portal", "myob", "--org", "3f2b8c1e-5d4a"), "is not a MYOB org id"),
-    (("--portal", "sage", "--org", "!x7Kp2"), "is not a portal"),
-])
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (("--org", "x7Kp2"), "not an org id of any portal"),
+        (("--portal", "xero", "--org", "x7Kp2"), "did you mean !x7Kp2?"),
+        (("--portal", "qbo", "--org", "12345"), "is not a QuickBooks org id"),
+        (("--portal", "myob", "--org", "3f2b8c1e-5d4a"), "is not a MYOB org id"),
+        (("--portal", "sage", "--org", "!x7Kp2"), "is not a portal"),
+    ],
+)
 def test_a_malformed_org_is_refused_before_any_browser_or_database(
     tmp_path: Path, args: tuple[str, ...], says: str
 ) -> None:
-    env = {**os.environ, "ACCESSRECON_DATA_DIR": str(tmp_path / "fresh"),
-           "ACCESSRECON_CHROMIUM_PATH": str(tmp_path / "no-such-chromium")}
+    env = {
+        **os.environ,
+        "ACCESSRECON_DATA_DIR": str(tmp_path / "fresh"),
+        "ACCESSRECON_CHROMIUM_PATH": str(tmp_path / "no-such-chromium"),
+    }
     line = _one_line(_scan(env, *args))
     assert says in line
     assert not (tmp_path / "fresh").exists(), "nothing was opened for a malformed id"
 
 
 def test_failed_and_unread_orgs_exit_non_zero_and_the_next_scan_reads_only_those(
-    runtime: Runtime
+    runtime: Runtime,
 ) -> None:
-    world = generate_world(59, staff=6, orgs_per_portal=3, users_per_org=3,
-                           portals=("xero", "myob"))
-    env = {**os.environ, "ACCESSRECON_DATA_DIR": str(runtime.settings.data_dir),
-           "ACCESSRECON_DATABASE_URL": runtime.settings.database_url}
+    world = generate_world(
+        59, staff=6, orgs_per_portal=3, users_per_org=3, portals=("xero", "myob")
+    )
+    env = {
+        **os.environ,
+        "ACCESSRECON_DATA_DIR": str(runtime.settings.data_dir),
+        "ACCESSRECON_DATABASE_URL": runtime.settings.database_url,
+    }
     with ExitStack() as stack:
         servers = {}
         for login in world.logins:
             server = stack.enter_context(PortalServer(create_portal_app(login.portal, world)))
             servers[login.portal] = server
             with session_scope(runtime.engine) as session:
-                add_login(session, runtime.box, portal=login.portal, email=login.email,
-                          password=login.password, totp_secret=login.totp_secret,
-                          base_url=server.base_url)
+                add_login(
+                    session,
+                    runtime.box,
+                    portal=login.portal,
+                    email=login.email,
+                    password=login.password,
+                    totp_secret=login.totp_secret,
+                    base_url=server.base_url,
+                )
         for server in servers.values():
             update_settings(server.app, layout_version=2)  # type: ignore[arg-type]
         nothing = _one_line(_scan(env))
@@ -106,14 +128,23 @@ def test_failed_and_unread_orgs_exit_non_zero_and_the_next_scan_reads_only_those
 
 def test_an_org_no_login_lists_is_not_listed_not_a_portal_error(runtime: Runtime) -> None:
     world = generate_world(61, staff=6, orgs_per_portal=2, users_per_org=3, portals=("xero",))
-    env = {**os.environ, "ACCESSRECON_DATA_DIR": str(runtime.settings.data_dir),
-           "ACCESSRECON_DATABASE_URL": runtime.settings.database_url}
+    env = {
+        **os.environ,
+        "ACCESSRECON_DATA_DIR": str(runtime.settings.data_dir),
+        "ACCESSRECON_DATABASE_URL": runtime.settings.database_url,
+    }
     login = world.logins_of("xero")[0]
     with PortalServer(create_portal_app("xero", world)) as server:
         with session_scope(runtime.engine) as session:
-            add_login(session, runtime.box, portal="xero", email=login.email,
-                      password=login.password, totp_secret=login.totp_secret,
-                      base_url=server.base_url)
+            add_login(
+                session,
+                runtime.box,
+                portal="xero",
+                email=login.email,
+                password=login.password,
+                totp_secret=login.totp_secret,
+                base_url=server.base_url,
+            )
             login_id = session.exec(select(PortalLogin.id)).one()
             # an org this login listed once, since removed from its list
             upsert_org(session, OrgRef(Portal.XERO, "!gone1", "Gone Ltd"), login_id=login_id)

@@ -27,9 +27,15 @@ from agent.storage.models import AuditEvent, ScanRequest
 
 def _login(runtime: Runtime) -> int:
     with session_scope(runtime.engine) as session:
-        summary = add_login(session, runtime.box, portal="xero", email="r@harbourco.example",
-                            password="pw", totp_secret=pyotp.random_base32(),
-                            base_url="http://127.0.0.1:1")
+        summary = add_login(
+            session,
+            runtime.box,
+            portal="xero",
+            email="r@harbourco.example",
+            password="pw",
+            totp_secret=pyotp.random_base32(),
+            base_url="http://127.0.0.1:1",
+        )
     return summary.id
 
 
@@ -41,8 +47,9 @@ def test_schedules_survive_a_restart_and_can_be_replaced_and_removed(runtime: Ru
     # A new runtime over the same database is a restarted process.
     again = Runtime(runtime.settings)
     schedules = list_schedules(again)
-    assert [(s.login_id, s.cron, s.timezone) for s in schedules] == [(login_id, "30 7 * * *",
-                                                                       "UTC")]
+    assert [(s.login_id, s.cron, s.timezone) for s in schedules] == [
+        (login_id, "30 7 * * *", "UTC")
+    ]
     assert schedules[0].next_run_at == replaced.next_run_at
     remove_schedule(again, login_id)
     assert list_schedules(runtime) == []
@@ -79,8 +86,9 @@ def test_missed_runs_are_coalesced_into_one_queued_crawl(runtime: Runtime) -> No
         time.sleep(0.5)  # room for a second, wrong, run to show up
         with Session(runtime.engine) as session:
             requests = list(session.exec(select(ScanRequest)))
-    assert [(r.login_id, r.source, r.status) for r in requests] == [(login_id, "schedule",
-                                                                     "queued")]
+    assert [(r.login_id, r.source, r.status) for r in requests] == [
+        (login_id, "schedule", "queued")
+    ]
     (schedule,) = list_schedules(runtime)
     assert schedule.next_run_at is not None
     assert schedule.next_run_at > utcnow()

@@ -81,8 +81,15 @@ def memory_keyring() -> MemoryKeyring:
 
 def _store_login(runtime: Runtime, box: SecretBox) -> None:
     with session_scope(runtime.engine) as session:
-        add_login(session, box, portal="xero", email="agent@harbourco.example",
-                  password=PASSWORD, totp_secret=TOTP, base_url="http://127.0.0.1:1")
+        add_login(
+            session,
+            box,
+            portal="xero",
+            email="agent@harbourco.example",
+            password=PASSWORD,
+            totp_secret=TOTP,
+            base_url="http://127.0.0.1:1",
+        )
 
 
 def _ciphertexts(engine: Engine) -> dict[tuple[str, str, object], bytes]:
@@ -144,15 +151,16 @@ def test_a_wrong_key_is_caught_at_start_up_by_the_canary(runtime: Runtime) -> No
     open_secret_box(runtime.engine, env_key=None, key_file=runtime.settings.key_file)
     # No secrets stored yet: only the canary can tell the key is wrong.
     wrong = Fernet.generate_key().decode()
-    settings = Settings(data_dir=runtime.settings.data_dir,
-                        database_url_setting=runtime.settings.database_url, secret_key=wrong)
+    settings = Settings(
+        data_dir=runtime.settings.data_dir,
+        database_url_setting=runtime.settings.database_url,
+        secret_key=wrong,
+    )
     with pytest.raises(SecretKeyError, match="is not this database's key"):
         create_app(Runtime(settings))
 
 
-def test_a_database_from_before_the_canary_is_checked_against_its_secrets(
-    runtime: Runtime
-) -> None:
+def test_a_database_from_before_the_canary_is_checked_against_its_secrets(runtime: Runtime) -> None:
     key = Fernet.generate_key()
     _store_login(runtime, SecretBox([key]))
     wrong = Fernet.generate_key().decode()
@@ -168,8 +176,9 @@ def test_a_database_from_before_the_canary_is_checked_against_its_secrets(
 # -- rotation -------------------------------------------------------------------------
 
 
-def test_rotate_key_re_encrypts_everything_and_retires_the_old_key(runtime: Runtime,
-                                                                   monkeypatch) -> None:
+def test_rotate_key_re_encrypts_everything_and_retires_the_old_key(
+    runtime: Runtime, monkeypatch
+) -> None:
     key_file = runtime.settings.key_file
     box = open_secret_box(runtime.engine, env_key=None, key_file=key_file)
     _store_login(runtime, box)
@@ -193,8 +202,12 @@ def test_rotate_key_re_encrypts_everything_and_retires_the_old_key(runtime: Runt
         login = session.exec(select(PortalLogin)).one()
         assert new_box.decrypt(login.password_enc) == PASSWORD
         assert new_box.decrypt(login.totp_secret_enc) == TOTP
-        assert session.exec(select(AuditEvent).where(
-            AuditEvent.action == "secrets.key_rotated")).first() is not None
+        assert (
+            session.exec(
+                select(AuditEvent).where(AuditEvent.action == "secrets.key_rotated")
+            ).first()
+            is not None
+        )
     with pytest.raises(SecretKeyError, match="is not this database's key"):
         open_secret_box(runtime.engine, env_key=old_key.decode(), key_file=key_file)
     open_secret_box(runtime.engine, env_key=None, key_file=key_file)
@@ -224,8 +237,7 @@ def test_a_rotation_that_dies_midway_leaves_a_key_store_that_opens_the_database(
     assert len(key_file.read_bytes().split()) == 1
 
 
-def test_rotation_rewrites_a_keyring_entry(runtime: Runtime,
-                                           memory_keyring: MemoryKeyring) -> None:
+def test_rotation_rewrites_a_keyring_entry(runtime: Runtime, memory_keyring: MemoryKeyring) -> None:
     key_file = runtime.settings.key_file
     entry = (KEYRING_SERVICE, keyring_username(key_file))
     memory_keyring.entries[entry] = Fernet.generate_key().decode()
@@ -270,8 +282,11 @@ def _database_bytes(runtime: Runtime) -> bytes:
         for table in SQLModel.metadata.sorted_tables:
             for row in connection.execute(table.select()):
                 for value in row:
-                    chunks.append(bytes(value) if isinstance(value, bytes | memoryview)
-                                  else str(value).encode())
+                    chunks.append(
+                        bytes(value)
+                        if isinstance(value, bytes | memoryview)
+                        else str(value).encode()
+                    )
     return b"\n".join(chunks)
 
 
@@ -294,28 +309,55 @@ def test_planted_secrets_appear_nowhere_in_plaintext(
         seen.append(json.dumps(dict(response.headers)).encode())
         return response
 
-    keep(admin.post("/api/v1/logins", json={
-        "portal": "xero", "email": "agent@harbourco.example", "password": PASSWORD,
-        "totp_secret": TOTP, "base_url": "http://127.0.0.1:1", "label": "sandbox"}))
+    keep(
+        admin.post(
+            "/api/v1/logins",
+            json={
+                "portal": "xero",
+                "email": "agent@harbourco.example",
+                "password": PASSWORD,
+                "totp_secret": TOTP,
+                "base_url": "http://127.0.0.1:1",
+                "label": "sandbox",
+            },
+        )
+    )
     # A rejected login with the same secrets: the 422 must not echo them either.
-    keep(admin.post("/api/v1/logins", json={
-        "portal": "xero", "email": "bad", "password": PASSWORD, "totp_secret": TOTP + "!"}))
+    keep(
+        admin.post(
+            "/api/v1/logins",
+            json={
+                "portal": "xero",
+                "email": "bad",
+                "password": PASSWORD,
+                "totp_secret": TOTP + "!",
+            },
+        )
+    )
     # What the crawler does after signing in: keep the browser's storage state, encrypted.
     with session_scope(runtime.engine) as session:
         login = session.exec(select(PortalLogin)).one()
         state = {"cookies": [{"name": "session", "value": STORAGE}], "origins": []}
         login.storage_state_enc = practice.client().app.state.box.encrypt(json.dumps(state))  # type: ignore[attr-defined]
         session.add(login)
-    for path in ("/api/v1/logins", "/api/v1/audit", "/api/v1/findings", "/api/v1/me",
-                 "/api/v1/orgs/xero/!kow01/status", "/api/v1/tokens?all_users=true",
-                 "/api/v1/users", "/api/v1/crawls"):
+    for path in (
+        "/api/v1/logins",
+        "/api/v1/audit",
+        "/api/v1/findings",
+        "/api/v1/me",
+        "/api/v1/orgs/xero/!kow01/status",
+        "/api/v1/tokens?all_users=true",
+        "/api/v1/users",
+        "/api/v1/crawls",
+    ):
         keep(admin.get(path))
     login_id = admin.get("/api/v1/logins").json()[0]["id"]
     keep(admin.post("/api/v1/scan-requests", json={"login_id": login_id}))
     exports = [
         keep(admin.post("/api/v1/exports/findings.csv", json={})).content,
-        _unzipped(keep(admin.post("/api/v1/exports/leaver.xlsx",
-                                  json={"person": "Ben Brennan"})).content),
+        _unzipped(
+            keep(admin.post("/api/v1/exports/leaver.xlsx", json={"person": "Ben Brennan"})).content
+        ),
         keep(admin.post("/api/v1/audit/export", json={})).content,
     ]
     rotate_secret_key(runtime.engine, env_key=None, key_file=runtime.settings.key_file)

@@ -53,8 +53,10 @@ README_FORM: dict[str, str] = {
 #: Each list-typed setting, in README form, and the value it must load as.
 LIST_SETTINGS: dict[str, tuple[str, list[str]]] = {
     "practice_domains": ("a.example, B.example", ["a.example", "b.example"]),
-    "extra_hosts": ("accessrecon.practice.example,10.0.0.5:8443",
-                    ["accessrecon.practice.example", "10.0.0.5:8443"]),
+    "extra_hosts": (
+        "accessrecon.practice.example,10.0.0.5:8443",
+        ["accessrecon.practice.example", "10.0.0.5:8443"],
+    ),
 }
 
 
@@ -79,8 +81,13 @@ def readme_variables() -> set[str]:
 
 def test_the_readme_table_is_read() -> None:
     names = readme_variables()
-    assert {"ACCESSRECON_PRACTICE_DOMAINS", "ACCESSRECON_EXTRA_HOSTS", "ACCESSRECON_SMTP_PORT",
-            "ACCESSRECON_IMPORT_MAX_ROWS", "DATABASE_URL"} <= names
+    assert {
+        "ACCESSRECON_PRACTICE_DOMAINS",
+        "ACCESSRECON_EXTRA_HOSTS",
+        "ACCESSRECON_SMTP_PORT",
+        "ACCESSRECON_IMPORT_MAX_ROWS",
+        "DATABASE_URL",
+    } <= names
 
 
 def test_every_readme_variable_has_its_form_here() -> None:
@@ -100,8 +107,15 @@ def test_every_readme_setting_loads_from_the_environment(monkeypatch: pytest.Mon
     assert (server.max_upload_mb, server.api_docs) == (20, True)
 
 
-@pytest.mark.parametrize("value", ["a.example,b.example", "a.example, b.example",
-                                   "A.example ,b.example,", '["a.example", "b.example"]'])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "a.example,b.example",
+        "a.example, b.example",
+        "A.example ,b.example,",
+        '["a.example", "b.example"]',
+    ],
+)
 def test_practice_domains_in_the_readme_form(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
     monkeypatch.setenv("ACCESSRECON_PRACTICE_DOMAINS", value)
     assert Settings().practice_domains == ["a.example", "b.example"]
@@ -138,7 +152,9 @@ def test_list_settings_from_a_dotenv_file(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text(
         "ACCESSRECON_PRACTICE_DOMAINS=a.example,b.example\n"
         "ACCESSRECON_EXTRA_HOSTS=accessrecon.practice.example\n"
-        "ACCESSRECON_IMPORT_MAX_ROWS=1000\n", encoding="utf-8")
+        "ACCESSRECON_IMPORT_MAX_ROWS=1000\n",
+        encoding="utf-8",
+    )
     assert Settings().practice_domains == ["a.example", "b.example"]
     assert Settings().import_max_rows == 1000
     assert ServerSettings().extra_hosts == ["accessrecon.practice.example"]

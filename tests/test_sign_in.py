@@ -47,14 +47,22 @@ DASHBOARD = "http://127.0.0.1:8765"
 
 
 def _env(runtime: Runtime) -> dict[str, str]:
-    return {**os.environ, "ACCESSRECON_DATA_DIR": str(runtime.settings.data_dir),
-            "ACCESSRECON_DATABASE_URL": runtime.settings.database_url}
+    return {
+        **os.environ,
+        "ACCESSRECON_DATA_DIR": str(runtime.settings.data_dir),
+        "ACCESSRECON_DATABASE_URL": runtime.settings.database_url,
+    }
 
 
 def _scan(runtime: Runtime, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "accessrecon", "scan", *args],
-                          env=_env(runtime), capture_output=True, text=True, timeout=300,
-                          check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "accessrecon", "scan", *args],
+        env=_env(runtime),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
 
 
 def _crawl(runtime: Runtime, browser_loop: BrowserLoop) -> CrawlReport:
@@ -62,13 +70,26 @@ def _crawl(runtime: Runtime, browser_loop: BrowserLoop) -> CrawlReport:
     return browser_loop.run(lambda browser: crawler.run(browser=browser), timeout=300)
 
 
-def _add(runtime: Runtime, world: World, base_url: str, *, password: str | None = None,
-         email: str | None = None, portal: str = "xero") -> int:
+def _add(
+    runtime: Runtime,
+    world: World,
+    base_url: str,
+    *,
+    password: str | None = None,
+    email: str | None = None,
+    portal: str = "xero",
+) -> int:
     login = world.logins_of(portal)[0]
     with session_scope(runtime.engine) as session:
-        return add_login(session, runtime.box, portal=portal, email=email or login.email,
-                         password=password or login.password, totp_secret=login.totp_secret,
-                         base_url=base_url).id
+        return add_login(
+            session,
+            runtime.box,
+            portal=portal,
+            email=email or login.email,
+            password=password or login.password,
+            totp_secret=login.totp_secret,
+            base_url=base_url,
+        ).id
 
 
 def _wait_for_a_fresh_step(room_s: float) -> None:
@@ -89,8 +110,15 @@ def _closed_port() -> int:
 
 def test_a_step_is_claimed_once_and_only_forwards(engine: Engine) -> None:
     with session_scope(engine) as session:
-        session.add(PortalLogin(portal="xero", base_url="http://x", email="a@b.example",
-                                password_enc=b"p", totp_secret_enc=b"s"))
+        session.add(
+            PortalLogin(
+                portal="xero",
+                base_url="http://x",
+                email="a@b.example",
+                password_enc=b"p",
+                totp_secret_enc=b"s",
+            )
+        )
     with Session(engine) as session:
         login_id = session.exec(select(PortalLogin.id)).one()
     assert login_id is not None
@@ -103,7 +131,7 @@ def test_a_step_is_claimed_once_and_only_forwards(engine: Engine) -> None:
 
 
 def test_two_processes_signing_in_to_one_login_within_a_step_send_distinct_codes(
-    runtime: Runtime
+    runtime: Runtime,
 ) -> None:
     """Two ``scan`` processes back to back, each signing in afresh, inside one 30 s step."""
     world = generate_world(41, staff=6, orgs_per_portal=3, users_per_org=3, portals=("xero",))
@@ -168,7 +196,7 @@ def test_a_code_refused_after_a_person_used_it_is_sent_again_from_a_fresh_step(
 
 
 def test_a_portal_that_cannot_be_reached_is_a_clean_failure_on_every_portal(
-    runtime: Runtime
+    runtime: Runtime,
 ) -> None:
     """With and without a stored session (qbo and myob once raised out of the crawl)."""
     world = generate_world(47, staff=6, orgs_per_portal=1, users_per_org=2)
@@ -177,8 +205,9 @@ def test_a_portal_that_cannot_be_reached_is_a_clean_failure_on_every_portal(
     ids: list[int] = []
     for portal in ("xero", "qbo", "myob"):
         for kind in ("fresh", "stored"):
-            login_id = _add(runtime, world, base, portal=portal,
-                            email=f"{kind}.{portal}@harbourco.example")
+            login_id = _add(
+                runtime, world, base, portal=portal, email=f"{kind}.{portal}@harbourco.example"
+            )
             ids.append(login_id)
             if kind == "stored":
                 with session_scope(runtime.engine) as session:
@@ -223,12 +252,15 @@ def webhook() -> Iterator[tuple[list[dict], str]]:
 
 def _dashboard_scans_page(runtime: Runtime) -> str:
     with session_scope(runtime.engine) as session:
-        admin = add_user(session, name="Ada Admin", role="practice_admin", scope="all",
-                         actor="test").id
-    client = TestClient(create_app(runtime, port=8765), base_url=DASHBOARD,
-                        follow_redirects=False)
-    signed_in = client.post("/dashboard/login", data={"code": pairing_code(runtime, admin)},
-                            headers={"Origin": DASHBOARD})
+        admin = add_user(
+            session, name="Ada Admin", role="practice_admin", scope="all", actor="test"
+        ).id
+    client = TestClient(create_app(runtime, port=8765), base_url=DASHBOARD, follow_redirects=False)
+    signed_in = client.post(
+        "/dashboard/login",
+        data={"code": pairing_code(runtime, admin)},
+        headers={"Origin": DASHBOARD},
+    )
     assert signed_in.status_code == 303
     page = client.get("/dashboard/scans")
     assert page.status_code == 200
@@ -236,8 +268,7 @@ def _dashboard_scans_page(runtime: Runtime) -> str:
 
 
 def test_a_login_that_fails_its_first_crawl_is_seen_everywhere_and_alerted_once(
-    runtime: Runtime, browser_loop: BrowserLoop, webhook: tuple[list[dict], str],
-    tmp_path: Path
+    runtime: Runtime, browser_loop: BrowserLoop, webhook: tuple[list[dict], str], tmp_path: Path
 ) -> None:
     received, url = webhook
     alerting = runtime.settings.model_copy(update={"alert_webhook_url": url})
@@ -250,15 +281,25 @@ def test_a_login_that_fails_its_first_crawl_is_seen_everywhere_and_alerted_once(
         assert first.total == 0, "no org was ever listed, so no scan could fail"
 
         # the command line: the login's last sign-in, and scan's exit code and one line
-        listed = subprocess.run([sys.executable, "-m", "accessrecon", "login", "list"],
-                                env=_env(runtime), capture_output=True, text=True,
-                                timeout=120, check=False)
+        listed = subprocess.run(
+            [sys.executable, "-m", "accessrecon", "login", "list"],
+            env=_env(runtime),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
         assert listed.returncode == 0, listed.stderr
         assert "failed" in listed.stdout
         assert "login_failed" in listed.stdout
-        removed = subprocess.run([sys.executable, "-m", "accessrecon", "login", "remove",
-                                  str(login_id)], env=_env(runtime), capture_output=True,
-                                 text=True, timeout=120, check=False)
+        removed = subprocess.run(
+            [sys.executable, "-m", "accessrecon", "login", "remove", str(login_id)],
+            env=_env(runtime),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
         assert removed.returncode == 1
         assert "kept" in removed.stderr
         assert removed.stderr.strip().count("\n") == 0, removed.stderr
@@ -288,7 +329,10 @@ def test_a_login_that_fails_its_first_crawl_is_seen_everywhere_and_alerted_once(
         assert alerted.sent == {"webhook": 1}
         item = received[0]["findings"][0]
         assert (item["severity"], item["class"], item["email"]) == (
-            "critical", "sign_in_failed", email)
+            "critical",
+            "sign_in_failed",
+            email,
+        )
         with session_scope(runtime.engine) as session:
             assert send_alerts(session, alerting).sent == {}, "the same episode twice"
 

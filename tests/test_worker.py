@@ -33,17 +33,36 @@ def test_a_queued_org_rescan_runs_once_and_reconciles(
     with PortalServer(xero.create_app(world)) as portal:
         login = world.logins_of("xero")[0]
         with session_scope(runtime.engine) as session:
-            add_login(session, runtime.box, portal="xero", email=login.email,
-                      password=login.password, totp_secret=login.totp_secret,
-                      base_url=portal.base_url)
-        for kind, path in ((ImportKind.STAFF, files.staff), (ImportKind.CLIENTS, files.clients),
-                           (ImportKind.ACCESS, files.access)):
+            add_login(
+                session,
+                runtime.box,
+                portal="xero",
+                email=login.email,
+                password=login.password,
+                totp_secret=login.totp_secret,
+                base_url=portal.base_url,
+            )
+        for kind, path in (
+            (ImportKind.STAFF, files.staff),
+            (ImportKind.CLIENTS, files.clients),
+            (ImportKind.ACCESS, files.access),
+        ):
             run_import(runtime.engine, kind, path, practice_domains=world.practice_domains)
         with session_scope(runtime.engine) as session:
-            first = enqueue(session, requested_by="test", source="api", portal="xero",
-                            portal_org_id=target.org_id)
-            again = enqueue(session, requested_by="someone else", source="extension",
-                            portal="xero", portal_org_id=target.org_id)
+            first = enqueue(
+                session,
+                requested_by="test",
+                source="api",
+                portal="xero",
+                portal_org_id=target.org_id,
+            )
+            again = enqueue(
+                session,
+                requested_by="someone else",
+                source="extension",
+                portal="xero",
+                portal_org_id=target.org_id,
+            )
         assert again.id == first.id, "an identical queued request is not queued twice"
         ran = browser_loop.run(lambda browser: Worker(runtime, browser=browser).run_pending())
     assert ran == 1
@@ -62,30 +81,32 @@ def test_a_queued_org_rescan_runs_once_and_reconciles(
 
 
 def test_the_bell_rings_once_per_committed_request_and_never_for_a_rolled_back_one(
-    runtime: Runtime
+    runtime: Runtime,
 ) -> None:
     rings: list[str] = []
     stop = on_enqueue(lambda: rings.append("ring"))
     try:
         with Session(runtime.engine) as session:
-            enqueue(session, requested_by="test", source="api", portal="xero",
-                    portal_org_id="!abcde")
+            enqueue(
+                session, requested_by="test", source="api", portal="xero", portal_org_id="!abcde"
+            )
             assert rings == [], "not before the commit: a worker would find nothing"
             session.rollback()
         assert rings == []
         with session_scope(runtime.engine) as session:
-            enqueue(session, requested_by="test", source="api", portal="xero",
-                    portal_org_id="!abcde")
+            enqueue(
+                session, requested_by="test", source="api", portal="xero", portal_org_id="!abcde"
+            )
         assert rings == ["ring"]
         with session_scope(runtime.engine) as session:  # already queued: nothing new
-            enqueue(session, requested_by="test", source="api", portal="xero",
-                    portal_org_id="!abcde")
+            enqueue(
+                session, requested_by="test", source="api", portal="xero", portal_org_id="!abcde"
+            )
         assert rings == ["ring"]
     finally:
         stop()
     with session_scope(runtime.engine) as session:
-        enqueue(session, requested_by="test", source="api", portal="xero",
-                portal_org_id="!fghij")
+        enqueue(session, requested_by="test", source="api", portal="xero", portal_org_id="!fghij")
     assert rings == ["ring"], "a removed listener is not called"
 
 
@@ -99,14 +120,25 @@ def test_a_dozing_worker_starts_a_request_queued_in_its_process_at_once(
     with PortalServer(xero.create_app(world)) as portal:
         login = world.logins_of("xero")[0]
         with session_scope(runtime.engine) as session:
-            add_login(session, runtime.box, portal="xero", email=login.email,
-                      password=login.password, totp_secret=login.totp_secret,
-                      base_url=portal.base_url)
+            add_login(
+                session,
+                runtime.box,
+                portal="xero",
+                email=login.email,
+                password=login.password,
+                totp_secret=login.totp_secret,
+                base_url=portal.base_url,
+            )
 
         def queue() -> int:
             with session_scope(runtime.engine) as session:
-                request = enqueue(session, requested_by="test", source="extension",
-                                  portal="xero", portal_org_id=target.org_id)
+                request = enqueue(
+                    session,
+                    requested_by="test",
+                    source="extension",
+                    portal="xero",
+                    portal_org_id=target.org_id,
+                )
                 assert request.id is not None
                 return request.id
 

@@ -28,14 +28,23 @@ from tests.scoring import imperfect, score
 
 def store_world(runtime: Runtime, world: World, directory: Path) -> None:
     files = write_world(world, directory)
-    for kind, path in ((ImportKind.STAFF, files.staff), (ImportKind.CLIENTS, files.clients),
-                       (ImportKind.ACCESS, files.access)):
+    for kind, path in (
+        (ImportKind.STAFF, files.staff),
+        (ImportKind.CLIENTS, files.clients),
+        (ImportKind.ACCESS, files.access),
+    ):
         run_import(runtime.engine, kind, path, practice_domains=world.practice_domains)
     with session_scope(runtime.engine) as session:
         for login in world.logins:
-            add_login(session, runtime.box, portal=login.portal, email=login.email,
-                      password=login.password, totp_secret=login.totp_secret,
-                      base_url=f"http://127.0.0.1:1/{login.portal}")
+            add_login(
+                session,
+                runtime.box,
+                portal=login.portal,
+                email=login.email,
+                password=login.password,
+                totp_secret=login.totp_secret,
+                base_url=f"http://127.0.0.1:1/{login.portal}",
+            )
         for org in world.orgs:
             scan_org(session, org)
 
@@ -45,13 +54,22 @@ def scan_org(session: Session, org: WorldOrg) -> int:
     ref = OrgRef(Portal(org.portal), org.org_id, org.name)
     stored = upsert_org(session, ref, login_id=None)
     users = tuple(
-        PortalUser(email=u.email, name=u.name, role=u.role, status=STATUS[u.status],
-                   extra_permissions=tuple(u.myob_roles if org.portal == "myob"
-                                           else u.extra_permissions), kind=u.kind)
+        PortalUser(
+            email=u.email,
+            name=u.name,
+            role=u.role,
+            status=STATUS[u.status],
+            extra_permissions=tuple(u.myob_roles if org.portal == "myob" else u.extra_permissions),
+            kind=u.kind,
+        )
         for u in org.users
     )
-    record_ok_scan(session, org_id=stored.id, started_at=utcnow(),
-                   result=OrgUsers(ref, users, len(users), f"total {len(users)}"))
+    record_ok_scan(
+        session,
+        org_id=stored.id,
+        started_at=utcnow(),
+        result=OrgUsers(ref, users, len(users), f"total {len(users)}"),
+    )
     assert stored.id is not None
     return stored.id
 
@@ -60,8 +78,10 @@ def found(runtime: Runtime, world: World) -> dict[tuple[str, str, str], str]:
     domains = world.practice_domains
     with session_scope(runtime.engine) as session:
         rows = open_findings(session)
-    return {(r.portal, r.portal_org_id, normalise_email(r.email, domains)): r.finding_class
-            for r in rows}
+    return {
+        (r.portal, r.portal_org_id, normalise_email(r.email, domains)): r.finding_class
+        for r in rows
+    }
 
 
 @pytest.mark.parametrize("seed", [7, 23])
@@ -77,8 +97,13 @@ def test_the_database_path_scores_perfectly_against_ground_truth(
     scores = score(got, want)
     assert imperfect(scores) == {}
     assert got == want
-    assert {"probable_match", "leaver_access", "unlinked_org", "archived_client_access",
-            "missing_expected"} <= set(scores)
+    assert {
+        "probable_match",
+        "leaver_access",
+        "unlinked_org",
+        "archived_client_access",
+        "missing_expected",
+    } <= set(scores)
 
 
 def test_a_rescanned_org_reconciled_alone_matches_a_full_run(
@@ -89,8 +114,11 @@ def test_a_rescanned_org_reconciled_alone_matches_a_full_run(
     with session_scope(runtime.engine) as session:
         reconcile(session, configured_domains=world.practice_domains)
     changed = world.orgs[1]
-    listed = {t.email for t in world.truth
-              if t.org_id == changed.org_id and t.finding_class != "missing_expected"}
+    listed = {
+        t.email
+        for t in world.truth
+        if t.org_id == changed.org_id and t.finding_class != "missing_expected"
+    }
     removed = next(u for u in reversed(changed.users) if u.email in listed)
     changed.users.remove(removed)  # someone with access disappears from one org's list
     with session_scope(runtime.engine) as session:
@@ -106,6 +134,14 @@ def test_a_rescanned_org_reconciled_alone_matches_a_full_run(
 
 def snapshot(runtime: Runtime) -> dict[tuple[int, str], tuple]:
     with Session(runtime.engine) as session:
-        return {(f.org_id, f.identity): (f.finding_class, f.first_scan_id, f.last_scan_id,
-                                         f.resolved_at, f.review_state, f.detail)
-                for f in session.exec(select(Finding))}
+        return {
+            (f.org_id, f.identity): (
+                f.finding_class,
+                f.first_scan_id,
+                f.last_scan_id,
+                f.resolved_at,
+                f.review_state,
+                f.detail,
+            )
+            for f in session.exec(select(Finding))
+        }

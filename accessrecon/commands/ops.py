@@ -22,8 +22,7 @@ from agent.services.backup import KEY_REMINDER, record_backup, restore_backup, w
 from agent.services.retention import purge_observations
 from agent.storage.db import session_scope
 
-schedule_app = typer.Typer(help="Crawl schedules (cron) per portal login.",
-                           no_args_is_help=True)
+schedule_app = typer.Typer(help="Crawl schedules (cron) per portal login.", no_args_is_help=True)
 
 
 def worker(
@@ -82,8 +81,10 @@ def backup(
     summary = write_backup(runtime.engine, output)
     with session_scope(runtime.engine) as session:
         record_backup(session, summary, actor=cli_actor())
-    console.print(f"backed up {sum(summary.rows.values())} rows in {len(summary.rows)} tables "
-                  f"to {summary.path}")
+    console.print(
+        f"backed up {sum(summary.rows.values())} rows in {len(summary.rows)} tables "
+        f"to {summary.path}"
+    )
     err_console.print(f"remember: {KEY_REMINDER}")
 
 
@@ -107,5 +108,7 @@ def retention(
     with session_scope(runtime.engine) as session:
         purge = purge_observations(session, before=cutoff, actor=actor, dry_run=not yes)
     verb = "purged" if yes else "would purge (add --yes to do it)"
-    console.print(f"{verb} {purge.observations} observations of {purge.scans} scans "
-                  f"finished before {cutoff:%Y-%m-%d}")
+    console.print(
+        f"{verb} {purge.observations} observations of {purge.scans} scans "
+        f"finished before {cutoff:%Y-%m-%d}"
+    )

@@ -58,8 +58,12 @@ FormatOption = Annotated[
 ]
 OutputOption = Annotated[
     Path | None,
-    typer.Option("-o", "--output", dir_okay=False,
-                 help="the file to write (default: a dated name in the current directory)"),
+    typer.Option(
+        "-o",
+        "--output",
+        dir_okay=False,
+        help="the file to write (default: a dated name in the current directory)",
+    ),
 ]
 ManagerOption = Annotated[
     list[str] | None,
@@ -118,10 +122,17 @@ def manager_scope(session: Session, managers: list[str] | None) -> tuple[set[int
     return ids, "clients managed by " + ", ".join(spelled[key] for key in sorted(spelled))
 
 
-def _run(kind: str, stem: str, unit: str, fmt: ReportFormat | None, output: Path | None,
-         managers: list[str] | None,
-         write: Callable[[Session, Path, ReportFormat, set[int] | None, str | None, datetime],
-                         ReportResult]) -> None:
+def _run(
+    kind: str,
+    stem: str,
+    unit: str,
+    fmt: ReportFormat | None,
+    output: Path | None,
+    managers: list[str] | None,
+    write: Callable[
+        [Session, Path, ReportFormat, set[int] | None, str | None, datetime], ReportResult
+    ],
+) -> None:
     """Resolve scope and path, write the report, record it, print where it went."""
     chosen = _format(fmt, output)
     as_of = utcnow()
@@ -131,14 +142,22 @@ def _run(kind: str, stem: str, unit: str, fmt: ReportFormat | None, output: Path
         path = _path(output, stem, as_of, chosen)
         with private_output(path):  # client data: the owner's alone (agent.filemodes)
             result = write(session, path, chosen, scope, label or None, as_of)
-        record(session, actor=_actor(), action=f"export.report_{kind}", detail={
-            "format": chosen.value, "rows": result.rows, "sha256": file_sha256(result.path),
-            "filename": result.path.name,
-            "scope": "all" if scope is None else label,
-            **({"client_ids": sorted(scope)} if scope is not None else {}),
-        })
-    console.print(f"{result.path}: {result.rows} {unit}", markup=False, highlight=False,
-                  soft_wrap=True)
+        record(
+            session,
+            actor=_actor(),
+            action=f"export.report_{kind}",
+            detail={
+                "format": chosen.value,
+                "rows": result.rows,
+                "sha256": file_sha256(result.path),
+                "filename": result.path.name,
+                "scope": "all" if scope is None else label,
+                **({"client_ids": sorted(scope)} if scope is not None else {}),
+            },
+        )
+    console.print(
+        f"{result.path}: {result.rows} {unit}", markup=False, highlight=False, soft_wrap=True
+    )
 
 
 @report_app.command("leaver")
@@ -149,10 +168,18 @@ def report_leaver(
     manager: ManagerOption = None,
 ) -> None:
     """Every org a person can still reach, one sheet per client manager."""
-    def write(session: Session, path: Path, chosen: ReportFormat, scope: set[int] | None,
-              label: str | None, as_of: datetime) -> ReportResult:
-        _, rows = write_leaver_report(session, who, path, fmt=chosen, scope=scope,
-                                      scope_label=label, as_of=as_of)
+
+    def write(
+        session: Session,
+        path: Path,
+        chosen: ReportFormat,
+        scope: set[int] | None,
+        label: str | None,
+        as_of: datetime,
+    ) -> ReportResult:
+        _, rows = write_leaver_report(
+            session, who, path, fmt=chosen, scope=scope, scope_label=label, as_of=as_of
+        )
         return ReportResult(path, rows, chosen)
 
     name = who.split("@")[0] if "@" in who else who
@@ -160,30 +187,57 @@ def report_leaver(
 
 
 @report_app.command("matrix")
-def report_matrix(fmt: FormatOption = None, output: OutputOption = None,
-                  manager: ManagerOption = None) -> None:
+def report_matrix(
+    fmt: FormatOption = None, output: OutputOption = None, manager: ManagerOption = None
+) -> None:
     """Staff × clients: each cell the access a person has, coloured by finding class."""
-    _run("matrix", "access-matrix", "staff rows", fmt, output, manager,
-         lambda s, p, f, scope, label, as_of: write_matrix_report(
-             s, p, fmt=f, scope=scope, scope_label=label, as_of=as_of))
+    _run(
+        "matrix",
+        "access-matrix",
+        "staff rows",
+        fmt,
+        output,
+        manager,
+        lambda s, p, f, scope, label, as_of: write_matrix_report(
+            s, p, fmt=f, scope=scope, scope_label=label, as_of=as_of
+        ),
+    )
 
 
 @report_app.command("workload")
-def report_workload(fmt: FormatOption = None, output: OutputOption = None,
-                    manager: ManagerOption = None) -> None:
+def report_workload(
+    fmt: FormatOption = None, output: OutputOption = None, manager: ManagerOption = None
+) -> None:
     """Per client manager and per job manager: clients, budget, clients with findings."""
-    _run("workload", "workload", "manager rows", fmt, output, manager,
-         lambda s, p, f, scope, label, as_of: write_workload_report(
-             s, p, fmt=f, scope=scope, scope_label=label, as_of=as_of))
+    _run(
+        "workload",
+        "workload",
+        "manager rows",
+        fmt,
+        output,
+        manager,
+        lambda s, p, f, scope, label, as_of: write_workload_report(
+            s, p, fmt=f, scope=scope, scope_label=label, as_of=as_of
+        ),
+    )
 
 
 @report_app.command("exceptions")
-def report_exceptions(fmt: FormatOption = None, output: OutputOption = None,
-                      manager: ManagerOption = None) -> None:
+def report_exceptions(
+    fmt: FormatOption = None, output: OutputOption = None, manager: ManagerOption = None
+) -> None:
     """Every open finding that needs action, worst first."""
-    _run("exceptions", "exceptions", "findings", fmt, output, manager,
-         lambda s, p, f, scope, label, as_of: write_exceptions_report(
-             s, p, fmt=f, scope=scope, scope_label=label, as_of=as_of))
+    _run(
+        "exceptions",
+        "exceptions",
+        "findings",
+        fmt,
+        output,
+        manager,
+        lambda s, p, f, scope, label, as_of: write_exceptions_report(
+            s, p, fmt=f, scope=scope, scope_label=label, as_of=as_of
+        ),
+    )
 
 
 @report_app.command("evidence")
@@ -191,8 +245,9 @@ def report_evidence(
     fmt: FormatOption = None,
     output: OutputOption = None,
     manager: ManagerOption = None,
-    since: Annotated[str | None, typer.Option(help="only scans from this day on, YYYY-MM-DD")]
-    = None,
+    since: Annotated[
+        str | None, typer.Option(help="only scans from this day on, YYYY-MM-DD")
+    ] = None,
 ) -> None:
     """Every scan's outcome: ok, failed (and why) or suspect, users captured vs shown."""
     start: datetime | None = None
@@ -200,9 +255,21 @@ def report_evidence(
         try:
             start = datetime.combine(date.fromisoformat(since), time(), tzinfo=UTC)
         except ValueError:
-            err_console.print(f"accessrecon: --since {since!r} is not a date (YYYY-MM-DD)",
-                              markup=False, highlight=False, soft_wrap=True)
+            err_console.print(
+                f"accessrecon: --since {since!r} is not a date (YYYY-MM-DD)",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
             raise typer.Exit(1) from None
-    _run("evidence", "evidence", "scans", fmt, output, manager,
-         lambda s, p, f, scope, label, as_of: write_evidence_report(
-             s, p, fmt=f, scope=scope, scope_label=label, as_of=as_of, since=start))
+    _run(
+        "evidence",
+        "evidence",
+        "scans",
+        fmt,
+        output,
+        manager,
+        lambda s, p, f, scope, label, as_of: write_evidence_report(
+            s, p, fmt=f, scope=scope, scope_label=label, as_of=as_of, since=start
+        ),
+    )

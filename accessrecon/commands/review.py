@@ -46,8 +46,7 @@ console = Console()
 err_console = Console(stderr=True)
 
 review_app = typer.Typer(
-    help="Review findings: acknowledge, accept a risk, request removal, confirm who an "
-         "address is.",
+    help="Review findings: acknowledge, accept a risk, request removal, confirm who an address is.",
     no_args_is_help=True,
 )
 
@@ -61,8 +60,9 @@ def _default_actor() -> str:
         return "cli"
 
 
-Actor = Annotated[str, typer.Option(help="who is acting, for the audit log",
-                                    default_factory=_default_actor)]
+Actor = Annotated[
+    str, typer.Option(help="who is acting, for the audit log", default_factory=_default_actor)
+]
 FindingId = Annotated[int, typer.Argument(help="the finding's id, as 'review list' shows it")]
 Reason = Annotated[str, typer.Option(help="why, for the record")]
 
@@ -85,25 +85,28 @@ def _print(line: str) -> None:
 @review_app.command("list")
 def review_list(
     state: Annotated[list[str] | None, typer.Option("--state", help="repeatable")] = None,
-    finding_class: Annotated[list[str] | None, typer.Option("--class", help="repeatable")]
-    = None,
-    include_ok: Annotated[bool, typer.Option("--all", help="managed and client users too")]
-    = False,
+    finding_class: Annotated[list[str] | None, typer.Option("--class", help="repeatable")] = None,
+    include_ok: Annotated[bool, typer.Option("--all", help="managed and client users too")] = False,
 ) -> None:
     """Unresolved findings with their ids and review state, worst first."""
     runtime = Runtime()
     with session_scope(runtime.engine) as session:
-        items = review_queue(session, states=state or (), classes=finding_class or (),
-                             include_ok=include_ok)
+        items = review_queue(
+            session, states=state or (), classes=finding_class or (), include_ok=include_ok
+        )
         for item in items:
             expiry = f" until {item.risk_expires_on.isoformat()}" if item.risk_expires_on else ""
-            _print(f"{item.finding_id:>6} {item.severity:8} {item.finding_class:22} "
-                   f"{item.review_state}{expiry:<18} {item.portal:5} {item.portal_org_id:20} "
-                   f"{item.email}  {item.detail}")
+            _print(
+                f"{item.finding_id:>6} {item.severity:8} {item.finding_class:22} "
+                f"{item.review_state}{expiry:<18} {item.portal:5} {item.portal_org_id:20} "
+                f"{item.email}  {item.detail}"
+            )
             if item.finding_class == "probable_match":
                 for candidate in candidates_of(session, item.finding_id):
-                    _print(f"{'':>6} candidate staff #{candidate.staff_id} "
-                           f"{candidate.staff_name} (score {candidate.score:g})")
+                    _print(
+                        f"{'':>6} candidate staff #{candidate.staff_id} "
+                        f"{candidate.staff_name} (score {candidate.score:g})"
+                    )
     _print(f"{len(items)} findings")
 
 
@@ -131,8 +134,12 @@ def review_accept_risk(
     try:
         expires_on = date.fromisoformat(until)
     except ValueError:
-        err_console.print(f"accessrecon: --until {until!r} is not a date (YYYY-MM-DD)",
-                          markup=False, highlight=False, soft_wrap=True)
+        err_console.print(
+            f"accessrecon: --until {until!r} is not a date (YYYY-MM-DD)",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
         raise typer.Exit(1) from None
     _act(accept_risk, finding_id, actor=actor, reason=reason, expires_on=expires_on)
     _print(f"finding {finding_id}: risk accepted until {expires_on.isoformat()}")
@@ -160,22 +167,34 @@ def review_history(finding_id: FindingId) -> None:
         events = history(session, finding_id)
     for event in events:
         expiry = f" until {event.expires_on.isoformat()}" if event.expires_on else ""
-        _print(f"{event.at.isoformat()} {event.actor}: {event.from_state} -> "
-               f"{event.to_state}{expiry} {event.reason}")
+        _print(
+            f"{event.at.isoformat()} {event.actor}: {event.from_state} -> "
+            f"{event.to_state}{expiry} {event.reason}"
+        )
     _print(f"{len(events)} changes")
 
 
 def _decide(
-    decide: Callable[..., DecisionResult], finding_id: int, staff: int | None, actor: str,
+    decide: Callable[..., DecisionResult],
+    finding_id: int,
+    staff: int | None,
+    actor: str,
     note: str,
 ) -> DecisionResult:
     runtime = Runtime()
     with _refusals(), session_scope(runtime.engine) as session:
         domains = sorted(practice_domains(session, runtime.settings.practice_domains))
-        result = decide(session, finding_id=finding_id, staff_id=staff, actor=actor,
-                        practice_domains=domains, note=note)
-        reconcile(session, configured_domains=runtime.settings.practice_domains,
-                  org_ids=result.org_ids)
+        result = decide(
+            session,
+            finding_id=finding_id,
+            staff_id=staff,
+            actor=actor,
+            practice_domains=domains,
+            note=note,
+        )
+        reconcile(
+            session, configured_domains=runtime.settings.practice_domains, org_ids=result.org_ids
+        )
     return result
 
 
@@ -184,21 +203,27 @@ Note = Annotated[str, typer.Option(help="a note for the record")]
 
 
 @review_app.command("confirm-match")
-def review_confirm_match(finding_id: FindingId, actor: Actor, staff: Staff = None,
-                         note: Note = "") -> None:
+def review_confirm_match(
+    finding_id: FindingId, actor: Actor, staff: Staff = None, note: Note = ""
+) -> None:
     """Confirm a probable match: the address becomes the staff member's alias."""
     result = _decide(confirm_match, finding_id, staff, actor, note)
-    _print(f"{result.identity} is now {result.staff_name}'s (staff #{result.staff_id}); "
-           f"{len(result.org_ids)} orgs reconciled")
+    _print(
+        f"{result.identity} is now {result.staff_name}'s (staff #{result.staff_id}); "
+        f"{len(result.org_ids)} orgs reconciled"
+    )
 
 
 @review_app.command("reject-match")
-def review_reject_match(finding_id: FindingId, actor: Actor, staff: Staff = None,
-                        note: Note = "") -> None:
+def review_reject_match(
+    finding_id: FindingId, actor: Actor, staff: Staff = None, note: Note = ""
+) -> None:
     """Reject a probable match: that staff member is not proposed for the address again."""
     result = _decide(reject_match, finding_id, staff, actor, note)
-    _print(f"{result.identity} is not {result.staff_name}'s (staff #{result.staff_id}); "
-           f"{len(result.org_ids)} orgs reconciled")
+    _print(
+        f"{result.identity} is not {result.staff_name}'s (staff #{result.staff_id}); "
+        f"{len(result.org_ids)} orgs reconciled"
+    )
 
 
 @review_app.command("stale")
@@ -209,8 +234,10 @@ def review_stale() -> None:
     with session_scope(runtime.engine) as session:
         rows = stale_orgs(session, stale_after_hours=hours)
     for row in rows:
-        _print(f"{row.portal:5} {row.portal_org_id:20} stale since "
-               f"{row.stale_since.isoformat()}  {row.name}")
+        _print(
+            f"{row.portal:5} {row.portal_org_id:20} stale since "
+            f"{row.stale_since.isoformat()}  {row.name}"
+        )
     _print(f"{len(rows)} orgs not read ok in the last {hours} hours")
 
 
@@ -221,23 +248,30 @@ def diff_command(
     """What changed between two crawls: access new, gone, with another role or status."""
     runtime = Runtime()
     with _refusals(), session_scope(runtime.engine) as session:
-        result = diff_crawls(session, crawl_a, crawl_b,
-                             configured_domains=runtime.settings.practice_domains)
+        result = diff_crawls(
+            session, crawl_a, crawl_b, configured_domains=runtime.settings.practice_domains
+        )
     for change in result.changes:
         if change.kind == "new":
             what = f"{change.role_after} ({change.status_after})"
         elif change.kind == "gone":
             what = f"was {change.role_before} ({change.status_before})"
         else:
-            what = (f"{change.role_before} ({change.status_before}) -> {change.role_after} "
-                    f"({change.status_after})")
-        _print(f"{change.kind:14} {change.portal:5} {change.portal_org_id:20} "
-               f"{change.email}  {what}")
+            what = (
+                f"{change.role_before} ({change.status_before}) -> {change.role_after} "
+                f"({change.status_after})"
+            )
+        _print(
+            f"{change.kind:14} {change.portal:5} {change.portal_org_id:20} {change.email}  {what}"
+        )
     for skipped in result.not_compared:
-        _print(f"{'not compared':14} {skipped.portal:5} {skipped.portal_org_id:20} "
-               f"{skipped.reason}")
-    _print(f"{result.orgs_compared} orgs compared, {len(result.changes)} changes, "
-           f"{len(result.not_compared)} orgs not compared")
+        _print(
+            f"{'not compared':14} {skipped.portal:5} {skipped.portal_org_id:20} {skipped.reason}"
+        )
+    _print(
+        f"{result.orgs_compared} orgs compared, {len(result.changes)} changes, "
+        f"{len(result.not_compared)} orgs not compared"
+    )
 
 
 __all__ = ["diff_command", "review_app"]

@@ -44,10 +44,12 @@ from agent.storage.models import AppUser
 
 console = Console()
 
-users_app = typer.Typer(help="The people who may use the local API, with role and client scope.",
-                        no_args_is_help=True)
-tokens_app = typer.Typer(help="API tokens obtained by pairing: list and revoke.",
-                         no_args_is_help=True)
+users_app = typer.Typer(
+    help="The people who may use the local API, with role and client scope.", no_args_is_help=True
+)
+tokens_app = typer.Typer(
+    help="API tokens obtained by pairing: list and revoke.", no_args_is_help=True
+)
 
 
 def _actor() -> str:
@@ -62,8 +64,10 @@ def _runtime() -> Runtime:
 
 
 def pair(
-    user: Annotated[str | None, typer.Option(
-        "--user", "-u", help="the user (name or id); optional when there is only one")] = None,
+    user: Annotated[
+        str | None,
+        typer.Option("--user", "-u", help="the user (name or id); optional when there is only one"),
+    ] = None,
 ) -> None:
     """Show a one-time code to pair the browser extension (or another client) with a user."""
     runtime = _runtime()
@@ -71,8 +75,10 @@ def pair(
         if user is None:
             users = list(session.exec(select(AppUser).order_by(col(AppUser.name))))
             if not users:
-                raise AuthError("there are no API users yet: add one with 'accessrecon users "
-                                "add NAME --role practice_admin --scope all'")
+                raise AuthError(
+                    "there are no API users yet: add one with 'accessrecon users "
+                    "add NAME --role practice_admin --scope all'"
+                )
             if len(users) > 1:
                 names = ", ".join(u.name for u in users)
                 raise AuthError(f"say which user to pair with --user (one of: {names})")
@@ -83,32 +89,47 @@ def pair(
         issued = issue_pairing_code(session, user_id=target.id, actor=_actor())
     minutes = int(CODE_TTL.total_seconds() // 60)
     console.print(f"Pairing code for {issued.user_name}: [bold]{format_code(issued.code)}[/]")
-    console.print(f"Type it into the extension within {minutes} minutes "
-                  f"(until {issued.expires_at:%H:%M:%S} UTC). It works once.")
+    console.print(
+        f"Type it into the extension within {minutes} minutes "
+        f"(until {issued.expires_at:%H:%M:%S} UTC). It works once."
+    )
 
 
 @users_app.command("add")
 def users_add(
     name: Annotated[str, typer.Argument(help="the person's name, as client managers are named")],
     role: Annotated[PracticeRole, typer.Option(help="practice role")],
-    scope: Annotated[ClientScope, typer.Option(
-        help="all clients, selected clients (--client), or the clients they manage")],
-    client: Annotated[list[str] | None, typer.Option(
-        "--client", help="a client id from the client list; repeat for each (selected scope)"
-    )] = None,
-    staff: Annotated[str | None, typer.Option(
-        help="the staff member this user is (email, name or id): their name also counts "
-        "as a client manager name")] = None,
+    scope: Annotated[
+        ClientScope,
+        typer.Option(help="all clients, selected clients (--client), or the clients they manage"),
+    ],
+    client: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--client", help="a client id from the client list; repeat for each (selected scope)"
+        ),
+    ] = None,
+    staff: Annotated[
+        str | None,
+        typer.Option(
+            help="the staff member this user is (email, name or id): their name also counts "
+            "as a client manager name"
+        ),
+    ] = None,
 ) -> None:
     """Add an API user."""
     runtime = _runtime()
     with session_scope(runtime.engine) as session:
         ids = clients_by_external_id(session, client) if client else []
-        summary = add_user(session, name=name, role=role, scope=scope, client_ids=ids,
-                           staff=staff, actor=_actor())
-    console.print(f"user {summary.id} added: {summary.name} ({summary.role}, "
-                  f"{summary.scope} clients). Pair a client with 'accessrecon pair "
-                  f"--user {summary.id}'.", markup=False)
+        summary = add_user(
+            session, name=name, role=role, scope=scope, client_ids=ids, staff=staff, actor=_actor()
+        )
+    console.print(
+        f"user {summary.id} added: {summary.name} ({summary.role}, "
+        f"{summary.scope} clients). Pair a client with 'accessrecon pair "
+        f"--user {summary.id}'.",
+        markup=False,
+    )
 
 
 @users_app.command("list")
@@ -122,8 +143,11 @@ def users_list() -> None:
     for u in rows:
         scope = u.scope.value + (f" ({len(u.client_ids)} clients)" if u.client_ids else "")
         staff = f"\tstaff: {u.staff_name}" if u.staff_name else ""
-        console.print(f"{u.id}\t{u.name}\t{u.role.value}\t{scope}\t{u.active_tokens} tokens"
-                      f"{staff}", markup=False, highlight=False)
+        console.print(
+            f"{u.id}\t{u.name}\t{u.role.value}\t{scope}\t{u.active_tokens} tokens{staff}",
+            markup=False,
+            highlight=False,
+        )
 
 
 @users_app.command("remove")
@@ -152,9 +176,12 @@ def tokens_list(
         console.print("no tokens", markup=False)
     for t in shown:
         state = f"revoked {t.revoked_at:%Y-%m-%d %H:%M}" if t.revoked_at else "active"
-        console.print(f"{t.id}\t{t.user_name}\t{t.label or '-'}\t"
-                      f"created {t.created_at:%Y-%m-%d %H:%M}\t{state}",
-                      markup=False, highlight=False)
+        console.print(
+            f"{t.id}\t{t.user_name}\t{t.label or '-'}\t"
+            f"created {t.created_at:%Y-%m-%d %H:%M}\t{state}",
+            markup=False,
+            highlight=False,
+        )
 
 
 @tokens_app.command("revoke")
@@ -163,18 +190,25 @@ def tokens_revoke(token_id: Annotated[int, typer.Argument(help="the token's id")
     runtime = _runtime()
     with session_scope(runtime.engine) as session:
         token = revoke_token(session, token_id, actor=_actor())
-    console.print(f"token {token.id} ({token.user_name}, {token.label or 'no label'}) revoked",
-                  markup=False)
+    console.print(
+        f"token {token.id} ({token.user_name}, {token.label or 'no label'}) revoked", markup=False
+    )
 
 
 def rotate_key() -> None:
     """Re-encrypt every stored secret with a new key; stop the server and worker first."""
     runtime = _runtime()
-    report = rotate_secret_key(runtime.engine, env_key=runtime.settings.secret_key,
-                               key_file=runtime.settings.key_file, actor=_actor())
+    report = rotate_secret_key(
+        runtime.engine,
+        env_key=runtime.settings.secret_key,
+        key_file=runtime.settings.key_file,
+        actor=_actor(),
+    )
     if report.secrets:
-        console.print(f"{report.secrets} secrets re-encrypted with a new key in "
-                      f"{report.location}", markup=False)
+        console.print(
+            f"{report.secrets} secrets re-encrypted with a new key in {report.location}",
+            markup=False,
+        )
     if report.instruction:
         console.print(report.instruction, markup=False)
 

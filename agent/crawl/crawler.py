@@ -135,7 +135,8 @@ class CrawlReport:
     def complete(self) -> bool:
         """Every login signed in and listed, and every failure one a retry would not change."""
         return not self.login_failures and all(
-            reason in SETTLED_REASONS for reason, n in self.failed.items() if n)
+            reason in SETTLED_REASONS for reason, n in self.failed.items() if n
+        )
 
 
 ProgressCallback = Callable[[str, int, int], None]
@@ -176,8 +177,7 @@ class _LoginSession:
         landing page a 5xx): the session is then good, and walking again would spend
         another authenticator step for nothing.
         """
-        if self.walk_failed and await self.scraper.is_signed_in(self.context,
-                                                                self.creds.base_url):
+        if self.walk_failed and await self.scraper.is_signed_in(self.context, self.creds.base_url):
             self.walk_failed = False
             return
         self.walk_failed = True
@@ -206,8 +206,10 @@ async def guarded(login: _LoginSession, call: Callable[[], Awaitable[T]]) -> T:
         return await call()
     except PlaywrightError as exc:
         base = login.creds.base_url
-        detail = unreachable_detail(base, exc) or \
-            f"{base}: {(str(exc).splitlines() or [type(exc).__name__])[0]}"
+        detail = (
+            unreachable_detail(base, exc)
+            or f"{base}: {(str(exc).splitlines() or [type(exc).__name__])[0]}"
+        )
         raise PortalError(detail) from exc
 
 
@@ -268,7 +270,8 @@ class Crawler:
         use_scrape_timeout(self.settings.scrape_timeout_s)
         if not logins:
             raise ValueError(
-                "no portal logins to crawl" + (f" for portal {portal}" if portal else "")
+                "no portal logins to crawl"
+                + (f" for portal {portal}" if portal else "")
                 + ": add one with 'accessrecon login add'"
             )
         report = self._open_crawl(portal, trigger, resumable=resumable)
@@ -286,32 +289,39 @@ class Crawler:
         self._close_crawl(report)
         return report
 
-    async def _crawl_logins(self, browser: Browser, logins: list[PortalLogin],
-                            report: CrawlReport, org_id: str | None) -> None:
+    async def _crawl_logins(
+        self, browser: Browser, logins: list[PortalLogin], report: CrawlReport, org_id: str | None
+    ) -> None:
         await asyncio.gather(*(self._crawl_login(browser, row, report, org_id) for row in logins))
 
     # -- crawl bookkeeping ------------------------------------------------------------
 
-    def _open_crawl(self, portal: Portal | str | None, trigger: str, *,
-                    resumable: bool) -> CrawlReport:
+    def _open_crawl(
+        self, portal: Portal | str | None, trigger: str, *, resumable: bool
+    ) -> CrawlReport:
         """A new crawl, or the one to resume: killed mid-run, or incomplete and recent."""
         with session_scope(self.engine) as session:
             crawl = None
             if resumable:
                 recent = utcnow() - RESUME_INCOMPLETE_WITHIN
                 crawl = session.exec(
-                    select(Crawl).where(
+                    select(Crawl)
+                    .where(
                         Crawl.portal == (str(portal) if portal else None),
                         Crawl.trigger != "targeted",
-                        or_(col(Crawl.status) == RUNNING,
-                            and_(col(Crawl.status) == INCOMPLETE,
-                                 col(Crawl.finished_at) >= recent)),
-                    ).order_by(col(Crawl.started_at).desc(), col(Crawl.id).desc())
+                        or_(
+                            col(Crawl.status) == RUNNING,
+                            and_(col(Crawl.status) == INCOMPLETE, col(Crawl.finished_at) >= recent),
+                        ),
+                    )
+                    .order_by(col(Crawl.started_at).desc(), col(Crawl.id).desc())
                 ).first()
             resumed = crawl is not None
             if crawl is None:
-                crawl = Crawl(trigger=trigger if resumable else "targeted",
-                              portal=str(portal) if portal else None)
+                crawl = Crawl(
+                    trigger=trigger if resumable else "targeted",
+                    portal=str(portal) if portal else None,
+                )
             else:
                 crawl.status, crawl.finished_at = RUNNING, None
             session.add(crawl)
@@ -336,9 +346,14 @@ class Crawler:
         An org whose scans in this crawl all failed is read again, once per run.
         """
         with Session(self.engine) as session:
-            return set(session.exec(select(Scan.org_id).where(
-                Scan.crawl_id == crawl_id,
-                col(Scan.status).in_((ScanStatus.OK, ScanStatus.SUSPECT)))))
+            return set(
+                session.exec(
+                    select(Scan.org_id).where(
+                        Scan.crawl_id == crawl_id,
+                        col(Scan.status).in_((ScanStatus.OK, ScanStatus.SUSPECT)),
+                    )
+                )
+            )
 
     # -- one login --------------------------------------------------------------------
 
@@ -347,8 +362,9 @@ class Crawler:
     ) -> None:
         assert row.id is not None
         creds = replace(credentials(row, self.box), claim_step=step_claim(self.engine, row.id))
-        state = json.loads(self.box.decrypt(row.storage_state_enc)) if row.storage_state_enc \
-            else None
+        state = (
+            json.loads(self.box.decrypt(row.storage_state_enc)) if row.storage_state_enc else None
+        )
         context = await browser.new_context(storage_state=state)  # type: ignore[arg-type]
         context.set_default_timeout(scrape_timeout_ms())
         limit_requests(context, self._requests)
@@ -363,8 +379,10 @@ class Crawler:
             # workers per login pull from its queue (the shared semaphore bounds the
             # total), so a 10,000-org practice costs a handful of tasks, not 10,000.
             queue: asyncio.Queue[tuple[OrgRef, int] | None] = asyncio.Queue()
-            workers = [asyncio.create_task(self._drain(login, queue, report))
-                       for _ in range(ORGS_PER_REQUEST * self.concurrency)]
+            workers = [
+                asyncio.create_task(self._drain(login, queue, report))
+                for _ in range(ORGS_PER_REQUEST * self.concurrency)
+            ]
             queued: dict[str, int] = {}
             try:
                 try:
@@ -385,10 +403,15 @@ class Crawler:
             elif listing_failure is not None:
                 # the orgs listed before the failure were scanned; the rest fail with it.
                 # Kept as the login's outcome after its re-sign-ins, so it stays the latest.
-                self._record_sign_in(login, report, listing_failure,
-                                     prefix="signed in, but the org list could not be read: ")
-                self._fail_known_orgs(login, report, listing_failure, org_id,
-                                      listed=set(queued.values()))
+                self._record_sign_in(
+                    login,
+                    report,
+                    listing_failure,
+                    prefix="signed in, but the org list could not be read: ",
+                )
+                self._fail_known_orgs(
+                    login, report, listing_failure, org_id, listed=set(queued.values())
+                )
         finally:
             await context.close()
 
@@ -396,45 +419,69 @@ class Crawler:
         """Sign in (or find the stored session still good), and record how it went."""
         base = login.creds.base_url
         try:
-            still = not fresh and await self._retrying(login, lambda: login.scraper.is_signed_in(
-                login.context, base))
+            still = not fresh and await self._retrying(
+                login, lambda: login.scraper.is_signed_in(login.context, base)
+            )
             if not still:
                 await self._retrying(login, login.walk, sign_in=True)
                 login.generation += 1
         except ScanFailure as failure:
             self._record_sign_in(login, report, failure)
             raise
-        self._record_sign_in(login, report, None,
-                             detail="the stored session was still accepted" if still
-                             else "signed in with password and authenticator code")
+        self._record_sign_in(
+            login,
+            report,
+            None,
+            detail="the stored session was still accepted"
+            if still
+            else "signed in with password and authenticator code",
+        )
 
-    async def _sign_in_again(self, login: _LoginSession, report: CrawlReport,
-                             generation: int) -> None:
+    async def _sign_in_again(
+        self, login: _LoginSession, report: CrawlReport, generation: int
+    ) -> None:
         """A new sign-in after the session expired; recorded when the outcome changed."""
         try:
             await self._retrying(login, lambda: login.sign_in_again(generation), sign_in=True)
         except ScanFailure as failure:
             if login.recorded != (False, failure.reason):
-                self._record_sign_in(login, report, failure,
-                                     prefix="signing in again after the session expired: ")
+                self._record_sign_in(
+                    login, report, failure, prefix="signing in again after the session expired: "
+                )
             raise
         if login.recorded != (True, None):
-            self._record_sign_in(login, report, None,
-                                 detail="signed in again after the session expired")
+            self._record_sign_in(
+                login, report, None, detail="signed in again after the session expired"
+            )
 
-    def _record_sign_in(self, login: _LoginSession, report: CrawlReport,
-                        failure: ScanFailure | None, *, detail: str = "",
-                        prefix: str = "") -> None:
+    def _record_sign_in(
+        self,
+        login: _LoginSession,
+        report: CrawlReport,
+        failure: ScanFailure | None,
+        *,
+        detail: str = "",
+        prefix: str = "",
+    ) -> None:
         with session_scope(self.engine) as session:
-            record_sign_in(session, login_id=login.id, crawl_id=report.crawl_id,
-                           ok=failure is None, reason=failure.reason if failure else None,
-                           detail=prefix + (failure.detail if failure else detail))
+            record_sign_in(
+                session,
+                login_id=login.id,
+                crawl_id=report.crawl_id,
+                ok=failure is None,
+                reason=failure.reason if failure else None,
+                detail=prefix + (failure.detail if failure else detail),
+            )
         login.recorded = (failure is None, failure.reason if failure else None)
 
-    async def _list_orgs(self, login: _LoginSession,
-                         queue: asyncio.Queue[tuple[OrgRef, int] | None],
-                         queued: dict[str, int], report: CrawlReport,
-                         org_id: str | None) -> None:
+    async def _list_orgs(
+        self,
+        login: _LoginSession,
+        queue: asyncio.Queue[tuple[OrgRef, int] | None],
+        queued: dict[str, int],
+        report: CrawlReport,
+        org_id: str | None,
+    ) -> None:
         """Queue every org of the login's list for a scan, a page of the list at a time.
 
         A retried listing (after a transient fault, or a new sign-in when the session
@@ -448,9 +495,13 @@ class Crawler:
             pages = login.scraper.org_pages(login.context, login.creds.base_url)
             async with aclosing(pages):
                 async for page in pages:
-                    fresh = list({r.portal_org_id: r for r in page
-                                  if r.portal_org_id not in queued
-                                  and org_id in (None, r.portal_org_id)}.values())
+                    fresh = list(
+                        {
+                            r.portal_org_id: r
+                            for r in page
+                            if r.portal_org_id not in queued and org_id in (None, r.portal_org_id)
+                        }.values()
+                    )
                     if fresh:
                         self._queue_listed(login, fresh, queue, queued, done, report)
                     if org_id is not None and org_id in queued:
@@ -463,9 +514,15 @@ class Crawler:
                 raise NotListed(f"org {org_id} is not in this login's org list")
             report.org_found = True
 
-    def _queue_listed(self, login: _LoginSession, refs: list[OrgRef],
-                      queue: asyncio.Queue[tuple[OrgRef, int] | None],
-                      queued: dict[str, int], done: set[int], report: CrawlReport) -> None:
+    def _queue_listed(
+        self,
+        login: _LoginSession,
+        refs: list[OrgRef],
+        queue: asyncio.Queue[tuple[OrgRef, int] | None],
+        queued: dict[str, int],
+        done: set[int],
+        report: CrawlReport,
+    ) -> None:
         with session_scope(self.engine) as session:
             org_ids = upsert_org_ids(session, refs, login_id=login.row.id)
         report.orgs_listed += len(org_ids)
@@ -485,9 +542,14 @@ class Crawler:
                 row.storage_state_enc = self.box.encrypt(json.dumps(state))
                 session.add(row)
 
-    def _fail_known_orgs(self, login: _LoginSession, report: CrawlReport,
-                         failure: ScanFailure, org_id: str | None,
-                         listed: set[int] | None = None) -> None:
+    def _fail_known_orgs(
+        self,
+        login: _LoginSession,
+        report: CrawlReport,
+        failure: ScanFailure,
+        org_id: str | None,
+        listed: set[int] | None = None,
+    ) -> None:
         """Fail the scans of the login's known orgs that this crawl has not read.
 
         Orgs read already (this run, or earlier in a resumed crawl) keep their scan:
@@ -502,8 +564,9 @@ class Crawler:
         skip = (listed or set()) | self._already_read(report.crawl_id)
         self._fail_orgs(login, report, failure, org_id, skip)
 
-    def _not_listed(self, login: _LoginSession, report: CrawlReport, failure: NotListed,
-                    org_id: str | None) -> None:
+    def _not_listed(
+        self, login: _LoginSession, report: CrawlReport, failure: NotListed, org_id: str | None
+    ) -> None:
         """The org asked for is not in this login's list: its scan fails as ``not_listed``.
 
         Only when this login is the one that listed it before; another login of the
@@ -512,8 +575,14 @@ class Crawler:
         report.not_listed.append((login.row.portal, login.row.email))
         self._fail_orgs(login, report, failure, org_id, set())
 
-    def _fail_orgs(self, login: _LoginSession, report: CrawlReport, failure: ScanFailure,
-                   org_id: str | None, skip: set[int]) -> None:
+    def _fail_orgs(
+        self,
+        login: _LoginSession,
+        report: CrawlReport,
+        failure: ScanFailure,
+        org_id: str | None,
+        skip: set[int],
+    ) -> None:
         with session_scope(self.engine) as session:
             query = select(Org).where(Org.login_id == login.id)
             if org_id is not None:
@@ -523,23 +592,32 @@ class Crawler:
                 if org.id in skip:
                     continue
                 outcome = record_failed_scan(
-                    session, org_id=org.id, reason=failure.reason, detail=failure.detail,
-                    started_at=utcnow(), crawl_id=report.crawl_id, login_id=login.id,
+                    session,
+                    org_id=org.id,
+                    reason=failure.reason,
+                    detail=failure.detail,
+                    started_at=utcnow(),
+                    crawl_id=report.crawl_id,
+                    login_id=login.id,
                 )
                 report.failed[failure.reason] += 1
                 report.outcomes.append(outcome)
 
     # -- one org ----------------------------------------------------------------------
 
-    async def _drain(self, login: _LoginSession,
-                     queue: asyncio.Queue[tuple[OrgRef, int] | None],
-                     report: CrawlReport) -> None:
+    async def _drain(
+        self,
+        login: _LoginSession,
+        queue: asyncio.Queue[tuple[OrgRef, int] | None],
+        report: CrawlReport,
+    ) -> None:
         """Scan queued orgs until the listing is over (``None``)."""
         while (item := await queue.get()) is not None:
             await self._scan_org(login, *item, report)
 
-    async def _scan_org(self, login: _LoginSession, ref: OrgRef, org_id: int,
-                        report: CrawlReport) -> None:
+    async def _scan_org(
+        self, login: _LoginSession, ref: OrgRef, org_id: int, report: CrawlReport
+    ) -> None:
         async with self._slots:
             started = utcnow()
             try:
@@ -547,17 +625,25 @@ class Crawler:
             except ScanFailure as failure:
                 with session_scope(self.engine) as session:
                     outcome = record_failed_scan(
-                        session, org_id=org_id, reason=failure.reason,
+                        session,
+                        org_id=org_id,
+                        reason=failure.reason,
                         detail=failure.detail,
-                        started_at=started, crawl_id=report.crawl_id, login_id=login.row.id,
+                        started_at=started,
+                        crawl_id=report.crawl_id,
+                        login_id=login.row.id,
                     )
                 report.failed[failure.reason] += 1
                 event = "failed"
             else:
                 with session_scope(self.engine) as session:
                     outcome = record_capture(
-                        session, org_id=org_id, result=result, started_at=started,
-                        crawl_id=report.crawl_id, login_id=login.row.id,
+                        session,
+                        org_id=org_id,
+                        result=result,
+                        started_at=started,
+                        crawl_id=report.crawl_id,
+                        login_id=login.row.id,
                     )
                 if outcome.status is ScanStatus.SUSPECT:
                     report.suspect += 1
@@ -568,8 +654,7 @@ class Crawler:
             self._done += 1
             self.progress(event, self._done, self._total)
 
-    async def _capture(self, login: _LoginSession, ref: OrgRef, report: CrawlReport
-                       ) -> OrgUsers:
+    async def _capture(self, login: _LoginSession, ref: OrgRef, report: CrawlReport) -> OrgUsers:
         breaker = self._breakers.setdefault(login.creds.portal, CircuitBreaker())
         if not breaker.allow():
             raise PortalError(
@@ -584,16 +669,20 @@ class Crawler:
         breaker.succeeded()
         return result
 
-    async def _capture_with_sign_in(self, login: _LoginSession, ref: OrgRef,
-                                    report: CrawlReport) -> OrgUsers:
+    async def _capture_with_sign_in(
+        self, login: _LoginSession, ref: OrgRef, report: CrawlReport
+    ) -> OrgUsers:
         result = await self._signed_in(
-            login, report,
-            lambda: login.scraper.list_users(login.context, login.creds.base_url, ref))
+            login,
+            report,
+            lambda: login.scraper.list_users(login.context, login.creds.base_url, ref),
+        )
         _check_viewer_listed(result, login.creds)
         return result
 
-    async def _signed_in(self, login: _LoginSession, report: CrawlReport,
-                         call: Callable[[], Awaitable[T]]) -> T:
+    async def _signed_in(
+        self, login: _LoginSession, report: CrawlReport, call: Callable[[], Awaitable[T]]
+    ) -> T:
         """``call``, retried; if the session expires, signed in again and called again."""
         sign_ins = 0
         while True:
@@ -610,14 +699,14 @@ class Crawler:
     def _count_retry(self, state: RetryCallState) -> None:
         self._retries[_reason_of(state)] += 1
 
-    async def _retrying(self, login: _LoginSession, call: Callable[[], Awaitable[T]], *,
-                        sign_in: bool = False) -> T:
+    async def _retrying(
+        self, login: _LoginSession, call: Callable[[], Awaitable[T]], *, sign_in: bool = False
+    ) -> T:
         """``call`` (guarded), retried with backoff while it fails transiently."""
         async for attempt in AsyncRetrying(
             retry=retry_if_exception_type(TransientFailure),
             stop=stop_after_attempt(SIGN_IN_ATTEMPTS if sign_in else MAX_ATTEMPTS),
-            wait=(lambda state: _backoff(state, SIGN_IN_BACKOFF_MAX_S)) if sign_in
-            else _backoff,
+            wait=(lambda state: _backoff(state, SIGN_IN_BACKOFF_MAX_S)) if sign_in else _backoff,
             reraise=True,
             before_sleep=self._count_retry,
         ):

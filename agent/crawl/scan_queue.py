@@ -74,8 +74,13 @@ def enqueue(
     ).first()
     if existing is not None:
         return existing
-    request = ScanRequest(requested_by=requested_by, source=source, login_id=login_id,
-                          portal=portal, portal_org_id=portal_org_id)
+    request = ScanRequest(
+        requested_by=requested_by,
+        source=source,
+        login_id=login_id,
+        portal=portal,
+        portal_org_id=portal_org_id,
+    )
     session.add(request)
     session.flush()
     # after the commit, not now: a worker woken before it would find nothing to claim
@@ -88,19 +93,22 @@ def claim_next(session: Session) -> ScanRequest | None:
 
     The status update is conditional, so two workers cannot claim the same request.
     """
-    running_logins = set(session.exec(
-        select(ScanRequest.login_id).where(ScanRequest.status == RUNNING)
-    ))
-    running_portals = set(session.exec(
-        select(ScanRequest.portal).where(ScanRequest.status == RUNNING)
-    ))
+    running_logins = set(
+        session.exec(select(ScanRequest.login_id).where(ScanRequest.status == RUNNING))
+    )
+    running_portals = set(
+        session.exec(select(ScanRequest.portal).where(ScanRequest.status == RUNNING))
+    )
     for request in session.exec(
-        select(ScanRequest).where(ScanRequest.status == QUEUED)
+        select(ScanRequest)
+        .where(ScanRequest.status == QUEUED)
         .order_by(col(ScanRequest.requested_at), col(ScanRequest.id))
     ).all():
-        busy = (request.login_id is not None and request.login_id in running_logins) or (
-            request.portal is not None and request.portal in running_portals
-        ) or (None in running_portals and None in running_logins)
+        busy = (
+            (request.login_id is not None and request.login_id in running_logins)
+            or (request.portal is not None and request.portal in running_portals)
+            or (None in running_portals and None in running_logins)
+        )
         if busy:
             continue
         claimed = session.exec(  # type: ignore[call-overload]
@@ -115,8 +123,15 @@ def claim_next(session: Session) -> ScanRequest | None:
     return None
 
 
-def record_progress(session: Session, request_id: int, *, done: int, failed: int,
-                    total: int | None, crawl_id: int | None = None) -> None:
+def record_progress(
+    session: Session,
+    request_id: int,
+    *,
+    done: int,
+    failed: int,
+    total: int | None,
+    crawl_id: int | None = None,
+) -> None:
     request = session.get(ScanRequest, request_id)
     if request is None:
         return

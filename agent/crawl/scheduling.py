@@ -65,16 +65,17 @@ def crawl_login_now(login_id: int) -> None:
         if session.get(PortalLogin, login_id) is None:
             log.warning("schedule for login %s fired, but the login is gone", login_id)
             return
-        request = enqueue(session, requested_by="schedule", source="schedule",
-                          login_id=login_id)
+        request = enqueue(session, requested_by="schedule", source="schedule", login_id=login_id)
         log.info("scheduled crawl of login %s queued as request %s", login_id, request.id)
 
 
 def _scheduler(engine: Engine) -> BackgroundScheduler:
     return BackgroundScheduler(
         # "memory" holds the scheduler's own housekeeping, which is never persisted.
-        jobstores={"default": SQLAlchemyJobStore(engine=engine, tablename=JOB_TABLE),
-                   "memory": MemoryJobStore()},
+        jobstores={
+            "default": SQLAlchemyJobStore(engine=engine, tablename=JOB_TABLE),
+            "memory": MemoryJobStore(),
+        },
         job_defaults={"coalesce": True, "misfire_grace_time": None, "max_instances": 1},
         timezone="UTC",
     )
@@ -98,25 +99,41 @@ def _store(engine: Engine) -> Iterator[SQLAlchemyJobStore]:
 def _job(store: SQLAlchemyJobStore, login_id: int, trigger: CronTrigger, cron: str) -> Job:
     return Job(
         store._scheduler,  # a Job needs the scheduler it would run under
-        id=job_id(login_id), func=crawl_login_now, args=[login_id], kwargs={}, name=cron,
-        trigger=trigger, executor="default", misfire_grace_time=None, coalesce=True,
-        max_instances=1, next_run_time=trigger.get_next_fire_time(None, utcnow()),
+        id=job_id(login_id),
+        func=crawl_login_now,
+        args=[login_id],
+        kwargs={},
+        name=cron,
+        trigger=trigger,
+        executor="default",
+        misfire_grace_time=None,
+        coalesce=True,
+        max_instances=1,
+        next_run_time=trigger.get_next_fire_time(None, utcnow()),
     )
 
 
-def set_schedule(runtime: Runtime, login_id: int, cron: str, *, timezone: str = "UTC",
-                 actor: str = "cli") -> Schedule:
+def set_schedule(
+    runtime: Runtime, login_id: int, cron: str, *, timezone: str = "UTC", actor: str = "cli"
+) -> Schedule:
     """Crawl ``login_id`` on the five-field ``cron`` expression, replacing its schedule."""
     try:
         trigger = CronTrigger.from_crontab(cron, timezone=timezone)
     except (ValueError, KeyError) as exc:
-        raise ScheduleError(f"{cron!r} is not a cron expression (minute hour day month "
-                            f"weekday), or {timezone!r} is not a time zone: {exc}") from None
+        raise ScheduleError(
+            f"{cron!r} is not a cron expression (minute hour day month "
+            f"weekday), or {timezone!r} is not a time zone: {exc}"
+        ) from None
     with session_scope(runtime.engine) as session:
         if session.get(PortalLogin, login_id) is None:
             raise ScheduleError(f"no login with id {login_id}")
-        session.add(AuditEvent(actor=actor, action="schedule.set",
-                               detail={"login_id": login_id, "cron": cron, "timezone": timezone}))
+        session.add(
+            AuditEvent(
+                actor=actor,
+                action="schedule.set",
+                detail={"login_id": login_id, "cron": cron, "timezone": timezone},
+            )
+        )
     with _store(runtime.engine) as store:
         job = _job(store, login_id, trigger, cron)
         if store.lookup_job(job.id) is None:
@@ -133,15 +150,18 @@ def remove_schedule(runtime: Runtime, login_id: int, *, actor: str = "cli") -> N
         except JobLookupError:
             raise ScheduleError(f"login {login_id} has no schedule") from None
     with session_scope(runtime.engine) as session:
-        session.add(AuditEvent(actor=actor, action="schedule.remove",
-                               detail={"login_id": login_id}))
+        session.add(
+            AuditEvent(actor=actor, action="schedule.remove", detail={"login_id": login_id})
+        )
 
 
 def list_schedules(runtime: Runtime) -> list[Schedule]:
     with _store(runtime.engine) as store:
         return sorted(
-            (Schedule(int(job.args[0]), job.name, str(job.trigger.timezone), job.next_run_time)
-             for job in store.get_all_jobs()),
+            (
+                Schedule(int(job.args[0]), job.name, str(job.trigger.timezone), job.next_run_time)
+                for job in store.get_all_jobs()
+            ),
             key=lambda s: s.login_id,
         )
 
@@ -157,11 +177,16 @@ def running_scheduler(runtime: Runtime) -> Iterator[BackgroundScheduler]:
     _runtime = runtime
     scheduler = _scheduler(runtime.engine)
     scheduler.start()
-    scheduler.add_job(scheduler.wakeup, "interval", seconds=WAKE_EVERY_S, id="wake",
-                      jobstore="memory", replace_existing=True)
+    scheduler.add_job(
+        scheduler.wakeup,
+        "interval",
+        seconds=WAKE_EVERY_S,
+        id="wake",
+        jobstore="memory",
+        replace_existing=True,
+    )
     try:
         yield scheduler
     finally:
         scheduler.shutdown(wait=False)
         _runtime = None
-

@@ -31,8 +31,9 @@ log = logging.getLogger(__name__)
 
 
 class Worker:
-    def __init__(self, runtime: Runtime, *, poll_s: float = 1.0,
-                 browser: Browser | None = None) -> None:
+    def __init__(
+        self, runtime: Runtime, *, poll_s: float = 1.0, browser: Browser | None = None
+    ) -> None:
         """``browser``: a Chromium owned by the caller, kept open; else the worker launches one."""
         self.runtime = runtime
         self.poll_s = poll_s
@@ -103,12 +104,20 @@ class Worker:
             with session_scope(self.runtime.engine) as session:
                 record_progress(session, request_id, done=done, failed=0, total=total)
 
-        crawler = Crawler(self.runtime.engine, self.runtime.box, settings=settings,
-                          concurrency=settings.crawl_concurrency, progress=progress)
+        crawler = Crawler(
+            self.runtime.engine,
+            self.runtime.box,
+            settings=settings,
+            concurrency=settings.crawl_concurrency,
+            progress=progress,
+        )
         try:
             report = await crawler.run(
-                portal=request.portal, org_id=request.portal_org_id, login_id=request.login_id,
-                trigger=request.source, browser=await self._browser_ready(),
+                portal=request.portal,
+                org_id=request.portal_org_id,
+                login_id=request.login_id,
+                trigger=request.source,
+                browser=await self._browser_ready(),
             )
         except Exception as exc:
             log.warning("scan request %s failed: %s", request_id, exc)
@@ -116,15 +125,28 @@ class Worker:
                 finish(session, request_id, ok=False, detail=str(exc))
             return None
         with session_scope(self.runtime.engine) as session:
-            reconcile(session, configured_domains=settings.practice_domains,
-                      org_ids={o.org_id for o in report.outcomes})
+            reconcile(
+                session,
+                configured_domains=settings.practice_domains,
+                org_ids={o.org_id for o in report.outcomes},
+            )
             send_alerts(session, settings)
-            record_progress(session, request_id, done=report.total,
-                            failed=sum(report.failed.values()), total=report.total,
-                            crawl_id=report.crawl_id)
+            record_progress(
+                session,
+                request_id,
+                done=report.total,
+                failed=sum(report.failed.values()),
+                total=report.total,
+                crawl_id=report.crawl_id,
+            )
             failures = ", ".join(f"{n} {reason}" for reason, n in sorted(report.failed.items()))
-            logins = "; ".join(f"{email}: {reason}" for _p, email, reason, _d in
-                               report.login_failures)
-            finish(session, request_id, ok=not report.failed and not report.login_failures,
-                   detail="; ".join(x for x in (failures, logins) if x))
+            logins = "; ".join(
+                f"{email}: {reason}" for _p, email, reason, _d in report.login_failures
+            )
+            finish(
+                session,
+                request_id,
+                ok=not report.failed and not report.login_failures,
+                detail="; ".join(x for x in (failures, logins) if x),
+            )
         return report

@@ -83,10 +83,13 @@ def run_import(
         raise ValueError(f"unknown import kind {kind!r}; use one of {known}") from None
     with session_scope(engine) as session:
         if which is ImportKind.STAFF:
-            return import_staff(session, path, practice_domains=practice_domains, actor=actor,
-                                max_rows=max_rows)
+            return import_staff(
+                session, path, practice_domains=practice_domains, actor=actor, max_rows=max_rows
+            )
         if which is ImportKind.CLIENTS:
-            return import_clients(session, path, practice_domains=practice_domains,
-                                  actor=actor, max_rows=max_rows)
-        return import_access(session, path, practice_domains=practice_domains, actor=actor,
-                             max_rows=max_rows)
+            return import_clients(
+                session, path, practice_domains=practice_domains, actor=actor, max_rows=max_rows
+            )
+        return import_access(
+            session, path, practice_domains=practice_domains, actor=actor, max_rows=max_rows
+        )

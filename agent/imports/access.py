@@ -73,8 +73,10 @@ def validate_access(
     errors = Problems(sheet.errors)
     # Normalised again: an address stored under an older rule (a plus-tag kept) must
     # still name its owner.
-    owner = {normalise_email(e.email, domains): e.staff_id
-             for e in session.exec(select(StaffEmail)).all()}
+    owner = {
+        normalise_email(e.email, domains): e.staff_id
+        for e in session.exec(select(StaffEmail)).all()
+    }
     if not owner and sheet.rows:
         errors.append(_no_roster(sheet))
 
@@ -82,8 +84,10 @@ def validate_access(
         email = parse_email(cell, domains)
         staff_id = owner.get(email)
         if staff_id is None:
-            raise FieldError(f"{show(email)} is not an address of anyone in the staff roster; "
-                             "import the roster first, or add the address there as an alias")
+            raise FieldError(
+                f"{show(email)} is not an address of anyone in the staff roster; "
+                "import the roster first, or add the address there as an alias"
+            )
         return email, staff_id
 
     first_row: dict[tuple[int, Portal, str], int] = {}
@@ -106,13 +110,23 @@ def validate_access(
             key = (staff[1], portal, org_id)
             first = first_row.setdefault(key, row.number)
             if first != row.number:
-                check.fail(None, f"the same staff member and org ({portal}:{org_id}) are "
-                                 f"also on row {first}; give each grant once")
+                check.fail(
+                    None,
+                    f"the same staff member and org ({portal}:{org_id}) are "
+                    f"also on row {first}; give each grant once",
+                )
         if check.ok and staff and portal and org_id and role is not None:
-            parsed.append(AccessRow(
-                row=row.number, staff_id=staff[1], email=staff[0], portal=portal,
-                org_id=org_id, role=role, extra_permissions=tuple(extras),
-            ))
+            parsed.append(
+                AccessRow(
+                    row=row.number,
+                    staff_id=staff[1],
+                    email=staff[0],
+                    portal=portal,
+                    org_id=org_id,
+                    role=role,
+                    extra_permissions=tuple(extras),
+                )
+            )
     reject_if(errors)
     return parsed
 
@@ -127,8 +141,10 @@ def _myob_access(check: RowCheck) -> tuple[str | None, list[str]]:
 
     Roles are kept once each (``Payroll`` and ``payroll`` are one), in the order written.
     """
-    items = [*(check.value("role", _myob_items) or []),
-             *(check.value("extra_permissions", _myob_items) or [])]
+    items = [
+        *(check.value("role", _myob_items) or []),
+        *(check.value("extra_permissions", _myob_items) or []),
+    ]
     types = [item for item in items if is_myob_user_type(item)]
     by_key: dict[frozenset[str], str] = {}
     for item in items:
@@ -136,12 +152,18 @@ def _myob_access(check: RowCheck) -> tuple[str | None, list[str]]:
             by_key.setdefault(myob_role_keys([item]), item)
     roles = list(by_key.values())
     if len({role_of(Portal.MYOB, t).code for t in types}) > 1:
-        check.fail("role", f"names more than one MYOB user type ({', '.join(map(show, types))}); "
-                           "a user has one: File user or Online admin")
+        check.fail(
+            "role",
+            f"names more than one MYOB user type ({', '.join(map(show, types))}); "
+            "a user has one: File user or Online admin",
+        )
         return None, roles
     if not types and not roles:
-        check.fail("role", "a value is required: for myob a user type (File user or Online "
-                           "admin), Roles (e.g. Administrator; Payroll), or both")
+        check.fail(
+            "role",
+            "a value is required: for myob a user type (File user or Online "
+            "admin), Roles (e.g. Administrator; Payroll), or both",
+        )
         return None, roles
     user_type = types[0] if types else ""
     if _ROLE_MAX is not None and len(user_type) > _ROLE_MAX:
@@ -151,9 +173,12 @@ def _myob_access(check: RowCheck) -> tuple[str | None, list[str]]:
 
 
 def _no_roster(sheet: Sheet) -> RowError:
-    return RowError(sheet.file, None, None,
-                    "no staff roster has been imported, so no staff_email can be matched; "
-                    "import staff first")
+    return RowError(
+        sheet.file,
+        None,
+        None,
+        "no staff roster has been imported, so no staff_email can be matched; import staff first",
+    )
 
 
 def import_access(
@@ -184,8 +209,10 @@ def import_access(
 
 
 def _write_access(session: Session, sheet: Sheet, rows: list[AccessRow]) -> ImportResult:
-    held = {(a.staff_id, a.portal, a.portal_org_id): a
-            for a in session.exec(select(IntendedAccess)).all()}
+    held = {
+        (a.staff_id, a.portal, a.portal_org_id): a
+        for a in session.exec(select(IntendedAccess)).all()
+    }
     created = updated = unchanged = 0
     seen: set[tuple[int, str, str]] = set()
     for row in rows:
@@ -194,10 +221,15 @@ def _write_access(session: Session, sheet: Sheet, rows: list[AccessRow]) -> Impo
         extras = list(row.extra_permissions)
         grant = held.get(key)
         if grant is None:
-            session.add(IntendedAccess(
-                staff_id=row.staff_id, portal=str(row.portal), portal_org_id=row.org_id,
-                role=row.role, extra_permissions=extras,
-            ))
+            session.add(
+                IntendedAccess(
+                    staff_id=row.staff_id,
+                    portal=str(row.portal),
+                    portal_org_id=row.org_id,
+                    role=row.role,
+                    extra_permissions=extras,
+                )
+            )
             created += 1
         elif grant.role == row.role and list(grant.extra_permissions or []) == extras:
             unchanged += 1
@@ -213,12 +245,10 @@ def _write_access(session: Session, sheet: Sheet, rows: list[AccessRow]) -> Impo
 
     warnings = list(sheet.warnings)
     if not rows and removed:
-        warnings.append(f"the file has no rows: all {removed} intended access records were "
-                        "removed")
+        warnings.append(f"the file has no rows: all {removed} intended access records were removed")
     leavers = {
-        s.id: s for s in session.exec(
-            select(Staff).where(Staff.status == StaffStatus.LEFT.value)
-        ).all()
+        s.id: s
+        for s in session.exec(select(Staff).where(Staff.status == StaffStatus.LEFT.value)).all()
     }
     leaver_rows: dict[int, list[int]] = {}
     for row in rows:
@@ -230,7 +260,13 @@ def _write_access(session: Session, sheet: Sheet, rows: list[AccessRow]) -> Impo
         for staff_id, numbers in leaver_rows.items()
     )
     return ImportResult(
-        kind=ImportKind.ACCESS, file=sheet.file, rows=len(rows), created=created,
-        updated=updated, unchanged=unchanged, removed=removed, warnings=tuple(warnings),
+        kind=ImportKind.ACCESS,
+        file=sheet.file,
+        rows=len(rows),
+        created=created,
+        updated=updated,
+        unchanged=unchanged,
+        removed=removed,
+        warnings=tuple(warnings),
         sha256=sheet.sha256,
     )

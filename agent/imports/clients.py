@@ -123,8 +123,10 @@ def validate_clients(
             return text
         name = roster.get(parse_email(text, domains))
         if name is None:
-            raise FieldError(f"{show(text)} is not an address of anyone in the staff roster; "
-                             "write the person's name, or import the roster with this address")
+            raise FieldError(
+                f"{show(text)} is not an address of anyone in the staff roster; "
+                "write the person's name, or import the roster with this address"
+            )
         return name
 
     parsed: list[ClientRow] = []
@@ -148,21 +150,33 @@ def validate_clients(
         if client_id is not None:
             first = id_row.setdefault(client_id, row.number)
             if first != row.number:
-                check.fail("client_id", f"{client_id} is also on row {first}; "
-                                        "client ids must be unique")
+                check.fail(
+                    "client_id", f"{client_id} is also on row {first}; client ids must be unique"
+                )
         for ref in orgs:
             owner = org_row.setdefault(ref, (row.number, client_id or ""))
             if owner[0] != row.number:
-                check.fail(source[ref], f"{ref[0]}:{ref[1]} is also linked on row {owner[0]} "
-                                        f"(client {owner[1]}); an org links to at most "
-                                        "one client")
+                check.fail(
+                    source[ref],
+                    f"{ref[0]}:{ref[1]} is also linked on row {owner[0]} "
+                    f"(client {owner[1]}); an org links to at most "
+                    "one client",
+                )
         if check.ok and client_id and name:
-            parsed.append(ClientRow(
-                row=row.number, client_id=client_id, name=name,
-                client_manager=chosen["client_manager"], job_manager=chosen["job_manager"],
-                partner=chosen["partner"], annual_fee=fee, archived=bool(archived),
-                contact_email=contact or "", linked_orgs=tuple(orgs),
-            ))
+            parsed.append(
+                ClientRow(
+                    row=row.number,
+                    client_id=client_id,
+                    name=name,
+                    client_manager=chosen["client_manager"],
+                    job_manager=chosen["job_manager"],
+                    partner=chosen["partner"],
+                    annual_fee=fee,
+                    archived=bool(archived),
+                    contact_email=contact or "",
+                    linked_orgs=tuple(orgs),
+                )
+            )
     if orgs_known and sheet.rows and not any_org:
         errors.extend(_links_nothing(sheet, org_columns, orgs_known))
     reject_if(errors)
@@ -171,20 +185,31 @@ def validate_clients(
 
 def _links_nothing(sheet: Sheet, org_columns: list[str], known: int) -> list[RowError]:
     """The refusal of a client list that would unlink every org the product knows."""
-    consequence = (f"{known} orgs are known (captured or linked before), and importing it "
-                   "would leave every one of them linked to no client")
+    consequence = (
+        f"{known} orgs are known (captured or linked before), and importing it "
+        "would leave every one of them linked to no client"
+    )
     if not org_columns:
-        return [RowError(
-            sheet.file, 1, "linked_orgs",
-            f"the file has no column linking orgs (linked_orgs, or xero_org, qbo_org, "
-            f"myob_org); {consequence}. Add the column; the README's Import formats lists "
-            "the names it may have",
-        )]
-    return [RowError(
-        sheet.file, 1, sheet.title(column),
-        f"no row of this column links an org; {consequence}. Fill it in from the practice "
-        "manager's export",
-    ) for column in org_columns]
+        return [
+            RowError(
+                sheet.file,
+                1,
+                "linked_orgs",
+                f"the file has no column linking orgs (linked_orgs, or xero_org, qbo_org, "
+                f"myob_org); {consequence}. Add the column; the README's Import formats lists "
+                "the names it may have",
+            )
+        ]
+    return [
+        RowError(
+            sheet.file,
+            1,
+            sheet.title(column),
+            f"no row of this column links an org; {consequence}. Fill it in from the practice "
+            "manager's export",
+        )
+        for column in org_columns
+    ]
 
 
 def _roster_names(session: Session, practice_domains: Iterable[str]) -> dict[str, str]:
@@ -195,8 +220,11 @@ def _roster_names(session: Session, practice_domains: Iterable[str]) -> dict[str
     """
     domains = tuple(practice_domains)
     names = {s.id: s.name for s in session.exec(select(Staff)).all()}
-    return {normalise_email(e.email, domains): names[e.staff_id]
-            for e in session.exec(select(StaffEmail)).all() if e.staff_id in names}
+    return {
+        normalise_email(e.email, domains): names[e.staff_id]
+        for e in session.exec(select(StaffEmail)).all()
+        if e.staff_id in names
+    }
 
 
 def _orgs_known(session: Session) -> int:
@@ -225,9 +253,12 @@ def import_clients(
     Raises ``ImportRejected`` naming every bad row; then nothing was written.
     """
     sheet = read_sheet(path, CLIENT_COLUMNS, max_rows=max_rows)
-    rows = validate_clients(sheet, people=_roster_names(session, practice_domains),
-                            practice_domains=practice_domains,
-                            orgs_known=_orgs_known(session))
+    rows = validate_clients(
+        sheet,
+        people=_roster_names(session, practice_domains),
+        practice_domains=practice_domains,
+        orgs_known=_orgs_known(session),
+    )
     result = _write_clients(session, sheet, rows)
     record_audit(session, actor=actor, sheet=sheet, result=result)
     session.flush()
@@ -236,8 +267,12 @@ def import_clients(
 
 def _fields(row: ClientRow) -> dict[str, object]:
     return {
-        "name": row.name, "client_manager": row.client_manager, "job_manager": row.job_manager,
-        "partner": row.partner, "annual_fee": row.annual_fee, "archived": row.archived,
+        "name": row.name,
+        "client_manager": row.client_manager,
+        "job_manager": row.job_manager,
+        "partner": row.partner,
+        "annual_fee": row.annual_fee,
+        "archived": row.archived,
         "contact_email": row.contact_email,
     }
 
@@ -276,8 +311,10 @@ def _write_clients(session: Session, sheet: Sheet, rows: list[ClientRow]) -> Imp
     for client_id in sorted(keep):
         client = absent[client_id]
         client.archived = True
-        warnings.append(f"client {client.external_id} ({client.name}) is not in the file but "
-                        "other records refer to it: kept and marked archived")
+        warnings.append(
+            f"client {client.external_id} ({client.name}) is not in the file but "
+            "other records refer to it: kept and marked archived"
+        )
 
     wanted: dict[tuple[str, str], int] = {}
     for row in rows:
@@ -307,7 +344,14 @@ def _write_clients(session: Session, sheet: Sheet, rows: list[ClientRow]) -> Imp
         session.delete(absent[client_id])
     session.flush()
     return ImportResult(
-        kind=ImportKind.CLIENTS, file=sheet.file, rows=len(rows), created=created,
-        updated=updated, unchanged=unchanged, removed=len(gone), retained=len(keep),
-        warnings=tuple(warnings), sha256=sheet.sha256,
+        kind=ImportKind.CLIENTS,
+        file=sheet.file,
+        rows=len(rows),
+        created=created,
+        updated=updated,
+        unchanged=unchanged,
+        removed=len(gone),
+        retained=len(keep),
+        warnings=tuple(warnings),
+        sha256=sheet.sha256,
     )

@@ -62,56 +62,90 @@ _ORG_WORDS = ("org", "realm", "business", "xero", "qbo", "myob", "quickbooks")
 _ORG_SUFFIXES = ("", "org", "orgs", "org_id", "org_ids")
 
 PORTAL_ORG_ALIASES: dict[str, tuple[str, ...]] = {
-    "xero_org": _combine(("xero",), (*_ORG_SUFFIXES, "short_code", "short_codes"),
-                         skip="xero_org"),
-    "qbo_org": (*_combine(("qbo", "quickbooks"),
-                          (*_ORG_SUFFIXES, "realm_id", "realm_ids", "company_id"),
-                          skip="qbo_org"),
-                "quickbooks_online", "realm_id"),
-    "myob_org": _combine(("myob",),
-                         (*_ORG_SUFFIXES, "business_id", "business_ids", "file_id",
-                          "company_file_id"),
-                         skip="myob_org"),
+    "xero_org": _combine(("xero",), (*_ORG_SUFFIXES, "short_code", "short_codes"), skip="xero_org"),
+    "qbo_org": (
+        *_combine(
+            ("qbo", "quickbooks"),
+            (*_ORG_SUFFIXES, "realm_id", "realm_ids", "company_id"),
+            skip="qbo_org",
+        ),
+        "quickbooks_online",
+        "realm_id",
+    ),
+    "myob_org": _combine(
+        ("myob",),
+        (*_ORG_SUFFIXES, "business_id", "business_ids", "file_id", "company_file_id"),
+        skip="myob_org",
+    ),
 }
 """The names a per-portal org column is read under (``xero``, ``qbo_realm_id``...)."""
 
 TITLE_COLUMN_NAMES = ("role", "job_title", "title", "position")
 
 STAFF_COLUMNS: list[ColumnSpec] = [
-    ColumnSpec("name", True, "The person's full name.", "Anna Smith",
-               aliases=("full_name", "staff_name", "employee_name")),
     ColumnSpec(
-        "emails", True,
+        "name",
+        True,
+        "The person's full name.",
+        "Anna Smith",
+        aliases=("full_name", "staff_name", "employee_name"),
+    ),
+    ColumnSpec(
+        "emails",
+        True,
         "Every address the person uses, separated by ; or , or new lines. The first is "
         "their primary address, the rest are aliases. Each address belongs to one person.",
         "anna@practice.co.nz; anna.smith@gmail.com",
         aliases=("email", "primary_email", "email_address", "work_email"),
-        multi=True, watch=("email", "alias"),
+        multi=True,
+        watch=("email", "alias"),
     ),
     ColumnSpec(
-        "aliases", False,
+        "aliases",
+        False,
         "Further addresses of the person (with a primary_email or emails column), "
         "separated by ; or , or new lines.",
         "anna.smith@gmail.com",
-        aliases=("alias", "other_emails", "alternate_emails", "alternative_emails",
-                 "secondary_email", "secondary_emails", "personal_email", "email_aliases"),
-        multi=True, watch=("email", "alias"),
+        aliases=(
+            "alias",
+            "other_emails",
+            "alternate_emails",
+            "alternative_emails",
+            "secondary_email",
+            "secondary_emails",
+            "personal_email",
+            "email_aliases",
+        ),
+        multi=True,
+        watch=("email", "alias"),
     ),
     ColumnSpec(
-        "status", True, "active, on leave (or on_leave) or left; any case.", "active",
+        "status",
+        True,
+        "active, on leave (or on_leave) or left; any case.",
+        "active",
         aliases=("staff_status", "employment_status"),
     ),
     ColumnSpec(
-        "left_on", False,
+        "left_on",
+        False,
         "The day the person left: required when status is left, empty otherwise. "
         "2025-03-03, 03/03/2025 (day first) or an Excel date.",
         "2025-03-03",
-        aliases=("left", "left_date", "date_left", "leaving_date", "end_date",
-                 "termination_date", "finish_date"),
+        aliases=(
+            "left",
+            "left_date",
+            "date_left",
+            "leaving_date",
+            "end_date",
+            "termination_date",
+            "finish_date",
+        ),
         watch=("left", "leaving", "terminat"),
     ),
     ColumnSpec(
-        "practice_role", False,
+        "practice_role",
+        False,
         "The person's job title as the practice writes it (senior, accountant, director, "
         "practice manager...). It is kept as written and read as one of the access roles "
         "practice admin, partner, manager or employee by the table in the README; a title "
@@ -122,95 +156,161 @@ STAFF_COLUMNS: list[ColumnSpec] = [
     ),
 ]
 
-_PEOPLE_NOTE = ("Either the person's name or any of their addresses in the imported "
-                "roster (an address is stored as the person's name).")
+_PEOPLE_NOTE = (
+    "Either the person's name or any of their addresses in the imported "
+    "roster (an address is stored as the person's name)."
+)
 
 CLIENT_COLUMNS: list[ColumnSpec] = [
     ColumnSpec(
-        "client_id", True,
-        "The practice's own id for the client (from the practice manager); unique.", "C00042",
+        "client_id",
+        True,
+        "The practice's own id for the client (from the practice manager); unique.",
+        "C00042",
         aliases=("client_code", "client_number", "client_ref"),
     ),
-    ColumnSpec("name", True, "The client's name.", "Kowhai Joinery Ltd",
-               aliases=("client_name", "business_name", "organisation_name",
-                        "organization_name", "entity_name")),
-    ColumnSpec("client_manager", False, f"Who manages the client. {_PEOPLE_NOTE}", "Ben Chen",
-               aliases=("manager", "client_manager_email", "manager_email"),
-               watch=("manager",)),
-    ColumnSpec("job_manager", False, f"Who manages the client's jobs. {_PEOPLE_NOTE}",
-               "ben@practice.co.nz", aliases=("job_manager_email",), watch=("manager",)),
-    ColumnSpec("partner", False, f"The partner responsible. {_PEOPLE_NOTE}", "Kiri Evans",
-               aliases=("partner_email", "client_partner", "responsible_partner"),
-               watch=("partner",)),
     ColumnSpec(
-        "annual_fee", False, "The yearly fee or budget; $ and thousands commas allowed.",
-        "$13,900.00", aliases=("fee", "fees", "annual_fees", "budget", "annual_budget"),
+        "name",
+        True,
+        "The client's name.",
+        "Kowhai Joinery Ltd",
+        aliases=(
+            "client_name",
+            "business_name",
+            "organisation_name",
+            "organization_name",
+            "entity_name",
+        ),
+    ),
+    ColumnSpec(
+        "client_manager",
+        False,
+        f"Who manages the client. {_PEOPLE_NOTE}",
+        "Ben Chen",
+        aliases=("manager", "client_manager_email", "manager_email"),
+        watch=("manager",),
+    ),
+    ColumnSpec(
+        "job_manager",
+        False,
+        f"Who manages the client's jobs. {_PEOPLE_NOTE}",
+        "ben@practice.co.nz",
+        aliases=("job_manager_email",),
+        watch=("manager",),
+    ),
+    ColumnSpec(
+        "partner",
+        False,
+        f"The partner responsible. {_PEOPLE_NOTE}",
+        "Kiri Evans",
+        aliases=("partner_email", "client_partner", "responsible_partner"),
+        watch=("partner",),
+    ),
+    ColumnSpec(
+        "annual_fee",
+        False,
+        "The yearly fee or budget; $ and thousands commas allowed.",
+        "$13,900.00",
+        aliases=("fee", "fees", "annual_fees", "budget", "annual_budget"),
         watch=("fee", "budget"),
     ),
     ColumnSpec(
-        "archived", False, "yes or no (also true/false, 1/0); empty means no.", "no",
-        aliases=("archive", "is_archived"), watch=("archiv",),
+        "archived",
+        False,
+        "yes or no (also true/false, 1/0); empty means no.",
+        "no",
+        aliases=("archive", "is_archived"),
+        watch=("archiv",),
     ),
     ColumnSpec(
-        "contact_email", False, "The client's contact address, if any.", "accounts@kowhai.co.nz",
+        "contact_email",
+        False,
+        "The client's contact address, if any.",
+        "accounts@kowhai.co.nz",
         aliases=("contact", "client_email"),
     ),
     ColumnSpec(
-        "linked_orgs", False,
+        "linked_orgs",
+        False,
         "The client's ledger orgs as portal:org_id, separated by ;. Portals: xero "
         "(! and five letters or digits, case matters), qbo (10 to 19 digits), myob (a "
         "UUID). An org links to at most one client. Instead of (or beside) it, one "
         "column per portal may hold that portal's ids: xero_org, qbo_org, myob_org.",
         "xero:!x7Kp2; qbo:9130352157364426",
         aliases=("orgs", "org_links", "linked_org", "ledger_orgs"),
-        multi=True, watch=_ORG_WORDS,
-    ),
-    ColumnSpec(
-        "xero_org", False,
-        "The client's Xero org ids (short codes), separated by ; or , or new lines.",
-        "!x7Kp2", aliases=PORTAL_ORG_ALIASES["xero_org"], multi=True, watch=_ORG_WORDS,
-    ),
-    ColumnSpec(
-        "qbo_org", False,
-        "The client's QuickBooks Online org ids (realm ids), separated by ; or , or new lines.",
-        "9130352157364426", aliases=PORTAL_ORG_ALIASES["qbo_org"], multi=True,
+        multi=True,
         watch=_ORG_WORDS,
     ),
     ColumnSpec(
-        "myob_org", False,
+        "xero_org",
+        False,
+        "The client's Xero org ids (short codes), separated by ; or , or new lines.",
+        "!x7Kp2",
+        aliases=PORTAL_ORG_ALIASES["xero_org"],
+        multi=True,
+        watch=_ORG_WORDS,
+    ),
+    ColumnSpec(
+        "qbo_org",
+        False,
+        "The client's QuickBooks Online org ids (realm ids), separated by ; or , or new lines.",
+        "9130352157364426",
+        aliases=PORTAL_ORG_ALIASES["qbo_org"],
+        multi=True,
+        watch=_ORG_WORDS,
+    ),
+    ColumnSpec(
+        "myob_org",
+        False,
         "The client's MYOB org ids (business UUIDs), separated by ; or , or new lines.",
-        "3f2b8c1e-5d4a-4c6b-9e2f-7a1b0c9d8e6f", aliases=PORTAL_ORG_ALIASES["myob_org"],
-        multi=True, watch=_ORG_WORDS,
+        "3f2b8c1e-5d4a-4c6b-9e2f-7a1b0c9d8e6f",
+        aliases=PORTAL_ORG_ALIASES["myob_org"],
+        multi=True,
+        watch=_ORG_WORDS,
     ),
 ]
 
 ORG_COLUMNS: dict[str, str | None] = {
-    "linked_orgs": None, "xero_org": "xero", "qbo_org": "qbo", "myob_org": "myob",
+    "linked_orgs": None,
+    "xero_org": "xero",
+    "qbo_org": "qbo",
+    "myob_org": "myob",
 }
 """The client columns that link orgs, and the portal each holds (``None``: portal:org_id)."""
 
 ACCESS_COLUMNS: list[ColumnSpec] = [
     ColumnSpec(
-        "staff_email", True,
+        "staff_email",
+        True,
         "An address of a staff member in the imported roster (primary or alias).",
-        "anna@practice.co.nz", aliases=("email", "user_email", "email_address"),
+        "anna@practice.co.nz",
+        aliases=("email", "user_email", "email_address"),
     ),
     ColumnSpec("portal", True, "xero, qbo or myob.", "xero", aliases=("ledger", "platform")),
     ColumnSpec(
-        "org_id", True, "The org's id in that portal (see linked_orgs for the forms).",
-        "!x7Kp2", aliases=("portal_org_id", "org"),
+        "org_id",
+        True,
+        "The org's id in that portal (see linked_orgs for the forms).",
+        "!x7Kp2",
+        aliases=("portal_org_id", "org"),
     ),
     ColumnSpec(
-        "role", True,
+        "role",
+        True,
         "The role the practice granted, as the portal names it. For myob, the user type "
         "and/or Roles, separated by ; or ,.",
-        "Adviser", aliases=("access_role", "portal_role"), multi=True,
+        "Adviser",
+        aliases=("access_role", "portal_role"),
+        multi=True,
     ),
     ColumnSpec(
-        "extra_permissions", False,
+        "extra_permissions",
+        False,
         "Extra permissions granted with the role, separated by ;.",
-        "Manage users; Payroll admin", aliases=("permissions", "extra_permission", "extras"),
-        multi=True, watch=("permission",),
+        "Manage users; Payroll admin",
+        aliases=("permissions", "extra_permission", "extras"),
+        multi=True,
+        watch=("permission",),
     ),
 ]
 

@@ -44,8 +44,12 @@ class ImportResult:
     sha256: str = ""
 
     def __str__(self) -> str:
-        parts = [f"{self.created} created", f"{self.updated} updated",
-                 f"{self.unchanged} unchanged", f"{self.removed} removed"]
+        parts = [
+            f"{self.created} created",
+            f"{self.updated} updated",
+            f"{self.unchanged} unchanged",
+            f"{self.removed} removed",
+        ]
         if self.retained:
             parts.append(f"{self.retained} kept though not in the file")
         noun = "row" if self.rows == 1 else "rows"
@@ -55,12 +59,16 @@ class ImportResult:
 def require_rows(sheet: Sheet, what: str, errors: Problems | list[RowError]) -> None:
     """A roster or client list with no rows would wipe the data: refuse it."""
     if not sheet.rows:
-        errors.append(RowError(
-            sheet.file, None, None,
-            f"the file has a header but no {what}; importing it would remove every "
-            f"{what.rstrip('s')} already imported. If that is really meant, it is not "
-            "supported: fix the export and try again",
-        ))
+        errors.append(
+            RowError(
+                sheet.file,
+                None,
+                None,
+                f"the file has a header but no {what}; importing it would remove every "
+                f"{what.rstrip('s')} already imported. If that is really meant, it is not "
+                "supported: fix the export and try again",
+            )
+        )
 
 
 def reject_if(errors: Problems | list[RowError]) -> None:
@@ -104,20 +112,20 @@ def row_numbers(numbers: list[int]) -> str:
     return f"row {shown}" if len(numbers) == 1 else f"rows {shown}{more}"
 
 
-def record_audit(
-    session: Session, *, actor: str, sheet: Sheet, result: ImportResult
-) -> None:
-    session.add(AuditEvent(
-        actor=actor,
-        action=f"import.{result.kind}",
-        detail={
-            "file": sheet.file,
-            "rows": result.rows,
-            "sha256": sheet.sha256,
-            "created": result.created,
-            "updated": result.updated,
-            "unchanged": result.unchanged,
-            "removed": result.removed,
-            "retained": result.retained,
-        },
-    ))
+def record_audit(session: Session, *, actor: str, sheet: Sheet, result: ImportResult) -> None:
+    session.add(
+        AuditEvent(
+            actor=actor,
+            action=f"import.{result.kind}",
+            detail={
+                "file": sheet.file,
+                "rows": result.rows,
+                "sha256": sheet.sha256,
+                "created": result.created,
+                "updated": result.updated,
+                "unchanged": result.unchanged,
+                "removed": result.removed,
+                "retained": result.retained,
+            },
+        )
+    )

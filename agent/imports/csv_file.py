@@ -83,9 +83,7 @@ def csv_records(
     yield from _csv_stream(source, file)
 
 
-def _csv_stream(
-    source: Path, file: str
-) -> Generator[tuple[int, Sequence[Cell]], None, None]:
+def _csv_stream(source: Path, file: str) -> Generator[tuple[int, Sequence[Cell]], None, None]:
     """The CSV's records as read; each record is one spreadsheet row."""
     with source.open("rb") as probe:
         encoding = encoding_of(probe.read(4))
@@ -104,8 +102,6 @@ def _csv_stream(
             except StopIteration:
                 return
             except csv.Error as exc:
-                raise file_refused(
-                    file, f"cannot be read as CSV: {exc}", row=number + 1
-                ) from exc
+                raise file_refused(file, f"cannot be read as CSV: {exc}", row=number + 1) from exc
             number += 1
             yield number, list(record)

@@ -34,8 +34,11 @@ _TRUE = {"yes", "y", "true", "t", "1"}
 _FALSE = {"no", "n", "false", "f", "0"}
 _LIST_SPLIT = re.compile(r"[;,\t\r\n]+")
 _PERMISSION_SPLIT = re.compile(r"[;\t\r\n]+")
-_STATUSES = {"active": StaffStatus.ACTIVE, "on_leave": StaffStatus.ON_LEAVE,
-             "left": StaffStatus.LEFT}
+_STATUSES = {
+    "active": StaffStatus.ACTIVE,
+    "on_leave": StaffStatus.ON_LEAVE,
+    "left": StaffStatus.LEFT,
+}
 
 
 def show(cell: Cell) -> str:

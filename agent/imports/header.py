@@ -61,11 +61,15 @@ def match_header(header: Sequence[Cell], specs: Sequence[ColumnSpec], file: str)
             else:
                 unknown.append(title)
         elif spec.name in positions:
-            errors.append(RowError(
-                file, 1, title,
-                f"two columns, {titles[spec.name]!r} and {title!r}, are both {spec.name}; "
-                "keep one",
-            ))
+            errors.append(
+                RowError(
+                    file,
+                    1,
+                    title,
+                    f"two columns, {titles[spec.name]!r} and {title!r}, are both {spec.name}; "
+                    "keep one",
+                )
+            )
         else:
             positions[spec.name] = index
             titles[spec.name] = title
@@ -73,22 +77,29 @@ def match_header(header: Sequence[Cell], specs: Sequence[ColumnSpec], file: str)
     for spec in specs:
         if spec.required and spec.name not in positions:
             also = f"; also read as {_either(spec.aliases)}" if spec.aliases else ""
-            errors.append(RowError(
-                file, 1, spec.name,
-                f"required column is missing (the header has: {found}{also})",
-            ))
+            errors.append(
+                RowError(
+                    file,
+                    1,
+                    spec.name,
+                    f"required column is missing (the header has: {found}{also})",
+                )
+            )
     if errors:
         raise ImportRejected(errors)
     known = ", ".join(spec.name for spec in specs)
-    notes = [f"column {title!r} is not used and was ignored (columns read: {known})"
-             for title in unknown]
+    notes = [
+        f"column {title!r} is not used and was ignored (columns read: {known})" for title in unknown
+    ]
     return Header(positions, titles, notes)
 
 
 def _suspect_error(file: str, title: str, suspects: Sequence[ColumnSpec]) -> RowError:
     names = _either([s.name for s in suspects])
     return RowError(
-        file, 1, title,
+        file,
+        1,
+        title,
         f"this column is not one the import reads, but its name suggests it is {names}; "
         f"ignoring it would drop its data, so rename it to {names} (see the README's "
         "Import formats) or remove it",

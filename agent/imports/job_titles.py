@@ -26,19 +26,56 @@ class PracticeRole(StrEnum):
 
 
 TITLE_ROLES: tuple[tuple[PracticeRole, tuple[str, ...], tuple[str, ...]], ...] = (
-    (PracticeRole.PRACTICE_ADMIN, ("admin",),
-     ("practice admin", "practice administrator", "practice manager", "office manager",
-      "operations manager")),
-    (PracticeRole.PARTNER, (),
-     ("partner", "director", "principal", "owner", "founder")),
-    (PracticeRole.MANAGER, (),
-     ("manager", "team leader", "team lead", "supervisor")),
-    (PracticeRole.EMPLOYEE, (),
-     ("employee", "staff", "senior", "accountant", "bookkeeper", "book keeper", "graduate",
-      "intern", "associate", "junior", "intermediate", "analyst", "assistant",
-      "administrator", "administration", "receptionist", "consultant", "adviser", "advisor",
-      "trainee", "cadet", "clerk", "specialist", "officer", "payroll", "tax agent",
-      "student", "contractor", "technician", "coordinator", "auditor")),
+    (
+        PracticeRole.PRACTICE_ADMIN,
+        ("admin",),
+        (
+            "practice admin",
+            "practice administrator",
+            "practice manager",
+            "office manager",
+            "operations manager",
+        ),
+    ),
+    (PracticeRole.PARTNER, (), ("partner", "director", "principal", "owner", "founder")),
+    (PracticeRole.MANAGER, (), ("manager", "team leader", "team lead", "supervisor")),
+    (
+        PracticeRole.EMPLOYEE,
+        (),
+        (
+            "employee",
+            "staff",
+            "senior",
+            "accountant",
+            "bookkeeper",
+            "book keeper",
+            "graduate",
+            "intern",
+            "associate",
+            "junior",
+            "intermediate",
+            "analyst",
+            "assistant",
+            "administrator",
+            "administration",
+            "receptionist",
+            "consultant",
+            "adviser",
+            "advisor",
+            "trainee",
+            "cadet",
+            "clerk",
+            "specialist",
+            "officer",
+            "payroll",
+            "tax agent",
+            "student",
+            "contractor",
+            "technician",
+            "coordinator",
+            "auditor",
+        ),
+    ),
 )
 """How a practice's job titles read as access roles, in order: the first row that fits wins.
 
@@ -56,8 +93,11 @@ def _words(text: str) -> str:
 
 
 _TITLE_TABLE = tuple(
-    (role, frozenset(_words(t) for t in whole),
-     re.compile(r"\b(?:" + "|".join(re.escape(_words(p)) for p in phrases) + r")\b"))
+    (
+        role,
+        frozenset(_words(t) for t in whole),
+        re.compile(r"\b(?:" + "|".join(re.escape(_words(p)) for p in phrases) + r")\b"),
+    )
     for role, whole, phrases in TITLE_ROLES
 )
 

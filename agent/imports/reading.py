@@ -45,7 +45,9 @@ _SHARED_TEXTS = 4096
 
 
 def read_sheet(
-    path: str | PathLike[str], specs: Sequence[ColumnSpec], *,
+    path: str | PathLike[str],
+    specs: Sequence[ColumnSpec],
+    *,
     max_rows: int = DEFAULT_MAX_ROWS,
 ) -> Sheet:
     """Read ``path`` (CSV or XLSX, told apart by content) against ``specs``.
@@ -63,15 +65,21 @@ def read_sheet(
         head = handle.read(len(_OLE_MAGIC))
     is_csv = not _is_xlsx(head, file)
     digest = _digest(source, file, check_text=is_csv)
-    records = (csv_records(source, file, max_rows) if is_csv
-               else xlsx_records(source, file, max_rows))
+    records = (
+        csv_records(source, file, max_rows) if is_csv else xlsx_records(source, file, max_rows)
+    )
     with closing(records):
         return _read_records(records, file, digest, specs, max_rows=max_rows, is_csv=is_csv)
 
 
 def _read_records(
-    rows: Iterator[tuple[int, Sequence[Cell]]], file: str, digest: str,
-    specs: Sequence[ColumnSpec], *, max_rows: int, is_csv: bool,
+    rows: Iterator[tuple[int, Sequence[Cell]]],
+    file: str,
+    digest: str,
+    specs: Sequence[ColumnSpec],
+    *,
+    max_rows: int,
+    is_csv: bool,
 ) -> Sheet:
     header = next(rows, None)
     if header is None:
@@ -86,8 +94,7 @@ def _read_records(
     found = match_header(header_cells, specs, file)
     lists = {spec.name: spec.multi for spec in specs}
     known = [(name, position, lists[name]) for name, position in found.positions.items()]
-    layout = Layout(index={name: i for i, name in enumerate(found.positions)},
-                    titles=found.titles)
+    layout = Layout(index={name: i for i, name in enumerate(found.positions)}, titles=found.titles)
     errors = Problems()
     records: list[Record] = []
     flags: dict[int, frozenset[str]] = {}
@@ -112,11 +119,15 @@ def _read_records(
                     value = shared.setdefault(value, value)
             values.append(value)
         if is_csv and any(clean(c) is not None for c in cells[width:]):
-            errors.append(RowError(
-                file, number, None,
-                f"the row has {len(cells)} values but the header names {width} columns; "
-                "a value containing the delimiter must be in double quotes",
-            ))
+            errors.append(
+                RowError(
+                    file,
+                    number,
+                    None,
+                    f"the row has {len(cells)} values but the header names {width} columns; "
+                    "a value containing the delimiter must be in double quotes",
+                )
+            )
         if flagged:
             flags[number] = frozenset(flagged)
         records.append(tuple(values))
@@ -141,8 +152,10 @@ def _control_problem(text: str, multi: bool) -> str | None:
     code = f"U+{ord(char):04X}"
     what = name if name.startswith("U+") else f"{name} ({code})"
     allowed = " (tab and line breaks only separate the values of a list cell)" if multi else ""
-    return (f"contains a control character, {what}, at character {found.start() + 1}; "
-            f"remove it{allowed}")
+    return (
+        f"contains a control character, {what}, at character {found.start() + 1}; "
+        f"remove it{allowed}"
+    )
 
 
 def _is_xlsx(head: bytes, file: str) -> bool:
@@ -166,4 +179,3 @@ def _digest(source: Path, file: str, *, check_text: bool) -> str:
         if check is not None:
             check.finish()
     return sha.hexdigest()
-

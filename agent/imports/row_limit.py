@@ -22,11 +22,17 @@ MAX_ROWS_SETTING = "ACCESSRECON_IMPORT_MAX_ROWS"
 
 def over_cap(file: str, number: int, max_rows: int) -> ImportRejected:
     """The refusal of a file at row ``number``, the first data row past ``max_rows``."""
-    return ImportRejected([RowError(
-        file, number, None,
-        f"{file} has more than {max_rows:,} rows; the limit is {max_rows:,} "
-        f"({MAX_ROWS_SETTING})",
-    )])
+    return ImportRejected(
+        [
+            RowError(
+                file,
+                number,
+                None,
+                f"{file} has more than {max_rows:,} rows; the limit is {max_rows:,} "
+                f"({MAX_ROWS_SETTING})",
+            )
+        ]
+    )
 
 
 def count_rows(

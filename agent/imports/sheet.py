@@ -88,8 +88,9 @@ class Rows(Sequence[Row]):
 
     __slots__ = ("_flagged", "_layout", "_records")
 
-    def __init__(self, records: list[Record], layout: Layout,
-                 flagged: Mapping[int, frozenset[str]]) -> None:
+    def __init__(
+        self, records: list[Record], layout: Layout, flagged: Mapping[int, frozenset[str]]
+    ) -> None:
         self._records = records
         self._layout = layout
         self._flagged = flagged

@@ -92,31 +92,43 @@ def validate_staff(
         left_on = None
         if status is None or status is StaffStatus.LEFT:
             left_on = check.value("left_on", parse_date)
-        titled = check.value("practice_role",
-                             lambda c: parse_job_title(c, max_length=_TITLE_MAX))
+        titled = check.value("practice_role", lambda c: parse_job_title(c, max_length=_TITLE_MAX))
         if titled is not None and not titled[2]:
             unknown_titles.setdefault(titled[0], []).append(row.number)
         if status is StaffStatus.LEFT and not row.has("left_on"):
             missing = "" if "left_on" in sheet.columns else "; the file has no left_on column"
-            check.fail("left_on", f"the date the person left is required when status is left"
-                                  f"{missing}")
+            check.fail(
+                "left_on", f"the date the person left is required when status is left{missing}"
+            )
         elif status is not None and status is not StaffStatus.LEFT and row.has("left_on"):
-            check.fail("left_on", f"must be empty unless status is left (status is "
-                                  f"{status.replace('_', ' ')}, left_on is "
-                                  f"{show(row.get('left_on'))})")
+            check.fail(
+                "left_on",
+                f"must be empty unless status is left (status is "
+                f"{status.replace('_', ' ')}, left_on is "
+                f"{show(row.get('left_on'))})",
+            )
         for email in emails or ():
             column = "emails" if email in (primary or ()) else "aliases"
             if len(email) > _EMAIL_MAX:
                 check.fail(column, f"{show(email)} is longer than {_EMAIL_MAX} characters")
             elif first_row_of.setdefault(email, row.number) != row.number:
-                check.fail(column, f"{email} is also on row {first_row_of[email]}; "
-                                   "an address belongs to one person")
+                check.fail(
+                    column,
+                    f"{email} is also on row {first_row_of[email]}; "
+                    "an address belongs to one person",
+                )
         if check.ok and name and emails and status:
-            parsed.append(StaffRow(
-                row=row.number, name=name, emails=tuple(emails), status=status,
-                left_on=left_on, practice_role=titled[1].value if titled else "",
-                job_title=titled[0] if titled else "",
-            ))
+            parsed.append(
+                StaffRow(
+                    row=row.number,
+                    name=name,
+                    emails=tuple(emails),
+                    status=status,
+                    left_on=left_on,
+                    practice_role=titled[1].value if titled else "",
+                    job_title=titled[0] if titled else "",
+                )
+            )
     reject_if(errors)
     if warnings is not None and unknown_titles:
         warnings.append(_unknown_titles_warning(sheet, unknown_titles))
@@ -124,13 +136,17 @@ def validate_staff(
 
 
 def _unknown_titles_warning(sheet: Sheet, titles: dict[str, list[int]]) -> str:
-    named = [f"{show(title)} ({row_numbers(numbers)})"
-             for title, numbers in list(titles.items())[:_TITLES_NAMED]]
+    named = [
+        f"{show(title)} ({row_numbers(numbers)})"
+        for title, numbers in list(titles.items())[:_TITLES_NAMED]
+    ]
     more = len(titles) - len(named)
     tail = f" and {more} more" if more > 0 else ""
-    return (f"{sheet.title('practice_role')}: {', '.join(named)}{tail} "
-            f"{'is' if len(titles) == 1 else 'are'} not in the table of job titles, so read "
-            "as employee; see the README (Import formats) for the titles known")
+    return (
+        f"{sheet.title('practice_role')}: {', '.join(named)}{tail} "
+        f"{'is' if len(titles) == 1 else 'are'} not in the table of job titles, so read "
+        "as employee; see the README (Import formats) for the titles known"
+    )
 
 
 def import_staff(
@@ -195,8 +211,10 @@ def _write_staff(
         all_of.setdefault(address.staff_id, set()).add(address.email)
         if address.is_primary:
             primary_of[address.staff_id] = address.email
-    held = {staff_id: (primary_of.get(staff_id), frozenset(all_of.get(staff_id, ())))
-            for staff_id in members}
+    held = {
+        staff_id: (primary_of.get(staff_id), frozenset(all_of.get(staff_id, ())))
+        for staff_id in members
+    }
 
     matched = _match(rows, addresses)
     created = updated = unchanged = 0
@@ -204,19 +222,36 @@ def _write_staff(
     for row in rows:
         staff_id = matched.get(row.row)
         if staff_id is None:
-            member = Staff(name=row.name, status=row.status.value, left_on=row.left_on,
-                           practice_role=row.practice_role, job_title=row.job_title)
+            member = Staff(
+                name=row.name,
+                status=row.status.value,
+                left_on=row.left_on,
+                practice_role=row.practice_role,
+                job_title=row.job_title,
+            )
             session.add(member)
             created += 1
         else:
             member = members[staff_id]
-            before = (member.name, member.status, member.left_on, member.practice_role,
-                      member.job_title, held[staff_id])
+            before = (
+                member.name,
+                member.status,
+                member.left_on,
+                member.practice_role,
+                member.job_title,
+                held[staff_id],
+            )
             member.name, member.status = row.name, row.status.value
             member.left_on, member.practice_role = row.left_on, row.practice_role
             member.job_title = row.job_title
-            after = (row.name, row.status.value, row.left_on, row.practice_role,
-                     row.job_title, (row.emails[0], frozenset(row.emails)))
+            after = (
+                row.name,
+                row.status.value,
+                row.left_on,
+                row.practice_role,
+                row.job_title,
+                (row.emails[0], frozenset(row.emails)),
+            )
             if before == after:
                 unchanged += 1
             else:
@@ -234,8 +269,10 @@ def _write_staff(
         if member.status != StaffStatus.LEFT.value:
             member.status = StaffStatus.LEFT.value
             kept = "kept and marked left"
-        warnings.append(f"{member.name} ({primary}) is not in the file but findings or "
-                        f"intended access refer to them: {kept}")
+        warnings.append(
+            f"{member.name} ({primary}) is not in the file but findings or "
+            f"intended access refer to them: {kept}"
+        )
 
     wanted: dict[str, tuple[int, bool]] = {
         email: (_id(owners[row.row]), position == 0)
@@ -261,9 +298,16 @@ def _write_staff(
         session.delete(members[staff_id])
     session.flush()
     return ImportResult(
-        kind=ImportKind.STAFF, file=sheet.file, rows=len(rows), created=created,
-        updated=updated, unchanged=unchanged, removed=len(gone), retained=len(keep),
-        warnings=tuple(warnings), sha256=sheet.sha256,
+        kind=ImportKind.STAFF,
+        file=sheet.file,
+        rows=len(rows),
+        created=created,
+        updated=updated,
+        unchanged=unchanged,
+        removed=len(gone),
+        retained=len(keep),
+        warnings=tuple(warnings),
+        sha256=sheet.sha256,
     )
 
 

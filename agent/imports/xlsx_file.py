@@ -22,7 +22,12 @@ from agent.imports.sheet import Cell
 from agent.imports.xlsx_count import row_stream
 
 _UNREADABLE: tuple[type[Exception], ...] = (
-    zipfile.BadZipFile, KeyError, ValueError, TypeError, IndexError, EOFError,
+    zipfile.BadZipFile,
+    KeyError,
+    ValueError,
+    TypeError,
+    IndexError,
+    EOFError,
     SyntaxError,  # ElementTree's ParseError
 )
 _SHEET_UNREADABLE = "the first worksheet cannot be read"
@@ -55,8 +60,11 @@ def xlsx_records(
                 raise file_refused(file, "the workbook has no worksheet")
             sheet = workbook.worksheets[0]
             try:
-                count_rows(row_stream(workbook._archive, sheet._worksheet_path, strings_part),
-                           file, max_rows)
+                count_rows(
+                    row_stream(workbook._archive, sheet._worksheet_path, strings_part),
+                    file,
+                    max_rows,
+                )
             except unreadable as exc:
                 raise _refused(file, _SHEET_UNREADABLE, exc) from exc
             # Read-only mode trusts the dimension the writer recorded, which some tools
@@ -131,8 +139,7 @@ class _SharedStrings:
 
         self.part = part
         self._source = archive.open(part)
-        self._events: Iterator[tuple[str, Any]] = iterparse(
-            self._source, events=("start", "end"))
+        self._events: Iterator[tuple[str, Any]] = iterparse(self._source, events=("start", "end"))
         self._root: Any = None
         self._items: list[str] = []
         self._done = False

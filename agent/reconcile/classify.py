@@ -84,6 +84,7 @@ _CLIENT_USER = FindingClass.CLIENT_USER
 #: constructor (a third of the cost of building one).
 _new_classification = tuple.__new__
 
+
 @dataclass(frozen=True, slots=True)
 class PracticeIndex:
     """The practice prepared for lookups, built once per reconcile run."""
@@ -169,8 +170,15 @@ def _order(c: Classification) -> tuple[int, str]:
 def _preference(c: Classification) -> tuple[object, ...]:
     """Which of two rows of one identity to keep: the worse class, then a fixed order, so
     the rows' order in the portal's list never changes the result."""
-    return (_RANK[c.finding_class], c.access_status is not AccessStatus.ACTIVE, c.role,
-            c.extra_permissions, c.email, c.name, c.detail)
+    return (
+        _RANK[c.finding_class],
+        c.access_status is not AccessStatus.ACTIVE,
+        c.role,
+        c.extra_permissions,
+        c.email,
+        c.name,
+        c.detail,
+    )
 
 
 def _manages_for_practice(org: OrgFacts, user: SeenUser, match: Match) -> bool:
@@ -193,12 +201,25 @@ def _classify_user(
     if user.status is _PENDING:
         detail += " (invitation pending)"
     member = match.member
-    return _new_classification(Classification, (
-        org.portal, org.portal_org_id, match.identity, cls, user.email.strip(), user.name,
-        user.role, user.extra_permissions, user.status, member.id if member else None,
-        grant.role if grant else None, detail.lstrip(),
-        PRACTICE if grant is not None or practice_removes else CLIENT, match.candidates,
-    ))
+    return _new_classification(
+        Classification,
+        (
+            org.portal,
+            org.portal_org_id,
+            match.identity,
+            cls,
+            user.email.strip(),
+            user.name,
+            user.role,
+            user.extra_permissions,
+            user.status,
+            member.id if member else None,
+            grant.role if grant else None,
+            detail.lstrip(),
+            PRACTICE if grant is not None or practice_removes else CLIENT,
+            match.candidates,
+        ),
+    )
 
 
 def class_of(
@@ -211,8 +232,10 @@ def class_of(
         firm = (user.kind or "").casefold() in _FIRM_KINDS
         return _CLIENT_USER, "an accountant from another firm" if firm else ""
     if kind is MatchKind.PRACTICE_UNKNOWN:
-        return (FindingClass.UNKNOWN_PRACTICE_USER,
-                "a practice address that matches no one on the roster")
+        return (
+            FindingClass.UNKNOWN_PRACTICE_USER,
+            "a practice address that matches no one on the roster",
+        )
     if kind is MatchKind.PROBABLE:
         return FindingClass.PROBABLE_MATCH, _probable_detail(match)
     if kind is MatchKind.SUPPORT:
@@ -221,30 +244,39 @@ def class_of(
     alias = " (address confirmed as theirs)" if match.matched_by is MatchedBy.CONFIRMED else ""
     if member.status is StaffStatus.LEFT:
         left = f" on {member.left_on.isoformat()}" if member.left_on else ""
-        return (FindingClass.LEAVER_ACCESS,
-                f"{member.name} left{left} and still has {_label(org, user.role)} access{alias}")
+        return (
+            FindingClass.LEAVER_ACCESS,
+            f"{member.name} left{left} and still has {_label(org, user.role)} access{alias}",
+        )
     if grant is None:
-        return (FindingClass.INVITED_DIRECT,
-                f"{member.name} was invited directly by the client{alias}")
+        return (
+            FindingClass.INVITED_DIRECT,
+            f"{member.name} was invited directly by the client{alias}",
+        )
     if drifted(org, user, grant):
-        return (FindingClass.ROLE_DRIFT,
-                f"granted {_grant_label(org, grant)}, has {_seen_label(org, user)}")
+        return (
+            FindingClass.ROLE_DRIFT,
+            f"granted {_grant_label(org, grant)}, has {_seen_label(org, user)}",
+        )
     if org.client_archived:
-        return (FindingClass.ARCHIVED_CLIENT_ACCESS,
-                f"client {org.client_name} is archived; this access is not removed with the "
-                "staff member")
+        return (
+            FindingClass.ARCHIVED_CLIENT_ACCESS,
+            f"client {org.client_name} is archived; this access is not removed with the "
+            "staff member",
+        )
     if not org.linked:
-        return (FindingClass.UNLINKED_ORG,
-                "the org links to no client record, so removing the staff member from the "
-                "practice does not remove this access")
+        return (
+            FindingClass.UNLINKED_ORG,
+            "the org links to no client record, so removing the staff member from the "
+            "practice does not remove this access",
+        )
     return FindingClass.MANAGED, ""
 
 
 def _probable_detail(match: Match) -> str:
     parts = []
     for candidate in match.candidates:
-        parts.append(f"{candidate.name} (staff #{candidate.staff_id}, score "
-                     f"{candidate.score:g})")
+        parts.append(f"{candidate.name} (staff #{candidate.staff_id}, score {candidate.score:g})")
     names = {c.name for c in match.candidates}
     if len(match.candidates) > 1 and len(names) == 1:
         lead = f"the name matches {len(match.candidates)} staff with the same name: "
@@ -259,11 +291,17 @@ def _missing(
     email = member.emails[0] if member.emails else ""
     identity = normalise_with(email, correlator.domains) if email else f"staff:{member.id}"
     return Classification(
-        portal=org.portal, portal_org_id=org.portal_org_id, identity=identity,
-        finding_class=FindingClass.MISSING_EXPECTED, email=email, name=member.name,
-        role="", staff_id=member.id, intended_role=grant.role,
+        portal=org.portal,
+        portal_org_id=org.portal_org_id,
+        identity=identity,
+        finding_class=FindingClass.MISSING_EXPECTED,
+        email=email,
+        name=member.name,
+        role="",
+        staff_id=member.id,
+        intended_role=grant.role,
         detail=f"granted {_grant_label(org, grant)} by the practice but not in the org's "
-               "user list with access",
+        "user list with access",
         removable_by=PRACTICE,
     )
 
@@ -276,8 +314,9 @@ def drifted(org: OrgFacts, user: SeenUser, grant: Grant) -> bool:
     if role_of(org.portal, user.role).code != role_of(org.portal, grant.role).code:
         return True
     if grant.extra_permissions:
-        return permissions_of(org.portal, grant.role, grant.extra_permissions) != \
-            permissions_of(org.portal, user.role, user.extra_permissions)
+        return permissions_of(org.portal, grant.role, grant.extra_permissions) != permissions_of(
+            org.portal, user.role, user.extra_permissions
+        )
     return False
 
 
@@ -289,11 +328,14 @@ def _myob_drifted(user: SeenUser, grant: Grant) -> bool:
     user type nor the Manage users an Online admin carries is compared; a grant naming
     only the user type says nothing of the Roles. Roles compare as sets, order ignored.
     """
-    if grant.role.strip() and role_of(Portal.MYOB, user.role).code != \
-            role_of(Portal.MYOB, grant.role).code:
+    if (
+        grant.role.strip()
+        and role_of(Portal.MYOB, user.role).code != role_of(Portal.MYOB, grant.role).code
+    ):
         return True
-    return bool(grant.extra_permissions) and \
-        myob_role_keys(grant.extra_permissions) != myob_role_keys(user.extra_permissions)
+    return bool(grant.extra_permissions) and myob_role_keys(
+        grant.extra_permissions
+    ) != myob_role_keys(user.extra_permissions)
 
 
 def _label(org: OrgFacts, raw: str) -> str:

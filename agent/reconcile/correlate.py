@@ -152,7 +152,8 @@ class Correlator:
         if domain in self.domains:
             return _new_match(Match, (_PRACTICE_UNKNOWN, identity, None, None, (), None))
         vendor = SUPPORT_DOMAINS.get(domain) or (
-            support_vendor(identity) if domain.endswith(_SUPPORT_ENDINGS) else None)
+            support_vendor(identity) if domain.endswith(_SUPPORT_ENDINGS) else None
+        )
         if vendor:
             return _new_match(Match, (_SUPPORT, identity, None, None, (), vendor))
         shown = name.strip() or name_from_email(identity)

@@ -62,26 +62,55 @@ def diff_users(
     for identity in sorted(old.keys() | new.keys()):
         was, now = old.get(identity), new.get(identity)
         if was is None and now is not None:
-            changes.append(AccessChange(portal, portal_org_id, identity, ChangeKind.NEW,
-                                        now.email.strip(), now.name, role_after=now.role,
-                                        status_after=now.status))
+            changes.append(
+                AccessChange(
+                    portal,
+                    portal_org_id,
+                    identity,
+                    ChangeKind.NEW,
+                    now.email.strip(),
+                    now.name,
+                    role_after=now.role,
+                    status_after=now.status,
+                )
+            )
         elif now is None and was is not None:
-            changes.append(AccessChange(portal, portal_org_id, identity, ChangeKind.GONE,
-                                        was.email.strip(), was.name, role_before=was.role,
-                                        status_before=was.status))
+            changes.append(
+                AccessChange(
+                    portal,
+                    portal_org_id,
+                    identity,
+                    ChangeKind.GONE,
+                    was.email.strip(),
+                    was.name,
+                    role_before=was.role,
+                    status_before=was.status,
+                )
+            )
         elif was is not None and now is not None:
             kind = _changed(portal, was, now)
             if kind is not None:
-                changes.append(AccessChange(portal, portal_org_id, identity, kind,
-                                            now.email.strip(), now.name, was.role, now.role,
-                                            was.status, now.status))
+                changes.append(
+                    AccessChange(
+                        portal,
+                        portal_org_id,
+                        identity,
+                        kind,
+                        now.email.strip(),
+                        now.name,
+                        was.role,
+                        now.role,
+                        was.status,
+                        now.status,
+                    )
+                )
     return changes
 
 
 def _changed(portal: Portal, was: SeenUser, now: SeenUser) -> ChangeKind | None:
-    if role_of(portal, was.role).code != role_of(portal, now.role).code or \
-            extra_permission_codes(was.extra_permissions, portal) != \
-            extra_permission_codes(now.extra_permissions, portal):
+    if role_of(portal, was.role).code != role_of(portal, now.role).code or extra_permission_codes(
+        was.extra_permissions, portal
+    ) != extra_permission_codes(now.extra_permissions, portal):
         return ChangeKind.ROLE_CHANGED
     if was.status is not now.status:
         return ChangeKind.STATUS_CHANGED

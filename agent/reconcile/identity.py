@@ -29,10 +29,20 @@ _TRAILING = re.compile(r"[\s.]+$")
 _LEADING = re.compile(r"^\s+")
 
 #: Letters NFKD does not decompose but a person typing without them would replace.
-_LETTERS = str.maketrans({
-    "ł": "l", "ø": "o", "đ": "d", "ð": "d", "ħ": "h", "ı": "i", "ŧ": "t",
-    "æ": "ae", "œ": "oe", "þ": "th",
-})
+_LETTERS = str.maketrans(
+    {
+        "ł": "l",
+        "ø": "o",
+        "đ": "d",
+        "ð": "d",
+        "ħ": "h",
+        "ı": "i",
+        "ŧ": "t",
+        "æ": "ae",
+        "œ": "oe",
+        "þ": "th",
+    }
+)
 
 
 def _nfkc(text: str) -> str:
@@ -74,8 +84,15 @@ def normalise_with(raw: str, practice_domains: frozenset[str] = frozenset()) -> 
         local, at, domain = text.rpartition("@")
         # The usual address needs nothing more (no tag, no stray dot or space inside):
         # return it as is, which is what ``_tidy`` would give.
-        if at and domain and "+" not in local and not local[-1:].isspace() \
-                and not domain[0].isspace() and not domain[-1].isspace() and domain[-1] != ".":
+        if (
+            at
+            and domain
+            and "+" not in local
+            and not local[-1:].isspace()
+            and not domain[0].isspace()
+            and not domain[-1].isspace()
+            and domain[-1] != "."
+        ):
             return text
         return _tidy(text)
     # casefold can leave a string that NFKC would change again (ǅ, ß…): normalise twice
@@ -113,9 +130,7 @@ def _strip_marks(text: str) -> str:
 
 #: ASCII letters to lower case, everything else but digits to spaces: ``fold_name``'s
 #: fast path, as a byte table (a run folds a million names).
-_ASCII_FOLD = bytes(
-    ord(chr(i).lower()) if chr(i).isalnum() else ord(" ") for i in range(256)
-)
+_ASCII_FOLD = bytes(ord(chr(i).lower()) if chr(i).isalnum() else ord(" ") for i in range(256))
 
 
 def fold_words(raw: str) -> list[str]:
@@ -149,10 +164,17 @@ class NameKey:
     has_initials: bool = False
 
     @classmethod
-    def of(cls, words: tuple[str, ...], given: tuple[str, ...],
-           surname: tuple[str, ...]) -> NameKey:
-        return cls(words, given, surname, " ".join(words), frozenset(words),
-                   any(len(w) == 1 for w in given))
+    def of(
+        cls, words: tuple[str, ...], given: tuple[str, ...], surname: tuple[str, ...]
+    ) -> NameKey:
+        return cls(
+            words,
+            given,
+            surname,
+            " ".join(words),
+            frozenset(words),
+            any(len(w) == 1 for w in given),
+        )
 
 
 def name_key(raw: str) -> NameKey:

@@ -50,10 +50,10 @@ def name_similarity(seen: NameKey, staff: NameKey, *, cutoff: float = 0.0) -> fl
     if not seen.words or not staff.words:
         return 0.0
     best = fuzz.token_sort_ratio(seen.text, staff.text, processor=None, score_cutoff=cutoff)
-    if len(seen.word_set & staff.word_set) >= 2 and len(seen.words) >= 2 \
-            and len(staff.words) >= 2:
-        best = max(best, fuzz.token_set_ratio(seen.text, staff.text, processor=None,
-                                              score_cutoff=cutoff))
+    if len(seen.word_set & staff.word_set) >= 2 and len(seen.words) >= 2 and len(staff.words) >= 2:
+        best = max(
+            best, fuzz.token_set_ratio(seen.text, staff.text, processor=None, score_cutoff=cutoff)
+        )
     if seen.has_initials:
         best = max(best, _initials_score(seen, staff))
     return float(best) if best >= cutoff else 0.0
@@ -137,7 +137,10 @@ class NameIndex:
                 self._by_key.setdefault(key, []).append(entry)
 
     def candidates(
-        self, name: str, *, exclude: frozenset[int] = frozenset(),
+        self,
+        name: str,
+        *,
+        exclude: frozenset[int] = frozenset(),
         threshold: float = NAME_MATCH_THRESHOLD,
     ) -> tuple[Candidate, ...]:
         """Staff whose name scores at least ``threshold`` against ``name``, best first."""
@@ -159,9 +162,7 @@ class NameIndex:
                 self._known[name, threshold] = known
         return known
 
-    def _score(
-        self, name: str, exclude: frozenset[int], threshold: float
-    ) -> tuple[Candidate, ...]:
+    def _score(self, name: str, exclude: frozenset[int], threshold: float) -> tuple[Candidate, ...]:
         by_key = self._by_key
         seen_keys = name_keys(name)
         pool: dict[int, _Entry] = {}

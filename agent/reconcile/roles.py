@@ -101,23 +101,30 @@ def _permissions(rows: dict[str, tuple[str, ...]]) -> dict[str, str]:
     return {_key(raw): code for code, labels in rows.items() for raw in (code, *labels)}
 
 
-_COMMON_PERMISSIONS = _permissions({
-    MANAGE_USERS: ("Manage users",),
-    PAYROLL_ADMIN: ("Payroll admin",),
-    "BANK_ACCOUNT_ADMIN": ("Bank account admin",),
-})
+_COMMON_PERMISSIONS = _permissions(
+    {
+        MANAGE_USERS: ("Manage users",),
+        PAYROLL_ADMIN: ("Payroll admin",),
+        "BANK_ACCOUNT_ADMIN": ("Bank account admin",),
+    }
+)
 _EXTRA_PERMISSIONS: dict[Portal | None, dict[str, str]] = {
     None: _COMMON_PERMISSIONS,
     Portal.XERO: _COMMON_PERMISSIONS,
     Portal.QBO: {**_COMMON_PERMISSIONS, **_permissions({PRIMARY_ADMIN: ("Primary admin",)})},
-    Portal.MYOB: {**_COMMON_PERMISSIONS, **_permissions({
-        MANAGE_USERS: ("Administrator",),
-        PAYROLL_ADMIN: ("Payroll",),
-        "INVOICING": ("Invoicing",),
-        "PURCHASING": ("Purchasing",),
-        "BANKING": ("Banking",),
-        "READ_ONLY": ("Read only",),
-    })},
+    Portal.MYOB: {
+        **_COMMON_PERMISSIONS,
+        **_permissions(
+            {
+                MANAGE_USERS: ("Administrator",),
+                PAYROLL_ADMIN: ("Payroll",),
+                "INVOICING": ("Invoicing",),
+                "PURCHASING": ("Purchasing",),
+                "BANKING": ("Banking",),
+                "READ_ONLY": ("Read only",),
+            }
+        ),
+    },
 }
 
 IMPLIED_PERMISSIONS: dict[tuple[Portal, str], frozenset[str]] = {

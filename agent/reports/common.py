@@ -92,12 +92,14 @@ class ReportResult:
 
 def join_client(query: _Query) -> _Query:
     """Add the org's client (if any) to a query that already has ``Org`` in it."""
-    return (
-        query.join(ClientOrgLink, and_(col(ClientOrgLink.portal) == col(Org.portal),
-                                       col(ClientOrgLink.portal_org_id) == col(Org.portal_org_id)),
-                   isouter=True)
-        .join(Client, col(Client.id) == col(ClientOrgLink.client_id), isouter=True)
-    )
+    return query.join(
+        ClientOrgLink,
+        and_(
+            col(ClientOrgLink.portal) == col(Org.portal),
+            col(ClientOrgLink.portal_org_id) == col(Org.portal_org_id),
+        ),
+        isouter=True,
+    ).join(Client, col(Client.id) == col(ClientOrgLink.client_id), isouter=True)
 
 
 def naive_utc(value: datetime) -> datetime:

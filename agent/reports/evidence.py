@@ -87,13 +87,28 @@ class EvidenceRow:
     crawl_id: int | None
 
     def cells(self) -> tuple[object, ...]:
-        return (self.finished, self.started, self.portal, self.org, self.org_id, self.client,
-                self.source, self.status, self.reason, self.users_captured, self.page_count,
-                self.counts_agree, self.detail, self.scan_id, self.crawl_id)
+        return (
+            self.finished,
+            self.started,
+            self.portal,
+            self.org,
+            self.org_id,
+            self.client,
+            self.source,
+            self.status,
+            self.reason,
+            self.users_captured,
+            self.page_count,
+            self.counts_agree,
+            self.detail,
+            self.scan_id,
+            self.crawl_id,
+        )
 
 
-def evidence_rows(session: Session, *, scope: ReportScope,
-                  since: datetime | None = None) -> Iterator[EvidenceRow]:
+def evidence_rows(
+    session: Session, *, scope: ReportScope, since: datetime | None = None
+) -> Iterator[EvidenceRow]:
     """Scans of orgs in scope (finished at or after ``since``), newest first, streamed;
     for the whole practice, with the logins' failed sign-ins among them."""
     scans = _scan_rows(session, scope=scope, since=since)
@@ -108,43 +123,98 @@ def evidence_rows(session: Session, *, scope: ReportScope,
 def _sign_in_rows(session: Session, *, since: datetime | None) -> Iterator[EvidenceRow]:
     for attempt, login in sign_in_failures(session, since=since):
         yield EvidenceRow(
-            finished=attempt.at, started=attempt.at, portal=login.portal,
-            org=f"sign-in of {login.email}", org_id="", client="", source="agent",
-            status=ScanStatus.FAILED, reason=attempt.reason or "", users_captured=None,
-            page_count=None, counts_agree="",
+            finished=attempt.at,
+            started=attempt.at,
+            portal=login.portal,
+            org=f"sign-in of {login.email}",
+            org_id="",
+            client="",
+            source="agent",
+            status=ScanStatus.FAILED,
+            reason=attempt.reason or "",
+            users_captured=None,
+            page_count=None,
+            counts_agree="",
             detail=f"the login could not sign in or list its orgs, so none of its orgs "
-                   f"was read: {attempt.detail}", scan_id=None, crawl_id=attempt.crawl_id,
+            f"was read: {attempt.detail}",
+            scan_id=None,
+            crawl_id=attempt.crawl_id,
         )
 
 
-def _scan_rows(session: Session, *, scope: ReportScope,
-               since: datetime | None) -> Iterator[EvidenceRow]:
+def _scan_rows(
+    session: Session, *, scope: ReportScope, since: datetime | None
+) -> Iterator[EvidenceRow]:
     query = join_client(
-        select(Scan.id, Scan.crawl_id, Scan.source, Scan.status, Scan.reason, Scan.detail,
-               Scan.evidence, Scan.reported_total, Scan.user_count, Scan.started_at,
-               Scan.finished_at, Org.portal, Org.name, Org.portal_org_id, Client.name)
+        select(
+            Scan.id,
+            Scan.crawl_id,
+            Scan.source,
+            Scan.status,
+            Scan.reason,
+            Scan.detail,
+            Scan.evidence,
+            Scan.reported_total,
+            Scan.user_count,
+            Scan.started_at,
+            Scan.finished_at,
+            Org.portal,
+            Org.name,
+            Org.portal_org_id,
+            Client.name,
+        )
         .select_from(Scan)
         .join(Org, col(Org.id) == col(Scan.org_id))
     ).order_by(col(Scan.finished_at).desc(), col(Scan.id).desc())
     if since is not None:
         query = query.where(col(Scan.finished_at) >= since)
     result = session.exec(scope.restrict(query).execution_options(yield_per=BATCH))
-    for (scan_id, crawl_id, source, status, reason, detail, evidence, reported, counted,
-         started, finished, portal, org, org_id, client) in result:
+    for (
+        scan_id,
+        crawl_id,
+        source,
+        status,
+        reason,
+        detail,
+        evidence,
+        reported,
+        counted,
+        started,
+        finished,
+        portal,
+        org,
+        org_id,
+        client,
+    ) in result:
         read = status != ScanStatus.FAILED
         agree = "" if not read or reported is None else "yes" if reported == counted else "no"
         yield EvidenceRow(
-            finished=finished, started=started, portal=portal, org=org, org_id=org_id,
-            client=client if client is not None else UNLINKED_CLIENT, source=source,
-            status=status, reason=reason or "", users_captured=counted if read else None,
-            page_count=reported, counts_agree=agree,
-            detail="; ".join(t for t in (detail, evidence) if t), scan_id=scan_id,
+            finished=finished,
+            started=started,
+            portal=portal,
+            org=org,
+            org_id=org_id,
+            client=client if client is not None else UNLINKED_CLIENT,
+            source=source,
+            status=status,
+            reason=reason or "",
+            users_captured=counted if read else None,
+            page_count=reported,
+            counts_agree=agree,
+            detail="; ".join(t for t in (detail, evidence) if t),
+            scan_id=scan_id,
             crawl_id=crawl_id,
         )
 
 
-def write_evidence_xlsx(rows: Iterator[EvidenceRow], path: Path, *, scope: ReportScope,
-                        as_of: datetime, since: datetime | None = None) -> int:
+def write_evidence_xlsx(
+    rows: Iterator[EvidenceRow],
+    path: Path,
+    *,
+    scope: ReportScope,
+    as_of: datetime,
+    since: datetime | None = None,
+) -> int:
     title = "Evidence: every scan's outcome"
     if since is not None:
         title += f" since {since:%Y-%m-%d}"
@@ -175,6 +245,12 @@ def write_evidence_report(
 ) -> ReportResult:
     """Write the evidence report to ``path``; returns it with its row count."""
     cut = ReportScope.of(scope, scope_label)
-    return write_in_format(evidence_rows(session, scope=cut, since=since), path, fmt, scope=cut,
-                           as_of=as_of, csv=write_evidence_csv,
-                           xlsx=partial(write_evidence_xlsx, since=since))
+    return write_in_format(
+        evidence_rows(session, scope=cut, since=since),
+        path,
+        fmt,
+        scope=cut,
+        as_of=as_of,
+        csv=write_evidence_csv,
+        xlsx=partial(write_evidence_xlsx, since=since),
+    )

@@ -88,52 +88,135 @@ class ExceptionRow:
     finding_id: int
 
     def cells(self) -> tuple[object, ...]:
-        return (self.severity, self.finding_class, self.person, self.email, self.client,
-                self.client_manager, self.portal, self.org, self.org_id, self.role,
-                self.extra_permissions, self.status, self.removable_by, self.first_seen,
-                self.last_seen, self.review_state, self.detail, self.finding_id)
+        return (
+            self.severity,
+            self.finding_class,
+            self.person,
+            self.email,
+            self.client,
+            self.client_manager,
+            self.portal,
+            self.org,
+            self.org_id,
+            self.role,
+            self.extra_permissions,
+            self.status,
+            self.removable_by,
+            self.first_seen,
+            self.last_seen,
+            self.review_state,
+            self.detail,
+            self.finding_id,
+        )
 
 
 def exception_rows(session: Session, *, scope: ReportScope) -> Iterator[ExceptionRow]:
     """Open problem findings in scope, worst severity first, streamed in batches."""
-    severity_rank = case({s.value: i for i, s in enumerate(Severity)},
-                         value=col(Finding.severity), else_=len(Severity))
-    class_rank = case({c.value: i for i, c in enumerate(FindingClass)},
-                      value=col(Finding.finding_class), else_=len(FindingClass))
-    query = join_client(
-        select(Finding.id, Finding.severity, Finding.finding_class, Finding.name, Staff.name,
-               Finding.email, Client.name, Client.client_manager, Org.portal, Org.name,
-               Org.portal_org_id, Finding.role, Finding.extra_permissions,
-               Finding.access_status, Finding.removable_by, Finding.first_seen_at,
-               Finding.last_seen_at, Finding.review_state, Finding.detail)
-        .select_from(Finding)
-        .join(Org, col(Org.id) == col(Finding.org_id))
-    ).join(Staff, col(Staff.id) == col(Finding.staff_id), isouter=True).where(
-        col(Finding.resolved_at).is_(None),
-        col(Finding.finding_class).in_([c.value for c in FindingClass if c.is_problem]),
-    ).order_by(severity_rank, class_rank, func.coalesce(Client.name, ""), Org.name, Org.id,
-               Finding.identity, Finding.id)
+    severity_rank = case(
+        {s.value: i for i, s in enumerate(Severity)},
+        value=col(Finding.severity),
+        else_=len(Severity),
+    )
+    class_rank = case(
+        {c.value: i for i, c in enumerate(FindingClass)},
+        value=col(Finding.finding_class),
+        else_=len(FindingClass),
+    )
+    query = (
+        join_client(
+            select(
+                Finding.id,
+                Finding.severity,
+                Finding.finding_class,
+                Finding.name,
+                Staff.name,
+                Finding.email,
+                Client.name,
+                Client.client_manager,
+                Org.portal,
+                Org.name,
+                Org.portal_org_id,
+                Finding.role,
+                Finding.extra_permissions,
+                Finding.access_status,
+                Finding.removable_by,
+                Finding.first_seen_at,
+                Finding.last_seen_at,
+                Finding.review_state,
+                Finding.detail,
+            )
+            .select_from(Finding)
+            .join(Org, col(Org.id) == col(Finding.org_id))
+        )
+        .join(Staff, col(Staff.id) == col(Finding.staff_id), isouter=True)
+        .where(
+            col(Finding.resolved_at).is_(None),
+            col(Finding.finding_class).in_([c.value for c in FindingClass if c.is_problem]),
+        )
+        .order_by(
+            severity_rank,
+            class_rank,
+            func.coalesce(Client.name, ""),
+            Org.name,
+            Org.id,
+            Finding.identity,
+            Finding.id,
+        )
+    )
     result = session.exec(scope.restrict(query).execution_options(yield_per=BATCH))
-    for (finding_id, severity, finding_class, seen_name, staff_name, email, client, manager,
-         portal, org, org_id, role, extras, access_status, removable_by, first_seen, last_seen,
-         review_state, detail) in result:
+    for (
+        finding_id,
+        severity,
+        finding_class,
+        seen_name,
+        staff_name,
+        email,
+        client,
+        manager,
+        portal,
+        org,
+        org_id,
+        role,
+        extras,
+        access_status,
+        removable_by,
+        first_seen,
+        last_seen,
+        review_state,
+        detail,
+    ) in result:
         yield ExceptionRow(
-            severity=severity, finding_class=finding_class, person=staff_name or seen_name,
-            email=email, client=client if client is not None else UNLINKED_CLIENT,
-            client_manager=manager or "", portal=portal, org=org, org_id=org_id,
+            severity=severity,
+            finding_class=finding_class,
+            person=staff_name or seen_name,
+            email=email,
+            client=client if client is not None else UNLINKED_CLIENT,
+            client_manager=manager or "",
+            portal=portal,
+            org=org,
+            org_id=org_id,
             role=role_label(portal, role) if role else "",
             extra_permissions=permissions_text(portal, role, extras),
-            status=status_text(finding_class, access_status), removable_by=removable_by,
-            first_seen=first_seen, last_seen=last_seen, review_state=review_state,
-            detail=detail, finding_id=finding_id,
+            status=status_text(finding_class, access_status),
+            removable_by=removable_by,
+            first_seen=first_seen,
+            last_seen=last_seen,
+            review_state=review_state,
+            detail=detail,
+            finding_id=finding_id,
         )
 
 
-def write_exceptions_xlsx(rows: Iterator[ExceptionRow], path: Path, *, scope: ReportScope,
-                          as_of: datetime) -> int:
+def write_exceptions_xlsx(
+    rows: Iterator[ExceptionRow], path: Path, *, scope: ReportScope, as_of: datetime
+) -> int:
     with XlsxReport(path, title="Exceptions", as_of=as_of, scope=scope) as book:
-        sheet = book.sheet("Exceptions", title="Exceptions: open findings that need action",
-                           columns=COLUMNS, freeze_columns=3)
+        sheet = book.sheet(
+            "Exceptions",
+            title="Exceptions: open findings that need action",
+            columns=COLUMNS,
+            freeze_columns=3,
+        )
         styles: list[Style | None] = [None] * len(COLUMNS)
         for row in rows:
             styles[0] = SEVERITY_STYLES.get(row.severity)
@@ -159,5 +242,12 @@ def write_exceptions_report(
 ) -> ReportResult:
     """Write the exceptions report to ``path``; returns it with its row count."""
     cut = ReportScope.of(scope, scope_label)
-    return write_in_format(exception_rows(session, scope=cut), path, fmt, scope=cut,
-                           as_of=as_of, csv=write_exceptions_csv, xlsx=write_exceptions_xlsx)
+    return write_in_format(
+        exception_rows(session, scope=cut),
+        path,
+        fmt,
+        scope=cut,
+        as_of=as_of,
+        csv=write_exceptions_csv,
+        xlsx=write_exceptions_xlsx,
+    )

@@ -34,10 +34,10 @@ TIER_CODES: dict[RoleTier, str] = {
 }
 TIER_MEANINGS: dict[RoleTier, str] = {
     RoleTier.ADMIN: "Admin: Xero Adviser, QBO Primary/Company admin or Accountant, "
-                    "MYOB Online admin",
+    "MYOB Online admin",
     RoleTier.FULL: "Full access: Xero Standard, QBO Standard all access, MYOB File user",
     RoleTier.LIMITED: "Limited: invoice or cashbook only, limited customers and vendors, "
-                      "time tracking",
+    "time tracking",
     RoleTier.READ_ONLY: "Read only: Xero Read only, QBO Reports only",
     RoleTier.NONE: "No ledger access, or a role the taxonomy does not know",
 }
@@ -76,15 +76,14 @@ SEVERITY_STYLES: dict[str, Style] = {
 CLASS_MEANINGS: dict[str, str] = {
     FindingClass.LEAVER_ACCESS: "Someone who has left still has access",
     FindingClass.INVITED_DIRECT: "Invited directly by the client: the practice has no record "
-                                 "of it and cannot remove it",
+    "of it and cannot remove it",
     FindingClass.UNKNOWN_PRACTICE_USER: "A practice address that matches no one on the roster",
-    FindingClass.PROBABLE_MATCH: "A private address whose name resembles staff: confirm or "
-                                 "reject",
+    FindingClass.PROBABLE_MATCH: "A private address whose name resembles staff: confirm or reject",
     FindingClass.ROLE_DRIFT: "Granted by the practice, but the role now differs",
     FindingClass.ARCHIVED_CLIENT_ACCESS: "The client is archived: removing the person from the "
-                                         "practice does not remove this",
+    "practice does not remove this",
     FindingClass.UNLINKED_ORG: "The org links to no client: removing the person from the "
-                               "practice does not remove this",
+    "practice does not remove this",
     FindingClass.MISSING_EXPECTED: "Granted by the practice but not in the org",
     FindingClass.MANAGED: "Granted by the practice and seen as granted",
     FindingClass.CLIENT_USER: "The client's own people",
@@ -146,8 +145,7 @@ def status_text(finding_class: str, access_status: str) -> str:
     return access_status
 
 
-def access_code(portal: str, role: str, extras: Iterable[str] | None,
-                access_status: str) -> str:
+def access_code(portal: str, role: str, extras: Iterable[str] | None, access_status: str) -> str:
     """The matrix's short code: tier, permission suffixes, ``?`` if only invited.
 
     ``ADM+MU`` is an admin who manages users; ``FULL?`` is full access waiting on an
@@ -160,8 +158,9 @@ def access_code(portal: str, role: str, extras: Iterable[str] | None,
 def _access_code(portal: str, role: str, extras: tuple[str, ...], access_status: str) -> str:
     tier = role_of(portal, role).tier
     codes = _permissions(portal, role, extras)
-    text = TIER_CODES[tier] + "".join(f"+{short}" for code, short in PERMISSION_CODES.items()
-                                      if code in codes)
+    text = TIER_CODES[tier] + "".join(
+        f"+{short}" for code, short in PERMISSION_CODES.items() if code in codes
+    )
     if access_status == AccessStatus.PENDING:
         text += PENDING_MARK
     return text

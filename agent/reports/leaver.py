@@ -102,9 +102,20 @@ class LeaverRow:
 
     def cells(self) -> tuple[object, ...]:
         """The row as ``COLUMNS`` lays it out."""
-        return (self.client, self.org, self.portal, self.org_id, self.email, self.role,
-                self.extra_permissions, self.status, self.finding_class, self.removable_by,
-                self.last_seen, self.client_contact)
+        return (
+            self.client,
+            self.org,
+            self.portal,
+            self.org_id,
+            self.email,
+            self.role,
+            self.extra_permissions,
+            self.status,
+            self.finding_class,
+            self.removable_by,
+            self.last_seen,
+            self.client_contact,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,15 +141,19 @@ def find_staff(session: Session, who: str) -> Staff:
     text = who.strip()
     if "@" in text:
         wanted = normalise_email(text)
-        matches = list(session.exec(
-            select(Staff).join(StaffEmail, col(StaffEmail.staff_id) == col(Staff.id))
-            .where(or_(StaffEmail.email == wanted, StaffEmail.email == text.casefold()))
-        ).unique())
+        matches = list(
+            session.exec(
+                select(Staff)
+                .join(StaffEmail, col(StaffEmail.staff_id) == col(Staff.id))
+                .where(or_(StaffEmail.email == wanted, StaffEmail.email == text.casefold()))
+            ).unique()
+        )
     else:
         matches = [s for s in session.exec(select(Staff)) if s.name.casefold() == text.casefold()]
         if not matches:
-            matches = [s for s in session.exec(select(Staff))
-                       if text.casefold() in s.name.casefold()]
+            matches = [
+                s for s in session.exec(select(Staff)) if text.casefold() in s.name.casefold()
+            ]
     if not matches:
         raise PersonNotFound(f"no staff member matches {who!r}")
     if len(matches) > 1:
@@ -148,7 +163,10 @@ def find_staff(session: Session, who: str) -> Staff:
 
 
 def leaver_rows(
-    session: Session, staff: Staff, *, scope: Collection[int] | None = None,
+    session: Session,
+    staff: Staff,
+    *,
+    scope: Collection[int] | None = None,
     possible: bool = True,
 ) -> list[LeaverRow]:
     """Every open access of the person in scope (not intended-but-missing grants).
@@ -157,65 +175,109 @@ def leaver_rows(
     """
     cut = ReportScope.of(scope)
     base = join_client(select(Finding, Org, Client).join(Org, col(Org.id) == col(Finding.org_id)))
-    open_access = (col(Finding.resolved_at).is_(None),
-                   col(Finding.access_status).in_([AccessStatus.ACTIVE, AccessStatus.PENDING]))
-    queries = [cut.restrict(base.where(
-        Finding.staff_id == staff.id, Finding.finding_class != FindingClass.MISSING_EXPECTED,
-        *open_access))]
+    open_access = (
+        col(Finding.resolved_at).is_(None),
+        col(Finding.access_status).in_([AccessStatus.ACTIVE, AccessStatus.PENDING]),
+    )
+    queries = [
+        cut.restrict(
+            base.where(
+                Finding.staff_id == staff.id,
+                Finding.finding_class != FindingClass.MISSING_EXPECTED,
+                *open_access,
+            )
+        )
+    ]
     if possible:
-        queries.append(cut.restrict(
-            base.join(MatchCandidate, col(MatchCandidate.finding_id) == col(Finding.id))
-            .where(MatchCandidate.staff_id == staff.id,
-                   Finding.finding_class == FindingClass.PROBABLE_MATCH, *open_access)))
+        queries.append(
+            cut.restrict(
+                base.join(MatchCandidate, col(MatchCandidate.finding_id) == col(Finding.id)).where(
+                    MatchCandidate.staff_id == staff.id,
+                    Finding.finding_class == FindingClass.PROBABLE_MATCH,
+                    *open_access,
+                )
+            )
+        )
     rows: dict[int, LeaverRow] = {}
     for query in queries:
         for finding, org, client in session.exec(query):
             assert finding.id is not None
             rows[finding.id] = LeaverRow(
-                client_manager=(client.client_manager if client and client.client_manager
-                                else NO_MANAGER),
+                client_manager=(
+                    client.client_manager if client and client.client_manager else NO_MANAGER
+                ),
                 client=client.name if client else UNLINKED_CLIENT,
-                org=org.name, portal=org.portal, org_id=org.portal_org_id, email=finding.email,
+                org=org.name,
+                portal=org.portal,
+                org_id=org.portal_org_id,
+                email=finding.email,
                 role=role_label(org.portal, finding.role),
-                extra_permissions=permissions_text(org.portal, finding.role,
-                                                   finding.extra_permissions),
+                extra_permissions=permissions_text(
+                    org.portal, finding.role, finding.extra_permissions
+                ),
                 status=status_text(finding.finding_class, finding.access_status),
-                finding_class=finding.finding_class, removable_by=finding.removable_by,
+                finding_class=finding.finding_class,
+                removable_by=finding.removable_by,
                 last_seen=finding.last_seen_at,
                 client_contact=client.contact_email if client else "",
             )
-    return sorted(rows.values(), key=lambda r: (r.client_manager == NO_MANAGER,
-                                                r.client_manager.casefold(),
-                                                r.client.casefold(), r.portal, r.org.casefold(),
-                                                r.email))
+    return sorted(
+        rows.values(),
+        key=lambda r: (
+            r.client_manager == NO_MANAGER,
+            r.client_manager.casefold(),
+            r.client.casefold(),
+            r.portal,
+            r.org.casefold(),
+            r.email,
+        ),
+    )
 
 
-def leaver_report(session: Session, staff: Staff, *,
-                  scope: Collection[int] | None = None) -> LeaverReport:
+def leaver_report(
+    session: Session, staff: Staff, *, scope: Collection[int] | None = None
+) -> LeaverReport:
     assert staff.id is not None
-    emails = tuple(session.exec(
-        select(StaffEmail.email).where(StaffEmail.staff_id == staff.id)
-        .order_by(col(StaffEmail.is_primary).desc(), col(StaffEmail.email))))
-    return LeaverReport(staff_id=staff.id, name=staff.name, status=staff.status,
-                        left_on=staff.left_on, emails=emails,
-                        rows=tuple(leaver_rows(session, staff, scope=scope)))
+    emails = tuple(
+        session.exec(
+            select(StaffEmail.email)
+            .where(StaffEmail.staff_id == staff.id)
+            .order_by(col(StaffEmail.is_primary).desc(), col(StaffEmail.email))
+        )
+    )
+    return LeaverReport(
+        staff_id=staff.id,
+        name=staff.name,
+        status=staff.status,
+        left_on=staff.left_on,
+        emails=emails,
+        rows=tuple(leaver_rows(session, staff, scope=scope)),
+    )
 
 
-def write_leaver_xlsx(report: LeaverReport, path: Path, *, scope: ReportScope,
-                      as_of: datetime) -> int:
+def write_leaver_xlsx(
+    report: LeaverReport, path: Path, *, scope: ReportScope, as_of: datetime
+) -> int:
     """The workbook: a summary sheet, then one sheet per client manager."""
     status = report.status.replace("_", " ")
     left = f", left on {report.left_on:%Y-%m-%d}" if report.left_on else ""
     groups = report.by_manager()
-    with XlsxReport(path, title=f"Leaver report: {report.name}", as_of=as_of,
-                    scope=scope) as book:
-        summary = book.sheet("Summary", title=f"Leaver report: {report.name} ({status}{left})",
-                             columns=_SUMMARY_COLUMNS)
+    with XlsxReport(path, title=f"Leaver report: {report.name}", as_of=as_of, scope=scope) as book:
+        summary = book.sheet(
+            "Summary",
+            title=f"Leaver report: {report.name} ({status}{left})",
+            columns=_SUMMARY_COLUMNS,
+        )
         sheets = [
-            book.sheet(manager, columns=COLUMNS,
-                       title=(f"{report.name}: orgs with no client manager"
-                              if manager == NO_MANAGER
-                              else f"{report.name}: access on {manager}'s clients"))
+            book.sheet(
+                manager,
+                columns=COLUMNS,
+                title=(
+                    f"{report.name}: orgs with no client manager"
+                    if manager == NO_MANAGER
+                    else f"{report.name}: access on {manager}'s clients"
+                ),
+            )
             for manager, _ in groups
         ]
         totals = [0, 0, 0, 0, 0]
@@ -241,8 +303,10 @@ def write_leaver_xlsx(report: LeaverReport, path: Path, *, scope: ReportScope,
             "asks the client to remove it.",
         ]
         if totals[4]:
-            notes.append("Possible matches are private addresses whose name resembles this "
-                         "person: confirm or reject them with 'accessrecon review'.")
+            notes.append(
+                "Possible matches are private addresses whose name resembles this "
+                "person: confirm or reject them with 'accessrecon review'."
+            )
         if not report.rows:
             notes.insert(0, "This person can reach no org in this scope.")
         for note in notes:
@@ -271,5 +335,6 @@ def write_leaver_report(
     report = leaver_report(session, staff, scope=scope)
     if ReportFormat(fmt) is ReportFormat.CSV:
         return staff, write_leaver_csv(report, path)
-    return staff, write_leaver_xlsx(report, path, scope=ReportScope.of(scope, scope_label),
-                                    as_of=as_of or utcnow())
+    return staff, write_leaver_xlsx(
+        report, path, scope=ReportScope.of(scope, scope_label), as_of=as_of or utcnow()
+    )

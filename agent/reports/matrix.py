@@ -67,8 +67,12 @@ UNLINKED_COUNT_COLUMN = Column("Unlinked orgs", 9, CellKind.INT)
 CELL_WIDTH = 10
 #: The classes a matrix cell can have: a staff member's access that is there.
 CELL_CLASSES = (
-    FindingClass.LEAVER_ACCESS, FindingClass.INVITED_DIRECT, FindingClass.ROLE_DRIFT,
-    FindingClass.ARCHIVED_CLIENT_ACCESS, FindingClass.UNLINKED_ORG, FindingClass.MANAGED,
+    FindingClass.LEAVER_ACCESS,
+    FindingClass.INVITED_DIRECT,
+    FindingClass.ROLE_DRIFT,
+    FindingClass.ARCHIVED_CLIENT_ACCESS,
+    FindingClass.UNLINKED_ORG,
+    FindingClass.MANAGED,
 )
 
 
@@ -120,55 +124,89 @@ def _access_filter() -> tuple[object, ...]:
 
 def matrix_columns(session: Session, scope: ReportScope) -> tuple[MatrixColumn, ...]:
     """Every client in scope some staff member can reach, then every such unlinked org."""
-    clients = session.exec(scope.restrict(join_client(
-        select(Client.id, Client.name, Client.client_manager, Client.external_id)
-        .select_from(Finding).join(Org, col(Org.id) == col(Finding.org_id))
-    ).where(col(Client.id).is_not(None), *_access_filter()).distinct())).all()
+    clients = session.exec(
+        scope.restrict(
+            join_client(
+                select(Client.id, Client.name, Client.client_manager, Client.external_id)
+                .select_from(Finding)
+                .join(Org, col(Org.id) == col(Finding.org_id))
+            )
+            .where(col(Client.id).is_not(None), *_access_filter())
+            .distinct()
+        )
+    ).all()
     names = [name.casefold() for _, name, _, _ in clients]
     columns = [
         MatrixColumn(
             title=name if names.count(name.casefold()) == 1 else f"{name} ({external_id})",
-            group=manager.strip() or "No client manager", client_id=client_id)
+            group=manager.strip() or "No client manager",
+            client_id=client_id,
+        )
         for client_id, name, manager, external_id in sorted(
-            clients, key=lambda c: (not c[2].strip(), c[2].casefold(), c[1].casefold(), c[0]))
+            clients, key=lambda c: (not c[2].strip(), c[2].casefold(), c[1].casefold(), c[0])
+        )
     ]
     if scope.everything:
-        orgs = session.exec(join_client(
-            select(Org.id, Org.name, Org.portal, Org.portal_org_id)
-            .select_from(Finding).join(Org, col(Org.id) == col(Finding.org_id))
-        ).where(col(ClientOrgLink.id).is_(None), *_access_filter()).distinct()).all()
+        orgs = session.exec(
+            join_client(
+                select(Org.id, Org.name, Org.portal, Org.portal_org_id)
+                .select_from(Finding)
+                .join(Org, col(Org.id) == col(Finding.org_id))
+            )
+            .where(col(ClientOrgLink.id).is_(None), *_access_filter())
+            .distinct()
+        ).all()
         columns += [
-            MatrixColumn(title=f"{name} ({portal} {portal_org_id})", group=UNLINKED_GROUP,
-                         org_id=org_id)
+            MatrixColumn(
+                title=f"{name} ({portal} {portal_org_id})", group=UNLINKED_GROUP, org_id=org_id
+            )
             for org_id, name, portal, portal_org_id in sorted(
-                orgs, key=lambda o: (o[1].casefold(), o[2], o[3]))
+                orgs, key=lambda o: (o[1].casefold(), o[2], o[3])
+            )
         ]
     return tuple(columns)
 
 
-def matrix_rows(session: Session, scope: ReportScope,
-                columns: tuple[MatrixColumn, ...]) -> Iterator[MatrixRow]:
+def matrix_rows(
+    session: Session, scope: ReportScope, columns: tuple[MatrixColumn, ...]
+) -> Iterator[MatrixRow]:
     """One row per staff member with access in scope, by name, streamed."""
     by_client = {c.client_id: i for i, c in enumerate(columns) if c.client_id is not None}
     by_org = {c.org_id: i for i, c in enumerate(columns) if c.org_id is not None}
-    query = join_client(
-        select(Finding.staff_id, Staff.name, Staff.status, Org.id, Org.portal,
-               ClientOrgLink.client_id, Finding.role, Finding.extra_permissions,
-               Finding.access_status, Finding.finding_class)
-        .select_from(Finding)
-        .join(Org, col(Org.id) == col(Finding.org_id))
-    ).join(Staff, col(Staff.id) == col(Finding.staff_id)).where(
-        *_access_filter()
-    ).order_by(col(Staff.name), col(Staff.id))
+    query = (
+        join_client(
+            select(
+                Finding.staff_id,
+                Staff.name,
+                Staff.status,
+                Org.id,
+                Org.portal,
+                ClientOrgLink.client_id,
+                Finding.role,
+                Finding.extra_permissions,
+                Finding.access_status,
+                Finding.finding_class,
+            )
+            .select_from(Finding)
+            .join(Org, col(Org.id) == col(Finding.org_id))
+        )
+        .join(Staff, col(Staff.id) == col(Finding.staff_id))
+        .where(*_access_filter())
+        .order_by(col(Staff.name), col(Staff.id))
+    )
     # A primary address per person, read whole: staff are few beside their access.
-    primary = {staff_id: email for staff_id, email in session.exec(
-        select(StaffEmail.staff_id, StaffEmail.email).where(col(StaffEmail.is_primary))
-        .order_by(col(StaffEmail.id).desc()))}
+    primary = {
+        staff_id: email
+        for staff_id, email in session.exec(
+            select(StaffEmail.staff_id, StaffEmail.email)
+            .where(col(StaffEmail.is_primary))
+            .order_by(col(StaffEmail.id).desc())
+        )
+    }
     result = session.exec(scope.restrict(query).execution_options(yield_per=BATCH))
     for (staff_id, name, status), items in groupby(result, key=lambda r: (r[0], r[1], r[2])):
         found: dict[int, tuple[set[str], str]] = {}
-        for (_, _, _, org_id, portal, client_id, role, extras, access_status,
-             finding_class) in items:
+        for _, _, _, org_id, portal, client_id, role, extras, access_status, finding_class in items:
             index = by_client.get(client_id) if client_id is not None else by_org.get(org_id)
             if index is None:
                 continue
@@ -177,12 +215,20 @@ def matrix_rows(session: Session, scope: ReportScope,
             if class_rank(finding_class) < class_rank(worst):
                 worst = finding_class
             found[index] = (codes, worst)
-        cells = {i: MatrixCell(" / ".join(sorted(codes, key=code_rank)), worst)
-                 for i, (codes, worst) in sorted(found.items())}
+        cells = {
+            i: MatrixCell(" / ".join(sorted(codes, key=code_rank)), worst)
+            for i, (codes, worst) in sorted(found.items())
+        }
         unlinked = sum(1 for i in cells if columns[i].org_id is not None)
-        yield MatrixRow(staff_id=staff_id, name=name, email=primary.get(staff_id, ""),
-                        status=status.replace("_", " "),
-                        cells=cells, clients=len(cells) - unlinked, unlinked=unlinked)
+        yield MatrixRow(
+            staff_id=staff_id,
+            name=name,
+            email=primary.get(staff_id, ""),
+            status=status.replace("_", " "),
+            cells=cells,
+            clients=len(cells) - unlinked,
+            unlinked=unlinked,
+        )
 
 
 def access_matrix(session: Session, *, scope: ReportScope) -> AccessMatrix:
@@ -204,52 +250,81 @@ def legend_rows() -> list[tuple[str, str, str | None]]:
     rows: list[tuple[str, str, str | None]] = [
         (code, TIER_MEANINGS[tier], None) for tier, code in TIER_CODES.items()
     ]
-    rows += [(f"+{short}", PERMISSION_MEANINGS[code], None)
-             for code, short in PERMISSION_CODES.items()]
     rows += [
-        (PENDING_MARK, "After a code: invited, invitation not accepted yet (access in waiting)",
-         None),
-        ("ADM / RO", "A client with several orgs where the access differs: every distinct "
-                     "code, strongest first; the colour is the worst class among them", None),
+        (f"+{short}", PERMISSION_MEANINGS[code], None) for code, short in PERMISSION_CODES.items()
+    ]
+    rows += [
+        (
+            PENDING_MARK,
+            "After a code: invited, invitation not accepted yet (access in waiting)",
+            None,
+        ),
+        (
+            "ADM / RO",
+            "A client with several orgs where the access differs: every distinct "
+            "code, strongest first; the colour is the worst class among them",
+            None,
+        ),
     ]
     rows += [(cls.value, CLASS_MEANINGS[cls], cls.value) for cls in CELL_CLASSES]
     return rows
 
 
-def write_matrix_xlsx(matrix: AccessMatrix, path: Path, *, scope: ReportScope, as_of: datetime,
-                      columns_per_sheet: int | None = None) -> int:
+def write_matrix_xlsx(
+    matrix: AccessMatrix,
+    path: Path,
+    *,
+    scope: ReportScope,
+    as_of: datetime,
+    columns_per_sheet: int | None = None,
+) -> int:
     """The matrix sheet(s) and a legend; returns the number of staff rows."""
     fixed = _fixed(matrix)
     per_sheet = columns_per_sheet or MAX_COLUMNS - len(fixed)
-    chunks = [matrix.columns[i:i + per_sheet]
-              for i in range(0, len(matrix.columns), per_sheet)] or [()]
+    chunks = [
+        matrix.columns[i : i + per_sheet] for i in range(0, len(matrix.columns), per_sheet)
+    ] or [()]
     with XlsxReport(path, title="Access matrix", as_of=as_of, scope=scope) as book:
         sheets = []
         for n, chunk in enumerate(chunks, start=1):
             part = f" (part {n} of {len(chunks)})" if len(chunks) > 1 else ""
-            sheets.append(book.sheet(
-                "Matrix" if n == 1 else f"Matrix {n}",
-                title=f"Access matrix: staff × clients{part}",
-                columns=(*fixed, *(Column(c.title, CELL_WIDTH) for c in chunk)),
-                group=(*(["Client manager"] + [None] * (len(fixed) - 1)),
-                       *(c.group for c in chunk)),
-                freeze_columns=len(fixed), rotate_from=len(fixed)))
+            sheets.append(
+                book.sheet(
+                    "Matrix" if n == 1 else f"Matrix {n}",
+                    title=f"Access matrix: staff × clients{part}",
+                    columns=(*fixed, *(Column(c.title, CELL_WIDTH) for c in chunk)),
+                    group=(
+                        *(["Client manager"] + [None] * (len(fixed) - 1)),
+                        *(c.group for c in chunk),
+                    ),
+                    freeze_columns=len(fixed),
+                    rotate_from=len(fixed),
+                )
+            )
         styles = {cls: CLASS_STYLES[cls] for cls in CLASS_STYLES}
         count = 0
         for row in matrix.rows:
             head = _fixed_values(matrix, row)
             for n, sheet in enumerate(sheets):
                 first = n * per_sheet
-                sheet.append_sparse([
-                    *((i, v, None) for i, v in enumerate(head)),
-                    *((len(fixed) + i - first, cell.text, styles.get(cell.finding_class))
-                      for i, cell in row.cells.items() if first <= i < first + per_sheet),
-                ])
+                sheet.append_sparse(
+                    [
+                        *((i, v, None) for i, v in enumerate(head)),
+                        *(
+                            (len(fixed) + i - first, cell.text, styles.get(cell.finding_class))
+                            for i, cell in row.cells.items()
+                            if first <= i < first + per_sheet
+                        ),
+                    ]
+                )
             count += 1
         if not count:
             sheets[0].after(["No staff member has access in this scope."], NOTE)
-        legend = book.sheet("Legend", title="Access matrix: legend",
-                            columns=(Column("Cell shows", 22), Column("Meaning", 95)))
+        legend = book.sheet(
+            "Legend",
+            title="Access matrix: legend",
+            columns=(Column("Cell shows", 22), Column("Meaning", 95)),
+        )
         for key, meaning, cls in legend_rows():
             legend.append((key, meaning), (styles[cls] if cls else BOLD, None))
     return count
@@ -259,8 +334,7 @@ def write_matrix_csv(matrix: AccessMatrix, path: Path) -> int:
     """The same grid as plain codes (no colours); unlinked orgs are labelled as such."""
     fixed = _fixed(matrix)
     header = [c.title for c in fixed] + [
-        c.title if c.client_id is not None else f"Unlinked org: {c.title}"
-        for c in matrix.columns
+        c.title if c.client_id is not None else f"Unlinked org: {c.title}" for c in matrix.columns
     ]
     width = len(matrix.columns)
 
@@ -285,5 +359,12 @@ def write_matrix_report(
 ) -> ReportResult:
     """Write the access matrix to ``path``; returns it with its number of staff rows."""
     cut = ReportScope.of(scope, scope_label)
-    return write_in_format(access_matrix(session, scope=cut), path, fmt, scope=cut, as_of=as_of,
-                           csv=write_matrix_csv, xlsx=write_matrix_xlsx)
+    return write_in_format(
+        access_matrix(session, scope=cut),
+        path,
+        fmt,
+        scope=cut,
+        as_of=as_of,
+        csv=write_matrix_csv,
+        xlsx=write_matrix_xlsx,
+    )

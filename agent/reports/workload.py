@@ -73,14 +73,33 @@ class WorkloadRow:
     high: int = 0
 
     def cells(self) -> tuple[object, ...]:
-        return (self.manager, self.clients, self.budget, self.no_budget, self.archived,
-                self.clients_with_findings, self.clients_with_critical, self.clients_with_high,
-                self.findings, self.critical, self.high)
+        return (
+            self.manager,
+            self.clients,
+            self.budget,
+            self.no_budget,
+            self.archived,
+            self.clients_with_findings,
+            self.clients_with_critical,
+            self.clients_with_high,
+            self.findings,
+            self.critical,
+            self.high,
+        )
 
     def add(self, other: WorkloadRow) -> None:
-        for name in ("clients", "budget", "no_budget", "archived", "clients_with_findings",
-                     "clients_with_critical", "clients_with_high", "findings", "critical",
-                     "high"):
+        for name in (
+            "clients",
+            "budget",
+            "no_budget",
+            "archived",
+            "clients_with_findings",
+            "clients_with_critical",
+            "clients_with_high",
+            "findings",
+            "critical",
+            "high",
+        ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
@@ -105,10 +124,15 @@ def _findings_by_client(session: Session, scope: ReportScope) -> dict[int, dict[
         select(ClientOrgLink.client_id, Finding.severity, func.count(col(Finding.id)))
         .select_from(Finding)
         .join(Org, col(Org.id) == col(Finding.org_id))
-        .join(ClientOrgLink, (col(ClientOrgLink.portal) == col(Org.portal))
-              & (col(ClientOrgLink.portal_org_id) == col(Org.portal_org_id)))
-        .where(col(Finding.resolved_at).is_(None),
-               col(Finding.finding_class).in_([c.value for c in FindingClass if c.is_problem]))
+        .join(
+            ClientOrgLink,
+            (col(ClientOrgLink.portal) == col(Org.portal))
+            & (col(ClientOrgLink.portal_org_id) == col(Org.portal_org_id)),
+        )
+        .where(
+            col(Finding.resolved_at).is_(None),
+            col(Finding.finding_class).in_([c.value for c in FindingClass if c.is_problem]),
+        )
         .group_by(col(ClientOrgLink.client_id), col(Finding.severity))
     )
     counts: dict[int, dict[str, int]] = defaultdict(dict)
@@ -140,8 +164,9 @@ def _rows(facts: Iterable[_ClientFacts], key: str) -> tuple[WorkloadRow, ...]:
         row.clients_with_findings += found > 0
         row.clients_with_critical += critical > 0
         row.clients_with_high += high > 0
-    return tuple(sorted(rows.values(), key=lambda r: (r.manager == NO_MANAGER,
-                                                      r.manager.casefold())))
+    return tuple(
+        sorted(rows.values(), key=lambda r: (r.manager == NO_MANAGER, r.manager.casefold()))
+    )
 
 
 def workload(session: Session, *, scope: ReportScope) -> Workload:
@@ -151,8 +176,9 @@ def workload(session: Session, *, scope: ReportScope) -> Workload:
     if scope.client_ids is not None:
         query = query.where(col(Client.id).in_(sorted(scope.client_ids)))
     facts = [
-        _ClientFacts(c.client_manager, c.job_manager, c.annual_fee, c.archived,
-                     counts.get(c.id or 0, {}))
+        _ClientFacts(
+            c.client_manager, c.job_manager, c.annual_fee, c.archived, counts.get(c.id or 0, {})
+        )
         for c in session.exec(query)
     ]
     by_client = _rows(facts, "client_manager")
@@ -162,14 +188,16 @@ def workload(session: Session, *, scope: ReportScope) -> Workload:
     return Workload(by_client, _rows(facts, "job_manager"), total)
 
 
-def write_workload_xlsx(data: Workload, path: Path, *, scope: ReportScope,
-                        as_of: datetime) -> int:
+def write_workload_xlsx(data: Workload, path: Path, *, scope: ReportScope, as_of: datetime) -> int:
     with XlsxReport(path, title="Workload", as_of=as_of, scope=scope) as book:
         for name, title, columns, rows in (
-            ("By client manager", "Workload by client manager", CLIENT_MANAGER_COLUMNS,
-             data.by_client_manager),
-            ("By job manager", "Workload by job manager", JOB_MANAGER_COLUMNS,
-             data.by_job_manager),
+            (
+                "By client manager",
+                "Workload by client manager",
+                CLIENT_MANAGER_COLUMNS,
+                data.by_client_manager,
+            ),
+            ("By job manager", "Workload by job manager", JOB_MANAGER_COLUMNS, data.by_job_manager),
         ):
             sheet = book.sheet(name, title=title, columns=columns, freeze_columns=1)
             for row in rows:
@@ -197,5 +225,12 @@ def write_workload_report(
 ) -> ReportResult:
     """Write the workload report to ``path``; returns it with its row count (both tables)."""
     cut = ReportScope.of(scope, scope_label)
-    return write_in_format(workload(session, scope=cut), path, fmt, scope=cut, as_of=as_of,
-                           csv=write_workload_csv, xlsx=write_workload_xlsx)
+    return write_in_format(
+        workload(session, scope=cut),
+        path,
+        fmt,
+        scope=cut,
+        as_of=as_of,
+        csv=write_workload_csv,
+        xlsx=write_workload_xlsx,
+    )

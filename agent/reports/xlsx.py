@@ -72,9 +72,10 @@ NOTE = Style(italic=True, color="#595959")
 
 def safe_sheet_title(raw: str, taken: set[str]) -> str:
     """A sheet title Excel accepts (≤ 31 chars, no []:*?/\\ or control characters), unique."""
-    cleaned = "".join(
-        "_" if c in _INVALID_SHEET_CHARS or ord(c) < 32 else c for c in raw
-    ).strip("' ") or "Sheet"
+    cleaned = (
+        "".join("_" if c in _INVALID_SHEET_CHARS or ord(c) < 32 else c for c in raw).strip("' ")
+        or "Sheet"
+    )
     title = cleaned[:31].rstrip("'")
     n = 2
     folded = {t.casefold() for t in taken}
@@ -112,16 +113,22 @@ class XlsxReport:
         self.path = path
         self.as_of = as_of
         self.scope = scope
-        self._book = xlsxwriter.Workbook(str(path), {
-            "constant_memory": True,
-            "strings_to_formulas": False,
-            "strings_to_numbers": False,
-            "strings_to_urls": False,
-        })
-        self._book.set_properties({
-            "title": title, "comments": f"{as_of_text(as_of)} · {scope.line}",
-            "created": naive_utc(as_of),
-        })
+        self._book = xlsxwriter.Workbook(
+            str(path),
+            {
+                "constant_memory": True,
+                "strings_to_formulas": False,
+                "strings_to_numbers": False,
+                "strings_to_urls": False,
+            },
+        )
+        self._book.set_properties(
+            {
+                "title": title,
+                "comments": f"{as_of_text(as_of)} · {scope.line}",
+                "created": naive_utc(as_of),
+            }
+        )
         self._formats: dict[tuple[CellKind, Style | None], Format | None] = {}
         self._raw_formats: dict[tuple[tuple[str, Any], ...], Format] = {}
         self._taken: set[str] = set()
@@ -130,8 +137,9 @@ class XlsxReport:
     def __enter__(self) -> XlsxReport:
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if kind is None:
             self.close()
             return
@@ -194,8 +202,15 @@ class XlsxReport:
         if len(columns) > MAX_COLUMNS:
             raise ValueError(f"{len(columns)} columns do not fit one sheet ({MAX_COLUMNS})")
         worksheet = self._book.add_worksheet(safe_sheet_title(name, self._taken))
-        table = TableSheet(self, worksheet, title=title, columns=columns, group=group,
-                           freeze_columns=freeze_columns, rotate_from=rotate_from)
+        table = TableSheet(
+            self,
+            worksheet,
+            title=title,
+            columns=columns,
+            group=group,
+            freeze_columns=freeze_columns,
+            rotate_from=rotate_from,
+        )
         self._sheets.append(table)
         return table
 
@@ -203,9 +218,17 @@ class XlsxReport:
 class TableSheet:
     """One framed table on one sheet, written row by row from the top."""
 
-    def __init__(self, report: XlsxReport, worksheet: Worksheet, *, title: str,
-                 columns: Sequence[Column], group: Sequence[str | None] | None,
-                 freeze_columns: int, rotate_from: int | None) -> None:
+    def __init__(
+        self,
+        report: XlsxReport,
+        worksheet: Worksheet,
+        *,
+        title: str,
+        columns: Sequence[Column],
+        group: Sequence[str | None] | None,
+        freeze_columns: int,
+        rotate_from: int | None,
+    ) -> None:
         self.report = report
         self.worksheet = worksheet
         self._write_string = _method(worksheet, "write_string")
@@ -229,16 +252,32 @@ class TableSheet:
         for i, column in enumerate(self.columns):
             ws.set_column(i, i, column.width)
         if group is not None:
-            group_format = report.raw_format({"bold": True, "bg_color": "#D9E1F2", "pattern": 1,
-                                              "font_size": 9, "text_wrap": True,
-                                              "valign": "bottom"})
+            group_format = report.raw_format(
+                {
+                    "bold": True,
+                    "bg_color": "#D9E1F2",
+                    "pattern": 1,
+                    "font_size": 9,
+                    "text_wrap": True,
+                    "valign": "bottom",
+                }
+            )
             ws.set_row(HEADER_ROW, 30)
             self._group_row(group, group_format)
-        header = {"bold": True, "font_color": "#FFFFFF", "bg_color": HEADER_FILL, "pattern": 1,
-                  "valign": "vcenter", "text_wrap": True, "border": 1, "border_color": "#FFFFFF"}
+        header = {
+            "bold": True,
+            "font_color": "#FFFFFF",
+            "bg_color": HEADER_FILL,
+            "pattern": 1,
+            "valign": "vcenter",
+            "text_wrap": True,
+            "border": 1,
+            "border_color": "#FFFFFF",
+        }
         header_format = report.raw_format(header)
-        rotated_format = report.raw_format({**header, "rotation": 90, "valign": "bottom",
-                                            "align": "center"})
+        rotated_format = report.raw_format(
+            {**header, "rotation": 90, "valign": "bottom", "align": "center"}
+        )
         # Row heights are not measured in constant_memory mode: size the header here.
         flat = self.columns[:rotate_from] if rotate_from is not None else self.columns
         lines = max((math.ceil(len(c.title) / max(c.width - 1, 1)) for c in flat), default=1)
@@ -249,8 +288,9 @@ class TableSheet:
         ws.set_row(self.header_row, height)
         for i, column in enumerate(self.columns):
             rotated = rotate_from is not None and i >= rotate_from
-            self._text(self.header_row, i, column.title,
-                       rotated_format if rotated else header_format)
+            self._text(
+                self.header_row, i, column.title, rotated_format if rotated else header_format
+            )
         ws.freeze_panes(self.header_row + 1, freeze_columns)
         ws.set_landscape()
         ws.set_paper(9)  # A4
@@ -269,8 +309,9 @@ class TableSheet:
     def name(self) -> str:
         return str(self.worksheet.get_name())
 
-    def append(self, values: Sequence[object],
-               styles: Sequence[Style | None] | None = None) -> None:
+    def append(
+        self, values: Sequence[object], styles: Sequence[Style | None] | None = None
+    ) -> None:
         """Write the next row of the table; ``styles`` (per cell) may colour cells."""
         row = self._next_row
         if row >= MAX_ROWS:
@@ -283,8 +324,7 @@ class TableSheet:
             format_of, columns = self.report.format, self.columns
             for i, value in enumerate(values):
                 style = styles[i]
-                put(row, i, value,
-                    plain[i] if style is None else format_of(columns[i].kind, style))
+                put(row, i, value, plain[i] if style is None else format_of(columns[i].kind, style))
         self._next_row += 1
         self.rows += 1
 
@@ -348,8 +388,12 @@ class TableSheet:
         if kind is str:
             self._text(row, column, value, fmt)  # type: ignore[arg-type]
         elif kind is datetime:
-            self._write_datetime(row, column, naive_utc(value),  # type: ignore[arg-type]
-                                 fmt or self._datetime_format)
+            self._write_datetime(
+                row,
+                column,
+                naive_utc(value),  # type: ignore[arg-type]
+                fmt or self._datetime_format,
+            )
         elif kind is int or kind is float:
             self._write_number(row, column, value, fmt)
         elif value is None:
@@ -360,8 +404,9 @@ class TableSheet:
         elif isinstance(value, datetime):
             self._write_datetime(row, column, naive_utc(value), fmt or self._datetime_format)
         elif isinstance(value, date):
-            self._write_datetime(row, column, datetime(value.year, value.month, value.day),
-                                 fmt or self._date_format)
+            self._write_datetime(
+                row, column, datetime(value.year, value.month, value.day), fmt or self._date_format
+            )
         elif isinstance(value, int | float):
             self._write_number(row, column, value, fmt)
         else:

@@ -33,8 +33,7 @@ class Scraper(Protocol):
         """Whether the context's stored session is still accepted by the portal."""
         ...
 
-    def org_pages(self, context: BrowserContext, base_url: str
-                  ) -> AsyncIterator[Sequence[OrgRef]]:
+    def org_pages(self, context: BrowserContext, base_url: str) -> AsyncIterator[Sequence[OrgRef]]:
         """Every org the signed-in login can see, a page of the portal's list at a time.
 
         A page at a time so that the crawler can scan the first orgs of a long list

@@ -48,15 +48,18 @@ async def submit(page: Page, fields: Mapping[str, str], button: str) -> None:
     try:
         for label, value in fields.items():
             await page.get_by_label(label, exact=True).fill(value, timeout=timeout)
-        async with page.expect_navigation(wait_until="domcontentloaded",
-                                          timeout=timeout) as navigation:
+        async with page.expect_navigation(
+            wait_until="domcontentloaded", timeout=timeout
+        ) as navigation:
             await page.get_by_role("button", name=button, exact=True).click(timeout=timeout)
         response = await navigation.value
     except PlaywrightTimeout as exc:
         raise PortalTimeout(f"the sign-in step '{button}' got no complete answer") from exc
     except PlaywrightError as exc:
-        raise PortalError(unreachable_detail(page.url, exc) or
-                          f"the sign-in step '{button}' failed: {_first_line(exc)}") from exc
+        raise PortalError(
+            unreachable_detail(page.url, exc)
+            or f"the sign-in step '{button}' failed: {_first_line(exc)}"
+        ) from exc
     if response is None:
         return
     if response.status >= 500 and urlsplit(page.url).path != form_path:
@@ -67,13 +70,13 @@ async def submit(page: Page, fields: Mapping[str, str], button: str) -> None:
 
 async def goto(page: Page, url: str) -> None:
     try:
-        response = await page.goto(url, wait_until="domcontentloaded",
-                                   timeout=scrape_timeout_ms())
+        response = await page.goto(url, wait_until="domcontentloaded", timeout=scrape_timeout_ms())
     except PlaywrightTimeout as exc:
         raise PortalTimeout(f"{url} did not load") from exc
     except PlaywrightError as exc:
-        raise PortalError(unreachable_detail(url, exc) or
-                          f"{url} did not load: {_first_line(exc)}") from exc
+        raise PortalError(
+            unreachable_detail(url, exc) or f"{url} did not load: {_first_line(exc)}"
+        ) from exc
     if response is not None:
         await check_status(response)
 
@@ -88,8 +91,10 @@ async def check_status(response: Response) -> None:
         if "Too many attempts" in text:
             raise LoginLocked("the portal locked the login after too many wrong passwords")
         retry = response.headers.get("retry-after")
-        raise RateLimited(f"{response.url} answered 429",
-                          retry_after=float(retry) if retry and retry.isdigit() else None)
+        raise RateLimited(
+            f"{response.url} answered 429",
+            retry_after=float(retry) if retry and retry.isdigit() else None,
+        )
     if status >= 500:
         raise PortalError(f"{response.url} answered {status}")
 

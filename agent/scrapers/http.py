@@ -33,15 +33,51 @@ _limits: WeakKeyDictionary[BrowserContext, asyncio.Semaphore] = WeakKeyDictionar
 #: driver's HTTP client Node's error codes; both are matched.
 _UNREACHABLE: tuple[tuple[tuple[str, ...], str], ...] = (
     (("ECONNREFUSED", "ERR_CONNECTION_REFUSED"), "connection refused"),
-    (("ENOTFOUND", "EAI_AGAIN", "ERR_NAME_NOT_RESOLVED", "ERR_NAME_RESOLUTION_FAILED",
-      "getaddrinfo"), "the host name does not resolve (DNS)"),
-    (("ERR_CERT_", "ERR_SSL_", "ERR_BAD_SSL", "CERT_", "certificate", "SSL routines",
-      "EPROTO", "wrong version number", "TLS"), "TLS error"),
-    (("EHOSTUNREACH", "ENETUNREACH", "ERR_ADDRESS_UNREACHABLE", "ERR_NETWORK_",
-      "ERR_INTERNET_DISCONNECTED"), "network unreachable"),
+    (
+        (
+            "ENOTFOUND",
+            "EAI_AGAIN",
+            "ERR_NAME_NOT_RESOLVED",
+            "ERR_NAME_RESOLUTION_FAILED",
+            "getaddrinfo",
+        ),
+        "the host name does not resolve (DNS)",
+    ),
+    (
+        (
+            "ERR_CERT_",
+            "ERR_SSL_",
+            "ERR_BAD_SSL",
+            "CERT_",
+            "certificate",
+            "SSL routines",
+            "EPROTO",
+            "wrong version number",
+            "TLS",
+        ),
+        "TLS error",
+    ),
+    (
+        (
+            "EHOSTUNREACH",
+            "ENETUNREACH",
+            "ERR_ADDRESS_UNREACHABLE",
+            "ERR_NETWORK_",
+            "ERR_INTERNET_DISCONNECTED",
+        ),
+        "network unreachable",
+    ),
     (("ETIMEDOUT", "ERR_CONNECTION_TIMED_OUT"), "the connection timed out"),
-    (("ECONNRESET", "ERR_CONNECTION_RESET", "ERR_CONNECTION_CLOSED", "ERR_EMPTY_RESPONSE",
-      "socket hang up"), "the connection was closed"),
+    (
+        (
+            "ECONNRESET",
+            "ERR_CONNECTION_RESET",
+            "ERR_CONNECTION_CLOSED",
+            "ERR_EMPTY_RESPONSE",
+            "socket hang up",
+        ),
+        "the connection was closed",
+    ),
 )
 
 
@@ -63,8 +99,14 @@ def unreachable_detail(url: str, exc: BaseException) -> str | None:
     for markers, cause in _UNREACHABLE:
         if any(marker in message for marker in markers):
             if cause == "TLS error":
-                code = next((w.strip(".:,") for w in message.split()
-                             if w.strip(".:,").startswith(("net::ERR_", "ERR_"))), "")
+                code = next(
+                    (
+                        w.strip(".:,")
+                        for w in message.split()
+                        if w.strip(".:,").startswith(("net::ERR_", "ERR_"))
+                    ),
+                    "",
+                )
                 cause = f"TLS error ({code.removeprefix('net::')})" if code else cause
             if cause == "the connection was closed":
                 return f"{origin_of(url)} closed the connection"
@@ -124,11 +166,15 @@ async def _get(context: BrowserContext, url: str, accept: str) -> tuple[int, dic
         return await _get_now(context, url, accept)
 
 
-async def _get_now(context: BrowserContext, url: str, accept: str
-                   ) -> tuple[int, dict[str, str], str]:
+async def _get_now(
+    context: BrowserContext, url: str, accept: str
+) -> tuple[int, dict[str, str], str]:
     try:
         response = await context.request.get(
-            url, headers={"Accept": accept}, timeout=scrape_timeout_ms(), max_redirects=0,
+            url,
+            headers={"Accept": accept},
+            timeout=scrape_timeout_ms(),
+            max_redirects=0,
             fail_on_status_code=False,
         )
     except PlaywrightError as exc:
@@ -165,8 +211,7 @@ def _raise_for_status(url: str, status: int, headers: dict[str, str], error: obj
             raise NoPermission("the login's role in this org cannot view users")
         raise PortalError(f"{url} answered 403 ({error or 'no reason given'})")
     if status == 404:
-        raise PortalError(
-            "the portal says this org does not exist or this login cannot open it")
+        raise PortalError("the portal says this org does not exist or this login cannot open it")
     if status == 429:
         retry = headers.get("retry-after")
         raise RateLimited(

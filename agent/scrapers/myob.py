@@ -42,11 +42,16 @@ _MAX_PAGES = 1000
 
 
 SIGN_IN = SignInPages(
-    path=LOGIN_PATH, email_label="Email", password_label="Password",
-    password_button="Sign in", wrong_password="Incorrect email or password.",
-    code_label="Code from your authenticator app", code_button="Verify",
+    path=LOGIN_PATH,
+    email_label="Email",
+    password_label="Password",
+    password_button="Sign in",
+    wrong_password="Incorrect email or password.",
+    code_label="Code from your authenticator app",
+    code_button="Verify",
     landing="/businesses",
 )
+
 
 class MyobScraper:
     portal: ClassVar[Portal] = Portal.MYOB
@@ -57,8 +62,9 @@ class MyobScraper:
     async def is_signed_in(self, context: BrowserContext, base_url: str) -> bool:
         return await session_alive(context, f"{base_url}/businesses")
 
-    async def org_pages(self, context: BrowserContext, base_url: str
-                        ) -> AsyncIterator[Sequence[OrgRef]]:
+    async def org_pages(
+        self, context: BrowserContext, base_url: str
+    ) -> AsyncIterator[Sequence[OrgRef]]:
         url = f"{base_url}/businesses"
         async with page_from(context) as page:
             await open_org_page(page, url, login_path=LOGIN_PATH)
@@ -79,8 +85,10 @@ class MyobScraper:
         users: list[PortalUser] = []
         total: int | None = None
         for number in range(1, _MAX_PAGES + 1):
-            url = (f"{base_url}/api/businesses/{org.portal_org_id}/users"
-                   f"?page={number}&pageSize={PAGE_SIZE}")
+            url = (
+                f"{base_url}/api/businesses/{org.portal_org_id}/users"
+                f"?page={number}&pageSize={PAGE_SIZE}"
+            )
             body = await get_json(context, url)
             items, page_total = _page(body, number)
             if total is None:
@@ -94,8 +102,9 @@ class MyobScraper:
             raise PortalError(f"the user list did not end after {_MAX_PAGES} pages")
         if total is None or len(users) != total:
             raise PortalError(f"read {len(users)} users, the portal says {total}")
-        return OrgUsers(org=org, users=tuple(users), reported_total=total,
-                        evidence=f"JSON total {total}")
+        return OrgUsers(
+            org=org, users=tuple(users), reported_total=total, evidence=f"JSON total {total}"
+        )
 
 
 def _page(body: Any, number: int) -> tuple[list[Any], int]:
@@ -118,7 +127,10 @@ def _user(row: Any) -> PortalUser:
     if not isinstance(roles, list):
         raise LayoutChanged("roles is not a list")
     return PortalUser(
-        email=str(row["email"]), name=str(row["name"]), role=str(row["userType"]),
-        status=status, extra_permissions=tuple(str(r) for r in roles), kind=str(row["access"]),
+        email=str(row["email"]),
+        name=str(row["name"]),
+        role=str(row["userType"]),
+        status=status,
+        extra_permissions=tuple(str(r) for r in roles),
+        kind=str(row["access"]),
     )
-

@@ -68,13 +68,13 @@ async def keep_for_reading(context: BrowserContext, page: Page) -> None:
 async def open_org_page(page: Page, url: str, *, login_path: str) -> None:
     """Navigate to an org's page and raise the failure the answer shows, if any."""
     try:
-        response = await page.goto(url, wait_until="domcontentloaded",
-                                   timeout=scrape_timeout_ms())
+        response = await page.goto(url, wait_until="domcontentloaded", timeout=scrape_timeout_ms())
     except PlaywrightTimeout as exc:
         raise PortalTimeout(f"{url} did not load within {scrape_timeout_s():.0f} s") from exc
     except PlaywrightError as exc:
-        raise PortalError(unreachable_detail(url, exc) or
-                          f"{url} did not load: {str(exc).splitlines()[0]}") from exc
+        raise PortalError(
+            unreachable_detail(url, exc) or f"{url} did not load: {str(exc).splitlines()[0]}"
+        ) from exc
     if urlsplit(page.url).path.rstrip("/") == login_path.rstrip("/"):
         raise SessionExpired("the portal sent the page to its sign-in form")
     if response is None:

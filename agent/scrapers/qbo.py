@@ -53,23 +53,34 @@ LOGIN_PATH = "/signin"
 USERS_HEADERS = ("Name", "Email", "User type", "Status")
 FIRMS_HEADERS = ("Firm", "Name", "Email", "Status")
 CLIENTS_HEADERS = ("Client", "Status")
-TABS = (("users", USERS_HEADERS, "No users to show"), ("firms", FIRMS_HEADERS,
-                                                         "No accounting firms"))
+TABS = (
+    ("users", USERS_HEADERS, "No users to show"),
+    ("firms", FIRMS_HEADERS, "No accounting firms"),
+)
 #: ``{a}-{b} of {N}``, alone on its line or within one (beside the pager's links)
 _RANGE = re.compile(r"(?<![\d-])(\d+)-(\d+) of (\d+)(?!\d)")
 #: where each client links: the company's Manage users page, and nothing under it
 _MANAGE_USERS = re.compile(r"/app/company/(\d{10,19})/manageusers/?")
-_STATUS = {"active": AccessStatus.ACTIVE, "invited": AccessStatus.PENDING,
-           "inactive": AccessStatus.INACTIVE}
+_STATUS = {
+    "active": AccessStatus.ACTIVE,
+    "invited": AccessStatus.PENDING,
+    "inactive": AccessStatus.INACTIVE,
+}
 _MAX_PAGES = 2000
 
 
 SIGN_IN = SignInPages(
-    path=LOGIN_PATH, email_label="Email or user ID", identifier_button="Continue",
-    password_label="Password", password_button="Sign in",
+    path=LOGIN_PATH,
+    email_label="Email or user ID",
+    identifier_button="Continue",
+    password_label="Password",
+    password_button="Sign in",
     wrong_password="Incorrect password. Try again or reset it.",
-    code_label="Verification code", code_button="Continue", landing="/clients",
+    code_label="Verification code",
+    code_button="Continue",
+    landing="/clients",
 )
+
 
 class QboScraper:
     portal: ClassVar[Portal] = Portal.QBO
@@ -80,8 +91,9 @@ class QboScraper:
     async def is_signed_in(self, context: BrowserContext, base_url: str) -> bool:
         return await session_alive(context, f"{base_url}/clients")
 
-    async def org_pages(self, context: BrowserContext, base_url: str
-                        ) -> AsyncIterator[Sequence[OrgRef]]:
+    async def org_pages(
+        self, context: BrowserContext, base_url: str
+    ) -> AsyncIterator[Sequence[OrgRef]]:
         url = f"{base_url}/clients"
         for _ in range(_MAX_PAGES):
             page = await fetch_and_read(context, url)
@@ -96,8 +108,10 @@ class QboScraper:
 
     async def list_users(self, context: BrowserContext, base_url: str, org: OrgRef) -> OrgUsers:
         # both tabs at once: their pages are read in one document, with other orgs'
-        reads = [asyncio.create_task(_read_tab(context, base_url, org, tab, headers, empty))
-                 for tab, headers, empty in TABS]
+        reads = [
+            asyncio.create_task(_read_tab(context, base_url, org, tab, headers, empty))
+            for tab, headers, empty in TABS
+        ]
         try:
             results = await asyncio.gather(*reads)
         except BaseException:
@@ -110,8 +124,9 @@ class QboScraper:
         for (tab, _, _), (rows, total) in zip(TABS, results, strict=True):
             users.extend(rows)
             evidence.append(f"{tab}: {total}")
-        return OrgUsers(org=org, users=tuple(users), reported_total=len(users),
-                        evidence="; ".join(evidence))
+        return OrgUsers(
+            org=org, users=tuple(users), reported_total=len(users), evidence="; ".join(evidence)
+        )
 
 
 def _clients(page: ReadPage, url: str) -> list[OrgRef]:
@@ -123,8 +138,9 @@ def _clients(page: ReadPage, url: str) -> list[OrgRef]:
     """
     index, columns = _table(page.tables, CLIENTS_HEADERS)
     if index is None:
-        raise LayoutChanged(f"the client list has no table with columns "
-                            f"{', '.join(CLIENTS_HEADERS)}")
+        raise LayoutChanged(
+            f"the client list has no table with columns {', '.join(CLIENTS_HEADERS)}"
+        )
     client = columns["Client"]
     rows = page.tables[index]
     links: dict[int, list[tuple[int, str, str]]] = {}
@@ -134,8 +150,11 @@ def _clients(page: ReadPage, url: str) -> list[OrgRef]:
     for number, cells in enumerate(rows[1:], start=1):
         if not _is_data_row(cells, rows[0]):
             continue
-        company = [(cell, text, m.group(1)) for cell, text, href in links.get(number, [])
-                   if (m := _MANAGE_USERS.fullmatch(urlsplit(urljoin(url, href)).path))]
+        company = [
+            (cell, text, m.group(1))
+            for cell, text, href in links.get(number, [])
+            if (m := _MANAGE_USERS.fullmatch(urlsplit(urljoin(url, href)).path))
+        ]
         realms = {realm for _, _, realm in company}
         if len(realms) != 1:
             raise LayoutChanged(f"client row {number} links to {len(realms)} companies, not one")
@@ -147,13 +166,20 @@ def _clients(page: ReadPage, url: str) -> list[OrgRef]:
 def _next_page(page: ReadPage) -> str | None:
     """The ``href`` of the page's ``Next`` link, not counting links inside its tables."""
     in_tables = {(text, href) for found in page.table_links for _, _, text, href in found}
-    following = [href for text, href in page.links
-                 if text == "Next" and href and (text, href) not in in_tables]
+    following = [
+        href
+        for text, href in page.links
+        if text == "Next" and href and (text, href) not in in_tables
+    ]
     return following[0] if following else None
 
 
 async def _read_tab(
-    context: BrowserContext, base_url: str, org: OrgRef, tab: str, headers: tuple[str, ...],
+    context: BrowserContext,
+    base_url: str,
+    org: OrgRef,
+    tab: str,
+    headers: tuple[str, ...],
     empty_text: str,
 ) -> tuple[list[PortalUser], int]:
     """Every row of one tab, page by page, checked against the page's own range text.
@@ -173,15 +199,17 @@ async def _read_tab(
         table = page.tables[index] if index is not None else []
         body = [cells for cells in table[1:] if _is_data_row(cells, table[0])]
         found = _ranges(lines)
-        if (number == 1 and not body and all(total == 0 for _, _, total in found)
-                and empty_text in lines):
+        if (
+            number == 1
+            and not body
+            and all(total == 0 for _, _, total in found)
+            and empty_text in lines
+        ):
             return [], 0
         if index is None:
-            raise LayoutChanged(
-                f"the {tab} tab has no table with columns {', '.join(headers)}")
+            raise LayoutChanged(f"the {tab} tab has no table with columns {', '.join(headers)}")
         if len(found) != 1:
-            raise LayoutChanged(f"the {tab} tab shows {len(found)} 'a-b of N' range texts, "
-                                "not one")
+            raise LayoutChanged(f"the {tab} tab shows {len(found)} 'a-b of N' range texts, not one")
         first, last, total = found[0]
         if first != len(users) + 1 or last - first + 1 != len(body):
             raise PortalError(
@@ -195,8 +223,9 @@ async def _read_tab(
     raise PortalError(f"the {tab} tab did not end after {_MAX_PAGES} pages")
 
 
-def _table(tables: list[list[list[str]]], headers: tuple[str, ...]
-           ) -> tuple[int | None, dict[str, int]]:
+def _table(
+    tables: list[list[list[str]]], headers: tuple[str, ...]
+) -> tuple[int | None, dict[str, int]]:
     """Which of the page's tables has every column of ``headers``, and where each is.
 
     Tables are found by their accessible role (``reading``); the one wanted is picked
@@ -213,7 +242,8 @@ def _table(tables: list[list[list[str]]], headers: tuple[str, ...]
             matching.append((i, {h: names.index(h) for h in headers}))
     if len(matching) > 1:
         raise LayoutChanged(
-            f"{len(matching)} tables have the columns {', '.join(headers)}, not one")
+            f"{len(matching)} tables have the columns {', '.join(headers)}, not one"
+        )
     return matching[0] if matching else (None, {})
 
 

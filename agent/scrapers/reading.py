@@ -140,8 +140,8 @@ _HEAD = re.compile(r"<head\b[^>]*>(.*?)</head\s*>", re.IGNORECASE | re.DOTALL)
 #: (``<meta name=…>``: a per-page CSRF token, a description, the viewport a desktop
 #: browser ignores). ``http-equiv`` metas stay: they can change what the page may load.
 _INERT_HEAD = re.compile(
-    r"<title\b[^>]*>.*?</title\s*>|<meta\b(?=[^>]*\bname\s*=)[^>]*>",
-    re.IGNORECASE | re.DOTALL)
+    r"<title\b[^>]*>.*?</title\s*>|<meta\b(?=[^>]*\bname\s*=)[^>]*>", re.IGNORECASE | re.DOTALL
+)
 _BODY_TAG = re.compile(r"<body\b([^>]*)>", re.IGNORECASE)
 
 
@@ -234,7 +234,7 @@ async def _drain(context: BrowserContext, desk: _Desk) -> None:
             queue = desk.waiting.pop(key)
             batch = queue[:MAX_PAGES] if key is not None else queue[:1]
             if len(queue) > len(batch):
-                desk.waiting[key] = queue[len(batch):]
+                desk.waiting[key] = queue[len(batch) :]
             await _read(context, batch)
     finally:
         desk.reading -= 1
@@ -259,15 +259,20 @@ async def _read(context: BrowserContext, batch: list[_Waiting]) -> None:
     try:
         async with page_from(context) as page:
             sections = await asyncio.wait_for(
-                _swap_and_read(page, [w.html for w in batch]), scrape_timeout_s())
+                _swap_and_read(page, [w.html for w in batch]), scrape_timeout_s()
+            )
         if len(sections) != len(batch):
             raise PortalError(f"{len(batch)} pages made {len(sections)} sections")
         for item, (lines, tables, table_links, links) in zip(batch, sections, strict=True):
             if not item.done.done():
-                item.done.set_result(ReadPage(
-                    lines, tables,
-                    [[(r, c, t, h) for r, c, t, h in found] for found in table_links],
-                    [(t, h) for t, h in links]))
+                item.done.set_result(
+                    ReadPage(
+                        lines,
+                        tables,
+                        [[(r, c, t, h) for r, c, t, h in found] for found in table_links],
+                        [(t, h) for t, h in links],
+                    )
+                )
     except TimeoutError:
         _fail(batch, PortalTimeout("the page could not be laid out in time"))
     except PlaywrightError as exc:
@@ -279,9 +284,9 @@ async def _read(context: BrowserContext, batch: list[_Waiting]) -> None:
         raise
 
 
-async def _swap_and_read(page: Page, htmls: list[str]
-                         ) -> list[tuple[list[str], list[Table], list[list[list[str]]],
-                                         list[list[str]]]]:
+async def _swap_and_read(
+    page: Page, htmls: list[str]
+) -> list[tuple[list[str], list[Table], list[list[list[str]]], list[list[str]]]]:
     mark = str(next(_marks))
     # Swap and read are sent together, so the read costs one wait for the browser, not
     # two. The driver does not promise their order; a read that ran before the swap
@@ -289,7 +294,8 @@ async def _swap_and_read(page: Page, htmls: list[str]
     outcomes = await asyncio.gather(
         page.evaluate(_SWAP_PAGES, [htmls, mark]),
         page.get_by_role("table").evaluate_all(_READ_SECTIONS, mark),
-        return_exceptions=True)
+        return_exceptions=True,
+    )
     for outcome in outcomes:
         if isinstance(outcome, BaseException):
             raise outcome

@@ -5,7 +5,6 @@ an error that names the kinds there are. Importing this module loads every
 scraper, and with them Playwright: the server and the services never need it.
 """
 
-
 from __future__ import annotations
 
 from agent.domain import Portal

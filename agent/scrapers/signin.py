@@ -59,20 +59,27 @@ async def sign_in(context: BrowserContext, credentials: Credentials, pages: Sign
     try:
         await forms.goto(page, f"{credentials.base_url}{pages.path}")
         if pages.identifier_button:
-            await forms.submit(page, {pages.email_label: credentials.email},
-                               pages.identifier_button)
-            await forms.outcome(page, {"password": forms.label_visible(page,
-                                                                        pages.password_label)},
-                                what="the email")
+            await forms.submit(
+                page, {pages.email_label: credentials.email}, pages.identifier_button
+            )
+            await forms.outcome(
+                page,
+                {"password": forms.label_visible(page, pages.password_label)},
+                what="the email",
+            )
             fields = {pages.password_label: credentials.password}
         else:
-            fields = {pages.email_label: credentials.email,
-                      pages.password_label: credentials.password}
+            fields = {
+                pages.email_label: credentials.email,
+                pages.password_label: credentials.password,
+            }
         await forms.submit(page, fields, pages.password_button)
         step = await forms.outcome(
             page,
-            {"wrong": forms.visible(page, pages.wrong_password),
-             "mfa": forms.label_visible(page, pages.code_label)},
+            {
+                "wrong": forms.visible(page, pages.wrong_password),
+                "mfa": forms.label_visible(page, pages.code_label),
+            },
             what="the password",
         )
         if step == "wrong":

@@ -38,7 +38,6 @@ DRIFT_STEPS = 1
 STEP_MARGIN_S = 0.05
 
 
-
 class NoFreshStep(RuntimeError):
     """Every step tried was claimed by another sign-in of the same login."""
 

@@ -42,15 +42,28 @@ _STATUS = {
     "DECLINED": AccessStatus.DECLINED,
 }
 #: the keys of a user the scraper reads: each must be there (other keys are ignored)
-_USER_KEYS = ("email", "firstName", "lastName", "role", "status", "extraPermissions",
-              "lastLoginUtc")
+_USER_KEYS = (
+    "email",
+    "firstName",
+    "lastName",
+    "role",
+    "status",
+    "extraPermissions",
+    "lastLoginUtc",
+)
 
 
 SIGN_IN = SignInPages(
-    path="/identity/user/login", email_label="Email address", password_label="Password",
-    password_button="Log in", wrong_password="Your email or password is incorrect",
-    code_label="Authentication code", code_button="Confirm", landing="/myxero",
+    path="/identity/user/login",
+    email_label="Email address",
+    password_label="Password",
+    password_button="Log in",
+    wrong_password="Your email or password is incorrect",
+    code_label="Authentication code",
+    code_button="Confirm",
+    landing="/myxero",
 )
+
 
 class XeroScraper:
     portal: ClassVar[Portal] = Portal.XERO
@@ -65,8 +78,9 @@ class XeroScraper:
             return False
         return True
 
-    async def org_pages(self, context: BrowserContext, base_url: str
-                        ) -> AsyncIterator[Sequence[OrgRef]]:
+    async def org_pages(
+        self, context: BrowserContext, base_url: str
+    ) -> AsyncIterator[Sequence[OrgRef]]:
         body = await get_json(context, f"{base_url}/api/myxero/orgs")
         rows = body.get("orgs") if isinstance(body, dict) else None
         if not isinstance(rows, list):
@@ -78,8 +92,14 @@ class XeroScraper:
             if not isinstance(row.get("name"), str):
                 raise LayoutChanged("an org in the org list JSON has no name")
             role = row.get("role")
-            orgs.append(OrgRef(self.portal, row["shortCode"], row["name"],
-                               role if isinstance(role, str) else None))
+            orgs.append(
+                OrgRef(
+                    self.portal,
+                    row["shortCode"],
+                    row["name"],
+                    role if isinstance(role, str) else None,
+                )
+            )
         yield orgs  # the portal lists every org in one answer
 
     async def list_users(self, context: BrowserContext, base_url: str, org: OrgRef) -> OrgUsers:

@@ -122,8 +122,9 @@ class ClientScope(StrEnum):
     MANAGED = "managed"
 
 
-REVIEWER_ROLES = frozenset({PracticeRole.PRACTICE_ADMIN, PracticeRole.PARTNER,
-                            PracticeRole.MANAGER})
+REVIEWER_ROLES = frozenset(
+    {PracticeRole.PRACTICE_ADMIN, PracticeRole.PARTNER, PracticeRole.MANAGER}
+)
 #: Who may post a passive capture: it raises findings and queues scans, so it is a change
 #: to the practice's data, which employees (read-only users) do not make.
 CAPTURE_ROLES = REVIEWER_ROLES
@@ -285,16 +286,26 @@ def add_user(
     elif wanted:
         raise AuthError(f"clients are chosen only for the selected scope, not {which_scope}")
     staff_row = find_staff_member(session, staff) if staff is not None else None
-    user = AppUser(name=clean, role=which_role, scope=which_scope,
-                   staff_id=staff_row.id if staff_row else None)
+    user = AppUser(
+        name=clean, role=which_role, scope=which_scope, staff_id=staff_row.id if staff_row else None
+    )
     session.add(user)
     session.flush()
     assert user.id is not None
     session.add_all(AppUserClient(user_id=user.id, client_id=cid) for cid in wanted)
-    record(session, actor=actor, action="auth.user_added",
-           detail={"user_id": user.id, "name": clean, "role": which_role.value,
-                   "scope": which_scope.value, "client_ids": wanted,
-                   "staff_id": user.staff_id})
+    record(
+        session,
+        actor=actor,
+        action="auth.user_added",
+        detail={
+            "user_id": user.id,
+            "name": clean,
+            "role": which_role.value,
+            "scope": which_scope.value,
+            "client_ids": wanted,
+            "staff_id": user.staff_id,
+        },
+    )
     session.flush()
     return _user_summary(session, user)
 
@@ -309,18 +320,19 @@ def find_staff_member(session: Session, who: str | int) -> Staff:
     text = who.strip()
     if "@" in text:
         match = session.exec(
-            select(Staff).join(StaffEmail, col(StaffEmail.staff_id) == col(Staff.id))
+            select(Staff)
+            .join(StaffEmail, col(StaffEmail.staff_id) == col(Staff.id))
             .where(StaffEmail.email == normalise_email(text))
         ).first()
         if match is None:
             raise AuthError(f"no staff member has the address {text!r}")
         return match
     wanted = normalise_person_name(text)
-    matches = [s for s in session.exec(select(Staff))
-               if normalise_person_name(s.name) == wanted]
+    matches = [s for s in session.exec(select(Staff)) if normalise_person_name(s.name) == wanted]
     if len(matches) != 1:
-        raise AuthError(f"{len(matches) or 'no'} staff members are named {text!r}; "
-                        "give an email or id instead")
+        raise AuthError(
+            f"{len(matches) or 'no'} staff members are named {text!r}; give an email or id instead"
+        )
     return matches[0]
 
 
@@ -336,8 +348,9 @@ def find_user(session: Session, who: str | int) -> AppUser:
 
 
 def list_users(session: Session) -> list[UserSummary]:
-    return [_user_summary(session, u) for u in session.exec(select(AppUser).order_by(
-        col(AppUser.name)))]
+    return [
+        _user_summary(session, u) for u in session.exec(select(AppUser).order_by(col(AppUser.name)))
+    ]
 
 
 def remove_user(session: Session, user_id: int, *, actor: str) -> None:
@@ -349,26 +362,41 @@ def remove_user(session: Session, user_id: int, *, actor: str) -> None:
     session.exec(delete(ApiToken).where(col(ApiToken.user_id) == user_id))  # type: ignore[call-overload]
     session.exec(delete(AppUserClient).where(col(AppUserClient.user_id) == user_id))  # type: ignore[call-overload]
     session.delete(user)
-    record(session, actor=actor, action="auth.user_removed",
-           detail={"user_id": user_id, "name": user.name})
+    record(
+        session,
+        actor=actor,
+        action="auth.user_removed",
+        detail={"user_id": user_id, "name": user.name},
+    )
     session.flush()
 
 
 def _user_summary(session: Session, user: AppUser) -> UserSummary:
     assert user.id is not None
     staff = session.get(Staff, user.staff_id) if user.staff_id else None
-    clients = tuple(session.exec(
-        select(AppUserClient.client_id).where(AppUserClient.user_id == user.id)
-        .order_by(col(AppUserClient.client_id))
-    ))
+    clients = tuple(
+        session.exec(
+            select(AppUserClient.client_id)
+            .where(AppUserClient.user_id == user.id)
+            .order_by(col(AppUserClient.client_id))
+        )
+    )
     tokens = session.exec(
-        select(func.count()).select_from(ApiToken)
+        select(func.count())
+        .select_from(ApiToken)
         .where(ApiToken.user_id == user.id, col(ApiToken.revoked_at).is_(None))
     ).one()
-    return UserSummary(id=user.id, name=user.name, role=PracticeRole(user.role),
-                       scope=ClientScope(user.scope), staff_id=user.staff_id,
-                       staff_name=staff.name if staff else None, client_ids=clients,
-                       active_tokens=tokens, created_at=user.created_at)
+    return UserSummary(
+        id=user.id,
+        name=user.name,
+        role=PracticeRole(user.role),
+        scope=ClientScope(user.scope),
+        staff_id=user.staff_id,
+        staff_name=staff.name if staff else None,
+        client_ids=clients,
+        active_tokens=tokens,
+        created_at=user.created_at,
+    )
 
 
 # -- pairing --------------------------------------------------------------------------
@@ -386,9 +414,17 @@ def issue_pairing_code(
     row = PairingCode(user_id=user_id, code_hash=hash_secret(code), expires_at=expires)
     session.add(row)
     session.flush()
-    record(session, actor=actor, action="auth.pairing_code_issued",
-           detail={"user_id": user_id, "pairing_code_id": row.id,
-                   "expires_at": expires.isoformat(), "note": note[:200]})
+    record(
+        session,
+        actor=actor,
+        action="auth.pairing_code_issued",
+        detail={
+            "user_id": user_id,
+            "pairing_code_id": row.id,
+            "expires_at": expires.isoformat(),
+            "note": note[:200],
+        },
+    )
     return IssuedCode(code=code, expires_at=expires, user_id=user_id, user_name=user.name)
 
 
@@ -416,23 +452,33 @@ def exchange_pairing_code(
     if row is not None:
         claimed = session.exec(  # type: ignore[call-overload]
             update(PairingCode)
-            .where(col(PairingCode.id) == row.id, col(PairingCode.used_at).is_(None),
-                   col(PairingCode.expires_at) > now,
-                   col(PairingCode.attempts) < MAX_CODE_ATTEMPTS)
+            .where(
+                col(PairingCode.id) == row.id,
+                col(PairingCode.used_at).is_(None),
+                col(PairingCode.expires_at) > now,
+                col(PairingCode.attempts) < MAX_CODE_ATTEMPTS,
+            )
             .values(used_at=now)
         ).rowcount
     if row is None or claimed != 1:
         burnt = session.exec(  # type: ignore[call-overload]
             update(PairingCode)
-            .where(col(PairingCode.used_at).is_(None), col(PairingCode.expires_at) > now,
-                   col(PairingCode.attempts) < MAX_CODE_ATTEMPTS)
+            .where(
+                col(PairingCode.used_at).is_(None),
+                col(PairingCode.expires_at) > now,
+                col(PairingCode.attempts) < MAX_CODE_ATTEMPTS,
+            )
             .values(attempts=col(PairingCode.attempts) + 1)
         ).rowcount
         if burnt:
             # Only attempts that count against a live code are recorded, so a flood of
             # guesses cannot grow the audit log without bound.
-            record(session, actor=client or "unknown", action="auth.pairing_failed",
-                   detail={"live_codes": burnt})
+            record(
+                session,
+                actor=client or "unknown",
+                action="auth.pairing_failed",
+                detail={"live_codes": burnt},
+            )
         return None
     user = session.get(AppUser, row.user_id)
     assert user is not None
@@ -445,9 +491,17 @@ def exchange_pairing_code(
     row.token_id = stored.id
     session.add(row)
     principal = _principal(session, user, stored.id)
-    record(session, actor=principal.actor, action="auth.signed_in",
-           detail={"token_id": stored.id, "label": stored.label,
-                   "pairing_code_id": row.id, "client": client})
+    record(
+        session,
+        actor=principal.actor,
+        action="auth.signed_in",
+        detail={
+            "token_id": stored.id,
+            "label": stored.label,
+            "pairing_code_id": row.id,
+            "client": client,
+        },
+    )
     session.flush()
     return IssuedToken(token=token, token_id=stored.id, principal=principal)
 
@@ -460,8 +514,7 @@ _AUTHENTICATE = (
     .select_from(ApiToken)
     .join(AppUser, col(AppUser.id) == col(ApiToken.user_id))
     .join(Staff, col(Staff.id) == col(AppUser.staff_id), isouter=True)
-    .where(col(ApiToken.token_hash) == bindparam("token_hash"),
-           col(ApiToken.revoked_at).is_(None))
+    .where(col(ApiToken.token_hash) == bindparam("token_hash"), col(ApiToken.revoked_at).is_(None))
 )
 """Built once: authentication runs on every request, so it skips statement building."""
 
@@ -487,34 +540,61 @@ def lookup_hash(token: str) -> str | None:
     return hash_secret(token)
 
 
-def principal_from_row(token_id: int, user_id: int, name: str, role: str, scope: str,
-                       staff_name: str | None) -> Principal:
+def principal_from_row(
+    token_id: int, user_id: int, name: str, role: str, scope: str, staff_name: str | None
+) -> Principal:
     """A caller from the columns ``_AUTHENTICATE`` selects, in its order."""
-    return Principal(user_id=user_id, name=name, role=PracticeRole(role),
-                     scope=ClientScope(scope), staff_name=staff_name, token_id=token_id)
+    return Principal(
+        user_id=user_id,
+        name=name,
+        role=PracticeRole(role),
+        scope=ClientScope(scope),
+        staff_name=staff_name,
+        token_id=token_id,
+    )
 
 
 def _principal(session: Session, user: AppUser, token_id: int | None) -> Principal:
     assert user.id is not None
     staff = session.get(Staff, user.staff_id) if user.staff_id else None
-    return Principal(user_id=user.id, name=user.name, role=PracticeRole(user.role),
-                     scope=ClientScope(user.scope), staff_name=staff.name if staff else None,
-                     token_id=token_id)
+    return Principal(
+        user_id=user.id,
+        name=user.name,
+        role=PracticeRole(user.role),
+        scope=ClientScope(user.scope),
+        staff_name=staff.name if staff else None,
+        token_id=token_id,
+    )
 
 
 def list_tokens(session: Session, *, user_id: int | None = None) -> list[TokenSummary]:
-    query = (select(ApiToken, AppUser.name)
-             .join(AppUser, col(AppUser.id) == col(ApiToken.user_id))
-             .order_by(col(ApiToken.id)))
+    query = (
+        select(ApiToken, AppUser.name)
+        .join(AppUser, col(AppUser.id) == col(ApiToken.user_id))
+        .order_by(col(ApiToken.id))
+    )
     if user_id is not None:
         query = query.where(ApiToken.user_id == user_id)
-    return [TokenSummary(id=t.id, user_id=t.user_id, user_name=name, label=t.label,
-                         created_at=t.created_at, revoked_at=t.revoked_at)
-            for t, name in session.exec(query) if t.id is not None]
+    return [
+        TokenSummary(
+            id=t.id,
+            user_id=t.user_id,
+            user_name=name,
+            label=t.label,
+            created_at=t.created_at,
+            revoked_at=t.revoked_at,
+        )
+        for t, name in session.exec(query)
+        if t.id is not None
+    ]
 
 
 def revoke_token(
-    session: Session, token_id: int, *, actor: str, owner_id: int | None = None,
+    session: Session,
+    token_id: int,
+    *,
+    actor: str,
+    owner_id: int | None = None,
     reason: str = "",
 ) -> TokenSummary:
     """Revoke a token (a user's own only, when ``owner_id`` is given); revoking twice is a no-op.
@@ -527,17 +607,25 @@ def revoke_token(
     if token.revoked_at is None:
         token.revoked_at = utcnow()
         session.add(token)
-        detail: dict[str, object] = {"token_id": token_id, "user_id": token.user_id,
-                                     "label": token.label}
+        detail: dict[str, object] = {
+            "token_id": token_id,
+            "user_id": token.user_id,
+            "label": token.label,
+        }
         if reason:
             detail["reason"] = reason[:200]
         record(session, actor=actor, action="auth.token_revoked", detail=detail)
         session.flush()
     user = session.get(AppUser, token.user_id)
     assert token.id is not None
-    return TokenSummary(id=token.id, user_id=token.user_id, user_name=user.name if user else "",
-                        label=token.label, created_at=token.created_at,
-                        revoked_at=token.revoked_at)
+    return TokenSummary(
+        id=token.id,
+        user_id=token.user_id,
+        user_name=user.name if user else "",
+        label=token.label,
+        created_at=token.created_at,
+        revoked_at=token.revoked_at,
+    )
 
 
 # -- scope ----------------------------------------------------------------------------
@@ -554,8 +642,11 @@ def resolve_scope(session: Session, principal: Principal) -> Scope:
         return Scope(ClientScope.SELECTED, frozenset(ids))
     names = manager_names(principal)
     # Compared in Python: SQLite's lower() folds ASCII only, and managers' names are not.
-    ids = (cid for cid, manager in session.exec(select(Client.id, Client.client_manager))
-           if cid is not None and normalise_person_name(manager) in names)
+    ids = (
+        cid
+        for cid, manager in session.exec(select(Client.id, Client.client_manager))
+        if cid is not None and normalise_person_name(manager) in names
+    )
     return Scope(ClientScope.MANAGED, frozenset(ids))
 
 
@@ -568,9 +659,11 @@ def manager_names(principal: Principal) -> frozenset[str]:
 
 def clients_by_external_id(session: Session, external_ids: Sequence[str]) -> list[int]:
     """Client ids for the practice's own client ids (what an admin types on the command line)."""
-    found = dict(session.exec(
-        select(Client.external_id, Client.id).where(col(Client.external_id).in_(external_ids))
-    ).all())
+    found = dict(
+        session.exec(
+            select(Client.external_id, Client.id).where(col(Client.external_id).in_(external_ids))
+        ).all()
+    )
     missing = [e for e in external_ids if e not in found]
     if missing:
         raise AuthError(f"no client with client id {', '.join(missing)}")
@@ -579,27 +672,38 @@ def clients_by_external_id(session: Session, external_ids: Sequence[str]) -> lis
 
 def client_in_scope(session: Session, principal: Principal, client: Client | None) -> bool:
     """One client's check without resolving the whole scope: what single-org routes need."""
-    return client_in_scope_on(session.connection(), principal,
-                              client.id if client else None,
-                              client.client_manager if client else None)
+    return client_in_scope_on(
+        session.connection(),
+        principal,
+        client.id if client else None,
+        client.client_manager if client else None,
+    )
 
 
 _SELECTED = select(AppUserClient.id).where(
     col(AppUserClient.user_id) == bindparam("user_id"),
-    col(AppUserClient.client_id) == bindparam("client_id"))
+    col(AppUserClient.client_id) == bindparam("client_id"),
+)
 
 
-def client_in_scope_on(connection: Connection, principal: Principal, client_id: int | None,
-                       client_manager: str | None) -> bool:
+def client_in_scope_on(
+    connection: Connection, principal: Principal, client_id: int | None, client_manager: str | None
+) -> bool:
     """``client_in_scope`` for a client given by id and manager name, on a plain connection."""
-    selected = (principal.scope is ClientScope.SELECTED and client_id is not None
-                and connection.execute(_SELECTED, {"user_id": principal.user_id,
-                                                   "client_id": client_id}).first() is not None)
+    selected = (
+        principal.scope is ClientScope.SELECTED
+        and client_id is not None
+        and connection.execute(
+            _SELECTED, {"user_id": principal.user_id, "client_id": client_id}
+        ).first()
+        is not None
+    )
     return scope_admits(principal, client_id, client_manager, selected=selected)
 
 
-def scope_admits(principal: Principal, client_id: int | None, client_manager: str | None, *,
-                 selected: bool) -> bool:
+def scope_admits(
+    principal: Principal, client_id: int | None, client_manager: str | None, *, selected: bool
+) -> bool:
     """The scope rule for one client, told whether it is among the caller's selected clients.
 
     An org linked to no client is only for those who see every client.
@@ -642,7 +746,8 @@ def revoke_leaked_token(session: Session, value: str) -> LeakedToken | None:
     token = session.exec(select(ApiToken).where(ApiToken.token_hash == digest)).first()
     if token is None:
         dashboard = session.exec(
-            select(DashboardSession).where(DashboardSession.session_hash == digest)).first()
+            select(DashboardSession).where(DashboardSession.session_hash == digest)
+        ).first()
         token = session.get(ApiToken, dashboard.token_id) if dashboard is not None else None
     if token is None or token.id is None:
         return None

@@ -71,14 +71,21 @@ def add_login(
     url = (base_url or DEFAULT_BASE_URLS[kind]).rstrip("/")
     row = session.exec(
         select(PortalLogin).where(
-            PortalLogin.portal == kind, PortalLogin.base_url == url,
+            PortalLogin.portal == kind,
+            PortalLogin.base_url == url,
             PortalLogin.email == email.strip(),
         )
     ).first()
     action = "login.update" if row else "login.add"
     if row is None:
-        row = PortalLogin(portal=kind, base_url=url, email=email.strip(), label=label,
-                          password_enc=b"", totp_secret_enc=b"")
+        row = PortalLogin(
+            portal=kind,
+            base_url=url,
+            email=email.strip(),
+            label=label,
+            password_enc=b"",
+            totp_secret_enc=b"",
+        )
     row.password_enc = box.encrypt(password)
     row.totp_secret_enc = box.encrypt(secret)
     row.storage_state_enc = None
@@ -86,8 +93,13 @@ def add_login(
     row.updated_at = utcnow()
     session.add(row)
     session.flush()
-    session.add(AuditEvent(actor=actor, action=action,
-                           detail={"login_id": row.id, "portal": kind, "email": row.email}))
+    session.add(
+        AuditEvent(
+            actor=actor,
+            action=action,
+            detail={"login_id": row.id, "portal": kind, "email": row.email},
+        )
+    )
     return _summary(row)
 
 
@@ -103,15 +115,22 @@ def remove_login(session: Session, login_id: int, *, actor: str = "cli") -> None
     if row is None:
         raise LoginError(f"no login with id {login_id}")
     session.delete(row)
-    session.add(AuditEvent(actor=actor, action="login.remove",
-                           detail={"login_id": login_id, "portal": row.portal,
-                                   "email": row.email}))
+    session.add(
+        AuditEvent(
+            actor=actor,
+            action="login.remove",
+            detail={"login_id": login_id, "portal": row.portal, "email": row.email},
+        )
+    )
 
 
 def credentials(row: PortalLogin, box: SecretBox) -> Credentials:
     return Credentials(
-        portal=Portal(row.portal), base_url=row.base_url, email=row.email,
-        password=box.decrypt(row.password_enc), totp_secret=box.decrypt(row.totp_secret_enc),
+        portal=Portal(row.portal),
+        base_url=row.base_url,
+        email=row.email,
+        password=box.decrypt(row.password_enc),
+        totp_secret=box.decrypt(row.totp_secret_enc),
     )
 
 
@@ -122,5 +141,11 @@ def agent_emails(session: Session) -> set[str]:
 
 def _summary(row: PortalLogin) -> LoginSummary:
     assert row.id is not None
-    return LoginSummary(row.id, Portal(row.portal), row.base_url, row.email, row.label,
-                        row.storage_state_enc is not None)
+    return LoginSummary(
+        row.id,
+        Portal(row.portal),
+        row.base_url,
+        row.email,
+        row.label,
+        row.storage_state_enc is not None,
+    )

@@ -109,8 +109,9 @@ class SecretBox:
             raise SecretKeyError("a stored secret does not open with any of the keys") from exc
 
     @classmethod
-    def load(cls, *, env_key: str | None, key_file: Path, create: bool = True,
-             use_keyring: bool = True) -> SecretBox:
+    def load(
+        cls, *, env_key: str | None, key_file: Path, create: bool = True, use_keyring: bool = True
+    ) -> SecretBox:
         """The box for the configured key, making a key file on first use.
 
         This does not look at the database; ``open_secret_box`` also proves the key is
@@ -170,8 +171,9 @@ def keyring_available() -> bool:
     return float(getattr(backend, "priority", 0)) > 0
 
 
-def read_keys(*, env_key: str | None, key_file: Path, use_keyring: bool = True
-              ) -> LoadedKeys | None:
+def read_keys(
+    *, env_key: str | None, key_file: Path, use_keyring: bool = True
+) -> LoadedKeys | None:
     """The configured keys from the first source that has any; ``None`` if none has."""
     if env_key and env_key.strip():
         return LoadedKeys(KeySource.ENV, _split_keys(env_key), ENV_NAME)
@@ -179,8 +181,11 @@ def read_keys(*, env_key: str | None, key_file: Path, use_keyring: bool = True
         username = keyring_username(key_file)
         stored = _keyring_get(username)
         if stored:
-            return LoadedKeys(KeySource.KEYRING, _split_keys(stored),
-                              f"OS keyring entry {KEYRING_SERVICE}/{username}")
+            return LoadedKeys(
+                KeySource.KEYRING,
+                _split_keys(stored),
+                f"OS keyring entry {KEYRING_SERVICE}/{username}",
+            )
     if key_file.exists():
         mode = key_file.stat().st_mode & 0o777
         if mode & 0o077:
@@ -235,8 +240,11 @@ def encrypted_columns() -> list[tuple[Table, list[str]]]:
     """
     found = []
     for table in SQLModel.metadata.sorted_tables:
-        names = [c.name for c in table.columns
-                 if c.name.endswith("_enc") and isinstance(c.type, LargeBinary)]
+        names = [
+            c.name
+            for c in table.columns
+            if c.name.endswith("_enc") and isinstance(c.type, LargeBinary)
+        ]
         if names:
             found.append((table, names))
     return found
@@ -256,8 +264,10 @@ def _ciphertexts(session: Session) -> Iterator[tuple[Table, dict[str, Any], str,
 
 
 def _holds_secrets(session: Session) -> bool:
-    return next((True for table, *_ in _ciphertexts(session)
-                 if table.name != KeyCanary.__tablename__), False)
+    return next(
+        (True for table, *_ in _ciphertexts(session) if table.name != KeyCanary.__tablename__),
+        False,
+    )
 
 
 def open_secret_box(
@@ -302,8 +312,14 @@ def _check_canary(engine: Engine, box: SecretBox, loaded: LoadedKeys) -> None:
             if plaintext != CANARY_PLAINTEXT:
                 raise wrong_key
             return
-        sample = next((value for table, _, _, value in _ciphertexts(session)
-                       if table.name != KeyCanary.__tablename__), None)
+        sample = next(
+            (
+                value
+                for table, _, _, value in _ciphertexts(session)
+                if table.name != KeyCanary.__tablename__
+            ),
+            None,
+        )
         if sample is not None:
             try:
                 box.decrypt(sample)
@@ -343,8 +359,13 @@ def _reencrypt(engine: Engine, box: SecretBox, *, actor: str, source: KeySource)
         if session.get(KeyCanary, CANARY_ID) is None:
             session.add(KeyCanary(id=CANARY_ID, canary_enc=box.encrypt(CANARY_PLAINTEXT)))
             count += 1
-        session.add(AuditEvent(actor=actor, action="secrets.key_rotated",
-                               detail={"source": source.value, "secrets": count}))
+        session.add(
+            AuditEvent(
+                actor=actor,
+                action="secrets.key_rotated",
+                detail={"source": source.value, "secrets": count},
+            )
+        )
         session.commit()
     return count
 
@@ -380,7 +401,9 @@ def rotate_secret_key(
         if len(loaded.keys) == 1:
             new = Fernet.generate_key().decode()
             return RotationReport(
-                KeySource.ENV, loaded.location, 0,
+                KeySource.ENV,
+                loaded.location,
+                0,
                 instruction=(
                     f"the key is held in {ENV_NAME}, which this command cannot change. Set "
                     f"{ENV_NAME}=<new>,<old> with this new key first and run rotate-key "
@@ -390,7 +413,9 @@ def rotate_secret_key(
         count = _reencrypt(engine, box, actor=actor, source=loaded.source)
         _verify_all(engine, loaded.keys[0])
         return RotationReport(
-            KeySource.ENV, loaded.location, count,
+            KeySource.ENV,
+            loaded.location,
+            count,
             instruction=f"every secret now opens with the first key: set {ENV_NAME} to it alone",
         )
     new_key = Fernet.generate_key()

@@ -57,9 +57,17 @@ class AlertItem:
     detail: str
 
     def as_json(self) -> dict[str, object]:
-        return {"severity": self.severity, "class": self.finding_class, "client": self.client,
-                "portal": self.portal, "org_id": self.org_id, "org": self.org_name,
-                "email": self.email, "name": self.name, "detail": self.detail}
+        return {
+            "severity": self.severity,
+            "class": self.finding_class,
+            "client": self.client,
+            "portal": self.portal,
+            "org_id": self.org_id,
+            "org": self.org_name,
+            "email": self.email,
+            "name": self.name,
+            "detail": self.detail,
+        }
 
 
 @dataclass(slots=True)
@@ -70,31 +78,45 @@ class AlertReport:
 
 def _pending(session: Session, channel: str) -> dict[str, list[AlertItem]]:
     """Open critical/high findings not yet alerted on ``channel``, by client manager."""
-    sent = {(a.finding_id, a.episode) for a in session.exec(
-        select(AlertSent).where(AlertSent.channel == channel))}
+    sent = {
+        (a.finding_id, a.episode)
+        for a in session.exec(select(AlertSent).where(AlertSent.channel == channel))
+    }
     groups: dict[str, list[AlertItem]] = defaultdict(list)
-    query = (select(Finding, Org).join(Org, col(Org.id) == col(Finding.org_id))
-             .where(col(Finding.resolved_at).is_(None),
-                    col(Finding.severity).in_(ALERT_SEVERITIES))
-             .order_by(col(Finding.id)))
+    query = (
+        select(Finding, Org)
+        .join(Org, col(Org.id) == col(Finding.org_id))
+        .where(col(Finding.resolved_at).is_(None), col(Finding.severity).in_(ALERT_SEVERITIES))
+        .order_by(col(Finding.id))
+    )
     for finding, org in session.exec(query):
         assert finding.id is not None
         if (finding.id, finding.first_seen_at) in sent:
             continue
         client = client_of(session, org)
         manager = client.client_manager if client and client.client_manager else NO_MANAGER
-        groups[manager].append(AlertItem(
-            finding_id=finding.id, episode=finding.first_seen_at, severity=finding.severity,
-            finding_class=finding.finding_class, client=client.name if client else None,
-            portal=org.portal, org_id=org.portal_org_id, org_name=org.name,
-            email=finding.email, name=finding.name, detail=finding.detail,
-        ))
+        groups[manager].append(
+            AlertItem(
+                finding_id=finding.id,
+                episode=finding.first_seen_at,
+                severity=finding.severity,
+                finding_class=finding.finding_class,
+                client=client.name if client else None,
+                portal=org.portal,
+                org_id=org.portal_org_id,
+                org_name=org.name,
+                email=finding.email,
+                name=finding.name,
+                detail=finding.detail,
+            )
+        )
     return dict(groups)
 
 
 def _manager_address(session: Session, manager: str) -> str | None:
     row = session.exec(
-        select(StaffEmail.email).join(Staff, col(Staff.id) == col(StaffEmail.staff_id))
+        select(StaffEmail.email)
+        .join(Staff, col(Staff.id) == col(StaffEmail.staff_id))
         .where(col(Staff.name) == manager, col(StaffEmail.is_primary))
     ).first()
     return row
@@ -103,39 +125,66 @@ def _manager_address(session: Session, manager: str) -> str | None:
 def _mark(session: Session, items: list[AlertItem], channel: str, recipient: str) -> None:
     now = utcnow()
     for item in items:
-        session.add(AlertSent(finding_id=item.finding_id, channel=channel,
-                              episode=item.episode, recipient=recipient, sent_at=now))
+        session.add(
+            AlertSent(
+                finding_id=item.finding_id,
+                channel=channel,
+                episode=item.episode,
+                recipient=recipient,
+                sent_at=now,
+            )
+        )
 
 
 def _sign_in_json(failure: LoginSignIn) -> dict[str, object]:
     """A login's failure as a webhook finding: critical, no client, the login as the person."""
     since = failure.failing_since or failure.at
-    return {"severity": Severity.CRITICAL.value, "class": SIGN_IN_FAILED, "client": None,
-            "portal": failure.portal, "org_id": None, "org": None, "email": failure.email,
-            "name": failure.label, "reason": failure.reason,
-            "detail": f"the {failure.portal} login {failure.email} cannot sign in since "
-                      f"{since:%Y-%m-%d %H:%M} UTC: {failure.reason}"
-                      + (f" ({failure.detail})" if failure.detail else "")
-                      + "; none of its orgs can be read until it does",
-            "failing_since": since.isoformat()}
+    return {
+        "severity": Severity.CRITICAL.value,
+        "class": SIGN_IN_FAILED,
+        "client": None,
+        "portal": failure.portal,
+        "org_id": None,
+        "org": None,
+        "email": failure.email,
+        "name": failure.label,
+        "reason": failure.reason,
+        "detail": f"the {failure.portal} login {failure.email} cannot sign in since "
+        f"{since:%Y-%m-%d %H:%M} UTC: {failure.reason}"
+        + (f" ({failure.detail})" if failure.detail else "")
+        + "; none of its orgs can be read until it does",
+        "failing_since": since.isoformat(),
+    }
 
 
 def _pending_sign_ins(session: Session, channel: str) -> list[LoginSignIn]:
     """Logins failing to sign in whose failure episode has not been alerted on ``channel``."""
-    sent = {(e.detail.get("login_id"), e.detail.get("episode")) for e in session.exec(
-        select(AuditEvent).where(AuditEvent.action == SIGN_IN_ALERTED))
-        if e.detail.get("channel") == channel}
+    sent = {
+        (e.detail.get("login_id"), e.detail.get("episode"))
+        for e in session.exec(select(AuditEvent).where(AuditEvent.action == SIGN_IN_ALERTED))
+        if e.detail.get("channel") == channel
+    }
     return [f for f in failing_logins(session) if (f.login_id, f.episode) not in sent]
 
 
-def _mark_sign_ins(session: Session, failures: list[LoginSignIn], channel: str,
-                   recipient: str) -> None:
+def _mark_sign_ins(
+    session: Session, failures: list[LoginSignIn], channel: str, recipient: str
+) -> None:
     for failure in failures:
-        record(session, actor="alerts", action=SIGN_IN_ALERTED,
-               detail={"login_id": failure.login_id, "episode": failure.episode,
-                       "channel": channel, "recipient": recipient,
-                       "portal": failure.portal, "email": failure.email,
-                       "reason": failure.reason})
+        record(
+            session,
+            actor="alerts",
+            action=SIGN_IN_ALERTED,
+            detail={
+                "login_id": failure.login_id,
+                "episode": failure.episode,
+                "channel": channel,
+                "recipient": recipient,
+                "portal": failure.portal,
+                "email": failure.email,
+                "reason": failure.reason,
+            },
+        )
 
 
 def _send_sign_in_alerts(session: Session, settings: Settings, report: AlertReport) -> None:
@@ -143,8 +192,11 @@ def _send_sign_in_alerts(session: Session, settings: Settings, report: AlertRepo
     if settings.alert_webhook_url:
         failures = _pending_sign_ins(session, "webhook")
         if failures:
-            payload = {"generated_at": utcnow().isoformat(), "client_manager": NO_MANAGER,
-                       "findings": [_sign_in_json(f) for f in failures]}
+            payload = {
+                "generated_at": utcnow().isoformat(),
+                "client_manager": NO_MANAGER,
+                "findings": [_sign_in_json(f) for f in failures],
+            }
             try:
                 response = httpx.post(settings.alert_webhook_url, json=payload, timeout=15)
                 response.raise_for_status()
@@ -159,8 +211,9 @@ def _send_sign_in_alerts(session: Session, settings: Settings, report: AlertRepo
             return
         recipient = settings.alert_fallback_email
         if not recipient:
-            report.failed.append("e-mail for failing logins: no "
-                                 "ACCESSRECON_ALERT_FALLBACK_EMAIL to send it to")
+            report.failed.append(
+                "e-mail for failing logins: no ACCESSRECON_ALERT_FALLBACK_EMAIL to send it to"
+            )
             return
         try:
             _send_sign_in_mail(settings, recipient, failures)
@@ -173,8 +226,10 @@ def _send_sign_in_alerts(session: Session, settings: Settings, report: AlertRepo
 
 def _send_sign_in_mail(settings: Settings, recipient: str, failures: list[LoginSignIn]) -> None:
     message = EmailMessage()
-    message["Subject"] = (f"accessrecon: {len(failures)} portal login"
-                          f"{'s' if len(failures) != 1 else ''} cannot sign in (critical)")
+    message["Subject"] = (
+        f"accessrecon: {len(failures)} portal login"
+        f"{'s' if len(failures) != 1 else ''} cannot sign in (critical)"
+    )
     message["From"] = settings.smtp_from
     message["To"] = recipient
     lines = ["These portal logins cannot sign in, so none of their orgs is read:", ""]
@@ -189,8 +244,11 @@ def send_alerts(session: Session, settings: Settings) -> AlertReport:
     _send_sign_in_alerts(session, settings, report)
     if settings.alert_webhook_url:
         for manager, items in _pending(session, "webhook").items():
-            payload = {"generated_at": utcnow().isoformat(), "client_manager": manager,
-                       "findings": [i.as_json() for i in items]}
+            payload = {
+                "generated_at": utcnow().isoformat(),
+                "client_manager": manager,
+                "findings": [i.as_json() for i in items],
+            }
             try:
                 response = httpx.post(settings.alert_webhook_url, json=payload, timeout=15)
                 response.raise_for_status()
@@ -205,8 +263,10 @@ def send_alerts(session: Session, settings: Settings) -> AlertReport:
             address = None if manager == NO_MANAGER else _manager_address(session, manager)
             recipient = address or settings.alert_fallback_email
             if not recipient:
-                report.failed.append(f"e-mail for {manager}: no address on the roster and no "
-                                     "ACCESSRECON_ALERT_FALLBACK_EMAIL")
+                report.failed.append(
+                    f"e-mail for {manager}: no address on the roster and no "
+                    "ACCESSRECON_ALERT_FALLBACK_EMAIL"
+                )
                 continue
             by_recipient[recipient][manager] = items
         for recipient, groups in by_recipient.items():
@@ -229,9 +289,11 @@ def _send_mail(settings: Settings, recipient: str, groups: dict[str, list[AlertI
     items = [item for group in groups.values() for item in group]
     message = EmailMessage()
     critical = sum(1 for i in items if i.severity == Severity.CRITICAL)
-    message["Subject"] = (f"accessrecon: {len(items)} new access finding"
-                          f"{'s' if len(items) != 1 else ''} on your clients"
-                          + (f" ({critical} critical)" if critical else ""))
+    message["Subject"] = (
+        f"accessrecon: {len(items)} new access finding"
+        f"{'s' if len(items) != 1 else ''} on your clients"
+        + (f" ({critical} critical)" if critical else "")
+    )
     message["From"] = settings.smtp_from
     message["To"] = recipient
     lines: list[str] = []
@@ -239,9 +301,11 @@ def _send_mail(settings: Settings, recipient: str, groups: dict[str, list[AlertI
         lines += [f"New findings for clients managed by {manager}:", ""]
         for item in group:
             who = f"{item.name} <{item.email}>" if item.name else item.email
-            lines.append(f"- [{item.severity}] {item.client or '(no client)'} · {item.portal} "
-                         f"{item.org_name} ({item.org_id}): {who} — {item.finding_class}"
-                         + (f": {item.detail}" if item.detail else ""))
+            lines.append(
+                f"- [{item.severity}] {item.client or '(no client)'} · {item.portal} "
+                f"{item.org_name} ({item.org_id}): {who} — {item.finding_class}"
+                + (f": {item.detail}" if item.detail else "")
+            )
         lines.append("")
     message.set_content("\n".join(lines))
     _deliver(settings, message)

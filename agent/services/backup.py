@@ -40,8 +40,10 @@ from agent.storage.db import alembic_config
 FORMAT = "accessrecon-backup"
 VERSION = 1
 BATCH = 1000
-KEY_REMINDER = ("the secret key is not in the backup: keep a copy of the key file "
-                "(or ACCESSRECON_SECRET_KEY) with it, or restored logins cannot be opened")
+KEY_REMINDER = (
+    "the secret key is not in the backup: keep a copy of the key file "
+    "(or ACCESSRECON_SECRET_KEY) with it, or restored logins cannot be opened"
+)
 
 
 class BackupError(ValueError):
@@ -75,7 +77,7 @@ def _encode(value: Any) -> Any:
 
 def _decode(value: Any) -> Any:
     if isinstance(value, dict) and len(value) == 1:
-        (tag, raw), = value.items()
+        ((tag, raw),) = value.items()
         if tag == "$b64":
             return base64.b64decode(raw)
         if tag == "$dt":
@@ -95,32 +97,48 @@ def write_backup(engine: Engine, path: Path) -> BackupSummary:
     if not revisions:
         raise BackupError("the database has no schema yet: there is nothing to back up")
     rows: dict[str, int] = {}
-    with open_private(path, "wb") as raw, \
-            zipfile.ZipFile(raw, "w", compression=zipfile.ZIP_DEFLATED) as archive, \
-            engine.connect() as connection:
+    with (
+        open_private(path, "wb") as raw,
+        zipfile.ZipFile(raw, "w", compression=zipfile.ZIP_DEFLATED) as archive,
+        engine.connect() as connection,
+    ):
         for table in _tables(engine):
             count = 0
             with archive.open(f"{table.name}.jsonl", "w") as handle:
-                result = connection.execution_options(stream_results=True, yield_per=BATCH)\
-                    .execute(select(table))
+                result = connection.execution_options(stream_results=True, yield_per=BATCH).execute(
+                    select(table)
+                )
                 for row in result.mappings():
                     record = {k: _encode(v) for k, v in row.items()}
                     handle.write((json.dumps(record, ensure_ascii=False) + "\n").encode())
                     count += 1
             rows[table.name] = count
-        manifest = {"format": FORMAT, "version": VERSION, "created_at": utcnow().isoformat(),
-                    "revisions": list(revisions), "rows": rows, "note": KEY_REMINDER}
+        manifest = {
+            "format": FORMAT,
+            "version": VERSION,
+            "created_at": utcnow().isoformat(),
+            "revisions": list(revisions),
+            "rows": rows,
+            "note": KEY_REMINDER,
+        }
         archive.writestr("manifest.json", json.dumps(manifest, indent=1))
     return BackupSummary(path, revisions, rows)
 
 
 def record_backup(session: Session, summary: BackupSummary, *, actor: str) -> None:
     """Audit a written backup as an export: rows, tables, file name and SHA-256."""
-    audit_record(session, actor=actor, action="export.backup", detail={
-        "rows": sum(summary.rows.values()), "tables": len(summary.rows),
-        "sha256": file_sha256(summary.path), "filename": summary.path.name,
-        "revisions": list(summary.revisions),
-    })
+    audit_record(
+        session,
+        actor=actor,
+        action="export.backup",
+        detail={
+            "rows": sum(summary.rows.values()),
+            "tables": len(summary.rows),
+            "sha256": file_sha256(summary.path),
+            "filename": summary.path.name,
+            "revisions": list(summary.revisions),
+        },
+    )
 
 
 def _manifest(archive: zipfile.ZipFile, path: Path) -> dict[str, Any]:
@@ -177,9 +195,12 @@ def restore_backup(engine: Engine, path: Path) -> BackupSummary:
                 loaded[table.name] = count
                 if count and connection.dialect.name == "postgresql" and "id" in table.c:
                     # The name comes from the product's own metadata, never from the backup.
-                    connection.execute(text(
-                        f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "  # noqa: S608
-                        f"(SELECT MAX(id) FROM {table.name}))"))
+                    connection.execute(
+                        text(
+                            f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "  # noqa: S608
+                            f"(SELECT MAX(id) FROM {table.name}))"
+                        )
+                    )
         if loaded != {k: v for k, v in manifest["rows"].items() if k in loaded}:
             raise BackupError("the backup's row counts do not match what was loaded")
     command.upgrade(config, "heads")

@@ -47,7 +47,8 @@ def _ok_scans(session: Session, crawl_id: int) -> dict[int, Scan]:
         raise CrawlNotFound(f"no crawl {crawl_id}")
     newest: dict[int, Scan] = {}
     for scan in session.exec(
-        select(Scan).where(Scan.crawl_id == crawl_id, Scan.status == ScanStatus.OK)
+        select(Scan)
+        .where(Scan.crawl_id == crawl_id, Scan.status == ScanStatus.OK)
         .order_by(col(Scan.finished_at), col(Scan.id))
     ):
         newest[scan.org_id] = scan
@@ -58,7 +59,8 @@ def _reasons(session: Session, crawl_id: int) -> dict[int, str]:
     """Why each org a crawl touched but could not read failed (its last failure)."""
     found: dict[int, str] = {}
     for scan in session.exec(
-        select(Scan).where(Scan.crawl_id == crawl_id, Scan.status == ScanStatus.FAILED)
+        select(Scan)
+        .where(Scan.crawl_id == crawl_id, Scan.status == ScanStatus.FAILED)
         .order_by(col(Scan.finished_at), col(Scan.id))
     ):
         found[scan.org_id] = scan.reason or "failed"
@@ -78,19 +80,26 @@ def diff_crawls(
     for org_id in org_ids:
         org = orgs[org_id]
         if org_id not in before or org_id not in after:
-            crawl, failures = ((crawl_a, failed_a) if org_id not in before
-                               else (crawl_b, failed_b))
+            crawl, failures = (crawl_a, failed_a) if org_id not in before else (crawl_b, failed_b)
             why = failures.get(org_id)
-            reason = (f"crawl {crawl} could not read it ({why})" if why
-                      else f"crawl {crawl} did not scan it")
-            result.not_compared.append(NotCompared(org.portal, org.portal_org_id, org.name,
-                                                   reason))
+            reason = (
+                f"crawl {crawl} could not read it ({why})"
+                if why
+                else f"crawl {crawl} did not scan it"
+            )
+            result.not_compared.append(NotCompared(org.portal, org.portal_org_id, org.name, reason))
             continue
         old, new = before[org_id], after[org_id]
         assert old.id is not None
         assert new.id is not None
-        result.changes.extend(diff_users(Portal(org.portal), org.portal_org_id,
-                                         seen_users(session, old.id),
-                                         seen_users(session, new.id), domains))
+        result.changes.extend(
+            diff_users(
+                Portal(org.portal),
+                org.portal_org_id,
+                seen_users(session, old.id),
+                seen_users(session, new.id),
+                domains,
+            )
+        )
         result.orgs_compared += 1
     return result

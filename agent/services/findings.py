@@ -104,8 +104,7 @@ def practice_domains(session: Session, configured: Sequence[str]) -> frozenset[s
     if configured:
         return frozenset(d.casefold() for d in configured)
     domains = Counter(
-        email_domain(e)
-        for e in session.exec(select(StaffEmail.email).where(StaffEmail.is_primary))
+        email_domain(e) for e in session.exec(select(StaffEmail.email).where(StaffEmail.is_primary))
     )
     if not domains:
         return frozenset()
@@ -121,18 +120,34 @@ def load_practice(session: Session, domains: frozenset[str]) -> Practice:
     ):
         emails.setdefault(row.staff_id, []).append(row.email)
     staff = tuple(
-        StaffMember(id=s.id, name=s.name, status=StaffStatus(s.status),
-                    emails=tuple(emails.get(s.id, ())), left_on=s.left_on)
-        for s in session.exec(select(Staff).order_by(col(Staff.id))) if s.id is not None
+        StaffMember(
+            id=s.id,
+            name=s.name,
+            status=StaffStatus(s.status),
+            emails=tuple(emails.get(s.id, ())),
+            left_on=s.left_on,
+        )
+        for s in session.exec(select(Staff).order_by(col(Staff.id)))
+        if s.id is not None
     )
     grants = tuple(
-        Grant(staff_id=g.staff_id, portal=Portal(g.portal), portal_org_id=g.portal_org_id,
-              role=g.role, extra_permissions=tuple(g.extra_permissions or ()))
+        Grant(
+            staff_id=g.staff_id,
+            portal=Portal(g.portal),
+            portal_org_id=g.portal_org_id,
+            role=g.role,
+            extra_permissions=tuple(g.extra_permissions or ()),
+        )
         for g in session.exec(select(IntendedAccess))
     )
     agents = frozenset(session.exec(select(PortalLogin.email)))
-    return Practice(domains=domains, staff=staff, agent_emails=agents, grants=grants,
-                    decisions=load_decisions(session))
+    return Practice(
+        domains=domains,
+        staff=staff,
+        agent_emails=agents,
+        grants=grants,
+        decisions=load_decisions(session),
+    )
 
 
 def client_of(session: Session, org: Org) -> Client | None:
@@ -147,7 +162,9 @@ def client_of(session: Session, org: Org) -> Client | None:
 def org_facts(session: Session, org: Org, client: Client | None = None) -> OrgFacts:
     client = client or client_of(session, org)
     return OrgFacts(
-        portal=Portal(org.portal), portal_org_id=org.portal_org_id, name=org.name,
+        portal=Portal(org.portal),
+        portal_org_id=org.portal_org_id,
+        name=org.name,
         client_name=client.name if client else None,
         client_archived=bool(client and client.archived),
     )
@@ -155,11 +172,17 @@ def org_facts(session: Session, org: Org, client: Client | None = None) -> OrgFa
 
 def seen_users(session: Session, scan_id: int) -> list[SeenUser]:
     return [
-        SeenUser(email=o.email, name=o.name, role=o.role, status=AccessStatus(o.status),
-                 extra_permissions=tuple(o.extra_permissions or ()), kind=o.kind)
+        SeenUser(
+            email=o.email,
+            name=o.name,
+            role=o.role,
+            status=AccessStatus(o.status),
+            extra_permissions=tuple(o.extra_permissions or ()),
+            kind=o.kind,
+        )
         for o in session.exec(
-            select(Observation).where(Observation.scan_id == scan_id)
-            .order_by(col(Observation.id)))
+            select(Observation).where(Observation.scan_id == scan_id).order_by(col(Observation.id))
+        )
     ]
 
 
@@ -170,13 +193,20 @@ def _scans_to_apply(session: Session, org_id: int) -> list[Scan]:
     if mark is None:
         newest = latest_ok_scan(session, org_id)
         return [newest] if newest else []
-    later = list(session.exec(
-        select(Scan)
-        .where(Scan.org_id == org_id, Scan.status == ScanStatus.OK,
-               or_(col(Scan.finished_at) > mark.finished_at,
-                   and_(col(Scan.finished_at) == mark.finished_at, col(Scan.id) > mark.id)))
-        .order_by(col(Scan.finished_at), col(Scan.id))
-    ))
+    later = list(
+        session.exec(
+            select(Scan)
+            .where(
+                Scan.org_id == org_id,
+                Scan.status == ScanStatus.OK,
+                or_(
+                    col(Scan.finished_at) > mark.finished_at,
+                    and_(col(Scan.finished_at) == mark.finished_at, col(Scan.id) > mark.id),
+                ),
+            )
+            .order_by(col(Scan.finished_at), col(Scan.id))
+        )
+    )
     return later or [mark]
 
 
@@ -237,8 +267,9 @@ def apply_scan(
     A finding last seen by a newer scan than ``scan`` is left alone, so applying an
     older scan by mistake cannot rewind history.
     """
-    existing = {f.identity: f
-                for f in session.exec(select(Finding).where(Finding.org_id == org.id))}
+    existing = {
+        f.identity: f for f in session.exec(select(Finding).where(Finding.org_id == org.id))
+    }
     candidates = _candidates_by_finding(session, [f.id for f in existing.values() if f.id])
     new = resolved = 0
     current: set[str] = set()
@@ -270,10 +301,17 @@ def apply_scan(
             continue
         finding.resolved_at = scan.finished_at
         finding.capture_missing_at = None  # the agent scan has settled what the capture left
-        if finding.review_state == ReviewState.REMOVAL_REQUESTED and \
-                finding.last_scan_id != scan.id:
-            record_transition(session, finding, ReviewState.VERIFIED_REMOVED, actor=SYSTEM,
-                              reason=f"not in the ok scan #{scan.id} of the org")
+        if (
+            finding.review_state == ReviewState.REMOVAL_REQUESTED
+            and finding.last_scan_id != scan.id
+        ):
+            record_transition(
+                session,
+                finding,
+                ReviewState.VERIFIED_REMOVED,
+                actor=SYSTEM,
+                reason=f"not in the ok scan #{scan.id} of the org",
+            )
         session.add(finding)
         resolved += 1
     session.flush()
@@ -320,8 +358,10 @@ def _lowers(old: str, new: str) -> bool:
 
 
 def _before_or_at(scan: Scan) -> Any:
-    return or_(col(Scan.finished_at) < scan.finished_at,
-               and_(col(Scan.finished_at) == scan.finished_at, col(Scan.id) <= scan.id))
+    return or_(
+        col(Scan.finished_at) < scan.finished_at,
+        and_(col(Scan.finished_at) == scan.finished_at, col(Scan.id) <= scan.id),
+    )
 
 
 def capture_view(
@@ -339,20 +379,32 @@ def capture_view(
     without that capture.
     """
     agent = session.exec(
-        select(Scan).where(Scan.org_id == org_id, Scan.status == ScanStatus.OK,
-                           Scan.source != ScanSource.EXTENSION, _before_or_at(scan))
+        select(Scan)
+        .where(
+            Scan.org_id == org_id,
+            Scan.status == ScanStatus.OK,
+            Scan.source != ScanSource.EXTENSION,
+            _before_or_at(scan),
+        )
         .order_by(col(Scan.finished_at).desc(), col(Scan.id).desc())
     ).first()
     view: dict[str, Classification] = {}
     if agent is not None:
         assert agent.id is not None
         view = {r.identity: r for r in classify_org(index, facts, seen_users(session, agent.id))}
-    since = select(Scan).where(Scan.org_id == org_id, Scan.status == ScanStatus.OK,
-                               Scan.source == ScanSource.EXTENSION, _before_or_at(scan))
+    since = select(Scan).where(
+        Scan.org_id == org_id,
+        Scan.status == ScanStatus.OK,
+        Scan.source == ScanSource.EXTENSION,
+        _before_or_at(scan),
+    )
     if agent is not None:
-        since = since.where(or_(col(Scan.finished_at) > agent.finished_at,
-                                and_(col(Scan.finished_at) == agent.finished_at,
-                                     col(Scan.id) > agent.id)))
+        since = since.where(
+            or_(
+                col(Scan.finished_at) > agent.finished_at,
+                and_(col(Scan.finished_at) == agent.finished_at, col(Scan.id) > agent.id),
+            )
+        )
     shown: set[str] = set()
     for capture in session.exec(since.order_by(col(Scan.finished_at), col(Scan.id))).all():
         assert capture.id is not None
@@ -368,7 +420,10 @@ def capture_view(
 
 
 def apply_capture(
-    session: Session, org: Org, scan: Scan, results: Sequence[Classification],
+    session: Session,
+    org: Org,
+    scan: Scan,
+    results: Sequence[Classification],
     shown: set[str],
 ) -> tuple[int, int]:
     """Apply a passive capture: raise and refresh, never resolve.
@@ -381,8 +436,9 @@ def apply_capture(
     ``missing_expected`` findings are not marked: they already say the access was
     not seen.
     """
-    existing = {f.identity: f
-                for f in session.exec(select(Finding).where(Finding.org_id == org.id))}
+    existing = {
+        f.identity: f for f in session.exec(select(Finding).where(Finding.org_id == org.id))
+    }
     candidates = _candidates_by_finding(session, [f.id for f in existing.values() if f.id])
     new = missing = 0
     touched: list[tuple[Finding, Classification]] = []
@@ -400,8 +456,12 @@ def apply_capture(
             if not seen:
                 continue
             # Back after an agent scan saw it gone: raising it again is the capture's to do.
-            _reopen(session, finding, scan, "the access is back after it was gone "
-                                            f"(extension capture, scan #{scan.id})")
+            _reopen(
+                session,
+                finding,
+                scan,
+                f"the access is back after it was gone (extension capture, scan #{scan.id})",
+            )
             new += 1
         else:
             _reopen_if_class_changed(session, finding, result)
@@ -417,8 +477,10 @@ def apply_capture(
     for identity, finding in existing.items():
         if identity in shown or finding.resolved_at is not None:
             continue
-        if finding.finding_class == FindingClass.MISSING_EXPECTED or \
-                finding.last_seen_at > scan.finished_at:
+        if (
+            finding.finding_class == FindingClass.MISSING_EXPECTED
+            or finding.last_seen_at > scan.finished_at
+        ):
             continue
         if finding.capture_missing_at is None or finding.capture_missing_at < scan.finished_at:
             finding.capture_missing_at = scan.finished_at
@@ -442,7 +504,9 @@ def _candidates_by_finding(
 
 
 def _store_candidates(
-    session: Session, finding: Finding, result: Classification,
+    session: Session,
+    finding: Finding,
+    result: Classification,
     stored: dict[int, MatchCandidate],
 ) -> None:
     """Keep the finding's candidate rows equal to the classification's, touching only changes."""
@@ -454,8 +518,14 @@ def _store_candidates(
     for staff_id, candidate in wanted.items():
         row = stored.get(staff_id)
         if row is None:
-            session.add(MatchCandidate(finding_id=finding.id, staff_id=staff_id,
-                                       staff_name=candidate.name[:200], score=candidate.score))
+            session.add(
+                MatchCandidate(
+                    finding_id=finding.id,
+                    staff_id=staff_id,
+                    staff_name=candidate.name[:200],
+                    score=candidate.score,
+                )
+            )
         elif row.score != candidate.score or row.staff_name != candidate.name[:200]:
             row.score, row.staff_name = candidate.score, candidate.name[:200]
             session.add(row)
@@ -501,8 +571,16 @@ def stale_orgs(
         scan = latest_ok_scan(session, org.id)
         since = stale_since(session, org.id, stale_after_hours=stale_after_hours, now=now)
         if since is not None:
-            stale.append(StaleOrg(org.id, org.portal, org.portal_org_id, org.name, since,
-                                  scan.finished_at if scan else None))
+            stale.append(
+                StaleOrg(
+                    org.id,
+                    org.portal,
+                    org.portal_org_id,
+                    org.name,
+                    since,
+                    scan.finished_at if scan else None,
+                )
+            )
     stale.sort(key=lambda s: (s.stale_since, s.portal, s.portal_org_id))
     return stale
 
@@ -542,8 +620,12 @@ def open_findings(
     query = (
         select(Finding, Org, Client)
         .join(Org, col(Org.id) == col(Finding.org_id))
-        .join(ClientOrgLink, (col(ClientOrgLink.portal) == col(Org.portal))
-              & (col(ClientOrgLink.portal_org_id) == col(Org.portal_org_id)), isouter=True)
+        .join(
+            ClientOrgLink,
+            (col(ClientOrgLink.portal) == col(Org.portal))
+            & (col(ClientOrgLink.portal_org_id) == col(Org.portal_org_id)),
+            isouter=True,
+        )
         .join(Client, col(Client.id) == col(ClientOrgLink.client_id), isouter=True)
         .where(col(Finding.resolved_at).is_(None))
     )
@@ -555,13 +637,22 @@ def open_findings(
         query = query.where(Org.portal == portal)
     rows = [
         FindingRow(
-            portal=org.portal, portal_org_id=org.portal_org_id, org_name=org.name,
+            portal=org.portal,
+            portal_org_id=org.portal_org_id,
+            org_name=org.name,
             client=client.name if client else None,
             client_manager=client.client_manager if client else None,
-            email=f.email, name=f.name, finding_class=f.finding_class, severity=f.severity,
-            role=f.role, access_status=f.access_status, removable_by=f.removable_by,
-            review_state=f.review_state, first_seen_at=f.first_seen_at,
-            last_seen_at=f.last_seen_at, detail=f.detail,
+            email=f.email,
+            name=f.name,
+            finding_class=f.finding_class,
+            severity=f.severity,
+            role=f.role,
+            access_status=f.access_status,
+            removable_by=f.removable_by,
+            review_state=f.review_state,
+            first_seen_at=f.first_seen_at,
+            last_seen_at=f.last_seen_at,
+            detail=f.detail,
         )
         for f, org, client in session.exec(query)
     ]
@@ -573,9 +664,14 @@ def open_findings(
 def _new_finding(org: Org, result: Classification, scan: Scan) -> Finding:
     """The finding ``scan`` raises for ``result``: first and last seen in that scan."""
     return Finding(
-        org_id=org.id, identity=result.identity, finding_class=result.finding_class,
-        severity=result.finding_class.severity, first_seen_at=scan.finished_at,
-        last_seen_at=scan.finished_at, first_scan_id=scan.id, last_scan_id=scan.id,
+        org_id=org.id,
+        identity=result.identity,
+        finding_class=result.finding_class,
+        severity=result.finding_class.severity,
+        first_seen_at=scan.finished_at,
+        last_seen_at=scan.finished_at,
+        first_scan_id=scan.id,
+        last_scan_id=scan.id,
     )
 
 
@@ -588,11 +684,13 @@ def _reopen(session: Session, finding: Finding, scan: Scan, reason: str) -> None
         record_transition(session, finding, ReviewState.OPEN, actor=SYSTEM, reason=reason)
 
 
-def _reopen_if_class_changed(session: Session, finding: Finding,
-                             result: Classification) -> None:
+def _reopen_if_class_changed(session: Session, finding: Finding, result: Classification) -> None:
     """A reviewed finding whose class changed is open for review again."""
-    if finding.finding_class != result.finding_class and \
-            finding.review_state != ReviewState.OPEN:
-        record_transition(session, finding, ReviewState.OPEN, actor=SYSTEM,
-                          reason=f"class changed from {finding.finding_class} to "
-                                 f"{result.finding_class}")
+    if finding.finding_class != result.finding_class and finding.review_state != ReviewState.OPEN:
+        record_transition(
+            session,
+            finding,
+            ReviewState.OPEN,
+            actor=SYSTEM,
+            reason=f"class changed from {finding.finding_class} to {result.finding_class}",
+        )

@@ -68,16 +68,20 @@ def load_decisions(session: Session) -> tuple[IdentityDecision, ...]:
 
 def candidates_of(session: Session, finding_id: int) -> list[MatchCandidate]:
     """The staff a probable match's name resembles, best first."""
-    return list(session.exec(
-        select(MatchCandidate).where(MatchCandidate.finding_id == finding_id)
-        .order_by(col(MatchCandidate.score).desc(), col(MatchCandidate.staff_id))
-    ))
+    return list(
+        session.exec(
+            select(MatchCandidate)
+            .where(MatchCandidate.finding_id == finding_id)
+            .order_by(col(MatchCandidate.score).desc(), col(MatchCandidate.staff_id))
+        )
+    )
 
 
 def orgs_showing(session: Session, identity: str) -> tuple[int, ...]:
     """The orgs with a finding for this identity: the ones to reconcile after a decision."""
-    return tuple(sorted(set(session.exec(
-        select(Finding.org_id).where(Finding.identity == identity)))))
+    return tuple(
+        sorted(set(session.exec(select(Finding.org_id).where(Finding.identity == identity))))
+    )
 
 
 def _finding(session: Session, finding_id: int) -> Finding:
@@ -95,7 +99,9 @@ def _staff(session: Session, finding: Finding, staff_id: int | None, verb: str) 
             names = ", ".join(f"{c.staff_name} (#{c.staff_id})" for c in proposals)
             raise DecisionError(
                 f"finding {finding.id} has {len(proposals)} candidates"
-                + (f" ({names})" if names else "") + f": say which staff member to {verb}")
+                + (f" ({names})" if names else "")
+                + f": say which staff member to {verb}"
+            )
         staff_id = proposals[0].staff_id
         expected_name: str | None = proposals[0].staff_name
     else:
@@ -104,13 +110,21 @@ def _staff(session: Session, finding: Finding, staff_id: int | None, verb: str) 
     if staff is None:
         raise DecisionError(f"no staff member #{staff_id}")
     if expected_name is not None and expected_name != staff.name:
-        raise DecisionError(f"staff member #{staff_id} is now {staff.name}, not "
-                            f"{expected_name}: reconcile again and retry")
+        raise DecisionError(
+            f"staff member #{staff_id} is now {staff.name}, not "
+            f"{expected_name}: reconcile again and retry"
+        )
     return staff
 
 
 def _record(
-    session: Session, *, identity: str, staff: Staff, decision: str, actor: str, note: str,
+    session: Session,
+    *,
+    identity: str,
+    staff: Staff,
+    decision: str,
+    actor: str,
+    note: str,
 ) -> DecisionResult:
     assert staff.id is not None
     if not actor.strip():
@@ -122,14 +136,30 @@ def _record(
         if same_pair or replaced_confirmation:
             session.delete(row)
     session.flush()
-    session.add(MatchDecision(identity=identity, staff_id=staff.id, decision=decision,
-                              decided_by=actor[:200], decided_at=utcnow(), note=note[:2000]))
-    session.add(AuditEvent(actor=actor[:200], action=f"identity.{decision}",
-                           detail={"identity": identity, "staff_id": staff.id,
-                                   "staff_name": staff.name, "note": note[:2000]}))
+    session.add(
+        MatchDecision(
+            identity=identity,
+            staff_id=staff.id,
+            decision=decision,
+            decided_by=actor[:200],
+            decided_at=utcnow(),
+            note=note[:2000],
+        )
+    )
+    session.add(
+        AuditEvent(
+            actor=actor[:200],
+            action=f"identity.{decision}",
+            detail={
+                "identity": identity,
+                "staff_id": staff.id,
+                "staff_name": staff.name,
+                "note": note[:2000],
+            },
+        )
+    )
     session.flush()
-    return DecisionResult(identity, staff.id, staff.name, decision,
-                          orgs_showing(session, identity))
+    return DecisionResult(identity, staff.id, staff.name, decision, orgs_showing(session, identity))
 
 
 def _check_address(session: Session, identity: str, domains: Sequence[str]) -> None:
@@ -155,8 +185,9 @@ def confirm_match(
     """Record that an address is a staff member's (by finding, or by address and staff)."""
     identity, staff = _target(session, finding_id, email, staff_id, "confirm", practice_domains)
     _check_address(session, identity, practice_domains)
-    return _record(session, identity=identity, staff=staff, decision=CONFIRMED, actor=actor,
-                   note=note)
+    return _record(
+        session, identity=identity, staff=staff, decision=CONFIRMED, actor=actor, note=note
+    )
 
 
 def reject_match(
@@ -171,13 +202,18 @@ def reject_match(
 ) -> DecisionResult:
     """Record that an address is *not* a staff member's, so they are not proposed again."""
     identity, staff = _target(session, finding_id, email, staff_id, "reject", practice_domains)
-    return _record(session, identity=identity, staff=staff, decision=REJECTED, actor=actor,
-                   note=note)
+    return _record(
+        session, identity=identity, staff=staff, decision=REJECTED, actor=actor, note=note
+    )
 
 
 def _target(
-    session: Session, finding_id: int | None, email: str | None, staff_id: int | None,
-    verb: str, practice_domains: Sequence[str],
+    session: Session,
+    finding_id: int | None,
+    email: str | None,
+    staff_id: int | None,
+    verb: str,
+    practice_domains: Sequence[str],
 ) -> tuple[str, Staff]:
     if (finding_id is None) == (email is None):
         raise DecisionError("name either a finding or an address")
@@ -195,7 +231,10 @@ def _target(
 
 def decisions_for(session: Session, identity: str) -> list[MatchDecision]:
     """The decisions recorded for one address, newest first."""
-    return list(session.exec(
-        select(MatchDecision).where(MatchDecision.identity == identity)
-        .order_by(col(MatchDecision.decided_at).desc(), col(MatchDecision.id).desc())
-    ))
+    return list(
+        session.exec(
+            select(MatchDecision)
+            .where(MatchDecision.identity == identity)
+            .order_by(col(MatchDecision.decided_at).desc(), col(MatchDecision.id).desc())
+        )
+    )

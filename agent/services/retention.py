@@ -30,31 +30,45 @@ class Purge:
 
 
 def _protected_scans(session: Session) -> set[int]:
-    latest_ok = (select(func.max(Scan.id)).where(col(Scan.status) == ScanStatus.OK)
-                 .group_by(col(Scan.org_id)))
+    latest_ok = (
+        select(func.max(Scan.id))
+        .where(col(Scan.status) == ScanStatus.OK)
+        .group_by(col(Scan.org_id))
+    )
     keep = set(session.execute(latest_ok).scalars())
-    keep.update(session.execute(latest_ok.where(col(Scan.source) != ScanSource.EXTENSION))
-                .scalars())
+    keep.update(
+        session.execute(latest_ok.where(col(Scan.source) != ScanSource.EXTENSION)).scalars()
+    )
     for first, last in session.execute(select(Finding.first_scan_id, Finding.last_scan_id)):
         keep.update(x for x in (first, last) if x is not None)
     return keep
 
 
-def purge_observations(session: Session, *, before: datetime, actor: str,
-                       dry_run: bool = False) -> Purge:
+def purge_observations(
+    session: Session, *, before: datetime, actor: str, dry_run: bool = False
+) -> Purge:
     if before > utcnow():
         raise ValueError("the cut-off is in the future")
     protected = _protected_scans(session)
-    old = [scan_id for scan_id in session.execute(
-        select(Scan.id).where(col(Scan.finished_at) < before)).scalars()
-        if scan_id not in protected]
+    old = [
+        scan_id
+        for scan_id in session.execute(
+            select(Scan.id).where(col(Scan.finished_at) < before)
+        ).scalars()
+        if scan_id not in protected
+    ]
     count = 0
     if old:
-        count = session.execute(select(func.count()).select_from(Observation).where(
-            col(Observation.scan_id).in_(old))).scalar_one()
+        count = session.execute(
+            select(func.count()).select_from(Observation).where(col(Observation.scan_id).in_(old))
+        ).scalar_one()
     if not dry_run and old:
         session.execute(delete(Observation).where(col(Observation.scan_id).in_(old)))
-        session.add(AuditEvent(actor=actor, action="retention.purge",
-                               detail={"before": before.isoformat(), "scans": len(old),
-                                       "observations": count}))
+        session.add(
+            AuditEvent(
+                actor=actor,
+                action="retention.purge",
+                detail={"before": before.isoformat(), "scans": len(old), "observations": count},
+            )
+        )
     return Purge(before, len(old), count)

@@ -38,16 +38,28 @@ SYSTEM = "system"
 
 _PERSON_MOVES: dict[ReviewState, frozenset[ReviewState]] = {
     ReviewState.ACKNOWLEDGED: frozenset({ReviewState.OPEN}),
-    ReviewState.ACCEPTED_RISK: frozenset({
-        ReviewState.OPEN, ReviewState.ACKNOWLEDGED, ReviewState.REMOVAL_REQUESTED,
-        ReviewState.ACCEPTED_RISK,
-    }),
-    ReviewState.REMOVAL_REQUESTED: frozenset({
-        ReviewState.OPEN, ReviewState.ACKNOWLEDGED, ReviewState.ACCEPTED_RISK,
-    }),
-    ReviewState.OPEN: frozenset({
-        ReviewState.ACKNOWLEDGED, ReviewState.ACCEPTED_RISK, ReviewState.REMOVAL_REQUESTED,
-    }),
+    ReviewState.ACCEPTED_RISK: frozenset(
+        {
+            ReviewState.OPEN,
+            ReviewState.ACKNOWLEDGED,
+            ReviewState.REMOVAL_REQUESTED,
+            ReviewState.ACCEPTED_RISK,
+        }
+    ),
+    ReviewState.REMOVAL_REQUESTED: frozenset(
+        {
+            ReviewState.OPEN,
+            ReviewState.ACKNOWLEDGED,
+            ReviewState.ACCEPTED_RISK,
+        }
+    ),
+    ReviewState.OPEN: frozenset(
+        {
+            ReviewState.ACKNOWLEDGED,
+            ReviewState.ACCEPTED_RISK,
+            ReviewState.REMOVAL_REQUESTED,
+        }
+    ),
 }
 
 
@@ -68,20 +80,34 @@ def record_transition(
     """Move a finding to ``to_state`` and record who did it, when and why (no checks)."""
     assert finding.id is not None
     event = FindingReview(
-        finding_id=finding.id, at=at or utcnow(), actor=actor[:200],
-        from_state=finding.review_state, to_state=to_state, reason=reason[:2000],
+        finding_id=finding.id,
+        at=at or utcnow(),
+        actor=actor[:200],
+        from_state=finding.review_state,
+        to_state=to_state,
+        reason=reason[:2000],
         expires_on=expires_on,
     )
     finding.review_state = to_state
     session.add(finding)
     session.add(event)
-    session.add(AuditEvent(
-        at=event.at, actor=actor[:200], action="finding.reviewed",
-        detail={"finding_id": finding.id, "org_id": finding.org_id,
-                "identity": finding.identity, "class": finding.finding_class,
-                "from": event.from_state, "to": to_state, "reason": reason[:2000],
-                "expires_on": expires_on.isoformat() if expires_on else None},
-    ))
+    session.add(
+        AuditEvent(
+            at=event.at,
+            actor=actor[:200],
+            action="finding.reviewed",
+            detail={
+                "finding_id": finding.id,
+                "org_id": finding.org_id,
+                "identity": finding.identity,
+                "class": finding.finding_class,
+                "from": event.from_state,
+                "to": to_state,
+                "reason": reason[:2000],
+                "expires_on": expires_on.isoformat() if expires_on else None,
+            },
+        )
+    )
     return event
 
 
@@ -90,16 +116,24 @@ def _reviewable(session: Session, finding_id: int) -> Finding:
     if finding is None:
         raise ReviewError(f"no finding {finding_id}")
     if finding.resolved_at is not None:
-        raise ReviewError(f"finding {finding_id} is resolved (the access is gone): "
-                          "nothing to review")
+        raise ReviewError(
+            f"finding {finding_id} is resolved (the access is gone): nothing to review"
+        )
     if not FindingClass(finding.finding_class).is_problem:
-        raise ReviewError(f"finding {finding_id} is {finding.finding_class}, which needs "
-                          "no action, so it has no review state to change")
+        raise ReviewError(
+            f"finding {finding_id} is {finding.finding_class}, which needs "
+            "no action, so it has no review state to change"
+        )
     return finding
 
 
 def _move(
-    session: Session, finding_id: int, to_state: ReviewState, *, actor: str, reason: str,
+    session: Session,
+    finding_id: int,
+    to_state: ReviewState,
+    *,
+    actor: str,
+    reason: str,
     expires_on: date | None = None,
 ) -> FindingReview:
     if not actor.strip():
@@ -107,10 +141,12 @@ def _move(
     finding = _reviewable(session, finding_id)
     current = ReviewState(finding.review_state)
     if current not in _PERSON_MOVES[to_state]:
-        raise ReviewError(f"finding {finding_id} is {current}; it cannot be moved to "
-                          f"{to_state} by a person")
-    return record_transition(session, finding, to_state, actor=actor, reason=reason,
-                             expires_on=expires_on)
+        raise ReviewError(
+            f"finding {finding_id} is {current}; it cannot be moved to {to_state} by a person"
+        )
+    return record_transition(
+        session, finding, to_state, actor=actor, reason=reason, expires_on=expires_on
+    )
 
 
 def acknowledge(session: Session, finding_id: int, *, actor: str, reason: str = "") -> None:
@@ -119,7 +155,12 @@ def acknowledge(session: Session, finding_id: int, *, actor: str, reason: str = 
 
 
 def accept_risk(
-    session: Session, finding_id: int, *, actor: str, reason: str, expires_on: date,
+    session: Session,
+    finding_id: int,
+    *,
+    actor: str,
+    reason: str,
+    expires_on: date,
     today: date | None = None,
 ) -> None:
     """Leave the access in place until ``expires_on``, for a stated reason; then it reopens."""
@@ -127,8 +168,14 @@ def accept_risk(
         raise ReviewError("accepting a risk needs a reason")
     if expires_on <= (today or utcnow().date()):
         raise ReviewError(f"the expiry date {expires_on.isoformat()} must be in the future")
-    _move(session, finding_id, ReviewState.ACCEPTED_RISK, actor=actor, reason=reason,
-          expires_on=expires_on)
+    _move(
+        session,
+        finding_id,
+        ReviewState.ACCEPTED_RISK,
+        actor=actor,
+        reason=reason,
+        expires_on=expires_on,
+    )
 
 
 def request_removal(session: Session, finding_id: int, *, actor: str, reason: str = "") -> None:
@@ -145,8 +192,10 @@ def risk_expiry(session: Session, finding_id: int) -> date | None:
     """The expiry of the finding's latest risk acceptance, if any."""
     return session.exec(
         select(FindingReview.expires_on)
-        .where(FindingReview.finding_id == finding_id,
-               FindingReview.to_state == ReviewState.ACCEPTED_RISK)
+        .where(
+            FindingReview.finding_id == finding_id,
+            FindingReview.to_state == ReviewState.ACCEPTED_RISK,
+        )
         .order_by(col(FindingReview.id).desc())
     ).first()
 
@@ -162,8 +211,11 @@ def expire_accepted_risks(session: Session, *, today: date | None = None) -> int
         assert finding.id is not None
         expiry = risk_expiry(session, finding.id)
         if expiry is None or expiry < today:
-            reason = (f"the accepted risk expired on {expiry.isoformat()}" if expiry
-                      else "the accepted risk had no expiry")
+            reason = (
+                f"the accepted risk expired on {expiry.isoformat()}"
+                if expiry
+                else "the accepted risk had no expiry"
+            )
             record_transition(session, finding, ReviewState.OPEN, actor=SYSTEM, reason=reason)
             reopened += 1
     if reopened:
@@ -173,10 +225,13 @@ def expire_accepted_risks(session: Session, *, today: date | None = None) -> int
 
 def history(session: Session, finding_id: int) -> list[FindingReview]:
     """Every review change of a finding, oldest first."""
-    return list(session.exec(
-        select(FindingReview).where(FindingReview.finding_id == finding_id)
-        .order_by(col(FindingReview.id))
-    ))
+    return list(
+        session.exec(
+            select(FindingReview)
+            .where(FindingReview.finding_id == finding_id)
+            .order_by(col(FindingReview.id))
+        )
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,7 +267,8 @@ def review_queue(
     client users.
     """
     query = (
-        select(Finding, Org).join(Org, col(Org.id) == col(Finding.org_id))
+        select(Finding, Org)
+        .join(Org, col(Org.id) == col(Finding.org_id))
         .where(col(Finding.resolved_at).is_(None))
     )
     if states:
@@ -220,21 +276,35 @@ def review_queue(
     if classes:
         query = query.where(col(Finding.finding_class).in_(list(classes)))
     elif not include_ok:
-        query = query.where(col(Finding.finding_class).in_(
-            [c.value for c in FindingClass if c.is_problem]))
+        query = query.where(
+            col(Finding.finding_class).in_([c.value for c in FindingClass if c.is_problem])
+        )
     order = {c.value: i for i, c in enumerate(FindingClass)}
     items = []
     for finding, org in session.exec(query):
         assert finding.id is not None
-        expiry = (risk_expiry(session, finding.id)
-                  if finding.review_state == ReviewState.ACCEPTED_RISK else None)
-        items.append(ReviewItem(
-            finding_id=finding.id, portal=org.portal, portal_org_id=org.portal_org_id,
-            org_name=org.name, email=finding.email, name=finding.name,
-            finding_class=finding.finding_class, severity=finding.severity,
-            review_state=finding.review_state, removable_by=finding.removable_by,
-            first_seen_at=finding.first_seen_at, last_seen_at=finding.last_seen_at,
-            detail=finding.detail, risk_expires_on=expiry,
-        ))
+        expiry = (
+            risk_expiry(session, finding.id)
+            if finding.review_state == ReviewState.ACCEPTED_RISK
+            else None
+        )
+        items.append(
+            ReviewItem(
+                finding_id=finding.id,
+                portal=org.portal,
+                portal_org_id=org.portal_org_id,
+                org_name=org.name,
+                email=finding.email,
+                name=finding.name,
+                finding_class=finding.finding_class,
+                severity=finding.severity,
+                review_state=finding.review_state,
+                removable_by=finding.removable_by,
+                first_seen_at=finding.first_seen_at,
+                last_seen_at=finding.last_seen_at,
+                detail=finding.detail,
+                risk_expires_on=expiry,
+            )
+        )
     items.sort(key=lambda i: (order.get(i.finding_class, 99), i.portal, i.org_name, i.email))
     return items

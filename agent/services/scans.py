@@ -37,8 +37,9 @@ def upsert_org(session: Session, ref: OrgRef, *, login_id: int | None) -> Org:
     return _upsert_chunk(session, [ref], login_id=login_id, now=utcnow())[0]
 
 
-def upsert_org_ids(session: Session, refs: Sequence[OrgRef], *, login_id: int | None,
-                   chunk: int = 500) -> list[int]:
+def upsert_org_ids(
+    session: Session, refs: Sequence[OrgRef], *, login_id: int | None, chunk: int = 500
+) -> list[int]:
     """``upsert_org`` for a whole org list; returns the rows' ids, in the list's order.
 
     The list is written a chunk at a time, reading each chunk's known orgs in one
@@ -48,14 +49,15 @@ def upsert_org_ids(session: Session, refs: Sequence[OrgRef], *, login_id: int | 
     now = utcnow()
     ids: list[int] = []
     for start in range(0, len(refs), chunk):
-        for org in _upsert_chunk(session, refs[start:start + chunk], login_id=login_id, now=now):
+        for org in _upsert_chunk(session, refs[start : start + chunk], login_id=login_id, now=now):
             assert org.id is not None
             ids.append(org.id)
     return ids
 
 
-def _upsert_chunk(session: Session, refs: Sequence[OrgRef], *, login_id: int | None,
-                  now: datetime) -> list[Org]:
+def _upsert_chunk(
+    session: Session, refs: Sequence[OrgRef], *, login_id: int | None, now: datetime
+) -> list[Org]:
     by_portal: dict[str, set[str]] = {}
     for ref in refs:
         by_portal.setdefault(str(ref.portal), set()).add(ref.portal_org_id)
@@ -67,8 +69,14 @@ def _upsert_chunk(session: Session, refs: Sequence[OrgRef], *, login_id: int | N
     for ref in refs:
         org = known.get((ref.portal, ref.portal_org_id))
         if org is None:
-            org = Org(portal=ref.portal, portal_org_id=ref.portal_org_id, name=ref.name,
-                      login_id=login_id, viewer_role=ref.viewer_role, first_seen_at=now)
+            org = Org(
+                portal=ref.portal,
+                portal_org_id=ref.portal_org_id,
+                name=ref.name,
+                login_id=login_id,
+                viewer_role=ref.viewer_role,
+                first_seen_at=now,
+            )
             known[(ref.portal, ref.portal_org_id)] = org
         else:
             org.name = ref.name or org.name
@@ -112,11 +120,21 @@ def record_capture(
         confirmed = previous is not None and previous.status == ScanStatus.SUSPECT
         if last_ok is not None and last_ok.user_count > 1 and not confirmed:
             status = ScanStatus.SUSPECT
-            detail = (f"the list dropped from {last_ok.user_count} users to "
-                      f"{len(result.users)}; held until a second scan shows the same")
-    return record_ok_scan(session, org_id=org_id, result=result, started_at=started_at,
-                          crawl_id=crawl_id, login_id=login_id, source=source,
-                          status=status, detail=detail)
+            detail = (
+                f"the list dropped from {last_ok.user_count} users to "
+                f"{len(result.users)}; held until a second scan shows the same"
+            )
+    return record_ok_scan(
+        session,
+        org_id=org_id,
+        result=result,
+        started_at=started_at,
+        crawl_id=crawl_id,
+        login_id=login_id,
+        source=source,
+        status=status,
+        detail=detail,
+    )
 
 
 def record_ok_scan(
@@ -132,18 +150,36 @@ def record_ok_scan(
     detail: str = "",
 ) -> ScanOutcome:
     scan_id = _insert_scan(
-        session, crawl_id=crawl_id, org_id=org_id, login_id=login_id, source=source,
-        status=status, reported_total=result.reported_total,
-        user_count=len(result.users), evidence=result.evidence[:2000], detail=detail,
-        started_at=started_at, finished_at=utcnow(),
+        session,
+        crawl_id=crawl_id,
+        org_id=org_id,
+        login_id=login_id,
+        source=source,
+        status=status,
+        reported_total=result.reported_total,
+        user_count=len(result.users),
+        evidence=result.evidence[:2000],
+        detail=detail,
+        started_at=started_at,
+        finished_at=utcnow(),
     )
     if result.users:
-        session.connection().execute(_INSERT_OBSERVATION, [
-            {"scan_id": scan_id, "email": user.email.strip(), "name": user.name,
-             "role": user.role, "extra_permissions": list(user.extra_permissions),
-             "status": user.status.value, "kind": user.kind, "last_login": user.last_login}
-            for user in result.users
-        ])
+        session.connection().execute(
+            _INSERT_OBSERVATION,
+            [
+                {
+                    "scan_id": scan_id,
+                    "email": user.email.strip(),
+                    "name": user.name,
+                    "role": user.role,
+                    "extra_permissions": list(user.extra_permissions),
+                    "status": user.status.value,
+                    "kind": user.kind,
+                    "last_login": user.last_login,
+                }
+                for user in result.users
+            ],
+        )
     return ScanOutcome(scan_id, org_id, status, None, len(result.users))
 
 
@@ -159,9 +195,16 @@ def record_failed_scan(
     source: ScanSource = ScanSource.AGENT,
 ) -> ScanOutcome:
     scan_id = _insert_scan(
-        session, crawl_id=crawl_id, org_id=org_id, login_id=login_id, source=source,
-        status=ScanStatus.FAILED, reason=reason, detail=detail[:2000],
-        started_at=started_at, finished_at=utcnow(),
+        session,
+        crawl_id=crawl_id,
+        org_id=org_id,
+        login_id=login_id,
+        source=source,
+        status=ScanStatus.FAILED,
+        reason=reason,
+        detail=detail[:2000],
+        started_at=started_at,
+        finished_at=utcnow(),
     )
     return ScanOutcome(scan_id, org_id, ScanStatus.FAILED, reason, 0)
 

@@ -63,12 +63,24 @@ def step_claim(engine: Engine, login_id: int) -> StepClaim:
     return claim
 
 
-def record_sign_in(session: Session, *, login_id: int, crawl_id: int | None, ok: bool,
-                   reason: str | None = None, detail: str = "") -> SignInAttempt:
+def record_sign_in(
+    session: Session,
+    *,
+    login_id: int,
+    crawl_id: int | None,
+    ok: bool,
+    reason: str | None = None,
+    detail: str = "",
+) -> SignInAttempt:
     """Append one sign-in outcome."""
-    attempt = SignInAttempt(login_id=login_id, crawl_id=crawl_id, at=utcnow(),
-                            status=SIGNED_IN if ok else FAILED,
-                            reason=None if ok else reason, detail=detail[:2000])
+    attempt = SignInAttempt(
+        login_id=login_id,
+        crawl_id=crawl_id,
+        at=utcnow(),
+        status=SIGNED_IN if ok else FAILED,
+        reason=None if ok else reason,
+        detail=detail[:2000],
+    )
     session.add(attempt)
     session.flush()
     return attempt
@@ -98,14 +110,17 @@ class LoginSignIn:
         if self.ok:
             return f"ok {when}"
         return f"failed {when}: {self.reason or 'unknown'}" + (
-            f" ({self.detail})" if self.detail else "")
+            f" ({self.detail})" if self.detail else ""
+        )
 
 
-def latest_sign_ins(session: Session,
-                    login_ids: Collection[int] | None = None) -> dict[int, LoginSignIn]:
+def latest_sign_ins(
+    session: Session, login_ids: Collection[int] | None = None
+) -> dict[int, LoginSignIn]:
     """Each login's latest sign-in attempt, by login id (logins never tried are absent)."""
-    latest = select(SignInAttempt.login_id, func.max(SignInAttempt.id).label("last_id")) \
-        .group_by(col(SignInAttempt.login_id))
+    latest = select(SignInAttempt.login_id, func.max(SignInAttempt.id).label("last_id")).group_by(
+        col(SignInAttempt.login_id)
+    )
     if login_ids is not None:
         latest = latest.where(col(SignInAttempt.login_id).in_(sorted(login_ids)))
     last = latest.subquery()
@@ -120,27 +135,39 @@ def latest_sign_ins(session: Session,
     for attempt, login in rows:
         start = starts.get(attempt.login_id)
         result[attempt.login_id] = LoginSignIn(
-            login_id=attempt.login_id, portal=login.portal, email=login.email,
-            label=login.label, at=attempt.at, ok=attempt.status == SIGNED_IN,
-            reason=attempt.reason, detail=attempt.detail, crawl_id=attempt.crawl_id,
-            failing_since=start.at if start else None, episode=start.id if start else None,
+            login_id=attempt.login_id,
+            portal=login.portal,
+            email=login.email,
+            label=login.label,
+            at=attempt.at,
+            ok=attempt.status == SIGNED_IN,
+            reason=attempt.reason,
+            detail=attempt.detail,
+            crawl_id=attempt.crawl_id,
+            failing_since=start.at if start else None,
+            episode=start.id if start else None,
         )
     return result
 
 
 def failing_logins(session: Session) -> list[LoginSignIn]:
     """Logins whose latest sign-in failed, oldest failure first."""
-    return sorted((s for s in latest_sign_ins(session).values() if not s.ok),
-                  key=lambda s: (s.failing_since or s.at, s.login_id))
+    return sorted(
+        (s for s in latest_sign_ins(session).values() if not s.ok),
+        key=lambda s: (s.failing_since or s.at, s.login_id),
+    )
 
 
-def sign_in_failures(session: Session, *, since: datetime | None = None
-                     ) -> list[tuple[SignInAttempt, PortalLogin]]:
+def sign_in_failures(
+    session: Session, *, since: datetime | None = None
+) -> list[tuple[SignInAttempt, PortalLogin]]:
     """Every failed sign-in attempt (at or after ``since``), newest first."""
-    query = (select(SignInAttempt, PortalLogin)
-             .join(PortalLogin, col(PortalLogin.id) == col(SignInAttempt.login_id))
-             .where(SignInAttempt.status == FAILED)
-             .order_by(col(SignInAttempt.at).desc(), col(SignInAttempt.id).desc()))
+    query = (
+        select(SignInAttempt, PortalLogin)
+        .join(PortalLogin, col(PortalLogin.id) == col(SignInAttempt.login_id))
+        .where(SignInAttempt.status == FAILED)
+        .order_by(col(SignInAttempt.at).desc(), col(SignInAttempt.id).desc())
+    )
     if since is not None:
         query = query.where(col(SignInAttempt.at) >= since)
     return [(attempt, login) for attempt, login in session.exec(query)]
@@ -148,15 +175,18 @@ def sign_in_failures(session: Session, *, since: datetime | None = None
 
 def _episode_starts(session: Session, login_ids: list[int]) -> dict[int, SignInAttempt]:
     """For failing logins, the first failed attempt after their last good one."""
-    last_ok = dict(session.exec(
-        select(SignInAttempt.login_id, func.max(SignInAttempt.id))
-        .where(col(SignInAttempt.login_id).in_(login_ids), SignInAttempt.status == SIGNED_IN)
-        .group_by(col(SignInAttempt.login_id))
-    ).all())
+    last_ok = dict(
+        session.exec(
+            select(SignInAttempt.login_id, func.max(SignInAttempt.id))
+            .where(col(SignInAttempt.login_id).in_(login_ids), SignInAttempt.status == SIGNED_IN)
+            .group_by(col(SignInAttempt.login_id))
+        ).all()
+    )
     starts: dict[int, SignInAttempt] = {}
     for login_id in login_ids:
-        query = select(SignInAttempt).where(SignInAttempt.login_id == login_id,
-                                            SignInAttempt.status == FAILED)
+        query = select(SignInAttempt).where(
+            SignInAttempt.login_id == login_id, SignInAttempt.status == FAILED
+        )
         if last_ok.get(login_id) is not None:
             query = query.where(col(SignInAttempt.id) > last_ok[login_id])
         first = session.exec(query.order_by(col(SignInAttempt.id))).first()

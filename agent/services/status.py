@@ -67,19 +67,25 @@ def _status(session: Session, org: Org, stale_after: timedelta) -> OrgStatus:
     facts = org_facts(session, org, client)
     ok = latest_ok_scan(session, org.id)
     last = session.exec(
-        select(Scan).where(Scan.org_id == org.id)
+        select(Scan)
+        .where(Scan.org_id == org.id)
         .order_by(col(Scan.finished_at).desc(), col(Scan.id).desc())
     ).first()
-    findings = list(session.exec(
-        select(Finding).where(Finding.org_id == org.id, col(Finding.resolved_at).is_(None))
-    ))
+    findings = list(
+        session.exec(
+            select(Finding).where(Finding.org_id == org.id, col(Finding.resolved_at).is_(None))
+        )
+    )
     findings.sort(key=lambda f: (Severity(f.severity).rank, f.name.casefold()))
     problems = [f for f in findings if FindingClass(f.finding_class).is_problem]
     worst = min((Severity(f.severity) for f in problems), key=lambda s: s.rank, default=None)
     stale = ok is None or (utcnow() - ok.finished_at) > stale_after
     return OrgStatus(
-        portal=org.portal, portal_org_id=org.portal_org_id, name=org.name,
-        client=facts.client_name, client_manager=client.client_manager if client else None,
+        portal=org.portal,
+        portal_org_id=org.portal_org_id,
+        name=org.name,
+        client=facts.client_name,
+        client_manager=client.client_manager if client else None,
         client_archived=facts.client_archived,
         last_ok_scan_at=ok.finished_at if ok else None,
         last_scan_at=last.finished_at if last else None,
@@ -91,10 +97,17 @@ def _status(session: Session, org: Org, stale_after: timedelta) -> OrgStatus:
         counts_by_class=dict(Counter(f.finding_class for f in findings)),
         counts_by_severity=dict(Counter(f.severity for f in findings)),
         people=[
-            PersonStatus(email=f.email, name=f.name, finding_class=f.finding_class,
-                         severity=f.severity, review_state=f.review_state,
-                         access_status=f.access_status, role=f.role,
-                         removable_by=f.removable_by, detail=f.detail)
+            PersonStatus(
+                email=f.email,
+                name=f.name,
+                finding_class=f.finding_class,
+                severity=f.severity,
+                review_state=f.review_state,
+                access_status=f.access_status,
+                role=f.role,
+                removable_by=f.removable_by,
+                detail=f.detail,
+            )
             for f in findings
         ],
     )

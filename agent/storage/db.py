@@ -31,8 +31,7 @@ def make_engine(database_url: str) -> Engine:
     """An engine for the URL; SQLite gets WAL, foreign keys and a busy timeout."""
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
-        if url.database and url.database != ":memory:" and \
-                not url.database.startswith("file:"):
+        if url.database and url.database != ":memory:" and not url.database.startswith("file:"):
             database = Path(url.database)
             create_private(database)
             for path in sqlite_files(database):

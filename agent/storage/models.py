@@ -434,7 +434,6 @@ class AlertSent(SQLModel, table=True):
     sent_at: datetime = Field(default_factory=utcnow)
 
 
-
 class DashboardSession(SQLModel, table=True):
     """A browser signed in to the dashboard; only the SHA-256 of its cookie is stored.
 

@@ -71,31 +71,50 @@ def seed(data_dir: Path, database_url: str | None, orgs: int) -> dict[str, objec
             row = Staff(name=f"Staff {i:02d}", status="left" if i % 10 == 0 else "active")
             session.add(row)
             session.flush()
-            session.add(StaffEmail(staff_id=row.id, email=f"s{i:02d}@{DOMAIN}",
-                                   is_primary=True))
+            session.add(StaffEmail(staff_id=row.id, email=f"s{i:02d}@{DOMAIN}", is_primary=True))
             staff.append(f"s{i:02d}@{DOMAIN}")
         org_ids = []
         for i in range(orgs):
             org_id = f"!b{i:04d}"
-            client = Client(external_id=f"C{i:04d}", name=f"Client {i:04d} Ltd",
-                            client_manager=MANAGERS[i % len(MANAGERS)])
+            client = Client(
+                external_id=f"C{i:04d}",
+                name=f"Client {i:04d} Ltd",
+                client_manager=MANAGERS[i % len(MANAGERS)],
+            )
             session.add(client)
             session.flush()
             session.add(ClientOrgLink(client_id=client.id, portal="xero", portal_org_id=org_id))
             ref = OrgRef(Portal.XERO, org_id, f"Client {i:04d} Ltd")
             org = upsert_org(session, ref, login_id=None)
-            users = [PortalUser(email=e, name=e.split("@")[0], role="STANDARD",
-                                status=AccessStatus.ACTIVE) for e in rng.sample(staff, 5)]
-            users += [PortalUser(email=f"owner{j}@client{i}.example", name=f"Owner {j}",
-                                 role="STANDARD", status=AccessStatus.ACTIVE) for j in range(3)]
-            record_ok_scan(session, org_id=org.id, started_at=utcnow(),
-                           result=OrgUsers(ref, tuple(users), len(users), "seed"))
+            users = [
+                PortalUser(
+                    email=e, name=e.split("@")[0], role="STANDARD", status=AccessStatus.ACTIVE
+                )
+                for e in rng.sample(staff, 5)
+            ]
+            users += [
+                PortalUser(
+                    email=f"owner{j}@client{i}.example",
+                    name=f"Owner {j}",
+                    role="STANDARD",
+                    status=AccessStatus.ACTIVE,
+                )
+                for j in range(3)
+            ]
+            record_ok_scan(
+                session,
+                org_id=org.id,
+                started_at=utcnow(),
+                result=OrgUsers(ref, tuple(users), len(users), "seed"),
+            )
             org_ids.append(org_id)
         reconcile(session, configured_domains=[DOMAIN])
-        admin = add_user(session, name="Ada Admin", role="practice_admin", scope="all",
-                         actor="bench")
-        manager = add_user(session, name=MANAGERS[0], role="manager", scope="managed",
-                           actor="bench")
+        admin = add_user(
+            session, name="Ada Admin", role="practice_admin", scope="all", actor="bench"
+        )
+        manager = add_user(
+            session, name=MANAGERS[0], role="manager", scope="managed", actor="bench"
+        )
     tokens = {}
     for name, user in (("admin", admin), ("manager", manager)):
         with session_scope(runtime.engine) as session:
@@ -189,9 +208,11 @@ async def _drive(load: Load, seed_value: int) -> Outcome:
     start = time.perf_counter()
     end = start + load.seconds
     if load.rate is None:
+
         async def loop() -> None:
             while time.perf_counter() < end:
                 await one(time.perf_counter())
+
         await asyncio.gather(*(loop() for _ in range(load.concurrency)))
     else:
         in_flight: set[asyncio.Task[None]] = set()
@@ -218,9 +239,14 @@ def _worker(args: tuple[Load, int]) -> Outcome:
 
 def run_load(load: Load, processes: int) -> Outcome:
     """The same load split over ``processes`` generator processes, merged."""
-    share = Load(load.base_url, load.token, load.paths, load.seconds,
-                 max(1, load.concurrency // processes),
-                 load.rate / processes if load.rate else None)
+    share = Load(
+        load.base_url,
+        load.token,
+        load.paths,
+        load.seconds,
+        max(1, load.concurrency // processes),
+        load.rate / processes if load.rate else None,
+    )
     with multiprocessing.get_context("spawn").Pool(processes) as pool:
         parts = pool.map(_worker, [(share, i) for i in range(processes)])
     merged = Outcome(elapsed=max(p.elapsed for p in parts))
@@ -247,8 +273,7 @@ def measured(load: Load, processes: int, server_pid: int) -> dict[str, float]:
     result = summary(run_load(load, processes))
     after = cpu_seconds(server_pid)
     if before is not None and after is not None and result["requests"]:
-        result["server_cpu_ms_per_request"] = round(
-            (after - before) * 1000 / result["requests"], 3)
+        result["server_cpu_ms_per_request"] = round((after - before) * 1000 / result["requests"], 3)
     return result
 
 
@@ -277,8 +302,14 @@ def summary(outcome: Outcome) -> dict[str, float]:
 # -- the crawl-like writer --------------------------------------------------------------
 
 
-def writer(data_dir: str, database_url: str | None, org_ids: list[str], seconds: float,
-           per_second: float, result: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+def writer(
+    data_dir: str,
+    database_url: str | None,
+    org_ids: list[str],
+    seconds: float,
+    per_second: float,
+    result: multiprocessing.Queue,
+) -> None:  # type: ignore[type-arg]
     """Record scans of random orgs (users shuffled) and reconcile each, as a crawl does."""
     from agent.clock import utcnow
     from agent.domain import AccessStatus, Portal
@@ -302,13 +333,23 @@ def writer(data_dir: str, database_url: str | None, org_ids: list[str], seconds:
             with session_scope(runtime.engine) as session:
                 org = find_org(session, "xero", org_id)
                 assert org is not None
-                users = [PortalUser(email=f"s{rng.randrange(60):02d}@{DOMAIN}", name="x",
-                                    role="STANDARD", status=AccessStatus.ACTIVE)
-                         for _ in range(5)]
+                users = [
+                    PortalUser(
+                        email=f"s{rng.randrange(60):02d}@{DOMAIN}",
+                        name="x",
+                        role="STANDARD",
+                        status=AccessStatus.ACTIVE,
+                    )
+                    for _ in range(5)
+                ]
                 users = list({u.email: u for u in users}.values())
                 ref = OrgRef(Portal.XERO, org_id, org.name)
-                record_ok_scan(session, org_id=org.id, started_at=utcnow(),
-                               result=OrgUsers(ref, tuple(users), len(users), "bench"))
+                record_ok_scan(
+                    session,
+                    org_id=org.id,
+                    started_at=utcnow(),
+                    result=OrgUsers(ref, tuple(users), len(users), "bench"),
+                )
                 reconcile(session, configured_domains=[DOMAIN], org_ids=[org.id])
             written += 1
         except Exception as exc:  # a benchmark counts failures, it does not stop
@@ -334,8 +375,9 @@ def wait_until_up(base_url: str, timeout: float = 60.0) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--orgs", type=int, default=600)
     parser.add_argument("--throughput-seconds", type=float, default=10.0)
     parser.add_argument("--rounds", type=int, default=2, help="bare/badge alternations")
@@ -357,8 +399,15 @@ def main() -> None:
         print(f"seeded {args.orgs} orgs in {time.perf_counter() - t0:.1f}s")
         port = free_port()
         base_url = f"http://127.0.0.1:{port}"
-        command = [sys.executable, "-m", "bench.api.server", "--data-dir", str(data_dir),
-                   "--port", str(port)]
+        command = [
+            sys.executable,
+            "-m",
+            "bench.api.server",
+            "--data-dir",
+            str(data_dir),
+            "--port",
+            str(port),
+        ]
         if args.database_url:
             command += ["--database-url", args.database_url]
         server = subprocess.Popen(command, cwd=ROOT)
@@ -367,52 +416,95 @@ def main() -> None:
             tokens: dict[str, str] = world["tokens"]  # type: ignore[assignment]
             managed: list[str] = world["managed_orgs"]  # type: ignore[assignment]
             badge_paths = [f"/api/v1/orgs/xero/{o}/status" for o in managed]
-            bare = Load(base_url, None, ["/api/v1/bench/bare"], args.throughput_seconds,
-                        args.concurrency)
-            badge = Load(base_url, tokens["manager"], badge_paths, args.throughput_seconds,
-                         args.concurrency)
+            bare = Load(
+                base_url, None, ["/api/v1/bench/bare"], args.throughput_seconds, args.concurrency
+            )
+            badge = Load(
+                base_url, tokens["manager"], badge_paths, args.throughput_seconds, args.concurrency
+            )
             # Warm up both paths (connections, thread pool, caches).
             run_load(Load(base_url, tokens["manager"], badge_paths, 2.0, 4), 1)
-            results: dict[str, object] = {"orgs": args.orgs, "database": (
-                "postgresql" if args.database_url else "sqlite"), "cpus": os.cpu_count()}
+            results: dict[str, object] = {
+                "orgs": args.orgs,
+                "database": ("postgresql" if args.database_url else "sqlite"),
+                "cpus": os.cpu_count(),
+            }
             rounds = []
             for i in range(args.rounds):
-                rounds.append({"bare": measured(bare, args.processes, server.pid),
-                               "badge": measured(badge, args.processes, server.pid)})
+                rounds.append(
+                    {
+                        "bare": measured(bare, args.processes, server.pid),
+                        "badge": measured(badge, args.processes, server.pid),
+                    }
+                )
                 print(f"round {i + 1}: {json.dumps(rounds[-1])}")
             bare_rps = statistics.fmean(r["bare"]["rps"] for r in rounds)
             badge_rps = statistics.fmean(r["badge"]["rps"] for r in rounds)
-            cpu = {kind: statistics.fmean(r[kind].get("server_cpu_ms_per_request", 0.0)
-                                          for r in rounds) for kind in ("bare", "badge")}
-            results["throughput"] = {"rounds": rounds, "bare_rps": round(bare_rps, 1),
-                                     "badge_rps": round(badge_rps, 1),
-                                     "ratio": round(badge_rps / bare_rps, 3),
-                                     "cpu_ratio": round(cpu["bare"] / cpu["badge"], 3)
-                                     if cpu["badge"] else None}
-            async_bare = measured(Load(base_url, None, ["/api/v1/bench/bare-async"],
-                                       args.throughput_seconds, args.concurrency),
-                                  args.processes, server.pid)
+            cpu = {
+                kind: statistics.fmean(
+                    r[kind].get("server_cpu_ms_per_request", 0.0) for r in rounds
+                )
+                for kind in ("bare", "badge")
+            }
+            results["throughput"] = {
+                "rounds": rounds,
+                "bare_rps": round(bare_rps, 1),
+                "badge_rps": round(badge_rps, 1),
+                "ratio": round(badge_rps / bare_rps, 3),
+                "cpu_ratio": round(cpu["bare"] / cpu["badge"], 3) if cpu["badge"] else None,
+            }
+            async_bare = measured(
+                Load(
+                    base_url,
+                    None,
+                    ["/api/v1/bench/bare-async"],
+                    args.throughput_seconds,
+                    args.concurrency,
+                ),
+                args.processes,
+                server.pid,
+            )
             results["throughput"]["bare_async"] = async_bare  # type: ignore[index]
             print(f"throughput: {json.dumps(results['throughput'])}")
 
-            at_200 = measured(Load(base_url, tokens["manager"], badge_paths,
-                                   args.latency_seconds, 64, rate=200.0),
-                              args.processes, server.pid)
+            at_200 = measured(
+                Load(
+                    base_url, tokens["manager"], badge_paths, args.latency_seconds, 64, rate=200.0
+                ),
+                args.processes,
+                server.pid,
+            )
             results["badge_at_200_rps"] = at_200
             print(f"badge at 200 rps: {json.dumps(at_200)}")
 
             queue: multiprocessing.Queue = multiprocessing.get_context("spawn").Queue()  # type: ignore[type-arg]
             writer_process = multiprocessing.get_context("spawn").Process(
-                target=writer, args=(str(data_dir), args.database_url, world["orgs"],
-                                     args.soak_seconds, args.writer_scans_per_second, queue))
+                target=writer,
+                args=(
+                    str(data_dir),
+                    args.database_url,
+                    world["orgs"],
+                    args.soak_seconds,
+                    args.writer_scans_per_second,
+                    queue,
+                ),
+            )
             writer_process.start()
-            soak = measured(Load(base_url, tokens["manager"], badge_paths,
-                                 args.soak_seconds, 128, rate=args.soak_rps),
-                            args.processes, server.pid)
+            soak = measured(
+                Load(
+                    base_url,
+                    tokens["manager"],
+                    badge_paths,
+                    args.soak_seconds,
+                    128,
+                    rate=args.soak_rps,
+                ),
+                args.processes,
+                server.pid,
+            )
             writer_process.join(timeout=args.soak_seconds + 60)
             soak.update(queue.get(timeout=10))
-            results["soak"] = {"rps_target": args.soak_rps, "seconds": args.soak_seconds,
-                               **soak}
+            results["soak"] = {"rps_target": args.soak_rps, "seconds": args.soak_seconds, **soak}
             print(f"soak: {json.dumps(results['soak'])}")
         finally:
             server.terminate()

@@ -37,8 +37,9 @@ class Rate:
 
 
 async def ours(runtime: Runtime, portal: str, concurrency: int, browser: Browser) -> Rate:
-    crawler = Crawler(runtime.engine, runtime.box, settings=runtime.settings,
-                      concurrency=concurrency)
+    crawler = Crawler(
+        runtime.engine, runtime.box, settings=runtime.settings, concurrency=concurrency
+    )
     started = time.perf_counter()
     report = await crawler.run(portal=portal, browser=browser)
     elapsed = time.perf_counter() - started
@@ -53,28 +54,36 @@ def session_cookies(runtime: Runtime, login: PortalLogin) -> list[dict[str, obje
     return list(state["cookies"])
 
 
-async def bare(portal: str, base_url: str, cookies: list[dict[str, object]],
-               org_ids: list[str], concurrency: int) -> Rate:
+async def bare(
+    portal: str,
+    base_url: str,
+    cookies: list[dict[str, object]],
+    org_ids: list[str],
+    concurrency: int,
+) -> Rate:
     jar = httpx.Cookies()
     for cookie in cookies:
         jar.set(str(cookie["name"]), str(cookie["value"]), domain=str(cookie["domain"]))
     limits = httpx.Limits(max_connections=concurrency)
     slots = asyncio.Semaphore(concurrency)
-    async with httpx.AsyncClient(base_url=base_url, cookies=jar, limits=limits,
-                                 timeout=30) as client:
+    async with httpx.AsyncClient(
+        base_url=base_url, cookies=jar, limits=limits, timeout=30
+    ) as client:
 
         async def fetch(org_id: str) -> None:
             async with slots:
                 if portal == "xero":
-                    r = await client.get(f"/api/orgs/{org_id}/users",
-                                         headers={"Accept": "application/json"})
+                    r = await client.get(
+                        f"/api/orgs/{org_id}/users", headers={"Accept": "application/json"}
+                    )
                     r.raise_for_status()
                     r.json()
                 elif portal == "myob":
                     page, seen, total = 1, 0, 1
                     while seen < total:
-                        r = await client.get(f"/api/businesses/{org_id}/users",
-                                             params={"page": page, "pageSize": 50})
+                        r = await client.get(
+                            f"/api/businesses/{org_id}/users", params={"page": page, "pageSize": 50}
+                        )
                         r.raise_for_status()
                         body = r.json()
                         seen, total, page = seen + len(body["items"]), body["total"], page + 1
@@ -82,8 +91,10 @@ async def bare(portal: str, base_url: str, cookies: list[dict[str, object]],
                     for tab in ("users", "firms"):
                         page, last, total = 1, 0, 1
                         while last < total:
-                            r = await client.get(f"/app/company/{org_id}/manageusers",
-                                                 params={"tab": tab, "page": page})
+                            r = await client.get(
+                                f"/app/company/{org_id}/manageusers",
+                                params={"tab": tab, "page": page},
+                            )
                             r.raise_for_status()
                             match = RANGE.search(r.text)
                             if match is None:
@@ -95,8 +106,14 @@ async def bare(portal: str, base_url: str, cookies: list[dict[str, object]],
         return Rate(len(org_ids), time.perf_counter() - started)
 
 
-async def naive(portal: str, base_url: str, storage_state: dict[str, object],
-                org_ids: list[str], concurrency: int, runtime: Runtime) -> Rate:
+async def naive(
+    portal: str,
+    base_url: str,
+    storage_state: dict[str, object],
+    org_ids: list[str],
+    concurrency: int,
+    runtime: Runtime,
+) -> Rate:
     """A new page per org, the users page rendered in full and read from the DOM."""
     slots = asyncio.Semaphore(concurrency)
     async with async_playwright() as playwright:
@@ -108,8 +125,9 @@ async def naive(portal: str, base_url: str, storage_state: dict[str, object],
                 page = await context.new_page()
                 try:
                     if portal == "xero":
-                        await page.goto(f"{base_url}/app/{org_id}/settings/users",
-                                        wait_until="load")
+                        await page.goto(
+                            f"{base_url}/app/{org_id}/settings/users", wait_until="load"
+                        )
                         await page.get_by_role("row").nth(1).wait_for()
                         await page.get_by_role("row").all_inner_texts()
                     elif portal == "myob":
@@ -120,7 +138,8 @@ async def naive(portal: str, base_url: str, storage_state: dict[str, object],
                         for tab in ("users", "firms"):
                             await page.goto(
                                 f"{base_url}/app/company/{org_id}/manageusers?tab={tab}",
-                                wait_until="load")
+                                wait_until="load",
+                            )
                             await page.get_by_role("row").all_inner_texts()
                 finally:
                     await page.close()

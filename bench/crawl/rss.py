@@ -72,12 +72,16 @@ def generate(world_file: Path, login_file: Path, orgs: int, users: int) -> None:
     """Write the world and its xero login (in a process of its own: see the module's note)."""
     from sandbox.generate import generate_world
 
-    world = generate_world(2, staff=40, orgs_per_portal=orgs, users_per_org=users,
-                           portals=("xero",))
+    world = generate_world(
+        2, staff=40, orgs_per_portal=orgs, users_per_org=users, portals=("xero",)
+    )
     world.save(world_file)
     login = world.logins[0]
-    login_file.write_text(json.dumps({"email": login.email, "password": login.password,
-                                      "totp_secret": login.totp_secret}))
+    login_file.write_text(
+        json.dumps(
+            {"email": login.email, "password": login.password, "totp_secret": login.totp_secret}
+        )
+    )
 
 
 def main() -> None:
@@ -85,8 +89,13 @@ def main() -> None:
     parser.add_argument("--orgs", type=int, required=True)
     parser.add_argument("--users", type=int, default=12)
     parser.add_argument("--concurrency", type=int, default=8)
-    parser.add_argument("--generate", nargs=2, type=Path, metavar=("WORLD", "LOGIN"),
-                        help="only write the world and its login, then exit")
+    parser.add_argument(
+        "--generate",
+        nargs=2,
+        type=Path,
+        metavar=("WORLD", "LOGIN"),
+        help="only write the world and its login, then exit",
+    )
     args = parser.parse_args()
     if args.generate:
         generate(*args.generate, args.orgs, args.users)
@@ -94,9 +103,22 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)
         world_file, login_file = directory / "world.json", directory / "login.json"
-        subprocess.run([sys.executable, "-m", "bench.crawl.rss", "--orgs", str(args.orgs),
-                        "--users", str(args.users), "--generate", str(world_file),
-                        str(login_file)], check=True, timeout=3600)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "bench.crawl.rss",
+                "--orgs",
+                str(args.orgs),
+                "--users",
+                str(args.users),
+                "--generate",
+                str(world_file),
+                str(login_file),
+            ],
+            check=True,
+            timeout=3600,
+        )
         login = json.loads(login_file.read_text())
         runtime = Runtime(Settings(data_dir=directory / "data", secret_key=None))
         peak = 0
@@ -106,9 +128,15 @@ def main() -> None:
         with served_portals(world_file, ["xero"]) as urls:
             portal_pids = set(_children().get(me, []))
             with session_scope(runtime.engine) as session:
-                add_login(session, runtime.box, portal="xero", email=login["email"],
-                          password=login["password"], totp_secret=login["totp_secret"],
-                          base_url=urls["xero"])
+                add_login(
+                    session,
+                    runtime.box,
+                    portal="xero",
+                    email=login["email"],
+                    password=login["password"],
+                    totp_secret=login["totp_secret"],
+                    base_url=urls["xero"],
+                )
 
             def sample() -> None:
                 nonlocal peak
@@ -116,8 +144,9 @@ def main() -> None:
                     peak = max(peak, tree_rss_kb(me, portal_pids))
                     time.sleep(0.25)
 
-            crawler = Crawler(runtime.engine, runtime.box, settings=runtime.settings,
-                              concurrency=args.concurrency)
+            crawler = Crawler(
+                runtime.engine, runtime.box, settings=runtime.settings, concurrency=args.concurrency
+            )
             with open("/proc/self/clear_refs", "w") as handle:
                 handle.write("5")  # reset VmHWM: the peak from here on is the crawl's
             sampler = threading.Thread(target=sample, daemon=True)
@@ -128,11 +157,17 @@ def main() -> None:
             stop.set()
             sampler.join()
             process_peak_kb = _status_kb("self", "VmHWM")
-        print(json.dumps({
-            "orgs": report.ok, "seconds": elapsed, "orgs_per_s": report.ok / elapsed,
-            "process_peak_mb": process_peak_kb / 1024,
-            "tree_peak_mb": peak / 1024,
-        }))
+        print(
+            json.dumps(
+                {
+                    "orgs": report.ok,
+                    "seconds": elapsed,
+                    "orgs_per_s": report.ok / elapsed,
+                    "process_peak_mb": process_peak_kb / 1024,
+                    "tree_peak_mb": peak / 1024,
+                }
+            )
+        )
 
 
 if __name__ == "__main__":

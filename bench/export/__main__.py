@@ -40,30 +40,49 @@ RSS_TARGET_MB = 100.0
 
 def measure(writer: str, source: str, out: Path, db: str, rows: int) -> dict[str, float]:
     done = subprocess.run(
-        [sys.executable, "-m", "bench.export.run", writer, source, str(out), "--db", db,
-         "--rows", str(rows)],
-        check=True, capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "bench.export.run",
+            writer,
+            source,
+            str(out),
+            "--db",
+            db,
+            "--rows",
+            str(rows),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
     )
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--openpyxl-rounds", type=int, default=1,
-                        help="rounds that also run openpyxl (about 3x slower)")
+    parser.add_argument(
+        "--openpyxl-rounds",
+        type=int,
+        default=1,
+        help="rounds that also run openpyxl (about 3x slower)",
+    )
     parser.add_argument("--database-url", default="", help="an empty database to seed")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)
         db = args.database_url or f"sqlite:///{directory / 'bench.db'}"
         started = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "bench.export.seed", db, str(args.rows)],
-                       check=True)
-        print(f"# export benchmark: {args.rows} findings, seeded in "
-              f"{time.perf_counter() - started:.1f} s ({db.split(':')[0]})", flush=True)
+        subprocess.run([sys.executable, "-m", "bench.export.seed", db, str(args.rows)], check=True)
+        print(
+            f"# export benchmark: {args.rows} findings, seeded in "
+            f"{time.perf_counter() - started:.1f} s ({db.split(':')[0]})",
+            flush=True,
+        )
         results: dict[tuple[str, str], list[dict[str, float]]] = {}
         ratios: dict[str, list[float]] = {"db": [], "memory": []}
         for n in range(args.rounds):
@@ -73,39 +92,53 @@ def main() -> None:
             for source in ("db", "memory"):
                 got = {}
                 for writer in writers:
-                    got[writer] = measure(writer, source, directory / f"{writer}.xlsx", db,
-                                          args.rows)
+                    got[writer] = measure(
+                        writer, source, directory / f"{writer}.xlsx", db, args.rows
+                    )
                     results.setdefault((source, writer), []).append(got[writer])
-                    print(f"round {n + 1} {source:6} {writer:10} "
-                          f"{got[writer]['rows_per_s']:8.0f} rows/s "
-                          f"{got[writer]['peak_rss_mb']:6.1f} MB "
-                          f"(VmHWM {got[writer]['vm_hwm_mb']:.1f})", flush=True)
-                ratios[source].append(got["ours"]["rows_per_s"] /
-                                      got["xlsxwriter"]["rows_per_s"])
+                    print(
+                        f"round {n + 1} {source:6} {writer:10} "
+                        f"{got[writer]['rows_per_s']:8.0f} rows/s "
+                        f"{got[writer]['peak_rss_mb']:6.1f} MB "
+                        f"(VmHWM {got[writer]['vm_hwm_mb']:.1f})",
+                        flush=True,
+                    )
+                ratios[source].append(got["ours"]["rows_per_s"] / got["xlsxwriter"]["rows_per_s"])
         matrix = measure("matrix", "db", directory / "matrix.xlsx", db, args.rows)
     print()
-    print("| rows from | writer | rows/s (median) | seconds (median) | peak RSS MB (max) "
-          "| VmHWM MB (max) |")
+    print(
+        "| rows from | writer | rows/s (median) | seconds (median) | peak RSS MB (max) "
+        "| VmHWM MB (max) |"
+    )
     print("|---|---|---:|---:|---:|---:|")
     for (source, writer), runs in results.items():
-        print(f"| {source} | {writer} | {statistics.median(r['rows_per_s'] for r in runs):.0f} "
-              f"| {statistics.median(r['seconds'] for r in runs):.1f} "
-              f"| {max(r['peak_rss_mb'] for r in runs):.1f} "
-              f"| {max(r['vm_hwm_mb'] for r in runs):.1f} |")
-    print(f"| db | access matrix ({matrix['rows']:.0f} staff rows from {args.rows} findings) "
-          f"| {args.rows / matrix['seconds']:.0f} findings/s | {matrix['seconds']:.1f} "
-          f"| {matrix['peak_rss_mb']:.1f} | {matrix['vm_hwm_mb']:.1f} |")
+        print(
+            f"| {source} | {writer} | {statistics.median(r['rows_per_s'] for r in runs):.0f} "
+            f"| {statistics.median(r['seconds'] for r in runs):.1f} "
+            f"| {max(r['peak_rss_mb'] for r in runs):.1f} "
+            f"| {max(r['vm_hwm_mb'] for r in runs):.1f} |"
+        )
+    print(
+        f"| db | access matrix ({matrix['rows']:.0f} staff rows from {args.rows} findings) "
+        f"| {args.rows / matrix['seconds']:.0f} findings/s | {matrix['seconds']:.1f} "
+        f"| {matrix['peak_rss_mb']:.1f} | {matrix['vm_hwm_mb']:.1f} |"
+    )
     print()
-    ours_rss = max(r["peak_rss_mb"] for (s, w), runs in results.items() if w == "ours"
-                   for r in runs)
+    ours_rss = max(
+        r["peak_rss_mb"] for (s, w), runs in results.items() if w == "ours" for r in runs
+    )
     for source, values in ratios.items():
         ratio = statistics.median(values)
-        print(f"ours / xlsxwriter ({source}): median {ratio:.2f}x "
-              f"(rounds: {', '.join(f'{v:.2f}' for v in values)}) "
-              f"{'meets' if ratio >= SPEED_TARGET else 'MISSES'} the {SPEED_TARGET}x target")
+        print(
+            f"ours / xlsxwriter ({source}): median {ratio:.2f}x "
+            f"(rounds: {', '.join(f'{v:.2f}' for v in values)}) "
+            f"{'meets' if ratio >= SPEED_TARGET else 'MISSES'} the {SPEED_TARGET}x target"
+        )
     worst = max(ours_rss, matrix["peak_rss_mb"])
-    print(f"peak RSS (ours, matrix): {worst:.1f} MB "
-          f"{'meets' if worst <= RSS_TARGET_MB else 'MISSES'} the {RSS_TARGET_MB:.0f} MB target")
+    print(
+        f"peak RSS (ours, matrix): {worst:.1f} MB "
+        f"{'meets' if worst <= RSS_TARGET_MB else 'MISSES'} the {RSS_TARGET_MB:.0f} MB target"
+    )
 
 
 if __name__ == "__main__":

@@ -43,18 +43,38 @@ def synthetic(n: int) -> Iterator[ExceptionRow]:
     base = datetime(2026, 1, 1, tzinfo=UTC)
     for i in range(n):
         yield ExceptionRow(
-            "high", "invited_direct", f"Person {i} Hōhepa", f"p{i}@harbourco.example",
-            f"Client {i % 1000} Kōwhai Holdings", "Anna Müller", "xero",
-            f"Org {i} Riverside Engineering Ltd", f"!{i:05d}", "Adviser", "Manage users",
-            "active", "client", base, base + timedelta(minutes=i), "open",
-            f"staff member {i} was invited directly by the client {i}", i)
+            "high",
+            "invited_direct",
+            f"Person {i} Hōhepa",
+            f"p{i}@harbourco.example",
+            f"Client {i % 1000} Kōwhai Holdings",
+            "Anna Müller",
+            "xero",
+            f"Org {i} Riverside Engineering Ltd",
+            f"!{i:05d}",
+            "Adviser",
+            "Manage users",
+            "active",
+            "client",
+            base,
+            base + timedelta(minutes=i),
+            "open",
+            f"staff member {i} was invited directly by the client {i}",
+            i,
+        )
 
 
 def baseline_xlsxwriter(rows: Iterator[ExceptionRow], out: Path) -> int:
     import xlsxwriter
 
-    book = xlsxwriter.Workbook(str(out), {"constant_memory": True, "remove_timezone": True,
-                                          "default_date_format": "yyyy-mm-dd hh:mm"})
+    book = xlsxwriter.Workbook(
+        str(out),
+        {
+            "constant_memory": True,
+            "remove_timezone": True,
+            "default_date_format": "yyyy-mm-dd hh:mm",
+        },
+    )
     sheet = book.add_worksheet("Exceptions")
     sheet.write_row(0, 0, [c.title for c in COLUMNS])
     count = 0
@@ -79,8 +99,10 @@ def openpyxl_write_only(rows: Iterator[ExceptionRow], out: Path) -> int:
         cell.data_type = "s"
         if style is not None:
             if key not in fills:
-                fills[key] = (PatternFill("solid", fgColor=style.fill.lstrip("#")),  # type: ignore[attr-defined]
-                              Font(color=style.color.lstrip("#"), bold=style.bold))  # type: ignore[attr-defined]
+                fills[key] = (
+                    PatternFill("solid", fgColor=style.fill.lstrip("#")),  # type: ignore[attr-defined]
+                    Font(color=style.color.lstrip("#"), bold=style.bold),
+                )  # type: ignore[attr-defined]
             cell.fill, cell.font = fills[key]
         return cell
 
@@ -144,18 +166,26 @@ def main() -> None:
         from agent.reports.matrix import access_matrix, write_matrix_xlsx
 
         assert session is not None, "the matrix reads the database"
-        count = write_matrix_xlsx(access_matrix(session, scope=scope), args.out, scope=scope,
-                                  as_of=as_of)
+        count = write_matrix_xlsx(
+            access_matrix(session, scope=scope), args.out, scope=scope, as_of=as_of
+        )
     seconds = time.perf_counter() - started
     if session is not None:
         session.close()
-    print(json.dumps({
-        "writer": args.writer, "source": args.source, "rows": count, "seconds": seconds,
-        "rows_per_s": count / seconds,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "vm_hwm_mb": _vm_hwm_kb() / 1024,
-        "bytes": args.out.stat().st_size,
-    }))
+    print(
+        json.dumps(
+            {
+                "writer": args.writer,
+                "source": args.source,
+                "rows": count,
+                "seconds": seconds,
+                "rows_per_s": count / seconds,
+                "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                "vm_hwm_mb": _vm_hwm_kb() / 1024,
+                "bytes": args.out.stat().st_size,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -89,19 +89,22 @@ class WorkerThread:
         self._ready = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
-        self._thread = threading.Thread(target=lambda: asyncio.run(self._main()),
-                                        name="bench-worker", daemon=True)
+        self._thread = threading.Thread(
+            target=lambda: asyncio.run(self._main()), name="bench-worker", daemon=True
+        )
 
     async def _main(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
         async with async_playwright() as playwright:
             browser = await playwright.chromium.launch(
-                executable_path=self.chromium, headless=True, args=list(QUIET_FLAGS))
+                executable_path=self.chromium, headless=True, args=list(QUIET_FLAGS)
+            )
             self._ready.set()
             try:
                 await Worker(self.runtime, browser=browser, poll_s=self.poll_s).run_forever(
-                    self._stop)
+                    self._stop
+                )
             finally:
                 await browser.close()
 
@@ -119,12 +122,18 @@ class WorkerThread:
 
 def queue_drained(runtime: Runtime) -> int:
     """Wait until the worker has run every queued request (what ``seed`` asks for)."""
+
     def busy() -> int:
         with Session(runtime.engine) as session:
-            return len(list(session.exec(
-                select(ScanRequest.id).where(col(ScanRequest.status).in_(ACTIVE)))))
-    harness.wait_for(lambda: busy() == 0, timeout_s=300, interval_s=0.1,
-                     what="the worker to run the queue")
+            return len(
+                list(
+                    session.exec(select(ScanRequest.id).where(col(ScanRequest.status).in_(ACTIVE)))
+                )
+            )
+
+    harness.wait_for(
+        lambda: busy() == 0, timeout_s=300, interval_s=0.1, what="the worker to run the queue"
+    )
     return 0
 
 
@@ -135,8 +144,11 @@ def epoch_ms(moment: datetime) -> float:
 
 def latest_request(runtime: Runtime) -> ScanRequest:
     with Session(runtime.engine) as session:
-        request = session.exec(select(ScanRequest).where(ScanRequest.portal_org_id == ORG)
-                               .order_by(col(ScanRequest.id).desc())).first()
+        request = session.exec(
+            select(ScanRequest)
+            .where(ScanRequest.portal_org_id == ORG)
+            .order_by(col(ScanRequest.id).desc())
+        ).first()
     assert request is not None
     return request
 
@@ -163,12 +175,17 @@ class Rig:
 def rig(directory: Path, chromium: str, poll_s: float) -> Iterator[Rig]:
     world = harness.build_world()
     with harness.serve_portals(world) as portals:
-        runtime = Runtime(Settings(data_dir=directory / "data",
-                                   database_url_setting=f"sqlite:///{directory / 'db.sqlite'}",
-                                   practice_domains=[harness.DOMAIN]))
+        runtime = Runtime(
+            Settings(
+                data_dir=directory / "data",
+                database_url_setting=f"sqlite:///{directory / 'db.sqlite'}",
+                practice_domains=[harness.DOMAIN],
+            )
+        )
         with WorkerThread(runtime, chromium, poll_s):
-            admin = harness.seed(runtime, world, portals, directory / "world",
-                                 lambda: queue_drained(runtime))
+            admin = harness.seed(
+                runtime, world, portals, directory / "world", lambda: queue_drained(runtime)
+            )
             with harness.serve_api(runtime) as api:
                 ext = harness.launch_extension(chromium, directory / "profile")
                 try:
@@ -202,7 +219,8 @@ def measure(bench: Rig, runs: int) -> list[Run]:
             popup.locator("#rescan:not([disabled])").wait_for()
             before = ext.badge(tab)["text"]
             clicked = popup.evaluate(
-                "() => { document.getElementById('rescan').click(); return Date.now(); }")
+                "() => { document.getElementById('rescan').click(); return Date.now(); }"
+            )
             changed = ext.worker.evaluate(WAIT_FOR_BADGE, [tab, before])
             if not changed:
                 raise RuntimeError("the badge did not change within two minutes")
@@ -218,9 +236,12 @@ def measure(bench: Rig, runs: int) -> list[Run]:
             )
             if n:
                 results.append(run)
-            print(f"  {'warm-up' if not n else f'run {n}':>7}: total {run.total_ms:6.0f} ms  "
-                  f"scan {run.scan_ms:6.0f} ms  queue {run.queue_ms:5.0f} ms  "
-                  f"after {run.after_ms:4.0f} ms  ratio {run.ratio:4.2f}", flush=True)
+            print(
+                f"  {'warm-up' if not n else f'run {n}':>7}: total {run.total_ms:6.0f} ms  "
+                f"scan {run.scan_ms:6.0f} ms  queue {run.queue_ms:5.0f} ms  "
+                f"after {run.after_ms:4.0f} ms  ratio {run.ratio:4.2f}",
+                flush=True,
+            )
             time.sleep(0.2)
     finally:
         popup.close()
@@ -244,15 +265,15 @@ def summary(runs: list[Run]) -> dict[str, float]:
 
 def chromium_version(path: str) -> str:
     try:
-        out = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=20,
-                             check=False).stdout.strip()
+        out = subprocess.run(
+            [path, "--version"], capture_output=True, text=True, timeout=20, check=False
+        ).stdout.strip()
     except OSError:
         return "unknown"
     return out or "unknown"
 
 
-def write_results(command: str, rows: list[tuple[float, float, list[Run]]],
-                  chromium: str) -> None:
+def write_results(command: str, rows: list[tuple[float, float, list[Run]]], chromium: str) -> None:
     lines = [
         "# Extension benchmark: re-scan click to badge",
         "",
@@ -278,7 +299,8 @@ def write_results(command: str, rows: list[tuple[float, float, list[Run]]],
             f"| {poll:g} s | {latency:g} ms | {len(runs)} | {s['total']:.0f} ms | "
             f"{s['scan']:.0f} ms | {s['request']:.0f} ms | "
             f"{s['queue']:.0f} ms | {s['after']:.0f} ms | {s['ratio']:.2f}× | "
-            f"{s['worst']:.2f}× | {verdict} |")
+            f"{s['worst']:.2f}× | {verdict} |"
+        )
     lines += [
         "",
         "**Click → badge** is what a person waits. **Scan** is the crawl of that org by "
@@ -304,8 +326,12 @@ def write_results(command: str, rows: list[tuple[float, float, list[Run]]],
         "the whole wait stays within 1.5× the scan depends on the two other terms: the "
         "scan's length and how soon the worker picks the request up.",
         "",
-        "* Target met: " + (", ".join(f"worker poll {p:g} s with {lat:g} ms portal latency"
-                                      for p, lat in met) or "in no configuration") + ".",
+        "* Target met: "
+        + (
+            ", ".join(f"worker poll {p:g} s with {lat:g} ms portal latency" for p, lat in met)
+            or "in no configuration"
+        )
+        + ".",
         "* Against the sandbox at full speed a one-org scan takes only about 100 ms, so the "
         "fixed costs (the request, the popup's poll, the status fetch) are as long as the "
         "scan itself; with a portal's round trip modelled (100 ms a request) the scan "
@@ -318,19 +344,25 @@ def write_results(command: str, rows: list[tuple[float, float, list[Run]]],
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--runs", type=int, default=7, help="counted runs per worker poll")
-    parser.add_argument("--worker-poll", default="0.1,2.0",
-                        help="the worker's seconds between looks at the queue (comma list)")
-    parser.add_argument("--portal-latency-ms", default="0,100",
-                        help="latency added to every portal request (comma list)")
+    parser.add_argument(
+        "--worker-poll",
+        default="0.1,2.0",
+        help="the worker's seconds between looks at the queue (comma list)",
+    )
+    parser.add_argument(
+        "--portal-latency-ms",
+        default="0,100",
+        help="latency added to every portal request (comma list)",
+    )
     parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args(argv)
     chromium = Settings().chromium_executable
     if not chromium:
-        print("bench.extension: no Chromium found (set ACCESSRECON_CHROMIUM_PATH)",
-              file=sys.stderr)
+        print("bench.extension: no Chromium found (set ACCESSRECON_CHROMIUM_PATH)", file=sys.stderr)
         return 1
     polls = [float(p) for p in args.worker_poll.split(",") if p]
     latencies = [float(p) for p in args.portal_latency_ms.split(",") if p]
@@ -338,19 +370,25 @@ def main(argv: list[str] | None = None) -> int:
     for poll in polls:
         with tempfile.TemporaryDirectory() as tmp, rig(Path(tmp), chromium, poll) as bench:
             for latency in latencies:
-                print(f"# re-scan to badge: worker poll {poll:g} s, portal latency "
-                      f"{latency:g} ms, {args.runs} runs", flush=True)
+                print(
+                    f"# re-scan to badge: worker poll {poll:g} s, portal latency "
+                    f"{latency:g} ms, {args.runs} runs",
+                    flush=True,
+                )
                 for app in bench.portals.apps.values():
                     update_settings(app, latency_ms=latency)
                 runs = measure(bench, args.runs)
                 s = summary(runs)
-                print(f"  median: total {s['total']:.0f} ms, scan {s['scan']:.0f} ms, ratio "
-                      f"{s['ratio']:.2f}x (target <= {TARGET}x), worst {s['worst']:.2f}x",
-                      flush=True)
+                print(
+                    f"  median: total {s['total']:.0f} ms, scan {s['scan']:.0f} ms, ratio "
+                    f"{s['ratio']:.2f}x (target <= {TARGET}x), worst {s['worst']:.2f}x",
+                    flush=True,
+                )
                 rows.append((poll, latency, runs))
     if not args.no_write:
-        command = "python -m bench.extension" + (f" {' '.join(argv)}" if argv else (
-            " " + " ".join(sys.argv[1:]) if sys.argv[1:] else ""))
+        command = "python -m bench.extension" + (
+            f" {' '.join(argv)}" if argv else (" " + " ".join(sys.argv[1:]) if sys.argv[1:] else "")
+        )
         write_results(command.rstrip(), rows, chromium)
         print(f"written to {RESULTS}")
     return 0

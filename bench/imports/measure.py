@@ -45,11 +45,19 @@ def main() -> None:
     cpu_seconds = time.process_time() - cpu_started
     peak = _status_mb("VmHWM")
     engine.dispose()
-    print(json.dumps({
-        "seconds": round(seconds, 3), "cpu_seconds": round(cpu_seconds, 3),
-        "peak_rss_mb": round(peak, 1), "rss_before_mb": round(before, 1),
-        "problems": problems, "first": first, "refused_at_cap": at_cap,
-    }))
+    print(
+        json.dumps(
+            {
+                "seconds": round(seconds, 3),
+                "cpu_seconds": round(cpu_seconds, 3),
+                "peak_rss_mb": round(peak, 1),
+                "rss_before_mb": round(before, 1),
+                "problems": problems,
+                "first": first,
+                "refused_at_cap": at_cap,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -87,9 +87,11 @@ def write_xlsx(path: Path, rows: int) -> None:
         book.writestr("xl/workbook.xml", _WORKBOOK)
         book.writestr("xl/_rels/workbook.xml.rels", _WORKBOOK_RELS)
         with book.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as raw:
-            raw.write(b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-                      b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/'
-                      b'2006/main"><sheetData>')
+            raw.write(
+                b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+                b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/'
+                b'2006/main"><sheetData>'
+            )
             for number, values in enumerate(_with_header(rows), start=1):
                 cells = []
                 for column, value in zip(_COLUMNS, values, strict=True):
@@ -100,9 +102,11 @@ def write_xlsx(path: Path, rows: int) -> None:
                 raw.write(f'<row r="{number}">{"".join(cells)}</row>'.encode())
             raw.write(b"</sheetData></worksheet>")
         with book.open("xl/sharedStrings.xml", "w", force_zip64=True) as raw:
-            raw.write(f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-                      f'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
-                      f'count="{len(index)}" uniqueCount="{len(index)}">'.encode())
+            raw.write(
+                f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+                f'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+                f'count="{len(index)}" uniqueCount="{len(index)}">'.encode()
+            )
             for text in index:
                 raw.write(f"<si><t>{escape(text)}</t></si>".encode())
             raw.write(b"</sst>")
@@ -123,7 +127,9 @@ def write_csv(path: Path, rows: int) -> None:
 def measure(path: Path, database: Path) -> dict[str, object]:
     done = subprocess.run(
         [sys.executable, "-m", "bench.imports.measure", str(path), str(database)],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if done.returncode != 0:
         raise SystemExit(f"measurement failed:\n{done.stderr}")
@@ -136,8 +142,11 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--form", nargs="+", choices=("xlsx", "csv"), default=["xlsx", "csv"])
     parser.add_argument("--keep", type=Path, help="write the files here and keep them")
-    parser.add_argument("--at-cap", action="store_true",
-                        help="also import a file of exactly the cap, every row wrong")
+    parser.add_argument(
+        "--at-cap",
+        action="store_true",
+        help="also import a file of exactly the cap, every row wrong",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="accessrecon-bench-imports-") as scratch:
         directory = args.keep or Path(scratch)
@@ -160,15 +169,19 @@ def _run(directory: Path, scratch: Path, form: str, rows: int, *, refused: bool)
     print(f"{form}: {rows:,} rows, {path.stat().st_size / 1e6:.1f} MB, written in {wrote:.1f} s")
     figures = measure(path, scratch / f"{form}-{rows}.sqlite")
     peak = float(str(figures["peak_rss_mb"]))
-    timing = (f"seconds {figures['seconds']:.2f}, cpu {figures['cpu_seconds']:.2f}; "
-              f"peak RSS {peak:.1f} MB (before the import {figures['rss_before_mb']:.1f} MB")
+    timing = (
+        f"seconds {figures['seconds']:.2f}, cpu {figures['cpu_seconds']:.2f}; "
+        f"peak RSS {peak:.1f} MB (before the import {figures['rss_before_mb']:.1f} MB"
+    )
     if not refused:
         print(f"  validated whole: {figures['problems']:,} problems (first: {figures['first']})")
         print(f"  {timing})")
         return False
     verdict = "ok" if peak <= LIMIT_MB else "OVER"
-    print(f"  import refused at the cap: {figures['refused_at_cap']} "
-          f"({figures['problems']} problem: {figures['first']})")
+    print(
+        f"  import refused at the cap: {figures['refused_at_cap']} "
+        f"({figures['problems']} problem: {figures['first']})"
+    )
     print(f"  {timing}; limit {LIMIT_MB} MB: {verdict})")
     return verdict != "ok" or not figures["refused_at_cap"]
 

@@ -42,10 +42,13 @@ def _practice(db: sqlite3.Connection) -> Practice:
     domains = frozenset(d for (d,) in db.execute("SELECT domain FROM practice_domain"))
     emails: dict[int, list[str]] = {}
     for email, staff_id in db.execute(
-            "SELECT email, staff_id FROM staff_email ORDER BY staff_id, is_primary DESC, email"):
+        "SELECT email, staff_id FROM staff_email ORDER BY staff_id, is_primary DESC, email"
+    ):
         emails.setdefault(staff_id, []).append(email)
-    staff = tuple(StaffMember(i, name, StaffStatus(status), tuple(emails.get(i, ())))
-                  for i, name, status in db.execute("SELECT id, name, status FROM staff"))
+    staff = tuple(
+        StaffMember(i, name, StaffStatus(status), tuple(emails.get(i, ())))
+        for i, name, status in db.execute("SELECT id, name, status FROM staff")
+    )
     agents = frozenset(e for (e,) in db.execute("SELECT email FROM agent"))
     return Practice(domains, staff, agents)
 
@@ -62,25 +65,32 @@ def ours(path: Path) -> Result:
     statuses = {s.value: s for s in AccessStatus}
     portals = {p.value: p for p in Portal}
     new = tuple.__new__
-    users = _grouped(db.execute(
-        "SELECT org_pk, email, name, role, status FROM obs ORDER BY org_pk"))
-    grants = _grouped(db.execute(
-        "SELECT org_pk, staff_id, role FROM grant_ ORDER BY org_pk, staff_id"))
+    users = _grouped(
+        db.execute("SELECT org_pk, email, name, role, status FROM obs ORDER BY org_pk")
+    )
+    grants = _grouped(
+        db.execute("SELECT org_pk, staff_id, role FROM grant_ ORDER BY org_pk, staff_id")
+    )
     next_users, next_grants = next(users, None), next(grants, None)
     counts: Counter[str] = Counter()
     digest = 0
     for pk, portal, org_id, client, archived in db.execute(
-            "SELECT pk, portal, org_id, client_name, archived FROM org ORDER BY pk"):
+        "SELECT pk, portal, org_id, client_name, archived FROM org ORDER BY pk"
+    ):
         seen: list[SeenUser] = []
         if next_users is not None and next_users[0] == pk:
             # built as plain tuples: a named tuple's own constructor costs twice as much
-            seen = [new(SeenUser, (email, name, role, statuses[status], (), None))
-                    for _, email, name, role, status in next_users[1]]
+            seen = [
+                new(SeenUser, (email, name, role, statuses[status], (), None))
+                for _, email, name, role, status in next_users[1]
+            ]
             next_users = next(users, None)
         granted: dict[int, Grant] = {}
         if next_grants is not None and next_grants[0] == pk:
-            granted = {staff_id: Grant(staff_id, portals[portal], org_id, role)
-                       for _, staff_id, role in next_grants[1]}
+            granted = {
+                staff_id: Grant(staff_id, portals[portal], org_id, role)
+                for _, staff_id, role in next_grants[1]
+            }
             next_grants = next(grants, None)
         facts = OrgFacts(portals[portal], org_id, org_id, client, bool(archived))
         for found in classify_org(index, facts, seen, granted):

@@ -25,11 +25,19 @@ def main() -> None:
     seconds = time.perf_counter() - started
     cpu_seconds = time.process_time() - cpu_started
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({
-        "engine": engine, "seconds": round(seconds, 3), "cpu_seconds": round(cpu_seconds, 3),
-        "peak_rss_mb": round(peak_mb, 1), "findings": sum(counts.values()),
-        "by_class": dict(sorted(counts.items())), "digest": digest,
-    }))
+    print(
+        json.dumps(
+            {
+                "engine": engine,
+                "seconds": round(seconds, 3),
+                "cpu_seconds": round(cpu_seconds, 3),
+                "peak_rss_mb": round(peak_mb, 1),
+                "findings": sum(counts.values()),
+                "by_class": dict(sorted(counts.items())),
+                "digest": digest,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

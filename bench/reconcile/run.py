@@ -39,7 +39,9 @@ def measure(engine: str, path: Path) -> dict[str, Any]:
     """Run one engine over one data set in a process of its own."""
     out = subprocess.run(
         [sys.executable, "-m", "bench.reconcile.measure", engine, str(path)],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
         env={**os.environ, "PYTHONHASHSEED": "0"},
     ).stdout
     return json.loads(out)
@@ -51,30 +53,36 @@ def data_set(directory: Path, observations: int, staff: int) -> Path:
         started = time.perf_counter()
         sizes = generate(path.with_suffix(".tmp"), observations=observations, staff=staff)
         path.with_suffix(".tmp").rename(path)
-        print(f"generated {path.name}: {sizes} in {time.perf_counter() - started:.0f} s",
-              flush=True)
+        print(
+            f"generated {path.name}: {sizes} in {time.perf_counter() - started:.0f} s", flush=True
+        )
     return path
 
 
 def best(engine: str, path: Path, repeats: int) -> dict[str, Any]:
     runs = [measure(engine, path) for _ in range(repeats)]
     for run in runs:
-        print(f"  {engine}: {run['seconds']:.2f} s wall, {run['cpu_seconds']:.2f} s CPU, "
-              f"{run['peak_rss_mb']:.0f} MB", flush=True)
+        print(
+            f"  {engine}: {run['seconds']:.2f} s wall, {run['cpu_seconds']:.2f} s CPU, "
+            f"{run['peak_rss_mb']:.0f} MB",
+            flush=True,
+        )
     fastest = min(runs, key=lambda r: r["cpu_seconds"])
     fastest["peak_rss_mb"] = max(r["peak_rss_mb"] for r in runs)
     return fastest
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--observations", type=int, default=1_000_000)
     parser.add_argument("--staff", type=int, default=2_000)
     parser.add_argument("--scale", type=int, default=10, help="0 skips the scaling check")
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--data", type=Path,
-                        default=Path(tempfile.gettempdir()) / "accessrecon-bench")
+    parser.add_argument(
+        "--data", type=Path, default=Path(tempfile.gettempdir()) / "accessrecon-bench"
+    )
     parser.add_argument("--results", type=Path, help="also write the Markdown table here")
     args = parser.parse_args()
     args.data.mkdir(parents=True, exist_ok=True)
@@ -84,39 +92,55 @@ def main() -> None:
     sql = best("sql", base, args.repeats)
     ours = best("ours", base, args.repeats)
     if (ours["by_class"], ours["digest"]) != (sql["by_class"], sql["digest"]):
-        raise SystemExit(f"the engines disagree:\n ours {ours['by_class']}\n sql  "
-                         f"{sql['by_class']}")
+        raise SystemExit(
+            f"the engines disagree:\n ours {ours['by_class']}\n sql  {sql['by_class']}"
+        )
     rows = [
         ("findings (identical in both engines)", f"{ours['findings']:,}", ""),
         ("ours: wall / CPU seconds", f"{ours['seconds']:.2f} / {ours['cpu_seconds']:.2f}", ""),
-        ("SQLite join: wall / CPU seconds", f"{sql['seconds']:.2f} / {sql['cpu_seconds']:.2f}",
-         ""),
-        ("time ratio ours / SQL (CPU)", f"{ours['cpu_seconds'] / sql['cpu_seconds']:.2f}",
-         "<= 1.0"),
+        ("SQLite join: wall / CPU seconds", f"{sql['seconds']:.2f} / {sql['cpu_seconds']:.2f}", ""),
+        (
+            "time ratio ours / SQL (CPU)",
+            f"{ours['cpu_seconds'] / sql['cpu_seconds']:.2f}",
+            "<= 1.0",
+        ),
         ("time ratio ours / SQL (wall)", f"{ours['seconds'] / sql['seconds']:.2f}", "<= 1.0"),
-        ("peak RSS ours / SQL (MB)", f"{ours['peak_rss_mb']:.0f} / {sql['peak_rss_mb']:.0f}",
-         f"<= {RSS_TARGET_MB:.0f}"),
+        (
+            "peak RSS ours / SQL (MB)",
+            f"{ours['peak_rss_mb']:.0f} / {sql['peak_rss_mb']:.0f}",
+            f"<= {RSS_TARGET_MB:.0f}",
+        ),
     ]
     if args.scale:
         big = data_set(args.data, args.observations * args.scale, args.staff)
-        print(f"{args.observations * args.scale:,} observations x {args.staff:,} staff",
-              flush=True)
+        print(f"{args.observations * args.scale:,} observations x {args.staff:,} staff", flush=True)
         large = best("ours", big, 1)
         ratio = large["cpu_seconds"] / ours["cpu_seconds"]
         rows += [
-            (f"ours at {args.scale}x: wall / CPU seconds",
-             f"{large['seconds']:.2f} / {large['cpu_seconds']:.2f}", ""),
-            (f"ours at {args.scale}x: time / base time (CPU)", f"{ratio:.2f}",
-             f"<= {args.scale * 1.1:.0f}"),
-            (f"ours at {args.scale}x: peak RSS (MB)", f"{large['peak_rss_mb']:.0f}",
-             f"<= {RSS_TARGET_MB:.0f}"),
+            (
+                f"ours at {args.scale}x: wall / CPU seconds",
+                f"{large['seconds']:.2f} / {large['cpu_seconds']:.2f}",
+                "",
+            ),
+            (
+                f"ours at {args.scale}x: time / base time (CPU)",
+                f"{ratio:.2f}",
+                f"<= {args.scale * 1.1:.0f}",
+            ),
+            (
+                f"ours at {args.scale}x: peak RSS (MB)",
+                f"{large['peak_rss_mb']:.0f}",
+                f"<= {RSS_TARGET_MB:.0f}",
+            ),
         ]
     table = "\n".join(
         ["| measure | figure | target |", "|---|---:|---|"]
         + [f"| {name} | {value} | {target} |" for name, value, target in rows]
     )
-    machine = (f"{platform.python_implementation()} {platform.python_version()}, "
-               f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the end")
+    machine = (
+        f"{platform.python_implementation()} {platform.python_version()}, "
+        f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the end"
+    )
     print(f"\n{table}\n\n{machine}")
     if args.results:
         args.results.write_text(f"{table}\n\n{machine}\n", encoding="utf-8")

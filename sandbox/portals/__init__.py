@@ -21,8 +21,7 @@ APP_FACTORIES: dict[str, Callable[[World, PortalSettings | None], Starlette]] = 
 }
 
 
-def create_portal_app(kind: str, world: World, settings: PortalSettings | None = None
-                      ) -> Starlette:
+def create_portal_app(kind: str, world: World, settings: PortalSettings | None = None) -> Starlette:
     """The imitation portal of ``kind`` over ``world``."""
     try:
         factory = APP_FACTORIES[kind]

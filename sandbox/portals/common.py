@@ -849,7 +849,7 @@ class FaultMiddleware:
 #: every JSON type, which a reader must pass over
 VARIANT_JSON_EXTRAS: dict[str, Any] = {
     "_links": {"help": {"href": "/help"}},
-    "etag": "W/\"7f3a\"",
+    "etag": 'W/"7f3a"',
     "deprecated": None,
     "flags": [1, "two", False],
 }
@@ -906,8 +906,9 @@ def _json_with_unknown_keys(body: bytes) -> bytes:
         value = json.loads(body)
     except ValueError:
         return body
-    return json.dumps(with_unknown_keys(value), ensure_ascii=False,
-                      separators=(",", ":")).encode("utf-8")
+    return json.dumps(with_unknown_keys(value), ensure_ascii=False, separators=(",", ":")).encode(
+        "utf-8"
+    )
 
 
 async def _wait_for_disconnect(receive: Receive) -> None:

@@ -317,10 +317,21 @@ def member_tile(user: WorldUser, now: float) -> str:
     )
 
 
-SIGN_IN = PasswordPage(path=LOGIN_PATH, title="Sign in | MYOB", heading="Sign in to MYOB",
-                       email_label="Email", button="Sign in", refused=SIGN_IN_REFUSED)
-MFA = CodePage(path=MFA_PATH, title="Verify | MYOB", heading="Verify it's you",
-               label="Code from your authenticator app", button="Verify")
+SIGN_IN = PasswordPage(
+    path=LOGIN_PATH,
+    title="Sign in | MYOB",
+    heading="Sign in to MYOB",
+    email_label="Email",
+    button="Sign in",
+    refused=SIGN_IN_REFUSED,
+)
+MFA = CodePage(
+    path=MFA_PATH,
+    title="Verify | MYOB",
+    heading="Verify it's you",
+    label="Code from your authenticator app",
+    button="Verify",
+)
 
 
 class MyobPages:
@@ -407,10 +418,12 @@ class MyobPages:
             return self.rt.no_permission(request, org, org_bar(org))
         if self.rt.variant:
             session = self.rt.session(request)
-            head = (self.rt.csrf_meta(session)
-                    if may_remove_users(member.viewer) and session is not None else "")
-            return self.rt.page(f"{org.name} · MYOB Business", self._users_body(member),
-                                head=head)
+            head = (
+                self.rt.csrf_meta(session)
+                if may_remove_users(member.viewer) and session is not None
+                else ""
+            )
+            return self.rt.page(f"{org.name} · MYOB Business", self._users_body(member), head=head)
         return self.rt.page(f"Users and permissions | {org.name} | MYOB", self._users_body(member))
 
     def _users_body(self, member: Membership) -> str:
@@ -426,13 +439,17 @@ class MyobPages:
         else:
             inner = "".join(
                 user_card(u, n, now, card_removal(member, u, owners) if variant else "")
-                for n, u in enumerate(first, start=1))
+                for n, u in enumerate(first, start=1)
+            )
             cards = f'<div id="user-cards" class="cards">{inner}</div>'
         total = len(org.users)
         more = total > len(first)
         alone = total == 1 and org.users[0] is viewer
-        removing = (f' data-can-remove="1" data-viewer-id="{esc(viewer.user_id)}"'
-                    if variant and may_remove_users(viewer) else "")
+        removing = (
+            f' data-can-remove="1" data-viewer-id="{esc(viewer.user_id)}"'
+            if variant and may_remove_users(viewer)
+            else ""
+        )
         return (
             f"{org_bar(org)}"
             f'<main id="users-page" data-org-id="{esc(org.org_id)}"'

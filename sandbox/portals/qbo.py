@@ -77,8 +77,7 @@ def can_view_users(viewer: WorldUser) -> bool:
     return user_type(viewer) in USER_VIEWING_TYPES
 
 
-def _pager(base: str, params: dict[str, str], page: int, has_next: bool,
-           between: str = "") -> str:
+def _pager(base: str, params: dict[str, str], page: int, has_next: bool, between: str = "") -> str:
     """``Previous`` and ``Next`` links; ``between``, trusted text, on the same line."""
     links = []
     if page > 1:
@@ -95,15 +94,25 @@ def _pager(base: str, params: dict[str, str], page: int, has_next: bool,
 
 
 #: every column a users table can have: its header, by the field it shows
-COLUMN_HEADERS = {"firm": "Firm", "name": "Name", "email": "Email", "type": "User type",
-                  "status": "Status", "action": "Action"}
+COLUMN_HEADERS = {
+    "firm": "Firm",
+    "name": "Name",
+    "email": "Email",
+    "type": "User type",
+    "status": "Status",
+    "action": "Action",
+}
 #: each tab's columns in order (SPEC.md)
-COLUMNS = {USERS_TAB: ("name", "email", "type", "status"),
-           FIRMS_TAB: ("firm", "name", "email", "status")}
+COLUMNS = {
+    USERS_TAB: ("name", "email", "type", "status"),
+    FIRMS_TAB: ("firm", "name", "email", "status"),
+}
 #: ``markup_variant``: another order, with the ``Action`` column of a viewer who may
 #: remove users there
-VARIANT_COLUMNS = {USERS_TAB: ("email", "status", "name", "action", "type"),
-                   FIRMS_TAB: ("name", "status", "action", "email", "firm")}
+VARIANT_COLUMNS = {
+    USERS_TAB: ("email", "status", "name", "action", "type"),
+    FIRMS_TAB: ("name", "status", "action", "email", "firm"),
+}
 #: the client list's columns, by header; the variant's come in another order, with a
 #: column of links to the same Manage users page
 CLIENT_COLUMNS = ("Client", "Status")
@@ -132,8 +141,13 @@ def removable(viewer: WorldUser, user: WorldUser, tab: str) -> bool:
 
 
 def _fields(user: WorldUser) -> dict[str, str]:
-    return {"firm": user.firm_name or "", "name": user.name, "email": user.email,
-            "type": user_type(user), "status": user.status}
+    return {
+        "firm": user.firm_name or "",
+        "name": user.name,
+        "email": user.email,
+        "type": user_type(user),
+        "status": user.status,
+    }
 
 
 def _cells(user: WorldUser, tab: str) -> list[tuple[str, str]]:
@@ -195,10 +209,14 @@ def people_list(users: list[WorldUser], tab: str) -> str:
     return f'<ul class="qbo-people" data-list="{tab}">{items}</ul>'
 
 
-VERIFY = CodePage(path=VERIFY_PATH, title="Verify | Intuit",
-                  heading="Check your authenticator app", label="Verification code",
-                  button="Continue",
-                  intro="<p>Enter the 6-digit code from your authenticator app.</p>")
+VERIFY = CodePage(
+    path=VERIFY_PATH,
+    title="Verify | Intuit",
+    heading="Check your authenticator app",
+    label="Verification code",
+    button="Continue",
+    intro="<p>Enter the 6-digit code from your authenticator app.</p>",
+)
 
 
 class QboPages:
@@ -310,7 +328,8 @@ class QboPages:
 
         rows = "".join(
             f'<tr data-org-id="{esc(m.org.org_id)}">'
-            + "".join(cell(m, c) for c in columns) + "</tr>"
+            + "".join(cell(m, c) for c in columns)
+            + "</tr>"
             for m in members[start:end]
         )
         head = "".join(f'<th scope="col">{c}</th>' for c in columns)
@@ -328,8 +347,9 @@ class QboPages:
             f'<main id="client-list"><h1>{heading}</h1>'
             f'<p class="muted">Signed in as {esc(session.login.email)}</p>{listing}</main>'
         )
-        return self.rt.page("QuickBooks Online Accountant" if variant else "Clients | QuickBooks",
-                            body)
+        return self.rt.page(
+            "QuickBooks Online Accountant" if variant else "Clients | QuickBooks", body
+        )
 
     # -- manage users
 
@@ -355,12 +375,19 @@ class QboPages:
         body = self._manage_users_body(member, tab, page, users, bounds)
         if variant:
             removing = may_remove_on(member.viewer, tab)
-            return self.rt.page("Manage users · QuickBooks", body,
-                                head=self.rt.csrf_meta(session) if removing else "")
+            return self.rt.page(
+                "Manage users · QuickBooks",
+                body,
+                head=self.rt.csrf_meta(session) if removing else "",
+            )
         return self.rt.page(f"Manage users | {org.name} | QuickBooks", body)
 
     def _manage_users_body(
-        self, member: Membership, tab: str, page: int, users: list[WorldUser],
+        self,
+        member: Membership,
+        tab: str,
+        page: int,
+        users: list[WorldUser],
         bounds: tuple[int, int],
     ) -> str:
         org, viewer = member.org, member.viewer
@@ -380,26 +407,36 @@ class QboPages:
             listing = (
                 f'{people_list(shown, tab)}<p class="range">{range_text}</p>'
                 + _pager(base, {"tab": tab}, page, has_next)
-                if users else f'<p class="empty">{EMPTY_TEXT[tab]}</p>'
+                if users
+                else f'<p class="empty">{EMPTY_TEXT[tab]}</p>'
             )
         elif variant:
             # another column order, the Action column of a viewer who may remove, the
             # range beside the pager's links, the empty text inside the table
-            columns = tuple(c for c in VARIANT_COLUMNS[tab]
-                            if c != "action" or may_remove_on(viewer, tab))
+            columns = tuple(
+                c for c in VARIANT_COLUMNS[tab] if c != "action" or may_remove_on(viewer, tab)
+            )
             table = users_table(
-                shown, tab, columns, empty_text=EMPTY_TEXT[tab],
+                shown,
+                tab,
+                columns,
+                empty_text=EMPTY_TEXT[tab],
                 action=lambda u: action_link(org, u, tab) if removable(viewer, u, tab) else "",
             )
-            listing = table + (_pager(base, {"tab": tab}, page, has_next, range_text)
-                               if users else "")
+            listing = table + (
+                _pager(base, {"tab": tab}, page, has_next, range_text) if users else ""
+            )
         elif users:
-            listing = (f'{users_table(shown, tab)}<p class="range">{range_text}</p>'
-                       + _pager(base, {"tab": tab}, page, has_next))
+            listing = f'{users_table(shown, tab)}<p class="range">{range_text}</p>' + _pager(
+                base, {"tab": tab}, page, has_next
+            )
         else:
             listing = f'<p class="empty">{EMPTY_TEXT[tab]}</p>'
-        bar, heading = ("", "<h1>Users and access</h1>") if variant else (
-            org_bar(org), "<h2>Manage users</h2>")
+        bar, heading = (
+            ("", "<h1>Users and access</h1>")
+            if variant
+            else (org_bar(org), "<h2>Manage users</h2>")
+        )
         return (
             f"{bar}"
             f'<main id="manage-users" data-org-id="{esc(org.org_id)}" data-tab="{tab}"'

@@ -52,14 +52,20 @@ class CodeStep:
         self.restart_path = restart_path
 
     def routes(self) -> list[Route]:
-        return [Route(self.page.path, self.form, methods=["GET"]),
-                Route(self.page.path, self.submit, methods=["POST"])]
+        return [
+            Route(self.page.path, self.form, methods=["GET"]),
+            Route(self.page.path, self.submit, methods=["POST"]),
+        ]
 
     def render(self, error: str | None = None) -> Response:
-        body = sign_in_form(action=self.page.path, heading=self.page.heading,
-                            intro=self.page.intro,
-                            fields=[("code", self.page.label, "code", "")],
-                            button=self.page.button, error=error)
+        body = sign_in_form(
+            action=self.page.path,
+            heading=self.page.heading,
+            intro=self.page.intro,
+            fields=[("code", self.page.label, "code", "")],
+            button=self.page.button,
+            error=error,
+        )
         return self.rt.page(self.page.title, body)
 
     async def form(self, request: Request) -> Response:
@@ -87,17 +93,25 @@ class PasswordThenCode:
         self.code = CodeStep(rt, code, restart_path=password.path)
 
     def routes(self) -> list[Route]:
-        return [Route(self.password.path, self.form, methods=["GET"]),
-                Route(self.password.path, self.submit, methods=["POST"]),
-                *self.code.routes()]
+        return [
+            Route(self.password.path, self.form, methods=["GET"]),
+            Route(self.password.path, self.submit, methods=["POST"]),
+            *self.code.routes(),
+        ]
 
-    def render(self, next_url: str | None, *, email: str = "",
-               error: str | None = None) -> Response:
+    def render(
+        self, next_url: str | None, *, email: str = "", error: str | None = None
+    ) -> Response:
         body = sign_in_form(
-            action=self.password.path, heading=self.password.heading,
-            fields=[("email", self.password.email_label, "text", email),
-                    ("password", "Password", "password", "")],
-            button=self.password.button, error=error, next_url=next_url,
+            action=self.password.path,
+            heading=self.password.heading,
+            fields=[
+                ("email", self.password.email_label, "text", email),
+                ("password", "Password", "password", ""),
+            ],
+            button=self.password.button,
+            error=error,
+            next_url=next_url,
         )
         return self.rt.page(self.password.title, body)
 

@@ -296,12 +296,22 @@ def _path_code(short_code: str) -> str:
     return quote(short_code, safe="!")
 
 
-SIGN_IN = PasswordPage(path=LOGIN_PATH, title="Log in | Xero", heading="Log in to Xero",
-                       email_label="Email address", button="Log in", refused=SIGN_IN_REFUSED)
-TWO_STEP = CodePage(path=TWO_STEP_PATH, title="Two-step authentication | Xero",
-                    heading="Two-step authentication", label="Authentication code",
-                    button="Confirm",
-                    intro="<p>Enter the code shown in your authenticator app.</p>")
+SIGN_IN = PasswordPage(
+    path=LOGIN_PATH,
+    title="Log in | Xero",
+    heading="Log in to Xero",
+    email_label="Email address",
+    button="Log in",
+    refused=SIGN_IN_REFUSED,
+)
+TWO_STEP = CodePage(
+    path=TWO_STEP_PATH,
+    title="Two-step authentication | Xero",
+    heading="Two-step authentication",
+    label="Authentication code",
+    button="Confirm",
+    intro="<p>Enter the code shown in your authenticator app.</p>",
+)
 
 
 class XeroPages:
@@ -393,8 +403,11 @@ class XeroPages:
         code = _path_code(org.org_id)
         variant = self.rt.variant
         removing = variant and may_remove_users(member.viewer)
-        extra = (f' data-can-remove="1" data-viewer-id="{esc(member.viewer.user_id)}"'
-                 if removing else "")
+        extra = (
+            f' data-can-remove="1" data-viewer-id="{esc(member.viewer.user_id)}"'
+            if removing
+            else ""
+        )
         body = (
             f"{org_bar(org)}"
             f'<main id="users-page" data-org-id="{esc(org.org_id)}"'

@@ -71,8 +71,7 @@ def _nice_max(value: int) -> int:
     return 10 * power
 
 
-def trend_chart(points: list[CrawlPoint], *, width: int = 760, height: int = 220
-                ) -> TrendChart:
+def trend_chart(points: list[CrawlPoint], *, width: int = 760, height: int = 220) -> TrendChart:
     """Stacked bars of ok and failed scans per crawl, and a line of open problems.
 
     Bars read against the left axis (scans), the line against the right (problems);
@@ -95,21 +94,38 @@ def trend_chart(points: list[CrawlPoint], *, width: int = 760, height: int = 220
         base = top + plot_h
         ok_h = plot_h * point.scans_ok / scan_max
         failed_h = plot_h * point.scans_failed / scan_max
-        chart.bars.append(Bar(round(x, 1), round(base - ok_h, 1), round(bar_w, 1),
-                              round(ok_h, 1), "ok",
-                              f"{point.label}: {point.scans_ok} orgs read"))
-        chart.bars.append(Bar(round(x, 1), round(base - ok_h - failed_h, 1), round(bar_w, 1),
-                              round(failed_h, 1), "failed",
-                              f"{point.label}: {point.scans_failed} scans failed"))
+        chart.bars.append(
+            Bar(
+                round(x, 1),
+                round(base - ok_h, 1),
+                round(bar_w, 1),
+                round(ok_h, 1),
+                "ok",
+                f"{point.label}: {point.scans_ok} orgs read",
+            )
+        )
+        chart.bars.append(
+            Bar(
+                round(x, 1),
+                round(base - ok_h - failed_h, 1),
+                round(bar_w, 1),
+                round(failed_h, 1),
+                "failed",
+                f"{point.label}: {point.scans_failed} scans failed",
+            )
+        )
         y = base - plot_h * point.open_problems / problem_max
         line.append(f"{centre:.1f},{y:.1f}")
-        chart.dots.append(Dot(round(centre, 1), round(y, 1),
-                              f"{point.label}: {point.open_problems} open problems"))
+        chart.dots.append(
+            Dot(
+                round(centre, 1), round(y, 1), f"{point.label}: {point.open_problems} open problems"
+            )
+        )
         if i % label_every == 0 or i == len(points) - 1:
             chart.labels.append((round(centre, 1), point.label))
     chart.line = " ".join(line)
-    chart.ticks = [Tick(round(top + plot_h * (1 - f), 1), round(scan_max * f))
-                   for f in (0, 0.5, 1)]
-    chart.problem_ticks = [Tick(round(top + plot_h * (1 - f), 1), round(problem_max * f))
-                           for f in (0, 0.5, 1)]
+    chart.ticks = [Tick(round(top + plot_h * (1 - f), 1), round(scan_max * f)) for f in (0, 0.5, 1)]
+    chart.problem_ticks = [
+        Tick(round(top + plot_h * (1 - f), 1), round(problem_max * f)) for f in (0, 0.5, 1)
+    ]
     return chart

@@ -58,8 +58,12 @@ class OrgCoverage:
 def orgs_in_scope(session: Session, scope: Scope) -> list[tuple[Org, Client | None]]:
     query = (
         select(Org, Client)
-        .join(ClientOrgLink, (col(ClientOrgLink.portal) == col(Org.portal))
-              & (col(ClientOrgLink.portal_org_id) == col(Org.portal_org_id)), isouter=True)
+        .join(
+            ClientOrgLink,
+            (col(ClientOrgLink.portal) == col(Org.portal))
+            & (col(ClientOrgLink.portal_org_id) == col(Org.portal_org_id)),
+            isouter=True,
+        )
         .join(Client, col(Client.id) == col(ClientOrgLink.client_id), isouter=True)
         .order_by(col(Org.name), col(Org.id))
     )
@@ -69,28 +73,46 @@ def orgs_in_scope(session: Session, scope: Scope) -> list[tuple[Org, Client | No
     return list(session.exec(query).all())
 
 
-def org_coverage(session: Session, scope: Scope, *, stale_after: timedelta,
-                 now: datetime | None = None) -> list[OrgCoverage]:
+def org_coverage(
+    session: Session, scope: Scope, *, stale_after: timedelta, now: datetime | None = None
+) -> list[OrgCoverage]:
     """Every org in ``scope`` with its coverage state and open problems, by name."""
     now = now or utcnow()
     orgs = orgs_in_scope(session, scope)
     ranked = select(
-        col(Scan.org_id), col(Scan.status), col(Scan.reason), col(Scan.finished_at),
-        func.row_number().over(partition_by=col(Scan.org_id),
-                               order_by=(col(Scan.finished_at).desc(), col(Scan.id).desc())
-                               ).label("n"),
+        col(Scan.org_id),
+        col(Scan.status),
+        col(Scan.reason),
+        col(Scan.finished_at),
+        func.row_number()
+        .over(
+            partition_by=col(Scan.org_id),
+            order_by=(col(Scan.finished_at).desc(), col(Scan.id).desc()),
+        )
+        .label("n"),
     ).subquery()
-    latest = {org_id: (status, reason, at) for org_id, status, reason, at in session.exec(
-        select(ranked.c.org_id, ranked.c.status, ranked.c.reason, ranked.c.finished_at)
-        .where(ranked.c.n == 1))}
-    last_ok = dict(session.exec(  # type: ignore[arg-type]
-        select(Scan.org_id, func.max(Scan.finished_at))
-        .where(Scan.status == ScanStatus.OK).group_by(col(Scan.org_id))).all())
+    latest = {
+        org_id: (status, reason, at)
+        for org_id, status, reason, at in session.exec(
+            select(ranked.c.org_id, ranked.c.status, ranked.c.reason, ranked.c.finished_at).where(
+                ranked.c.n == 1
+            )
+        )
+    }
+    last_ok = dict(
+        session.exec(  # type: ignore[arg-type]
+            select(Scan.org_id, func.max(Scan.finished_at))
+            .where(Scan.status == ScanStatus.OK)
+            .group_by(col(Scan.org_id))
+        ).all()
+    )
     problems: dict[int, Counter[str]] = {}
     for org_id, severity, count in session.exec(
         select(Finding.org_id, Finding.severity, func.count())
-        .where(col(Finding.resolved_at).is_(None),
-               col(Finding.finding_class).in_([c.value for c in FindingClass if c.is_problem]))
+        .where(
+            col(Finding.resolved_at).is_(None),
+            col(Finding.finding_class).in_([c.value for c in FindingClass if c.is_problem]),
+        )
         .group_by(col(Finding.org_id), col(Finding.severity))
     ):
         problems.setdefault(org_id, Counter())[severity] += count
@@ -110,11 +132,20 @@ def org_coverage(session: Session, scope: Scope, *, stale_after: timedelta,
             state = Coverage.OK
         counts = problems.get(org.id, Counter())
         worst = min((Severity(s) for s in counts), key=lambda s: s.rank, default=None)
-        rows.append(OrgCoverage(
-            org_id=org.id, portal=org.portal, portal_org_id=org.portal_org_id, name=org.name,
-            client=client.name if client else None,
-            client_manager=client.client_manager if client else None, state=state,
-            last_scan_at=at, last_ok_scan_at=ok_at,
-            last_reason=reason if state is Coverage.FAILED else None,
-            open_problems=sum(counts.values()), worst_severity=worst.value if worst else None))
+        rows.append(
+            OrgCoverage(
+                org_id=org.id,
+                portal=org.portal,
+                portal_org_id=org.portal_org_id,
+                name=org.name,
+                client=client.name if client else None,
+                client_manager=client.client_manager if client else None,
+                state=state,
+                last_scan_at=at,
+                last_ok_scan_at=ok_at,
+                last_reason=reason if state is Coverage.FAILED else None,
+                open_problems=sum(counts.values()),
+                worst_severity=worst.value if worst else None,
+            )
+        )
     return rows

@@ -50,16 +50,14 @@ class SignedIn:
 
 def csrf_token(session_id: str) -> str:
     """The token every form of this session carries; derived, so nothing more is stored."""
-    return hmac.new(session_id.encode(), b"accessrecon dashboard form", hashlib.sha256
-                    ).hexdigest()
+    return hmac.new(session_id.encode(), b"accessrecon dashboard form", hashlib.sha256).hexdigest()
 
 
 def csrf_matches(session_id: str, sent: str) -> bool:
     return hmac.compare_digest(csrf_token(session_id), sent)
 
 
-def sign_in(session: Session, code: str, *, lifetime: timedelta, client: str
-            ) -> SignedIn | None:
+def sign_in(session: Session, code: str, *, lifetime: timedelta, client: str) -> SignedIn | None:
     """A new session for a live pairing code, or ``None`` (the failure is counted).
 
     The caller commits either way, as ``exchange_pairing_code`` asks.
@@ -69,16 +67,22 @@ def sign_in(session: Session, code: str, *, lifetime: timedelta, client: str
         return None
     _end_expired(session)
     session_id = secrets.token_urlsafe(SESSION_BYTES)
-    session.add(DashboardSession(session_hash=hash_secret(session_id),
-                                 token_id=issued.token_id, expires_at=utcnow() + lifetime))
+    session.add(
+        DashboardSession(
+            session_hash=hash_secret(session_id),
+            token_id=issued.token_id,
+            expires_at=utcnow() + lifetime,
+        )
+    )
     session.flush()
     return SignedIn(session_id, issued.principal)
 
 
 def _end_expired(session: Session) -> None:
     """Revoke the tokens of sessions past their expiry, so no idle token stays live."""
-    expired = list(session.exec(
-        select(DashboardSession).where(col(DashboardSession.expires_at) <= utcnow())))
+    expired = list(
+        session.exec(select(DashboardSession).where(col(DashboardSession.expires_at) <= utcnow()))
+    )
     for row in expired:
         revoke_token(session, row.token_id, actor=SYSTEM)
         session.delete(row)
@@ -95,20 +99,31 @@ def principal_for(session: Session, session_id: str) -> Principal | None:
         .join(ApiToken, col(ApiToken.id) == col(DashboardSession.token_id))
         .join(AppUser, col(AppUser.id) == col(ApiToken.user_id))
         .join(Staff, col(Staff.id) == col(AppUser.staff_id), isouter=True)
-        .where(col(DashboardSession.session_hash) == hash_secret(session_id),
-               col(DashboardSession.expires_at) > utcnow(),
-               col(ApiToken.revoked_at).is_(None))
+        .where(
+            col(DashboardSession.session_hash) == hash_secret(session_id),
+            col(DashboardSession.expires_at) > utcnow(),
+            col(ApiToken.revoked_at).is_(None),
+        )
     ).first()
     if row is None:
         return None
     token_id, user_id, name, role, scope, staff_name = row
-    return Principal(user_id=user_id, name=name, role=PracticeRole(role),
-                     scope=ClientScope(scope), staff_name=staff_name, token_id=token_id)
+    return Principal(
+        user_id=user_id,
+        name=name,
+        role=PracticeRole(role),
+        scope=ClientScope(scope),
+        staff_name=staff_name,
+        token_id=token_id,
+    )
 
 
 def sign_out(session: Session, session_id: str, principal: Principal) -> None:
     """End the session and revoke its token (``auth.token_revoked`` in the audit log)."""
-    session.exec(delete(DashboardSession).where(  # type: ignore[call-overload]
-        col(DashboardSession.session_hash) == hash_secret(session_id)))
+    session.exec(
+        delete(DashboardSession).where(  # type: ignore[call-overload]
+            col(DashboardSession.session_hash) == hash_secret(session_id)
+        )
+    )
     if principal.token_id is not None:
         revoke_token(session, principal.token_id, actor=principal.actor)

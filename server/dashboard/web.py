@@ -75,8 +75,11 @@ ViewerDep = Annotated[Viewer, Depends(get_viewer)]
 
 def get_form_viewer(viewer: ViewerDep, csrf: Annotated[str, Form(max_length=200)] = "") -> Viewer:
     if not csrf or not csrf_matches(viewer.session_id, csrf):
-        raise DashboardError(403, "This form has expired or did not come from the dashboard. "
-                                  "Reload the page and try again.")
+        raise DashboardError(
+            403,
+            "This form has expired or did not come from the dashboard. "
+            "Reload the page and try again.",
+        )
     return viewer
 
 
@@ -95,8 +98,9 @@ def get_form_admin(viewer: FormViewerDep) -> Viewer:
 
 def get_form_reviewer(viewer: FormViewerDep) -> Viewer:
     if not viewer.principal.can_review:
-        raise DashboardError(403, "Only practice admins, partners and managers record "
-                                  "review decisions.")
+        raise DashboardError(
+            403, "Only practice admins, partners and managers record review decisions."
+        )
     return viewer
 
 
@@ -105,12 +109,22 @@ FormAdminDep = Annotated[Viewer, Depends(get_form_admin)]
 FormReviewerDep = Annotated[Viewer, Depends(get_form_reviewer)]
 
 
-def render(request: Request, template: str, viewer: Viewer | None, *, status_code: int = 200,
-           **context: Any) -> HTMLResponse:
+def render(
+    request: Request,
+    template: str,
+    viewer: Viewer | None,
+    *,
+    status_code: int = 200,
+    **context: Any,
+) -> HTMLResponse:
     """A page from ``template`` with the layout's context (viewer, CSRF token, where we are)."""
     page = _environment.get_template(template).render(
-        viewer=viewer, csrf=viewer.csrf if viewer else "", prefix=PREFIX,
-        path=request.url.path, **context)
+        viewer=viewer,
+        csrf=viewer.csrf if viewer else "",
+        prefix=PREFIX,
+        path=request.url.path,
+        **context,
+    )
     return HTMLResponse(page, status_code=status_code)
 
 
@@ -130,8 +144,11 @@ async def sign_in_required(request: Request, _exc: Exception) -> Response:
     if request.url.path.endswith(".json"):
         return JSONResponse({"detail": "sign in to the dashboard first"}, status_code=401)
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return redirect(f"{PREFIX}/login?next={quote(target, safe='')}") if request.method == "GET" \
+    return (
+        redirect(f"{PREFIX}/login?next={quote(target, safe='')}")
+        if request.method == "GET"
         else redirect(f"{PREFIX}/login")
+    )
 
 
 async def dashboard_error(request: Request, exc: Exception) -> Response:

@@ -31,13 +31,15 @@ class AuditPageOut(BaseModel):
 
 
 class AuditExportIn(BaseModel):
-    action: Name | None = Field(default=None,
-                                description="only this action, or an area such as 'export'")
+    action: Name | None = Field(
+        default=None, description="only this action, or an area such as 'export'"
+    )
 
 
 @router.get("/audit")
 def get_audit(
-    session: SessionDep, _admin: AdminUser,
+    session: SessionDep,
+    _admin: AdminUser,
     action: Annotated[Name | None, Query()] = None,
     actor: Annotated[Name | None, Query()] = None,
     since: datetime | None = None,
@@ -45,15 +47,18 @@ def get_audit(
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> AuditPageOut:
     """Audit events, newest first."""
-    page = list_events(session, action=action, actor=actor, since=since, limit=limit,
-                       offset=offset)
-    return AuditPageOut(items=[AuditEventOut.model_validate(e, from_attributes=True)
-                               for e in page.events], total=page.total)
+    page = list_events(session, action=action, actor=actor, since=since, limit=limit, offset=offset)
+    return AuditPageOut(
+        items=[AuditEventOut.model_validate(e, from_attributes=True) for e in page.events],
+        total=page.total,
+    )
 
 
-@router.post("/audit/export",
-             responses={200: {"content": {"text/csv": {}}, "description": "the CSV file"}})
-def post_audit_export(body: AuditExportIn, session: SessionDep, scope: ScopeDep,
-                      admin: AdminUser) -> Response:
+@router.post(
+    "/audit/export", responses={200: {"content": {"text/csv": {}}, "description": "the CSV file"}}
+)
+def post_audit_export(
+    body: AuditExportIn, session: SessionDep, scope: ScopeDep, admin: AdminUser
+) -> Response:
     """The audit log as CSV; the export is itself recorded."""
     return download(export_audit_csv(session, admin, scope, action=body.action))

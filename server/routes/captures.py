@@ -50,9 +50,13 @@ class CapturedUserIn(BaseModel):
     extra_permissions: list[Role] = Field(default_factory=list, max_length=50)
 
     def plain(self) -> CapturedUser:
-        return CapturedUser(email=self.email, name=self.name, role=self.role,
-                            status=self.status,
-                            extra_permissions=tuple(self.extra_permissions))
+        return CapturedUser(
+            email=self.email,
+            name=self.name,
+            role=self.role,
+            status=self.status,
+            extra_permissions=tuple(self.extra_permissions),
+        )
 
 
 class CaptureIn(BaseModel):
@@ -60,8 +64,9 @@ class CaptureIn(BaseModel):
     portal_org_id: OrgId
     org_name: OrgName = Field(description="the org's name as the page shows it")
     users: list[CapturedUserIn] = Field(max_length=20_000)
-    shown_count: int = Field(ge=0, le=100_000,
-                             description="the number of users the page itself states")
+    shown_count: int = Field(
+        ge=0, le=100_000, description="the number of users the page itself states"
+    )
 
     @model_validator(mode="after")
     def _org_id_of_its_portal(self) -> Self:
@@ -91,8 +96,10 @@ class CaptureRefused(BaseModel):
 def get_capturer(principal: CurrentUser) -> Principal:
     """The caller, if their role may post captures (checked before the body is read)."""
     if not principal.can_capture:
-        raise HTTPException(status.HTTP_403_FORBIDDEN,
-                            "only practice admins, partners and managers may record captures")
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            "only practice admins, partners and managers may record captures",
+        )
     return principal
 
 
@@ -103,13 +110,20 @@ CaptureUser = Annotated[Principal, Depends(get_capturer)]
     "/captures",
     response_model=CaptureOut,
     status_code=status.HTTP_201_CREATED,
-    responses={403: {"model": Problem,
-                      "description": "an employee, or the org is outside your client scope"},
-               422: {"model": CaptureRefused,
-                     "description": "rows and the page's count disagree: a failed scan"}},
+    responses={
+        403: {
+            "model": Problem,
+            "description": "an employee, or the org is outside your client scope",
+        },
+        422: {
+            "model": CaptureRefused,
+            "description": "rows and the page's count disagree: a failed scan",
+        },
+    },
 )
-def post_capture(body: CaptureIn, session: SessionDep, runtime: RuntimeDep,
-                 principal: CaptureUser) -> CaptureOut | JSONResponse:
+def post_capture(
+    body: CaptureIn, session: SessionDep, runtime: RuntimeDep, principal: CaptureUser
+) -> CaptureOut | JSONResponse:
     """Record a user list captured by the browser extension, then reconcile that org.
 
     The capture raises findings but resolves none: access it does not show stays
@@ -120,19 +134,33 @@ def post_capture(body: CaptureIn, session: SessionDep, runtime: RuntimeDep,
     if not client_in_scope(session, principal, client):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "this org is outside your client scope")
     result = record_capture(
-        session, principal=principal, portal=body.portal, portal_org_id=body.portal_org_id,
-        org_name=body.org_name, users=users, shown_count=body.shown_count,
+        session,
+        principal=principal,
+        portal=body.portal,
+        portal_org_id=body.portal_org_id,
+        org_name=body.org_name,
+        users=users,
+        shown_count=body.shown_count,
         practice_domains=runtime.settings.practice_domains,
     )
     session.commit()
     if not result.ok:
-        refused = CaptureRefused(detail=f"recorded as a failed scan: {result.problem}",
-                                 scan_id=result.scan_id)
+        refused = CaptureRefused(
+            detail=f"recorded as a failed scan: {result.problem}", scan_id=result.scan_id
+        )
         return JSONResponse(refused.model_dump(), status.HTTP_422_UNPROCESSABLE_CONTENT)
-    state = org_status(session, body.portal, body.portal_org_id,
-                       stale_after=timedelta(hours=runtime.settings.stale_after_hours))
+    state = org_status(
+        session,
+        body.portal,
+        body.portal_org_id,
+        stale_after=timedelta(hours=runtime.settings.stale_after_hours),
+    )
     assert state is not None
-    return CaptureOut(scan_id=result.scan_id, status=result.status,
-                      user_count=result.user_count, not_shown=result.not_shown,
-                      scan_request_id=result.scan_request_id,
-                      org=status_out(state))
+    return CaptureOut(
+        scan_id=result.scan_id,
+        status=result.status,
+        user_count=result.user_count,
+        not_shown=result.not_shown,
+        scan_request_id=result.scan_request_id,
+        org=status_out(state),
+    )

@@ -23,28 +23,40 @@ class LeaverReportIn(BaseModel):
 
 def download(export: Export) -> Response:
     return Response(
-        content=export.content, media_type=export.media_type,
-        headers={"Content-Disposition": f'attachment; filename="{export.filename}"',
-                 "X-Content-SHA256": export.sha256, "X-Row-Count": str(export.rows)},
+        content=export.content,
+        media_type=export.media_type,
+        headers={
+            "Content-Disposition": f'attachment; filename="{export.filename}"',
+            "X-Content-SHA256": export.sha256,
+            "X-Row-Count": str(export.rows),
+        },
     )
 
 
-@router.post("/exports/findings.csv",
-             responses={200: {"content": {"text/csv": {}}, "description": "the CSV file"}})
-def post_findings_csv(body: FindingFilter, session: SessionDep, scope: ScopeDep,
-                      principal: CurrentUser) -> Response:
+@router.post(
+    "/exports/findings.csv",
+    responses={200: {"content": {"text/csv": {}}, "description": "the CSV file"}},
+)
+def post_findings_csv(
+    body: FindingFilter, session: SessionDep, scope: ScopeDep, principal: CurrentUser
+) -> Response:
     """Findings in your scope as CSV (spreadsheet formulas neutralised)."""
     return download(export_findings_csv(session, principal, scope, body))
 
 
 @router.post(
     "/exports/leaver.xlsx",
-    responses={200: {"content": {
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {}},
-        "description": "the workbook"}, 404: {"model": Problem}},
+    responses={
+        200: {
+            "content": {"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {}},
+            "description": "the workbook",
+        },
+        404: {"model": Problem},
+    },
 )
-def post_leaver_xlsx(body: LeaverReportIn, session: SessionDep, scope: ScopeDep,
-                     principal: CurrentUser) -> Response:
+def post_leaver_xlsx(
+    body: LeaverReportIn, session: SessionDep, scope: ScopeDep, principal: CurrentUser
+) -> Response:
     """Every org in your scope a person can still reach, one sheet per client manager."""
     try:
         export = export_leaver_xlsx(session, principal, scope, body.person)

@@ -24,10 +24,12 @@ Offset = Annotated[int, Query(ge=0, le=1_000_000)]
 class ReviewIn(BaseModel):
     decision: ReviewState = Field(
         description="acknowledged, accepted_risk (needs reason and until), "
-        "removal_requested, or open (reopen); verified_removed is set by scans only")
+        "removal_requested, or open (reopen); verified_removed is set by scans only"
+    )
     reason: LongText = ""
-    until: date | None = Field(default=None,
-                               description="for accepted_risk: the day the acceptance ends")
+    until: date | None = Field(
+        default=None, description="for accepted_risk: the day the acceptance ends"
+    )
 
 
 class ReviewEventOut(BaseModel):
@@ -45,27 +47,45 @@ class FindingDetailOut(FindingOut):
 
 @router.get("/findings")
 def get_findings(
-    session: SessionDep, scope: ScopeDep, _user: CurrentUser,
-    flt: Annotated[FindingFilter, Query()], limit: Limit = 100, offset: Offset = 0,
+    session: SessionDep,
+    scope: ScopeDep,
+    _user: CurrentUser,
+    flt: Annotated[FindingFilter, Query()],
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> FindingPage:
     """Open findings in your scope, worst first; filter by class, severity, person, client
     manager, portal, review state or text."""
     items, total = list_findings(session, scope, flt, limit=limit, offset=offset)
     following = offset + len(items)
-    return FindingPage(items=items, total=total, limit=limit, offset=offset,
-                       next_offset=following if following < total else None)
+    return FindingPage(
+        items=items,
+        total=total,
+        limit=limit,
+        offset=offset,
+        next_offset=following if following < total else None,
+    )
 
 
 def _detail(session: SessionDep, finding: FindingOut) -> FindingDetailOut:
-    events = [ReviewEventOut(at=e.at, actor=e.actor, from_state=e.from_state,
-                             to_state=e.to_state, reason=e.reason, expires_on=e.expires_on)
-              for e in history(session, finding.id)]
+    events = [
+        ReviewEventOut(
+            at=e.at,
+            actor=e.actor,
+            from_state=e.from_state,
+            to_state=e.to_state,
+            reason=e.reason,
+            expires_on=e.expires_on,
+        )
+        for e in history(session, finding.id)
+    ]
     return FindingDetailOut(**finding.model_dump(), review_history=events)
 
 
 @router.get("/findings/{finding_id}", responses={404: {"model": Problem}})
-def get_one_finding(finding_id: IdPath, session: SessionDep, scope: ScopeDep,
-                    _user: CurrentUser) -> FindingDetailOut:
+def get_one_finding(
+    finding_id: IdPath, session: SessionDep, scope: ScopeDep, _user: CurrentUser
+) -> FindingDetailOut:
     finding = get_finding(session, scope, finding_id)
     if finding is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such finding in your scope")
@@ -74,17 +94,30 @@ def get_one_finding(finding_id: IdPath, session: SessionDep, scope: ScopeDep,
 
 @router.post(
     "/findings/{finding_id}/review",
-    responses={404: {"model": Problem}, 409: {"model": Problem,
-                                              "description": "the state machine refuses it"}},
+    responses={
+        404: {"model": Problem},
+        409: {"model": Problem, "description": "the state machine refuses it"},
+    },
 )
-def post_review(finding_id: IdPath, body: ReviewIn, session: SessionDep, scope: ScopeDep,
-                principal: ReviewerUser) -> FindingDetailOut:
+def post_review(
+    finding_id: IdPath,
+    body: ReviewIn,
+    session: SessionDep,
+    scope: ScopeDep,
+    principal: ReviewerUser,
+) -> FindingDetailOut:
     """Record a review decision; the audit log and the finding's history both keep it."""
     if get_finding(session, scope, finding_id) is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such finding in your scope")
     try:
-        decide_review(session, finding_id=finding_id, decision=body.decision,
-                      principal=principal, reason=body.reason, until=body.until)
+        decide_review(
+            session,
+            finding_id=finding_id,
+            decision=body.decision,
+            principal=principal,
+            reason=body.reason,
+            until=body.until,
+        )
     except ReviewError as exc:
         session.rollback()
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None

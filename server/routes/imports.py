@@ -125,12 +125,19 @@ class UploadLimit:
 
     async def _refuse(self, send: Send) -> None:
         payload = json.dumps(
-            {"detail": f"the file is larger than {self.max_mb} MB "
-                       "(ACCESSRECON_MAX_UPLOAD_MB)"}).encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"),
-                                (b"content-length", str(len(payload)).encode()),
-                                (b"connection", b"close")]})
+            {"detail": f"the file is larger than {self.max_mb} MB (ACCESSRECON_MAX_UPLOAD_MB)"}
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(payload)).encode()),
+                    (b"connection", b"close"),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": payload})
 
 
@@ -144,16 +151,22 @@ def safe_filename(name: str | None) -> str:
 @router.post(
     "/imports/{kind}",
     response_model=ImportOut,
-    responses={413: {"model": Problem}, 422: {"model": ImportRejectedOut,
-                                             "description": "every bad row, nothing changed"}},
+    responses={
+        413: {"model": Problem},
+        422: {"model": ImportRejectedOut, "description": "every bad row, nothing changed"},
+    },
 )
-async def post_import(kind: ImportKind, file: UploadFile, runtime: RuntimeDep,
-                      settings: ServerSettingsDep, admin: AdminUser) -> ImportOut | JSONResponse:
+async def post_import(
+    kind: ImportKind,
+    file: UploadFile,
+    runtime: RuntimeDep,
+    settings: ServerSettingsDep,
+    admin: AdminUser,
+) -> ImportOut | JSONResponse:
     """Upload a CSV or XLSX file of ``staff``, ``clients`` or ``access``."""
     name = safe_filename(file.filename)
     if not name.lower().endswith(SUFFIXES):
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
-                            "upload a .csv or .xlsx file")
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "upload a .csv or .xlsx file")
     limit = settings.max_upload_mb * 1024 * 1024
     with tempfile.TemporaryDirectory() as directory:
         path = Path(directory) / name
@@ -162,24 +175,41 @@ async def post_import(kind: ImportKind, file: UploadFile, runtime: RuntimeDep,
             while chunk := await file.read(1024 * 1024):
                 size += len(chunk)
                 if size > limit:
-                    raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE,
-                                        f"the file is larger than {settings.max_upload_mb} MB")
+                    raise HTTPException(
+                        status.HTTP_413_CONTENT_TOO_LARGE,
+                        f"the file is larger than {settings.max_upload_mb} MB",
+                    )
                 handle.write(chunk)
         try:
             # A large workbook takes a while to validate: off the event loop.
             result = await run_in_threadpool(
-                run_import, runtime.engine, kind, path,
-                practice_domains=runtime.settings.practice_domains, actor=admin.actor,
-                max_rows=runtime.settings.import_max_rows)
+                run_import,
+                runtime.engine,
+                kind,
+                path,
+                practice_domains=runtime.settings.practice_domains,
+                actor=admin.actor,
+                max_rows=runtime.settings.import_max_rows,
+            )
         except ImportRejected as exc:
             body = ImportRejectedOut(
                 detail=exc.report(limit=0).splitlines()[0],
                 total=exc.total,
-                errors=[RowErrorOut(file=e.file, row=e.row, column=e.column, reason=e.reason)
-                        for e in exc.errors],
+                errors=[
+                    RowErrorOut(file=e.file, row=e.row, column=e.column, reason=e.reason)
+                    for e in exc.errors
+                ],
             )
             return JSONResponse(body.model_dump(), status.HTTP_422_UNPROCESSABLE_CONTENT)
-    return ImportOut(kind=result.kind, file=result.file, rows=result.rows,
-                     created=result.created, updated=result.updated, removed=result.removed,
-                     unchanged=result.unchanged, retained=result.retained,
-                     warnings=list(result.warnings), sha256=result.sha256)
+    return ImportOut(
+        kind=result.kind,
+        file=result.file,
+        rows=result.rows,
+        created=result.created,
+        updated=result.updated,
+        removed=result.removed,
+        unchanged=result.unchanged,
+        retained=result.retained,
+        warnings=list(result.warnings),
+        sha256=result.sha256,
+    )

@@ -21,8 +21,7 @@ from server.schemas import Email, IdPath, Name, Problem, _no_nul
 router = APIRouter(tags=["logins"])
 
 Secret = Annotated[str, StringConstraints(min_length=1, max_length=1000)]
-Url = Annotated[str, StringConstraints(min_length=8, max_length=500,
-                                       pattern=r"^https?://[^\s]+$")]
+Url = Annotated[str, StringConstraints(min_length=8, max_length=500, pattern=r"^https?://[^\s]+$")]
 
 
 class LoginIn(BaseModel):
@@ -44,8 +43,14 @@ class LoginOut(BaseModel):
 
 
 def _out(row: LoginSummary) -> LoginOut:
-    return LoginOut(id=row.id, portal=row.portal, base_url=row.base_url, email=row.email,
-                    label=row.label, has_session=row.has_session)
+    return LoginOut(
+        id=row.id,
+        portal=row.portal,
+        base_url=row.base_url,
+        email=row.email,
+        label=row.label,
+        has_session=row.has_session,
+    )
 
 
 @router.get("/logins")
@@ -53,28 +58,39 @@ def get_logins(session: SessionDep, _admin: AdminUser) -> list[LoginOut]:
     return [_out(row) for row in list_logins(session)]
 
 
-@router.post("/logins", status_code=status.HTTP_201_CREATED,
-             responses={422: {"model": Problem}})
+@router.post("/logins", status_code=status.HTTP_201_CREATED, responses={422: {"model": Problem}})
 def post_login(body: LoginIn, session: SessionDep, box: BoxDep, admin: AdminUser) -> LoginOut:
     """Add a login, or replace the secrets of the same portal, address and email."""
     for value in (body.password, body.totp_secret, body.base_url or ""):
         try:
             _no_nul(value)
         except ValueError:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
-                                "text may not contain NUL characters") from None
+            raise HTTPException(
+                status.HTTP_422_UNPROCESSABLE_CONTENT, "text may not contain NUL characters"
+            ) from None
     try:
-        row = add_login(session, box, portal=body.portal, email=body.email,
-                        password=body.password, totp_secret=body.totp_secret,
-                        base_url=body.base_url, label=body.label, actor=admin.actor)
+        row = add_login(
+            session,
+            box,
+            portal=body.portal,
+            email=body.email,
+            password=body.password,
+            totp_secret=body.totp_secret,
+            base_url=body.base_url,
+            label=body.label,
+            actor=admin.actor,
+        )
     except LoginError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
     session.commit()
     return _out(row)
 
 
-@router.delete("/logins/{login_id}", status_code=status.HTTP_204_NO_CONTENT,
-               responses={404: {"model": Problem}, 409: {"model": Problem}})
+@router.delete(
+    "/logins/{login_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={404: {"model": Problem}, 409: {"model": Problem}},
+)
 def delete_login(login_id: IdPath, session: SessionDep, admin: AdminUser) -> None:
     """Remove a login and its secrets; refused while orgs or scans still name it."""
     try:

@@ -82,33 +82,45 @@ def status_out(status: OrgStatus, *, include_people: bool = True) -> OrgStatusOu
         review_counts[person.review_state] = review_counts.get(person.review_state, 0) + 1
     present = [p for p in status.people if p.finding_class != FindingClass.MISSING_EXPECTED]
     return OrgStatusOut(
-        portal=Portal(status.portal), portal_org_id=status.portal_org_id, name=status.name,
-        client=status.client, client_manager=status.client_manager,
-        client_archived=status.client_archived, last_ok_scan_at=status.last_ok_scan_at,
-        last_scan_at=status.last_scan_at, last_scan_status=status.last_scan_status,
-        last_scan_reason=status.last_scan_reason, stale=status.stale,
+        portal=Portal(status.portal),
+        portal_org_id=status.portal_org_id,
+        name=status.name,
+        client=status.client,
+        client_manager=status.client_manager,
+        client_archived=status.client_archived,
+        last_ok_scan_at=status.last_ok_scan_at,
+        last_scan_at=status.last_scan_at,
+        last_scan_status=status.last_scan_status,
+        last_scan_reason=status.last_scan_reason,
+        stale=status.stale,
         never_scanned=status.last_ok_scan_at is None,
         last_scan_failed=status.last_scan_status == ScanStatus.FAILED,
-        worst_severity=status.worst_severity, open_problems=status.open_problems,
+        worst_severity=status.worst_severity,
+        open_problems=status.open_problems,
         unreviewed_problems=sum(1 for p in problems if p.review_state == ReviewState.OPEN),
         people_count=len(present),
         pending_count=sum(1 for p in present if p.access_status == AccessStatus.PENDING),
-        counts_by_class=status.counts_by_class, counts_by_severity=status.counts_by_severity,
+        counts_by_class=status.counts_by_class,
+        counts_by_severity=status.counts_by_severity,
         counts_by_review_state=review_counts,
         people=[PersonOut.model_validate(p, from_attributes=True) for p in status.people]
-        if include_people else [],
+        if include_people
+        else [],
     )
 
 
 @router.get(
     "/orgs/{portal}/{portal_org_id}/status",
     response_model=OrgStatusOut,
-    responses={401: {"model": Problem},
-               404: {"model": Problem,
-                     "description": "never listed by the agent, or outside your scope"}},
+    responses={
+        401: {"model": Problem},
+        404: {"model": Problem, "description": "never listed by the agent, or outside your scope"},
+    },
 )
 async def get_org_status(
-    portal: Portal, portal_org_id: OrgId, request: Request,
+    portal: Portal,
+    portal_org_id: OrgId,
+    request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     include_people: bool = True,
 ) -> Response:
@@ -120,17 +132,26 @@ async def get_org_status(
     """
     runtime: Runtime = request.app.state.runtime
     try:
-        principal, body = await anyio.to_thread.run_sync(partial(
-            cached_badge, runtime.engine, request.app.state.badge_cache,
-            credentials.credentials if credentials else None, portal.value, portal_org_id,
-            include_people=include_people, render=render_status,
-            stale_after=timedelta(hours=runtime.settings.stale_after_hours)),
-            limiter=_badge_limiter(request))
+        principal, body = await anyio.to_thread.run_sync(
+            partial(
+                cached_badge,
+                runtime.engine,
+                request.app.state.badge_cache,
+                credentials.credentials if credentials else None,
+                portal.value,
+                portal_org_id,
+                include_people=include_people,
+                render=render_status,
+                stale_after=timedelta(hours=runtime.settings.stale_after_hours),
+            ),
+            limiter=_badge_limiter(request),
+        )
     except Unauthenticated:
         raise UNAUTHENTICATED from None
     except NotVisible:
-        raise HTTPException(404, "org not known: never listed, or outside your client "
-                            "scope") from None
+        raise HTTPException(
+            404, "org not known: never listed, or outside your client scope"
+        ) from None
     request.state.actor = principal.actor
     return Response(body, media_type="application/json")
 

@@ -25,9 +25,11 @@ router = APIRouter(tags=["pairing"])
 
 class PairingExchangeIn(BaseModel):
     code: Annotated[str, StringConstraints(min_length=1, max_length=32)] = Field(
-        description="the code `accessrecon pair` showed; case, spaces and hyphens ignored")
-    label: Name = Field(default="",
-                        description="what this token is for, e.g. 'Chrome on Anna's laptop'")
+        description="the code `accessrecon pair` showed; case, spaces and hyphens ignored"
+    )
+    label: Name = Field(
+        default="", description="what this token is for, e.g. 'Chrome on Anna's laptop'"
+    )
 
 
 class PairingExchangeOut(BaseModel):
@@ -53,5 +55,6 @@ def exchange(body: PairingExchangeIn, session: SessionDep, request: Request) -> 
             "that pairing code is wrong, expired or used up: ask for a new one "
             "('accessrecon pair')",
         )
-    return PairingExchangeOut(token=issued.token, token_id=issued.token_id,
-                              user=user_out_from_principal(issued.principal))
+    return PairingExchangeOut(
+        token=issued.token, token_id=issued.token_id, user=user_out_from_principal(issued.principal)
+    )

@@ -37,7 +37,8 @@ class ScanRequestIn(BaseModel):
     def _one_target(self) -> Self:
         org = self.portal is not None and self.portal_org_id is not None
         if org == (self.login_id is not None) or (
-                (self.portal is None) != (self.portal_org_id is None)):
+            (self.portal is None) != (self.portal_org_id is None)
+        ):
             raise ValueError("name an org (portal and portal_org_id) or a login_id")
         return self
 
@@ -84,13 +85,15 @@ def _out(request: ScanRequest) -> ScanRequestOut:
     status_code=status.HTTP_202_ACCEPTED,
     responses={403: {"model": Problem}, 404: {"model": Problem}},
 )
-def post_scan_request(body: ScanRequestIn, session: SessionDep,
-                      principal: CurrentUser) -> ScanRequestOut:
+def post_scan_request(
+    body: ScanRequestIn, session: SessionDep, principal: CurrentUser
+) -> ScanRequestOut:
     """Queue a re-scan of an org or a login; asking again returns the queued request."""
     if body.login_id is not None:
         if not principal.is_admin:
-            raise HTTPException(status.HTTP_403_FORBIDDEN,
-                                "only a practice admin may re-scan a whole login")
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN, "only a practice admin may re-scan a whole login"
+            )
         if session.get(PortalLogin, body.login_id) is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, "no login with that id")
         request = request_scan(session, principal=principal, login_id=body.login_id)
@@ -98,20 +101,26 @@ def post_scan_request(body: ScanRequestIn, session: SessionDep,
         assert body.portal is not None
         assert body.portal_org_id is not None
         client = link_of(session, body.portal, body.portal_org_id)
-        if (not client_in_scope(session, principal, client)
-                or find_org(session, body.portal, body.portal_org_id) is None):
-            raise HTTPException(status.HTTP_404_NOT_FOUND,
-                                "org not known: never listed, or outside your client scope")
-        request = request_scan(session, principal=principal, portal=body.portal,
-                               portal_org_id=body.portal_org_id)
+        if (
+            not client_in_scope(session, principal, client)
+            or find_org(session, body.portal, body.portal_org_id) is None
+        ):
+            raise HTTPException(
+                status.HTTP_404_NOT_FOUND,
+                "org not known: never listed, or outside your client scope",
+            )
+        request = request_scan(
+            session, principal=principal, portal=body.portal, portal_org_id=body.portal_org_id
+        )
     session.commit()
     session.refresh(request)
     return _out(request)
 
 
 @router.get("/scan-requests/{request_id}", responses={404: {"model": Problem}})
-def get_scan_request(request_id: IdPath, session: SessionDep, scope: ScopeDep,
-                     _user: CurrentUser) -> ScanRequestOut:
+def get_scan_request(
+    request_id: IdPath, session: SessionDep, scope: ScopeDep, _user: CurrentUser
+) -> ScanRequestOut:
     """A queued re-scan's progress: status, done, failed and total."""
     request = get_request(session, request_id)
     if request is None or not request_in_scope(session, scope, request):
@@ -120,10 +129,15 @@ def get_scan_request(request_id: IdPath, session: SessionDep, scope: ScopeDep,
 
 
 @router.get("/crawls")
-def get_crawls(session: SessionDep, scope: ScopeDep, _user: CurrentUser,
-               limit: Annotated[int, Query(ge=1, le=200)] = 50,
-               offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0) -> CrawlPage:
+def get_crawls(
+    session: SessionDep,
+    scope: ScopeDep,
+    _user: CurrentUser,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> CrawlPage:
     """Crawl history, newest first."""
     rows, total = list_crawls(session, scope, limit=limit, offset=offset)
-    return CrawlPage(items=[CrawlOut.model_validate(r, from_attributes=True) for r in rows],
-                     total=total)
+    return CrawlPage(
+        items=[CrawlOut.model_validate(r, from_attributes=True) for r in rows], total=total
+    )

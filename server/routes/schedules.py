@@ -26,8 +26,9 @@ from server.schemas import IdPath, Problem, _no_nul
 router = APIRouter(tags=["schedules"])
 
 Cron = Annotated[str, StringConstraints(min_length=9, max_length=100)]
-TimeZone = Annotated[str, StringConstraints(min_length=1, max_length=64,
-                                            pattern=r"^[A-Za-z0-9_+\-/]+$")]
+TimeZone = Annotated[
+    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_+\-/]+$")
+]
 
 
 class ScheduleIn(BaseModel):
@@ -43,8 +44,12 @@ class ScheduleOut(BaseModel):
 
 
 def _out(schedule: Schedule) -> ScheduleOut:
-    return ScheduleOut(login_id=schedule.login_id, cron=schedule.cron,
-                       timezone=schedule.timezone, next_run_at=schedule.next_run_at)
+    return ScheduleOut(
+        login_id=schedule.login_id,
+        cron=schedule.cron,
+        timezone=schedule.timezone,
+        next_run_at=schedule.next_run_at,
+    )
 
 
 @router.get("/schedules")
@@ -53,20 +58,25 @@ async def get_schedules(runtime: RuntimeDep, _admin: AdminUser) -> list[Schedule
 
 
 @router.put("/schedules/{login_id}", responses={422: {"model": Problem}})
-async def put_schedule(login_id: IdPath, body: ScheduleIn, runtime: RuntimeDep,
-                       admin: AdminUser) -> ScheduleOut:
+async def put_schedule(
+    login_id: IdPath, body: ScheduleIn, runtime: RuntimeDep, admin: AdminUser
+) -> ScheduleOut:
     """Crawl the login on this schedule, replacing any it had."""
     try:
         _no_nul(body.cron)
-        schedule = await run_in_threadpool(set_schedule, runtime, login_id, body.cron,
-                                           timezone=body.timezone, actor=admin.actor)
+        schedule = await run_in_threadpool(
+            set_schedule, runtime, login_id, body.cron, timezone=body.timezone, actor=admin.actor
+        )
     except (ScheduleError, ValueError) as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
     return _out(schedule)
 
 
-@router.delete("/schedules/{login_id}", status_code=status.HTTP_204_NO_CONTENT,
-               responses={404: {"model": Problem}})
+@router.delete(
+    "/schedules/{login_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={404: {"model": Problem}},
+)
 async def delete_schedule(login_id: IdPath, runtime: RuntimeDep, admin: AdminUser) -> None:
     try:
         await run_in_threadpool(remove_schedule, runtime, login_id, actor=admin.actor)

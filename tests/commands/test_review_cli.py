@@ -31,8 +31,11 @@ def cli(monkeypatch: pytest.MonkeyPatch, database_url: str) -> Iterator[Runtime]
     with session_scope(runtime.engine) as session:
         add_staff(session, "Ben Brennan", "ben@harbourco.example", status="left")
         add_staff(session, "Anna Ashby", "anna@harbourco.example")
-        ok_scan(session, org(session, "!abc12"), [("ben@harbourco.example", "STANDARD"),
-                                                  ("anna.ashby@gmail.example", "STANDARD")])
+        ok_scan(
+            session,
+            org(session, "!abc12"),
+            [("ben@harbourco.example", "STANDARD"), ("anna.ashby@gmail.example", "STANDARD")],
+        )
         reconcile(session, configured_domains=[DOMAIN])
     yield runtime
     runtime.engine.dispose()
@@ -55,8 +58,17 @@ def test_list_then_review_a_finding(cli: Runtime) -> None:
     assert "leaver_access" in out
     assert "candidate staff" in out
     assert "Anna Ashby" in out
-    code, out = run("review", "accept-risk", str(ben), "--reason", "audit", "--until",
-                    "2099-01-31", "--actor", "mia")
+    code, out = run(
+        "review",
+        "accept-risk",
+        str(ben),
+        "--reason",
+        "audit",
+        "--until",
+        "2099-01-31",
+        "--actor",
+        "mia",
+    )
     assert (code, out.strip()) == (0, f"finding {ben}: risk accepted until 2099-01-31")
     code, out = run("review", "list", "--state", "accepted_risk")
     assert "until 2099-01-31" in out

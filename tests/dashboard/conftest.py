@@ -62,8 +62,7 @@ class Dashboard:
         """A new context signed in as ``who`` through the sign-in page, on the overview."""
         page = self.context().new_page()
         page.goto("/dashboard/login")
-        page.get_by_label("Pairing code").fill(pairing_code(self.runtime,
-                                                            self.world.user_ids[who]))
+        page.get_by_label("Pairing code").fill(pairing_code(self.runtime, self.world.user_ids[who]))
         page.get_by_role("button", name="Sign in").click()
         page.wait_for_url(f"{self.base}/dashboard")
         return page
@@ -97,20 +96,28 @@ class Dashboard:
 def browser(chromium_path: str) -> Iterator[Browser]:
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(
-            executable_path=chromium_path, headless=True,
-            args=[*QUIET_FLAGS, "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1 , "
-                  "EXCLUDE localhost"])
+            executable_path=chromium_path,
+            headless=True,
+            args=[
+                *QUIET_FLAGS,
+                "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1 , EXCLUDE localhost",
+            ],
+        )
         yield launched
         launched.close()
 
 
 @pytest.fixture(scope="module", params=DATABASES)
-def dash(request: pytest.FixtureRequest, browser: Browser,
-         tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
+def dash(
+    request: pytest.FixtureRequest, browser: Browser, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Dashboard]:
     directory = tmp_path_factory.mktemp("dashboard")
     with fresh_database(request.param, directory) as url:
-        settings = Settings(data_dir=directory / "data", database_url_setting=url,
-                            practice_domains=["harbourco.example"])
+        settings = Settings(
+            data_dir=directory / "data",
+            database_url_setting=url,
+            practice_domains=["harbourco.example"],
+        )
         runtime = Runtime(settings)
         upgrade_to_head(runtime.engine)
         world = build_world(runtime)

@@ -82,8 +82,11 @@ def test_a_pairing_code_signs_in_and_a_bad_code_is_refused(dash: Dashboard) -> N
     page.goto("/dashboard")
     assert "/dashboard/login" in page.url
     with Session(dash.runtime.engine) as session:
-        revoked = session.exec(select(ApiToken).where(ApiToken.label == "dashboard sign-in",
-                                                      col(ApiToken.revoked_at).is_not(None)))
+        revoked = session.exec(
+            select(ApiToken).where(
+                ApiToken.label == "dashboard sign-in", col(ApiToken.revoked_at).is_not(None)
+            )
+        )
         assert revoked.first() is not None
     context.close()
 
@@ -107,22 +110,30 @@ def test_a_used_code_does_not_sign_in_twice(dash: Dashboard) -> None:
 def test_the_overview_counts_findings_coverage_and_the_trend(dash: Dashboard) -> None:
     page = dash.page("admin")
     assert [_tile(page, s) for s in ("critical", "high", "medium", "low", "ok", "info")] == [
-        4, 3, 4, 1, 3, 8]
+        4,
+        3,
+        4,
+        1,
+        3,
+        8,
+    ]
     counts = page.locator("#class-counts")
     expect(counts.locator('tr[data-class="leaver_access"] td.num')).to_have_text("4")
     expect(counts.locator('tr[data-class="invited_direct"] td.num')).to_have_text("2")
     expect(counts.locator('tr[data-class="unknown_practice_user"] td.num')).to_have_text("1")
-    coverage = {state: page.locator(f'#coverage-counts [data-state="{state}"] .cov-count')
-                .inner_text() for state in ("ok", "failed", "stale", "never")}
+    coverage = {
+        state: page.locator(f'#coverage-counts [data-state="{state}"] .cov-count').inner_text()
+        for state in ("ok", "failed", "stale", "never")
+    }
     assert coverage == {"ok": "7", "failed": "1", "stale": "1", "never": "1"}
     chart = page.locator("figure.chart svg")
     expect(chart.locator("circle.trend-dot")).to_have_count(6)
-    dots = [chart.locator("circle.trend-dot").nth(i).locator("title").text_content()
-            for i in range(6)]
+    dots = [
+        chart.locator("circle.trend-dot").nth(i).locator("title").text_content() for i in range(6)
+    ]
     # Open problems after each crawl: the invitee arrives in crawl 3, the unknown address
     # in crawl 4, Ben's access to Tōtara goes in crawl 5.
-    assert [int(re.findall(r"(\d+) open", d or "")[0]) for d in dots] == [
-        10, 11, 12, 13, 12, 12]
+    assert [int(re.findall(r"(\d+) open", d or "")[0]) for d in dots] == [10, 11, 12, 13, 12, 12]
     assert chart.locator("rect.bar-failed").count() == 2
     dash.screenshot(page, "overview")
     page.locator('a[data-severity="critical"]').click()
@@ -191,8 +202,9 @@ def test_a_review_decision_changes_the_state_and_is_audited(dash: Dashboard) -> 
         finding = session.get(Finding, target)
         assert finding is not None
         assert finding.review_state == "accepted_risk"
-    [(actor, detail)] = [e for e in _events(dash, "finding.reviewed")
-                         if e[1]["finding_id"] == target]
+    [(actor, detail)] = [
+        e for e in _events(dash, "finding.reviewed") if e[1]["finding_id"] == target
+    ]
     assert actor == f"Mia Manager (user #{dash.world.user_ids['mia']})"
     assert detail["to"] == "accepted_risk"
     assert detail["expires_on"] == until.isoformat()
@@ -213,14 +225,18 @@ def test_an_employee_reads_but_does_not_review(dash: Dashboard) -> None:
     page = dash.page("eve")
     target = finding_id(dash.runtime, "!rat01", f"ben@{DOMAIN}")
     page.goto(f"/dashboard/findings/{target}")
-    expect(page.get_by_text("Practice admins, partners and managers record review "
-                            "decisions.")).to_be_visible()
+    expect(
+        page.get_by_text("Practice admins, partners and managers record review decisions.")
+    ).to_be_visible()
     expect(page.locator("#review-form")).to_have_count(0)
     csrf = page.locator('form[action="/dashboard/logout"] input[name="csrf"]').get_attribute(
-        "value")
-    response = page.request.post(f"/dashboard/findings/{target}/review",
-                                 form={"csrf": csrf or "", "decision": "acknowledged"},
-                                 headers={"Origin": dash.base})
+        "value"
+    )
+    response = page.request.post(
+        f"/dashboard/findings/{target}/review",
+        form={"csrf": csrf or "", "decision": "acknowledged"},
+        headers={"Origin": dash.base},
+    )
     assert response.status == 403
     page.close()
 
@@ -235,8 +251,7 @@ def test_a_persons_page_lists_every_org_they_reach_with_filters(dash: Dashboard)
     page.get_by_role("link", name="Ben Brennan").click()
     expect(page.locator("#person-name")).to_contain_text("Left")
     expect(page.locator("#reach-count")).to_have_text("4 orgs in your scope")
-    for org in ("Kōwhai Bakery Ltd", "Rātā Joinery Ltd", "Kererū Transport",
-                "Unlinked Holdings"):
+    for org in ("Kōwhai Bakery Ltd", "Rātā Joinery Ltd", "Kererū Transport", "Unlinked Holdings"):
         expect(page.locator("#reach")).to_contain_text(org)
     expect(page.locator("#reach")).not_to_contain_text("Tōtara")  # removed in crawl 5
     dash.screenshot(page, "person")
@@ -279,8 +294,9 @@ def test_the_org_page_shows_who_can_get_in_and_queues_a_rescan(dash: Dashboard) 
     page.get_by_role("button", name="Re-scan this org").click()
     expect(page.get_by_role("status")).to_contain_text("Re-scan queued as request #")
     with Session(dash.runtime.engine) as session:
-        queued = session.exec(select(ScanRequest).where(ScanRequest.portal_org_id == "!tot01")
-                              ).one()
+        queued = session.exec(
+            select(ScanRequest).where(ScanRequest.portal_org_id == "!tot01")
+        ).one()
     assert (queued.status, queued.source) == ("queued", "dashboard")
     assert queued.requested_by == f"Ada Admin (user #{dash.world.user_ids['admin']})"
     assert any(d.get("scan_request_id") == queued.id for _, d in _events(dash, "scan.requested"))
@@ -302,8 +318,9 @@ def test_a_manager_sees_only_their_own_clients(dash: Dashboard) -> None:
     response = page.goto("/dashboard/orgs/xero/!rat01")
     assert response is not None
     assert response.status == 404
-    expect(page.get_by_text("never listed by the agent, or outside your client scope")
-           ).to_be_visible()
+    expect(
+        page.get_by_text("never listed by the agent, or outside your client scope")
+    ).to_be_visible()
     response = page.goto("/dashboard/orgs/xero/!unl01")
     assert response is not None
     assert response.status == 404
@@ -334,9 +351,11 @@ def test_a_manager_sees_only_their_own_clients(dash: Dashboard) -> None:
 
 
 def _attacker_page(target: str) -> Starlette:
-    form = (f'<form id="f" method="post" action="{target}">'
-            '<input name="decision" value="acknowledged"><input name="csrf" value="guess">'
-            "</form><script>document.getElementById('f').submit()</script>")
+    form = (
+        f'<form id="f" method="post" action="{target}">'
+        '<input name="decision" value="acknowledged"><input name="csrf" value="guess">'
+        "</form><script>document.getElementById('f').submit()</script>"
+    )
     return Starlette(routes=[Route("/", lambda _r: HTMLResponse(form))])
 
 
@@ -350,19 +369,19 @@ def test_forms_need_the_csrf_token_and_the_dashboards_own_origin(dash: Dashboard
 
     no_token = page.request.post(path, form=form, headers={"Origin": dash.base})
     assert no_token.status == 403
-    wrong_token = page.request.post(path, form={**form, "csrf": "0" * 64},
-                                    headers={"Origin": dash.base})
+    wrong_token = page.request.post(
+        path, form={**form, "csrf": "0" * 64}, headers={"Origin": dash.base}
+    )
     assert wrong_token.status == 403
-    foreign = page.request.post(path, form={**form, "csrf": csrf},
-                                headers={"Origin": "https://attacker.example"})
+    foreign = page.request.post(
+        path, form={**form, "csrf": csrf}, headers={"Origin": "https://attacker.example"}
+    )
     assert foreign.status == 403
-    null_origin = page.request.post(path, form={**form, "csrf": csrf},
-                                    headers={"Origin": "null"})
+    null_origin = page.request.post(path, form={**form, "csrf": csrf}, headers={"Origin": "null"})
     assert null_origin.status == 403
     no_origin = page.request.post(path, form={**form, "csrf": csrf})
     assert no_origin.status == 403
-    as_json = page.request.post(path, data={**form, "csrf": csrf},
-                                headers={"Origin": dash.base})
+    as_json = page.request.post(path, data={**form, "csrf": csrf}, headers={"Origin": dash.base})
     assert as_json.status == 415
 
     # A page on another origin submitting a form in the signed-in browser.
@@ -378,8 +397,9 @@ def test_forms_need_the_csrf_token_and_the_dashboards_own_origin(dash: Dashboard
         assert finding.review_state == "open"
     assert not [e for e in _events(dash, "finding.reviewed") if e[1]["finding_id"] == target]
 
-    sent = page.request.post(path, form={**form, "csrf": csrf}, headers={"Origin": dash.base},
-                             max_redirects=0)
+    sent = page.request.post(
+        path, form={**form, "csrf": csrf}, headers={"Origin": dash.base}, max_redirects=0
+    )
     assert sent.status == 303, "the same post with the token from the dashboard's origin works"
     page.close()
 
@@ -446,7 +466,8 @@ def test_imports_show_every_bad_row_and_import_nothing(dash: Dashboard) -> None:
     page.goto("/dashboard/imports")
     page.get_by_label("The file holds").select_option("staff")
     page.get_by_label("CSV or XLSX file").set_input_files(
-        files=[{"name": "roster.csv", "mimeType": "text/csv", "buffer": BAD_STAFF.encode()}])
+        files=[{"name": "roster.csv", "mimeType": "text/csv", "buffer": BAD_STAFF.encode()}]
+    )
     page.get_by_role("button", name="Check and import").click()
     expect(page.locator("#import-rejected")).to_contain_text("nothing was changed")
     rows = page.locator("#import-errors tbody tr")
@@ -460,17 +481,20 @@ def test_imports_show_every_bad_row_and_import_nothing(dash: Dashboard) -> None:
         assert len(session.exec(select(Staff)).all()) == before
     assert _events(dash, "import.staff") == []
 
-    grants = ("staff_email,portal,org_id,role\n"
-              "ana@harbourco.example,xero,!kow01,STANDARD\n"
-              "ana@harbourco.example,xero,!tot01,STANDARD\n"
-              "ana@harbourco.example,qbo,9130357792,ACCOUNTANT\n"
-              "ana@harbourco.example,xero,!kau01,STANDARD\n"
-              "ana@harbourco.example,xero,!unl01,STANDARD\n"
-              "dee@harbourco.example,xero,!rat01,STANDARD\n"
-              "lou@harbourco.example,xero,!tot01,STANDARD\n")
+    grants = (
+        "staff_email,portal,org_id,role\n"
+        "ana@harbourco.example,xero,!kow01,STANDARD\n"
+        "ana@harbourco.example,xero,!tot01,STANDARD\n"
+        "ana@harbourco.example,qbo,9130357792,ACCOUNTANT\n"
+        "ana@harbourco.example,xero,!kau01,STANDARD\n"
+        "ana@harbourco.example,xero,!unl01,STANDARD\n"
+        "dee@harbourco.example,xero,!rat01,STANDARD\n"
+        "lou@harbourco.example,xero,!tot01,STANDARD\n"
+    )
     page.get_by_label("The file holds").select_option("access")
     page.get_by_label("CSV or XLSX file").set_input_files(
-        files=[{"name": "access.csv", "mimeType": "text/csv", "buffer": grants.encode()}])
+        files=[{"name": "access.csv", "mimeType": "text/csv", "buffer": grants.encode()}]
+    )
     page.get_by_role("button", name="Check and import").click()
     expect(page.locator("#import-done")).to_contain_text("Imported access.csv")
     expect(page.locator("#import-counts")).to_contain_text("Unchanged")
@@ -513,7 +537,8 @@ def test_admins_set_crawl_schedules(dash: Dashboard) -> None:
     expect(row).to_contain_text("Pacific/Auckland")
     dash.screenshot(page, "schedules")
     assert _events(dash, "schedule.set")[0][0] == (
-        f"Ada Admin (user #{dash.world.user_ids['admin']})")
+        f"Ada Admin (user #{dash.world.user_ids['admin']})"
+    )
     row.get_by_role("button", name="Remove").click()
     expect(page.get_by_role("status")).to_contain_text("Schedule removed")
     expect(row).to_contain_text("none")
@@ -522,19 +547,29 @@ def test_admins_set_crawl_schedules(dash: Dashboard) -> None:
 
 def _snapshot(dash: Dashboard) -> dict[str, list[str]]:
     with dash.runtime.engine.connect() as connection:
-        return {table.name: sorted(repr(tuple(row)) for row in connection.execute(
-            table.select())) for table in SQLModel.metadata.sorted_tables}
+        return {
+            table.name: sorted(repr(tuple(row)) for row in connection.execute(table.select()))
+            for table in SQLModel.metadata.sorted_tables
+        }
 
 
 @pytest.mark.parametrize("who", ["admin", "mia"])
 def test_reading_pages_changes_nothing(dash: Dashboard, who: str) -> None:
     page = dash.page(who)
     before = _snapshot(dash)
-    for path in ("/dashboard", "/dashboard/findings", "/dashboard/people", "/dashboard/orgs",
-                 "/dashboard/orgs/xero/!kow01", "/dashboard/scans",
-                 f"/dashboard/people/{dash.world.staff_ids['Ben Brennan']}",
-                 "/dashboard/scans/live.json", "/dashboard/imports", "/dashboard/schedules",
-                 "/dashboard/users"):
+    for path in (
+        "/dashboard",
+        "/dashboard/findings",
+        "/dashboard/people",
+        "/dashboard/orgs",
+        "/dashboard/orgs/xero/!kow01",
+        "/dashboard/scans",
+        f"/dashboard/people/{dash.world.staff_ids['Ben Brennan']}",
+        "/dashboard/scans/live.json",
+        "/dashboard/imports",
+        "/dashboard/schedules",
+        "/dashboard/users",
+    ):
         response = page.goto(path)
         assert response is not None
         assert response.status in (200, 403), path

@@ -92,8 +92,10 @@ def _crawl_plan(k: int) -> dict[tuple[str, str], list[Person] | str]:
         ("xero", "!kow01"): [BEN, ANA, _owner("kowhai")] + ([MAL] if k >= 2 else []),
         ("xero", "!tot01"): ([BEN] if 1 <= k <= 3 else [])
         + [(ANA[0], ANA[1], "FINANCIALADVISER"), _owner("totara")],
-        ("myob", MYOB_NURSERY): [("anna.active@gmail.example", "Ana Active", "FILE_USER"),
-                                 _owner("harakeke")],
+        ("myob", MYOB_NURSERY): [
+            ("anna.active@gmail.example", "Ana Active", "FILE_USER"),
+            _owner("harakeke"),
+        ],
         ("xero", "!fai01"): FAILED if k == 5 else [NIA, _owner("manuka")],
         ("xero", "!rat01"): [BEN, DEE, _owner("rata")] + ([GHOST] if k >= 3 else []),
         ("qbo", QBO_CAFE): [(ANA[0], ANA[1], "ACCOUNTANT"), _owner("cafe")],
@@ -122,15 +124,26 @@ class DashboardWorld:
 def _scan_org(session: Session, org: Org, users: list[Person] | str, crawl_id: int) -> None:
     ref = OrgRef(Portal(org.portal), org.portal_org_id, org.name)
     if users == FAILED:
-        record_failed_scan(session, org_id=org.id, reason=FailureReason.NO_PERMISSION,
-                           detail="the agent's login may not view this org's users",
-                           started_at=utcnow(), crawl_id=crawl_id)
+        record_failed_scan(
+            session,
+            org_id=org.id,
+            reason=FailureReason.NO_PERMISSION,
+            detail="the agent's login may not view this org's users",
+            started_at=utcnow(),
+            crawl_id=crawl_id,
+        )
         return
     assert isinstance(users, list)
-    rows = tuple(PortalUser(email=e, name=n, role=r, status=AccessStatus.ACTIVE)
-                 for e, n, r in users)
-    record_ok_scan(session, org_id=org.id, started_at=utcnow(), crawl_id=crawl_id,
-                   result=OrgUsers(ref, rows, len(rows), f"the page showed {len(rows)} users"))
+    rows = tuple(
+        PortalUser(email=e, name=n, role=r, status=AccessStatus.ACTIVE) for e, n, r in users
+    )
+    record_ok_scan(
+        session,
+        org_id=org.id,
+        started_at=utcnow(),
+        crawl_id=crawl_id,
+        result=OrgUsers(ref, rows, len(rows), f"the page showed {len(rows)} users"),
+    )
 
 
 def _move_back(session: Session, blocks: list[tuple[datetime, datetime, timedelta]]) -> None:
@@ -184,8 +197,9 @@ def build_world(runtime: Runtime) -> DashboardWorld:
         ]
         client_ids = {}
         for name, manager, portal, org_id, archived in clients:
-            client_ids[name] = add_client(session, name, manager, (portal, org_id),
-                                          archived=archived).id
+            client_ids[name] = add_client(
+                session, name, manager, (portal, org_id), archived=archived
+            ).id
         grant(session, ana, "xero", "!kow01", "STANDARD")
         grant(session, ana, "xero", "!tot01", "STANDARD")
         grant(session, ana, "qbo", QBO_CAFE, "ACCOUNTANT")
@@ -193,11 +207,19 @@ def build_world(runtime: Runtime) -> DashboardWorld:
         grant(session, ana, "xero", "!unl01", "STANDARD")
         grant(session, dee, "xero", "!rat01", "STANDARD")
         grant(session, lou, "xero", "!tot01", "STANDARD")
-        login = add_login(session, runtime.box, portal="xero",
-                          email=f"accessrecon.xero@{DOMAIN}", password="pw",
-                          totp_secret=pyotp.random_base32(), base_url="http://127.0.0.1:9")
-        orgs = {key: upsert_org(session, OrgRef(Portal(key[0]), key[1], name), login_id=None)
-                for key, name in ORG_NAMES.items()}
+        login = add_login(
+            session,
+            runtime.box,
+            portal="xero",
+            email=f"accessrecon.xero@{DOMAIN}",
+            password="pw",
+            totp_secret=pyotp.random_base32(),
+            base_url="http://127.0.0.1:9",
+        )
+        orgs = {
+            key: upsert_org(session, OrgRef(Portal(key[0]), key[1], name), login_id=None)
+            for key, name in ORG_NAMES.items()
+        }
         blocks: list[tuple[datetime, datetime, timedelta]] = []
         for k, days in enumerate(CRAWL_DAYS_AGO):
             start = utcnow()
@@ -214,42 +236,77 @@ def build_world(runtime: Runtime) -> DashboardWorld:
             blocks.append((start, utcnow(), timedelta(days=days, hours=2 if days else 1)))
         _move_back(session, blocks)
         users = {
-            "admin": add_user(session, name="Ada Admin", role="practice_admin", scope="all",
-                              actor="test"),
-            "mia": add_user(session, name="Mia Manager", role="manager", scope="managed",
-                            actor="test"),
-            "max": add_user(session, name="Max M.", role="manager", scope="managed",
-                            staff=f"max@{DOMAIN}", actor="test"),
-            "eve": add_user(session, name="Eve Employee", role="employee", scope="selected",
-                            client_ids=[client_ids["Rātā Joinery"]], actor="test"),
+            "admin": add_user(
+                session, name="Ada Admin", role="practice_admin", scope="all", actor="test"
+            ),
+            "mia": add_user(
+                session, name="Mia Manager", role="manager", scope="managed", actor="test"
+            ),
+            "max": add_user(
+                session,
+                name="Max M.",
+                role="manager",
+                scope="managed",
+                staff=f"max@{DOMAIN}",
+                actor="test",
+            ),
+            "eve": add_user(
+                session,
+                name="Eve Employee",
+                role="employee",
+                scope="selected",
+                client_ids=[client_ids["Rātā Joinery"]],
+                actor="test",
+            ),
         }
-        done = enqueue(session, requested_by="Ada Admin (user #1)", source="schedule",
-                       login_id=login.id)
+        done = enqueue(
+            session, requested_by="Ada Admin (user #1)", source="schedule", login_id=login.id
+        )
         done.status, done.done, done.failed, done.total = "done", 9, 1, 10
         done.started_at = utcnow() - timedelta(hours=1, minutes=5)
         done.finished_at = utcnow() - timedelta(hours=1)
         session.add(done)
-        running = enqueue(session, requested_by="Mia Manager (user #2)", source="dashboard",
-                          portal="xero", portal_org_id="!kow01")
+        running = enqueue(
+            session,
+            requested_by="Mia Manager (user #2)",
+            source="dashboard",
+            portal="xero",
+            portal_org_id="!kow01",
+        )
         running.status, running.done, running.total = "running", 0, 1
         running.started_at = utcnow()
         session.add(running)
-        enqueue(session, requested_by="Max M. (user #3)", source="extension", portal="xero",
-                portal_org_id="!rat01")
+        enqueue(
+            session,
+            requested_by="Max M. (user #3)",
+            source="extension",
+            portal="xero",
+            portal_org_id="!rat01",
+        )
         session.flush()
         assert running.id is not None
         staff_ids = {s.name: s.id for s in session.exec(select(Staff)) if s.id is not None}
         del ben, max_staff
-        return DashboardWorld(runtime=runtime, user_ids={k: u.id for k, u in users.items()},
-                              staff_ids=staff_ids, login_id=login.id, running_request=running.id)
+        return DashboardWorld(
+            runtime=runtime,
+            user_ids={k: u.id for k, u in users.items()},
+            staff_ids=staff_ids,
+            login_id=login.id,
+            running_request=running.id,
+        )
 
 
 def finding_id(runtime: Runtime, portal_org_id: str, email: str) -> int:
     with Session(runtime.engine) as session:
         found = session.exec(
-            select(Finding.id).join(Org, col(Org.id) == col(Finding.org_id))
-            .where(Org.portal_org_id == portal_org_id, Finding.email == email,
-                   col(Finding.resolved_at).is_(None))).one()
+            select(Finding.id)
+            .join(Org, col(Org.id) == col(Finding.org_id))
+            .where(
+                Org.portal_org_id == portal_org_id,
+                Finding.email == email,
+                col(Finding.resolved_at).is_(None),
+            )
+        ).one()
         assert found is not None
         return found
 

@@ -39,7 +39,8 @@ class Rig:
     def run_worker(self) -> int:
         """Run every queued scan request, as ``accessrecon worker`` would."""
         return self.browser_loop.run(
-            lambda browser: Worker(self.runtime, browser=browser).run_pending())
+            lambda browser: Worker(self.runtime, browser=browser).run_pending()
+        )
 
     def open(self, portal: str, path: str) -> Page:
         page = self.ext.new_page()
@@ -52,19 +53,20 @@ class Rig:
 
 
 @pytest.fixture(scope="module")
-def rig(chromium_path: str, browser_loop: BrowserLoop,
-        tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
+def rig(
+    chromium_path: str, browser_loop: BrowserLoop, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Rig]:
     base = tmp_path_factory.mktemp("extension")
     kind = "postgresql" if PG_URL and "postgresql" in DATABASES else "sqlite"
     world = harness.build_world()
     with fresh_database(kind, base) as url, harness.serve_portals(world) as portals:
-        settings = Settings(data_dir=base / "data", database_url_setting=url,
-                            practice_domains=[harness.DOMAIN])
+        settings = Settings(
+            data_dir=base / "data", database_url_setting=url, practice_domains=[harness.DOMAIN]
+        )
         runtime = Runtime(settings)
 
         def run_worker() -> int:
-            return browser_loop.run(lambda browser: Worker(
-                runtime, browser=browser).run_pending())
+            return browser_loop.run(lambda browser: Worker(runtime, browser=browser).run_pending())
 
         admin_id = harness.seed(runtime, world, portals, base / "world", run_worker)
         with harness.serve_api(runtime) as api:

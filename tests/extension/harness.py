@@ -86,8 +86,7 @@ EXTENSION_DIR = Path(__file__).resolve().parents[2] / "extension"
 #: fixture clears ACCESSRECON_* variables and changes directory, so a relative
 #: folder is resolved here.
 SCREENSHOTS = Path(
-    os.environ.get("ACCESSRECON_SCREENSHOTS")
-    or tempfile.mkdtemp(prefix="accessrecon-screenshots-")
+    os.environ.get("ACCESSRECON_SCREENSHOTS") or tempfile.mkdtemp(prefix="accessrecon-screenshots-")
 ).resolve()
 
 DOMAIN = "harbourco.example"
@@ -117,8 +116,13 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_for(check: Callable[[], T], *, timeout_s: float = 15, interval_s: float = 0.05,
-             what: str = "the condition") -> T:
+def wait_for(
+    check: Callable[[], T],
+    *,
+    timeout_s: float = 15,
+    interval_s: float = 0.05,
+    what: str = "the condition",
+) -> T:
     """Poll ``check`` until it returns something truthy; fail with ``what`` after the timeout."""
     deadline = time.monotonic() + timeout_s
     while True:
@@ -126,8 +130,9 @@ def wait_for(check: Callable[[], T], *, timeout_s: float = 15, interval_s: float
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s} s waiting for {what} "
-                                 f"(last value: {value!r})")
+            raise AssertionError(
+                f"timed out after {timeout_s} s waiting for {what} (last value: {value!r})"
+            )
         time.sleep(interval_s)
 
 
@@ -143,25 +148,44 @@ class _Ids:
         return f"u{self.n:04d}"
 
 
-def _staff(name: str, local: str, status: str = "active", role: str = "employee",
-           left_on: str | None = None) -> WorldStaff:
-    return WorldStaff(staff_id=local, name=name, emails=[f"{local}@{DOMAIN}"], status=status,
-                      practice_role=role, left_on=left_on)
+def _staff(
+    name: str,
+    local: str,
+    status: str = "active",
+    role: str = "employee",
+    left_on: str | None = None,
+) -> WorldStaff:
+    return WorldStaff(
+        staff_id=local,
+        name=name,
+        emails=[f"{local}@{DOMAIN}"],
+        status=status,
+        practice_role=role,
+        left_on=left_on,
+    )
 
 
 def build_world() -> World:
     ids = _Ids()
     logins = {
-        portal: WorldLogin(portal=portal, email=f"accessrecon.{portal}@{DOMAIN}",
-                           password=f"Sandbox-{portal}-pass-1",
-                           totp_secret=pyotp.random_base32())
+        portal: WorldLogin(
+            portal=portal,
+            email=f"accessrecon.{portal}@{DOMAIN}",
+            password=f"Sandbox-{portal}-pass-1",
+            totp_secret=pyotp.random_base32(),
+        )
         for portal in ("xero", "qbo", "myob")
     }
     staff = [
         _staff("Ben Brennan", "ben", status="left", left_on=LEFT_ON),
         _staff("Ana Active", "ana"),
-        WorldStaff(staff_id="mallory", name=HOSTILE, emails=[f"mallory@{DOMAIN}"],
-                   status="active", practice_role="employee"),
+        WorldStaff(
+            staff_id="mallory",
+            name=HOSTILE,
+            emails=[f"mallory@{DOMAIN}"],
+            status="active",
+            practice_role="employee",
+        ),
         _staff("Mia Manager", "mia", role="manager"),
         _staff("Max Manager", "max", role="manager"),
         _staff("Dee Drift", "dee"),
@@ -174,80 +198,196 @@ def build_world() -> World:
         WorldClient("C3", "Tōtara Group", "Mia Manager", "Mia Manager", 20000.0),
     ]
 
-    def xu(first: str, last: str, email: str, role: str = "STANDARD",
-           extras: list[str] | None = None) -> WorldUser:
-        return WorldUser(user_id=ids(), first_name=first, last_name=last, email=email,
-                         role=role, status="ACTIVE", extra_permissions=extras or [])
+    def xu(
+        first: str, last: str, email: str, role: str = "STANDARD", extras: list[str] | None = None
+    ) -> WorldUser:
+        return WorldUser(
+            user_id=ids(),
+            first_name=first,
+            last_name=last,
+            email=email,
+            role=role,
+            status="ACTIVE",
+            extra_permissions=extras or [],
+        )
 
     def robot(portal: str, **changes: Any) -> WorldUser:
         login = logins[portal]
         base: dict[str, Any] = {
-            "xero": {"role": "FINANCIALADVISER", "status": "ACTIVE",
-                     "extra_permissions": ["MANAGE_USERS"]},
-            "qbo": {"role": "Accountant", "status": "Active", "kind": "firms",
-                    "firm_name": "Harbour & Co"},
-            "myob": {"role": "Online admin", "status": "ACTIVE", "kind": "Advisor",
-                     "myob_roles": ["Administrator"]},
+            "xero": {
+                "role": "FINANCIALADVISER",
+                "status": "ACTIVE",
+                "extra_permissions": ["MANAGE_USERS"],
+            },
+            "qbo": {
+                "role": "Accountant",
+                "status": "Active",
+                "kind": "firms",
+                "firm_name": "Harbour & Co",
+            },
+            "myob": {
+                "role": "Online admin",
+                "status": "ACTIVE",
+                "kind": "Advisor",
+                "myob_roles": ["Administrator"],
+            },
         }[portal]
-        return WorldUser(user_id=ids(), first_name="Access", last_name="Robot",
-                         email=login.email, **{**base, **changes})
+        return WorldUser(
+            user_id=ids(),
+            first_name="Access",
+            last_name="Robot",
+            email=login.email,
+            **{**base, **changes},
+        )
 
     def qu(first: str, last: str, email: str, role: str, tab: str = "users") -> WorldUser:
-        return WorldUser(user_id=ids(), first_name=first, last_name=last, email=email,
-                         role=role, status="Active", kind=tab,
-                         firm_name="Harbour & Co" if tab == "firms" else None)
+        return WorldUser(
+            user_id=ids(),
+            first_name=first,
+            last_name=last,
+            email=email,
+            role=role,
+            status="Active",
+            kind=tab,
+            firm_name="Harbour & Co" if tab == "firms" else None,
+        )
 
     def mu(first: str, last: str, email: str, kind: str = "User") -> WorldUser:
-        return WorldUser(user_id=ids(), first_name=first, last_name=last, email=email,
-                         role="File user", status="ACTIVE", kind=kind,
-                         myob_roles=["Invoicing"])
+        return WorldUser(
+            user_id=ids(),
+            first_name=first,
+            last_name=last,
+            email=email,
+            role="File user",
+            status="ACTIVE",
+            kind=kind,
+            myob_roles=["Invoicing"],
+        )
 
     def crowd(make: Callable[..., WorldUser], n: int, domain: str, *args: str) -> list[WorldUser]:
-        return [make(f"Client{i:02d}", "Person", f"person{i:02d}@{domain}", *args)
-                for i in range(1, n + 1)]
+        return [
+            make(f"Client{i:02d}", "Person", f"person{i:02d}@{domain}", *args)
+            for i in range(1, n + 1)
+        ]
 
     ana = f"ana@{DOMAIN}"
     orgs = [
-        WorldOrg("xero", "!crit1", HOSTILE_ORG, [
-            robot("xero"), xu("Ben", "Brennan", f"ben@{DOMAIN}", "FINANCIALADVISER"),
-            xu(HOSTILE, "", f"mallory@{DOMAIN}"), xu("Ana", "Active", ana),
-            xu("Olive", "Owner", "owner@kowhai.example")], client_id="C1"),
-        WorldOrg("xero", "!high1", "Rātā Joinery Ltd", [
-            robot("xero"), xu("Ana", "Active", ana), xu("Bo", "Boss", "boss@rata.example")],
-            client_id="C2"),
-        WorldOrg("xero", "!medm1", "Tōtara Trust", [
-            robot("xero"), xu("Dee", "Drift", f"dee@{DOMAIN}", "FINANCIALADVISER")],
-            client_id="C3"),
-        WorldOrg("xero", "!lowx1", "Tōtara Holdings", [
-            robot("xero"), xu("Hana", "Holder", "hana@totara.example")], client_id="C3"),
-        WorldOrg("xero", "!zero1", "Pōhutukawa Cafe", [
-            robot("xero"), xu("Ana", "Active", ana), xu("Cy", "Cafe", "cy@cafe.example")],
-            client_id="C3"),
-        WorldOrg("xero", STALE, "Stale Stores", [
-            robot("xero"), xu("Ben", "Brennan", f"ben@{DOMAIN}")], client_id="C3"),
-        WorldOrg("xero", "!fail1", "Locked Ledgers", [
-            robot("xero", role="READONLY", extra_permissions=[]),
-            xu("Lo", "Locke", "lo@locked.example")], client_id="C3"),
-        WorldOrg("xero", NEVER_SCANNED, "Never Scanned Ltd", [
-            robot("xero"), xu("Ana", "Active", ana)], client_id="C3"),
-        WorldOrg("xero", "!capt1", "Capture Co", [
-            robot("xero"), xu("Ana", "Active", ana), xu("Kit", "Client", "kit@capture.example")],
-            client_id="C3"),
-        WorldOrg("qbo", QBO_A, "Kauri Accounting Ltd", [
-            qu("Paula", "Primary", "paula@kauri.example", "Primary admin"),
-            qu("Ben", "Brennan", f"ben@{DOMAIN}", "Company admin"),
-            robot("qbo"), qu("Ana", "Active", ana, "Accountant", "firms")], client_id="C1"),
-        WorldOrg("qbo", QBO_B, "Mataī Motors", [
-            robot("qbo"), qu("Ana", "Active", ana, "Accountant", "firms")], client_id="C3"),
-        WorldOrg("qbo", QBO_C, "Rimu Retail", [
-            robot("qbo"), *crowd(qu, 30, "rimu.example", "Standard all access")],
-            client_id="C3"),
-        WorldOrg("myob", MYOB_A, "Harakeke Homes", [
-            robot("myob"), *crowd(mu, 22, "harakeke.example"),
-            mu("Ben", "Brennan", f"ben@{DOMAIN}", "Advisor")], client_id="C1"),
-        WorldOrg("myob", MYOB_B, "Tī Kōuka Tours", [
-            robot("myob"), *crowd(mu, 22, "tikouka.example"),
-            mu("Ana", "Active", ana, "Advisor")], client_id="C3"),
+        WorldOrg(
+            "xero",
+            "!crit1",
+            HOSTILE_ORG,
+            [
+                robot("xero"),
+                xu("Ben", "Brennan", f"ben@{DOMAIN}", "FINANCIALADVISER"),
+                xu(HOSTILE, "", f"mallory@{DOMAIN}"),
+                xu("Ana", "Active", ana),
+                xu("Olive", "Owner", "owner@kowhai.example"),
+            ],
+            client_id="C1",
+        ),
+        WorldOrg(
+            "xero",
+            "!high1",
+            "Rātā Joinery Ltd",
+            [robot("xero"), xu("Ana", "Active", ana), xu("Bo", "Boss", "boss@rata.example")],
+            client_id="C2",
+        ),
+        WorldOrg(
+            "xero",
+            "!medm1",
+            "Tōtara Trust",
+            [robot("xero"), xu("Dee", "Drift", f"dee@{DOMAIN}", "FINANCIALADVISER")],
+            client_id="C3",
+        ),
+        WorldOrg(
+            "xero",
+            "!lowx1",
+            "Tōtara Holdings",
+            [robot("xero"), xu("Hana", "Holder", "hana@totara.example")],
+            client_id="C3",
+        ),
+        WorldOrg(
+            "xero",
+            "!zero1",
+            "Pōhutukawa Cafe",
+            [robot("xero"), xu("Ana", "Active", ana), xu("Cy", "Cafe", "cy@cafe.example")],
+            client_id="C3",
+        ),
+        WorldOrg(
+            "xero",
+            STALE,
+            "Stale Stores",
+            [robot("xero"), xu("Ben", "Brennan", f"ben@{DOMAIN}")],
+            client_id="C3",
+        ),
+        WorldOrg(
+            "xero",
+            "!fail1",
+            "Locked Ledgers",
+            [
+                robot("xero", role="READONLY", extra_permissions=[]),
+                xu("Lo", "Locke", "lo@locked.example"),
+            ],
+            client_id="C3",
+        ),
+        WorldOrg(
+            "xero",
+            NEVER_SCANNED,
+            "Never Scanned Ltd",
+            [robot("xero"), xu("Ana", "Active", ana)],
+            client_id="C3",
+        ),
+        WorldOrg(
+            "xero",
+            "!capt1",
+            "Capture Co",
+            [robot("xero"), xu("Ana", "Active", ana), xu("Kit", "Client", "kit@capture.example")],
+            client_id="C3",
+        ),
+        WorldOrg(
+            "qbo",
+            QBO_A,
+            "Kauri Accounting Ltd",
+            [
+                qu("Paula", "Primary", "paula@kauri.example", "Primary admin"),
+                qu("Ben", "Brennan", f"ben@{DOMAIN}", "Company admin"),
+                robot("qbo"),
+                qu("Ana", "Active", ana, "Accountant", "firms"),
+            ],
+            client_id="C1",
+        ),
+        WorldOrg(
+            "qbo",
+            QBO_B,
+            "Mataī Motors",
+            [robot("qbo"), qu("Ana", "Active", ana, "Accountant", "firms")],
+            client_id="C3",
+        ),
+        WorldOrg(
+            "qbo",
+            QBO_C,
+            "Rimu Retail",
+            [robot("qbo"), *crowd(qu, 30, "rimu.example", "Standard all access")],
+            client_id="C3",
+        ),
+        WorldOrg(
+            "myob",
+            MYOB_A,
+            "Harakeke Homes",
+            [
+                robot("myob"),
+                *crowd(mu, 22, "harakeke.example"),
+                mu("Ben", "Brennan", f"ben@{DOMAIN}", "Advisor"),
+            ],
+            client_id="C1",
+        ),
+        WorldOrg(
+            "myob",
+            MYOB_B,
+            "Tī Kōuka Tours",
+            [robot("myob"), *crowd(mu, 22, "tikouka.example"), mu("Ana", "Active", ana, "Advisor")],
+            client_id="C3",
+        ),
     ]
     grants = [
         WorldGrant(ana, "xero", "!crit1", "STANDARD"),
@@ -260,9 +400,17 @@ def build_world() -> World:
         WorldGrant(ana, "qbo", QBO_B, "Accountant"),
         WorldGrant(ana, "myob", MYOB_B, "File user"),
     ]
-    return World(seed=0, practice_name="Harbour & Co", practice_domains=[DOMAIN], staff=staff,
-                 clients=clients, orgs=orgs, logins=list(logins.values()), grants=grants,
-                 truth=[])
+    return World(
+        seed=0,
+        practice_name="Harbour & Co",
+        practice_domains=[DOMAIN],
+        staff=staff,
+        clients=clients,
+        orgs=orgs,
+        logins=list(logins.values()),
+        grants=grants,
+        truth=[],
+    )
 
 
 def org_of(world: World, portal: str, org_id: str) -> WorldOrg:
@@ -273,14 +421,35 @@ def newcomer(portal: str, name: str = "Nia New", email: str = f"nia@{DOMAIN}") -
     """A staff member the client invites while a test watches (no grant: invited direct)."""
     first, last = name.split(" ", 1)
     if portal == "xero":
-        return WorldUser(user_id=f"new-{email}", first_name=first, last_name=last, email=email,
-                         role="STANDARD", status="ACTIVE")
+        return WorldUser(
+            user_id=f"new-{email}",
+            first_name=first,
+            last_name=last,
+            email=email,
+            role="STANDARD",
+            status="ACTIVE",
+        )
     if portal == "qbo":
-        return WorldUser(user_id=f"new-{email}", first_name=first, last_name=last, email=email,
-                         role="Accountant", status="Active", kind="firms",
-                         firm_name="Harbour & Co")
-    return WorldUser(user_id=f"new-{email}", first_name=first, last_name=last, email=email,
-                     role="File user", status="ACTIVE", kind="Advisor", myob_roles=["Invoicing"])
+        return WorldUser(
+            user_id=f"new-{email}",
+            first_name=first,
+            last_name=last,
+            email=email,
+            role="Accountant",
+            status="Active",
+            kind="firms",
+            firm_name="Harbour & Co",
+        )
+    return WorldUser(
+        user_id=f"new-{email}",
+        first_name=first,
+        last_name=last,
+        email=email,
+        role="File user",
+        status="ACTIVE",
+        kind="Advisor",
+        myob_roles=["Invoicing"],
+    )
 
 
 # ---------------------------------------------------------------------------- servers
@@ -325,35 +494,52 @@ def session_cookie(portals: Portals, portal: str, email: str) -> dict[str, Any]:
     pending.login = login
     session = rt.sessions.sign_in(pending, rt.now())
     port = portals.urls[portal].rsplit(":", 1)[1]
-    return {"name": f"{portal}_session_{port}", "value": session.token,
-            "url": portals.urls[portal], "httpOnly": True, "sameSite": "Lax"}
+    return {
+        "name": f"{portal}_session_{port}",
+        "value": session.token,
+        "url": portals.urls[portal],
+        "httpOnly": True,
+        "sameSite": "Lax",
+    }
 
 
 # ----------------------------------------------------------------------------- database
 
 
-def seed(runtime: Runtime, world: World, portals: Portals, directory: Path,
-         run_worker: Callable[[], int]) -> int:
+def seed(
+    runtime: Runtime, world: World, portals: Portals, directory: Path, run_worker: Callable[[], int]
+) -> int:
     """Imports, logins, a scan of every org but one, then the stale org aged.
 
     Returns the id of the API user ``Ada Admin`` (practice admin, all clients).
     """
     files = write_world(world, directory)
-    for kind, path in ((ImportKind.STAFF, files.staff), (ImportKind.CLIENTS, files.clients),
-                       (ImportKind.ACCESS, files.access)):
+    for kind, path in (
+        (ImportKind.STAFF, files.staff),
+        (ImportKind.CLIENTS, files.clients),
+        (ImportKind.ACCESS, files.access),
+    ):
         run_import(runtime.engine, kind, path, practice_domains=world.practice_domains)
     with session_scope(runtime.engine) as session:
         for login in world.logins:
-            added = add_login(session, runtime.box, portal=login.portal, email=login.email,
-                              password=login.password, totp_secret=login.totp_secret,
-                              base_url=portals.urls[login.portal])
+            added = add_login(
+                session,
+                runtime.box,
+                portal=login.portal,
+                email=login.email,
+                password=login.password,
+                totp_secret=login.totp_secret,
+                base_url=portals.urls[login.portal],
+            )
             if login.portal != "xero":
                 enqueue(session, requested_by="test", source="test", login_id=added.id)
         for org_id in SCANNED_XERO:
-            enqueue(session, requested_by="test", source="test", portal="xero",
-                    portal_org_id=org_id)
-        admin = add_user(session, name="Ada Admin", role="practice_admin", scope="all",
-                         actor="test")
+            enqueue(
+                session, requested_by="test", source="test", portal="xero", portal_org_id=org_id
+            )
+        admin = add_user(
+            session, name="Ada Admin", role="practice_admin", scope="all", actor="test"
+        )
     run_worker()
     with session_scope(runtime.engine) as session:
         never = org_of(world, "xero", NEVER_SCANNED)
@@ -383,8 +569,9 @@ def extension_scans(runtime: Runtime, portal: str, org_id: str) -> list[Scan]:
         org = find_org(session, portal, org_id)
         if org is None:
             return []
-        return list(session.exec(select(Scan).where(Scan.org_id == org.id,
-                                                    Scan.source == "extension")))
+        return list(
+            session.exec(select(Scan).where(Scan.org_id == org.id, Scan.source == "extension"))
+        )
 
 
 # ---------------------------------------------------------------------------- extension
@@ -419,8 +606,9 @@ class Extension:
         """Chrome's tab id of ``page`` (found by its address, which must be unique)."""
         url = page.url
         tabs = self.worker.evaluate(
-            "url => chrome.tabs.query({}).then(ts => ts.filter(t => t.url === url)"
-            ".map(t => t.id))", url)
+            "url => chrome.tabs.query({}).then(ts => ts.filter(t => t.url === url).map(t => t.id))",
+            url,
+        )
         assert len(tabs) == 1, f"{len(tabs)} tabs show {url}"
         return int(tabs[0])
 
@@ -432,17 +620,21 @@ class Extension:
                 color: await chrome.action.getBadgeBackgroundColor({tabId}),
                 textColor: await chrome.action.getBadgeTextColor({tabId}),
                 title: await chrome.action.getTitle({tabId}),
-            })""", tab_id)
+            })""",
+            tab_id,
+        )
         return result
 
     def wait_badge(self, page: Page, text: str, timeout_s: float = 15) -> dict[str, Any]:
         tab = self.tab_id(page)
-        return wait_for(lambda: (b := self.badge(tab))["text"] == text and b,
-                        timeout_s=timeout_s, what=f"the badge {text!r} on {page.url}")
+        return wait_for(
+            lambda: (b := self.badge(tab))["text"] == text and b,
+            timeout_s=timeout_s,
+            what=f"the badge {text!r} on {page.url}",
+        )
 
     def storage(self, area: str = "local") -> dict[str, Any]:
-        result: dict[str, Any] = self.worker.evaluate(
-            f"() => chrome.storage.{area}.get(null)")
+        result: dict[str, Any] = self.worker.evaluate(f"() => chrome.storage.{area}.get(null)")
         return result
 
     def options_page(self) -> Page:
@@ -476,24 +668,35 @@ def launch_extension(chromium_path: str, profile: Path) -> Extension:
     playwright = sync_playwright().start()
     try:
         context = playwright.chromium.launch_persistent_context(
-            str(profile), executable_path=chromium_path, headless=True,
+            str(profile),
+            executable_path=chromium_path,
+            headless=True,
             viewport={"width": 1100, "height": 720},
-            args=[*QUIET_FLAGS, f"--disable-extensions-except={EXTENSION_DIR}",
-                  f"--load-extension={EXTENSION_DIR}",
-                  "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1 , "
-                  "EXCLUDE localhost"],
+            args=[
+                *QUIET_FLAGS,
+                f"--disable-extensions-except={EXTENSION_DIR}",
+                f"--load-extension={EXTENSION_DIR}",
+                "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1 , EXCLUDE localhost",
+            ],
         )
     except Exception:
         playwright.stop()
         raise
-    worker = (context.service_workers[0] if context.service_workers
-              else context.wait_for_event("serviceworker"))
+    worker = (
+        context.service_workers[0]
+        if context.service_workers
+        else context.wait_for_event("serviceworker")
+    )
     return Extension(playwright, context, worker)
 
 
 def sign_in_everywhere(ext: Extension, world: World, portals: Portals) -> None:
-    ext.context.add_cookies([session_cookie(portals, login.portal, login.email)  # type: ignore[list-item]
-                             for login in world.logins])
+    ext.context.add_cookies(
+        [
+            session_cookie(portals, login.portal, login.email)  # type: ignore[list-item]
+            for login in world.logins
+        ]
+    )
 
 
 # ------------------------------------------------------------------------ closed shadows
@@ -533,8 +736,12 @@ def shadow_texts(page: Page, host: str) -> list[str]:
 
 def shadow_roots(page: Page, host: str) -> list[str]:
     """The mode (``closed``/``open``) of each shadow root hosted by ``host`` elements."""
-    return [root.get("shadowRootType", "") for node in _walk(dom_tree(page))
-            if node.get("localName") == host for root in node.get("shadowRoots", [])]
+    return [
+        root.get("shadowRootType", "")
+        for node in _walk(dom_tree(page))
+        if node.get("localName") == host
+        for root in node.get("shadowRoots", [])
+    ]
 
 
 def elements_named(page: Page, name: str) -> int:
@@ -542,8 +749,9 @@ def elements_named(page: Page, name: str) -> int:
     return sum(1 for n in _walk(dom_tree(page)) if n.get("localName") == name)
 
 
-def shadow_node_box(page: Page, host: str, predicate: Callable[[dict[str, Any]], bool]
-                    ) -> tuple[float, float]:
+def shadow_node_box(
+    page: Page, host: str, predicate: Callable[[dict[str, Any]], bool]
+) -> tuple[float, float]:
     """The centre of the first node inside a ``host``'s closed shadow root that matches."""
     for node in _walk(dom_tree(page)):
         if node.get("localName") != host:
@@ -553,8 +761,9 @@ def shadow_node_box(page: Page, host: str, predicate: Callable[[dict[str, Any]],
                 if predicate(inner):
                     cdp = page.context.new_cdp_session(page)
                     try:
-                        quad = cdp.send("DOM.getBoxModel",
-                                        {"backendNodeId": inner["backendNodeId"]})["model"]
+                        quad = cdp.send(
+                            "DOM.getBoxModel", {"backendNodeId": inner["backendNodeId"]}
+                        )["model"]
                     finally:
                         cdp.detach()
                     xs, ys = quad["content"][0::2], quad["content"][1::2]
@@ -573,8 +782,9 @@ def shadow_classes(page: Page, host: str, tag: str) -> list[str]:
     for node in _walk(dom_tree(page)):
         if node.get("localName") == host:
             for root in node.get("shadowRoots", []):
-                found.extend(attributes(n).get("class", "") for n in _walk(root)
-                             if n.get("localName") == tag)
+                found.extend(
+                    attributes(n).get("class", "") for n in _walk(root) if n.get("localName") == tag
+                )
     return found
 
 
@@ -585,17 +795,37 @@ def evaluate_in_content_script(page: Page, expression: str) -> Any:
     cdp.on("Runtime.executionContextCreated", lambda e: contexts.append(e["context"]))
     try:
         cdp.send("Runtime.enable")
-        wait_for(lambda: [c for c in contexts if c.get("origin", "").startswith(
-            "chrome-extension://") or c.get("name") == "accessrecon"],
-                 timeout_s=5, what="the content script's world")
-        world = next(c for c in contexts if c.get("name") == "accessrecon"
-                     or c.get("origin", "").startswith("chrome-extension://"))
-        answer = cdp.send("Runtime.evaluate", {"expression": expression,
-                                               "contextId": world["id"], "awaitPromise": True,
-                                               "returnByValue": True})
+        wait_for(
+            lambda: [
+                c
+                for c in contexts
+                if c.get("origin", "").startswith("chrome-extension://")
+                or c.get("name") == "accessrecon"
+            ],
+            timeout_s=5,
+            what="the content script's world",
+        )
+        world = next(
+            c
+            for c in contexts
+            if c.get("name") == "accessrecon"
+            or c.get("origin", "").startswith("chrome-extension://")
+        )
+        answer = cdp.send(
+            "Runtime.evaluate",
+            {
+                "expression": expression,
+                "contextId": world["id"],
+                "awaitPromise": True,
+                "returnByValue": True,
+            },
+        )
         if "exceptionDetails" in answer:
-            return {"exception": answer["exceptionDetails"].get("exception", {}).get(
-                "description", answer["exceptionDetails"].get("text", ""))}
+            return {
+                "exception": answer["exceptionDetails"]
+                .get("exception", {})
+                .get("description", answer["exceptionDetails"].get("text", ""))
+            }
         return answer["result"].get("value")
     finally:
         cdp.detach()
@@ -604,4 +834,3 @@ def evaluate_in_content_script(page: Page, expression: str) -> Any:
 def manifest() -> dict[str, Any]:
     data: dict[str, Any] = json.loads((EXTENSION_DIR / "manifest.json").read_text("utf-8"))
     return data
-

@@ -88,8 +88,10 @@ def banner_text(page: Page) -> str:
 
 
 def labels(page: Page, count: int) -> list[str]:
-    return wait_for(lambda: len(t := shadow_texts(page, LABEL)) == count and sorted(t),
-                    what=f"{count} row labels")
+    return wait_for(
+        lambda: len(t := shadow_texts(page, LABEL)) == count and sorted(t),
+        what=f"{count} row labels",
+    )
 
 
 def settle(rig: Rig, page: Page) -> None:
@@ -101,25 +103,59 @@ def settle(rig: Rig, page: Page) -> None:
 # ------------------------------------------------------------------------------- badge
 
 
-@pytest.mark.parametrize(("portal", "path", "text", "colour", "text_colour", "says"), [
-    ("xero", "/app/!crit1/homepage", "2", RED, WHITE, "2 open findings, worst critical"),
-    ("xero", "/app/!high1/homepage", "1", ORANGE, WHITE, "1 open finding, worst high"),
-    ("xero", "/app/!medm1/homepage", "1", AMBER, BLACK, "1 open finding, worst medium"),
-    ("xero", "/app/!lowx1/homepage", "1", BLUE, WHITE, "1 open finding, worst low"),
-    ("xero", "/app/!zero1/homepage", "0", GREEN, WHITE, "no open findings"),
-    ("xero", f"/app/{STALE}/homepage", "1", DIM, WHITE, "may be out of date"),
-    ("xero", "/app/!fail1/homepage", "!", PURPLE, WHITE, "the last scan failed (the login "
-     "may not view users)"),
-    ("xero", f"/app/{NEVER_SCANNED}/homepage", "?", GREY, WHITE, "never been scanned"),
-    ("xero", f"/app/{UNKNOWN_XERO}/homepage", "?", GREY, WHITE, "never been scanned (or is "
-     "outside your clients)"),
-    ("qbo", f"/app/company/{QBO_A}/manageusers", "1", RED, WHITE, "worst critical"),
-    ("myob", f"/business/{MYOB_A}/users", "1", RED, WHITE, "worst critical"),
-], ids=["critical", "high", "medium", "low", "none", "stale", "failed", "never-scanned",
-        "unknown", "qbo", "myob"])
-def test_the_badge_shows_the_orgs_state(rig: Rig, pages: list[Page], portal: str, path: str,
-                                        text: str, colour: list[int], text_colour: list[int],
-                                        says: str) -> None:
+@pytest.mark.parametrize(
+    ("portal", "path", "text", "colour", "text_colour", "says"),
+    [
+        ("xero", "/app/!crit1/homepage", "2", RED, WHITE, "2 open findings, worst critical"),
+        ("xero", "/app/!high1/homepage", "1", ORANGE, WHITE, "1 open finding, worst high"),
+        ("xero", "/app/!medm1/homepage", "1", AMBER, BLACK, "1 open finding, worst medium"),
+        ("xero", "/app/!lowx1/homepage", "1", BLUE, WHITE, "1 open finding, worst low"),
+        ("xero", "/app/!zero1/homepage", "0", GREEN, WHITE, "no open findings"),
+        ("xero", f"/app/{STALE}/homepage", "1", DIM, WHITE, "may be out of date"),
+        (
+            "xero",
+            "/app/!fail1/homepage",
+            "!",
+            PURPLE,
+            WHITE,
+            "the last scan failed (the login may not view users)",
+        ),
+        ("xero", f"/app/{NEVER_SCANNED}/homepage", "?", GREY, WHITE, "never been scanned"),
+        (
+            "xero",
+            f"/app/{UNKNOWN_XERO}/homepage",
+            "?",
+            GREY,
+            WHITE,
+            "never been scanned (or is outside your clients)",
+        ),
+        ("qbo", f"/app/company/{QBO_A}/manageusers", "1", RED, WHITE, "worst critical"),
+        ("myob", f"/business/{MYOB_A}/users", "1", RED, WHITE, "worst critical"),
+    ],
+    ids=[
+        "critical",
+        "high",
+        "medium",
+        "low",
+        "none",
+        "stale",
+        "failed",
+        "never-scanned",
+        "unknown",
+        "qbo",
+        "myob",
+    ],
+)
+def test_the_badge_shows_the_orgs_state(
+    rig: Rig,
+    pages: list[Page],
+    portal: str,
+    path: str,
+    text: str,
+    colour: list[int],
+    text_colour: list[int],
+    says: str,
+) -> None:
     page = open_page(rig, pages, portal, path)
     badge = rig.ext.wait_badge(page, text)
     assert badge["color"] == colour
@@ -143,11 +179,17 @@ def test_a_server_that_does_not_answer_shows_off(rig: Rig, pages: list[Page]) ->
     rig.ext.wait_badge(page, "2")
 
 
-@pytest.mark.parametrize(("portal", "path"), [
-    ("xero", "/myxero"), ("qbo", "/clients"), ("myob", "/businesses"),
-])
-def test_pages_outside_an_org_have_no_badge_and_no_banner(rig: Rig, pages: list[Page],
-                                                          portal: str, path: str) -> None:
+@pytest.mark.parametrize(
+    ("portal", "path"),
+    [
+        ("xero", "/myxero"),
+        ("qbo", "/clients"),
+        ("myob", "/businesses"),
+    ],
+)
+def test_pages_outside_an_org_have_no_badge_and_no_banner(
+    rig: Rig, pages: list[Page], portal: str, path: str
+) -> None:
     page = open_page(rig, pages, portal, "/")  # the portal's own redirect to its org list
     page.wait_for_url(f"**{path}")
     time.sleep(1.0)
@@ -155,8 +197,9 @@ def test_pages_outside_an_org_have_no_badge_and_no_banner(rig: Rig, pages: list[
     assert shadow_texts(page, BANNER) == []
 
 
-def test_an_address_change_without_a_new_page_redraws_everything(rig: Rig,
-                                                                 pages: list[Page]) -> None:
+def test_an_address_change_without_a_new_page_redraws_everything(
+    rig: Rig, pages: list[Page]
+) -> None:
     page = open_page(rig, pages, "xero", "/app/!high1/homepage")
     rig.ext.wait_badge(page, "1")
     assert banner_text(page)
@@ -174,16 +217,19 @@ def test_the_banner_says_who_should_not_be_there_as_text(rig: Rig, pages: list[P
     dialogs = len(rig.ext.dialogs)
     page = open_page(rig, pages, "xero", "/app/!crit1/homepage")
     text = banner_text(page)
-    assert text == ("accessrecon · 2 open findings▾"
-                    "Ben Brennan left on 3 Mar 2026 and still has Adviser access · "
-                    f"{HOSTILE} was invited directly by the client")
+    assert text == (
+        "accessrecon · 2 open findings▾"
+        "Ben Brennan left on 3 Mar 2026 and still has Adviser access · "
+        f"{HOSTILE} was invited directly by the client"
+    )
     assert harness.shadow_roots(page, BANNER) == ["closed"]
     page.wait_for_timeout(500)
     assert harness.elements_named(page, "img") == 0
     assert harness.elements_named(page, "svg") == 0
     assert len(rig.ext.dialogs) == dialogs
     spacer = page.evaluate(
-        "() => document.querySelector('accessrecon-banner').getBoundingClientRect().height")
+        "() => document.querySelector('accessrecon-banner').getBoundingClientRect().height"
+    )
     assert spacer > 60, "the banner's host keeps room for it at the end of the page"
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "extension-banner.png"))
@@ -195,14 +241,16 @@ def test_an_org_without_findings_gets_no_banner(rig: Rig, pages: list[Page]) -> 
     assert shadow_texts(page, BANNER) == []
 
 
-def test_a_folded_banner_stays_folded_on_every_page_of_that_org(rig: Rig,
-                                                                pages: list[Page]) -> None:
+def test_a_folded_banner_stays_folded_on_every_page_of_that_org(
+    rig: Rig, pages: list[Page]
+) -> None:
     page = open_page(rig, pages, "xero", "/app/!lowx1/homepage")
     assert "Lou Low" in banner_text(page)
     x, y = harness.shadow_node_box(page, BANNER, lambda n: n.get("localName") == "button")
     page.mouse.click(x, y)
-    wait_for(lambda: "collapsed" in shadow_classes(page, BANNER, "section")[0],
-             what="the banner to fold")
+    wait_for(
+        lambda: "collapsed" in shadow_classes(page, BANNER, "section")[0], what="the banner to fold"
+    )
     other = open_page(rig, pages, "xero", "/app/!lowx1/settings/users")
     wait_for(lambda: shadow_classes(other, BANNER, "section"), what="the banner")
     assert "collapsed" in shadow_classes(other, BANNER, "section")[0]
@@ -214,16 +262,18 @@ def test_a_folded_banner_stays_folded_on_every_page_of_that_org(rig: Rig,
 # -------------------------------------------------------------------------- row labels
 
 
-def test_each_row_of_a_users_page_gets_its_class_beside_the_email(rig: Rig,
-                                                                  pages: list[Page]) -> None:
+def test_each_row_of_a_users_page_gets_its_class_beside_the_email(
+    rig: Rig, pages: list[Page]
+) -> None:
     dialogs = len(rig.ext.dialogs)
     page = open_page(rig, pages, "xero", "/app/!crit1/settings/users")
     assert labels(page, 4) == ["Client user", "Invited direct", "Leaver", "Managed"]
     assert set(harness.shadow_roots(page, LABEL)) == {"closed"}
     cells = page.locator("table tbody tr td:first-child")
     hostile = cells.filter(has_text="mallory@")
-    assert hostile.inner_text().splitlines() == [HOSTILE, "mallory@harbourco.example"], \
+    assert hostile.inner_text().splitlines() == [HOSTILE, "mallory@harbourco.example"], (
         "the portal's own text is left as it was"
+    )
     assert harness.elements_named(page, "img") == 0
     assert len(rig.ext.dialogs) == dialogs
     page.set_viewport_size({"width": 1100, "height": 900})  # the banner below the table
@@ -286,14 +336,21 @@ def test_rescan_from_the_popup_updates_badge_and_banner(rig: Rig, pages: list[Pa
     popup.get_by_role("button", name="Re-scan now").click()
     popup.get_by_text("Queued: waiting for the accessrecon worker").wait_for()
     with Session(rig.runtime.engine) as session:
-        queued = session.exec(select(ScanRequest).where(
-            ScanRequest.portal_org_id == STALE, ScanRequest.status == "queued")).all()
+        queued = session.exec(
+            select(ScanRequest).where(
+                ScanRequest.portal_org_id == STALE, ScanRequest.status == "queued"
+            )
+        ).all()
     assert len(queued) == 1
     assert rig.run_worker() == 1
-    badge = wait_for(lambda: (b := rig.ext.badge(rig.ext.tab_id(tab)))["color"] == RED and b,
-                     what="the badge to turn red")
+    badge = wait_for(
+        lambda: (b := rig.ext.badge(rig.ext.tab_id(tab)))["color"] == RED and b,
+        what="the badge to turn red",
+    )
     assert (badge["text"], badge["title"].split(" · ")[0]) == (
-        "1", "accessrecon: 1 open finding, worst critical")
+        "1",
+        "accessrecon: 1 open finding, worst critical",
+    )
     wait_for(lambda: "Last scanned" not in banner_text(tab), what="the banner to redraw")
     popup.get_by_text("Scan finished.").wait_for()
     assert popup.locator("dl.facts").inner_text().count("just now") == 1
@@ -307,8 +364,9 @@ def test_a_complete_xero_list_is_captured_and_reconciled(rig: Rig, pages: list[P
     rig.ext.wait_badge(home, "0")
     harness.org_of(rig.world, "xero", "!capt1").users.append(harness.newcomer("xero"))
     page = open_page(rig, pages, "xero", "/app/!capt1/settings/users")
-    scans = wait_for(lambda: extension_scans(rig.runtime, "xero", "!capt1"),
-                     what="a scan from the extension")
+    scans = wait_for(
+        lambda: extension_scans(rig.runtime, "xero", "!capt1"), what="a scan from the extension"
+    )
     assert len(scans) == 1
     assert (scans[0].status, scans[0].user_count, scans[0].reported_total) == ("ok", 4, 4)
     assert rig.ext.wait_badge(page, "1")["color"] == ORANGE
@@ -323,8 +381,9 @@ def test_quickbooks_is_captured_once_both_tabs_were_seen(rig: Rig, pages: list[P
     settle(rig, users)
     assert extension_scans(rig.runtime, "qbo", QBO_B) == [], "one tab is not the whole org"
     users.goto(rig.portals.url("qbo", f"/app/company/{QBO_B}/manageusers?tab=firms"))
-    scans = wait_for(lambda: extension_scans(rig.runtime, "qbo", QBO_B),
-                     what="a scan from the extension")
+    scans = wait_for(
+        lambda: extension_scans(rig.runtime, "qbo", QBO_B), what="a scan from the extension"
+    )
     assert (scans[0].status, scans[0].user_count, scans[0].reported_total) == ("ok", 3, 3)
     assert rig.ext.wait_badge(users, "1")["color"] == ORANGE
 
@@ -348,14 +407,14 @@ def test_myob_is_captured_after_scrolling_to_the_end(rig: Rig, pages: list[Page]
         page.mouse.wheel(0, 4000)
         page.wait_for_timeout(150)
     page.get_by_text("Showing 25 of 25").wait_for()
-    scans = wait_for(lambda: extension_scans(rig.runtime, "myob", MYOB_B),
-                     what="a scan from the extension")
+    scans = wait_for(
+        lambda: extension_scans(rig.runtime, "myob", MYOB_B), what="a scan from the extension"
+    )
     assert (scans[0].status, scans[0].user_count) == ("ok", 25)
     assert rig.ext.wait_badge(page, "1")["color"] == ORANGE
 
 
-def test_an_unknown_layout_sends_nothing_and_labels_nothing(rig: Rig,
-                                                            pages: list[Page]) -> None:
+def test_an_unknown_layout_sends_nothing_and_labels_nothing(rig: Rig, pages: list[Page]) -> None:
     update_settings(rig.portals.apps["xero"], layout_version=2)
     try:
         page = open_page(rig, pages, "xero", "/app/!high1/settings/users")
@@ -405,21 +464,31 @@ def test_pairing_keeps_the_token_in_the_worker_only(rig: Rig, pages: list[Page])
     portal = open_page(rig, pages, "xero", "/app/!crit1/homepage")
     rig.ext.wait_badge(portal, "2")
     read = harness.evaluate_in_content_script(
-        portal, "chrome.storage.local.get(null).then(v => JSON.stringify(v), "
-        "e => 'refused: ' + e.message)")
+        portal,
+        "chrome.storage.local.get(null).then(v => JSON.stringify(v), e => 'refused: ' + e.message)",
+    )
     assert str(read).startswith("refused"), read
     tab = rig.ext.tab_id(portal)
-    for message in ({"type": "popup-status", "tabId": tab}, {"type": "pair", "code": "X"},
-                    {"type": "settings-get"}):
+    for message in (
+        {"type": "popup-status", "tabId": tab},
+        {"type": "pair", "code": "X"},
+        {"type": "settings-get"},
+    ):
         answer = harness.evaluate_in_content_script(
-            portal, f"chrome.runtime.sendMessage({json.dumps(message)})")
+            portal, f"chrome.runtime.sendMessage({json.dumps(message)})"
+        )
         assert answer == {"error": "refused"}, message
-    assert portal.evaluate(
-        "() => Boolean(window.chrome && chrome.runtime && chrome.runtime.sendMessage)") is False
+    assert (
+        portal.evaluate(
+            "() => Boolean(window.chrome && chrome.runtime && chrome.runtime.sendMessage)"
+        )
+        is False
+    )
 
 
 def test_without_a_token_the_extension_says_so_and_the_server_refuses(
-        rig: Rig, pages: list[Page]) -> None:
+    rig: Rig, pages: list[Page]
+) -> None:
     rig.ensure_paired()
     token = rig.ext.storage()["token"]
     options = rig.ext.options_page()
@@ -456,13 +525,19 @@ DETECTION = [
     ("https://go.xero.com/app/!qKTbB/dashboard", ["xero", "!qKTbB", False]),
     ("https://go.xero.com/app/!qKTb/dashboard", None),
     ("https://go.xero.com/app/company/1234567890/manageusers", None),
-    ("http://127.0.0.1:5000/app/company/1234567890/manageusers?tab=firms",
-     ["qbo", "1234567890", True]),
-    ("https://app.qbo.intuit.com/app/company/1234567890123456789/homepage",
-     ["qbo", "1234567890123456789", False]),
+    (
+        "http://127.0.0.1:5000/app/company/1234567890/manageusers?tab=firms",
+        ["qbo", "1234567890", True],
+    ),
+    (
+        "https://app.qbo.intuit.com/app/company/1234567890123456789/homepage",
+        ["qbo", "1234567890123456789", False],
+    ),
     ("https://app.qbo.intuit.com/app/company/123456789/homepage", None),
-    ("https://app.myob.com/business/3F2C9A4E-8B1D-4C6A-9E7F-0A1B2C3D4E5F/users",
-     ["myob", "3f2c9a4e-8b1d-4c6a-9e7f-0a1b2c3d4e5f", True]),
+    (
+        "https://app.myob.com/business/3F2C9A4E-8B1D-4C6A-9E7F-0A1B2C3D4E5F/users",
+        ["myob", "3f2c9a4e-8b1d-4c6a-9e7f-0a1b2c3d4e5f", True],
+    ),
     ("http://go.xero.com/app/!x7Kp2/homepage", None),
     ("https://go.xero.com.evil.example/app/!x7Kp2/homepage", None),
     ("https://evil.example/app/!x7Kp2/homepage", None),
@@ -482,7 +557,9 @@ def test_orgs_are_detected_from_the_address(rig: Rig, pages: list[Page]) -> None
                 const org = detectOrg(url);
                 return org ? [org.portal, org.orgId, org.usersPage] : null;
             });
-        }""", [[url] for url, _ in DETECTION])
+        }""",
+        [[url] for url, _ in DETECTION],
+    )
     assert found == [expected for _, expected in DETECTION]
     hinted = page.evaluate(
         """async () => {
@@ -492,9 +569,14 @@ def test_orgs_are_detected_from_the_address(rig: Rig, pages: list[Page]) -> None
                     detectOrg('https://go.xero.com/app/homepage', hint),
                     detectOrg('http://127.0.0.1:5000/app/homepage', hint),
                     detectOrg('https://app.qbo.intuit.com/app/homepage', {qboRealmId: 'x1'})];
-        }""")
-    assert hinted == [{"portal": "qbo", "orgId": "1234567890", "usersPage": False},
-                      None, None, None]
+        }"""
+    )
+    assert hinted == [
+        {"portal": "qbo", "orgId": "1234567890", "usersPage": False},
+        None,
+        None,
+        None,
+    ]
 
 
 def test_only_the_extension_may_call_the_server(rig: Rig) -> None:
@@ -502,7 +584,12 @@ def test_only_the_extension_may_call_the_server(rig: Rig) -> None:
     token = rig.ext.storage()["token"]
     status = f"{rig.api}/api/v1/orgs/xero/!crit1/status"
     headers = {"Authorization": f"Bearer {token}"}
-    assert httpx.get(status, headers={**headers, "Origin": f"chrome-extension://{rig.ext.id}"}
-                     ).status_code == 200
-    assert httpx.get(status, headers={**headers, "Origin": "https://evil.example"}
-                     ).status_code == 403
+    assert (
+        httpx.get(
+            status, headers={**headers, "Origin": f"chrome-extension://{rig.ext.id}"}
+        ).status_code
+        == 200
+    )
+    assert (
+        httpx.get(status, headers={**headers, "Origin": "https://evil.example"}).status_code == 403
+    )

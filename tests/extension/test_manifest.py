@@ -22,8 +22,9 @@ WORKER = (EXTENSION_DIR / "service_worker.js").read_text("utf-8")
 FEATURES = sorted((EXTENSION_DIR / "content" / "features").glob("*.js"))
 ADAPTERS = sorted((EXTENSION_DIR / "content" / "portals").glob("*.js"))
 HANDLERS = sorted((EXTENSION_DIR / "worker" / "messages").glob("*.js"))
-SOURCES = sorted(p for p in EXTENSION_DIR.rglob("*")
-                 if p.suffix in (".js", ".html", ".css") and p.is_file())
+SOURCES = sorted(
+    p for p in EXTENSION_DIR.rglob("*") if p.suffix in (".js", ".html", ".css") and p.is_file()
+)
 
 REAL_HOSTS = {
     "xero": ["https://go.xero.com/*", "https://*.xero.com/*"],
@@ -57,9 +58,13 @@ def test_permissions_are_the_least_that_work() -> None:
 
 
 def test_every_file_the_manifest_names_exists() -> None:
-    named = [MANIFEST["background"]["service_worker"], MANIFEST["action"]["default_popup"],
-             MANIFEST["options_ui"]["page"], *MANIFEST["icons"].values(),
-             *MANIFEST["action"]["default_icon"].values()]
+    named = [
+        MANIFEST["background"]["service_worker"],
+        MANIFEST["action"]["default_popup"],
+        MANIFEST["options_ui"]["page"],
+        *MANIFEST["icons"].values(),
+        *MANIFEST["action"]["default_icon"].values(),
+    ]
     named += [js for entry in MANIFEST["content_scripts"] for js in entry["js"]]
     for name in named:
         assert (EXTENSION_DIR / name).is_file(), name
@@ -73,7 +78,8 @@ def test_content_scripts_load_core_first_main_last_and_every_feature() -> None:
         assert scripts[0] == "content/core.js"
         assert scripts[-1] == "content/main.js"
         assert [s for s in scripts if s.startswith("content/features/")] == sorted(
-            features, key=scripts.index)
+            features, key=scripts.index
+        )
         assert set(features) <= set(scripts)
         assert entry.get("all_frames", False) is False
 
@@ -84,8 +90,9 @@ def test_each_portal_adapter_runs_on_its_hosts_and_the_sandbox() -> None:
     for portal, hosts in REAL_HOSTS.items():
         adapters = [s for s in by_matches[tuple(hosts)] if s.startswith("content/portals/")]
         assert adapters == [f"content/portals/{portal}.js"]
-    assert sorted(s for s in by_matches[tuple(LOCAL)] if s.startswith("content/portals/")) \
-        == sorted(relative(a) for a in ADAPTERS)
+    assert sorted(
+        s for s in by_matches[tuple(LOCAL)] if s.startswith("content/portals/")
+    ) == sorted(relative(a) for a in ADAPTERS)
 
 
 @pytest.mark.parametrize("feature", FEATURES, ids=lambda p: p.stem)
@@ -129,8 +136,16 @@ def test_every_file_ends_with_addresses_to_check_it_by_hand(source: Path) -> Non
 @pytest.mark.parametrize("source", [s for s in SOURCES if s.suffix == ".js"], ids=relative)
 def test_nothing_is_ever_drawn_from_markup_strings(source: Path) -> None:
     code = source.read_text("utf-8")
-    for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(",
-                 "new Function", "createContextualFragment", "setHTMLUnsafe"):
+    for sink in (
+        "innerHTML",
+        "outerHTML",
+        "insertAdjacentHTML",
+        "document.write",
+        "eval(",
+        "new Function",
+        "createContextualFragment",
+        "setHTMLUnsafe",
+    ):
         assert sink not in code, f"{relative(source)} uses {sink}"
 
 
@@ -146,4 +161,5 @@ def test_only_the_worker_api_module_calls_the_server() -> None:
         if relative(path) != "worker/api.js":
             assert "fetch(" not in path.read_text("utf-8"), relative(path)
         assert "Authorization" not in path.read_text("utf-8") or relative(path) in (
-            "worker/api.js",), relative(path)
+            "worker/api.js",
+        ), relative(path)

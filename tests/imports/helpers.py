@@ -22,8 +22,12 @@ MYOB_ID_2 = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
 
 
 def write_csv(
-    path: Path, header: Sequence[str], rows: Sequence[Sequence[Any]], *,
-    delimiter: str = ",", bom: bool = False,
+    path: Path,
+    header: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    delimiter: str = ",",
+    bom: bool = False,
 ) -> Path:
     with path.open("w", encoding="utf-8-sig" if bom else "utf-8", newline="") as handle:
         writer = csv.writer(handle, delimiter=delimiter)
@@ -32,8 +36,9 @@ def write_csv(
     return path
 
 
-def write_xlsx(path: Path, header: Sequence[Any], rows: Sequence[Sequence[Any]], *,
-               notes_sheet: bool = False) -> Path:
+def write_xlsx(
+    path: Path, header: Sequence[Any], rows: Sequence[Sequence[Any]], *, notes_sheet: bool = False
+) -> Path:
     """The rows in the first sheet; ``notes_sheet`` adds a second one, never read."""
     workbook = Workbook()
     sheet = workbook.active
@@ -87,15 +92,23 @@ def everything(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
     """Every row an import touches, to prove a refused file changed nothing."""
     with session_scope(engine) as session:
         return {
-            "staff": sorted((s.id, s.name, s.status, s.practice_role, s.job_title)
-                            for s in session.exec(select(Staff))),
+            "staff": sorted(
+                (s.id, s.name, s.status, s.practice_role, s.job_title)
+                for s in session.exec(select(Staff))
+            ),
             "emails": sorted((e.staff_id, e.email) for e in session.exec(select(StaffEmail))),
-            "clients": sorted((c.id, c.external_id, c.name, c.client_manager)
-                              for c in session.exec(select(Client))),
-            "links": sorted((k.client_id, k.portal, k.portal_org_id)
-                            for k in session.exec(select(ClientOrgLink))),
-            "access": sorted((a.staff_id, a.portal, a.portal_org_id, a.role)
-                             for a in session.exec(select(IntendedAccess))),
+            "clients": sorted(
+                (c.id, c.external_id, c.name, c.client_manager)
+                for c in session.exec(select(Client))
+            ),
+            "links": sorted(
+                (k.client_id, k.portal, k.portal_org_id)
+                for k in session.exec(select(ClientOrgLink))
+            ),
+            "access": sorted(
+                (a.staff_id, a.portal, a.portal_org_id, a.role)
+                for a in session.exec(select(IntendedAccess))
+            ),
         }
 
 

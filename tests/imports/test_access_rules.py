@@ -8,13 +8,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+from agent.services.reconcile_inputs import load_practice
 from sqlalchemy import Engine
 from sqlmodel import select
 
 from agent.domain import AccessStatus, FindingClass, Portal
 from agent.imports import ImportRejected, import_access, import_staff
 from agent.reconcile import OrgFacts, PracticeIndex, SeenUser, classify_org
-from agent.services.reconcile_inputs import load_practice
 from agent.storage.db import session_scope
 from agent.storage.models import IntendedAccess, Staff
 
@@ -40,8 +40,7 @@ def write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[str]]) 
 
 @pytest.fixture
 def roster(engine: Engine, tmp_path: Path) -> Engine:
-    path = write_csv(tmp_path / "staff.csv", ["name", "emails", "status", "left_on"],
-                     STAFF_ROWS)
+    path = write_csv(tmp_path / "staff.csv", ["name", "emails", "status", "left_on"], STAFF_ROWS)
     with session_scope(engine) as session:
         import_staff(session, path, practice_domains=DOMAINS)
     return engine
@@ -56,27 +55,34 @@ def load_access(engine: Engine, tmp_path: Path, rows: Sequence[Sequence[str]]) -
 def grants(engine: Engine) -> dict[tuple[str, str, str], tuple[str, list[str]]]:
     with session_scope(engine) as session:
         names = {s.id: s.name for s in session.exec(select(Staff))}
-        return {(names[g.staff_id], g.portal, g.portal_org_id): (g.role, g.extra_permissions)
-                for g in session.exec(select(IntendedAccess))}
+        return {
+            (names[g.staff_id], g.portal, g.portal_org_id): (g.role, g.extra_permissions)
+            for g in session.exec(select(IntendedAccess))
+        }
 
 
 def reconcile(engine: Engine, org: OrgFacts, users: list[SeenUser]) -> dict[str, FindingClass]:
     """The org's classes, from the grants and roster as stored (the scan's path)."""
     with session_scope(engine) as session:
         practice = load_practice(session, frozenset(DOMAINS))
-    return {c.identity: c.finding_class
-            for c in classify_org(PracticeIndex.build(practice), org, users)}
+    return {
+        c.identity: c.finding_class for c in classify_org(PracticeIndex.build(practice), org, users)
+    }
 
 
 def test_a_myob_row_names_a_user_type_roles_or_both(roster: Engine, tmp_path: Path) -> None:
-    load_access(roster, tmp_path, [
-        ["anna@practice.example", "myob", ORG_1, "Online admin; Administrator, Payroll", ""],
-        ["anna@practice.example", "myob", ORG_2, "Administrator, Payroll", "Invoicing"],
-        ["anna@practice.example", "myob", ORG_3, "", "Accountant; payroll; Payroll"],
-        ["ben@practice.example", "myob", ORG_1, "File user", ""],
-        ["ben@practice.example", "myob", ORG_2, "Accountant", "online admin"],
-        ["ben@practice.example", "xero", "!x7Kp2", "Adviser", "Manage users"],
-    ])
+    load_access(
+        roster,
+        tmp_path,
+        [
+            ["anna@practice.example", "myob", ORG_1, "Online admin; Administrator, Payroll", ""],
+            ["anna@practice.example", "myob", ORG_2, "Administrator, Payroll", "Invoicing"],
+            ["anna@practice.example", "myob", ORG_3, "", "Accountant; payroll; Payroll"],
+            ["ben@practice.example", "myob", ORG_1, "File user", ""],
+            ["ben@practice.example", "myob", ORG_2, "Accountant", "online admin"],
+            ["ben@practice.example", "xero", "!x7Kp2", "Adviser", "Manage users"],
+        ],
+    )
     assert grants(roster) == {
         ("Anna Smith", "myob", ORG_1): ("Online admin", ["Administrator", "Payroll"]),
         ("Anna Smith", "myob", ORG_2): ("", ["Administrator", "Payroll", "Invoicing"]),
@@ -87,12 +93,17 @@ def test_a_myob_row_names_a_user_type_roles_or_both(roster: Engine, tmp_path: Pa
     }
 
 
-@pytest.mark.parametrize(("row", "reason"), [
-    (["anna@practice.example", "myob", ORG_1, "", ""], "a value is required"),
-    (["anna@practice.example", "myob", ORG_1, "Online admin; File user", "Payroll"],
-     "more than one MYOB user type"),
-    (["anna@practice.example", "xero", "!x7Kp2", "", "Manage users"], "a value is required"),
-])
+@pytest.mark.parametrize(
+    ("row", "reason"),
+    [
+        (["anna@practice.example", "myob", ORG_1, "", ""], "a value is required"),
+        (
+            ["anna@practice.example", "myob", ORG_1, "Online admin; File user", "Payroll"],
+            "more than one MYOB user type",
+        ),
+        (["anna@practice.example", "xero", "!x7Kp2", "", "Manage users"], "a value is required"),
+    ],
+)
 def test_a_row_without_what_its_portal_needs_is_refused(
     roster: Engine, tmp_path: Path, row: list[str], reason: str
 ) -> None:
@@ -110,24 +121,38 @@ MYOB = OrgFacts(Portal.MYOB, ORG_1, "Summit Dental", client_name="Summit Dental"
 def test_a_myob_grant_of_roles_only_is_compared_on_roles_only(
     roster: Engine, tmp_path: Path
 ) -> None:
-    load_access(roster, tmp_path, [
-        ["anna@practice.example", "myob", ORG_1, "Administrator, Payroll", ""],
-        ["ben@practice.example", "myob", ORG_1, "Online admin", ""],
-    ])
+    load_access(
+        roster,
+        tmp_path,
+        [
+            ["anna@practice.example", "myob", ORG_1, "Administrator, Payroll", ""],
+            ["ben@practice.example", "myob", ORG_1, "Online admin", ""],
+        ],
+    )
     as_granted = [
-        SeenUser("anna@practice.example", "Anna Smith", "File user", AccessStatus.ACTIVE,
-                 ("payroll", "Administrator")),
-        SeenUser("ben@practice.example", "Ben Chen", "Online admin", AccessStatus.ACTIVE,
-                 ("Banking",)),
+        SeenUser(
+            "anna@practice.example",
+            "Anna Smith",
+            "File user",
+            AccessStatus.ACTIVE,
+            ("payroll", "Administrator"),
+        ),
+        SeenUser(
+            "ben@practice.example", "Ben Chen", "Online admin", AccessStatus.ACTIVE, ("Banking",)
+        ),
     ]
     assert reconcile(roster, MYOB, as_granted) == {
         "anna@practice.example": FindingClass.MANAGED,
         "ben@practice.example": FindingClass.MANAGED,
     }
-    drifted = [SeenUser("anna@practice.example", "Anna Smith", "Online admin",
-                        AccessStatus.ACTIVE, ("Payroll",)),
-               SeenUser("ben@practice.example", "Ben Chen", "File user", AccessStatus.ACTIVE,
-                        ("Administrator",))]
+    drifted = [
+        SeenUser(
+            "anna@practice.example", "Anna Smith", "Online admin", AccessStatus.ACTIVE, ("Payroll",)
+        ),
+        SeenUser(
+            "ben@practice.example", "Ben Chen", "File user", AccessStatus.ACTIVE, ("Administrator",)
+        ),
+    ]
     assert reconcile(roster, MYOB, drifted) == {
         "anna@practice.example": FindingClass.ROLE_DRIFT,
         "ben@practice.example": FindingClass.ROLE_DRIFT,
@@ -143,16 +168,20 @@ def test_a_grant_to_an_alias_spelt_with_a_plus_tag_is_that_persons(
     """The access file may write an alias with a tag the roster does not have, or
     without the one it has: either way the grant is the person's, seen as managed,
     and the person's primary address is not reported missing."""
-    load_access(roster, tmp_path, [
-        ["Anna.Smith+Books@Gmail.example", "xero", "!x7Kp2", "Standard", ""],
-        ["ben.chen@mailbox.example", "xero", "!x7Kp2", "Standard", ""],
-    ])
-    assert set(grants(roster)) == {("Anna Smith", "xero", "!x7Kp2"),
-                                   ("Ben Chen", "xero", "!x7Kp2")}
-    seen = [SeenUser("anna.smith@gmail.example", "Anna Smith", "STANDARD", AccessStatus.ACTIVE),
-            SeenUser(" BEN.CHEN+ledger@mailbox.example", "Ben Chen", "STANDARD",
-                     AccessStatus.PENDING),
-            SeenUser("Cara.Lee+old@GMAIL.example", "Cara Lee", "STANDARD", AccessStatus.ACTIVE)]
+    load_access(
+        roster,
+        tmp_path,
+        [
+            ["Anna.Smith+Books@Gmail.example", "xero", "!x7Kp2", "Standard", ""],
+            ["ben.chen@mailbox.example", "xero", "!x7Kp2", "Standard", ""],
+        ],
+    )
+    assert set(grants(roster)) == {("Anna Smith", "xero", "!x7Kp2"), ("Ben Chen", "xero", "!x7Kp2")}
+    seen = [
+        SeenUser("anna.smith@gmail.example", "Anna Smith", "STANDARD", AccessStatus.ACTIVE),
+        SeenUser(" BEN.CHEN+ledger@mailbox.example", "Ben Chen", "STANDARD", AccessStatus.PENDING),
+        SeenUser("Cara.Lee+old@GMAIL.example", "Cara Lee", "STANDARD", AccessStatus.ACTIVE),
+    ]
     assert reconcile(roster, XERO, seen) == {
         "anna.smith@gmail.example": FindingClass.MANAGED,
         "ben.chen@mailbox.example": FindingClass.MANAGED,

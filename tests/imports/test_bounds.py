@@ -45,8 +45,7 @@ def test_the_default_cap_is_documented_once() -> None:
 
 
 @pytest.mark.parametrize("form", ["csv", "xlsx"])
-def test_cap_rows_are_accepted(engine: Engine, tmp_path: Path, capped: Settings,
-                               form: str) -> None:
+def test_cap_rows_are_accepted(engine: Engine, tmp_path: Path, capped: Settings, form: str) -> None:
     writer = write_csv if form == "csv" else write_xlsx
     path = writer(tmp_path / f"staff.{form}", HEADER, people(CAP))
     result = load(engine, "staff", path, max_rows=capped.import_max_rows)
@@ -54,8 +53,9 @@ def test_cap_rows_are_accepted(engine: Engine, tmp_path: Path, capped: Settings,
 
 
 @pytest.mark.parametrize("form", ["csv", "xlsx"])
-def test_one_row_over_the_cap_is_one_error(engine: Engine, tmp_path: Path, capped: Settings,
-                                           form: str) -> None:
+def test_one_row_over_the_cap_is_one_error(
+    engine: Engine, tmp_path: Path, capped: Settings, form: str
+) -> None:
     writer = write_csv if form == "csv" else write_xlsx
     # Every row is bad too: past the cap the file is not validated, only refused.
     path = writer(tmp_path / f"staff.{form}", HEADER, people(CAP + 1, status="sacked"))
@@ -66,20 +66,23 @@ def test_one_row_over_the_cap_is_one_error(engine: Engine, tmp_path: Path, cappe
     assert error.total == 1
     [only] = error.errors
     assert (only.file, only.row, only.column) == (f"staff.{form}", CAP + 2, None)
-    assert only.reason == (f"staff.{form} has more than 5 rows; the limit is 5 "
-                           "(ACCESSRECON_IMPORT_MAX_ROWS)")
+    assert only.reason == (
+        f"staff.{form} has more than 5 rows; the limit is 5 (ACCESSRECON_IMPORT_MAX_ROWS)"
+    )
     assert everything(engine) == before
 
 
-def test_blank_rows_do_not_count_toward_the_cap(engine: Engine, tmp_path: Path,
-                                                capped: Settings) -> None:
+def test_blank_rows_do_not_count_toward_the_cap(
+    engine: Engine, tmp_path: Path, capped: Settings
+) -> None:
     rows = [row for person in people(CAP) for row in (person, ["", "", ""])]
     path = write_csv(tmp_path / "staff.csv", HEADER, rows)
     assert load(engine, "staff", path, max_rows=capped.import_max_rows).rows == CAP
 
 
-def test_blank_text_rows_of_a_workbook_do_not_count(engine: Engine, tmp_path: Path,
-                                                    capped: Settings) -> None:
+def test_blank_text_rows_of_a_workbook_do_not_count(
+    engine: Engine, tmp_path: Path, capped: Settings
+) -> None:
     """Excel keeps "   " in its shared strings: such a row is blank, as the reader sees it."""
     path = tmp_path / "staff.xlsx"
     book = XlsxWriterBook(str(path))
@@ -148,7 +151,8 @@ def test_only_the_first_hundred_problems_are_kept_with_the_count(
     assert all(e.column == "status" for e in error.errors)
     report = str(error)
     assert report.splitlines()[0] == (
-        "staff.csv was not imported: 12,445 problems; nothing was changed.")
+        "staff.csv was not imported: 12,445 problems; nothing was changed."
+    )
     assert report.splitlines()[-1] == "  ... and 12,345 more problems not shown."
     assert staff_of(engine) == {}
 
@@ -166,19 +170,31 @@ def test_problems_found_out_of_order_keep_the_first_in_the_file(
 
     assert error.total == 151
     assert [(e.row, e.column) for e in error.errors] == [
-        (1, "linked_orgs"), *((n, "annual_fee") for n in range(2, 101))]
+        (1, "linked_orgs"),
+        *((n, "annual_fee") for n in range(2, 101)),
+    ]
 
 
 def test_the_command_line_reads_the_cap_from_the_setting(tmp_path: Path) -> None:
     path = write_csv(tmp_path / "staff.csv", HEADER, people(CAP + 1))
-    env = {**os.environ, "ACCESSRECON_IMPORT_MAX_ROWS": str(CAP),
-           "ACCESSRECON_DATA_DIR": str(tmp_path / "data")}
-    result = subprocess.run([sys.executable, "-m", "accessrecon", "import", "staff", str(path)],
-                            capture_output=True, text=True, env=env, timeout=120, check=False)
+    env = {
+        **os.environ,
+        "ACCESSRECON_IMPORT_MAX_ROWS": str(CAP),
+        "ACCESSRECON_DATA_DIR": str(tmp_path / "data"),
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "accessrecon", "import", "staff", str(path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
     assert result.returncode == 1
     said = " ".join(result.stderr.split())  # the console wraps long lines
-    assert ("row 7: staff.csv has more than 5 rows; the limit is 5 "
-            "(ACCESSRECON_IMPORT_MAX_ROWS)") in said
+    assert (
+        "row 7: staff.csv has more than 5 rows; the limit is 5 (ACCESSRECON_IMPORT_MAX_ROWS)"
+    ) in said
 
 
 def test_the_upload_answers_the_first_hundred_and_the_total(
@@ -189,7 +205,8 @@ def test_the_upload_answers_the_first_hundred_and_the_total(
     practice = build_practice(runtime)
     admin = api_client(runtime, practice.tokens["admin"])
     bad = "name,emails,status\n" + "".join(
-        f"P{i},p{i}@harbourco.example,sacked\n" for i in range(250))
+        f"P{i},p{i}@harbourco.example,sacked\n" for i in range(250)
+    )
     answer = admin.post("/api/v1/imports/staff", files={"file": ("roster.csv", bad.encode())})
     assert answer.status_code == 422
     body = answer.json()
@@ -198,11 +215,13 @@ def test_the_upload_answers_the_first_hundred_and_the_total(
 
     monkeypatch.setattr(runtime.settings, "import_max_rows", 3)
     many = "name,emails,status\n" + "".join(
-        f"P{i},p{i}@harbourco.example,active\n" for i in range(4))
+        f"P{i},p{i}@harbourco.example,active\n" for i in range(4)
+    )
     answer = admin.post("/api/v1/imports/staff", files={"file": ("roster.csv", many.encode())})
     assert answer.status_code == 422
     assert answer.json()["errors"][0]["reason"] == (
-        "roster.csv has more than 3 rows; the limit is 3 (ACCESSRECON_IMPORT_MAX_ROWS)")
+        "roster.csv has more than 3 rows; the limit is 3 (ACCESSRECON_IMPORT_MAX_ROWS)"
+    )
 
 
 def test_an_upload_over_the_size_limit_is_refused_before_it_is_parsed(
@@ -222,15 +241,25 @@ def test_an_upload_over_the_size_limit_is_refused_before_it_is_parsed(
     assert declared.json()["detail"] == "the file is larger than 1 MB (ACCESSRECON_MAX_UPLOAD_MB)"
 
     boundary = "b0undary"
-    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; "
-            f"filename=\"roster.csv\"\r\nContent-Type: text/csv\r\n\r\n").encode() + big + (
-            f"\r\n--{boundary}--\r\n").encode()
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+            f'filename="roster.csv"\r\nContent-Type: text/csv\r\n\r\n'
+        ).encode()
+        + big
+        + (f"\r\n--{boundary}--\r\n").encode()
+    )
     chunks = (body[i : i + 65536] for i in range(0, len(body), 65536))
-    streamed = admin.post("/api/v1/imports/staff", content=chunks, headers={
-        "Content-Type": f"multipart/form-data; boundary={boundary}"})
+    streamed = admin.post(
+        "/api/v1/imports/staff",
+        content=chunks,
+        headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
     assert streamed.status_code == 413
     assert streamed.json()["detail"] == declared.json()["detail"]
 
-    small = admin.post("/api/v1/imports/staff", files={
-        "file": ("roster.csv", b"name,emails,status\nNia,nia@harbourco.example,active\n")})
+    small = admin.post(
+        "/api/v1/imports/staff",
+        files={"file": ("roster.csv", b"name,emails,status\nNia,nia@harbourco.example,active\n")},
+    )
     assert small.status_code == 200, small.text

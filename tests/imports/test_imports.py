@@ -46,19 +46,51 @@ MYOB_ID = "3f2b8c1e-5d4a-4c6b-9e2f-7a1b0c9d8e6f"
 
 STAFF_HEADER = ["name", "emails", "status", "left_on", "practice_role"]
 STAFF_ROWS = [
-    ["Anna Smith", "Anna+Xero@Practice.example; anna.smith@gmail.example", "active", "",
-     "Practice Admin"],
+    [
+        "Anna Smith",
+        "Anna+Xero@Practice.example; anna.smith@gmail.example",
+        "active",
+        "",
+        "Practice Admin",
+    ],
     ["Ben Chen", "ben@practice.example", "On Leave", "", "manager"],
     ["Cara Lee", "cara@practice.example", "left", "03/03/2025", "employee"],
     ["Dev Patel", "dev@practice.example", "on_leave", "", ""],
 ]
-CLIENT_HEADER = ["client_id", "name", "client_manager", "job_manager", "partner", "annual_fee",
-                 "archived", "contact_email", "linked_orgs"]
+CLIENT_HEADER = [
+    "client_id",
+    "name",
+    "client_manager",
+    "job_manager",
+    "partner",
+    "annual_fee",
+    "archived",
+    "contact_email",
+    "linked_orgs",
+]
 CLIENT_ROWS = [
-    ["C001", "Kowhai Joinery", "Ben Chen", "Ben Chen", "Anna Smith", "$1,200.50", "no",
-     "accounts@kowhai.example", "xero:!x7Kp2; qbo:1234567890"],
-    ["C002", "Summit Dental", "Ben Chen", "", "Anna Smith", "13900", "yes", "",
-     f"myob:{MYOB_ID.upper()}"],
+    [
+        "C001",
+        "Kowhai Joinery",
+        "Ben Chen",
+        "Ben Chen",
+        "Anna Smith",
+        "$1,200.50",
+        "no",
+        "accounts@kowhai.example",
+        "xero:!x7Kp2; qbo:1234567890",
+    ],
+    [
+        "C002",
+        "Summit Dental",
+        "Ben Chen",
+        "",
+        "Anna Smith",
+        "13900",
+        "yes",
+        "",
+        f"myob:{MYOB_ID.upper()}",
+    ],
     ["C003", "Harbour Cafe", "", "", "", "", "", "", ""],
 ]
 ACCESS_HEADER = ["staff_email", "portal", "org_id", "role", "extra_permissions"]
@@ -76,8 +108,12 @@ def write_xlsx(path: Path, header: Sequence[Any], rows: Sequence[Sequence[Any]])
     return helpers.write_xlsx(path, header, rows, notes_sheet=True)
 
 
-def staff_csv(tmp_path: Path, rows: Sequence[Sequence[Any]] = STAFF_ROWS,
-              name: str = "staff.csv", header: Sequence[str] = STAFF_HEADER) -> Path:
+def staff_csv(
+    tmp_path: Path,
+    rows: Sequence[Sequence[Any]] = STAFF_ROWS,
+    name: str = "staff.csv",
+    header: Sequence[str] = STAFF_HEADER,
+) -> Path:
     return write_csv(tmp_path / name, header, rows)
 
 
@@ -100,16 +136,25 @@ def snapshot(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of every table an import touches, to prove a rejection changed nothing."""
     with session_scope(engine) as session:
         return {
-            "staff": sorted((s.id, s.name, s.status, s.left_on, s.practice_role)
-                            for s in session.exec(select(Staff))),
-            "emails": sorted((e.staff_id, e.email, e.is_primary)
-                             for e in session.exec(select(StaffEmail))),
-            "clients": sorted((c.id, c.external_id, c.name, c.annual_fee, c.archived)
-                              for c in session.exec(select(Client))),
-            "links": sorted((k.client_id, k.portal, k.portal_org_id)
-                            for k in session.exec(select(ClientOrgLink))),
-            "access": sorted((a.staff_id, a.portal, a.portal_org_id, a.role)
-                             for a in session.exec(select(IntendedAccess))),
+            "staff": sorted(
+                (s.id, s.name, s.status, s.left_on, s.practice_role)
+                for s in session.exec(select(Staff))
+            ),
+            "emails": sorted(
+                (e.staff_id, e.email, e.is_primary) for e in session.exec(select(StaffEmail))
+            ),
+            "clients": sorted(
+                (c.id, c.external_id, c.name, c.annual_fee, c.archived)
+                for c in session.exec(select(Client))
+            ),
+            "links": sorted(
+                (k.client_id, k.portal, k.portal_org_id)
+                for k in session.exec(select(ClientOrgLink))
+            ),
+            "access": sorted(
+                (a.staff_id, a.portal, a.portal_org_id, a.role)
+                for a in session.exec(select(IntendedAccess))
+            ),
             "audit": sorted((a.id, a.action) for a in session.exec(select(AuditEvent))),
         }
 
@@ -147,8 +192,11 @@ def test_staff_csv_imports_roster_with_normalised_emails(engine: Engine, tmp_pat
     people = staff_by_email(engine)
     anna = people["anna@practice.example"]
     assert people["anna.smith@gmail.example"].id == anna.id
-    assert (anna.name, anna.status, anna.practice_role) == ("Anna Smith", "active",
-                                                            "practice_admin")
+    assert (anna.name, anna.status, anna.practice_role) == (
+        "Anna Smith",
+        "active",
+        "practice_admin",
+    )
     assert people["ben@practice.example"].status == "on_leave"
     assert people["dev@practice.example"].status == "on_leave"
     assert people["dev@practice.example"].practice_role == ""
@@ -157,22 +205,29 @@ def test_staff_csv_imports_roster_with_normalised_emails(engine: Engine, tmp_pat
     with session_scope(engine) as session:
         primaries = {e.email for e in session.exec(select(StaffEmail)) if e.is_primary}
         audit = session.exec(select(AuditEvent)).one()
-    assert primaries == {"anna@practice.example", "ben@practice.example",
-                         "cara@practice.example", "dev@practice.example"}
+    assert primaries == {
+        "anna@practice.example",
+        "ben@practice.example",
+        "cara@practice.example",
+        "dev@practice.example",
+    }
     assert (audit.actor, audit.action) == ("alice", "import.staff")
     assert audit.detail["file"] == "staff.csv"
     assert audit.detail["rows"] == 4
     assert audit.detail["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def test_staff_xlsx_with_real_date_cells_and_loose_headers(
-    engine: Engine, tmp_path: Path
-) -> None:
+def test_staff_xlsx_with_real_date_cells_and_loose_headers(engine: Engine, tmp_path: Path) -> None:
     header = [" Name ", "EMAILS", "Status", "Left On", "practice role"]
     rows = [
         ["Anna Smith", "anna@practice.example", "Active", None, "partner"],
-        ["Cara Lee", "cara@practice.example\ncara@home.example", "LEFT",
-         datetime(2025, 3, 3), "employee"],
+        [
+            "Cara Lee",
+            "cara@practice.example\ncara@home.example",
+            "LEFT",
+            datetime(2025, 3, 3),
+            "employee",
+        ],
         [None, None, None, None, None],
         ["Eve Ng", "eve@practice.example", "left", date(2024, 12, 31), None],
     ]
@@ -189,10 +244,14 @@ def test_staff_xlsx_with_real_date_cells_and_loose_headers(
 
 def test_staff_csv_with_bom_and_semicolons(engine: Engine, tmp_path: Path) -> None:
     path = write_csv(
-        tmp_path / "staff.csv", STAFF_HEADER,
-        [["Anna Smith", "anna@practice.example, anna@home.example", "active", "", ""],
-         ["Cara Lee", "cara@practice.example", "left", "2025-03-03", ""]],
-        delimiter=";", bom=True,
+        tmp_path / "staff.csv",
+        STAFF_HEADER,
+        [
+            ["Anna Smith", "anna@practice.example, anna@home.example", "active", "", ""],
+            ["Cara Lee", "cara@practice.example", "left", "2025-03-03", ""],
+        ],
+        delimiter=";",
+        bom=True,
     )
     assert path.read_bytes().startswith(b"\xef\xbb\xbfname;emails")
 
@@ -211,17 +270,26 @@ def test_staff_csv_with_bom_and_semicolons(engine: Engine, tmp_path: Path) -> No
         (["", "x@practice.example", "active", "", ""], "name", "a value is required"),
         (["Xi", "", "active", "", ""], "emails", "a value is required"),
         (["Xi", "x@practice.example", "", "", ""], "status", "a value is required"),
-        (["Xi", "x@practice.example", "retired", "", ""], "status",
-         "'retired' is not a staff status"),
+        (
+            ["Xi", "x@practice.example", "retired", "", ""],
+            "status",
+            "'retired' is not a staff status",
+        ),
         (["Xi", "x@practice.example", "left", "", ""], "left_on", "required when status is left"),
-        (["Xi", "x@practice.example", "active", "2025-03-03", ""], "left_on",
-         "must be empty unless status is left"),
+        (
+            ["Xi", "x@practice.example", "active", "2025-03-03", ""],
+            "left_on",
+            "must be empty unless status is left",
+        ),
         (["Xi", "x@practice.example", "left", "31/02/2025", ""], "left_on", "not a real date"),
         (["Xi", "x@practice.example", "left", "3 March", ""], "left_on", "is not a date"),
         (["Xi", "x@practice.example", "left", "03/03/25", ""], "left_on", "is not a date"),
         (["Xi", "x@practice", "active", "", ""], "emails", "'x@practice' is not an email"),
-        (["Xi", "x@practice.example; not an email", "active", "", ""], "emails",
-         "'not an email' is not an email address"),
+        (
+            ["Xi", "x@practice.example; not an email", "active", "", ""],
+            "emails",
+            "'not an email' is not an email address",
+        ),
     ],
 )
 def test_staff_bad_row_is_named(
@@ -233,13 +301,14 @@ def test_staff_bad_row_is_named(
     assert reason in error.reason
 
 
-def test_staff_duplicate_email_across_rows_names_both_rows(
-    engine: Engine, tmp_path: Path
-) -> None:
-    path = staff_csv(tmp_path, [
-        *STAFF_ROWS,
-        ["Anna Two", "ANNA@practice.example", "active", "", ""],
-    ])
+def test_staff_duplicate_email_across_rows_names_both_rows(engine: Engine, tmp_path: Path) -> None:
+    path = staff_csv(
+        tmp_path,
+        [
+            *STAFF_ROWS,
+            ["Anna Two", "ANNA@practice.example", "active", "", ""],
+        ],
+    )
     error = only_error(rejected(load_staff, engine, path))
     assert (error.row, error.column) == (6, "emails")
     assert "anna@practice.example is also on row 2" in error.reason
@@ -248,13 +317,16 @@ def test_staff_duplicate_email_across_rows_names_both_rows(
 def test_staff_every_bad_row_is_reported_and_nothing_is_written(
     engine: Engine, tmp_path: Path
 ) -> None:
-    path = staff_csv(tmp_path, [
-        STAFF_ROWS[0],
-        ["", "b@practice.example", "active", "", ""],
-        STAFF_ROWS[1],
-        ["Cy", "c@practice.example", "gone", "", ""],
-        ["Di", "bad-address", "left", "", ""],
-    ])
+    path = staff_csv(
+        tmp_path,
+        [
+            STAFF_ROWS[0],
+            ["", "b@practice.example", "active", "", ""],
+            STAFF_ROWS[1],
+            ["Cy", "c@practice.example", "gone", "", ""],
+            ["Di", "bad-address", "left", "", ""],
+        ],
+    )
     error = rejected(load_staff, engine, path)
     assert where(error) == [
         ("staff.csv", 3, "name"),
@@ -273,9 +345,12 @@ def test_one_bad_row_among_good_rows_leaves_the_database_unchanged(
 ) -> None:
     load_staff(engine, staff_csv(tmp_path))
     before = snapshot(engine)
-    changed = [["Anna Smyth", *STAFF_ROWS[0][1:]], *STAFF_ROWS[1:],
-               ["New Person", "new@practice.example", "active", "", ""],
-               ["Bad Person", "bad@practice.example", "left", "", ""]]
+    changed = [
+        ["Anna Smyth", *STAFF_ROWS[0][1:]],
+        *STAFF_ROWS[1:],
+        ["New Person", "new@practice.example", "active", "", ""],
+        ["Bad Person", "bad@practice.example", "left", "", ""],
+    ]
 
     error = rejected(load_staff, engine, staff_csv(tmp_path, changed, name="new.csv"))
 
@@ -291,8 +366,9 @@ def test_staff_missing_column_is_one_error(engine: Engine, tmp_path: Path) -> No
 
 
 def test_staff_left_without_left_on_column_says_so(engine: Engine, tmp_path: Path) -> None:
-    path = staff_csv(tmp_path, [["Anna", "a@practice.example", "left"]],
-                     header=["name", "emails", "status"])
+    path = staff_csv(
+        tmp_path, [["Anna", "a@practice.example", "left"]], header=["name", "emails", "status"]
+    )
     error = only_error(rejected(load_staff, engine, path))
     assert (error.row, error.column) == (2, "left_on")
     assert "the file has no left_on column" in error.reason
@@ -314,9 +390,7 @@ def test_zero_byte_file_is_refused(engine: Engine, tmp_path: Path) -> None:
     assert "the file is empty" in error.reason
 
 
-def test_staff_reimport_updates_in_place_with_stable_ids(
-    engine: Engine, tmp_path: Path
-) -> None:
+def test_staff_reimport_updates_in_place_with_stable_ids(engine: Engine, tmp_path: Path) -> None:
     load_staff(engine, staff_csv(tmp_path))
     first = {email: s.id for email, s in staff_by_email(engine).items()}
 
@@ -325,8 +399,7 @@ def test_staff_reimport_updates_in_place_with_stable_ids(
 
     rows = [
         # Anna's primary changes; her old primary is kept as an alias.
-        ["Anna Smith", "anna.s@practice.example; anna@practice.example", "active", "",
-         "partner"],
+        ["Anna Smith", "anna.s@practice.example; anna@practice.example", "active", "", "partner"],
         ["Ben Chen", "ben@practice.example", "left", "2025-06-30", "manager"],
         ["Cara Lee", "cara@practice.example", "left", "03/03/2025", "employee"],
         ["Fay Wu", "fay@practice.example", "active", "", "employee"],
@@ -355,8 +428,9 @@ def test_staff_missing_from_file_but_referenced_are_kept_as_left(
     load_staff(engine, staff_csv(tmp_path))
     dev_id = staff_by_email(engine)["dev@practice.example"].id
     with session_scope(engine) as session:
-        session.add(IntendedAccess(staff_id=dev_id, portal="xero", portal_org_id="!x7Kp2",
-                                   role="Adviser"))
+        session.add(
+            IntendedAccess(staff_id=dev_id, portal="xero", portal_org_id="!x7Kp2", role="Adviser")
+        )
 
     result = load_staff(engine, staff_csv(tmp_path, STAFF_ROWS[:3], name="fewer.csv"))
 
@@ -375,9 +449,17 @@ def test_staff_referenced_by_a_finding_is_not_deleted(engine: Engine, tmp_path: 
         session.add(org)
         session.flush()
         assert org.id is not None
-        session.add(Finding(org_id=org.id, identity="ben@practice.example", staff_id=ben_id,
-                            finding_class="managed", severity="ok", first_seen_at=now,
-                            last_seen_at=now))
+        session.add(
+            Finding(
+                org_id=org.id,
+                identity="ben@practice.example",
+                staff_id=ben_id,
+                finding_class="managed",
+                severity="ok",
+                first_seen_at=now,
+                last_seen_at=now,
+            )
+        )
 
     rows = [r for r in STAFF_ROWS if r[0] != "Ben Chen"]
     result = load_staff(engine, staff_csv(tmp_path, rows, name="no-ben.csv"))
@@ -389,8 +471,9 @@ def test_staff_referenced_by_a_finding_is_not_deleted(engine: Engine, tmp_path: 
 # -- clients -----------------------------------------------------------------------
 
 
-def clients_csv(tmp_path: Path, rows: Sequence[Sequence[Any]] = CLIENT_ROWS,
-                name: str = "clients.csv") -> Path:
+def clients_csv(
+    tmp_path: Path, rows: Sequence[Sequence[Any]] = CLIENT_ROWS, name: str = "clients.csv"
+) -> Path:
     return write_csv(tmp_path / name, CLIENT_HEADER, rows)
 
 
@@ -399,8 +482,9 @@ def client_state(engine: Engine) -> dict[str, tuple[Client, set[tuple[str, str]]
         links: dict[int, set[tuple[str, str]]] = {}
         for link in session.exec(select(ClientOrgLink)):
             links.setdefault(link.client_id, set()).add((link.portal, link.portal_org_id))
-        return {c.external_id: (c, links.get(c.id or 0, set()))
-                for c in session.exec(select(Client))}
+        return {
+            c.external_id: (c, links.get(c.id or 0, set())) for c in session.exec(select(Client))
+        }
 
 
 def test_clients_csv_imports_clients_and_links(engine: Engine, tmp_path: Path) -> None:
@@ -409,8 +493,11 @@ def test_clients_csv_imports_clients_and_links(engine: Engine, tmp_path: Path) -
     assert (result.kind, result.rows, result.created) == (ImportKind.CLIENTS, 3, 3)
     state = client_state(engine)
     kowhai, kowhai_links = state["C001"]
-    assert (kowhai.annual_fee, kowhai.archived, kowhai.client_manager) == (1200.5, False,
-                                                                           "Ben Chen")
+    assert (kowhai.annual_fee, kowhai.archived, kowhai.client_manager) == (
+        1200.5,
+        False,
+        "Ben Chen",
+    )
     assert kowhai.contact_email == "accounts@kowhai.example"
     assert kowhai_links == {("xero", "!x7Kp2"), ("qbo", "1234567890")}
     summit, summit_links = state["C002"]
@@ -443,30 +530,55 @@ def test_clients_xlsx_with_numbers_in_cells(engine: Engine, tmp_path: Path) -> N
     [
         (["", "Nameless", "", "", "", "", "", "", ""], "client_id", "a value is required"),
         (["C009", "", "", "", "", "", "", "", ""], "name", "a value is required"),
-        (["C001", "Again", "", "", "", "", "", "", ""], "client_id",
-         "C001 is also on row 2"),
-        (["C009", "X", "", "", "", "about 1k", "", "", ""], "annual_fee",
-         "'about 1k' is not an amount"),
+        (["C001", "Again", "", "", "", "", "", "", ""], "client_id", "C001 is also on row 2"),
+        (
+            ["C009", "X", "", "", "", "about 1k", "", "", ""],
+            "annual_fee",
+            "'about 1k' is not an amount",
+        ),
         (["C009", "X", "", "", "", "1.200,50", "", "", ""], "annual_fee", "is not an amount"),
         (["C009", "X", "", "", "", "", "maybe", "", ""], "archived", "'maybe' is not yes or no"),
-        (["C009", "X", "", "", "", "", "", "accounts at x", ""], "contact_email",
-         "is not an email address"),
-        (["C009", "X", "", "", "", "", "", "", "sage:123"], "linked_orgs",
-         "'sage' is not a portal"),
-        (["C009", "X", "", "", "", "", "", "", "!x7Kp3"], "linked_orgs",
-         "is not portal:org_id"),
-        (["C009", "X", "", "", "", "", "", "", "xero:x7Kp3"], "linked_orgs",
-         "did you mean !x7Kp3?"),
-        (["C009", "X", "", "", "", "", "", "", "xero:!x7Kp23"], "linked_orgs",
-         "is not a Xero org id"),
-        (["C009", "X", "", "", "", "", "", "", "qbo:123456789"], "linked_orgs",
-         "is not a QuickBooks org id"),
-        (["C009", "X", "", "", "", "", "", "", "qbo:12345678901234567890"], "linked_orgs",
-         "is not a QuickBooks org id"),
-        (["C009", "X", "", "", "", "", "", "", "myob:3f2b8c1e-5d4a-4c6b-9e2f"], "linked_orgs",
-         "is not a MYOB org id"),
-        (["C009", "X", "", "", "", "", "", "", "qbo:1234567890"], "linked_orgs",
-         "qbo:1234567890 is also linked on row 2 (client C001)"),
+        (
+            ["C009", "X", "", "", "", "", "", "accounts at x", ""],
+            "contact_email",
+            "is not an email address",
+        ),
+        (
+            ["C009", "X", "", "", "", "", "", "", "sage:123"],
+            "linked_orgs",
+            "'sage' is not a portal",
+        ),
+        (["C009", "X", "", "", "", "", "", "", "!x7Kp3"], "linked_orgs", "is not portal:org_id"),
+        (
+            ["C009", "X", "", "", "", "", "", "", "xero:x7Kp3"],
+            "linked_orgs",
+            "did you mean !x7Kp3?",
+        ),
+        (
+            ["C009", "X", "", "", "", "", "", "", "xero:!x7Kp23"],
+            "linked_orgs",
+            "is not a Xero org id",
+        ),
+        (
+            ["C009", "X", "", "", "", "", "", "", "qbo:123456789"],
+            "linked_orgs",
+            "is not a QuickBooks org id",
+        ),
+        (
+            ["C009", "X", "", "", "", "", "", "", "qbo:12345678901234567890"],
+            "linked_orgs",
+            "is not a QuickBooks org id",
+        ),
+        (
+            ["C009", "X", "", "", "", "", "", "", "myob:3f2b8c1e-5d4a-4c6b-9e2f"],
+            "linked_orgs",
+            "is not a MYOB org id",
+        ),
+        (
+            ["C009", "X", "", "", "", "", "", "", "qbo:1234567890"],
+            "linked_orgs",
+            "qbo:1234567890 is also linked on row 2 (client C001)",
+        ),
     ],
 )
 def test_clients_bad_row_is_named(
@@ -479,8 +591,10 @@ def test_clients_bad_row_is_named(
 
 
 def test_clients_xero_ids_differ_by_case(engine: Engine, tmp_path: Path) -> None:
-    rows = [["C1", "One", "", "", "", "", "", "", "xero:!qKTbB"],
-            ["C2", "Two", "", "", "", "", "", "", "xero:!QktBb"]]
+    rows = [
+        ["C1", "One", "", "", "", "", "", "", "xero:!qKTbB"],
+        ["C2", "Two", "", "", "", "", "", "", "xero:!QktBb"],
+    ]
     load_clients(engine, clients_csv(tmp_path, rows))
     assert client_state(engine)["C2"][1] == {("xero", "!QktBb")}
 
@@ -488,8 +602,11 @@ def test_clients_xero_ids_differ_by_case(engine: Engine, tmp_path: Path) -> None
 def test_clients_rounded_excel_number_is_refused(engine: Engine, tmp_path: Path) -> None:
     rows = [["C1", "One", "", "", "", "", "", "", "xero:!x7Kp2"]]
     path = write_xlsx(tmp_path / "clients.xlsx", CLIENT_HEADER, rows)
-    write_xlsx(tmp_path / "access.xlsx", ACCESS_HEADER,
-               [["anna@practice.example", "qbo", 9130352157364426789.0, "Adviser", None]])
+    write_xlsx(
+        tmp_path / "access.xlsx",
+        ACCESS_HEADER,
+        [["anna@practice.example", "qbo", 9130352157364426789.0, "Adviser", None]],
+    )
     load_staff(engine, staff_csv(tmp_path))
     load_clients(engine, path)
     error = only_error(rejected(load_access, engine, tmp_path / "access.xlsx"))
@@ -502,14 +619,21 @@ def test_empty_clients_file_is_refused(engine: Engine, tmp_path: Path) -> None:
     assert "would remove every client" in error.reason
 
 
-def test_clients_reimport_updates_in_place_and_moves_links(
-    engine: Engine, tmp_path: Path
-) -> None:
+def test_clients_reimport_updates_in_place_and_moves_links(engine: Engine, tmp_path: Path) -> None:
     load_clients(engine, clients_csv(tmp_path))
     ids = {key: client.id for key, (client, _) in client_state(engine).items()}
     rows = [
-        ["C001", "Kowhai Joinery Ltd", "Ben Chen", "Ben Chen", "Anna Smith", "$1,300", "no",
-         "", "xero:!x7Kp2"],
+        [
+            "C001",
+            "Kowhai Joinery Ltd",
+            "Ben Chen",
+            "Ben Chen",
+            "Anna Smith",
+            "$1,300",
+            "no",
+            "",
+            "xero:!x7Kp2",
+        ],
         ["C003", "Harbour Cafe", "", "", "", "", "", "", "qbo:1234567890"],
         ["C004", "New Client", "", "", "", "", "", "", ""],
     ]
@@ -531,16 +655,19 @@ def test_clients_reimport_updates_in_place_and_moves_links(
 # -- access ------------------------------------------------------------------------
 
 
-def access_csv(tmp_path: Path, rows: Sequence[Sequence[Any]] = ACCESS_ROWS,
-               name: str = "access.csv") -> Path:
+def access_csv(
+    tmp_path: Path, rows: Sequence[Sequence[Any]] = ACCESS_ROWS, name: str = "access.csv"
+) -> Path:
     return write_csv(tmp_path / name, ACCESS_HEADER, rows)
 
 
 def access_state(engine: Engine) -> list[tuple[str, str, str, str, list[str]]]:
     with session_scope(engine) as session:
         members = {s.id: s.name for s in session.exec(select(Staff))}
-        return sorted((members[a.staff_id], a.portal, a.portal_org_id, a.role,
-                       a.extra_permissions) for a in session.exec(select(IntendedAccess)))
+        return sorted(
+            (members[a.staff_id], a.portal, a.portal_org_id, a.role, a.extra_permissions)
+            for a in session.exec(select(IntendedAccess))
+        )
 
 
 @pytest.fixture
@@ -562,12 +689,15 @@ def test_access_csv_resolves_staff_by_any_address(roster: Engine, tmp_path: Path
 
 
 def test_access_xlsx(roster: Engine, tmp_path: Path) -> None:
-    rows = [["anna@practice.example", "Xero", "!x7Kp2", "Adviser", None],
-            ["cara@practice.example", "QBO", 1234567890, "Accountant", "Payroll admin"]]
+    rows = [
+        ["anna@practice.example", "Xero", "!x7Kp2", "Adviser", None],
+        ["cara@practice.example", "QBO", 1234567890, "Accountant", "Payroll admin"],
+    ]
     result = load_access(roster, write_xlsx(tmp_path / "access.xlsx", ACCESS_HEADER, rows))
     assert result.created == 2
     assert ("Cara Lee", "qbo", "1234567890", "Accountant", ["Payroll admin"]) in access_state(
-        roster)
+        roster
+    )
     assert any("Cara Lee has left the practice" in w for w in result.warnings)
 
 
@@ -588,23 +718,40 @@ def test_access_reimport_updates_roles(roster: Engine, tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("row", "column", "reason"),
     [
-        (["zoe@practice.example", "xero", "!x7Kp2", "Adviser", ""], "staff_email",
-         "'zoe@practice.example' is not an address of anyone in the staff roster"),
-        (["zoe at practice", "xero", "!x7Kp2", "Adviser", ""], "staff_email",
-         "is not an email address"),
+        (
+            ["zoe@practice.example", "xero", "!x7Kp2", "Adviser", ""],
+            "staff_email",
+            "'zoe@practice.example' is not an address of anyone in the staff roster",
+        ),
+        (
+            ["zoe at practice", "xero", "!x7Kp2", "Adviser", ""],
+            "staff_email",
+            "is not an email address",
+        ),
         (["", "xero", "!x7Kp2", "Adviser", ""], "staff_email", "a value is required"),
-        (["ben@practice.example", "netsuite", "123", "Adviser", ""], "portal",
-         "'netsuite' is not a portal"),
-        (["ben@practice.example", "xero", "x7Kp2", "Adviser", ""], "org_id",
-         "is not a Xero org id"),
-        (["ben@practice.example", "qbo", "12345", "Adviser", ""], "org_id",
-         "is not a QuickBooks org id"),
-        (["ben@practice.example", "myob", "1234567890", "Adviser", ""], "org_id",
-         "is not a MYOB org id"),
+        (
+            ["ben@practice.example", "netsuite", "123", "Adviser", ""],
+            "portal",
+            "'netsuite' is not a portal",
+        ),
+        (
+            ["ben@practice.example", "xero", "x7Kp2", "Adviser", ""],
+            "org_id",
+            "is not a Xero org id",
+        ),
+        (
+            ["ben@practice.example", "qbo", "12345", "Adviser", ""],
+            "org_id",
+            "is not a QuickBooks org id",
+        ),
+        (
+            ["ben@practice.example", "myob", "1234567890", "Adviser", ""],
+            "org_id",
+            "is not a MYOB org id",
+        ),
         (["ben@practice.example", "xero", "", "Adviser", ""], "org_id", "a value is required"),
         (["ben@practice.example", "xero", "!x7Kp2", "", ""], "role", "a value is required"),
-        (["anna.smith@gmail.example", "xero", "!x7Kp2", "Standard", ""], None,
-         "also on row 2"),
+        (["anna.smith@gmail.example", "xero", "!x7Kp2", "Standard", ""], None, "also on row 2"),
     ],
 )
 def test_access_bad_row_is_named(
@@ -623,8 +770,9 @@ def test_access_before_any_roster_is_refused(engine: Engine, tmp_path: Path) -> 
 
 
 def test_access_missing_columns_each_named(roster: Engine, tmp_path: Path) -> None:
-    path = write_csv(tmp_path / "access.csv", ["staff_email", "org_id"],
-                     [["anna@practice.example", "!x7Kp2"]])
+    path = write_csv(
+        tmp_path / "access.csv", ["staff_email", "org_id"], [["anna@practice.example", "!x7Kp2"]]
+    )
     error = rejected(load_access, roster, path)
     assert where(error) == [("access.csv", 1, "portal"), ("access.csv", 1, "role")]
 
@@ -633,17 +781,16 @@ def test_access_missing_columns_each_named(roster: Engine, tmp_path: Path) -> No
 
 
 def test_unknown_columns_are_ignored_with_a_warning(engine: Engine, tmp_path: Path) -> None:
-    path = write_csv(tmp_path / "staff.csv", [*STAFF_HEADER, "Phone"],
-                     [[*STAFF_ROWS[0], "021 555"]])
+    path = write_csv(
+        tmp_path / "staff.csv", [*STAFF_HEADER, "Phone"], [[*STAFF_ROWS[0], "021 555"]]
+    )
     result = load_staff(engine, path)
     assert result.created == 1
     assert len(result.warnings) == 1
     assert "'Phone' is not used" in result.warnings[0]
 
 
-def test_row_numbers_count_blank_rows_and_multiline_cells(
-    engine: Engine, tmp_path: Path
-) -> None:
+def test_row_numbers_count_blank_rows_and_multiline_cells(engine: Engine, tmp_path: Path) -> None:
     path = tmp_path / "staff.csv"
     path.write_text(
         "name,emails,status\n"
@@ -658,8 +805,9 @@ def test_row_numbers_count_blank_rows_and_multiline_cells(
 
 def test_csv_row_with_too_many_values_is_refused(engine: Engine, tmp_path: Path) -> None:
     path = tmp_path / "staff.csv"
-    path.write_text("name,emails,status\nSmith, Anna,anna@practice.example,active\n",
-                    encoding="utf-8")
+    path.write_text(
+        "name,emails,status\nSmith, Anna,anna@practice.example,active\n", encoding="utf-8"
+    )
     error = rejected(load_staff, engine, path)
     assert (2, None) in [(e.row, e.column) for e in error.errors]
     assert any("must be in double quotes" in e.reason for e in error.errors)
@@ -697,11 +845,10 @@ def test_rejection_report_is_readable_and_capped(engine: Engine, tmp_path: Path)
 # -- the public surface ------------------------------------------------------------
 
 
-def test_run_import_runs_each_kind_in_its_own_transaction(
-    engine: Engine, tmp_path: Path
-) -> None:
-    staff = run_import(engine, "staff", staff_csv(tmp_path), practice_domains=DOMAINS,
-                       actor="tester")
+def test_run_import_runs_each_kind_in_its_own_transaction(engine: Engine, tmp_path: Path) -> None:
+    staff = run_import(
+        engine, "staff", staff_csv(tmp_path), practice_domains=DOMAINS, actor="tester"
+    )
     clients = run_import(engine, ImportKind.CLIENTS, clients_csv(tmp_path))
     access = run_import(engine, "access", access_csv(tmp_path), practice_domains=DOMAINS)
     assert [r.created for r in (staff, clients, access)] == [4, 3, 3]
@@ -719,11 +866,13 @@ def test_sandbox_world_files_import_cleanly(engine: Engine, tmp_path: Path) -> N
     files = write_world(world, tmp_path / "world")
     results = [
         run_import(engine, kind, path, practice_domains=world.practice_domains)
-        for kind, path in (("staff", files.staff), ("clients", files.clients),
-                           ("access", files.access))
+        for kind, path in (
+            ("staff", files.staff),
+            ("clients", files.clients),
+            ("access", files.access),
+        )
     ]
-    assert [r.rows for r in results] == [len(world.staff), len(world.clients),
-                                         len(world.grants)]
+    assert [r.rows for r in results] == [len(world.staff), len(world.clients), len(world.grants)]
     with session_scope(engine) as session:
         links = len(session.exec(select(ClientOrgLink)).all())
     assert links == sum(1 for org in world.orgs if org.client_id)
@@ -732,8 +881,14 @@ def test_sandbox_world_files_import_cleanly(engine: Engine, tmp_path: Path) -> N
 def test_columns_document_every_kind() -> None:
     assert set(COLUMNS) == set(ImportKind)
     names = {kind: [c.name for c in specs] for kind, specs in COLUMNS.items()}
-    assert names[ImportKind.STAFF] == ["name", "emails", "aliases", "status", "left_on",
-                                       "practice_role"]
+    assert names[ImportKind.STAFF] == [
+        "name",
+        "emails",
+        "aliases",
+        "status",
+        "left_on",
+        "practice_role",
+    ]
     assert names[ImportKind.CLIENTS] == [*CLIENT_HEADER, "xero_org", "qbo_org", "myob_org"]
     assert names[ImportKind.ACCESS] == ACCESS_HEADER
     for specs in COLUMNS.values():
@@ -745,7 +900,8 @@ def test_exported_names() -> None:
     import agent.imports
 
     assert sorted(agent.imports.__all__) == sorted(
-        name for name in dir(agent.imports)
+        name
+        for name in dir(agent.imports)
         if not name.startswith("_") and name in agent.imports.__all__
     )
     for name in agent.imports.__all__:
@@ -757,9 +913,14 @@ def test_exported_names() -> None:
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("2025-03-03", date(2025, 3, 3)), ("03/03/2025", date(2025, 3, 3)),
-     ("4/3/2025", date(2025, 3, 4)), ("04.03.2025", date(2025, 3, 4)),
-     ("2025-03-04 00:00:00", date(2025, 3, 4)), (datetime(2025, 3, 4, 9), date(2025, 3, 4))],
+    [
+        ("2025-03-03", date(2025, 3, 3)),
+        ("03/03/2025", date(2025, 3, 3)),
+        ("4/3/2025", date(2025, 3, 4)),
+        ("04.03.2025", date(2025, 3, 4)),
+        ("2025-03-04 00:00:00", date(2025, 3, 4)),
+        (datetime(2025, 3, 4, 9), date(2025, 3, 4)),
+    ],
 )
 def test_parse_date(text: Any, expected: date) -> None:
     assert parse_date(text) == expected
@@ -767,8 +928,15 @@ def test_parse_date(text: Any, expected: date) -> None:
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("$1,200.50", 1200.5), ("1200", 1200.0), ("1,234,567", 1234567.0), ("-$5", -5.0),
-     ("($5.00)", -5.0), ("  $ 99 ", 99.0), (42, 42.0)],
+    [
+        ("$1,200.50", 1200.5),
+        ("1200", 1200.0),
+        ("1,234,567", 1234567.0),
+        ("-$5", -5.0),
+        ("($5.00)", -5.0),
+        ("  $ 99 ", 99.0),
+        (42, 42.0),
+    ],
 )
 def test_parse_money(text: Any, expected: float) -> None:
     assert parse_money(text) == expected

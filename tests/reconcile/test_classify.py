@@ -18,29 +18,45 @@ from agent.reconcile import (
 )
 
 DOMAIN = "harbourco.example"
-ANNA = StaffMember(1, "Anna Ashby", StaffStatus.ACTIVE, ("anna.ashby@harbourco.example",
-                                                         "anna@mailbox.example"))
-BEN = StaffMember(2, "Ben Brennan", StaffStatus.LEFT, ("ben.brennan@harbourco.example",),
-                  left_on=date(2026, 3, 3))
+ANNA = StaffMember(
+    1, "Anna Ashby", StaffStatus.ACTIVE, ("anna.ashby@harbourco.example", "anna@mailbox.example")
+)
+BEN = StaffMember(
+    2, "Ben Brennan", StaffStatus.LEFT, ("ben.brennan@harbourco.example",), left_on=date(2026, 3, 3)
+)
 CHLOE = StaffMember(3, "Chloé Chen", StaffStatus.ON_LEAVE, ("chloe.chen@harbourco.example",))
 ROBOT = "accessrecon.xero@harbourco.example"
 ORG = OrgFacts(Portal.XERO, "!abc12", "Kōwhai Bakery", client_name="Kōwhai Bakery")
 
 
 def practice(*grants: Grant) -> Practice:
-    return Practice(domains=frozenset({DOMAIN}), staff=(ANNA, BEN, CHLOE),
-                    agent_emails=frozenset({ROBOT}), grants=grants)
+    return Practice(
+        domains=frozenset({DOMAIN}),
+        staff=(ANNA, BEN, CHLOE),
+        agent_emails=frozenset({ROBOT}),
+        grants=grants,
+    )
 
 
-def grant(staff: StaffMember, role: str = "FINANCIALADVISER", *extras: str,
-          org: OrgFacts = ORG) -> Grant:
+def grant(
+    staff: StaffMember, role: str = "FINANCIALADVISER", *extras: str, org: OrgFacts = ORG
+) -> Grant:
     return Grant(staff.id, org.portal, org.portal_org_id, role, tuple(extras))
 
 
-def user(email: str, role: str = "FINANCIALADVISER", status: AccessStatus = AccessStatus.ACTIVE,
-         *extras: str) -> SeenUser:
-    return SeenUser(email=email, name=email.split("@")[0], role=role, status=status,
-                    extra_permissions=tuple(extras))
+def user(
+    email: str,
+    role: str = "FINANCIALADVISER",
+    status: AccessStatus = AccessStatus.ACTIVE,
+    *extras: str,
+) -> SeenUser:
+    return SeenUser(
+        email=email,
+        name=email.split("@")[0],
+        role=role,
+        status=status,
+        extra_permissions=tuple(extras),
+    )
 
 
 def classes(p: Practice, users: list[SeenUser], org: OrgFacts = ORG) -> dict[str, FindingClass]:
@@ -54,14 +70,16 @@ def test_granted_access_seen_as_granted_is_managed() -> None:
 
 def test_leaver_is_leaver_access_even_where_granted_and_on_an_unlinked_org() -> None:
     unlinked = OrgFacts(Portal.XERO, "!zzz99", "Nobody's org")
-    got = classes(practice(grant(BEN, org=unlinked)), [user("ben.brennan@harbourco.example")],
-                  org=unlinked)
+    got = classes(
+        practice(grant(BEN, org=unlinked)), [user("ben.brennan@harbourco.example")], org=unlinked
+    )
     assert got == {"ben.brennan@harbourco.example": FindingClass.LEAVER_ACCESS}
 
 
 def test_active_staff_without_a_grant_is_invited_direct_even_on_an_archived_client() -> None:
-    archived = OrgFacts(Portal.XERO, "!arc01", "Old Mill", client_name="Old Mill",
-                        client_archived=True)
+    archived = OrgFacts(
+        Portal.XERO, "!arc01", "Old Mill", client_name="Old Mill", client_archived=True
+    )
     got = classes(practice(), [user("anna.ashby@harbourco.example", "STANDARD")], org=archived)
     assert got == {"anna.ashby@harbourco.example": FindingClass.INVITED_DIRECT}
 
@@ -92,8 +110,11 @@ def test_roster_alias_matches_the_staff_member() -> None:
 
 @pytest.mark.parametrize(
     "raw",
-    ["ANNA.ASHBY@HARBOURCO.EXAMPLE", " anna.ashby+xero@harbourco.example",
-     "anna.ashby@harbourco.example\u00a0"],
+    [
+        "ANNA.ASHBY@HARBOURCO.EXAMPLE",
+        " anna.ashby+xero@harbourco.example",
+        "anna.ashby@harbourco.example\u00a0",
+    ],
 )
 def test_case_spaces_and_plus_tags_on_practice_domains_are_ignored(raw: str) -> None:
     assert normalise_email(raw, [DOMAIN]) == "anna.ashby@harbourco.example"
@@ -107,34 +128,48 @@ def test_plus_tags_are_dropped_on_every_domain() -> None:
 
 
 def test_a_leaver_reached_through_a_tagged_personal_alias_is_leaver_access() -> None:
-    ben = StaffMember(2, "Ben Brennan", StaffStatus.LEFT,
-                      ("ben.brennan@harbourco.example", "ben.brennan@gmail.example"))
+    ben = StaffMember(
+        2,
+        "Ben Brennan",
+        StaffStatus.LEFT,
+        ("ben.brennan@harbourco.example", "ben.brennan@gmail.example"),
+    )
     p = Practice(frozenset({DOMAIN}), (ANNA, ben), frozenset({ROBOT}))
-    seen = SeenUser("Ben.Brennan+Books@Gmail.example", "Ben Brennan", "STANDARD",
-                    AccessStatus.ACTIVE)
+    seen = SeenUser(
+        "Ben.Brennan+Books@Gmail.example", "Ben Brennan", "STANDARD", AccessStatus.ACTIVE
+    )
     (result,) = classify_all(p, [(ORG, [seen])])
     assert (result.identity, result.finding_class, result.staff_id) == (
-        "ben.brennan@gmail.example", FindingClass.LEAVER_ACCESS, 2)
+        "ben.brennan@gmail.example",
+        FindingClass.LEAVER_ACCESS,
+        2,
+    )
 
 
 def test_a_grant_to_a_tagged_alias_is_managed_and_the_primary_not_missing() -> None:
-    tagged = StaffMember(1, "Anna Ashby", StaffStatus.ACTIVE,
-                         ("anna.ashby@harbourco.example", "anna+ledgers@mailbox.example"))
+    tagged = StaffMember(
+        1,
+        "Anna Ashby",
+        StaffStatus.ACTIVE,
+        ("anna.ashby@harbourco.example", "anna+ledgers@mailbox.example"),
+    )
     p = Practice(frozenset({DOMAIN}), (tagged,), frozenset({ROBOT}), (grant(ANNA),))
     got = classes(p, [user("ANNA@mailbox.example")])
     assert got == {"anna@mailbox.example": FindingClass.MANAGED}
 
 
 def test_pending_invitation_is_access_and_marked_pending() -> None:
-    (result,) = classify_all(practice(), [(ORG, [user("anna.ashby@harbourco.example",
-                                                          status=AccessStatus.PENDING)])])
+    (result,) = classify_all(
+        practice(), [(ORG, [user("anna.ashby@harbourco.example", status=AccessStatus.PENDING)])]
+    )
     assert result.finding_class is FindingClass.INVITED_DIRECT
     assert result.access_status is AccessStatus.PENDING
 
 
 def test_declined_invitation_is_not_access_and_leaves_the_grant_missing() -> None:
-    got = classes(practice(grant(ANNA)), [user("anna.ashby@harbourco.example",
-                                                status=AccessStatus.DECLINED)])
+    got = classes(
+        practice(grant(ANNA)), [user("anna.ashby@harbourco.example", status=AccessStatus.DECLINED)]
+    )
     assert got == {"anna.ashby@harbourco.example": FindingClass.MISSING_EXPECTED}
 
 
@@ -149,10 +184,14 @@ def test_role_labels_and_codes_compare_equal() -> None:
 
 
 def test_extra_permissions_are_drift_only_where_the_grant_names_them() -> None:
-    seen = [user("anna.ashby@harbourco.example", "FINANCIALADVISER", AccessStatus.ACTIVE,
-                 "MANAGE_USERS")]
-    assert classes(practice(grant(ANNA)), seen)["anna.ashby@harbourco.example"] is \
-        FindingClass.MANAGED
+    seen = [
+        user(
+            "anna.ashby@harbourco.example", "FINANCIALADVISER", AccessStatus.ACTIVE, "MANAGE_USERS"
+        )
+    ]
+    assert (
+        classes(practice(grant(ANNA)), seen)["anna.ashby@harbourco.example"] is FindingClass.MANAGED
+    )
     named = practice(grant(ANNA, "Adviser", "Payroll admin"))
     assert classes(named, seen)["anna.ashby@harbourco.example"] is FindingClass.ROLE_DRIFT
 
@@ -161,10 +200,14 @@ def test_managed_access_on_archived_client_or_unlinked_org() -> None:
     archived = OrgFacts(Portal.XERO, "!abc12", "Old", client_name="Old", client_archived=True)
     unlinked = OrgFacts(Portal.XERO, "!abc12", "Nobody's")
     seen = [user("anna.ashby@harbourco.example")]
-    assert classes(practice(grant(ANNA)), seen, archived)["anna.ashby@harbourco.example"] is \
-        FindingClass.ARCHIVED_CLIENT_ACCESS
-    assert classes(practice(grant(ANNA)), seen, unlinked)["anna.ashby@harbourco.example"] is \
-        FindingClass.UNLINKED_ORG
+    assert (
+        classes(practice(grant(ANNA)), seen, archived)["anna.ashby@harbourco.example"]
+        is FindingClass.ARCHIVED_CLIENT_ACCESS
+    )
+    assert (
+        classes(practice(grant(ANNA)), seen, unlinked)["anna.ashby@harbourco.example"]
+        is FindingClass.UNLINKED_ORG
+    )
 
 
 def test_a_leavers_grant_no_longer_observed_is_not_missing() -> None:
@@ -174,20 +217,33 @@ def test_a_leavers_grant_no_longer_observed_is_not_missing() -> None:
 
 
 def test_who_can_remove_it() -> None:
-    results = classify_all(practice(grant(ANNA)), [(ORG, [
-        user("anna.ashby@harbourco.example"),
-        user("chloe.chen@harbourco.example", "STANDARD"),
-    ])])
+    results = classify_all(
+        practice(grant(ANNA)),
+        [
+            (
+                ORG,
+                [
+                    user("anna.ashby@harbourco.example"),
+                    user("chloe.chen@harbourco.example", "STANDARD"),
+                ],
+            )
+        ],
+    )
     by_identity = {r.identity: r.removable_by for r in results}
-    assert by_identity == {"anna.ashby@harbourco.example": "practice",
-                           "chloe.chen@harbourco.example": "client"}
+    assert by_identity == {
+        "anna.ashby@harbourco.example": "practice",
+        "chloe.chen@harbourco.example": "client",
+    }
 
 
 def test_an_identity_listed_twice_keeps_the_worse_class() -> None:
-    got = classes(practice(grant(ANNA)), [
-        user("anna.ashby@harbourco.example"),
-        user("ANNA.ASHBY@harbourco.example", "STANDARD"),
-    ])
+    got = classes(
+        practice(grant(ANNA)),
+        [
+            user("anna.ashby@harbourco.example"),
+            user("ANNA.ASHBY@harbourco.example", "STANDARD"),
+        ],
+    )
     assert got == {"anna.ashby@harbourco.example": FindingClass.ROLE_DRIFT}
 
 

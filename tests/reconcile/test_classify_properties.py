@@ -40,11 +40,23 @@ GRANTS = (
 )
 PRACTICE = Practice(frozenset({DOMAIN}), STAFF, frozenset({f"robot@{DOMAIN}"}), GRANTS)
 
-addresses = st.sampled_from([
-    f"anna@{DOMAIN}", f"ANNA+x@{DOMAIN}", "anna@mailbox.example", f"ben@{DOMAIN}",
-    f"chloe@{DOMAIN}", f"sam@{DOMAIN}", f"sam2@{DOMAIN}", f"temp@{DOMAIN}", f"robot@{DOMAIN}",
-    "sam@home.example", "anna.a@home.example", "owner@client.example", "support@xero.com",
-])
+addresses = st.sampled_from(
+    [
+        f"anna@{DOMAIN}",
+        f"ANNA+x@{DOMAIN}",
+        "anna@mailbox.example",
+        f"ben@{DOMAIN}",
+        f"chloe@{DOMAIN}",
+        f"sam@{DOMAIN}",
+        f"sam2@{DOMAIN}",
+        f"temp@{DOMAIN}",
+        f"robot@{DOMAIN}",
+        "sam@home.example",
+        "anna.a@home.example",
+        "owner@client.example",
+        "support@xero.com",
+    ]
+)
 users = st.builds(
     SeenUser,
     email=addresses,
@@ -53,8 +65,11 @@ users = st.builds(
     status=st.sampled_from(list(AccessStatus)),
     extra_permissions=st.sampled_from([(), ("MANAGE_USERS",), ("Payroll admin",)]),
 )
-worlds = st.lists(st.tuples(st.sampled_from(ORGS), st.lists(users, max_size=8)), max_size=3,
-                  unique_by=lambda pair: pair[0].portal_org_id)
+worlds = st.lists(
+    st.tuples(st.sampled_from(ORGS), st.lists(users, max_size=8)),
+    max_size=3,
+    unique_by=lambda pair: pair[0].portal_org_id,
+)
 
 
 def as_set(orgs: list[tuple[OrgFacts, list[SeenUser]]]) -> frozenset:
@@ -86,8 +101,11 @@ def test_one_identity_per_org_and_every_grant_accounted_for(orgs) -> None:
         for grant in GRANTS:
             if grant.portal_org_id != org.portal_org_id or grant.staff_id == 2:
                 continue
-            mine = [c for c in results if c.portal_org_id == org.portal_org_id
-                    and c.staff_id == grant.staff_id]
+            mine = [
+                c
+                for c in results
+                if c.portal_org_id == org.portal_org_id and c.staff_id == grant.staff_id
+            ]
             assert mine, "a current staff member's grant is either seen or missing_expected"
     assert all(c.identity != f"robot@{DOMAIN}" for c in results)
 
@@ -119,8 +137,10 @@ def test_probable_matches_never_carry_a_staff_id_and_always_a_candidate(orgs) ->
 DANA_PRIMARY = f"dana.whitlock@{DOMAIN}"
 ROBOT_LOGIN = f"accessrecon-robot@{DOMAIN}"
 XERO_ORG = OrgFacts(Portal.XERO, "!d1", "Dana's client", client_name="Dana's client")
-mailboxes = st.tuples(st.from_regex(r"[a-z][a-z0-9.]{0,10}", fullmatch=True),
-                      st.sampled_from([DOMAIN, "gmail.example", "mailbox.example"]))
+mailboxes = st.tuples(
+    st.from_regex(r"[a-z][a-z0-9.]{0,10}", fullmatch=True),
+    st.sampled_from([DOMAIN, "gmail.example", "mailbox.example"]),
+)
 #: (status, granted on the org, the class that must follow whatever the spelling)
 SCENARIOS = [
     (StaffStatus.LEFT, False, FindingClass.LEAVER_ACCESS),
@@ -136,15 +156,16 @@ def spelt(draw: st.DrawFn, local: str, domain: str) -> str:
     """One way a person or a portal writes the mailbox: any case, spaces around, a tag."""
     case = draw(st.sampled_from([str.lower, str.upper, str.title, str.swapcase]))
     tag = draw(st.one_of(st.just(""), st.from_regex(r"\+[A-Za-z0-9.]{0,6}", fullmatch=True)))
-    before, after = draw(st.sampled_from(["", " ", "\t", "\u00a0"])), draw(
-        st.sampled_from(["", " ", "\u2003", "\n"]))
+    before, after = (
+        draw(st.sampled_from(["", " ", "\t", "\u00a0"])),
+        draw(st.sampled_from(["", " ", "\u2003", "\n"])),
+    )
     return f"{before}{case(local + tag)}@{case(domain)}{after}"
 
 
 @settings(max_examples=200, deadline=None)
 @given(mailboxes, st.sampled_from(SCENARIOS), st.data())
-def test_how_either_side_spells_an_alias_never_changes_the_class(mailbox, scenario,
-                                                                 data) -> None:
+def test_how_either_side_spells_an_alias_never_changes_the_class(mailbox, scenario, data) -> None:
     """The roster's alias and the portal's address may each carry any case, spaces and
     plus-tag: the person is still matched, so a leaver is leaver_access (not a probable
     match), a grant is managed (its primary address not missing_expected), and no grant
@@ -153,11 +174,17 @@ def test_how_either_side_spells_an_alias_never_changes_the_class(mailbox, scenar
     status, granted, expected = scenario
     roster_side = data.draw(spelt(local, domain), label="roster")
     portal_side = data.draw(spelt(local, domain), label="portal")
-    dana = StaffMember(9, "Dana Whitlock", status, (DANA_PRIMARY, roster_side),
-                       date(2026, 3, 3) if status is StaffStatus.LEFT else None)
+    dana = StaffMember(
+        9,
+        "Dana Whitlock",
+        status,
+        (DANA_PRIMARY, roster_side),
+        date(2026, 3, 3) if status is StaffStatus.LEFT else None,
+    )
     grants = (Grant(9, Portal.XERO, "!d1", "STANDARD"),) if granted else ()
     practice = Practice(frozenset({DOMAIN}), (dana,), frozenset({ROBOT_LOGIN}), grants)
     seen = SeenUser(portal_side, "Dana Whitlock", "STANDARD", AccessStatus.ACTIVE)
     results = classify_all(practice, [(XERO_ORG, [seen])])
-    assert [(c.identity, c.finding_class, c.staff_id) for c in results] == \
-        [(f"{local}@{domain}", expected, 9)]
+    assert [(c.identity, c.finding_class, c.staff_id) for c in results] == [
+        (f"{local}@{domain}", expected, 9)
+    ]

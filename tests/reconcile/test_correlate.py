@@ -28,21 +28,27 @@ from agent.reconcile.identity import fold_name, name_keys
 from agent.reconcile.names import best_similarity
 
 DOMAINS = frozenset({"harbourco.example", "harbour-tax.example"})
-ANNA = StaffMember(1, "Anna Ashby", StaffStatus.ACTIVE,
-                   ("anna.ashby@harbourco.example", "anna@mailbox.example"))
+ANNA = StaffMember(
+    1, "Anna Ashby", StaffStatus.ACTIVE, ("anna.ashby@harbourco.example", "anna@mailbox.example")
+)
 CHLOE = StaffMember(2, "Chloé Chen", StaffStatus.ON_LEAVE, ("chloe.chen@harbour-tax.example",))
 SAM_1 = StaffMember(3, "Sam Patel", StaffStatus.ACTIVE, ("sam.patel@harbourco.example",))
 SAM_2 = StaffMember(4, "Sam Patel", StaffStatus.ACTIVE, ("sam.patel2@harbourco.example",))
-BEN = StaffMember(5, "Ben Brennan", StaffStatus.LEFT, ("ben.brennan@harbourco.example",),
-                  left_on=date(2026, 3, 3))
+BEN = StaffMember(
+    5, "Ben Brennan", StaffStatus.LEFT, ("ben.brennan@harbourco.example",), left_on=date(2026, 3, 3)
+)
 LUKASZ = StaffMember(6, "Łukasz Müller", StaffStatus.ACTIVE, ("lukasz@harbourco.example",))
 ROBOT = "accessrecon.xero@harbourco.example"
 ORG = OrgFacts(Portal.XERO, "!abc12", "Kōwhai Bakery", client_name="Kōwhai Bakery")
 
 
 def practice(*decisions: IdentityDecision) -> Practice:
-    return Practice(DOMAINS, (ANNA, CHLOE, SAM_1, SAM_2, BEN, LUKASZ),
-                    agent_emails=frozenset({ROBOT}), decisions=decisions)
+    return Practice(
+        DOMAINS,
+        (ANNA, CHLOE, SAM_1, SAM_2, BEN, LUKASZ),
+        agent_emails=frozenset({ROBOT}),
+        decisions=decisions,
+    )
 
 
 def match(email: str, name: str = "", *decisions: IdentityDecision):
@@ -50,15 +56,21 @@ def match(email: str, name: str = "", *decisions: IdentityDecision):
 
 
 def one(email: str, name: str, p: Practice | None = None):
-    (result,) = classify_all(p or practice(), [(ORG, [SeenUser(email, name, "STANDARD",
-                                                                 AccessStatus.ACTIVE)])])
+    (result,) = classify_all(
+        p or practice(), [(ORG, [SeenUser(email, name, "STANDARD", AccessStatus.ACTIVE)])]
+    )
     return result
 
 
-@pytest.mark.parametrize("raw", [
-    "Anna.Ashby@HarbourCo.example", "  anna.ashby+xero@harbourco.example ",
-    "anna@MAILBOX.example", "ａｎｎａ.ａｓｈｂｙ@harbourco.example",
-])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "Anna.Ashby@HarbourCo.example",
+        "  anna.ashby+xero@harbourco.example ",
+        "anna@MAILBOX.example",
+        "ａｎｎａ.ａｓｈｂｙ@harbourco.example",
+    ],
+)
 def test_addresses_match_the_roster_however_written(raw: str) -> None:
     found = match(raw, "someone else entirely")
     assert found.kind is MatchKind.STAFF
@@ -77,8 +89,18 @@ def test_a_practice_address_is_never_a_probable_match_even_with_a_staff_name() -
     assert result.candidates == ()
 
 
-@pytest.mark.parametrize("name", ["Anna Ashby", "Ashby, Anna", "ANNA ASHBY", "A. Ashby",
-                                  "Ashby, A.", "Anna Maria Ashby", "Ana Ashby"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Anna Ashby",
+        "Ashby, Anna",
+        "ANNA ASHBY",
+        "A. Ashby",
+        "Ashby, A.",
+        "Anna Maria Ashby",
+        "Ana Ashby",
+    ],
+)
 def test_names_like_a_staff_members_are_probable_matches(name: str) -> None:
     result = one("anna.home@gmail.example", name)
     assert result.finding_class is FindingClass.PROBABLE_MATCH
@@ -94,8 +116,7 @@ def test_diacritics_are_folded(name: str) -> None:
     assert found.candidates[0].staff_id == LUKASZ.id
 
 
-@pytest.mark.parametrize("name", ["Anna Bakery", "Anna", "Ashby", "B. Ashby", "Marge Ashworth",
-                                  ""])
+@pytest.mark.parametrize("name", ["Anna Bakery", "Anna", "Ashby", "B. Ashby", "Marge Ashworth", ""])
 def test_names_not_close_enough_are_client_users(name: str) -> None:
     assert one("someone@kowhai.example", name).finding_class is FindingClass.CLIENT_USER
 
@@ -136,27 +157,30 @@ def test_a_roster_address_outranks_a_confirmation_naming_someone_else() -> None:
 
 def test_a_rejection_removes_only_that_candidate_for_that_address() -> None:
     reject_one = IdentityDecision("sam@home.example", SAM_1.id, confirmed=False)
-    assert [c.staff_id for c in match("sam@home.example", "Sam Patel", reject_one).candidates] \
-        == [SAM_2.id]
+    assert [c.staff_id for c in match("sam@home.example", "Sam Patel", reject_one).candidates] == [
+        SAM_2.id
+    ]
     assert len(match("other@home.example", "Sam Patel", reject_one).candidates) == 2
     reject_both = IdentityDecision("sam@home.example", SAM_2.id, confirmed=False)
-    assert match("sam@home.example", "Sam Patel", reject_one, reject_both).kind is \
-        MatchKind.NONE
+    assert match("sam@home.example", "Sam Patel", reject_one, reject_both).kind is MatchKind.NONE
 
 
 def test_a_name_seen_before_still_honours_a_rejection_for_another_address() -> None:
     """One run remembers a name's candidates; a rejection is per address, never cached away."""
-    correlator = Correlator(practice(IdentityDecision("sam@home.example", SAM_1.id,
-                                                      confirmed=False)))
+    correlator = Correlator(
+        practice(IdentityDecision("sam@home.example", SAM_1.id, confirmed=False))
+    )
     first = correlator.match("other@home.example", "Sam Patel")
     assert {c.staff_id for c in first.candidates} == {SAM_1.id, SAM_2.id}
-    assert [c.staff_id for c in correlator.match("sam@home.example", "Sam Patel").candidates] \
-        == [SAM_2.id]
+    assert [c.staff_id for c in correlator.match("sam@home.example", "Sam Patel").candidates] == [
+        SAM_2.id
+    ]
     assert correlator.match("third@home.example", "Sam Patel").candidates == first.candidates
 
 
-@pytest.mark.parametrize("email", ["support@xero.com", "Accountant.Support@INTUIT.com",
-                                   "help@au.myob.com"])
+@pytest.mark.parametrize(
+    "email", ["support@xero.com", "Accountant.Support@INTUIT.com", "help@au.myob.com"]
+)
 def test_portal_support_users_are_client_users_with_a_note(email: str) -> None:
     result = one(email, "Anna Ashby")
     assert result.finding_class is FindingClass.CLIENT_USER
@@ -179,8 +203,9 @@ def test_similarity_is_symmetric_in_word_order_and_bounded() -> None:
 
 
 names = st.sampled_from(["Anna", "Ana", "Sam", "Ben", "Chloe", "Lukasz", "A.", "S.", "Marge"])
-surnames = st.sampled_from(["Ashby", "Ashbey", "Patel", "Brennan", "Chen", "Muller",
-                            "Mueller", "Bakery", "Ashworth"])
+surnames = st.sampled_from(
+    ["Ashby", "Ashbey", "Patel", "Brennan", "Chen", "Muller", "Mueller", "Bakery", "Ashworth"]
+)
 shown = st.one_of(
     st.builds(lambda g, f: f"{g} {f}", names, surnames),
     st.builds(lambda g, f: f"{f}, {g}", names, surnames),

@@ -18,8 +18,9 @@ from agent.reconcile.identity import (
 
 DOMAINS = ("harbourco.example", "harbour-tax.example")
 local_parts = st.text(st.characters(codec="utf-8", exclude_characters="@"), max_size=20)
-domains = st.one_of(st.sampled_from(DOMAINS), st.sampled_from(["kowhai.example", "gmail.com"]),
-                    st.text(max_size=15))
+domains = st.one_of(
+    st.sampled_from(DOMAINS), st.sampled_from(["kowhai.example", "gmail.com"]), st.text(max_size=15)
+)
 addresses = st.builds(lambda local, domain: f"{local}@{domain}", local_parts, domains)
 any_text = st.one_of(addresses, st.text(max_size=40))
 spaces = st.sampled_from(["", " ", "\t", "\u00a0", "  \u2003"])
@@ -35,14 +36,17 @@ def test_normalising_twice_changes_nothing(raw: str) -> None:
 @settings(deadline=None)
 @given(addresses, spaces, spaces)
 def test_case_and_surrounding_spaces_never_matter(raw: str, before: str, after: str) -> None:
-    assert normalise_email(f"{before}{raw.upper()}{after}", DOMAINS) == \
-        normalise_email(raw.upper(), DOMAINS)
+    assert normalise_email(f"{before}{raw.upper()}{after}", DOMAINS) == normalise_email(
+        raw.upper(), DOMAINS
+    )
     assert normalise_email(raw.upper(), DOMAINS) == normalise_email(raw.lower().upper(), DOMAINS)
 
 
 plain_locals = st.from_regex(r"[a-z][a-z0-9._-]{0,10}", fullmatch=True)
-plain_domains = st.one_of(st.sampled_from([*DOMAINS, "kowhai.example", "gmail.com"]),
-                          st.from_regex(r"[a-z0-9-]{1,10}\.[a-z]{2,6}", fullmatch=True))
+plain_domains = st.one_of(
+    st.sampled_from([*DOMAINS, "kowhai.example", "gmail.com"]),
+    st.from_regex(r"[a-z0-9-]{1,10}\.[a-z]{2,6}", fullmatch=True),
+)
 tags = st.text(st.characters(codec="utf-8", exclude_characters="@"), max_size=10)
 cases = st.sampled_from([str.lower, str.upper, str.title, str.swapcase])
 
@@ -55,11 +59,25 @@ def test_plus_tags_are_dropped_on_every_domain(local: str, tag: str, domain: str
 
 
 @settings(deadline=None)
-@given(plain_locals, plain_domains, st.sampled_from(["", "+", "+books", "+Xero+2"]),
-       st.sampled_from(["", "+", "+ledger", "+a.b"]), cases, cases, spaces, spaces)
+@given(
+    plain_locals,
+    plain_domains,
+    st.sampled_from(["", "+", "+books", "+Xero+2"]),
+    st.sampled_from(["", "+", "+ledger", "+a.b"]),
+    cases,
+    cases,
+    spaces,
+    spaces,
+)
 def test_every_spelling_of_one_mailbox_is_one_address(
-    local: str, domain: str, tag_a: str, tag_b: str, case_a: Callable[[str], str],
-    case_b: Callable[[str], str], before: str, after: str,
+    local: str,
+    domain: str,
+    tag_a: str,
+    tag_b: str,
+    case_a: Callable[[str], str],
+    case_b: Callable[[str], str],
+    before: str,
+    after: str,
 ) -> None:
     """Two spellings of a mailbox, one on the roster and one in a portal, always meet."""
     one = normalise_email(case_a(f"{local}{tag_a}@{domain}"), DOMAINS)
@@ -85,8 +103,10 @@ def test_folding_a_name_twice_changes_nothing(raw: str) -> None:
 
 
 @settings(deadline=None)
-@given(st.from_regex(r"[A-Z][a-z]{1,10}", fullmatch=True),
-       st.from_regex(r"[A-Z][a-z]{1,10}", fullmatch=True))
+@given(
+    st.from_regex(r"[A-Z][a-z]{1,10}", fullmatch=True),
+    st.from_regex(r"[A-Z][a-z]{1,10}", fullmatch=True),
+)
 def test_surname_first_is_the_same_name(given_name: str, family: str) -> None:
     assert name_key(f"{family}, {given_name}").words == name_key(f"{given_name} {family}").words
 
@@ -98,12 +118,16 @@ def test_diacritics_and_special_letters_fold() -> None:
 
 
 @settings(deadline=None, max_examples=500)
-@given(st.one_of(st.text(st.characters(max_codepoint=127), max_size=30),
-                 st.builds(lambda a, b: f"{a}@{b}", st.text(st.characters(max_codepoint=127),
-                                                            max_size=12),
-                           st.sampled_from([*DOMAINS, "kowhai.example", "x.", " y.com ",
-                                            "a\tb.com", "b.com\n"]))))
+@given(
+    st.one_of(
+        st.text(st.characters(max_codepoint=127), max_size=30),
+        st.builds(
+            lambda a, b: f"{a}@{b}",
+            st.text(st.characters(max_codepoint=127), max_size=12),
+            st.sampled_from([*DOMAINS, "kowhai.example", "x.", " y.com ", "a\tb.com", "b.com\n"]),
+        ),
+    )
+)
 def test_the_fast_path_for_plain_addresses_agrees_with_the_full_one(raw: str) -> None:
     text = raw.strip().lower()
-    assert normalise_with(raw, practice_domain_set(DOMAINS)) == \
-        _tidy(text)
+    assert normalise_with(raw, practice_domain_set(DOMAINS)) == _tidy(text)

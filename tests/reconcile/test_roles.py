@@ -25,32 +25,40 @@ BEN = StaffMember(2, "Ben Brennan", StaffStatus.LEFT, (f"ben@{DOMAIN}",))
 ROBOT = f"robot@{DOMAIN}"
 
 
-@pytest.mark.parametrize(("portal", "raw", "code"), [
-    (Portal.MYOB, "Administrator", "MANAGE_USERS"),
-    (Portal.MYOB, "Payroll", "PAYROLL_ADMIN"),
-    (Portal.MYOB, "Banking", "BANKING"),
-    (Portal.XERO, "Manage users", "MANAGE_USERS"),
-    (Portal.XERO, "PAYROLL_ADMIN", "PAYROLL_ADMIN"),
-    (Portal.QBO, "Primary admin", "PRIMARY_ADMIN"),
-    (Portal.XERO, "Some new thing", "SOME NEW THING"),
-])
-def test_each_portals_permissions_fold_to_one_vocabulary(portal: Portal, raw: str,
-                                                         code: str) -> None:
+@pytest.mark.parametrize(
+    ("portal", "raw", "code"),
+    [
+        (Portal.MYOB, "Administrator", "MANAGE_USERS"),
+        (Portal.MYOB, "Payroll", "PAYROLL_ADMIN"),
+        (Portal.MYOB, "Banking", "BANKING"),
+        (Portal.XERO, "Manage users", "MANAGE_USERS"),
+        (Portal.XERO, "PAYROLL_ADMIN", "PAYROLL_ADMIN"),
+        (Portal.QBO, "Primary admin", "PRIMARY_ADMIN"),
+        (Portal.XERO, "Some new thing", "SOME NEW THING"),
+    ],
+)
+def test_each_portals_permissions_fold_to_one_vocabulary(
+    portal: Portal, raw: str, code: str
+) -> None:
     assert extra_permission_codes([raw], portal) == {code}
 
 
-@pytest.mark.parametrize(("portal", "role", "extras", "manages"), [
-    (Portal.QBO, "Primary admin", (), True),
-    (Portal.QBO, "Company admin", (), True),
-    (Portal.QBO, "Standard all access", (), False),
-    (Portal.MYOB, "File user", ("Administrator",), True),
-    (Portal.MYOB, "File user", ("Invoicing",), False),
-    (Portal.MYOB, "Online admin", (), True),
-    (Portal.XERO, "FINANCIALADVISER", (), False),
-    (Portal.XERO, "FINANCIALADVISER", ("MANAGE_USERS",), True),
-])
-def test_who_can_manage_users(portal: Portal, role: str, extras: tuple[str, ...],
-                              manages: bool) -> None:
+@pytest.mark.parametrize(
+    ("portal", "role", "extras", "manages"),
+    [
+        (Portal.QBO, "Primary admin", (), True),
+        (Portal.QBO, "Company admin", (), True),
+        (Portal.QBO, "Standard all access", (), False),
+        (Portal.MYOB, "File user", ("Administrator",), True),
+        (Portal.MYOB, "File user", ("Invoicing",), False),
+        (Portal.MYOB, "Online admin", (), True),
+        (Portal.XERO, "FINANCIALADVISER", (), False),
+        (Portal.XERO, "FINANCIALADVISER", ("MANAGE_USERS",), True),
+    ],
+)
+def test_who_can_manage_users(
+    portal: Portal, role: str, extras: tuple[str, ...], manages: bool
+) -> None:
     assert can_manage_users(portal, role, extras) is manages
 
 
@@ -60,8 +68,10 @@ def test_the_primary_admin_is_a_permission_of_its_own() -> None:
 
 def classify(org: OrgFacts, users: list[SeenUser], *grants: Grant) -> dict[str, tuple]:
     practice = Practice(frozenset({DOMAIN}), (ANNA, BEN), frozenset({ROBOT}), grants)
-    return {c.identity: (c.finding_class, c.removable_by)
-            for c in classify_all(practice, [(org, users)])}
+    return {
+        c.identity: (c.finding_class, c.removable_by)
+        for c in classify_all(practice, [(org, users)])
+    }
 
 
 MYOB = OrgFacts(Portal.MYOB, "uuid-1", "Kōwhai", client_name="Kōwhai")
@@ -69,8 +79,15 @@ XERO = OrgFacts(Portal.XERO, "!x", "Old Mill", client_name="Old Mill")
 
 
 def test_myob_roles_are_drift_only_where_the_grant_names_them() -> None:
-    seen = [SeenUser(f"anna@{DOMAIN}", "Anna", "Online admin", AccessStatus.ACTIVE,
-                     ("Administrator", "Payroll"))]
+    seen = [
+        SeenUser(
+            f"anna@{DOMAIN}",
+            "Anna",
+            "Online admin",
+            AccessStatus.ACTIVE,
+            ("Administrator", "Payroll"),
+        )
+    ]
     plain = Grant(1, Portal.MYOB, "uuid-1", "Online admin")
     assert classify(MYOB, seen, plain)[f"anna@{DOMAIN}"][0] is FindingClass.MANAGED
     named = Grant(1, Portal.MYOB, "uuid-1", "Online admin", ("Administrator",))
@@ -82,11 +99,11 @@ def test_myob_roles_are_drift_only_where_the_grant_names_them() -> None:
 def test_the_practice_can_remove_what_it_did_not_grant_when_it_manages_users() -> None:
     leaver = SeenUser(f"ben@{DOMAIN}", "Ben", "STANDARD", AccessStatus.ACTIVE)
     owner = SeenUser("owner@oldmill.example", "Otis", "STANDARD", AccessStatus.ACTIVE)
-    without = classify(XERO, [leaver, owner,
-                              SeenUser(ROBOT, "Robot", "FINANCIALADVISER", AccessStatus.ACTIVE)])
+    without = classify(
+        XERO, [leaver, owner, SeenUser(ROBOT, "Robot", "FINANCIALADVISER", AccessStatus.ACTIVE)]
+    )
     assert without[f"ben@{DOMAIN}"] == (FindingClass.LEAVER_ACCESS, "client")
-    managing = SeenUser(ROBOT, "Robot", "FINANCIALADVISER", AccessStatus.ACTIVE,
-                        ("MANAGE_USERS",))
+    managing = SeenUser(ROBOT, "Robot", "FINANCIALADVISER", AccessStatus.ACTIVE, ("MANAGE_USERS",))
     with_it = classify(XERO, [leaver, owner, managing])
     assert with_it[f"ben@{DOMAIN}"] == (FindingClass.LEAVER_ACCESS, "practice")
     assert with_it["owner@oldmill.example"] == (FindingClass.CLIENT_USER, "practice")
@@ -94,10 +111,12 @@ def test_the_practice_can_remove_what_it_did_not_grant_when_it_manages_users() -
 
 def test_a_leavers_or_a_pending_managers_rights_do_not_count_for_the_practice() -> None:
     owner = SeenUser("owner@oldmill.example", "Otis", "STANDARD", AccessStatus.ACTIVE)
-    leaver = SeenUser(f"ben@{DOMAIN}", "Ben", "FINANCIALADVISER", AccessStatus.ACTIVE,
-                      ("MANAGE_USERS",))
-    pending = SeenUser(f"anna@{DOMAIN}", "Anna", "FINANCIALADVISER", AccessStatus.PENDING,
-                       ("MANAGE_USERS",))
+    leaver = SeenUser(
+        f"ben@{DOMAIN}", "Ben", "FINANCIALADVISER", AccessStatus.ACTIVE, ("MANAGE_USERS",)
+    )
+    pending = SeenUser(
+        f"anna@{DOMAIN}", "Anna", "FINANCIALADVISER", AccessStatus.PENDING, ("MANAGE_USERS",)
+    )
     assert classify(XERO, [owner, leaver, pending])["owner@oldmill.example"][1] == "client"
 
 
@@ -110,38 +129,60 @@ def test_granted_access_is_always_the_practices_to_remove() -> None:
 # -- MYOB: a user type and a set of Roles, compared only where the grant names them ------
 
 
-def myob_class(grant_role: str, grant_roles: tuple[str, ...], seen_type: str,
-               seen_roles: tuple[str, ...]) -> FindingClass:
+def myob_class(
+    grant_role: str, grant_roles: tuple[str, ...], seen_type: str, seen_roles: tuple[str, ...]
+) -> FindingClass:
     seen = [SeenUser(f"anna@{DOMAIN}", "Anna", seen_type, AccessStatus.ACTIVE, seen_roles)]
     got = classify(MYOB, seen, Grant(1, Portal.MYOB, "uuid-1", grant_role, grant_roles))
     return got[f"anna@{DOMAIN}"][0]
 
 
-@pytest.mark.parametrize(("grant_role", "grant_roles", "seen_type", "seen_roles", "expected"), [
-    # roles only: the user type is not compared, whatever it is (an Online admin's
-    # implied Manage users included)
-    ("", ("Payroll", "Invoicing"), "Online admin", ("Payroll", "Invoicing"),
-     FindingClass.MANAGED),
-    ("", ("Administrator",), "File user", ("Administrator",), FindingClass.MANAGED),
-    # the same set in another order, case and spacing
-    ("", ("Invoicing", "Administrator", "Payroll"), "File user",
-     ("payroll", "ADMINISTRATOR", " Invoicing "), FindingClass.MANAGED),
-    # different roles
-    ("", ("Payroll",), "Online admin", ("Payroll", "Invoicing"), FindingClass.ROLE_DRIFT),
-    ("", ("Payroll", "Banking"), "File user", ("Payroll",), FindingClass.ROLE_DRIFT),
-    # the user type named and different
-    ("Online admin", ("Payroll",), "File user", ("Payroll",), FindingClass.ROLE_DRIFT),
-    ("FILE_USER", (), "Online admin", ("Administrator",), FindingClass.ROLE_DRIFT),
-    # the user type only: the roles are not compared
-    ("Online admin", (), "Online admin", ("Banking", "Whatever else"), FindingClass.MANAGED),
-    # roles our taxonomy does not know, compared by folded text
-    ("", ("Accountant",), "File user", ("accountant",), FindingClass.MANAGED),
-    ("File user", ("Accountant", "Stock take"), "File user", ("Stock-take", "ACCOUNTANT"),
-     FindingClass.MANAGED),
-    ("", ("Accountant",), "File user", ("Auditor",), FindingClass.ROLE_DRIFT),
-])
+@pytest.mark.parametrize(
+    ("grant_role", "grant_roles", "seen_type", "seen_roles", "expected"),
+    [
+        # roles only: the user type is not compared, whatever it is (an Online admin's
+        # implied Manage users included)
+        (
+            "",
+            ("Payroll", "Invoicing"),
+            "Online admin",
+            ("Payroll", "Invoicing"),
+            FindingClass.MANAGED,
+        ),
+        ("", ("Administrator",), "File user", ("Administrator",), FindingClass.MANAGED),
+        # the same set in another order, case and spacing
+        (
+            "",
+            ("Invoicing", "Administrator", "Payroll"),
+            "File user",
+            ("payroll", "ADMINISTRATOR", " Invoicing "),
+            FindingClass.MANAGED,
+        ),
+        # different roles
+        ("", ("Payroll",), "Online admin", ("Payroll", "Invoicing"), FindingClass.ROLE_DRIFT),
+        ("", ("Payroll", "Banking"), "File user", ("Payroll",), FindingClass.ROLE_DRIFT),
+        # the user type named and different
+        ("Online admin", ("Payroll",), "File user", ("Payroll",), FindingClass.ROLE_DRIFT),
+        ("FILE_USER", (), "Online admin", ("Administrator",), FindingClass.ROLE_DRIFT),
+        # the user type only: the roles are not compared
+        ("Online admin", (), "Online admin", ("Banking", "Whatever else"), FindingClass.MANAGED),
+        # roles our taxonomy does not know, compared by folded text
+        ("", ("Accountant",), "File user", ("accountant",), FindingClass.MANAGED),
+        (
+            "File user",
+            ("Accountant", "Stock take"),
+            "File user",
+            ("Stock-take", "ACCOUNTANT"),
+            FindingClass.MANAGED,
+        ),
+        ("", ("Accountant",), "File user", ("Auditor",), FindingClass.ROLE_DRIFT),
+    ],
+)
 def test_myob_drift_is_a_difference_in_what_the_grant_names(
-    grant_role: str, grant_roles: tuple[str, ...], seen_type: str, seen_roles: tuple[str, ...],
+    grant_role: str,
+    grant_roles: tuple[str, ...],
+    seen_type: str,
+    seen_roles: tuple[str, ...],
     expected: FindingClass,
 ) -> None:
     assert myob_class(grant_role, grant_roles, seen_type, seen_roles) is expected
@@ -154,16 +195,22 @@ def test_a_myob_roles_only_grant_reads_well_when_it_drifts_or_goes_missing() -> 
     (drift,) = classify_all(practice, [(MYOB, [seen])])
     assert drift.finding_class is FindingClass.ROLE_DRIFT
     assert drift.intended_role == ""
-    assert drift.detail == ("granted roles Administrator, Payroll, "
-                            "has File user with roles Payroll")
+    assert drift.detail == (
+        "granted roles Administrator, Payroll, has File user with roles Payroll"
+    )
     (missing,) = classify_all(practice, [(MYOB, [])])
     assert missing.finding_class is FindingClass.MISSING_EXPECTED
     assert missing.detail.startswith("granted roles Administrator, Payroll by the practice")
 
 
-myob_roles = st.lists(st.sampled_from(["Administrator", "Payroll", "Invoicing", "Banking",
-                                       "Accountant", "Stock take"]),
-                      min_size=1, max_size=4, unique=True)
+myob_roles = st.lists(
+    st.sampled_from(
+        ["Administrator", "Payroll", "Invoicing", "Banking", "Accountant", "Stock take"]
+    ),
+    min_size=1,
+    max_size=4,
+    unique=True,
+)
 spellings = st.sampled_from([str, str.upper, str.lower, lambda r: f"  {r} "])
 
 
@@ -174,5 +221,6 @@ def test_a_myob_roles_only_grant_never_drifts_on_order_spelling_or_user_type(
 ) -> None:
     shown = [spell(r) for r in rnd.sample(roles, len(roles))]
     assert myob_class("", tuple(roles), seen_type, tuple(shown)) is FindingClass.MANAGED
-    assert myob_class("", tuple(roles), seen_type, (*shown, "Purchasing")) is \
-        FindingClass.ROLE_DRIFT
+    assert (
+        myob_class("", tuple(roles), seen_type, (*shown, "Purchasing")) is FindingClass.ROLE_DRIFT
+    )

@@ -27,32 +27,48 @@ from sandbox.generate import generate_world
 from sandbox.world import World, WorldUser
 from tests.scoring import imperfect, score
 
-STATUS = {"ACTIVE": AccessStatus.ACTIVE, "Active": AccessStatus.ACTIVE,
-          "PENDING": AccessStatus.PENDING, "Invited": AccessStatus.PENDING,
-          "INVITED": AccessStatus.PENDING, "DECLINED": AccessStatus.DECLINED,
-          "Inactive": AccessStatus.INACTIVE}
+STATUS = {
+    "ACTIVE": AccessStatus.ACTIVE,
+    "Active": AccessStatus.ACTIVE,
+    "PENDING": AccessStatus.PENDING,
+    "Invited": AccessStatus.PENDING,
+    "INVITED": AccessStatus.PENDING,
+    "DECLINED": AccessStatus.DECLINED,
+    "Inactive": AccessStatus.INACTIVE,
+}
 SEEDS = [1, 7, 23, 99]
 
 
 def practice_of(world: World) -> Practice:
     domains = frozenset(world.practice_domains)
     staff = tuple(
-        StaffMember(i, s.name, StaffStatus(s.status),
-                    tuple(normalise_email(e, domains) for e in s.emails),
-                    date.fromisoformat(s.left_on) if s.left_on else None)
+        StaffMember(
+            i,
+            s.name,
+            StaffStatus(s.status),
+            tuple(normalise_email(e, domains) for e in s.emails),
+            date.fromisoformat(s.left_on) if s.left_on else None,
+        )
         for i, s in enumerate(world.staff, start=1)
     )
     ids = {normalise_email(e, domains): m.id for m in staff for e in m.emails}
-    grants = tuple(Grant(ids[normalise_email(g.staff_email, domains)], Portal(g.portal),
-                         g.org_id, g.role, tuple(g.extra_permissions)) for g in world.grants)
+    grants = tuple(
+        Grant(
+            ids[normalise_email(g.staff_email, domains)],
+            Portal(g.portal),
+            g.org_id,
+            g.role,
+            tuple(g.extra_permissions),
+        )
+        for g in world.grants
+    )
     return Practice(domains, staff, frozenset(lg.email for lg in world.logins), grants)
 
 
 def seen_user(portal: str, user: WorldUser) -> SeenUser:
     """A world user as a scraper reports it: MYOB's roles list is its extra permissions."""
     extras = user.myob_roles if portal == "myob" else user.extra_permissions
-    return SeenUser(user.email, user.name, user.role, STATUS[user.status], tuple(extras),
-                    user.kind)
+    return SeenUser(user.email, user.name, user.role, STATUS[user.status], tuple(extras), user.kind)
 
 
 def orgs_of(world: World) -> list[tuple[OrgFacts, list[SeenUser]]]:
@@ -60,23 +76,32 @@ def orgs_of(world: World) -> list[tuple[OrgFacts, list[SeenUser]]]:
     result = []
     for org in world.orgs:
         client = clients.get(org.client_id) if org.client_id else None
-        facts = OrgFacts(Portal(org.portal), org.org_id, org.name,
-                         client.name if client else None, bool(client and client.archived))
+        facts = OrgFacts(
+            Portal(org.portal),
+            org.org_id,
+            org.name,
+            client.name if client else None,
+            bool(client and client.archived),
+        )
         result.append((facts, [seen_user(org.portal, u) for u in org.users]))
     return result
 
 
 def truth_of(world: World) -> dict[tuple[str, str, str], str]:
     domains = world.practice_domains
-    return {(t.portal, t.org_id, normalise_email(t.email, domains)): t.finding_class
-            for t in world.truth}
+    return {
+        (t.portal, t.org_id, normalise_email(t.email, domains)): t.finding_class
+        for t in world.truth
+    }
 
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_reconcile_matches_ground_truth(seed: int) -> None:
     world = generate_world(seed, staff=14, orgs_per_portal=8, users_per_org=7)
-    got = {(c.portal.value, c.portal_org_id, c.identity): c.finding_class.value
-           for c in classify_all(practice_of(world), orgs_of(world))}
+    got = {
+        (c.portal.value, c.portal_org_id, c.identity): c.finding_class.value
+        for c in classify_all(practice_of(world), orgs_of(world))
+    }
     scores = score(got, truth_of(world))
     assert imperfect(scores) == {}
     assert got == truth_of(world)
@@ -88,8 +113,10 @@ def test_every_class_is_exercised_and_scored_perfectly() -> None:
     seen: Counter[str] = Counter()
     for seed in SEEDS:
         world = generate_world(seed, staff=14, orgs_per_portal=8, users_per_org=7)
-        got = {(c.portal.value, c.portal_org_id, c.identity): c.finding_class.value
-               for c in classify_all(practice_of(world), orgs_of(world))}
+        got = {
+            (c.portal.value, c.portal_org_id, c.identity): c.finding_class.value
+            for c in classify_all(practice_of(world), orgs_of(world))
+        }
         scores = score(got, truth_of(world))
         assert imperfect(scores) == {}
         seen.update({cls: s.expected for cls, s in scores.items()})
@@ -108,19 +135,24 @@ def test_the_world_holds_the_hard_cases() -> None:
     assert any(u.first_name.endswith(".") for u in users), "initials"
     assert any(u.email != u.email.lower() for u in users), "mixed case"
     assert any("+" in u.email for u in users), "plus-addressing"
-    assert any(u.email.lower().endswith(("@xero.com", "@intuit.com", "@myob.com"))
-               for u in users), "support users"
+    assert any(
+        u.email.lower().endswith(("@xero.com", "@intuit.com", "@myob.com")) for u in users
+    ), "support users"
     statuses = {u.status for u in users}
     assert statuses & {"PENDING", "Invited", "INVITED"}, "pending invitations"
     assert statuses & {"DECLINED", "Inactive"}, "declined invitations"
     assert any(c.archived for c in world.clients)
     assert any(o.client_id is None for o in world.orgs)
     domain = world.practice_domains[0]
-    leaver_aliases = {normalise_email(e) for s in world.staff if s.status == "left"
-                      for e in s.emails[1:]}
-    assert any("+" in u.email and normalise_email(u.email) in leaver_aliases
-               for u in users), "a leaver reached on a plus-tagged personal alias"
-    assert any("+" in g.staff_email and not g.staff_email.endswith(domain)
-               for g in world.grants), "a grant recorded under a tagged alias"
-    assert any(g.portal == "myob" and g.role == "" and g.extra_permissions
-               for g in world.grants), "a MYOB grant naming only Roles"
+    leaver_aliases = {
+        normalise_email(e) for s in world.staff if s.status == "left" for e in s.emails[1:]
+    }
+    assert any("+" in u.email and normalise_email(u.email) in leaver_aliases for u in users), (
+        "a leaver reached on a plus-tagged personal alias"
+    )
+    assert any("+" in g.staff_email and not g.staff_email.endswith(domain) for g in world.grants), (
+        "a grant recorded under a tagged alias"
+    )
+    assert any(g.portal == "myob" and g.role == "" and g.extra_permissions for g in world.grants), (
+        "a MYOB grant naming only Roles"
+    )

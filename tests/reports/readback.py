@@ -30,15 +30,16 @@ def open_book(path: Path) -> Workbook:
     return load_workbook(path)
 
 
-def framed(ws: Worksheet, columns: Sequence[Column], *, header_row: int = 4,
-           freeze: str | None = None) -> list[list[object]]:
+def framed(
+    ws: Worksheet, columns: Sequence[Column], *, header_row: int = 4, freeze: str | None = None
+) -> list[list[object]]:
     """Assert the frame every sheet has; return the table's body rows (values)."""
     assert isinstance(ws["A1"].value, str)
     assert ws["A1"].value
     assert ws["A1"].font.b
     assert AS_OF.match(ws["A2"].value), ws["A2"].value
     assert str(ws["A3"].value).startswith("Scope: ")
-    header = [text(c.value) for c in ws[header_row]][:len(columns)]
+    header = [text(c.value) for c in ws[header_row]][: len(columns)]
     assert header == [c.title for c in columns]
     assert ws[f"A{header_row}"].fill.fgColor.rgb == "FF305496"
     assert ws.freeze_panes == (freeze or f"A{header_row + 1}")
@@ -50,8 +51,10 @@ def framed(ws: Worksheet, columns: Sequence[Column], *, header_row: int = 4,
     widths = column_widths(ws)
     for i, column in enumerate(columns, start=1):
         assert abs(widths.get(i, 0) - column.width) < 1, (column.title, widths.get(i))
-    body = [[text(c.value) for c in row][:len(columns)]
-            for row in ws.iter_rows(min_row=header_row + 1, max_row=filter_end)]
+    body = [
+        [text(c.value) for c in row][: len(columns)]
+        for row in ws.iter_rows(min_row=header_row + 1, max_row=filter_end)
+    ]
     body = [row for row in body if any(v not in (None, "") for v in row)]
     for row in ws.iter_rows(min_row=header_row + 1, max_row=filter_end):
         for column, cell in zip(columns, row, strict=False):
@@ -79,14 +82,22 @@ def column_widths(ws: Worksheet) -> dict[int, float]:
 def all_text(path: Path) -> set[str]:
     """Every text value of every sheet of a workbook."""
     book = load_workbook(path)
-    return {text(c.value) for ws in book.worksheets for row in ws.iter_rows() for c in row
-            if isinstance(c.value, str)}
+    return {
+        text(c.value)
+        for ws in book.worksheets
+        for row in ws.iter_rows()
+        for c in row
+        if isinstance(c.value, str)
+    }
 
 
 def sheet_xml(path: Path) -> dict[str, str]:
     with zipfile.ZipFile(path) as archive:
-        return {name: archive.read(name).decode("utf-8") for name in archive.namelist()
-                if name.startswith("xl/worksheets/") and name.endswith(".xml")}
+        return {
+            name: archive.read(name).decode("utf-8")
+            for name in archive.namelist()
+            if name.startswith("xl/worksheets/") and name.endswith(".xml")
+        }
 
 
 def assert_no_formulas(path: Path) -> None:

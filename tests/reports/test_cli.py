@@ -33,19 +33,26 @@ def test_a_report_goes_to_a_dated_file_and_says_how_many_rows(
     assert result.output.strip() == f"{path}: 3 staff rows"
     assert load_workbook(path).sheetnames == ["Matrix", "Legend"]
     with Session(engine) as session:
-        event = session.exec(select(AuditEvent).where(
-            AuditEvent.action == "export.report_matrix")).one()
+        event = session.exec(
+            select(AuditEvent).where(AuditEvent.action == "export.report_matrix")
+        ).one()
     assert event.detail["rows"] == 3
     assert event.detail["scope"] == "all"
     assert event.detail["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
     assert event.actor.startswith("cli")
 
 
-@pytest.mark.parametrize(("command", "unit", "count"), [
-    ("workload", "manager rows", 6), ("exceptions", "findings", 12), ("evidence", "scans", 12),
-])
-def test_csv_is_chosen_by_the_output_suffix(cli: CliRunner, state: State, tmp_path: Path,
-                                            command: str, unit: str, count: int) -> None:
+@pytest.mark.parametrize(
+    ("command", "unit", "count"),
+    [
+        ("workload", "manager rows", 6),
+        ("exceptions", "findings", 12),
+        ("evidence", "scans", 12),
+    ],
+)
+def test_csv_is_chosen_by_the_output_suffix(
+    cli: CliRunner, state: State, tmp_path: Path, command: str, unit: str, count: int
+) -> None:
     out = tmp_path / "out" / f"{command}.csv"
     result = cli.invoke(report_app, [command, "-o", str(out)])
     assert result.exit_code == 0, result.output
@@ -53,8 +60,7 @@ def test_csv_is_chosen_by_the_output_suffix(cli: CliRunner, state: State, tmp_pa
     assert len(read_csv(out)) == count + 1
 
 
-def test_a_manager_gets_only_their_clients(cli: CliRunner, state: State,
-                                           tmp_path: Path) -> None:
+def test_a_manager_gets_only_their_clients(cli: CliRunner, state: State, tmp_path: Path) -> None:
     result = cli.invoke(report_app, ["leaver", LEAVER_EMAIL, "--manager", "  ana RUIZ"])
     assert result.exit_code == 0, result.output
     path = tmp_path / f"leaver-leaver-{utcnow():%Y-%m-%d}.xlsx"
@@ -67,14 +73,20 @@ def test_a_manager_gets_only_their_clients(cli: CliRunner, state: State,
     assert result.output.strip().endswith(": 5 findings")
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["workload", "--manager", "Nobody"], "accessrecon: no client has client manager 'Nobody'"),
-    (["leaver", "Nobody Atall"], "accessrecon: no staff member matches 'Nobody Atall'"),
-    (["evidence", "--since", "last week"],
-     "accessrecon: --since 'last week' is not a date (YYYY-MM-DD)"),
-])
-def test_a_refused_report_is_one_line_and_exit_1(cli: CliRunner, state: State, tmp_path: Path,
-                                                 args: list[str], message: str) -> None:
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["workload", "--manager", "Nobody"], "accessrecon: no client has client manager 'Nobody'"),
+        (["leaver", "Nobody Atall"], "accessrecon: no staff member matches 'Nobody Atall'"),
+        (
+            ["evidence", "--since", "last week"],
+            "accessrecon: --since 'last week' is not a date (YYYY-MM-DD)",
+        ),
+    ],
+)
+def test_a_refused_report_is_one_line_and_exit_1(
+    cli: CliRunner, state: State, tmp_path: Path, args: list[str], message: str
+) -> None:
     result = cli.invoke(report_app, args)
     assert result.exit_code == 1
     assert result.stderr.strip() == message

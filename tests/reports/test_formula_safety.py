@@ -21,15 +21,28 @@ from tests.reports.conftest import AS_OF
 from tests.reports.readback import all_text, assert_no_formulas, open_book, read_csv, text
 from tests.reports.states import HOSTILE, LEAVER_EMAIL, XML_NAME, State
 
-LEADING = ('=HYPERLINK("http://x","y")', "+1", "-2", "@SUM(A1)", "\tTab", "\rCR",
-           "=1+1", "+SUM(1,2)", XML_NAME, "<r>plain</r>", "_x000D_ literal")
+LEADING = (
+    '=HYPERLINK("http://x","y")',
+    "+1",
+    "-2",
+    "@SUM(A1)",
+    "\tTab",
+    "\rCR",
+    "=1+1",
+    "+SUM(1,2)",
+    XML_NAME,
+    "<r>plain</r>",
+    "_x000D_ literal",
+)
 
 
 def write_all(engine: Engine, directory: Path, fmt: ReportFormat) -> list[Path]:
     """Every report of the hostile practice, in one format."""
     ext = fmt.value
-    paths = [directory / f"{name}.{ext}" for name in
-             ("leaver", "matrix", "workload", "exceptions", "evidence")]
+    paths = [
+        directory / f"{name}.{ext}"
+        for name in ("leaver", "matrix", "workload", "exceptions", "evidence")
+    ]
     with Session(engine) as session:
         write_leaver_report(session, LEAVER_EMAIL, paths[0], fmt=fmt, as_of=AS_OF)
         write_matrix_report(session, paths[1], fmt=fmt, as_of=AS_OF)
@@ -52,8 +65,9 @@ def test_no_workbook_holds_a_formula_and_hostile_names_read_back_as_text(
     assert "@SUM(A1)" in sheet_names
 
 
-def test_every_csv_neutralises_formula_triggers(engine: Engine, state: State,
-                                                tmp_path: Path) -> None:
+def test_every_csv_neutralises_formula_triggers(
+    engine: Engine, state: State, tmp_path: Path
+) -> None:
     cells: set[str] = set()
     for path in write_all(engine, tmp_path, ReportFormat.CSV):
         for row in read_csv(path):
@@ -99,8 +113,9 @@ def test_a_failing_report_leaves_no_file(tmp_path: Path) -> None:
         raise RuntimeError("the database went away")
 
     def write() -> None:
-        with XlsxReport(out, title="t", as_of=datetime.now(UTC),
-                        scope=ReportScope.of(None)) as book:
+        with XlsxReport(
+            out, title="t", as_of=datetime.now(UTC), scope=ReportScope.of(None)
+        ) as book:
             sheet = book.sheet("s", title="t", columns=[Column("A", 10, CellKind.TEXT)])
             for row in rows():
                 sheet.append(row)

@@ -22,16 +22,30 @@ from tests.reports.conftest import AS_OF
 from tests.reports.readback import framed, open_book, read_csv, text
 from tests.reports.states import ANA, BEN, FORMULA_NAME, SUM_MANAGER, XML_NAME, State
 
-CLIENT_COLUMNS = ["-2 Dairy", "+1 Bakery", "Old Mill", "\rCR Motors", XML_NAME, "Kōwhai Bakery",
-                  "@Unlinked Org (xero !EEE05)"]
+CLIENT_COLUMNS = [
+    "-2 Dairy",
+    "+1 Bakery",
+    "Old Mill",
+    "\rCR Motors",
+    XML_NAME,
+    "Kōwhai Bakery",
+    "@Unlinked Org (xero !EEE05)",
+]
 FIXED = [*FIXED_COLUMNS, UNLINKED_COUNT_COLUMN]
 #: What each person's row holds, by column: (code, fill colour of the class).
 EXPECTED = {
-    FORMULA_NAME: {"-2 Dairy": ("RO", "FFFFC7CE"), "+1 Bakery": ("ADM+MU", "FFFFC7CE"),
-                   "@Unlinked Org (xero !EEE05)": ("FULL", "FFFFC7CE")},
+    FORMULA_NAME: {
+        "-2 Dairy": ("RO", "FFFFC7CE"),
+        "+1 Bakery": ("ADM+MU", "FFFFC7CE"),
+        "@Unlinked Org (xero !EEE05)": ("FULL", "FFFFC7CE"),
+    },
     ANA: {"+1 Bakery": ("ADM+MU / ADM+MU?", "FFF8CBAD"), XML_NAME: ("FULL", "FFF8CBAD")},
-    BEN: {"Old Mill": ("FULL", "FFE4DFEC"), "\rCR Motors": ("FULL+PA", "FFF8CBAD"),
-          "Kōwhai Bakery": ("RO", "FFFFEB9C"), "@Unlinked Org (xero !EEE05)": ("FULL", "FFE4DFEC")},
+    BEN: {
+        "Old Mill": ("FULL", "FFE4DFEC"),
+        "\rCR Motors": ("FULL+PA", "FFF8CBAD"),
+        "Kōwhai Bakery": ("RO", "FFFFEB9C"),
+        "@Unlinked Org (xero !EEE05)": ("FULL", "FFE4DFEC"),
+    },
 }
 
 
@@ -66,10 +80,25 @@ def test_cells_are_codes_coloured_by_class(engine: Engine, state: State, tmp_pat
     # A client whose only staff access is a grant not seen has no column.
     assert "\tTab Cafe" not in CLIENT_COLUMNS
 
-    legend = {r[0]: r[1] for r in framed(book["Legend"], [type(FIXED[0])("Cell shows", 22),
-                                                          type(FIXED[0])("Meaning", 95)])}
-    assert {"ADM", "FULL", "LTD", "RO", "+MU", "+PA", "+BA", "?", "leaver_access",
-            "invited_direct", "managed"} <= set(legend)
+    legend = {
+        r[0]: r[1]
+        for r in framed(
+            book["Legend"], [type(FIXED[0])("Cell shows", 22), type(FIXED[0])("Meaning", 95)]
+        )
+    }
+    assert {
+        "ADM",
+        "FULL",
+        "LTD",
+        "RO",
+        "+MU",
+        "+PA",
+        "+BA",
+        "?",
+        "leaver_access",
+        "invited_direct",
+        "managed",
+    } <= set(legend)
     colours = {c.value: c.fill.fgColor.rgb for c in book["Legend"]["A"] if c.value}
     assert colours["leaver_access"] == "FFFFC7CE"
     assert colours["managed"] == "FFC6EFCE"
@@ -84,10 +113,21 @@ def test_scoped_matrix_has_no_unlinked_block_and_only_its_clients(
     assert result.rows == 2  # Ana (the XML client) and Ben
     ws = open_book(out)["Matrix"]
     titles = [text(c.value) for c in ws[5]]
-    assert titles == ["Staff", "Email", "Status", "Clients", "\rCR Motors", XML_NAME,
-                      "Kōwhai Bakery"]
-    framed(ws, [*FIXED_COLUMNS, *(type(FIXED[0])(t, 10) for t in titles[4:])],
-           header_row=5, freeze="E6")
+    assert titles == [
+        "Staff",
+        "Email",
+        "Status",
+        "Clients",
+        "\rCR Motors",
+        XML_NAME,
+        "Kōwhai Bakery",
+    ]
+    framed(
+        ws,
+        [*FIXED_COLUMNS, *(type(FIXED[0])(t, 10) for t in titles[4:])],
+        header_row=5,
+        freeze="E6",
+    )
 
 
 def test_more_clients_than_a_sheet_holds_go_on_further_sheets(
@@ -97,8 +137,7 @@ def test_more_clients_than_a_sheet_holds_go_on_further_sheets(
     with Session(engine) as session:
         scope = ReportScope.of(None)
         matrix = access_matrix(session, scope=scope)
-        assert write_matrix_xlsx(matrix, out, scope=scope, as_of=AS_OF,
-                                 columns_per_sheet=3) == 3
+        assert write_matrix_xlsx(matrix, out, scope=scope, as_of=AS_OF, columns_per_sheet=3) == 3
     book = open_book(out)
     assert book.sheetnames == ["Matrix", "Matrix 2", "Matrix 3", "Legend"]
     seen = []
@@ -111,22 +150,27 @@ def test_more_clients_than_a_sheet_holds_go_on_further_sheets(
     assert MAX_COLUMNS == 16_384
 
 
-def test_csv_has_the_same_grid_in_plain_codes(engine: Engine, state: State,
-                                              tmp_path: Path) -> None:
+def test_csv_has_the_same_grid_in_plain_codes(engine: Engine, state: State, tmp_path: Path) -> None:
     out = tmp_path / "matrix.csv"
     with Session(engine) as session:
         assert write_matrix_report(session, out, fmt=ReportFormat.CSV).rows == 3
     rows = read_csv(out)
     assert rows[0][:5] == ["Staff", "Email", "Status", "Clients", "Unlinked orgs"]
-    assert rows[0][5:] == ["'-2 Dairy", "'+1 Bakery", "Old Mill", "'\rCR Motors", XML_NAME,
-                           "Kōwhai Bakery", "Unlinked org: @Unlinked Org (xero !EEE05)"]
+    assert rows[0][5:] == [
+        "'-2 Dairy",
+        "'+1 Bakery",
+        "Old Mill",
+        "'\rCR Motors",
+        XML_NAME,
+        "Kōwhai Bakery",
+        "Unlinked org: @Unlinked Org (xero !EEE05)",
+    ]
     by_name = {r[0]: r for r in rows[1:]}
     assert by_name["'" + FORMULA_NAME][5:] == ["RO", "ADM+MU", "", "", "", "", "FULL"]
     assert by_name[ANA][6] == "ADM+MU / ADM+MU?"
 
 
-def test_no_access_in_scope_is_said_plainly(engine: Engine, state: State,
-                                            tmp_path: Path) -> None:
+def test_no_access_in_scope_is_said_plainly(engine: Engine, state: State, tmp_path: Path) -> None:
     out = tmp_path / "empty.xlsx"
     with Session(engine) as session:
         assert write_matrix_report(session, out, scope=set(), as_of=AS_OF).rows == 0

@@ -20,18 +20,29 @@ from tests.reports.states import ANA, BEN, LEAVER_EMAIL, SUM_MANAGER, UNLINKED_O
 
 
 @pytest.mark.parametrize("fmt", list(ReportFormat))
-def test_ana_s_cut_holds_none_of_ben_s(engine: Engine, state: State, tmp_path: Path,
-                                       fmt: ReportFormat) -> None:
+def test_ana_s_cut_holds_none_of_ben_s(
+    engine: Engine, state: State, tmp_path: Path, fmt: ReportFormat
+) -> None:
     scope, label = state.clients_of(ANA), f"clients managed by {ANA}"
-    paths = [tmp_path / f"{name}.{fmt.value}" for name in
-             ("leaver", "ana-leaver", "matrix", "workload", "exceptions", "evidence")]
+    paths = [
+        tmp_path / f"{name}.{fmt.value}"
+        for name in ("leaver", "ana-leaver", "matrix", "workload", "exceptions", "evidence")
+    ]
     with Session(engine) as session:
         for who, path in ((LEAVER_EMAIL, paths[0]), (ANA, paths[1])):
-            write_leaver_report(session, who, path, fmt=fmt, scope=scope, scope_label=label,
-                                as_of=AS_OF)
-        for write, path in zip((write_matrix_report, write_workload_report,
-                                write_exceptions_report, write_evidence_report), paths[2:],
-                               strict=True):
+            write_leaver_report(
+                session, who, path, fmt=fmt, scope=scope, scope_label=label, as_of=AS_OF
+            )
+        for write, path in zip(
+            (
+                write_matrix_report,
+                write_workload_report,
+                write_exceptions_report,
+                write_evidence_report,
+            ),
+            paths[2:],
+            strict=True,
+        ):
             write(session, path, fmt=fmt, scope=scope, scope_label=label, as_of=AS_OF)
     # Ben manages clients but is staff too: as a person he may appear on Ana's clients.
     others = state.names_of(BEN) | state.names_of(SUM_MANAGER) | {SUM_MANAGER}

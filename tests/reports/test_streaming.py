@@ -20,16 +20,31 @@ def _rows(n: int) -> Iterator[ExceptionRow]:
     base = datetime(2026, 1, 1, tzinfo=UTC)
     for i in range(n):
         yield ExceptionRow(
-            "high", "invited_direct", f"Person {i}", f"p{i}@harbourco.example", f"Client {i}",
-            "Ana Ruiz", "xero", f"Org {i}", f"!{i:05d}", "Adviser", "Manage users", "active",
-            "client", base, base + timedelta(minutes=i), "open", f"invited directly {i}", i)
+            "high",
+            "invited_direct",
+            f"Person {i}",
+            f"p{i}@harbourco.example",
+            f"Client {i}",
+            "Ana Ruiz",
+            "xero",
+            f"Org {i}",
+            f"!{i:05d}",
+            "Adviser",
+            "Manage users",
+            "active",
+            "client",
+            base,
+            base + timedelta(minutes=i),
+            "open",
+            f"invited directly {i}",
+            i,
+        )
 
 
 def _peak(n: int, path: Path) -> int:
     tracemalloc.start()
     try:
-        write_exceptions_xlsx(_rows(n), path, scope=ReportScope.of(None),
-                              as_of=datetime.now(UTC))
+        write_exceptions_xlsx(_rows(n), path, scope=ReportScope.of(None), as_of=datetime.now(UTC))
         return tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()

@@ -32,8 +32,9 @@ BY_JOB_MANAGER = [
 ]
 
 
-def test_both_tables_count_clients_budget_and_findings(engine: Engine, state: State,
-                                                       tmp_path: Path) -> None:
+def test_both_tables_count_clients_budget_and_findings(
+    engine: Engine, state: State, tmp_path: Path
+) -> None:
     out = tmp_path / "workload.xlsx"
     with Session(engine) as session:
         result = write_workload_report(session, out, as_of=AS_OF)
@@ -58,15 +59,20 @@ def test_scope_keeps_other_managers_out(engine: Engine, state: State, tmp_path: 
     assert [c.value for c in ws[6]] == ["Total", *BY_CLIENT_MANAGER[1][1:]]
 
 
-def test_csv_holds_both_tables_marked_by_grouping(engine: Engine, state: State,
-                                                  tmp_path: Path) -> None:
+def test_csv_holds_both_tables_marked_by_grouping(
+    engine: Engine, state: State, tmp_path: Path
+) -> None:
     out = tmp_path / "workload.csv"
     with Session(engine) as session:
         assert write_workload_report(session, out, fmt=ReportFormat.CSV).rows == 6
     rows = read_csv(out)
     assert rows[0][:3] == ["Grouped by", "Manager", "Clients"]
     assert [r[:3] for r in rows[1:]] == [
-        ["client manager", "'@SUM(A1)", "1"], ["client manager", ANA, "2"],
-        ["client manager", BEN, "3"], ["job manager", "Jo Job", "3"],
-        ["job manager", "Kim Job", "2"], ["job manager", "(none)", "1"]]
+        ["client manager", "'@SUM(A1)", "1"],
+        ["client manager", ANA, "2"],
+        ["client manager", BEN, "3"],
+        ["job manager", "Jo Job", "3"],
+        ["job manager", "Kim Job", "2"],
+        ["job manager", "(none)", "1"],
+    ]
     assert rows[3][3] == "6200.5"

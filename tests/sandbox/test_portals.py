@@ -9,6 +9,7 @@ written out by hand (plus a loop of filler companies) so every boundary the cont
 names is present once: 0, 1, 25 and 26 users on a qbo tab, 60 myob users, two xero
 orgs whose codes differ only in case, hostile names everywhere.
 """
+
 from __future__ import annotations
 
 import base64
@@ -86,9 +87,7 @@ PATHS = {
         "/app/{}/settings/users",
         "/api/orgs/{}/users",
     ),
-    "qbo": Paths(
-        "/signin", "/signin/verify", "/clients", "/app/company/{}/manageusers", None
-    ),
+    "qbo": Paths("/signin", "/signin/verify", "/clients", "/app/company/{}/manageusers", None),
     "myob": Paths(
         "/account/login",
         "/account/mfa",
@@ -131,18 +130,36 @@ def viewer(n: int, role: str, status: str, **extra: Any) -> WorldUser:
 
 def xero_orgs() -> list[WorldOrg]:
     main = [
-        viewer(1, "FINANCIALADVISER", "ACTIVE", extra_permissions=["MANAGE_USERS"],
-               is_subscriber=True, last_login_utc=iso(START - 3600), logins_this_week=4),
-        person(2, "STANDARD", "ACTIVE", first_name="Zoë", last_name="O'Brien 🎉",
-               email="zoe.o'brien@client.example", two_step=False,
-               extra_permissions=["PAYROLL_ADMIN", "BANK_ACCOUNT_ADMIN"]),
+        viewer(
+            1,
+            "FINANCIALADVISER",
+            "ACTIVE",
+            extra_permissions=["MANAGE_USERS"],
+            is_subscriber=True,
+            last_login_utc=iso(START - 3600),
+            logins_this_week=4,
+        ),
+        person(
+            2,
+            "STANDARD",
+            "ACTIVE",
+            first_name="Zoë",
+            last_name="O'Brien 🎉",
+            email="zoe.o'brien@client.example",
+            two_step=False,
+            extra_permissions=["PAYROLL_ADMIN", "BANK_ACCOUNT_ADMIN"],
+        ),
         person(3, "READONLY", "PENDING", first_name=HOSTILE, last_name="Doe & Sons"),
         person(4, "INVOICEONLY", "DECLINED", last_name="a=b"),
     ]
     return [
         WorldOrg("xero", XERO_MAIN, f"Smith & O'Neil {HOSTILE}", main),
-        WorldOrg("xero", XERO_TWIN, f"Smith & O'Neil {HOSTILE}", [viewer(5, "READONLY", "ACTIVE"),
-                                                      person(6, "STANDARD", "ACTIVE")]),
+        WorldOrg(
+            "xero",
+            XERO_TWIN,
+            f"Smith & O'Neil {HOSTILE}",
+            [viewer(5, "READONLY", "ACTIVE"), person(6, "STANDARD", "ACTIVE")],
+        ),
         WorldOrg("xero", XERO_SOLO, "Solo Ltd", [viewer(7, "STANDARD", "ACTIVE")]),
         WorldOrg("xero", XERO_FOREIGN, "Not Ours Ltd", [person(8, "STANDARD", "ACTIVE")]),
     ]
@@ -150,27 +167,56 @@ def xero_orgs() -> list[WorldOrg]:
 
 def qbo_orgs() -> list[WorldOrg]:
     def staff(first: int, count: int) -> list[WorldUser]:
-        return [person(first + i, "Standard all access", "Active", kind="users")
-                for i in range(count)]
+        return [
+            person(first + i, "Standard all access", "Active", kind="users") for i in range(count)
+        ]
 
-    firm = person(900, "Accountant", "Invited", kind="firms", firm_name=f"Ledger & Co {HOSTILE}",
-                  first_name=HOSTILE, last_name="O'Hara")
+    firm = person(
+        900,
+        "Accountant",
+        "Invited",
+        kind="firms",
+        firm_name=f"Ledger & Co {HOSTILE}",
+        first_name=HOSTILE,
+        last_name="O'Hara",
+    )
     orgs = [
-        WorldOrg("qbo", QBO_BIG, f"Big Co {HOSTILE}",
-                 [viewer(10, "Company admin", "Active", kind="users"), *staff(11, 25), firm]),
-        WorldOrg("qbo", QBO_EXACT, "Exact Co",
-                 [viewer(40, "Primary admin", "Active", kind="users"), *staff(41, 24)]),
-        WorldOrg("qbo", QBO_FIRM_ONLY, "Firm Only Co",
-                 [viewer(70, "Accountant", "Active", kind="firms", firm_name="Practice")]),
-        WorldOrg("qbo", QBO_ALONE, "Alone Co",
-                 [viewer(71, "Primary admin", "Active", kind="users")]),
-        WorldOrg("qbo", QBO_LIMITED, "Limited Co",
-                 [viewer(72, "Standard all access", "Active", kind="users"), *staff(73, 2)]),
+        WorldOrg(
+            "qbo",
+            QBO_BIG,
+            f"Big Co {HOSTILE}",
+            [viewer(10, "Company admin", "Active", kind="users"), *staff(11, 25), firm],
+        ),
+        WorldOrg(
+            "qbo",
+            QBO_EXACT,
+            "Exact Co",
+            [viewer(40, "Primary admin", "Active", kind="users"), *staff(41, 24)],
+        ),
+        WorldOrg(
+            "qbo",
+            QBO_FIRM_ONLY,
+            "Firm Only Co",
+            [viewer(70, "Accountant", "Active", kind="firms", firm_name="Practice")],
+        ),
+        WorldOrg(
+            "qbo", QBO_ALONE, "Alone Co", [viewer(71, "Primary admin", "Active", kind="users")]
+        ),
+        WorldOrg(
+            "qbo",
+            QBO_LIMITED,
+            "Limited Co",
+            [viewer(72, "Standard all access", "Active", kind="users"), *staff(73, 2)],
+        ),
         WorldOrg("qbo", QBO_FOREIGN, "Not Ours Co", staff(80, 3)),
     ]
     orgs += [
-        WorldOrg("qbo", f"70000000{i:02d}", f"Filler {i:02d}",
-                 [viewer(1000 + i, "Primary admin", "Active", kind="users")])
+        WorldOrg(
+            "qbo",
+            f"70000000{i:02d}",
+            f"Filler {i:02d}",
+            [viewer(1000 + i, "Primary admin", "Active", kind="users")],
+        )
         for i in range(QBO_FILLERS)
     ]
     return orgs
@@ -178,20 +224,48 @@ def qbo_orgs() -> list[WorldOrg]:
 
 def myob_orgs() -> list[WorldOrg]:
     big = [viewer(100, "Online admin", "ACTIVE", kind="Advisor", myob_roles=["Administrator"])]
-    big.append(person(101, "File user", "INVITED", kind="User", myob_roles=["Sales", "Payroll"],
-                      invite_expires_at=iso(START + 2.5 * 86400)))
-    big.append(person(102, "File user", "ACTIVE", kind="Advisor", first_name=HOSTILE,
-                      last_name="O'Neil & Co", myob_roles=["Invoicing"]))
-    big += [person(103 + i, "File user", "ACTIVE", kind="User", myob_roles=["Sales"])
-            for i in range(57)]
+    big.append(
+        person(
+            101,
+            "File user",
+            "INVITED",
+            kind="User",
+            myob_roles=["Sales", "Payroll"],
+            invite_expires_at=iso(START + 2.5 * 86400),
+        )
+    )
+    big.append(
+        person(
+            102,
+            "File user",
+            "ACTIVE",
+            kind="Advisor",
+            first_name=HOSTILE,
+            last_name="O'Neil & Co",
+            myob_roles=["Invoicing"],
+        )
+    )
+    big += [
+        person(103 + i, "File user", "ACTIVE", kind="User", myob_roles=["Sales"]) for i in range(57)
+    ]
     return [
         WorldOrg("myob", MYOB_BIG, f"Big Business {HOSTILE}", big, serial_number="612345678901"),
-        WorldOrg("myob", MYOB_ALONE, "Alone Business",
-                 [viewer(200, "File user", "ACTIVE", kind="User", myob_roles=["Administrator"])],
-                 serial_number="612345678902"),
-        WorldOrg("myob", MYOB_NO_ADMIN, "No Admin Business",
-                 [viewer(201, "File user", "ACTIVE", kind="User", myob_roles=["Invoicing"]),
-                  person(202, "Online admin", "ACTIVE", kind="User")]),
+        WorldOrg(
+            "myob",
+            MYOB_ALONE,
+            "Alone Business",
+            [viewer(200, "File user", "ACTIVE", kind="User", myob_roles=["Administrator"])],
+            serial_number="612345678902",
+        ),
+        WorldOrg(
+            "myob",
+            MYOB_NO_ADMIN,
+            "No Admin Business",
+            [
+                viewer(201, "File user", "ACTIVE", kind="User", myob_roles=["Invoicing"]),
+                person(202, "Online admin", "ACTIVE", kind="User"),
+            ],
+        ),
         WorldOrg("myob", MYOB_FOREIGN, "Not Ours Business", [person(203, "File user", "ACTIVE")]),
     ]
 
@@ -519,8 +593,14 @@ def test_next_is_followed_when_it_belongs_to_the_portal(portals, name):
 @pytest.mark.parametrize("name", PORTALS)
 @pytest.mark.parametrize(
     "foreign",
-    ["https://evil.example/x", "//evil.example/x", "/\\evil.example", "javascript:alert(1)",
-     "http://127.0.0.1:1/x", "relative/path"],
+    [
+        "https://evil.example/x",
+        "//evil.example/x",
+        "/\\evil.example",
+        "javascript:alert(1)",
+        "http://127.0.0.1:1/x",
+        "relative/path",
+    ],
 )
 def test_next_pointing_elsewhere_is_ignored(portals, name, foreign):
     portal = portals[name]
@@ -645,8 +725,12 @@ def test_xero_org_list_json_lists_only_the_logins_orgs(portals):
     client, _ = portal.sign_in()
     orgs = client.get("/api/myxero/orgs").json()["orgs"]
     assert [o["shortCode"] for o in orgs] == [XERO_MAIN, XERO_TWIN, XERO_SOLO]
-    assert orgs[0] == {"shortCode": XERO_MAIN, "name": f"Smith & O'Neil {HOSTILE}",
-                       "role": "FINANCIALADVISER", "isSubscriber": True}
+    assert orgs[0] == {
+        "shortCode": XERO_MAIN,
+        "name": f"Smith & O'Neil {HOSTILE}",
+        "role": "FINANCIALADVISER",
+        "isSubscriber": True,
+    }
     page = client.get("/myxero").text
     assert "Solo Ltd" not in page  # the table is drawn in the browser from the JSON
     assert 'data-orgs-url="/api/myxero/orgs"' in page
@@ -659,8 +743,19 @@ def test_xero_users_json_follows_the_contract(portals):
     assert body == client.get("/api/orgs/!Ab3De/users").json()
     assert body["total"] == 4
     assert len(body["users"]) == 4
-    keys = {"userId", "firstName", "lastName", "email", "role", "extraPermissions", "status",
-            "twoStep", "lastLoginUtc", "loginsThisWeek", "isSubscriber"}
+    keys = {
+        "userId",
+        "firstName",
+        "lastName",
+        "email",
+        "role",
+        "extraPermissions",
+        "status",
+        "twoStep",
+        "lastLoginUtc",
+        "loginsThisWeek",
+        "isSubscriber",
+    }
     assert all(set(u) == keys for u in body["users"])
     me, zoe, hostile, declined = body["users"]
     assert me["email"] == EMAIL
@@ -695,8 +790,16 @@ def test_xero_users_page_draws_its_table_in_the_browser(portals):
     assert "zoe.o" not in page
     assert "innerHTML" not in page
     assert "setTimeout" in page  # the table arrives 0.2-1 s after the page
-    for text in ("Two-step authentication", "Logins this week", "Adviser", "Manage users",
-                 "Bank account admin", "Never", "Not enabled", '" users"'):
+    for text in (
+        "Two-step authentication",
+        "Logins this week",
+        "Adviser",
+        "Manage users",
+        "Bank account admin",
+        "Never",
+        "Not enabled",
+        '" users"',
+    ):
         assert text in page
     home = client.get(f"/app/{XERO_MAIN}/homepage").text
     assert f'href="/app/{XERO_MAIN}/settings/users">Users</a>' in home
@@ -717,8 +820,11 @@ def test_qbo_users_tab_shows_25_rows_a_page(portals):
     assert first == client.get(base + "?tab=users&page=1").text
     assert rows(first) == 25
     assert "1-25 of 26" in visible_text(first)
-    assert re.search(r'<th scope="col">Name</th><th scope="col">Email</th>'
-                     r'<th scope="col">User type</th><th scope="col">Status</th>', first)
+    assert re.search(
+        r'<th scope="col">Name</th><th scope="col">Email</th>'
+        r'<th scope="col">User type</th><th scope="col">Status</th>',
+        first,
+    )
     assert re.search(r'<a href="[^"]*tab=users[^"]*" aria-current="page">Users</a>', first)
     assert re.search(r'<a href="[^"]*tab=firms[^"]*">Accounting firms</a>', first)
     next_link = re.search(r'<a href="([^"]+)" rel="next">Next</a>', first)
@@ -736,8 +842,11 @@ def test_qbo_firms_tab_lists_firm_rows(portals):
     portal = portals["qbo"]
     client, _ = portal.sign_in()
     page = client.get(f"/app/company/{QBO_BIG}/manageusers?tab=firms").text
-    assert re.search(r'<th scope="col">Firm</th><th scope="col">Name</th>'
-                     r'<th scope="col">Email</th><th scope="col">Status</th>', page)
+    assert re.search(
+        r'<th scope="col">Firm</th><th scope="col">Name</th>'
+        r'<th scope="col">Email</th><th scope="col">Status</th>',
+        page,
+    )
     assert rows(page) == 1
     assert "1-1 of 1" in visible_text(page)
     assert f"Ledger &amp; Co {ESCAPED}" in page
@@ -795,12 +904,22 @@ def test_myob_users_page_shows_20_cards_then_says_how_many(portals):
     assert "Showing 20 of 60" in text
     assert 'data-next-page="2"' in page
     assert "No users yet" not in text
-    viewer_card = re.search(r'<article [^>]*aria-labelledby="(user-1-name)"[^>]*>'
-                            r'<h3 id="\1">Access Robot</h3>', page)
+    viewer_card = re.search(
+        r'<article [^>]*aria-labelledby="(user-1-name)"[^>]*>'
+        r'<h3 id="\1">Access Robot</h3>',
+        page,
+    )
     assert viewer_card
-    for line in (f"Email: {EMAIL}", "Access: Advisor", "User type: Online admin",
-                 "Roles: Administrator", "Roles: Sales, Payroll", "Access: User",
-                 "User type: File user", "Invited Expires in 3 days"):
+    for line in (
+        f"Email: {EMAIL}",
+        "Access: Advisor",
+        "User type: Online admin",
+        "Roles: Administrator",
+        "Roles: Sales, Payroll",
+        "Access: User",
+        "User type: File user",
+        "Invited Expires in 3 days",
+    ):
         assert line in text
     assert f'<h3 id="user-3-name">{ESCAPED} O&#x27;Neil &amp; Co</h3>' in page
 
@@ -816,8 +935,16 @@ def test_myob_users_json_pages_and_caps_page_size(portals):
     first = get(page=1, pageSize=20).json()
     assert set(first) == {"items", "total", "page"}
     assert (len(first["items"]), first["total"], first["page"]) == (20, 60, 1)
-    assert set(first["items"][0]) == {"id", "name", "email", "access", "userType", "roles",
-                                      "status", "inviteExpiresAt"}
+    assert set(first["items"][0]) == {
+        "id",
+        "name",
+        "email",
+        "access",
+        "userType",
+        "roles",
+        "status",
+        "inviteExpiresAt",
+    }
     assert first["items"][1]["status"] == "INVITED"
     assert first["items"][1]["inviteExpiresAt"] == iso(START + 2.5 * 86400)
     assert first["items"][0]["access"] == "Advisor"
@@ -850,8 +977,10 @@ def test_myob_business_list_links_each_business_with_its_serial(portals):
     portal = portals["myob"]
     client, _ = portal.sign_in()
     page = client.get("/businesses").text
-    assert (f'<a href="/business/{MYOB_BIG}/users">Big Business {ESCAPED}</a> '
-            '<span class="serial">Serial number: 612345678901</span>') in page
+    assert (
+        f'<a href="/business/{MYOB_BIG}/users">Big Business {ESCAPED}</a> '
+        '<span class="serial">Serial number: 612345678901</span>'
+    ) in page
     assert f'<a href="/business/{MYOB_NO_ADMIN}/users">No Admin Business</a>' in page
     assert MYOB_FOREIGN not in page
 
@@ -1003,8 +1132,14 @@ def test_latency_delays_every_answer(fresh):
     ("name", "paths"),
     [
         ("xero", [f"/app/{XERO_MAIN}/homepage", f"/app/{XERO_MAIN}/settings/users"]),
-        ("qbo", ["/clients", f"/app/company/{QBO_BIG}/manageusers?tab=firms",
-                 f"/app/company/{QBO_BIG}/manageusers"]),
+        (
+            "qbo",
+            [
+                "/clients",
+                f"/app/company/{QBO_BIG}/manageusers?tab=firms",
+                f"/app/company/{QBO_BIG}/manageusers",
+            ],
+        ),
         ("myob", ["/businesses", f"/business/{MYOB_BIG}/users"]),
     ],
 )
@@ -1038,9 +1173,16 @@ def test_a_hostile_identifier_is_echoed_as_text(portals):
 
 @pytest.mark.parametrize(
     "bad",
-    [{"error_rate": 1.5}, {"timeout_rate": -0.1}, {"error_rate": 0.6, "timeout_rate": 0.6},
-     {"layout_version": 3}, {"rate_limit_per_s": 0}, {"lockout_after": 0},
-     {"session_expiry_requests": 0}, {"latency_ms": -1}],
+    [
+        {"error_rate": 1.5},
+        {"timeout_rate": -0.1},
+        {"error_rate": 0.6, "timeout_rate": 0.6},
+        {"layout_version": 3},
+        {"rate_limit_per_s": 0},
+        {"lockout_after": 0},
+        {"session_expiry_requests": 0},
+        {"latency_ms": -1},
+    ],
 )
 def test_settings_refuse_impossible_values(bad):
     with pytest.raises(ValueError):  # noqa: PT011 - each message names its field
@@ -1051,8 +1193,20 @@ def test_python_m_sandbox_serve_serves_one_portal(world, tmp_path):
     saved = tmp_path / "world.json"
     world.save(saved)
     process = subprocess.Popen(
-        [sys.executable, "-m", "sandbox", "serve", "--world", str(saved), "--portal", "qbo",
-         "--port", "0", "--error-rate", "0"],
+        [
+            sys.executable,
+            "-m",
+            "sandbox",
+            "serve",
+            "--world",
+            str(saved),
+            "--portal",
+            "qbo",
+            "--port",
+            "0",
+            "--error-rate",
+            "0",
+        ],
         cwd=Path(__file__).resolve().parents[2],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -1077,8 +1231,12 @@ def test_python_m_sandbox_serve_serves_one_portal(world, tmp_path):
 def browser_sign_in_steps(portal: Portal) -> list[tuple[str, str | None]]:
     """``(label, value)`` to fill, ``(button, None)`` to press, in order."""
     first_labels, first_button, code_label, code_button = SIGN_IN_FORMS[portal.name]
-    values = {"Email address": EMAIL, "Email": EMAIL, "Email or user ID": EMAIL,
-              "Password": PASSWORD}
+    values = {
+        "Email address": EMAIL,
+        "Email": EMAIL,
+        "Email or user ID": EMAIL,
+        "Password": PASSWORD,
+    }
     steps: list[tuple[str, str | None]] = [(label, values[label]) for label in sorted(first_labels)]
     steps.append((first_button, None))
     if portal.name == "qbo":
@@ -1122,16 +1280,20 @@ def test_xero_tables_are_drawn_from_json_in_chromium(browser_loop, portals):
             table = {
                 "count": await page.locator("#user-count").inner_text(),
                 "headers": await page.get_by_role("columnheader").all_inner_texts(),
-                "rows": [await row.get_by_role("cell").all_inner_texts()
-                         for row in await page.get_by_role("row").all()][1:],
+                "rows": [
+                    await row.get_by_role("cell").all_inner_texts()
+                    for row in await page.get_by_role("row").all()
+                ][1:],
                 "images": await page.locator("img").count(),
             }
             portal.settings(layout_version=2)
             try:
                 await page.reload()
                 await page.locator("#users-page[data-state=loaded]").wait_for()
-                v2 = (await page.locator("table").count(),
-                      await page.get_by_role("listitem").count())
+                v2 = (
+                    await page.locator("table").count(),
+                    await page.get_by_role("listitem").count(),
+                )
             finally:
                 portal.settings(layout_version=1)
             return links, headers, solo, table, v2, dialogs
@@ -1144,14 +1306,24 @@ def test_xero_tables_are_drawn_from_json_in_chromium(browser_loop, portals):
     assert headers == ["Organisation", "Your role", "Subscriber"]
     assert solo == "1 users"
     assert table["count"] == "4 users"
-    assert table["headers"] == ["Name", "Permissions", "Two-step authentication", "Status",
-                                "Last login", "Logins this week"]
+    assert table["headers"] == [
+        "Name",
+        "Permissions",
+        "Two-step authentication",
+        "Status",
+        "Last login",
+        "Logins this week",
+    ]
     me, zoe, hostile, declined = table["rows"]
     assert me[0] == f"Access Robot\n{EMAIL}"
     assert me[1] == "Adviser\nManage users"
     assert me[2:5] == ["Enabled", "Active", "2025-06-15 14:06 UTC"]
-    assert zoe[1:5] == ["Standard\nPayroll admin\nBank account admin", "Not enabled", "Active",
-                        "Never"]
+    assert zoe[1:5] == [
+        "Standard\nPayroll admin\nBank account admin",
+        "Not enabled",
+        "Active",
+        "Never",
+    ]
     assert hostile[0].startswith(f"{HOSTILE} Doe & Sons")
     assert hostile[1:4] == ["Read only", "Enabled", "Pending"]
     assert declined[1] == "Invoice only"
@@ -1178,10 +1350,13 @@ def test_myob_cards_load_as_the_list_is_scrolled_in_chromium(browser_loop, porta
                     break
                 await cards.last.scroll_into_view_if_needed()
                 await page.wait_for_timeout(150)
-            return (first, await cards.count(),
-                    await page.locator("#showing").inner_text(),
-                    await page.get_by_role("article", name=f"{HOSTILE} O'Neil & Co").count(),
-                    await page.get_by_role("article", name="Person159 Client", exact=True).count())
+            return (
+                first,
+                await cards.count(),
+                await page.locator("#showing").inner_text(),
+                await page.get_by_role("article", name=f"{HOSTILE} O'Neil & Co").count(),
+                await page.get_by_role("article", name="Person159 Client", exact=True).count(),
+            )
         finally:
             await context.close()
 
@@ -1196,8 +1371,11 @@ def test_myob_cards_load_as_the_list_is_scrolled_in_chromium(browser_loop, porta
 def without_unknown_keys(value: Any, also: frozenset[str] = frozenset()) -> Any:
     """``value`` with the variant's unknown keys (and ``also``) taken out, at every depth."""
     if isinstance(value, dict):
-        return {k: without_unknown_keys(v, also) for k, v in value.items()
-                if k not in VARIANT_JSON_EXTRAS and k not in also}
+        return {
+            k: without_unknown_keys(v, also)
+            for k, v in value.items()
+            if k not in VARIANT_JSON_EXTRAS and k not in also
+        }
     if isinstance(value, list):
         return [without_unknown_keys(v, also) for v in value]
     return value
@@ -1225,17 +1403,25 @@ def test_the_variant_is_off_by_default(portals):
 
 
 JSON_ANSWERS = {
-    "xero": ["/api/myxero/orgs", f"/api/orgs/{XERO_MAIN}/users", f"/api/orgs/{XERO_TWIN}/users",
-             f"/api/orgs/{XERO_FOREIGN}/users"],
+    "xero": [
+        "/api/myxero/orgs",
+        f"/api/orgs/{XERO_MAIN}/users",
+        f"/api/orgs/{XERO_TWIN}/users",
+        f"/api/orgs/{XERO_FOREIGN}/users",
+    ],
     "qbo": [f"/app/company/{QBO_FOREIGN}/manageusers"],
-    "myob": [f"/api/businesses/{MYOB_BIG}/users?page=2&pageSize=20",
-             f"/api/businesses/{MYOB_NO_ADMIN}/users", f"/api/businesses/{MYOB_BIG}/users?page=x"],
+    "myob": [
+        f"/api/businesses/{MYOB_BIG}/users?page=2&pageSize=20",
+        f"/api/businesses/{MYOB_NO_ADMIN}/users",
+        f"/api/businesses/{MYOB_BIG}/users?page=x",
+    ],
 }
 
 
 @pytest.mark.parametrize("name", PORTALS)
 def test_the_variant_adds_unknown_keys_to_every_json_object_and_changes_nothing_else(
-        portals, fresh, name):
+    portals, fresh, name
+):
     plain = portals[name]
     portal = fresh(name, markup_variant=True)
     client, _ = portal.sign_in()
@@ -1266,8 +1452,10 @@ def test_the_variant_adds_unknown_keys_to_every_json_object_and_changes_nothing_
 
 
 def cells_of(row: str) -> list[str]:
-    return [html.unescape(re.sub(r"<[^>]+>", "", c))
-            for c in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row)]
+    return [
+        html.unescape(re.sub(r"<[^>]+>", "", c))
+        for c in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row)
+    ]
 
 
 def table_rows(page: str) -> list[list[str]]:
@@ -1284,18 +1472,26 @@ def test_the_qbo_variant_reorders_columns_adds_action_links_and_drops_the_compan
     rows = table_rows(first)
     assert rows[0] == ["Email", "Status", "Name", "Action", "User type"]
     assert rows[1] == [EMAIL, "Active", "Access Robot", "", "Company admin"]  # not oneself
-    assert rows[2] == ["person11@client.example", "Active", "Person11 Client",
-                       "Delete Person11 Client", "Standard all access"]
+    assert rows[2] == [
+        "person11@client.example",
+        "Active",
+        "Person11 Client",
+        "Delete Person11 Client",
+        "Standard all access",
+    ]
     assert len(rows) == 26
     assert f'<a href="{base}/u11/delete">Delete Person11 Client</a>' in first
     assert "Big Co" not in first
     assert html.escape(big.name) not in first
     assert "<title>Manage users · QuickBooks</title>" in first
     assert "Manage users</h2>" not in first
-    assert re.search(r'<nav class="pager"[^>]*><span>1-25 of 26</span> <a [^>]*>Next</a></nav>',
-                     first)
-    tokens = {re.search(r'<meta name="csrf-token" content="([^"]+)">', client.get(base).text)
-              .group(1) for _ in range(2)}
+    assert re.search(
+        r'<nav class="pager"[^>]*><span>1-25 of 26</span> <a [^>]*>Next</a></nav>', first
+    )
+    tokens = {
+        re.search(r'<meta name="csrf-token" content="([^"]+)">', client.get(base).text).group(1)
+        for _ in range(2)
+    }
     assert len(tokens) == 2
     assert re.search(r'<a href="[^"]*tab=firms[^"]*">Accounting firms</a>', first)
     # a Company admin may not remove from the firms tab: no Action column, no token
@@ -1305,12 +1501,15 @@ def test_the_qbo_variant_reorders_columns_adds_action_links_and_drops_the_compan
     # an accountant: nothing to remove on Users, its own firm's entries on firms
     solo = f"/app/company/{QBO_FIRM_ONLY}/manageusers"
     empty_users = client.get(solo).text
-    assert table_rows(empty_users) == [["Email", "Status", "Name", "User type"],
-                                       ["No users to show"]]
+    assert table_rows(empty_users) == [
+        ["Email", "Status", "Name", "User type"],
+        ["No users to show"],
+    ]
     assert '<td colspan="4">No users to show</td>' in empty_users
     assert table_rows(client.get(solo + "?tab=firms").text) == [
         ["Name", "Status", "Action", "Email", "Firm"],
-        ["Access Robot", "Active", "", EMAIL, "Practice"]]
+        ["Access Robot", "Active", "", EMAIL, "Practice"],
+    ]
     # the primary admin may remove firms: an empty firms table still has the column
     exact_firms = client.get(f"/app/company/{QBO_EXACT}/manageusers?tab=firms").text
     assert '<td colspan="5">No accounting firms</td>' in exact_firms
@@ -1405,17 +1604,31 @@ def test_the_variant_remove_buttons_are_drawn_in_chromium(browser_loop, fresh):
                     break
                 await cards.last.scroll_into_view_if_needed()
                 await page.wait_for_timeout(150)
-            return (xero_buttons, xero_headers, await cards.count(),
-                    await page.get_by_role("button", name="Remove access for").count(),
-                    await page.get_by_text("Added by the business owner").count())
+            return (
+                xero_buttons,
+                xero_headers,
+                await cards.count(),
+                await page.get_by_role("button", name="Remove access for").count(),
+                await page.get_by_text("Added by the business owner").count(),
+            )
         finally:
             await context.close()
 
     xero_buttons, xero_headers, cards, myob_buttons, owner_added = browser_loop.run(
-        work, timeout=60)
+        work, timeout=60
+    )
     # the viewer is the subscriber too: neither gets a button
-    assert xero_buttons == ["Remove Zoë O'Brien 🎉", f"Remove {HOSTILE} Doe & Sons",
-                            "Remove Person4 a=b"]
-    assert xero_headers[:6] == ["Name", "Permissions", "Two-step authentication", "Status",
-                                "Last login", "Logins this week"]
+    assert xero_buttons == [
+        "Remove Zoë O'Brien 🎉",
+        f"Remove {HOSTILE} Doe & Sons",
+        "Remove Person4 a=b",
+    ]
+    assert xero_headers[:6] == [
+        "Name",
+        "Permissions",
+        "Two-step authentication",
+        "Status",
+        "Last login",
+        "Logins this week",
+    ]
     assert (cards, myob_buttons, owner_added) == (60, 58, 1)

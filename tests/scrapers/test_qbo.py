@@ -29,9 +29,11 @@ REALM, OTHER = "1234567890", "9876543210"
 
 
 def users_with_action() -> list[list[str]]:
-    return [["Email", "Status", "Name", "Action", "User type"],
-            ["ann@client.example", "Active", "Ann", "Delete Ann", "Company admin"],
-            ["bo@client.example", "Invited", "Bo", "", "Reports only"]]
+    return [
+        ["Email", "Status", "Name", "Action", "User type"],
+        ["ann@client.example", "Active", "Ann", "Delete Ann", "Company admin"],
+        ["bo@client.example", "Invited", "Bo", "", "Reports only"],
+    ]
 
 
 def test_a_table_with_more_columns_in_another_order_is_read_by_column_name() -> None:
@@ -41,15 +43,15 @@ def test_a_table_with_more_columns_in_another_order_is_read_by_column_name() -> 
     users = [_user("users", row, columns) for row in tables[1][1:]]
     assert [(u.email, u.name, u.role, u.status) for u in users] == [
         ("ann@client.example", "Ann", "Company admin", AccessStatus.ACTIVE),
-        ("bo@client.example", "Bo", "Reports only", AccessStatus.PENDING)]
+        ("bo@client.example", "Bo", "Reports only", AccessStatus.PENDING),
+    ]
 
 
 def test_rows_are_those_with_a_cell_under_every_header() -> None:
     header = ["Name", "Email", "User type", "Status"]
     assert _is_data_row(["Ann", "ann@client.example", "Reports only", "Active"], header)
     # a trailing control without a header of its own
-    assert _is_data_row(["Ann", "ann@client.example", "Reports only", "Active", "Remove"],
-                        header)
+    assert _is_data_row(["Ann", "ann@client.example", "Reports only", "Active", "Remove"], header)
     assert not _is_data_row(["No users to show"], header)
     assert not _is_data_row([], header)
     assert not _is_data_row(list(header), header)
@@ -76,22 +78,34 @@ def test_the_range_is_found_alone_on_its_line_or_beside_the_pager() -> None:
     assert _ranges(["12-3-4 of 5"]) == []
 
 
-def client_page(rows: list[list[str]], links: list[tuple[int, int, str, str]],
-                page_links: list[tuple[str, str]] | None = None) -> ReadPage:
+def client_page(
+    rows: list[list[str]],
+    links: list[tuple[int, int, str, str]],
+    page_links: list[tuple[str, str]] | None = None,
+) -> ReadPage:
     header = ["Status", "Client", "Go to"]
-    return ReadPage(lines=[], tables=[[header, *rows]], table_links=[links],
-                    links=page_links or [(t, h) for _, _, t, h in links])
+    return ReadPage(
+        lines=[],
+        tables=[[header, *rows]],
+        table_links=[links],
+        links=page_links or [(t, h) for _, _, t, h in links],
+    )
 
 
 def test_a_client_is_named_by_its_client_cell_and_known_by_where_it_links() -> None:
     page = client_page(
         [["Active", "Acme & Co", "Manage users"], ["Active", "Next", "Manage users"]],
-        [(1, 1, "Acme & Co", f"/app/company/{REALM}/manageusers"),
-         (1, 2, "Manage users", f"/app/company/{REALM}/manageusers"),
-         (2, 1, "Next", f"https://qbo.example/app/company/{OTHER}/manageusers/"),
-         (2, 2, "Manage users", f"/app/company/{OTHER}/manageusers")])
+        [
+            (1, 1, "Acme & Co", f"/app/company/{REALM}/manageusers"),
+            (1, 2, "Manage users", f"/app/company/{REALM}/manageusers"),
+            (2, 1, "Next", f"https://qbo.example/app/company/{OTHER}/manageusers/"),
+            (2, 2, "Manage users", f"/app/company/{OTHER}/manageusers"),
+        ],
+    )
     assert [(o.portal_org_id, o.name) for o in _clients(page, URL)] == [
-        (REALM, "Acme & Co"), (OTHER, "Next")]
+        (REALM, "Acme & Co"),
+        (OTHER, "Next"),
+    ]
     # a client named Next is not the pager's Next link
     assert _next_page(page) is None
     paged = client_page([], [], [("Next", "/clients?page=2")])
@@ -99,14 +113,20 @@ def test_a_client_is_named_by_its_client_cell_and_known_by_where_it_links() -> N
 
 
 def test_a_client_row_linking_to_two_companies_or_none_is_a_changed_layout() -> None:
-    two = client_page([["Active", "Acme", "Manage users"]],
-                      [(1, 1, "Acme", f"/app/company/{REALM}/manageusers"),
-                       (1, 2, "Manage users", f"/app/company/{OTHER}/manageusers")])
+    two = client_page(
+        [["Active", "Acme", "Manage users"]],
+        [
+            (1, 1, "Acme", f"/app/company/{REALM}/manageusers"),
+            (1, 2, "Manage users", f"/app/company/{OTHER}/manageusers"),
+        ],
+    )
     with pytest.raises(LayoutChanged, match="2 companies"):
         _clients(two, URL)
     # a link under the company's page (a remove link) is not a link to the company
-    under = client_page([["Active", "Acme", "Delete"]],
-                        [(1, 2, "Delete", f"/app/company/{REALM}/manageusers/7/delete")])
+    under = client_page(
+        [["Active", "Acme", "Delete"]],
+        [(1, 2, "Delete", f"/app/company/{REALM}/manageusers/7/delete")],
+    )
     with pytest.raises(LayoutChanged, match="0 companies"):
         _clients(under, URL)
 

@@ -12,8 +12,10 @@ from agent.scrapers.pages import page_from
 from agent.scrapers.reading import _READ_SECTIONS, _SWAP_PAGES, ReadPage, batch_key, read_page
 from tests.browser_loop import BrowserLoop
 
-HEAD = ("<head><title>{title}</title>"
-        "<style>.gone{{display:none}} body.app .gone-in-app{{display:none}}</style></head>")
+HEAD = (
+    "<head><title>{title}</title>"
+    "<style>.gone{{display:none}} body.app .gone-in-app{{display:none}}</style></head>"
+)
 
 
 def page(title: str, body: str, *, head: str = HEAD, body_tag: str = '<body class="app">') -> str:
@@ -21,8 +23,7 @@ def page(title: str, body: str, *, head: str = HEAD, body_tag: str = '<body clas
 
 
 def table(*rows: tuple[str, ...], css_class: str = "") -> str:
-    cells = "".join(
-        "<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
+    cells = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
     return f'<table class="{css_class}"><tr><th>Name</th><th>Email</th></tr>{cells}</table>'
 
 
@@ -30,8 +31,9 @@ def test_pages_that_differ_only_in_title_share_a_document() -> None:
     one = page("Acme", "<p>a</p>")
     two = page("Bakery", "<p>b</p>")
     assert batch_key(one) == batch_key(two) is not None
-    other_style = page("Acme", "<p>a</p>",
-                       head="<head><title>{title}</title><style>p{{}}</style></head>")
+    other_style = page(
+        "Acme", "<p>a</p>", head="<head><title>{title}</title><style>p{{}}</style></head>"
+    )
     assert batch_key(other_style) != batch_key(one)
     assert batch_key(page("Acme", "<p>a</p>", body_tag="<body>")) != batch_key(one)
     assert batch_key("<p>no head or body</p>") is None
@@ -39,9 +41,13 @@ def test_pages_that_differ_only_in_title_share_a_document() -> None:
 
 def test_pages_with_a_token_of_their_own_share_a_document() -> None:
     """A page offering removal carries a CSRF token, which may be new on every page."""
+
     def with_meta(meta: str) -> str:
-        return page("Acme", "<p>a</p>",
-                    head="<head><title>{title}</title>" + meta + "<style>p{{}}</style></head>")
+        return page(
+            "Acme",
+            "<p>a</p>",
+            head="<head><title>{title}</title>" + meta + "<style>p{{}}</style></head>",
+        )
 
     one = with_meta('<meta name="csrf-token" content="n1.aa">')
     two = with_meta('<meta name="csrf-token" content="n2.bb">')
@@ -55,37 +61,56 @@ def test_pages_with_a_token_of_their_own_share_a_document() -> None:
 def test_each_page_of_a_shared_document_reads_as_alone(browser_loop: BrowserLoop) -> None:
     pages = {
         # the body's class carries into the shared document: the second table stays hidden
-        "acme": page("Acme", "<h1>Acme Ltd</h1>" + table(("Ann", "ann@acme.example"))
-                     + table(("Shy", "shy@acme.example"), css_class="gone-in-app")
-                     + "<p>1-1 of 1</p><a href='/next?p=2'>Next</a>"),
-        "bakery": page("Bakery", "<h1>Kōwhai Bakery</h1>"
-                       + table(("Bo <b>&lt;Chef&gt;</b>", "bo@bakery.example"),
-                               ("Cy", "cy@bakery.example"))
-                       + table(("Hidden", "hidden@bakery.example"), css_class="gone")
-                       + "<p>1-2 of 2</p>"),
+        "acme": page(
+            "Acme",
+            "<h1>Acme Ltd</h1>"
+            + table(("Ann", "ann@acme.example"))
+            + table(("Shy", "shy@acme.example"), css_class="gone-in-app")
+            + "<p>1-1 of 1</p><a href='/next?p=2'>Next</a>",
+        ),
+        "bakery": page(
+            "Bakery",
+            "<h1>Kōwhai Bakery</h1>"
+            + table(("Bo <b>&lt;Chef&gt;</b>", "bo@bakery.example"), ("Cy", "cy@bakery.example"))
+            + table(("Hidden", "hidden@bakery.example"), css_class="gone")
+            + "<p>1-2 of 2</p>",
+        ),
         "empty": page("Empty", "<h1>Empty Co</h1><p>No users to show</p>"),
         # its own stylesheet hides nothing: read in a document of its own
-        "odd": page("Odd", "<h1>Odd Ltd</h1>" + table(("Di", "di@odd.example")),
-                    head="<head><title>{title}</title><style>h1{{color:red}}</style></head>"),
+        "odd": page(
+            "Odd",
+            "<h1>Odd Ltd</h1>" + table(("Di", "di@odd.example")),
+            head="<head><title>{title}</title><style>h1{{color:red}}</style></head>",
+        ),
     }
 
     async def work(browser: Browser) -> dict[str, ReadPage]:
         context = await browser.new_context()
         try:
-            read = await asyncio.gather(*(read_page(context, html, f"https://portal/{name}")
-                                          for name, html in pages.items()))
+            read = await asyncio.gather(
+                *(
+                    read_page(context, html, f"https://portal/{name}")
+                    for name, html in pages.items()
+                )
+            )
         finally:
             await context.close()
         return dict(zip(pages, read, strict=True))
 
     read = browser_loop.run(work)
-    assert read["acme"].lines == ["Acme Ltd", "Name Email", "Ann ann@acme.example", "1-1 of 1",
-                                  "Next"]
+    assert read["acme"].lines == [
+        "Acme Ltd",
+        "Name Email",
+        "Ann ann@acme.example",
+        "1-1 of 1",
+        "Next",
+    ]
     assert read["acme"].tables == [[["Name", "Email"], ["Ann", "ann@acme.example"]]]
     assert ("Next", "/next?p=2") in read["acme"].links
     # the hidden table is not a table a person sees; markup in a cell reads as its text
-    assert read["bakery"].tables == [[["Name", "Email"], ["Bo <Chef>", "bo@bakery.example"],
-                                      ["Cy", "cy@bakery.example"]]]
+    assert read["bakery"].tables == [
+        [["Name", "Email"], ["Bo <Chef>", "bo@bakery.example"], ["Cy", "cy@bakery.example"]]
+    ]
     assert "Kōwhai Bakery" in read["bakery"].lines
     assert "Acme Ltd" not in read["bakery"].lines
     assert read["empty"].tables == []
@@ -100,8 +125,10 @@ def test_a_caller_that_gives_up_strands_no_one(browser_loop: BrowserLoop) -> Non
         context = await browser.new_context()
         try:
             first = asyncio.create_task(read_page(context, page("A", "<h1>A</h1>"), "a"))
-            others = [asyncio.create_task(read_page(context, page(t, f"<h1>{t}</h1>"), t))
-                      for t in ("B", "C")]
+            others = [
+                asyncio.create_task(read_page(context, page(t, f"<h1>{t}</h1>"), t))
+                for t in ("B", "C")
+            ]
             await asyncio.sleep(0)
             first.cancel()
             return await asyncio.gather(*others)
@@ -138,10 +165,13 @@ def test_a_read_knows_the_document_it_reads(browser_loop: BrowserLoop) -> None:
 @pytest.mark.browser
 def test_a_tables_links_say_their_row_and_cell(browser_loop: BrowserLoop) -> None:
     """Links are read with their place, so a column is found by name, not by order."""
-    html = page("L", "<h1>Links</h1><table><tr><th>Status</th><th>Client</th><th>Go</th></tr>"
-                     "<tr><td>Active</td><td><a href='/c/1'>Acme</a></td>"
-                     "<td><a href='/c/1'>Open</a><table><tr><td><a href='/in'>In</a></td></tr>"
-                     "</table></td></tr></table><a href='/out'>Out</a>")
+    html = page(
+        "L",
+        "<h1>Links</h1><table><tr><th>Status</th><th>Client</th><th>Go</th></tr>"
+        "<tr><td>Active</td><td><a href='/c/1'>Acme</a></td>"
+        "<td><a href='/c/1'>Open</a><table><tr><td><a href='/in'>In</a></td></tr>"
+        "</table></td></tr></table><a href='/out'>Out</a>",
+    )
 
     async def work(browser: Browser) -> ReadPage:
         context = await browser.new_context()

@@ -49,8 +49,9 @@ def variant_world(portal: str) -> World:
         firm = world.orgs[0].users[0].firm_name
         for n, org in enumerate(world.orgs):
             if n % 2:
-                org.users[0] = dataclasses.replace(org.users[0], role="Company admin",
-                                                   kind="users", firm_name=None)
+                org.users[0] = dataclasses.replace(
+                    org.users[0], role="Company admin", kind="users", firm_name=None
+                )
             for i, user in enumerate(org.users[1:]):
                 if user.kind == "firms" and i % 2 == 0:
                     org.users[i + 1] = dataclasses.replace(user, firm_name=firm)
@@ -88,8 +89,7 @@ def served(browser_loop: BrowserLoop) -> Iterator[Callable[[str], Served]]:
             async def sign_in(browser: Browser) -> dict[str, Any]:
                 context = await browser.new_context()
                 try:
-                    await scraper_for(portal).sign_in(context,
-                                                      credentials(world, portal, server))
+                    await scraper_for(portal).sign_in(context, credentials(world, portal, server))
                     return await context.storage_state()
                 finally:
                     await context.close()
@@ -105,8 +105,9 @@ def served(browser_loop: BrowserLoop) -> Iterator[Callable[[str], Served]]:
 Outcome = dict[str, Any]
 
 
-def read_all(browser_loop: BrowserLoop, served: Served, *, probe: str | None = None
-             ) -> tuple[list[OrgRef], dict[str, Outcome], str]:
+def read_all(
+    browser_loop: BrowserLoop, served: Served, *, probe: str | None = None
+) -> tuple[list[OrgRef], dict[str, Outcome], str]:
     """The org list and, per org, what its scan gives: users seen, or the failure's type.
 
     ``probe``: a path fetched with the same session, whose body is returned (to show
@@ -126,8 +127,10 @@ def read_all(browser_loop: BrowserLoop, served: Served, *, probe: str | None = N
                 except LayoutChanged as exc:
                     got[org.portal_org_id] = {"failure": type(exc).__name__}
                 else:
-                    got[org.portal_org_id] = {"users": as_seen(result),
-                                              "total": result.reported_total}
+                    got[org.portal_org_id] = {
+                        "users": as_seen(result),
+                        "total": result.reported_total,
+                    }
             body = await (await context.request.get(base + probe)).text() if probe else ""
             return orgs, got, body
         finally:
@@ -141,7 +144,7 @@ def variant_probe(one: Served) -> tuple[str, str]:
     if one.portal == "xero":
         return "/api/myxero/orgs", '"_links"'
     if one.portal == "qbo":  # a company whose viewer is a Company admin
-        return f"/app/company/{one.world.orgs[1].org_id}/manageusers", '>Action</th>'
+        return f"/app/company/{one.world.orgs[1].org_id}/manageusers", ">Action</th>"
     return "/businesses", "Choose a business"
 
 
@@ -166,15 +169,22 @@ def test_the_variant_is_read_exactly_as_the_plain_pages(
         seen = got[org.org_id]
         assert seen["total"] == len(org.users)
         assert [(email, name, status) for email, name, _, status, *_ in seen["users"]] == sorted(
-            (u.email, u.name, STATUS[u.status]) for u in org.users), org.name
+            (u.email, u.name, STATUS[u.status]) for u in org.users
+        ), org.name
 
 
 @pytest.mark.parametrize("variant", [False, True])
-@pytest.mark.parametrize(("tab", "column"), [("users", "email"), ("users", "type"),
-                                             ("firms", "firm"), ("firms", "status")])
+@pytest.mark.parametrize(
+    ("tab", "column"),
+    [("users", "email"), ("users", "type"), ("firms", "firm"), ("firms", "status")],
+)
 def test_a_missing_needed_qbo_column_is_layout_changed(
-    browser_loop: BrowserLoop, served: Callable[[str], Served], monkeypatch: pytest.MonkeyPatch,
-    variant: bool, tab: str, column: str,
+    browser_loop: BrowserLoop,
+    served: Callable[[str], Served],
+    monkeypatch: pytest.MonkeyPatch,
+    variant: bool,
+    tab: str,
+    column: str,
 ) -> None:
     one = served("qbo")
     for table in ("COLUMNS", "VARIANT_COLUMNS"):
@@ -186,8 +196,7 @@ def test_a_missing_needed_qbo_column_is_layout_changed(
         _, got, _ = read_all(browser_loop, one)
     finally:
         update_settings(one.server.app, markup_variant=False)
-    has_tab = {org.org_id for org in one.world.orgs
-               if any(qbo.tab_of(u) == tab for u in org.users)}
+    has_tab = {org.org_id for org in one.world.orgs if any(qbo.tab_of(u) == tab for u in org.users)}
     assert has_tab
     for org_id in has_tab:
         assert got[org_id] == {"failure": "LayoutChanged"}, org_id
@@ -195,7 +204,9 @@ def test_a_missing_needed_qbo_column_is_layout_changed(
 
 @pytest.mark.parametrize("variant", [False, True])
 def test_a_client_list_without_its_client_column_is_layout_changed(
-    browser_loop: BrowserLoop, served: Callable[[str], Served], monkeypatch: pytest.MonkeyPatch,
+    browser_loop: BrowserLoop,
+    served: Callable[[str], Served],
+    monkeypatch: pytest.MonkeyPatch,
     variant: bool,
 ) -> None:
     one = served("qbo")
@@ -210,13 +221,23 @@ def test_a_client_list_without_its_client_column_is_layout_changed(
         update_settings(one.server.app, markup_variant=False)
 
 
-@pytest.mark.parametrize(("portal", "key"), [
-    ("xero", "email"), ("xero", "extraPermissions"), ("xero", "lastLoginUtc"),
-    ("myob", "email"), ("myob", "roles"), ("myob", "userType"),
-])
+@pytest.mark.parametrize(
+    ("portal", "key"),
+    [
+        ("xero", "email"),
+        ("xero", "extraPermissions"),
+        ("xero", "lastLoginUtc"),
+        ("myob", "email"),
+        ("myob", "roles"),
+        ("myob", "userType"),
+    ],
+)
 def test_a_missing_needed_json_key_is_layout_changed(
-    browser_loop: BrowserLoop, served: Callable[[str], Served], monkeypatch: pytest.MonkeyPatch,
-    portal: str, key: str,
+    browser_loop: BrowserLoop,
+    served: Callable[[str], Served],
+    monkeypatch: pytest.MonkeyPatch,
+    portal: str,
+    key: str,
 ) -> None:
     """Never read as a user without that field (no permissions, no roles, no login)."""
     one = served(portal)

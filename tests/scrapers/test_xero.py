@@ -29,8 +29,11 @@ from tests.browser_loop import BrowserLoop
 
 pytestmark = pytest.mark.browser
 
-STATUS = {"ACTIVE": AccessStatus.ACTIVE, "PENDING": AccessStatus.PENDING,
-          "DECLINED": AccessStatus.DECLINED}
+STATUS = {
+    "ACTIVE": AccessStatus.ACTIVE,
+    "PENDING": AccessStatus.PENDING,
+    "DECLINED": AccessStatus.DECLINED,
+}
 
 
 @pytest.fixture(scope="module")
@@ -67,8 +70,12 @@ def session_state(browser_loop: BrowserLoop, world: World, portal: PortalServer)
 
 def creds(world: World, portal: PortalServer, **changes: str) -> Credentials:
     login = world.logins_of("xero")[0]
-    fields = {"email": login.email, "password": login.password,
-              "totp_secret": login.totp_secret, **changes}
+    fields = {
+        "email": login.email,
+        "password": login.password,
+        "totp_secret": login.totp_secret,
+        **changes,
+    }
     return Credentials(portal=Portal.XERO, base_url=portal.base_url, **fields)
 
 
@@ -85,8 +92,7 @@ def test_reads_every_org_exactly_as_the_world_holds_it(
             got = {}
             for org in orgs:
                 if org.portal_org_id != "!RdOnl":
-                    got[org.portal_org_id] = await scraper.list_users(context, portal.base_url,
-                                                                      org)
+                    got[org.portal_org_id] = await scraper.list_users(context, portal.base_url, org)
             ro = next(o for o in orgs if o.portal_org_id == "!RdOnl")
             with pytest.raises(NoPermission):
                 await scraper.list_users(context, portal.base_url, ro)
@@ -101,10 +107,13 @@ def test_reads_every_org_exactly_as_the_world_holds_it(
             continue
         result = got[org.org_id]
         assert result.reported_total == len(org.users)
-        want = sorted((u.email, u.name, u.role, STATUS[u.status], tuple(u.extra_permissions))
-                      for u in org.users)
-        have = sorted((u.email, u.name, u.role, u.status, u.extra_permissions)
-                      for u in result.users)
+        want = sorted(
+            (u.email, u.name, u.role, STATUS[u.status], tuple(u.extra_permissions))
+            for u in org.users
+        )
+        have = sorted(
+            (u.email, u.name, u.role, u.status, u.extra_permissions) for u in result.users
+        )
         assert have == want
 
 
@@ -123,8 +132,9 @@ def test_wrong_password_is_login_failed_and_wrong_code_is_mfa_failed(
     with pytest.raises(LoginRejected):
         browser_loop.run(lambda _b: attempt(creds(world, portal, password="wrong-password")))
     with pytest.raises(MfaRejected):
-        browser_loop.run(lambda _b: attempt(creds(world, portal,
-                                                  totp_secret=pyotp.random_base32())))
+        browser_loop.run(
+            lambda _b: attempt(creds(world, portal, totp_secret=pyotp.random_base32()))
+        )
 
 
 def test_layout_version_2_is_layout_changed_not_an_empty_org(

@@ -27,13 +27,21 @@ from sandbox.world import World, WorldOrg, WorldUser
 from tests.browser_loop import BrowserLoop
 
 APPS: dict[str, Callable[[World, PortalSettings | None], Starlette]] = {
-    "xero": xero.create_app, "qbo": qbo.create_app, "myob": myob.create_app}
+    "xero": xero.create_app,
+    "qbo": qbo.create_app,
+    "myob": myob.create_app,
+}
 SIZES = (0, 24, 25, 26, 49, 50, 51, 300)
 NAMES = ["Zoë O'Brien", "<img src=x onerror=alert(1)>", "Bree 🍀 = Best", "Ōtautahi & Sons"]
-STATUS = {"ACTIVE": AccessStatus.ACTIVE, "PENDING": AccessStatus.PENDING,
-          "DECLINED": AccessStatus.DECLINED, "Active": AccessStatus.ACTIVE,
-          "Invited": AccessStatus.PENDING, "Inactive": AccessStatus.INACTIVE,
-          "INVITED": AccessStatus.PENDING}
+STATUS = {
+    "ACTIVE": AccessStatus.ACTIVE,
+    "PENDING": AccessStatus.PENDING,
+    "DECLINED": AccessStatus.DECLINED,
+    "Active": AccessStatus.ACTIVE,
+    "Invited": AccessStatus.PENDING,
+    "Inactive": AccessStatus.INACTIVE,
+    "INVITED": AccessStatus.PENDING,
+}
 
 
 def extra_user(portal: str, org: WorldOrg, i: int) -> WorldUser:
@@ -41,24 +49,43 @@ def extra_user(portal: str, org: WorldOrg, i: int) -> WorldUser:
     given = NAMES[i % len(NAMES)]
     email = f"person.{i}@client-{abs(hash(org.org_id)) % 10_000}.example"
     if portal == "xero":
-        return WorldUser(user_id=f"{org.org_id}-{i}", first_name=given, last_name=str(i),
-                         email=email, role="STANDARD", status="ACTIVE")
+        return WorldUser(
+            user_id=f"{org.org_id}-{i}",
+            first_name=given,
+            last_name=str(i),
+            email=email,
+            role="STANDARD",
+            status="ACTIVE",
+        )
     if portal == "qbo":
         firm = i % 3 == 0
-        return WorldUser(user_id=f"{org.org_id}-{i}", first_name=given, last_name=str(i),
-                         email=email, role="Accountant" if firm else "Reports only",
-                         status="Invited" if i % 7 == 0 else "Active",
-                         kind="firms" if firm else "users",
-                         firm_name="Other & Co = Firm" if firm else None)
-    return WorldUser(user_id=f"{org.org_id}-{i}", first_name=given, last_name=str(i),
-                     email=email, role="File user", status="INVITED" if i % 7 == 0 else "ACTIVE",
-                     kind="User", myob_roles=["Invoicing"])
+        return WorldUser(
+            user_id=f"{org.org_id}-{i}",
+            first_name=given,
+            last_name=str(i),
+            email=email,
+            role="Accountant" if firm else "Reports only",
+            status="Invited" if i % 7 == 0 else "Active",
+            kind="firms" if firm else "users",
+            firm_name="Other & Co = Firm" if firm else None,
+        )
+    return WorldUser(
+        user_id=f"{org.org_id}-{i}",
+        first_name=given,
+        last_name=str(i),
+        email=email,
+        role="File user",
+        status="INVITED" if i % 7 == 0 else "ACTIVE",
+        kind="User",
+        myob_roles=["Invoicing"],
+    )
 
 
 def sized_world(portal: str) -> World:
     """Orgs holding the viewer plus exactly ``size`` other users, for each size."""
-    base = generate_world(31, staff=6, orgs_per_portal=len(SIZES), users_per_org=1,
-                          portals=(portal,))
+    base = generate_world(
+        31, staff=6, orgs_per_portal=len(SIZES), users_per_org=1, portals=(portal,)
+    )
     world = copy.deepcopy(base)
     for org, size in zip(world.orgs, SIZES, strict=True):
         org.name = f"{org.name} ({size})"
@@ -68,13 +95,22 @@ def sized_world(portal: str) -> World:
 
 def credentials(world: World, portal: str, server: PortalServer) -> Credentials:
     login = world.logins_of(portal)[0]
-    return Credentials(portal=Portal(portal), base_url=server.base_url, email=login.email,
-                       password=login.password, totp_secret=login.totp_secret)
+    return Credentials(
+        portal=Portal(portal),
+        base_url=server.base_url,
+        email=login.email,
+        password=login.password,
+        totp_secret=login.totp_secret,
+    )
 
 
-def read_login(browser_loop: BrowserLoop, world: World, portal: str, server: PortalServer,
-               storage_state: dict | None = None
-               ) -> tuple[list[OrgRef], dict[str, OrgUsers], dict]:
+def read_login(
+    browser_loop: BrowserLoop,
+    world: World,
+    portal: str,
+    server: PortalServer,
+    storage_state: dict | None = None,
+) -> tuple[list[OrgRef], dict[str, OrgUsers], dict]:
     """Every org of the world's login and its users, read by the portal's scraper.
 
     Signs in unless ``storage_state`` (a signed-in context's, as returned) is given.
@@ -87,8 +123,9 @@ def read_login(browser_loop: BrowserLoop, world: World, portal: str, server: Por
             if storage_state is None:
                 await scraper.sign_in(context, credentials(world, portal, server))
             orgs = list(await all_orgs(scraper, context, server.base_url))
-            got = {o.portal_org_id: await scraper.list_users(context, server.base_url, o)
-                   for o in orgs}
+            got = {
+                o.portal_org_id: await scraper.list_users(context, server.base_url, o) for o in orgs
+            }
             return orgs, got, await context.storage_state()
         finally:
             await context.close()
@@ -98,5 +135,7 @@ def read_login(browser_loop: BrowserLoop, world: World, portal: str, server: Por
 
 def as_seen(result: OrgUsers) -> list[tuple[object, ...]]:
     """Everything a scraper says of an org's users, in a comparable order."""
-    return sorted((u.email, u.name, u.role, u.status, u.extra_permissions, u.kind,
-                   u.last_login) for u in result.users)
+    return sorted(
+        (u.email, u.name, u.role, u.status, u.extra_permissions, u.kind, u.last_login)
+        for u in result.users
+    )

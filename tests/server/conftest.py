@@ -40,9 +40,14 @@ class Practice:
         return api_client(self.runtime, self.tokens[who] if who else None, **kwargs)
 
 
-def api_client(runtime: Runtime, token: str | None = None, *,
-               server_settings: ServerSettings | None = None, enable_docs: bool = False,
-               base_url: str = BASE_URL) -> TestClient:
+def api_client(
+    runtime: Runtime,
+    token: str | None = None,
+    *,
+    server_settings: ServerSettings | None = None,
+    enable_docs: bool = False,
+    base_url: str = BASE_URL,
+) -> TestClient:
     app = create_app(runtime, enable_docs=enable_docs, server_settings=server_settings)
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     return TestClient(app, base_url=base_url, headers=headers)
@@ -59,30 +64,55 @@ def token_for(runtime: Runtime, user_id: int, label: str = "test") -> str:
 
 def build_practice(runtime: Runtime) -> Practice:
     with session_scope(runtime.engine) as session:
-        ben = add_staff(session, "Ben Brennan", f"ben@{DOMAIN}", status="left",
-                        left_on=date(2026, 3, 3))
+        ben = add_staff(
+            session, "Ben Brennan", f"ben@{DOMAIN}", status="left", left_on=date(2026, 3, 3)
+        )
         ana = add_staff(session, "Ana Active", f"ana@{DOMAIN}")
         mia_staff = add_staff(session, "Mia Manager", f"mia@{DOMAIN}")
         max_staff = add_staff(session, "Max Manager", f"max@{DOMAIN}")
         kowhai = add_client(session, "Kōwhai Bakery", "Mia Manager", ("xero", "!kow01"))
         rata = add_client(session, "Rātā Joinery", "max  manager", ("xero", "!rat01"))
-        ok_scan(session, org(session, "!kow01", "Kōwhai Bakery Ltd"),
-                [(f"ben@{DOMAIN}", "FINANCIALADVISER"), ("owner@kowhai.example", "STANDARD"),
-                 (f"ana@{DOMAIN}", "STANDARD")])
-        ok_scan(session, org(session, "!rat01", "Rātā Joinery Ltd"),
-                [(f"ben@{DOMAIN}", "STANDARD"), ("boss@rata.example", "STANDARD")])
-        ok_scan(session, org(session, "!unl01", "Unlinked Holdings"),
-                [(f"ben@{DOMAIN}", "STANDARD")])
+        ok_scan(
+            session,
+            org(session, "!kow01", "Kōwhai Bakery Ltd"),
+            [
+                (f"ben@{DOMAIN}", "FINANCIALADVISER"),
+                ("owner@kowhai.example", "STANDARD"),
+                (f"ana@{DOMAIN}", "STANDARD"),
+            ],
+        )
+        ok_scan(
+            session,
+            org(session, "!rat01", "Rātā Joinery Ltd"),
+            [(f"ben@{DOMAIN}", "STANDARD"), ("boss@rata.example", "STANDARD")],
+        )
+        ok_scan(
+            session, org(session, "!unl01", "Unlinked Holdings"), [(f"ben@{DOMAIN}", "STANDARD")]
+        )
         reconcile(session, configured_domains=[DOMAIN])
         users = {
-            "admin": add_user(session, name="Ada Admin", role="practice_admin", scope="all",
-                              actor="test"),
-            "mia": add_user(session, name="Mia Manager", role="manager", scope="managed",
-                            actor="test"),
-            "max": add_user(session, name="Max M.", role="manager", scope="managed",
-                            staff=f"max@{DOMAIN}", actor="test"),
-            "eve": add_user(session, name="Eve Employee", role="employee", scope="selected",
-                            client_ids=[rata.id], actor="test"),
+            "admin": add_user(
+                session, name="Ada Admin", role="practice_admin", scope="all", actor="test"
+            ),
+            "mia": add_user(
+                session, name="Mia Manager", role="manager", scope="managed", actor="test"
+            ),
+            "max": add_user(
+                session,
+                name="Max M.",
+                role="manager",
+                scope="managed",
+                staff=f"max@{DOMAIN}",
+                actor="test",
+            ),
+            "eve": add_user(
+                session,
+                name="Eve Employee",
+                role="employee",
+                scope="selected",
+                client_ids=[rata.id],
+                actor="test",
+            ),
         }
         ids = {k: u.id for k, u in users.items()}
         clients = {"kowhai": kowhai.id, "rata": rata.id}

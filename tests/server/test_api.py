@@ -20,8 +20,11 @@ DOMAIN = "harbourco.example"
 
 def _audit(practice: Practice, action: str) -> list[AuditEvent]:
     with Session(practice.runtime.engine) as session:
-        return list(session.exec(select(AuditEvent).where(AuditEvent.action == action)
-                                 .order_by(col(AuditEvent.id))))
+        return list(
+            session.exec(
+                select(AuditEvent).where(AuditEvent.action == action).order_by(col(AuditEvent.id))
+            )
+        )
 
 
 # -- findings -------------------------------------------------------------------------
@@ -39,10 +42,15 @@ def test_findings_filter_and_page(practice: Practice) -> None:
         return {f"{i['portal_org_id']} {i['email']}" for i in page["items"]}
 
     assert ids(finding_class="leaver_access") == {
-        f"!kow01 ben@{DOMAIN}", f"!rat01 ben@{DOMAIN}", f"!unl01 ben@{DOMAIN}"}
+        f"!kow01 ben@{DOMAIN}",
+        f"!rat01 ben@{DOMAIN}",
+        f"!unl01 ben@{DOMAIN}",
+    }
     assert ids(severity="info") == {"!kow01 owner@kowhai.example", "!rat01 boss@rata.example"}
     assert ids(finding_class=["leaver_access", "client_user"], client_manager="mia manager") == {
-        f"!kow01 ben@{DOMAIN}", "!kow01 owner@kowhai.example"}
+        f"!kow01 ben@{DOMAIN}",
+        "!kow01 owner@kowhai.example",
+    }
     assert ids(person=f"BEN@{DOMAIN}", portal="xero") == ids(finding_class="leaver_access")
     # any spelling of the mailbox: a plus-tag is dropped on every domain
     assert ids(person=f" Ben+Xero@{DOMAIN}") == ids(finding_class="leaver_access")
@@ -66,30 +74,38 @@ def test_findings_filter_and_page(practice: Practice) -> None:
 
 def test_a_review_decision_changes_state_and_is_audited(practice: Practice) -> None:
     mia = practice.client("mia")
-    finding = mia.get("/api/v1/findings", params={"finding_class": "leaver_access"}
-                      ).json()["items"][0]
+    finding = mia.get("/api/v1/findings", params={"finding_class": "leaver_access"}).json()[
+        "items"
+    ][0]
     url = f"/api/v1/findings/{finding['id']}/review"
     no_expiry = mia.post(url, json={"decision": "accepted_risk", "reason": "handover"})
     assert no_expiry.status_code == 409
     until = (utcnow() + timedelta(days=30)).date().isoformat()
-    accepted = mia.post(url, json={"decision": "accepted_risk", "reason": "handover",
-                                   "until": until})
+    accepted = mia.post(
+        url, json={"decision": "accepted_risk", "reason": "handover", "until": until}
+    )
     assert accepted.status_code == 200
     assert accepted.json()["review_state"] == "accepted_risk"
     assert accepted.json()["review_history"][-1]["actor"].startswith("Mia Manager")
     assert mia.post(url, json={"decision": "verified_removed"}).status_code == 409
     assert mia.post(url, json={"decision": "removal_requested"}).json()["review_state"] == (
-        "removal_requested")
+        "removal_requested"
+    )
     events = _audit(practice, "finding.reviewed")
     assert [e.detail["to"] for e in events] == ["accepted_risk", "removal_requested"]
     status = mia.get("/api/v1/orgs/xero/!kow01/status").json()
     # Ana's direct invite is still untouched.
     assert status["counts_by_review_state"] == {"removal_requested": 1, "open": 1}
     assert status["unreviewed_problems"] == 1
-    client_user = mia.get("/api/v1/findings", params={"finding_class": "client_user"}
-                          ).json()["items"][0]["id"]
-    assert mia.post(f"/api/v1/findings/{client_user}/review",
-                    json={"decision": "acknowledged"}).status_code == 409
+    client_user = mia.get("/api/v1/findings", params={"finding_class": "client_user"}).json()[
+        "items"
+    ][0]["id"]
+    assert (
+        mia.post(
+            f"/api/v1/findings/{client_user}/review", json={"decision": "acknowledged"}
+        ).status_code
+        == 409
+    )
 
 
 def test_a_persons_access_lists_every_reachable_org_with_filters(practice: Practice) -> None:
@@ -103,13 +119,22 @@ def test_a_persons_access_lists_every_reachable_org_with_filters(practice: Pract
     body = admin.get(f"/api/v1/people/{ben}/access").json()
     assert body["person"]["status"] == "left"
     assert {o["portal_org_id"] for o in body["orgs"]} == {"!kow01", "!rat01", "!unl01"}
-    by_manager = admin.get(f"/api/v1/people/{ben}/access",
-                           params={"client_manager": "Max Manager"}).json()
+    by_manager = admin.get(
+        f"/api/v1/people/{ben}/access", params={"client_manager": "Max Manager"}
+    ).json()
     assert {o["portal_org_id"] for o in by_manager["orgs"]} == {"!rat01"}
-    assert admin.get(f"/api/v1/people/{ben}/access",
-                     params={"access_status": "pending"}).json()["orgs"] == []
-    assert admin.get(f"/api/v1/people/{ben}/access",
-                     params={"finding_class": "managed"}).json()["orgs"] == []
+    assert (
+        admin.get(f"/api/v1/people/{ben}/access", params={"access_status": "pending"}).json()[
+            "orgs"
+        ]
+        == []
+    )
+    assert (
+        admin.get(f"/api/v1/people/{ben}/access", params={"finding_class": "managed"}).json()[
+            "orgs"
+        ]
+        == []
+    )
     assert admin.get("/api/v1/people/99999/access").status_code == 404
 
 
@@ -136,19 +161,33 @@ def test_a_rescan_is_queued_once_and_its_progress_followed(practice: Practice) -
         finish(session, request_id, ok=True)
     assert max_client.get(f"/api/v1/scan-requests/{request_id}").json()["status"] == "done"
     assert [e.detail["scan_request_id"] for e in _audit(practice, "scan.requested")] == [
-        request_id, request_id]
+        request_id,
+        request_id,
+    ]
     assert max_client.post("/api/v1/scan-requests", json={"portal": "xero"}).status_code == 422
-    assert max_client.post("/api/v1/scan-requests", json={
-        "portal": "xero", "portal_org_id": "!rat01", "login_id": 1}).status_code == 422
+    assert (
+        max_client.post(
+            "/api/v1/scan-requests",
+            json={"portal": "xero", "portal_org_id": "!rat01", "login_id": 1},
+        ).status_code
+        == 422
+    )
     assert max_client.get("/api/v1/scan-requests/424242").status_code == 404
 
 
 def test_an_admin_rescans_a_login(practice: Practice) -> None:
     admin = practice.client("admin")
     assert admin.post("/api/v1/scan-requests", json={"login_id": 7}).status_code == 404
-    added = admin.post("/api/v1/logins", json={
-        "portal": "xero", "email": "agent@harbourco.example", "password": "pw",
-        "totp_secret": "JBSWY3DPEHPK3PXPJBSWY3DP", "base_url": "http://127.0.0.1:1"})
+    added = admin.post(
+        "/api/v1/logins",
+        json={
+            "portal": "xero",
+            "email": "agent@harbourco.example",
+            "password": "pw",
+            "totp_secret": "JBSWY3DPEHPK3PXPJBSWY3DP",
+            "base_url": "http://127.0.0.1:1",
+        },
+    )
     assert added.status_code == 201
     queued = admin.post("/api/v1/scan-requests", json={"login_id": added.json()["id"]})
     assert queued.status_code == 202
@@ -162,19 +201,24 @@ def test_an_admin_rescans_a_login(practice: Practice) -> None:
 # -- passive capture ------------------------------------------------------------------
 
 
-def _capture(org_id: str, users: list[dict], shown: int, name: str = "Kōwhai Bakery Ltd"
-             ) -> dict:
-    return {"portal": "xero", "portal_org_id": org_id, "org_name": name, "users": users,
-            "shown_count": shown}
+def _capture(org_id: str, users: list[dict], shown: int, name: str = "Kōwhai Bakery Ltd") -> dict:
+    return {
+        "portal": "xero",
+        "portal_org_id": org_id,
+        "org_name": name,
+        "users": users,
+        "shown_count": shown,
+    }
 
 
 def test_a_capture_is_recorded_as_an_extension_scan_and_reconciles_that_org(
-    practice: Practice
+    practice: Practice,
 ) -> None:
     mia = practice.client("mia")
-    users = [{"email": "owner@kowhai.example", "name": "Owner", "role": "STANDARD"},
-             {"email": f"ana@{DOMAIN}", "name": "Ana Active", "role": "STANDARD",
-              "status": "pending"}]
+    users = [
+        {"email": "owner@kowhai.example", "name": "Owner", "role": "STANDARD"},
+        {"email": f"ana@{DOMAIN}", "name": "Ana Active", "role": "STANDARD", "status": "pending"},
+    ]
     response = mia.post("/api/v1/captures", json=_capture("!kow01", users, 2))
     assert response.status_code == 201, response.text
     body = response.json()
@@ -189,19 +233,19 @@ def test_a_capture_is_recorded_as_an_extension_scan_and_reconciles_that_org(
         scan = session.get(Scan, body["scan_id"])
         assert scan is not None
         assert (scan.source, scan.status, scan.reported_total) == ("extension", "ok", 2)
-        assert len(session.exec(select(Observation).where(
-            Observation.scan_id == scan.id)).all()) == 2
+        assert (
+            len(session.exec(select(Observation).where(Observation.scan_id == scan.id)).all()) == 2
+        )
         open_leaver = session.exec(
-            select(Org.portal_org_id).join(Finding, col(Finding.org_id) == col(Org.id))
-            .where(Finding.finding_class == "leaver_access",
-                   col(Finding.resolved_at).is_(None))).all()
+            select(Org.portal_org_id)
+            .join(Finding, col(Finding.org_id) == col(Org.id))
+            .where(Finding.finding_class == "leaver_access", col(Finding.resolved_at).is_(None))
+        ).all()
     assert sorted(open_leaver) == ["!kow01", "!rat01", "!unl01"]
     assert _audit(practice, "scan.captured")[0].detail["ok"] is True
 
 
-def test_a_capture_whose_rows_disagree_with_the_page_is_a_failed_scan(
-    practice: Practice
-) -> None:
+def test_a_capture_whose_rows_disagree_with_the_page_is_a_failed_scan(practice: Practice) -> None:
     mia = practice.client("mia")
     one = [{"email": "owner@kowhai.example", "name": "Owner", "role": "STANDARD"}]
     for users, shown in ((one, 3), ([], 5), (one + one, 2)):
@@ -211,8 +255,11 @@ def test_a_capture_whose_rows_disagree_with_the_page_is_a_failed_scan(
         with Session(practice.runtime.engine) as session:
             scan = session.get(Scan, response.json()["scan_id"])
             assert scan is not None
-            assert (scan.source, scan.status, scan.reason) == ("extension", "failed",
-                                                               "layout_changed")
+            assert (scan.source, scan.status, scan.reason) == (
+                "extension",
+                "failed",
+                "layout_changed",
+            )
     # A failed capture resolves nothing: Ben is still there.
     status = mia.get("/api/v1/orgs/xero/!kow01/status").json()
     assert status["counts_by_class"]["leaver_access"] == 1
@@ -230,7 +277,7 @@ def test_an_empty_capture_is_accepted_only_when_the_page_says_zero(practice: Pra
 
 
 def test_a_capture_that_drops_to_nobody_is_held_as_suspect_until_confirmed(
-    practice: Practice
+    practice: Practice,
 ) -> None:
     """The crawler's rule for extension captures too: one empty list is held, and even
     once confirmed, a capture resolves nothing: it queues the agent scan that may."""
@@ -252,24 +299,26 @@ def test_a_capture_that_drops_to_nobody_is_held_as_suspect_until_confirmed(
 # -- imports --------------------------------------------------------------------------
 
 
-def test_an_import_upload_is_committed_or_refused_with_every_row_error(
-    practice: Practice
-) -> None:
+def test_an_import_upload_is_committed_or_refused_with_every_row_error(practice: Practice) -> None:
     admin = practice.client("admin")
-    good = (f"name,emails,status,left_on,practice_role\n"
-            f"Ben Brennan,ben@{DOMAIN},left,2026-03-03,employee\n"
-            f"Ana Active,ana@{DOMAIN},active,,employee\n"
-            f"Mia Manager,mia@{DOMAIN},active,,manager\n"
-            f"Max Manager,max@{DOMAIN},active,,manager\n"
-            f"Nia New,nia@{DOMAIN},active,,employee\n").encode()
+    good = (
+        f"name,emails,status,left_on,practice_role\n"
+        f"Ben Brennan,ben@{DOMAIN},left,2026-03-03,employee\n"
+        f"Ana Active,ana@{DOMAIN},active,,employee\n"
+        f"Mia Manager,mia@{DOMAIN},active,,manager\n"
+        f"Max Manager,max@{DOMAIN},active,,manager\n"
+        f"Nia New,nia@{DOMAIN},active,,employee\n"
+    ).encode()
     response = admin.post("/api/v1/imports/staff", files={"file": ("roster.csv", good)})
     assert response.status_code == 200, response.text
     assert response.json()["created"] == 1
     assert response.json()["sha256"] == hashlib.sha256(good).hexdigest()
-    bad = (b"name,emails,status,left_on\n"
-           b"No Email,,active,\n"
-           b"Bad Status,bad@harbourco.example,wandering,\n"
-           b"Left Early,early@harbourco.example,left,\n")
+    bad = (
+        b"name,emails,status,left_on\n"
+        b"No Email,,active,\n"
+        b"Bad Status,bad@harbourco.example,wandering,\n"
+        b"Left Early,early@harbourco.example,left,\n"
+    )
     refused = admin.post("/api/v1/imports/staff", files={"file": ("../../etc/roster.csv", bad)})
     assert refused.status_code == 422
     errors = refused.json()["errors"]
@@ -279,8 +328,9 @@ def test_an_import_upload_is_committed_or_refused_with_every_row_error(
         names = set(session.exec(select(Staff.name)))
     assert "Nia New" in names
     assert "Bad Status" not in names
-    assert admin.post("/api/v1/imports/staff", files={"file": ("roster.txt", good)}
-                      ).status_code == 422
+    assert (
+        admin.post("/api/v1/imports/staff", files={"file": ("roster.txt", good)}).status_code == 422
+    )
     assert admin.post("/api/v1/imports/nope", files={"file": ("r.csv", good)}).status_code == 422
     assert [e.actor for e in _audit(practice, "import.staff")] == ["Ada Admin (user #1)"]
 
@@ -309,9 +359,18 @@ def test_every_export_is_audited_with_who_scope_rows_and_digest(practice: Practi
 
 def test_csv_exports_are_formula_safe(practice: Practice) -> None:
     admin = practice.client("admin")
-    capture = _capture("!new04", [{"email": "=cmd|' /C calc'!A0@evil.example",
-                                   "name": "=HYPERLINK(\"http://evil\")", "role": "+1"}], 1,
-                       "@SUM(1)")
+    capture = _capture(
+        "!new04",
+        [
+            {
+                "email": "=cmd|' /C calc'!A0@evil.example",
+                "name": '=HYPERLINK("http://evil")',
+                "role": "+1",
+            }
+        ],
+        1,
+        "@SUM(1)",
+    )
     assert admin.post("/api/v1/captures", json=capture).status_code == 201
     content = admin.post("/api/v1/exports/findings.csv", json={"text": "evil"}).content
     rows = list(csv.DictReader(io.StringIO(content.decode("utf-8-sig"))))
@@ -329,29 +388,37 @@ def test_admins_read_and_export_the_audit_log(practice: Practice) -> None:
     assert admin.get("/api/v1/audit", params={"action": "auth.signed_in"}).json()["total"] == 4
     exported = admin.post("/api/v1/audit/export", json={"action": "auth"})
     rows = list(csv.DictReader(io.StringIO(exported.content.decode("utf-8-sig"))))
-    assert {r["action"] for r in rows} >= {"auth.user_added", "auth.signed_in",
-                                           "auth.pairing_code_issued"}
+    assert {r["action"] for r in rows} >= {
+        "auth.user_added",
+        "auth.signed_in",
+        "auth.pairing_code_issued",
+    }
     (event,) = _audit(practice, "export.audit_csv")
     assert event.detail["sha256"] == hashlib.sha256(exported.content).hexdigest()
 
 
 def test_logins_never_return_their_secrets(practice: Practice) -> None:
     admin = practice.client("admin")
-    body = {"portal": "xero", "email": "agent@harbourco.example", "password": "pw-SECRET-1",
-            "totp_secret": "JBSWY3DPEHPK3PXPJBSWY3DP", "label": "main"}
+    body = {
+        "portal": "xero",
+        "email": "agent@harbourco.example",
+        "password": "pw-SECRET-1",
+        "totp_secret": "JBSWY3DPEHPK3PXPJBSWY3DP",
+        "label": "main",
+    }
     added = admin.post("/api/v1/logins", json=body)
     assert added.status_code == 201
     listed = admin.get("/api/v1/logins")
     for response in (added, listed):
         assert "pw-SECRET-1" not in response.text
         assert "JBSWY3DPEHPK3PXP" not in response.text
-    assert set(listed.json()[0]) == {"id", "portal", "base_url", "email", "label",
-                                     "has_session"}
+    assert set(listed.json()[0]) == {"id", "portal", "base_url", "email", "label", "has_session"}
     bad = admin.post("/api/v1/logins", json={**body, "totp_secret": "not base32!"})
     assert bad.status_code == 422
     login_id = added.json()["id"]
     assert admin.request("DELETE", f"/api/v1/logins/{login_id}", json={}).status_code == 204
     assert admin.get("/api/v1/logins").json() == []
     actions = [e.action for e in _audit(practice, "login.add")] + [
-        e.action for e in _audit(practice, "login.remove")]
+        e.action for e in _audit(practice, "login.remove")
+    ]
     assert actions == ["login.add", "login.remove"]

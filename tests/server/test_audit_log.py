@@ -14,8 +14,12 @@ from agent.storage.models import AuditEvent
 
 def _one_event(engine: Engine) -> int:
     with session_scope(engine) as session:
-        event = record(session, actor="Ada Admin (user #1)", action="export.findings_csv",
-                       detail={"rows": 3, "sha256": "ab" * 32})
+        event = record(
+            session,
+            actor="Ada Admin (user #1)",
+            action="export.findings_csv",
+            detail={"rows": 3, "sha256": "ab" * 32},
+        )
         session.flush()
         assert event.id is not None
         return event.id
@@ -43,8 +47,9 @@ REFUSED = (
 
 def test_the_database_refuses_to_change_or_delete_an_event(engine: Engine) -> None:
     event_id = _one_event(engine)
-    statements = REFUSED + (("TRUNCATE audit_event",) if engine.dialect.name == "postgresql"
-                            else ())
+    statements = REFUSED + (
+        ("TRUNCATE audit_event",) if engine.dialect.name == "postgresql" else ()
+    )
     for statement in statements:
         with pytest.raises(DBAPIError, match="append-only"), engine.begin() as connection:
             connection.execute(text(statement), {"id": event_id})

@@ -24,17 +24,25 @@ ANA = {"email": f"ana@{DOMAIN}", "name": "Ana Active", "role": "STANDARD"}
 BEN = {"email": f"ben@{DOMAIN}", "name": "Ben Brennan", "role": "FINANCIALADVISER"}
 
 
-def _capture(org_id: str, users: list[dict], *, portal: str = "xero",
-             name: str = "Kōwhai Bakery Ltd") -> dict:
-    return {"portal": portal, "portal_org_id": org_id, "org_name": name, "users": users,
-            "shown_count": len(users)}
+def _capture(
+    org_id: str, users: list[dict], *, portal: str = "xero", name: str = "Kōwhai Bakery Ltd"
+) -> dict:
+    return {
+        "portal": portal,
+        "portal_org_id": org_id,
+        "org_name": name,
+        "users": users,
+        "shown_count": len(users),
+    }
 
 
 def _ben_on(practice: Practice, org_id: str) -> Finding:
     with Session(practice.runtime.engine) as session:
         found = session.exec(
-            select(Finding).join(Org, col(Org.id) == col(Finding.org_id))
-            .where(Org.portal_org_id == org_id, Finding.email == f"ben@{DOMAIN}")).one()
+            select(Finding)
+            .join(Org, col(Org.id) == col(Finding.org_id))
+            .where(Org.portal_org_id == org_id, Finding.email == f"ben@{DOMAIN}")
+        ).one()
     return found
 
 
@@ -77,18 +85,23 @@ def test_a_forged_capture_leaving_a_leaver_out_resolves_nothing_and_queues_a_sca
     assert listed[ben.id]["capture_note"] == shown["capture_note"]
 
     with Session(practice.runtime.engine) as session:
-        queued = session.exec(select(ScanRequest).where(
-            ScanRequest.portal == "xero", ScanRequest.portal_org_id == "!kow01")).all()
+        queued = session.exec(
+            select(ScanRequest).where(
+                ScanRequest.portal == "xero", ScanRequest.portal_org_id == "!kow01"
+            )
+        ).all()
     assert [(q.id, q.status, q.source) for q in queued] == [
-        (body["scan_request_id"], "queued", "capture")]
+        (body["scan_request_id"], "queued", "capture")
+    ]
 
     # The dashboard's finding page says the same.
     dashboard = api_client(practice.runtime)
     dashboard.follow_redirects = False
-    signed = dashboard.post("/dashboard/login",
-                            data={"code": pairing_code(practice.runtime,
-                                                       practice.user_ids["mia"])},
-                            headers={"Origin": BASE_URL})
+    signed = dashboard.post(
+        "/dashboard/login",
+        data={"code": pairing_code(practice.runtime, practice.user_ids["mia"])},
+        headers={"Origin": BASE_URL},
+    )
     assert signed.status_code == 303
     page = dashboard.get(f"/dashboard/findings/{ben.id}")
     assert page.status_code == 200
@@ -97,27 +110,31 @@ def test_a_forged_capture_leaving_a_leaver_out_resolves_nothing_and_queues_a_sca
 
 def test_only_an_ok_agent_scan_clears_the_mark_and_resolves(practice: Practice) -> None:
     mia = practice.client("mia")
-    assert mia.post("/api/v1/captures", json=_capture("!kow01", [OWNER, ANA])
-                    ).status_code == 201
+    assert mia.post("/api/v1/captures", json=_capture("!kow01", [OWNER, ANA])).status_code == 201
     # A second capture without him changes nothing either.
-    assert mia.post("/api/v1/captures", json=_capture("!kow01", [ANA, OWNER])
-                    ).status_code == 201
+    assert mia.post("/api/v1/captures", json=_capture("!kow01", [ANA, OWNER])).status_code == 201
     assert _ben_on(practice, "!kow01").resolved_at is None
 
     # An agent scan that still shows him: the mark goes, the finding stays.
-    _agent_scan(practice, "!kow01", [(f"ben@{DOMAIN}", "FINANCIALADVISER"),
-                                     ("owner@kowhai.example", "STANDARD"),
-                                     (f"ana@{DOMAIN}", "STANDARD")])
+    _agent_scan(
+        practice,
+        "!kow01",
+        [
+            (f"ben@{DOMAIN}", "FINANCIALADVISER"),
+            ("owner@kowhai.example", "STANDARD"),
+            (f"ana@{DOMAIN}", "STANDARD"),
+        ],
+    )
     ben = _ben_on(practice, "!kow01")
     assert (ben.resolved_at, ben.capture_missing_at) == (None, None)
     assert mia.get(f"/api/v1/findings/{ben.id}").json()["capture_note"] is None
 
     # Captures again without him, then an agent scan without him: resolved, mark cleared.
-    assert mia.post("/api/v1/captures", json=_capture("!kow01", [OWNER, ANA])
-                    ).status_code == 201
+    assert mia.post("/api/v1/captures", json=_capture("!kow01", [OWNER, ANA])).status_code == 201
     assert _ben_on(practice, "!kow01").capture_missing_at is not None
-    _agent_scan(practice, "!kow01", [("owner@kowhai.example", "STANDARD"),
-                                     (f"ana@{DOMAIN}", "STANDARD")])
+    _agent_scan(
+        practice, "!kow01", [("owner@kowhai.example", "STANDARD"), (f"ana@{DOMAIN}", "STANDARD")]
+    )
     ben = _ben_on(practice, "!kow01")
     assert ben.resolved_at is not None
     assert ben.capture_missing_at is None
@@ -128,9 +145,14 @@ def test_only_an_ok_agent_scan_clears_the_mark_and_resolves(practice: Practice) 
 def test_a_capture_raises_a_new_finding_and_may_not_lower_one(practice: Practice) -> None:
     admin = practice.client("admin")
     # Ana is not granted !rat01 and shows up: a capture may raise that.
-    raised = admin.post("/api/v1/captures", json=_capture(
-        "!rat01", [BEN, ANA, {"email": "boss@rata.example", "name": "Boss", "role": "STANDARD"}],
-        name="Rātā Joinery Ltd"))
+    raised = admin.post(
+        "/api/v1/captures",
+        json=_capture(
+            "!rat01",
+            [BEN, ANA, {"email": "boss@rata.example", "name": "Boss", "role": "STANDARD"}],
+            name="Rātā Joinery Ltd",
+        ),
+    )
     assert raised.status_code == 201, raised.text
     assert raised.json()["org"]["counts_by_class"]["invited_direct"] == 1
 
@@ -140,21 +162,34 @@ def test_a_capture_raises_a_new_finding_and_may_not_lower_one(practice: Practice
         grant(session, staff, "xero", "!rat01", "FINANCIALADVISER")
         reconcile(session, configured_domains=[DOMAIN])
     with Session(practice.runtime.engine) as session:
-        drift = session.exec(select(Finding).where(Finding.email == f"ana@{DOMAIN}",
-                                                   Finding.finding_class == "role_drift")).one()
+        drift = session.exec(
+            select(Finding).where(
+                Finding.email == f"ana@{DOMAIN}", Finding.finding_class == "role_drift"
+            )
+        ).one()
     as_granted = dict(ANA, role="FINANCIALADVISER")
-    again = admin.post("/api/v1/captures", json=_capture(
-        "!rat01", [BEN, as_granted,
-                   {"email": "boss@rata.example", "name": "Boss", "role": "STANDARD"}],
-        name="Rātā Joinery Ltd"))
+    again = admin.post(
+        "/api/v1/captures",
+        json=_capture(
+            "!rat01",
+            [BEN, as_granted, {"email": "boss@rata.example", "name": "Boss", "role": "STANDARD"}],
+            name="Rātā Joinery Ltd",
+        ),
+    )
     assert again.status_code == 201, again.text
     with Session(practice.runtime.engine) as session:
         kept = session.get_one(Finding, drift.id)
     assert (kept.finding_class, kept.resolved_at) == ("role_drift", None)
     # An agent scan showing the same is trusted to lower it.
-    _agent_scan(practice, "!rat01", [(f"ben@{DOMAIN}", "STANDARD"),
-                                     (f"ana@{DOMAIN}", "FINANCIALADVISER"),
-                                     ("boss@rata.example", "STANDARD")])
+    _agent_scan(
+        practice,
+        "!rat01",
+        [
+            (f"ben@{DOMAIN}", "STANDARD"),
+            (f"ana@{DOMAIN}", "FINANCIALADVISER"),
+            ("boss@rata.example", "STANDARD"),
+        ],
+    )
     with Session(practice.runtime.engine) as session:
         assert session.get_one(Finding, drift.id).finding_class == "managed"
 
@@ -174,21 +209,36 @@ def test_employees_may_not_post_captures(practice: Practice) -> None:
 
 def test_org_ids_must_be_their_portals(practice: Practice) -> None:
     admin = practice.client("admin")
-    bad = [("xero", "kow01"), ("xero", "!kow1"), ("xero", "!kow012"), ("xero", "!kow-1"),
-           ("qbo", "123456789"), ("qbo", "12345678901234567890"), ("qbo", "12345abcde"),
-           ("myob", "not-a-uuid"), ("myob", "!kow01"), ("qbo", "!kow01")]
+    bad = [
+        ("xero", "kow01"),
+        ("xero", "!kow1"),
+        ("xero", "!kow012"),
+        ("xero", "!kow-1"),
+        ("qbo", "123456789"),
+        ("qbo", "12345678901234567890"),
+        ("qbo", "12345abcde"),
+        ("myob", "not-a-uuid"),
+        ("myob", "!kow01"),
+        ("qbo", "!kow01"),
+    ]
     for portal, org_id in bad:
-        answer = admin.post("/api/v1/captures",
-                            json=_capture(org_id, [OWNER], portal=portal, name="X"))
+        answer = admin.post(
+            "/api/v1/captures", json=_capture(org_id, [OWNER], portal=portal, name="X")
+        )
         assert answer.status_code == 422, (portal, org_id, answer.text)
-    for portal, org_id in [("qbo", "1234567890"), ("qbo", "1234567890123456789"),
-                           ("xero", "!AbC12")]:
-        answer = admin.post("/api/v1/captures",
-                            json=_capture(org_id, [OWNER], portal=portal, name="New"))
+    for portal, org_id in [
+        ("qbo", "1234567890"),
+        ("qbo", "1234567890123456789"),
+        ("xero", "!AbC12"),
+    ]:
+        answer = admin.post(
+            "/api/v1/captures", json=_capture(org_id, [OWNER], portal=portal, name="New")
+        )
         assert answer.status_code == 201, (portal, org_id, answer.text)
     upper = "3F2B8C1E-5D4A-4C6B-9E2F-7A1B0C9D8E6F"
-    answer = admin.post("/api/v1/captures", json=_capture(upper, [OWNER], portal="myob",
-                                                          name="Mānuka"))
+    answer = admin.post(
+        "/api/v1/captures", json=_capture(upper, [OWNER], portal="myob", name="Mānuka")
+    )
     assert answer.status_code == 201, answer.text
     assert answer.json()["org"]["portal_org_id"] == upper.lower()
     with Session(practice.runtime.engine) as session:
@@ -202,8 +252,9 @@ def test_org_ids_must_be_their_portals(practice: Practice) -> None:
 
 def test_a_captured_org_name_never_renames_a_known_org(practice: Practice) -> None:
     admin = practice.client("admin")
-    answer = admin.post("/api/v1/captures",
-                        json=_capture("!kow01", [BEN, OWNER, ANA], name="Pay Here Ltd"))
+    answer = admin.post(
+        "/api/v1/captures", json=_capture("!kow01", [BEN, OWNER, ANA], name="Pay Here Ltd")
+    )
     assert answer.status_code == 201, answer.text
     assert answer.json()["org"]["name"] == "Kōwhai Bakery Ltd"
     with Session(practice.runtime.engine) as session:

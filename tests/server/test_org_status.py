@@ -24,16 +24,19 @@ from tests.server.conftest import api_client, build_practice, token_for
 
 def test_org_status_counts_people_and_flags(runtime: Runtime) -> None:
     with session_scope(runtime.engine) as session:
-        add_staff(session, "Ben Brennan", "ben@harbourco.example", status="left",
-                  left_on=date(2026, 3, 3))
+        add_staff(
+            session, "Ben Brennan", "ben@harbourco.example", status="left", left_on=date(2026, 3, 3)
+        )
         add_client(session, "Kōwhai Bakery", "Mia Manager", ("xero", "!abc12"))
-        ok_scan(session, org(session, "!abc12"), [("ben@harbourco.example", "FINANCIALADVISER"),
-                                                  ("owner@kowhai.example", "STANDARD")])
+        ok_scan(
+            session,
+            org(session, "!abc12"),
+            [("ben@harbourco.example", "FINANCIALADVISER"), ("owner@kowhai.example", "STANDARD")],
+        )
         org(session, "!never", "Listed, never scanned")
         failed_scan(session, org(session, "!fail1", "Failing"), FailureReason.NO_PERMISSION)
         reconcile(session, configured_domains=[DOMAIN])
-        user = add_user(session, name="Ada Admin", role="practice_admin", scope="all",
-                        actor="test")
+        user = add_user(session, name="Ada Admin", role="practice_admin", scope="all", actor="test")
     client = api_client(runtime, token_for(runtime, user.id))
 
     body = client.get("/api/v1/orgs/xero/!abc12/status").json()
@@ -46,11 +49,11 @@ def test_org_status_counts_people_and_flags(runtime: Runtime) -> None:
     assert body["counts_by_review_state"] == {"open": 1}
     assert body["people_count"] == 2
     assert body["people"][0]["detail"] == (
-        "Ben Brennan left on 2026-03-03 and still has Adviser access")
+        "Ben Brennan left on 2026-03-03 and still has Adviser access"
+    )
     assert body["people"][0]["review_state"] == "open"
     assert body["last_scan_status"] == "ok"
-    assert (body["stale"], body["never_scanned"], body["last_scan_failed"]) == (
-        False, False, False)
+    assert (body["stale"], body["never_scanned"], body["last_scan_failed"]) == (False, False, False)
 
     slim = client.get("/api/v1/orgs/xero/!abc12/status", params={"include_people": "false"})
     assert slim.json()["people"] == []
@@ -62,8 +65,7 @@ def test_org_status_counts_people_and_flags(runtime: Runtime) -> None:
     assert never["people"] == []
 
     failing = client.get("/api/v1/orgs/xero/!fail1/status").json()
-    assert (failing["last_scan_status"], failing["last_scan_reason"]) == ("failed",
-                                                                          "no_permission")
+    assert (failing["last_scan_status"], failing["last_scan_reason"]) == ("failed", "no_permission")
     assert failing["last_scan_failed"] is True
 
     assert client.get("/api/v1/orgs/xero/!nope1/status").status_code == 404
@@ -80,57 +82,65 @@ def test_the_badge_fast_path_answers_exactly_as_org_status(runtime: Runtime) -> 
         target = org(session, "!stale", "Stale")
         ok_scan(session, target, [("someone@else.example", "STANDARD")])
         failed_scan(session, target, FailureReason.RATE_LIMITED)
-        stale = session.exec(select(Scan).where(Scan.org_id == target.id,
-                                                Scan.status == "ok")).one()
+        stale = session.exec(
+            select(Scan).where(Scan.org_id == target.id, Scan.status == "ok")
+        ).one()
         # Scans are append-only; moving one back in time needs raw SQL.
         session.connection().execute(
-            update(Scan).where(col(Scan.id) == stale.id)
-            .values(finished_at=utcnow() - timedelta(days=30)))
+            update(Scan)
+            .where(col(Scan.id) == stale.id)
+            .values(finished_at=utcnow() - timedelta(days=30))
+        )
     admin = practice.tokens["admin"]
     for org_id in ("!kow01", "!rat01", "!unl01", "!never", "!fail1", "!stale"):
         with Session(runtime.engine) as session:
             expected = org_status(session, "xero", org_id, stale_after=timedelta(hours=72))
-        found = badge_lookup(runtime.engine, admin, "xero", org_id,
-                             stale_after=timedelta(hours=72))
+        found = badge_lookup(runtime.engine, admin, "xero", org_id, stale_after=timedelta(hours=72))
         assert found.status == expected, org_id
-    stale_status = badge_lookup(runtime.engine, admin, "xero", "!stale",
-                                stale_after=timedelta(hours=72)).status
+    stale_status = badge_lookup(
+        runtime.engine, admin, "xero", "!stale", stale_after=timedelta(hours=72)
+    ).status
     assert stale_status.stale is True
     assert stale_status.last_scan_status == "failed"
     with pytest.raises(NotVisible):
-        badge_lookup(runtime.engine, practice.tokens["mia"], "xero", "!rat01",
-                     stale_after=timedelta(hours=72))
+        badge_lookup(
+            runtime.engine,
+            practice.tokens["mia"],
+            "xero",
+            "!rat01",
+            stale_after=timedelta(hours=72),
+        )
     with pytest.raises(NotVisible):
         badge_lookup(runtime.engine, admin, "xero", "!nope1", stale_after=timedelta(hours=72))
     with pytest.raises(Unauthenticated):
-        badge_lookup(runtime.engine, "art_nope", "xero", "!kow01",
-                     stale_after=timedelta(hours=72))
+        badge_lookup(runtime.engine, "art_nope", "xero", "!kow01", stale_after=timedelta(hours=72))
 
 
 def test_the_badge_cache_never_skips_the_token_or_the_scope(runtime: Runtime) -> None:
     practice = build_practice(runtime)
-    client = api_client(runtime, practice.tokens["admin"],
-                        server_settings=ServerSettings(badge_cache_seconds=60))
+    client = api_client(
+        runtime, practice.tokens["admin"], server_settings=ServerSettings(badge_cache_seconds=60)
+    )
     path = "/api/v1/orgs/xero/!kow01/status"
     assert client.get(path).json()["counts_by_class"]["leaver_access"] == 1
     # Another process resolves Ben's access (the worker's crawl): the cached answer
     # stands until it expires...
     with session_scope(runtime.engine) as session:
-        ok_scan(session, session.exec(select(Org).where(Org.portal_org_id == "!kow01")).one(),
-                [("owner@kowhai.example", "STANDARD")])
+        ok_scan(
+            session,
+            session.exec(select(Org).where(Org.portal_org_id == "!kow01")).one(),
+            [("owner@kowhai.example", "STANDARD")],
+        )
         reconcile(session, configured_domains=[DOMAIN])
     assert client.get(path).json()["counts_by_class"]["leaver_access"] == 1
     # ...but who may read it is checked on every request.
     mia_token, max_token = practice.tokens["mia"], practice.tokens["max"]
-    assert client.get(path, headers={"Authorization": f"Bearer {max_token}"}
-                      ).status_code == 404
-    assert client.get(path, headers={"Authorization": f"Bearer {mia_token}"}
-                      ).status_code == 200
-    mia_token_id = client.get("/api/v1/me", headers={"Authorization": f"Bearer {mia_token}"}
-                              ).json()["token_id"]
-    assert client.request("DELETE", f"/api/v1/tokens/{mia_token_id}", json={}
-                          ).status_code == 200
-    assert client.get(path, headers={"Authorization": f"Bearer {mia_token}"}
-                      ).status_code == 401
+    assert client.get(path, headers={"Authorization": f"Bearer {max_token}"}).status_code == 404
+    assert client.get(path, headers={"Authorization": f"Bearer {mia_token}"}).status_code == 200
+    mia_token_id = client.get(
+        "/api/v1/me", headers={"Authorization": f"Bearer {mia_token}"}
+    ).json()["token_id"]
+    assert client.request("DELETE", f"/api/v1/tokens/{mia_token_id}", json={}).status_code == 200
+    assert client.get(path, headers={"Authorization": f"Bearer {mia_token}"}).status_code == 401
     # A change made through this server (here: that revocation) empties the cache.
     assert client.get(path).json()["counts_by_class"].get("leaver_access") is None

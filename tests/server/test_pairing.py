@@ -30,8 +30,9 @@ EXCHANGE = "/api/v1/pairing/exchange"
 
 def _admin(runtime: Runtime) -> int:
     with session_scope(runtime.engine) as session:
-        return add_user(session, name="Ada Admin", role="practice_admin", scope="all",
-                        actor="test").id
+        return add_user(
+            session, name="Ada Admin", role="practice_admin", scope="all", actor="test"
+        ).id
 
 
 def _code(runtime: Runtime, user_id: int, ttl: timedelta = timedelta(minutes=5)) -> str:
@@ -40,7 +41,7 @@ def _code(runtime: Runtime, user_id: int, ttl: timedelta = timedelta(minutes=5))
 
 
 def test_a_code_is_short_unambiguous_and_exchanged_once_for_a_working_token(
-    runtime: Runtime
+    runtime: Runtime,
 ) -> None:
     user_id = _admin(runtime)
     code = _code(runtime, user_id)
@@ -88,8 +89,9 @@ def test_wrong_guesses_burn_every_live_code_after_the_limit(runtime: Runtime) ->
     assert client.post(EXCHANGE, json={"code": code}).status_code == 401
     assert client.post(EXCHANGE, json={"code": other}).status_code == 401
     with Session(runtime.engine) as session:
-        failures = session.exec(select(AuditEvent).where(
-            AuditEvent.action == "auth.pairing_failed")).all()
+        failures = session.exec(
+            select(AuditEvent).where(AuditEvent.action == "auth.pairing_failed")
+        ).all()
         assert len(failures) == MAX_CODE_ATTEMPTS
         assert session.exec(select(ApiToken)).all() == []
     # A fresh code works again.
@@ -114,8 +116,13 @@ def test_only_hashes_of_codes_and_tokens_are_stored(runtime: Runtime) -> None:
         stored = session.exec(select(ApiToken)).one()
         assert stored.token_hash == hash_secret(token)
         assert session.exec(select(PairingCode)).one().code_hash == hash_secret(code)
-        dump = repr([tuple(r) for table in ("api_token", "pairing_code", "audit_event")
-                     for r in session.connection().execute(text(f"SELECT * FROM {table}"))])  # noqa: S608
+        dump = repr(
+            [
+                tuple(r)
+                for table in ("api_token", "pairing_code", "audit_event")
+                for r in session.connection().execute(text(f"SELECT * FROM {table}"))  # noqa: S608
+            ]
+        )
     assert token not in dump
     assert code not in dump
 
@@ -135,8 +142,12 @@ def test_a_revoked_token_is_refused_on_the_next_request(practice: Practice) -> N
     assert revoked.json()["revoked_at"] is not None
     assert mia.get("/api/v1/me").status_code == 401
     listed = practice.client("admin").get("/api/v1/tokens", params={"all_users": "true"}).json()
-    assert {t["user_name"] for t in listed} == {"Ada Admin", "Mia Manager", "Max M.",
-                                                "Eve Employee"}
+    assert {t["user_name"] for t in listed} == {
+        "Ada Admin",
+        "Mia Manager",
+        "Max M.",
+        "Eve Employee",
+    }
     assert all("token" not in t and "token_hash" not in t for t in listed)
 
 
@@ -148,11 +159,11 @@ def test_an_admin_revokes_any_token_and_removes_users(practice: Practice) -> Non
     max_id = practice.user_ids["max"]
     assert admin.request("DELETE", f"/api/v1/users/{max_id}", json={}).status_code == 204
     assert practice.client("max").get("/api/v1/me").status_code == 401
-    self_removal = admin.request("DELETE", f"/api/v1/users/{practice.user_ids['admin']}",
-                                 json={})
+    self_removal = admin.request("DELETE", f"/api/v1/users/{practice.user_ids['admin']}", json={})
     assert self_removal.status_code == 409
-    actions = [e["action"] for e in admin.get("/api/v1/audit",
-                                              params={"action": "auth"}).json()["items"]]
+    actions = [
+        e["action"] for e in admin.get("/api/v1/audit", params={"action": "auth"}).json()["items"]
+    ]
     assert "auth.token_revoked" in actions
     assert "auth.user_removed" in actions
     assert "auth.signed_in" in actions
@@ -164,8 +175,10 @@ def test_admins_issue_codes_through_the_api_for_the_dashboard(practice: Practice
     issued = admin.post(f"/api/v1/users/{eve}/pairing-codes", json={})
     assert issued.status_code == 201
     assert re.fullmatch(r"[A-Z2-9]{4}-[A-Z2-9]{4}", issued.json()["code"])
-    assert practice.client("mia").post(f"/api/v1/users/{eve}/pairing-codes",
-                                       json={}).status_code == 403
+    assert (
+        practice.client("mia").post(f"/api/v1/users/{eve}/pairing-codes", json={}).status_code
+        == 403
+    )
     exchanged = practice.client().post(EXCHANGE, json={"code": issued.json()["code"]})
     assert exchanged.json()["user"]["name"] == "Eve Employee"
 
@@ -179,22 +192,23 @@ def _cli() -> typer.Typer:
     return app
 
 
-def test_the_command_line_adds_users_pairs_lists_and_revokes(runtime: Runtime,
-                                                             monkeypatch) -> None:
+def test_the_command_line_adds_users_pairs_lists_and_revokes(runtime: Runtime, monkeypatch) -> None:
     monkeypatch.setenv("ACCESSRECON_DATABASE_URL", runtime.settings.database_url)
     runner = CliRunner()
     cli = _cli()
     no_users = runner.invoke(cli, ["pair"])
     assert no_users.exit_code != 0
     assert "no API users yet" in str(no_users.exception)
-    added = runner.invoke(cli, ["users", "add", "Ada Admin", "--role", "practice_admin",
-                                "--scope", "all"])
+    added = runner.invoke(
+        cli, ["users", "add", "Ada Admin", "--role", "practice_admin", "--scope", "all"]
+    )
     assert added.exit_code == 0, added.output
     paired = runner.invoke(cli, ["pair"])
     assert paired.exit_code == 0, paired.output
     code = re.search(r"[A-Z2-9]{4}-[A-Z2-9]{4}", paired.output).group(0)  # type: ignore[union-attr]
-    token = api_client(runtime).post(EXCHANGE, json={"code": code, "label": "cli test"}
-                                     ).json()["token"]
+    token = (
+        api_client(runtime).post(EXCHANGE, json={"code": code, "label": "cli test"}).json()["token"]
+    )
     client = api_client(runtime, token)
     assert client.get("/api/v1/me").status_code == 200
     listed = runner.invoke(cli, ["tokens", "list"])

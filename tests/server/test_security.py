@@ -35,29 +35,47 @@ def test_loopback_host_names_on_the_servers_port_are_answered(practice: Practice
 def test_any_other_host_is_refused_with_421_before_the_route_runs(practice: Practice) -> None:
     """DNS rebinding: an attacker's name resolving to 127.0.0.1 still says its own name."""
     client = practice.client("admin")
-    for host in ("attacker.example", "attacker.example:8765", "127.0.0.1", "127.0.0.1:9999",
-                 "localhost.attacker.example:8765", "0.0.0.0:8765", ""):
+    for host in (
+        "attacker.example",
+        "attacker.example:8765",
+        "127.0.0.1",
+        "127.0.0.1:9999",
+        "localhost.attacker.example:8765",
+        "0.0.0.0:8765",
+        "",
+    ):
         response = client.get(STATUS, headers={"Host": host})
         assert response.status_code == 421, host
         assert "Kōwhai" not in response.text
         # Even the unauthenticated routes and the pairing exchange are refused.
         assert client.get("/api/v1/health", headers={"Host": host}).status_code == 421
-        assert client.post("/api/v1/pairing/exchange", json={"code": "ABCDEFGH"},
-                           headers={"Host": host}).status_code == 421
+        assert (
+            client.post(
+                "/api/v1/pairing/exchange", json={"code": "ABCDEFGH"}, headers={"Host": host}
+            ).status_code
+            == 421
+        )
 
 
 def test_configured_extra_hosts_are_answered(practice: Practice) -> None:
-    client = api_client(practice.runtime, practice.tokens["admin"],
-                        server_settings=ServerSettings(extra_hosts="recon.lan,box.lan:9000"))
+    client = api_client(
+        practice.runtime,
+        practice.tokens["admin"],
+        server_settings=ServerSettings(extra_hosts="recon.lan,box.lan:9000"),
+    )
     assert client.get(STATUS, headers={"Host": "recon.lan:8765"}).status_code == 200
     assert client.get(STATUS, headers={"Host": "box.lan:9000"}).status_code == 200
     assert client.get(STATUS, headers={"Host": "box.lan:8765"}).status_code == 421
 
 
 FOREIGN_ORIGINS = (
-    "https://attacker.example", "http://attacker.example:8765", "null",
-    "chrome-extension://aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "http://127.0.0.1:9999",
-    f"{EXTENSION}.attacker.example", "moz-extension://" + DEFAULT_EXTENSION_ID,
+    "https://attacker.example",
+    "http://attacker.example:8765",
+    "null",
+    "chrome-extension://aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+    "http://127.0.0.1:9999",
+    f"{EXTENSION}.attacker.example",
+    "moz-extension://" + DEFAULT_EXTENSION_ID,
 )
 
 
@@ -66,12 +84,16 @@ def test_a_foreign_origin_is_refused_before_any_handler_runs(practice: Practice)
     client = practice.client("admin")
     for origin in FOREIGN_ORIGINS:
         assert client.get(STATUS, headers={"Origin": origin}).status_code == 403, origin
-        response = client.post("/api/v1/scan-requests", headers={"Origin": origin},
-                               json={"portal": "xero", "portal_org_id": "!kow01"})
+        response = client.post(
+            "/api/v1/scan-requests",
+            headers={"Origin": origin},
+            json={"portal": "xero", "portal_org_id": "!kow01"},
+        )
         assert response.status_code == 403
         assert "access-control-allow-origin" not in response.headers
-        preflight = client.options(STATUS, headers={"Origin": origin,
-                                                    "Access-Control-Request-Method": "GET"})
+        preflight = client.options(
+            STATUS, headers={"Origin": origin, "Access-Control-Request-Method": "GET"}
+        )
         assert preflight.status_code == 403
     queued = client.get("/api/v1/audit", params={"action": "scan"}).json()
     assert queued["total"] == 0, "a refused request still queued a scan"
@@ -92,8 +114,10 @@ def test_the_extension_and_the_dashboards_own_origin_are_allowed(practice: Pract
 
 def test_cors_preflight_is_granted_to_the_extension_only(practice: Practice) -> None:
     client = practice.client()
-    request = {"Access-Control-Request-Method": "POST",
-               "Access-Control-Request-Headers": "authorization, content-type"}
+    request = {
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization, content-type",
+    }
     granted = client.options("/api/v1/captures", headers={"Origin": EXTENSION, **request})
     assert granted.status_code == 200
     assert granted.headers["access-control-allow-origin"] == EXTENSION
@@ -103,10 +127,12 @@ def test_cors_preflight_is_granted_to_the_extension_only(practice: Practice) -> 
 
 def test_the_extension_id_is_a_setting(practice: Practice) -> None:
     other = "abcdefghijklmnopabcdefghijklmnop"
-    client = api_client(practice.runtime, practice.tokens["admin"],
-                        server_settings=ServerSettings(extension_id=other))
-    assert client.get(STATUS, headers={"Origin": f"chrome-extension://{other}"}
-                      ).status_code == 200
+    client = api_client(
+        practice.runtime,
+        practice.tokens["admin"],
+        server_settings=ServerSettings(extension_id=other),
+    )
+    assert client.get(STATUS, headers={"Origin": f"chrome-extension://{other}"}).status_code == 200
     assert client.get(STATUS, headers={"Origin": EXTENSION}).status_code == 403
     with pytest.raises(ValueError, match="32 letters"):
         ServerSettings(extension_id="not-an-id")
@@ -117,18 +143,24 @@ def test_every_route_but_health_and_pairing_needs_a_token(practice: Practice) ->
     operations = client.app.openapi()["paths"]  # type: ignore[attr-defined]
     checked = 0
     for template, methods in operations.items():
-        path = (template.replace("{portal}", "xero").replace("{portal_org_id}", "!kow01")
-                .replace("{kind}", "staff"))
-        for name in ("user_id", "token_id", "finding_id", "staff_id", "request_id",
-                     "login_id"):
+        path = (
+            template.replace("{portal}", "xero")
+            .replace("{portal_org_id}", "!kow01")
+            .replace("{kind}", "staff")
+        )
+        for name in ("user_id", "token_id", "finding_id", "staff_id", "request_id", "login_id"):
             path = path.replace("{" + name + "}", "1")
         for method in (m.upper() for m in methods):
             if template in PUBLIC_PATHS:
                 continue
             upload = template.startswith(f"{API_PREFIX}/imports/")
             kwargs: dict[str, object] = (
-                {"files": {"file": ("a.csv", b"x")}} if upload and method == "POST"
-                else {"json": {}} if method in ("POST", "PUT", "DELETE") else {})
+                {"files": {"file": ("a.csv", b"x")}}
+                if upload and method == "POST"
+                else {"json": {}}
+                if method in ("POST", "PUT", "DELETE")
+                else {}
+            )
             response = client.request(method, path, **kwargs)  # type: ignore[arg-type]
             assert response.status_code == 401, (method, template, response.text)
             assert response.headers["www-authenticate"] == "Bearer"
@@ -152,8 +184,7 @@ def test_tokens_are_never_taken_from_the_url_or_a_cookie(practice: Practice) -> 
     anonymous.cookies.set("Authorization", f"Bearer {token}")
     assert anonymous.get(STATUS).status_code == 401
     assert anonymous.get(STATUS, headers={"Authorization": f"Basic {token}"}).status_code == 401
-    assert anonymous.get(STATUS, headers={"Authorization": "Bearer art_forged"}
-                         ).status_code == 401
+    assert anonymous.get(STATUS, headers={"Authorization": "Bearer art_forged"}).status_code == 401
 
 
 def test_state_changes_need_a_json_body_even_with_a_valid_token(practice: Practice) -> None:
@@ -162,8 +193,11 @@ def test_state_changes_need_a_json_body_even_with_a_valid_token(practice: Practi
     target = "/api/v1/scan-requests"
     form = client.post(target, data={"portal": "xero", "portal_org_id": "!kow01"})
     assert form.status_code == 415
-    plain = client.post(target, content=b'{"portal": "xero", "portal_org_id": "!kow01"}',
-                        headers={"Content-Type": "text/plain"})
+    plain = client.post(
+        target,
+        content=b'{"portal": "xero", "portal_org_id": "!kow01"}',
+        headers={"Content-Type": "text/plain"},
+    )
     assert plain.status_code == 415
     multipart = client.post(target, files={"portal": (None, "xero")})
     assert multipart.status_code == 415
@@ -182,15 +216,20 @@ def test_uploads_are_multipart_only_on_the_upload_routes(practice: Practice) -> 
     anonymous = practice.client()
     files = {"file": ("staff.csv", b"name,emails,status\n", "text/csv")}
     assert anonymous.post("/api/v1/imports/staff", files=files).status_code == 401
-    assert client.post("/api/v1/imports/staff", files=files,
-                       headers={"Origin": "https://attacker.example"}).status_code == 403
+    assert (
+        client.post(
+            "/api/v1/imports/staff", files=files, headers={"Origin": "https://attacker.example"}
+        ).status_code
+        == 403
+    )
 
 
 def _snapshot(engine: Engine) -> dict[str, list[tuple[object, ...]]]:
     with engine.connect() as connection:
         return {
-            table.name: sorted((tuple(map(repr, row)) for row in connection.execute(
-                select(table))), key=repr)
+            table.name: sorted(
+                (tuple(map(repr, row)) for row in connection.execute(select(table))), key=repr
+            )
             for table in SQLModel.metadata.sorted_tables
         }
 
@@ -200,11 +239,21 @@ def test_get_requests_change_nothing(practice: Practice) -> None:
     client = practice.client("admin")
     before = _snapshot(engine)
     ben = practice.staff_ids["ben"]
-    for path in (STATUS, "/api/v1/findings", "/api/v1/findings/1",
-                 f"/api/v1/people/{ben}/access",
-                 "/api/v1/people", "/api/v1/crawls", "/api/v1/me", "/api/v1/users",
-                 "/api/v1/tokens?all_users=true", "/api/v1/audit", "/api/v1/logins",
-                 "/api/v1/health", "/api/v1/scan-requests/1"):
+    for path in (
+        STATUS,
+        "/api/v1/findings",
+        "/api/v1/findings/1",
+        f"/api/v1/people/{ben}/access",
+        "/api/v1/people",
+        "/api/v1/crawls",
+        "/api/v1/me",
+        "/api/v1/users",
+        "/api/v1/tokens?all_users=true",
+        "/api/v1/audit",
+        "/api/v1/logins",
+        "/api/v1/health",
+        "/api/v1/scan-requests/1",
+    ):
         assert client.get(path).status_code in (200, 404), path
     assert _snapshot(engine) == before
 
@@ -244,9 +293,15 @@ def test_an_unexpected_error_gets_a_generic_500_and_the_detail_is_logged(
 
 def test_validation_errors_do_not_echo_what_was_sent(practice: Practice) -> None:
     client = practice.client("admin")
-    response = client.post("/api/v1/logins", json={
-        "portal": "xero", "email": "agent@harbourco.example", "password": "pw-SENTINEL-42",
-        "totp_secret": "x" * 5000})
+    response = client.post(
+        "/api/v1/logins",
+        json={
+            "portal": "xero",
+            "email": "agent@harbourco.example",
+            "password": "pw-SENTINEL-42",
+            "totp_secret": "x" * 5000,
+        },
+    )
     assert response.status_code == 422
     assert "pw-SENTINEL-42" not in response.text
     assert "xxxxx" not in response.text

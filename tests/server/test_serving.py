@@ -23,8 +23,9 @@ def test_loopback_addresses_are_served_without_ceremony() -> None:
 
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.168.1.20", "recon.lan"])  # noqa: S104
-def test_anything_else_needs_the_explicit_override(host: str,
-                                                   caplog: pytest.LogCaptureFixture) -> None:
+def test_anything_else_needs_the_explicit_override(
+    host: str, caplog: pytest.LogCaptureFixture
+) -> None:
     with pytest.raises(UnsafeBind, match="--allow-non-loopback"):
         resolve_bind(host)
     with caplog.at_level(logging.WARNING, logger="accessrecon.serving"):
@@ -42,7 +43,7 @@ def test_a_non_loopback_host_setting_alone_does_not_expose_the_server(
         serve_forever(runtime)
     assert started == []
     serve_forever(runtime, allow_non_loopback=True, host="192.168.1.20", port=9100)
-    (_args, kwargs), = started
+    ((_args, kwargs),) = started
     assert (kwargs["host"], kwargs["port"]) == ("192.168.1.20", 9100)
     assert kwargs["proxy_headers"] is False
 
@@ -53,9 +54,13 @@ def test_a_wrong_key_stops_the_server_before_it_listens(
     open_secret_box(runtime.engine, env_key=None, key_file=runtime.settings.key_file)
     started: list[object] = []
     monkeypatch.setattr(serving.uvicorn, "run", lambda *a, **k: started.append(a))
-    wrong = Runtime(Settings(data_dir=runtime.settings.data_dir,
-                             database_url_setting=runtime.settings.database_url,
-                             secret_key=Fernet.generate_key().decode()))
+    wrong = Runtime(
+        Settings(
+            data_dir=runtime.settings.data_dir,
+            database_url_setting=runtime.settings.database_url,
+            secret_key=Fernet.generate_key().decode(),
+        )
+    )
     with pytest.raises(SecretKeyError, match="not this database's key"):
         serve_forever(wrong)
     assert started == []

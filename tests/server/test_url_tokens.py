@@ -29,15 +29,17 @@ ME = "/api/v1/me"
 
 def _revoked(practice: Practice, who: str) -> bool:
     with Session(practice.runtime.engine) as session:
-        token = session.exec(select(ApiToken).where(
-            ApiToken.user_id == practice.user_ids[who])).one()
+        token = session.exec(
+            select(ApiToken).where(ApiToken.user_id == practice.user_ids[who])
+        ).one()
     return token.revoked_at is not None
 
 
 def _revocations(practice: Practice) -> list[AuditEvent]:
     with Session(practice.runtime.engine) as session:
-        return list(session.exec(select(AuditEvent).where(
-            AuditEvent.action == "auth.token_revoked")))
+        return list(
+            session.exec(select(AuditEvent).where(AuditEvent.action == "auth.token_revoked"))
+        )
 
 
 def test_a_token_in_the_query_string_is_revoked_and_the_request_told_why(
@@ -74,8 +76,7 @@ def test_a_token_in_the_query_string_is_revoked_and_the_request_told_why(
     assert max_.get(ME).status_code == 401
     # A token sent by its own holder in the URL, with the header too, is revoked all the same.
     eve = practice.client("eve")
-    assert eve.get(ME, params={"api_key": f"Bearer {practice.tokens['eve']}"}
-                   ).status_code == 401
+    assert eve.get(ME, params={"api_key": f"Bearer {practice.tokens['eve']}"}).status_code == 401
     assert eve.get(ME).status_code == 401
 
 
@@ -83,14 +84,22 @@ def test_a_token_parameter_holding_no_token_is_refused_and_revokes_nothing(
     practice: Practice,
 ) -> None:
     anonymous = practice.client()
-    for params in ({"access_token": "art_" + "x" * 43}, {"token": "guess"}, {"bearer": ""},
-                   {"ACCESS_TOKEN": "nothing"}):
+    for params in (
+        {"access_token": "art_" + "x" * 43},
+        {"token": "guess"},
+        {"bearer": ""},
+        {"ACCESS_TOKEN": "nothing"},
+    ):
         answer = anonymous.get(ME, params=params)
         assert answer.status_code == 400, params
         assert "Authorization header" in answer.json()["detail"]
     # Short text that merely starts like a token is an ordinary search.
-    assert practice.client("admin").get("/api/v1/findings",
-                                        params={"text": "art_supplies"}).status_code == 200
+    assert (
+        practice.client("admin")
+        .get("/api/v1/findings", params={"text": "art_supplies"})
+        .status_code
+        == 200
+    )
     assert _revocations(practice) == []
 
 
@@ -98,8 +107,10 @@ def test_a_dashboard_session_id_in_a_url_ends_the_session(practice: Practice) ->
     dashboard = api_client(practice.runtime)
     dashboard.follow_redirects = False
     signed = dashboard.post(
-        "/dashboard/login", headers={"Origin": BASE_URL},
-        data={"code": pairing_code(practice.runtime, practice.user_ids["mia"])})
+        "/dashboard/login",
+        headers={"Origin": BASE_URL},
+        data={"code": pairing_code(practice.runtime, practice.user_ids["mia"])},
+    )
     assert signed.status_code == 303
     (session_id,) = list(dashboard.cookies.values())
     assert dashboard.get("/dashboard").status_code == 200
@@ -114,10 +125,20 @@ def test_a_dashboard_session_id_in_a_url_ends_the_session(practice: Practice) ->
 def test_the_log_filter_redacts_token_values_from_uvicorns_access_line() -> None:
     token = "art_" + "A1b2_C3d4-" * 4 + "xyz"
     record = logging.LogRecord(
-        "uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
-        ("127.0.0.1:5000", "GET",
-         f"/api/v1/me?access_token={token}&x=1&Token=abc&api%5Fkey=k&q={token}", "1.1", 401),
-        None)
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        (
+            "127.0.0.1:5000",
+            "GET",
+            f"/api/v1/me?access_token={token}&x=1&Token=abc&api%5Fkey=k&q={token}",
+            "1.1",
+            401,
+        ),
+        None,
+    )
     assert RedactTokens().filter(record)
     line = record.getMessage()
     assert token not in line
@@ -148,29 +169,39 @@ def _wait_until_up(base: str, server: subprocess.Popen[bytes], log: Path) -> Non
 
 
 def test_a_real_server_revokes_the_token_and_logs_no_trace_of_it(
-    practice: Practice, tmp_path: Path,
+    practice: Practice,
+    tmp_path: Path,
 ) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     log = tmp_path / "serve.log"
-    env = {**os.environ, "ACCESSRECON_DATA_DIR": str(practice.runtime.settings.data_dir),
-           "ACCESSRECON_DATABASE_URL": practice.runtime.settings.database_url}
+    env = {
+        **os.environ,
+        "ACCESSRECON_DATA_DIR": str(practice.runtime.settings.data_dir),
+        "ACCESSRECON_DATABASE_URL": practice.runtime.settings.database_url,
+    }
     with log.open("wb") as output:
         server = subprocess.Popen(
             [sys.executable, "-m", "accessrecon", "serve", "--no-worker", "--port", str(port)],
-            stdout=output, stderr=subprocess.STDOUT, env=env)
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
         try:
             _wait_until_up(base, server, log)
             token = practice.tokens["admin"]
             answer = httpx.get(f"{base}{ME}?access_token={token}", timeout=10)
             assert answer.status_code == 401
             assert "revoked because it was sent in a URL" in answer.json()["detail"]
-            again = httpx.get(f"{base}{ME}", headers={"Authorization": f"Bearer {token}"},
-                              timeout=10)
+            again = httpx.get(
+                f"{base}{ME}", headers={"Authorization": f"Bearer {token}"}, timeout=10
+            )
             assert again.status_code == 401
             other = practice.tokens["mia"]
-            assert httpx.get(f"{base}/api/v1/findings?token={other}&limit=5",
-                             timeout=10).status_code == 401
+            assert (
+                httpx.get(f"{base}/api/v1/findings?token={other}&limit=5", timeout=10).status_code
+                == 401
+            )
         finally:
             server.send_signal(signal.SIGINT)
             try:

@@ -43,4 +43,5 @@ def test_the_migration_history_is_one_line(engine: Engine) -> None:
     assert all(len(r._versioned_down_revisions) <= 1 for r in revisions)
     with engine.connect() as connection:
         assert MigrationContext.configure(connection).get_current_heads() == tuple(
-            script.get_heads())
+            script.get_heads()
+        )

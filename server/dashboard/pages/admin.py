@@ -35,18 +35,35 @@ from server.schemas import MAX_ID
 router = APIRouter()
 
 
-def _schedules_page(request: Request, session: Session, runtime: Runtime, viewer: Viewer, *,
-                    status: int = 200, error: str = "", done: str = "",
-                    form: dict[str, str] | None = None) -> Response:
+def _schedules_page(
+    request: Request,
+    session: Session,
+    runtime: Runtime,
+    viewer: Viewer,
+    *,
+    status: int = 200,
+    error: str = "",
+    done: str = "",
+    form: dict[str, str] | None = None,
+) -> Response:
     schedules = {s.login_id: s for s in list_schedules(runtime)}
-    return render(request, "schedules.html", viewer, status_code=status,
-                  logins=list_logins(session), schedules=schedules, error=error, done=done,
-                  form=form or {})
+    return render(
+        request,
+        "schedules.html",
+        viewer,
+        status_code=status,
+        logins=list_logins(session),
+        schedules=schedules,
+        error=error,
+        done=done,
+        form=form or {},
+    )
 
 
 @router.get("/schedules")
-def schedules_page(request: Request, session: SessionDep, runtime: RuntimeDep,
-                   viewer: AdminDep, done: str = "") -> Response:
+def schedules_page(
+    request: Request, session: SessionDep, runtime: RuntimeDep, viewer: AdminDep, done: str = ""
+) -> Response:
     return _schedules_page(request, session, runtime, viewer, done=done[:200])
 
 
@@ -59,7 +76,10 @@ def _login(session: Session, login_id: int) -> PortalLogin:
 
 @router.post("/schedules/{login_id}")
 def save_schedule(
-    request: Request, login_id: int, session: SessionDep, runtime: RuntimeDep,
+    request: Request,
+    login_id: int,
+    session: SessionDep,
+    runtime: RuntimeDep,
     viewer: FormAdminDep,
     cron: Annotated[str, Form(max_length=100)] = "",
     timezone: Annotated[str, Form(max_length=64)] = "UTC",
@@ -68,18 +88,30 @@ def save_schedule(
     try:
         if "\x00" in cron or "\x00" in timezone:
             raise ScheduleError("text may not contain NUL characters")
-        set_schedule(runtime, login_id, cron.strip(), timezone=timezone.strip() or "UTC",
-                     actor=viewer.principal.actor)
+        set_schedule(
+            runtime,
+            login_id,
+            cron.strip(),
+            timezone=timezone.strip() or "UTC",
+            actor=viewer.principal.actor,
+        )
     except ScheduleError as exc:
-        return _schedules_page(request, session, runtime, viewer, status=422, error=str(exc),
-                               form={"login_id": str(login_id), "cron": cron,
-                                     "timezone": timezone})
+        return _schedules_page(
+            request,
+            session,
+            runtime,
+            viewer,
+            status=422,
+            error=str(exc),
+            form={"login_id": str(login_id), "cron": cron, "timezone": timezone},
+        )
     return redirect(f"{PREFIX}/schedules?done=schedule+saved")
 
 
 @router.post("/schedules/{login_id}/remove")
-def delete_schedule(request: Request, login_id: int, session: SessionDep,
-                    runtime: RuntimeDep, viewer: FormAdminDep) -> Response:
+def delete_schedule(
+    request: Request, login_id: int, session: SessionDep, runtime: RuntimeDep, viewer: FormAdminDep
+) -> Response:
     _login(session, login_id)
     try:
         remove_schedule(runtime, login_id, actor=viewer.principal.actor)
@@ -99,22 +131,38 @@ def crawl_now(login_id: int, session: SessionDep, viewer: FormAdminDep) -> Respo
 
 @router.get("/users")
 def users_page(request: Request, session: SessionDep, viewer: AdminDep) -> Response:
-    return render(request, "users.html", viewer, users=list_users(session), issued=None,
-                  minutes=int(CODE_TTL.total_seconds() // 60))
+    return render(
+        request,
+        "users.html",
+        viewer,
+        users=list_users(session),
+        issued=None,
+        minutes=int(CODE_TTL.total_seconds() // 60),
+    )
 
 
 @router.post("/users/{user_id}/pairing-code")
-def pairing_code(request: Request, user_id: int, session: SessionDep,
-                 viewer: FormAdminDep) -> Response:
+def pairing_code(
+    request: Request, user_id: int, session: SessionDep, viewer: FormAdminDep
+) -> Response:
     try:
         if not 1 <= user_id <= MAX_ID:
             raise AuthError("no such user")
-        issued = issue_pairing_code(session, user_id=user_id, actor=viewer.principal.actor,
-                                    note="shown on the dashboard")
+        issued = issue_pairing_code(
+            session, user_id=user_id, actor=viewer.principal.actor, note="shown on the dashboard"
+        )
     except AuthError:
         raise DashboardError(404, "There is no user with that id.") from None
     session.commit()
-    return render(request, "users.html", viewer, users=list_users(session),
-                  issued={"code": format_code(issued.code), "user": issued.user_name,
-                          "expires_at": issued.expires_at},
-                  minutes=int(CODE_TTL.total_seconds() // 60))
+    return render(
+        request,
+        "users.html",
+        viewer,
+        users=list_users(session),
+        issued={
+            "code": format_code(issued.code),
+            "user": issued.user_name,
+            "expires_at": issued.expires_at,
+        },
+        minutes=int(CODE_TTL.total_seconds() // 60),
+    )

@@ -27,10 +27,15 @@ router = APIRouter()
 CHUNK = 1024 * 1024
 
 
-def _page(request: Request, viewer: AdminDep, *, status: int = 200, **context: object
-          ) -> Response:
-    base: dict[str, object] = {"kinds": list(ImportKind), "columns": COLUMNS, "result": None,
-                               "rejected": None, "error": "", "chosen": ""}
+def _page(request: Request, viewer: AdminDep, *, status: int = 200, **context: object) -> Response:
+    base: dict[str, object] = {
+        "kinds": list(ImportKind),
+        "columns": COLUMNS,
+        "result": None,
+        "rejected": None,
+        "error": "",
+        "chosen": "",
+    }
     return render(request, "imports.html", viewer, status_code=status, **{**base, **context})
 
 
@@ -41,7 +46,10 @@ def imports_page(request: Request, viewer: AdminDep) -> Response:
 
 @router.post("/imports")
 def upload(
-    request: Request, runtime: RuntimeDep, settings: ServerSettingsDep, viewer: FormAdminDep,
+    request: Request,
+    runtime: RuntimeDep,
+    settings: ServerSettingsDep,
+    viewer: FormAdminDep,
     kind: Annotated[str, Form(max_length=16)] = "",
     file: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
@@ -52,21 +60,31 @@ def upload(
         return _page(request, viewer, status=422, chosen=which.value, error="Choose a file.")
     name = safe_filename(file.filename)
     if not name.lower().endswith(SUFFIXES):
-        return _page(request, viewer, status=422, chosen=which.value,
-                     error="Upload a .csv or .xlsx file.")
+        return _page(
+            request, viewer, status=422, chosen=which.value, error="Upload a .csv or .xlsx file."
+        )
     limit = settings.max_upload_mb * CHUNK
     with tempfile.TemporaryDirectory() as directory:
         path = Path(directory) / name
         with path.open("wb") as handle:
             shutil.copyfileobj(file.file, handle, CHUNK)
         if path.stat().st_size > limit:
-            return _page(request, viewer, status=413, chosen=which.value,
-                         error=f"The file is larger than {settings.max_upload_mb} MB.")
+            return _page(
+                request,
+                viewer,
+                status=413,
+                chosen=which.value,
+                error=f"The file is larger than {settings.max_upload_mb} MB.",
+            )
         try:
-            result = run_import(runtime.engine, which, path,
-                                practice_domains=runtime.settings.practice_domains,
-                                actor=viewer.principal.actor,
-                                max_rows=runtime.settings.import_max_rows)
+            result = run_import(
+                runtime.engine,
+                which,
+                path,
+                practice_domains=runtime.settings.practice_domains,
+                actor=viewer.principal.actor,
+                max_rows=runtime.settings.import_max_rows,
+            )
         except ImportRejected as exc:
             return _page(request, viewer, status=422, chosen=which.value, rejected=exc)
     return _page(request, viewer, chosen=which.value, result=result)

@@ -32,10 +32,18 @@ NOT_FOUND = "This org is not known: never listed by the agent, or outside your c
 
 
 @router.get("/orgs")
-def orgs_page(request: Request, session: SessionDep, runtime: RuntimeDep, viewer: ViewerDep,
-              state: str = "", portal: str = "", q: str = "") -> Response:
-    rows = org_coverage(session, viewer.scope,
-                        stale_after=timedelta(hours=runtime.settings.stale_after_hours))
+def orgs_page(
+    request: Request,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    viewer: ViewerDep,
+    state: str = "",
+    portal: str = "",
+    q: str = "",
+) -> Response:
+    rows = org_coverage(
+        session, viewer.scope, stale_after=timedelta(hours=runtime.settings.stale_after_hours)
+    )
     which, kind, search = one(Coverage, state), one(Portal, portal), text(q)
     if which:
         rows = [r for r in rows if r.state is which]
@@ -43,12 +51,26 @@ def orgs_page(request: Request, session: SessionDep, runtime: RuntimeDep, viewer
         rows = [r for r in rows if r.portal == kind]
     if search:
         needle = search.casefold()
-        rows = [r for r in rows if needle in r.name.casefold()
-                or needle in r.portal_org_id.casefold() or needle in (r.client or "").casefold()]
-    return render(request, "orgs.html", viewer, rows=rows, states=COVERAGE_LABELS,
-                  portals=list(Portal),
-                  params={"state": which.value if which else "",
-                          "portal": kind.value if kind else "", "q": search})
+        rows = [
+            r
+            for r in rows
+            if needle in r.name.casefold()
+            or needle in r.portal_org_id.casefold()
+            or needle in (r.client or "").casefold()
+        ]
+    return render(
+        request,
+        "orgs.html",
+        viewer,
+        rows=rows,
+        states=COVERAGE_LABELS,
+        portals=list(Portal),
+        params={
+            "state": which.value if which else "",
+            "portal": kind.value if kind else "",
+            "q": search,
+        },
+    )
 
 
 def _visible_org(session: SessionDep, viewer: ViewerDep, portal: str, org_id: str) -> Org:
@@ -56,36 +78,66 @@ def _visible_org(session: SessionDep, viewer: ViewerDep, portal: str, org_id: st
     if kind is None or not org_id or len(org_id) > 64:
         raise DashboardError(404, NOT_FOUND)
     org = find_org(session, kind, org_id)
-    if org is None or not client_in_scope(session, viewer.principal,
-                                          link_of(session, kind, org_id)):
+    if org is None or not client_in_scope(
+        session, viewer.principal, link_of(session, kind, org_id)
+    ):
         raise DashboardError(404, NOT_FOUND)
     return org
 
 
 @router.get("/orgs/{portal}/{portal_org_id}")
-def org_page(request: Request, portal: str, portal_org_id: str, session: SessionDep,
-             runtime: RuntimeDep, viewer: ViewerDep, queued: int = 0) -> Response:
+def org_page(
+    request: Request,
+    portal: str,
+    portal_org_id: str,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    viewer: ViewerDep,
+    queued: int = 0,
+) -> Response:
     org = _visible_org(session, viewer, portal, portal_org_id)
     assert org.id is not None
-    status = org_status(session, org.portal, org.portal_org_id,
-                        stale_after=timedelta(hours=runtime.settings.stale_after_hours))
+    status = org_status(
+        session,
+        org.portal,
+        org.portal_org_id,
+        stale_after=timedelta(hours=runtime.settings.stale_after_hours),
+    )
     assert status is not None
-    scans = list(session.exec(select(Scan).where(Scan.org_id == org.id)
-                              .order_by(col(Scan.finished_at).desc(), col(Scan.id).desc())
-                              .limit(SCAN_HISTORY)))
+    scans = list(
+        session.exec(
+            select(Scan)
+            .where(Scan.org_id == org.id)
+            .order_by(col(Scan.finished_at).desc(), col(Scan.id).desc())
+            .limit(SCAN_HISTORY)
+        )
+    )
     findings = org_findings(session, viewer.scope, org.id)
-    return render(request, "org.html", viewer, org=org, status=status, scans=scans,
-                  findings=findings, queued=queued,
-                  present=[f for f in findings if f.finding_class != "missing_expected"],
-                  missing=[f for f in findings if f.finding_class == "missing_expected"])
+    return render(
+        request,
+        "org.html",
+        viewer,
+        org=org,
+        status=status,
+        scans=scans,
+        findings=findings,
+        queued=queued,
+        present=[f for f in findings if f.finding_class != "missing_expected"],
+        missing=[f for f in findings if f.finding_class == "missing_expected"],
+    )
 
 
 @router.post("/orgs/{portal}/{portal_org_id}/scan")
-def rescan(portal: str, portal_org_id: str, session: SessionDep,
-           viewer: FormViewerDep) -> Response:
+def rescan(portal: str, portal_org_id: str, session: SessionDep, viewer: FormViewerDep) -> Response:
     org = _visible_org(session, viewer, portal, portal_org_id)
-    request = request_scan(session, principal=viewer.principal, portal=Portal(org.portal),
-                           portal_org_id=org.portal_org_id, source="dashboard")
+    request = request_scan(
+        session,
+        principal=viewer.principal,
+        portal=Portal(org.portal),
+        portal_org_id=org.portal_org_id,
+        source="dashboard",
+    )
     session.commit()
-    return redirect(f"{PREFIX}/orgs/{org.portal}/{path_part(org.portal_org_id)}"
-                    f"?queued={request.id}")
+    return redirect(
+        f"{PREFIX}/orgs/{org.portal}/{path_part(org.portal_org_id)}?queued={request.id}"
+    )

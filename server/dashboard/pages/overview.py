@@ -22,8 +22,9 @@ TREND_CRAWLS = 20
 
 
 @router.get("")
-def overview(request: Request, session: SessionDep, runtime: RuntimeDep,
-             viewer: ViewerDep) -> HTMLResponse:
+def overview(
+    request: Request, session: SessionDep, runtime: RuntimeDep, viewer: ViewerDep
+) -> HTMLResponse:
     counts = count_findings(session, viewer.scope, FindingFilter())
     by_class: Counter[str] = Counter()
     by_severity: Counter[str] = Counter()
@@ -32,25 +33,41 @@ def overview(request: Request, session: SessionDep, runtime: RuntimeDep,
         by_severity[severity] += n
     classes = [(c, by_class.get(c.value, 0)) for c in FindingClass]
     # A tile links to its findings; ok and info are no problem, so name their classes.
-    severities = [(s, by_severity.get(s.value, 0),
-                   {"severity": s.value,
-                    "class": [c.value for c in FindingClass if c.severity is s
-                              and not c.is_problem]})
-                  for s in Severity]
-    coverage = org_coverage(session, viewer.scope,
-                            stale_after=timedelta(hours=runtime.settings.stale_after_hours))
+    severities = [
+        (
+            s,
+            by_severity.get(s.value, 0),
+            {
+                "severity": s.value,
+                "class": [c.value for c in FindingClass if c.severity is s and not c.is_problem],
+            },
+        )
+        for s in Severity
+    ]
+    coverage = org_coverage(
+        session, viewer.scope, stale_after=timedelta(hours=runtime.settings.stale_after_hours)
+    )
     states = Counter(o.state for o in coverage)
     crawls, _total = list_crawls(session, viewer.scope, limit=TREND_CRAWLS, offset=0)
     points = [
-        CrawlPoint(label=f"{c.started_at:%d %b}", scans_ok=c.scans_ok, scans_failed=c.scans_failed,
-                   open_problems=open_problems_at(session, viewer.scope,
-                                                  c.finished_at or c.started_at))
+        CrawlPoint(
+            label=f"{c.started_at:%d %b}",
+            scans_ok=c.scans_ok,
+            scans_failed=c.scans_failed,
+            open_problems=open_problems_at(session, viewer.scope, c.finished_at or c.started_at),
+        )
         for c in reversed(crawls)
     ]
     return render(
-        request, "overview.html", viewer, classes=classes, severities=severities,
+        request,
+        "overview.html",
+        viewer,
+        classes=classes,
+        severities=severities,
         problems=sum(n for c, n in classes if c.is_problem),
         coverage=[(state, COVERAGE_LABELS[state], states.get(state, 0)) for state in Coverage],
-        orgs_total=len(coverage), chart=trend_chart(points), crawls=len(points),
+        orgs_total=len(coverage),
+        chart=trend_chart(points),
+        crawls=len(points),
         stale_hours=runtime.settings.stale_after_hours,
     )

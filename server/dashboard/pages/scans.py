@@ -54,12 +54,23 @@ class RequestRow:
 
 
 def _rows(session: Session, requests: list[ScanRequest]) -> list[RequestRow]:
-    org_names = {(o.portal, o.portal_org_id): o.name for o in session.exec(
-        select(Org).where(col(Org.portal_org_id).in_(
-            [r.portal_org_id for r in requests if r.portal_org_id])))}
+    org_names = {
+        (o.portal, o.portal_org_id): o.name
+        for o in session.exec(
+            select(Org).where(
+                col(Org.portal_org_id).in_([r.portal_org_id for r in requests if r.portal_org_id])
+            )
+        )
+    }
     login_ids = [r.login_id for r in requests if r.login_id is not None]
-    logins = {row.id: f"{row.portal} login {row.email}" for row in session.exec(
-        select(PortalLogin).where(col(PortalLogin.id).in_(login_ids)))} if login_ids else {}
+    logins = (
+        {
+            row.id: f"{row.portal} login {row.email}"
+            for row in session.exec(select(PortalLogin).where(col(PortalLogin.id).in_(login_ids)))
+        }
+        if login_ids
+        else {}
+    )
     rows = []
     for r in requests:
         assert r.id is not None
@@ -69,11 +80,24 @@ def _rows(session: Session, requests: list[ScanRequest]) -> list[RequestRow]:
             target = logins.get(r.login_id, f"login #{r.login_id}")
         else:
             target = "every login"
-        rows.append(RequestRow(
-            id=r.id, status=r.status, target=target, portal=r.portal,
-            portal_org_id=r.portal_org_id, requested_by=r.requested_by, source=r.source,
-            requested_at=r.requested_at, started_at=r.started_at, finished_at=r.finished_at,
-            done=r.done, failed=r.failed, total=r.total, detail=r.detail))
+        rows.append(
+            RequestRow(
+                id=r.id,
+                status=r.status,
+                target=target,
+                portal=r.portal,
+                portal_org_id=r.portal_org_id,
+                requested_by=r.requested_by,
+                source=r.source,
+                requested_at=r.requested_at,
+                started_at=r.started_at,
+                finished_at=r.finished_at,
+                done=r.done,
+                failed=r.failed,
+                total=r.total,
+                detail=r.detail,
+            )
+        )
     return rows
 
 
@@ -89,8 +113,9 @@ class LoginRow:
 def _login_rows(session: Session) -> list[LoginRow]:
     """Every login with its latest sign-in; failing ones first."""
     last = latest_sign_ins(session)
-    rows = [LoginRow(s.id, s.portal, s.email, s.label, last.get(s.id))
-            for s in list_logins(session)]
+    rows = [
+        LoginRow(s.id, s.portal, s.email, s.label, last.get(s.id)) for s in list_logins(session)
+    ]
     return sorted(rows, key=lambda r: (r.last is None or r.last.ok, r.portal, r.email))
 
 
@@ -101,17 +126,36 @@ def scans_page(request: Request, session: SessionDep, viewer: ViewerDep) -> Resp
     reasons = failures_by_crawl(session, viewer.scope, [c.id for c in crawls])
     # logins serve every client: shown to those who see the whole practice
     logins = _login_rows(session) if viewer.scope.everything else []
-    return render(request, "scans.html", viewer, requests=requests, crawls=crawls,
-                  crawls_total=total, reasons=reasons, logins=logins,
-                  active=sum(1 for r in requests if r.active))
+    return render(
+        request,
+        "scans.html",
+        viewer,
+        requests=requests,
+        crawls=crawls,
+        crawls_total=total,
+        reasons=reasons,
+        logins=logins,
+        active=sum(1 for r in requests if r.active),
+    )
 
 
 @router.get("/scans/live.json")
 def scans_live(session: SessionDep, viewer: ViewerDep) -> JSONResponse:
     """Progress of the requests the scans page shows: what the page's script polls."""
     rows = _rows(session, recent_requests(session, viewer.scope, limit=REQUESTS_SHOWN))
-    return JSONResponse({
-        "active": sum(1 for r in rows if r.active),
-        "requests": [{"id": r.id, "status": r.status, "done": r.done, "failed": r.failed,
-                      "total": r.total, "detail": r.detail} for r in rows],
-    })
+    return JSONResponse(
+        {
+            "active": sum(1 for r in rows if r.active),
+            "requests": [
+                {
+                    "id": r.id,
+                    "status": r.status,
+                    "done": r.done,
+                    "failed": r.failed,
+                    "total": r.total,
+                    "detail": r.detail,
+                }
+                for r in rows
+            ],
+        }
+    )
