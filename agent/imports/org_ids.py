@@ -1,10 +1,8 @@
 """Portals and org ids as a practice's files write them, in the one form stored.
 
-Org ids are normalised here once for the whole product: a Xero short code is kept
-exactly (its case matters), a QBO realm id is its digits, a MYOB business id is its
-UUID in lower case. ``normalise_org_id`` is what other layers should call to compare.
-A cell may hold several ids; every bad one is named in one ``FieldError``, so a
-practice admin fixes a cell once.
+Each id is put in its stored form by ``agent.orgid`` (the one place that knows the
+portals' id formats); here it is read from a cell. A cell may hold several ids; every
+bad one is named in one ``FieldError``, so a practice admin fixes a cell once.
 """
 
 from __future__ import annotations
@@ -12,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 
+from agent import orgid
 from agent.domain import Portal
 from agent.imports.errors import FieldError
 from agent.imports.fields import EXCEL_EXACT, show, split_list, to_text
@@ -20,16 +19,6 @@ from agent.imports.sheet import Cell
 OrgRef = tuple[Portal, str]
 """A portal and one of its org ids, normalised."""
 
-_XERO_ID = re.compile(r"![A-Za-z0-9]{5}")
-_QBO_ID = re.compile(r"[0-9]{10,19}")
-_MYOB_ID = re.compile(
-    r"\{?([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})\}?"
-)
-_ORG_ID_HELP = {
-    Portal.XERO: "a Xero short code is ! and five letters or digits, e.g. !x7Kp2",
-    Portal.QBO: "a QuickBooks realm id is 10 to 19 digits, e.g. 9130352157364426",
-    Portal.MYOB: "a MYOB business id is a UUID, e.g. 3f2b8c1e-5d4a-4c6b-9e2f-7a1b0c9d8e6f",
-}
 _ID_SPLIT = re.compile(r"[;,\s]+")
 
 
@@ -43,20 +32,10 @@ def parse_portal(cell: Cell) -> Portal:
 
 def normalise_org_id(portal: Portal | str, raw: str) -> str:
     """The stored form of an org id, or ``FieldError`` if it is not one of that portal's."""
-    portal = Portal(portal)
-    text = raw.strip()
-    if portal is Portal.XERO:
-        if _XERO_ID.fullmatch(text):
-            return text
-        hint = f" (did you mean !{text}?)" if re.fullmatch(r"[A-Za-z0-9]{5}", text) else ""
-        raise FieldError(f"{show(text)} is not a Xero org id{hint}; {_ORG_ID_HELP[portal]}")
-    if portal is Portal.QBO:
-        if _QBO_ID.fullmatch(text):
-            return text
-        raise FieldError(f"{show(text)} is not a QuickBooks org id; {_ORG_ID_HELP[portal]}")
-    if match := _MYOB_ID.fullmatch(text):
-        return match.group(1).lower()
-    raise FieldError(f"{show(text)} is not a MYOB org id; {_ORG_ID_HELP[portal]}")
+    try:
+        return orgid.parse_org_id(portal, raw)
+    except ValueError as exc:
+        raise FieldError(str(exc)) from None
 
 
 def parse_org_id(portal: Portal, cell: Cell) -> str:
@@ -67,7 +46,7 @@ def parse_org_id(portal: Portal, cell: Cell) -> str:
             "format the column as Text and enter the id again"
         )
     if isinstance(cell, bool) or not isinstance(cell, str | int | float):
-        raise FieldError(f"{show(cell)} is not an org id; {_ORG_ID_HELP[portal]}")
+        raise FieldError(f"{show(cell)} is not an org id; {orgid.ID_HELP[portal]}")
     return normalise_org_id(portal, to_text(cell) or "")
 
 

@@ -15,12 +15,13 @@ Check by hand: ``/account/login``, ``/businesses``, ``/business/{businessId}/use
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urljoin, urlsplit
 
 from agent.capture import Credentials, LayoutChanged, OrgRef, OrgUsers, PortalError, PortalUser
 from agent.domain import AccessStatus, Portal
+from agent.orgid import ID_SHAPES, parse_org_id
 from agent.scrapers.http import get_json, session_alive
 from agent.scrapers.pages import open_org_page, page_from
 from agent.scrapers.signin import SignInPages, sign_in
@@ -31,10 +32,7 @@ if TYPE_CHECKING:
 LOGIN_PATH = "/account/login"
 PAGE_SIZE = 50
 #: where each business on the list links: its users page, and nothing under it
-_BUSINESS = re.compile(
-    r"/business/([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})"
-    r"/users/?"
-)
+_BUSINESS = re.compile(rf"/business/({ID_SHAPES[Portal.MYOB]})/users/?")
 _STATUS = {"ACTIVE": AccessStatus.ACTIVE, "INVITED": AccessStatus.PENDING}
 #: the keys of a user the scraper reads: each must be there (other keys are ignored)
 _USER_KEYS = ("email", "name", "access", "userType", "status", "roles")
@@ -64,7 +62,7 @@ class MyobScraper:
 
     async def org_pages(
         self, context: BrowserContext, base_url: str
-    ) -> AsyncIterator[Sequence[OrgRef]]:
+    ) -> AsyncGenerator[Sequence[OrgRef], None]:
         url = f"{base_url}/businesses"
         async with page_from(context) as page:
             await open_org_page(page, url, login_path=LOGIN_PATH)
@@ -77,7 +75,7 @@ class MyobScraper:
         for href, name in links:
             match = _BUSINESS.fullmatch(urlsplit(urljoin(url, href or "")).path)
             if match:
-                business = match.group(1).lower()
+                business = parse_org_id(self.portal, match.group(1))
                 orgs.setdefault(business, OrgRef(self.portal, business, name))
         yield list(orgs.values())  # the portal lists every business on one page
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from typing import TYPE_CHECKING, ClassVar
 from urllib.parse import urlencode, urljoin, urlsplit
 
@@ -38,6 +38,7 @@ from agent.capture import (
     PortalUser,
 )
 from agent.domain import AccessStatus, Portal
+from agent.orgid import ID_SHAPES, parse_org_id
 from agent.scrapers.http import session_alive
 from agent.scrapers.pages import NO_PERMISSION_TEXT
 from agent.scrapers.reading import ReadPage, fetch_and_read
@@ -60,7 +61,7 @@ TABS = (
 #: ``{a}-{b} of {N}``, alone on its line or within one (beside the pager's links)
 _RANGE = re.compile(r"(?<![\d-])(\d+)-(\d+) of (\d+)(?!\d)")
 #: where each client links: the company's Manage users page, and nothing under it
-_MANAGE_USERS = re.compile(r"/app/company/(\d{10,19})/manageusers/?")
+_MANAGE_USERS = re.compile(rf"/app/company/({ID_SHAPES[Portal.QBO]})/manageusers/?")
 _STATUS = {
     "active": AccessStatus.ACTIVE,
     "invited": AccessStatus.PENDING,
@@ -93,7 +94,7 @@ class QboScraper:
 
     async def org_pages(
         self, context: BrowserContext, base_url: str
-    ) -> AsyncIterator[Sequence[OrgRef]]:
+    ) -> AsyncGenerator[Sequence[OrgRef], None]:
         url = f"{base_url}/clients"
         for _ in range(_MAX_PAGES):
             page = await fetch_and_read(context, url)
@@ -151,7 +152,7 @@ def _clients(page: ReadPage, url: str) -> list[OrgRef]:
         if not _is_data_row(cells, rows[0]):
             continue
         company = [
-            (cell, text, m.group(1))
+            (cell, text, parse_org_id(Portal.QBO, m.group(1)))
             for cell, text, href in links.get(number, [])
             if (m := _MANAGE_USERS.fullmatch(urlsplit(urljoin(url, href)).path))
         ]

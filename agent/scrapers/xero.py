@@ -15,7 +15,7 @@ Check by hand: ``/identity/user/login``, ``/myxero``, ``/app/{shortCode}/setting
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote
@@ -30,6 +30,7 @@ from agent.capture import (
     SessionExpired,
 )
 from agent.domain import AccessStatus, Portal
+from agent.orgid import parse_org_id
 from agent.scrapers.http import get_json
 from agent.scrapers.signin import SignInPages, sign_in
 
@@ -80,7 +81,7 @@ class XeroScraper:
 
     async def org_pages(
         self, context: BrowserContext, base_url: str
-    ) -> AsyncIterator[Sequence[OrgRef]]:
+    ) -> AsyncGenerator[Sequence[OrgRef], None]:
         body = await get_json(context, f"{base_url}/api/myxero/orgs")
         rows = body.get("orgs") if isinstance(body, dict) else None
         if not isinstance(rows, list):
@@ -91,13 +92,16 @@ class XeroScraper:
                 raise LayoutChanged("an org in the org list JSON has no shortCode")
             if not isinstance(row.get("name"), str):
                 raise LayoutChanged("an org in the org list JSON has no name")
+            try:
+                short_code = parse_org_id(self.portal, row["shortCode"])
+            except ValueError as exc:
+                raise LayoutChanged(
+                    f"the org list JSON lists an id of another format: {exc}"
+                ) from None
             role = row.get("role")
             orgs.append(
                 OrgRef(
-                    self.portal,
-                    row["shortCode"],
-                    row["name"],
-                    role if isinstance(role, str) else None,
+                    self.portal, short_code, row["name"], role if isinstance(role, str) else None
                 )
             )
         yield orgs  # the portal lists every org in one answer

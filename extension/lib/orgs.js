@@ -3,14 +3,13 @@
  *
  * Only the service worker calls this. A content script never tells the worker which
  * org it is on: the worker reads the org off the sender tab's own URL, so a page can
- * only ever learn about the org it is. The ids follow the portal contract the sandbox
- * portals implement (SPEC.md, see sandbox/portals), which copies the real portals:
+ * only ever learn about the org it is. The addresses follow the portal contract the
+ * sandbox portals implement (SPEC.md, see sandbox/portals), which copies the real
+ * portals; the ids' formats and stored forms are lib/org-id.js's:
  *
- *   xero  /app/{shortCode}/...              shortCode = "!" + 5 letters or digits,
- *                                           case-sensitive; "%21" is accepted for "!"
- *   qbo   /app/company/{realmId}/...        realmId = 10 to 19 digits
- *   myob  /business/{businessId}/...        businessId = a UUID (case-insensitive,
- *                                           kept lower-case as the agent stores it)
+ *   xero  /app/{shortCode}/...              "%21" is accepted for the code's "!"
+ *   qbo   /app/company/{realmId}/...
+ *   myob  /business/{businessId}/...        kept lower-case, as the agent stores it
  *
  * QuickBooks is the one portal whose real app does not always carry the company in
  * the address; there the worker may accept the realm id the page shows ("page where
@@ -19,6 +18,8 @@
  * Hosts: each real portal on https only, plus http://127.0.0.1 and http://localhost on
  * any port, where the sandbox portals (tests, demo) serve all three kinds.
  */
+
+import { ID_SHAPES, isOrgId, parseOrgId } from "./org-id.js";
 
 export const PORTALS = Object.freeze(["xero", "qbo", "myob"]);
 
@@ -37,10 +38,12 @@ const REAL_HOSTS = Object.freeze({
   myob: ["myob.com"],
 });
 
-const XERO = /^\/app\/(?:!|%21)([A-Za-z0-9]{5})(\/.*)?$/;
-const QBO = /^\/app\/company\/([0-9]{10,19})(\/.*)?$/;
-const MYOB = /^\/business\/([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})(\/.*)?$/;
-const QBO_REALM = /^[0-9]{10,19}$/;
+/** Where each portal's pages name the org: the id, then the page within it. */
+const IN_PATH = Object.freeze({
+  xero: new RegExp(`^/app/(${ID_SHAPES.xero})(/.*)?$`),
+  qbo: new RegExp(`^/app/company/(${ID_SHAPES.qbo})(/.*)?$`),
+  myob: new RegExp(`^/business/(${ID_SHAPES.myob})(/.*)?$`),
+});
 
 const USERS_PAGE = Object.freeze({
   xero: /^\/settings\/users\/?$/,
@@ -82,18 +85,13 @@ export function isPortalAddress(url) {
 }
 
 function fromPath(portal, pathname) {
-  const pattern = { xero: XERO, qbo: QBO, myob: MYOB }[portal];
-  const match = pattern.exec(pathname);
+  const path = portal === "xero" ? pathname.replace(/^\/app\/%21/, "/app/!") : pathname;
+  const match = IN_PATH[portal].exec(path);
   if (!match) {
     return null;
   }
   const rest = match[2] || "/";
-  const orgId = {
-    xero: () => `!${match[1]}`,
-    qbo: () => match[1],
-    myob: () => match[1].toLowerCase(),
-  }[portal]();
-  return { portal, orgId, usersPage: USERS_PAGE[portal].test(rest) };
+  return { portal, orgId: parseOrgId(portal, match[1]), usersPage: USERS_PAGE[portal].test(rest) };
 }
 
 /**
@@ -116,7 +114,7 @@ export function detectOrg(url, pageHint = null) {
   }
   const realm = pageHint && typeof pageHint.qboRealmId === "string" ? pageHint.qboRealmId : "";
   if (address.protocol === "https:" && onDomain(address.hostname, "intuit.com")
-      && address.pathname.startsWith("/app/") && QBO_REALM.test(realm)) {
+      && address.pathname.startsWith("/app/") && isOrgId("qbo", realm)) {
     return { portal: "qbo", orgId: realm, usersPage: /\/manageusers\/?$/.test(address.pathname) };
   }
   return null;

@@ -129,6 +129,13 @@ def test_a_client_row_linking_to_two_companies_or_none_is_a_changed_layout() -> 
     )
     with pytest.raises(LayoutChanged, match="0 companies"):
         _clients(under, URL)
+    # a realm id is ASCII digits (SPEC): other scripts' digits are not a company
+    arabic = client_page(
+        [["Active", "Acme", "Manage users"]],
+        [(1, 1, "Acme", "/app/company/" + "\u0661" * 10 + "/manageusers")],
+    )
+    with pytest.raises(LayoutChanged, match="0 companies"):
+        _clients(arabic, URL)
 
 
 def test_an_empty_client_table_is_no_clients_and_no_table_is_a_changed_layout() -> None:

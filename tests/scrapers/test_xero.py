@@ -156,3 +156,26 @@ def test_layout_version_2_is_layout_changed_not_an_empty_org(
 
     with pytest.raises(LayoutChanged):
         browser_loop.run(work)
+
+
+def test_an_org_id_of_another_format_is_layout_changed_not_stored(
+    browser_loop: BrowserLoop,
+) -> None:
+    """SPEC's short code is ! and five letters or digits; any other id is a changed portal."""
+    odd = generate_world(4, staff=4, orgs_per_portal=1, users_per_org=2, portals=("xero",))
+    odd.orgs[0].org_id = "!x7Kp2x"
+    scraper = scraper_for("xero")
+
+    async def work(browser: Browser) -> None:
+        context = await browser.new_context()
+        try:
+            await scraper.sign_in(context, creds(odd, server))
+            await all_orgs(scraper, context, server.base_url)
+        finally:
+            await context.close()
+
+    with (
+        PortalServer(xero.create_app(odd)) as server,
+        pytest.raises(LayoutChanged, match="'!x7Kp2x' is not a Xero org id"),
+    ):
+        browser_loop.run(work)
