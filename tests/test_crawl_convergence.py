@@ -16,7 +16,9 @@ from contextlib import ExitStack
 import pytest
 from sqlmodel import Session, col, select
 
-from agent.crawl.crawler import FINISHED, Crawler, CrawlReport
+from agent.crawl.crawler import Crawler
+from agent.crawl.report import CrawlReport
+from agent.crawl.store import FINISHED
 from agent.domain import ScanStatus
 from agent.runtime import Runtime
 from agent.storage.models import Crawl, Observation, Org, Scan

@@ -21,13 +21,15 @@ import pytest
 from sqlmodel import Session, select
 
 from agent.capture import LayoutChanged, OrgRef
-from agent.crawl.crawler import Crawler, CrawlReport
+from agent.crawl.crawler import Crawler
+from agent.crawl.report import CrawlReport
 from agent.domain import FailureReason, ScanStatus
 from agent.imports import ImportKind, run_import
 from agent.runtime import Runtime
 from agent.scrapers.qbo import QboScraper
 from agent.security.logins import add_login
-from agent.services.findings import open_findings, reconcile
+from agent.services.finding_lists import open_findings
+from agent.services.findings import reconcile
 from agent.settings import Settings
 from agent.storage.db import session_scope
 from agent.storage.models import Crawl, Observation, Org, Scan
@@ -197,7 +199,7 @@ def test_a_list_of_several_pages_is_scanned_whole_and_a_list_cut_short_fails_the
                         yield page
                         raise LayoutChanged("the client list's second page has no table")
 
-        monkeypatch.setattr("agent.crawl.crawler.scraper_for", lambda portal: CutShort())
+        monkeypatch.setattr("agent.crawl.login.scraper_for", lambda portal: CutShort())
         cut = crawl(fast_runtime, browser_loop)
     assert cut.orgs_listed == CLIENTS_PAGE
     assert cut.ok == CLIENTS_PAGE

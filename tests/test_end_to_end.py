@@ -22,7 +22,8 @@ from agent.reconcile import normalise_email
 from agent.reports.leaver import write_leaver_report
 from agent.runtime import Runtime
 from agent.security.logins import add_login
-from agent.services.findings import open_findings, reconcile
+from agent.services.finding_lists import open_findings
+from agent.services.findings import reconcile
 from agent.storage.db import session_scope
 from agent.storage.models import Scan
 from sandbox.generate import generate_world, write_world

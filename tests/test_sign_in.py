@@ -20,14 +20,15 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from agent.crawl.crawler import Crawler, CrawlReport
+from agent.crawl.crawler import Crawler
+from agent.crawl.report import CrawlReport
 from agent.domain import FailureReason, ScanStatus
 from agent.reports.common import ReportFormat
 from agent.reports.evidence import write_evidence_report
 from agent.runtime import Runtime
 from agent.scrapers.totp import STEP_SECONDS, current_step, totp_for
-from agent.security.auth import add_user
 from agent.security.logins import add_login
+from agent.security.users import add_user
 from agent.services.alerts import send_alerts
 from agent.services.signins import claim_totp_step, latest_sign_ins
 from agent.storage.db import session_scope
