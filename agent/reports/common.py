@@ -2,7 +2,7 @@
 
 A report is cut for a **scope**: the set of client ids its viewer may see, or
 ``None`` for everything. An org linked to no client belongs to nobody's client
-list, so it shows only in an unscoped report (as ``agent.security.auth.Scope`` rules). The
+list, so it shows only in an unscoped report (as ``agent.security.scope.Scope`` rules). The
 scope is printed on every sheet, so a workbook forwarded by email still says whose
 view it is.
 
@@ -19,11 +19,11 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, and_
+from sqlalchemy import Select
 from sqlmodel import col
 
 from agent.clock import utcnow
-from agent.storage.models import Client, ClientOrgLink, Org
+from agent.storage.models import ClientOrgLink
 
 NO_MANAGER = "No client manager"
 UNLINKED_CLIENT = "(not linked to a client)"
@@ -73,7 +73,7 @@ class ReportScope:
         return self.client_ids is None
 
     def restrict(self, query: _Query) -> _Query:
-        """``query`` (joined through ``join_client``) cut to the scope's clients."""
+        """``query`` (joined through ``links.join_client``) cut to the scope's clients."""
         if self.client_ids is None:
             return query
         return query.where(col(ClientOrgLink.client_id).in_(sorted(self.client_ids)))
@@ -88,18 +88,6 @@ class ReportResult:
     path: Path
     rows: int
     format: ReportFormat
-
-
-def join_client(query: _Query) -> _Query:
-    """Add the org's client (if any) to a query that already has ``Org`` in it."""
-    return query.join(
-        ClientOrgLink,
-        and_(
-            col(ClientOrgLink.portal) == col(Org.portal),
-            col(ClientOrgLink.portal_org_id) == col(Org.portal_org_id),
-        ),
-        isouter=True,
-    ).join(Client, col(Client.id) == col(ClientOrgLink.client_id), isouter=True)
 
 
 def naive_utc(value: datetime) -> datetime:

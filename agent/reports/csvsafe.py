@@ -8,11 +8,15 @@ Report CSVs start with a UTF-8 byte order mark: without it Excel reads the file
 in the machine's legacy code page and turns "Kōwhai" into mojibake. Times are
 written as ``YYYY-MM-DD HH:MM:SS`` in UTC, which Excel and LibreOffice read as
 dates; a CSV holds one table and nothing else, so it can be re-imported.
+
+``csv_bytes`` builds a small CSV in memory (a download, the command line's output):
+its values are written as the caller formatted them, through the same formula guard.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from pathlib import Path
@@ -58,3 +62,16 @@ def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[object]
         path.unlink(missing_ok=True)  # whole or absent, never a truncated file
         raise
     return count
+
+
+def csv_bytes(header: Sequence[str], rows: Iterable[Sequence[object]], *, bom: bool) -> bytes:
+    """Header and rows as UTF-8 CSV bytes, formula-safe.
+
+    ``bom`` for a file a person opens in Excel (see above); a stream another program
+    reads (a pipe, a diff) is better without it.
+    """
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    writer.writerows([safe_csv_value(v) for v in row] for row in rows)
+    return (("\ufeff" if bom else "") + buffer.getvalue()).encode("utf-8")

@@ -33,12 +33,12 @@ from agent.reports.common import (
     ReportFormat,
     ReportResult,
     ReportScope,
-    join_client,
     write_in_format,
 )
 from agent.reports.csvsafe import write_csv
 from agent.reports.xlsx import NOTE, Style, XlsxReport
 from agent.services.signins import sign_in_failures
+from agent.storage.links import join_client
 from agent.storage.models import Client, Org, Scan
 
 BATCH = 2_000

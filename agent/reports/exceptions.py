@@ -28,7 +28,6 @@ from agent.reports.common import (
     ReportFormat,
     ReportResult,
     ReportScope,
-    join_client,
     write_in_format,
 )
 from agent.reports.csvsafe import write_csv
@@ -40,6 +39,7 @@ from agent.reports.labels import (
     status_text,
 )
 from agent.reports.xlsx import NOTE, Style, XlsxReport
+from agent.storage.links import join_client
 from agent.storage.models import Client, Finding, Org, Staff
 
 BATCH = 2_000

@@ -96,10 +96,6 @@ def class_style(finding_class: str, *, center: bool = False) -> Style | None:
     return replace(style, center=center) if style is not None else None
 
 
-def class_label(finding_class: str) -> str:
-    return finding_class.replace("_", " ")
-
-
 def class_rank(finding_class: str) -> int:
     """Lower is worse: DESIGN.md's precedence order."""
     return _CLASS_ORDER.get(finding_class, len(_CLASS_ORDER))
@@ -114,10 +110,6 @@ def class_rank(finding_class: str) -> int:
 def role_label(portal: str, raw: str) -> str:
     """The portal's own name for a role (``FINANCIALADVISER`` is "Adviser")."""
     return role_of(portal, raw).label or raw
-
-
-def permissions(portal: str, role: str, extras: Iterable[str] | None) -> frozenset[str]:
-    return _permissions(portal, role, tuple(extras or ()))
 
 
 @lru_cache(maxsize=4096)

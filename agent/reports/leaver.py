@@ -33,11 +33,12 @@ from agent.reports.common import (
     Column,
     ReportFormat,
     ReportScope,
-    join_client,
 )
 from agent.reports.csvsafe import write_csv
+from agent.reports.download import XLSX_MEDIA_TYPE, Download, written
 from agent.reports.labels import class_style, permissions_text, role_label, status_text
 from agent.reports.xlsx import NOTE, Style, XlsxReport, sheet_link
+from agent.storage.links import join_client
 from agent.storage.models import Client, Finding, MatchCandidate, Org, Staff, StaffEmail
 
 __all__ = [
@@ -47,6 +48,7 @@ __all__ = [
     "LeaverRow",
     "PersonNotFound",
     "find_staff",
+    "leaver_download",
     "leaver_report",
     "leaver_rows",
     "write_leaver_csv",
@@ -337,4 +339,19 @@ def write_leaver_report(
         return staff, write_leaver_csv(report, path)
     return staff, write_leaver_xlsx(
         report, path, scope=ReportScope.of(scope, scope_label), as_of=as_of or utcnow()
+    )
+
+
+def leaver_download(
+    session: Session, who: str, *, scope: ReportScope, as_of: datetime
+) -> tuple[Staff, Download]:
+    """The workbook for the person ``who`` names, as bytes: the API's download."""
+    staff = find_staff(session, who)
+    report = leaver_report(session, staff, scope=scope.client_ids)
+    content, rows = written(
+        lambda path: write_leaver_xlsx(report, path, scope=scope, as_of=as_of), "leaver.xlsx"
+    )
+    safe_name = "".join(c if c.isalnum() else "-" for c in staff.name).strip("-") or "person"
+    return staff, Download(
+        content, f"leaver-{safe_name}-{as_of:%Y%m%d}.xlsx", XLSX_MEDIA_TYPE, rows
     )

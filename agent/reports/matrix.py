@@ -36,7 +36,6 @@ from agent.reports.common import (
     ReportFormat,
     ReportResult,
     ReportScope,
-    join_client,
     write_in_format,
 )
 from agent.reports.csvsafe import write_csv
@@ -53,6 +52,7 @@ from agent.reports.labels import (
     code_rank,
 )
 from agent.reports.xlsx import BOLD, MAX_COLUMNS, NOTE, XlsxReport
+from agent.storage.links import join_client
 from agent.storage.models import Client, ClientOrgLink, Finding, Org, Staff, StaffEmail
 
 BATCH = 2_000

@@ -33,6 +33,7 @@ from agent.reports.common import (
 )
 from agent.reports.csvsafe import write_csv
 from agent.reports.xlsx import XlsxReport
+from agent.storage.links import join_client
 from agent.storage.models import Client, ClientOrgLink, Finding, Org
 
 NO_MANAGER = "(none)"
@@ -121,15 +122,13 @@ class _ClientFacts:
 
 def _findings_by_client(session: Session, scope: ReportScope) -> dict[int, dict[str, int]]:
     query = (
-        select(ClientOrgLink.client_id, Finding.severity, func.count(col(Finding.id)))
-        .select_from(Finding)
-        .join(Org, col(Org.id) == col(Finding.org_id))
-        .join(
-            ClientOrgLink,
-            (col(ClientOrgLink.portal) == col(Org.portal))
-            & (col(ClientOrgLink.portal_org_id) == col(Org.portal_org_id)),
+        join_client(
+            select(ClientOrgLink.client_id, Finding.severity, func.count(col(Finding.id)))
+            .select_from(Finding)
+            .join(Org, col(Org.id) == col(Finding.org_id))
         )
         .where(
+            col(ClientOrgLink.client_id).is_not(None),
             col(Finding.resolved_at).is_(None),
             col(Finding.finding_class).in_([c.value for c in FindingClass if c.is_problem]),
         )
