@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import getpass
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -20,10 +19,9 @@ from rich.progress import (
 from rich.table import Table
 
 from agent.domain import FindingClass
-from agent.runtime import Runtime
 
 if TYPE_CHECKING:  # the crawler loads Playwright: only the commands that crawl pay for it
-    from agent.crawl.crawler import CrawlReport, ProgressCallback
+    from agent.crawl.report import CrawlReport, ProgressCallback
 
 console = Console()
 err_console = Console(stderr=True)
@@ -94,24 +92,3 @@ def findings_table(counts: Mapping[str, int], title: str = "Open findings") -> T
         if counts.get(cls):
             table.add_row(cls.value, cls.severity.value, str(counts[cls]))
     return table
-
-
-def run_crawl(
-    runtime: Runtime,
-    *,
-    portal: str | None = None,
-    org: str | None = None,
-    concurrency: int | None = None,
-) -> CrawlReport:
-    """Crawl with a progress bar on the terminal."""
-    with crawl_progress() as progress:
-        from agent.crawl.crawler import Crawler
-
-        crawler = Crawler(
-            runtime.engine,
-            runtime.box,
-            settings=runtime.settings,
-            concurrency=concurrency or runtime.settings.crawl_concurrency,
-            progress=progress,
-        )
-        return asyncio.run(crawler.run(portal=portal, org_id=org))

@@ -1,16 +1,19 @@
 """``accessrecon demo``: the whole product on a generated world, on this machine.
 
 It generates a small world, starts its imitation portals, imports the practice's
-files, crawls every portal through a real Chromium, reconciles, prints what it
-found beside the world's ground truth, writes the leaver report, the access matrix
-and the workload report, and serves the API and the dashboard with the scheduler and a
-scan worker (so re-scans from the extension or the dashboard reach the sandbox). A
-practice-admin user is created and a pairing code printed for the extension and the
-dashboard. Everything lives in the demo's own data directory, apart from real data.
+files, crawls every portal through a real Chromium and reconciles (the one crawl
+path, ``agent.crawl.pipeline``), prints what it found beside the world's ground
+truth, writes the leaver report, the access matrix and the workload report, and
+serves the API and the dashboard with the scheduler and a scan worker (so re-scans
+from the extension or the dashboard reach the sandbox). A practice-admin user is
+created and a pairing code printed for the extension and the dashboard. Everything
+lives in the demo's own data directory, apart from real data; its invented findings
+are never alerted, whatever alert channels the environment configures.
 """
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 from collections import Counter
 from contextlib import ExitStack
@@ -18,18 +21,21 @@ from pathlib import Path
 
 from rich.table import Table
 
-from accessrecon.console import console, crawl_summary, findings_table, run_crawl
+from accessrecon.console import console, crawl_progress, crawl_summary, findings_table
+from agent.crawl.pipeline import crawl_and_settle
 from agent.filemodes import private_dir
-from agent.imports import ImportKind, run_import
+from agent.imports import ImportKind, PracticeRole, run_import
 from agent.reconcile.identity import normalise_email
 from agent.reports.leaver import write_leaver_report
 from agent.reports.matrix import write_matrix_report
 from agent.reports.workload import write_workload_report
 from agent.runtime import Runtime
 from agent.scrapers.registry import registered_portals
-from agent.security.auth import ClientScope, PracticeRole, add_user, format_code, issue_pairing_code
 from agent.security.logins import add_login
-from agent.services.findings import open_findings, reconcile
+from agent.security.pairing import format_code, issue_pairing_code
+from agent.security.principal import ClientScope
+from agent.security.users import add_user
+from agent.services.finding_lists import open_findings
 from agent.settings import Settings
 from agent.storage.db import session_scope
 from sandbox.generate import generate_world, write_world
@@ -71,6 +77,8 @@ def run_demo(
         host=base.host,
         chromium_path=base.chromium_path,
         secret_key=None,
+        alert_webhook_url=None,
+        smtp_host=None,
     )
     runtime = Runtime(settings)
 
@@ -106,11 +114,10 @@ def run_demo(
             )
             console.print(f"imported {result.rows} {kind.value} rows from {path.name}")
 
-        report = run_crawl(runtime)
-        console.print(crawl_summary(report))
-        with session_scope(runtime.engine) as session:
-            summary = reconcile(session, configured_domains=settings.practice_domains)
-        console.print(findings_table(summary.open_by_class))
+        with crawl_progress() as progress:
+            crawled = asyncio.run(crawl_and_settle(runtime, progress=progress, every_org=True))
+        console.print(crawl_summary(crawled.report))
+        console.print(findings_table(crawled.settled.findings.open_by_class))
         _compare_with_truth(runtime, world)
         _write_reports(runtime, world, directory)
         if serve:

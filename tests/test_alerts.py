@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import socket
-import threading
 from collections.abc import Iterator
 from email import message_from_bytes, policy
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -18,6 +15,7 @@ from agent.services.findings import reconcile
 from agent.settings import Settings
 from agent.storage.db import session_scope
 from tests.factories import DOMAIN, add_client, add_staff, agent_login, ok_scan, org
+from tests.webhook import webhook_sink
 
 
 class Sink:
@@ -45,23 +43,8 @@ def smtp() -> Iterator[tuple[Sink, int]]:
 
 @pytest.fixture
 def webhook() -> Iterator[tuple[list[dict], str]]:
-    received: list[dict] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            received.append(json.loads(body))
-            self.send_response(204)
-            self.end_headers()
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield received, f"http://127.0.0.1:{server.server_address[1]}/hook"
-    server.shutdown()
+    with webhook_sink() as sink:
+        yield sink
 
 
 def _world(engine: Engine) -> None:

@@ -14,7 +14,7 @@ from agent.crawl.worker import Worker
 from agent.imports import ImportKind, run_import
 from agent.runtime import Runtime
 from agent.security.logins import add_login
-from agent.services.findings import open_findings
+from agent.services.finding_lists import open_findings
 from agent.storage.db import session_scope
 from agent.storage.models import Scan, ScanRequest
 from sandbox.generate import generate_world, write_world

@@ -3,8 +3,9 @@
 Requests come from the CLI, the API (and so the extension) and the scheduler
 through ``agent.crawl.scan_queue``. The worker claims one at a time (the queue never hands
 out two crawls of one login at once), crawls what it names, writes progress back
-for the server to show, and reconciles the orgs it scanned, so a re-scan's result
-is visible as soon as the request is done.
+for the server to show, and settles the orgs it scanned (``agent.crawl.pipeline``:
+reconcile, then alerts), so a re-scan's result is visible as soon as the request
+is done.
 """
 
 from __future__ import annotations
@@ -16,11 +17,10 @@ from typing import TYPE_CHECKING
 from playwright.async_api import async_playwright
 
 from agent.crawl.browser import launch_browser
-from agent.crawl.crawler import Crawler, CrawlReport
+from agent.crawl.pipeline import crawl_and_settle
+from agent.crawl.report import CrawlReport
 from agent.crawl.scan_queue import claim_next, finish, on_enqueue, record_progress
 from agent.runtime import Runtime
-from agent.services.alerts import send_alerts
-from agent.services.findings import reconcile
 from agent.storage.db import session_scope
 from agent.storage.models import ScanRequest
 
@@ -98,39 +98,28 @@ class Worker:
     async def run_request(self, request: ScanRequest) -> CrawlReport | None:
         assert request.id is not None
         request_id = request.id
-        settings = self.runtime.settings
 
         def progress(_event: str, done: int, total: int) -> None:
             with session_scope(self.runtime.engine) as session:
                 record_progress(session, request_id, done=done, failed=0, total=total)
 
-        crawler = Crawler(
-            self.runtime.engine,
-            self.runtime.box,
-            settings=settings,
-            concurrency=settings.crawl_concurrency,
-            progress=progress,
-        )
         try:
-            report = await crawler.run(
+            crawled = await crawl_and_settle(
+                self.runtime,
                 portal=request.portal,
-                org_id=request.portal_org_id,
+                portal_org_id=request.portal_org_id,
                 login_id=request.login_id,
                 trigger=request.source,
                 browser=await self._browser_ready(),
+                progress=progress,
             )
-        except Exception as exc:
+        except Exception as exc:  # a crawl, or its settling, that failed fails the request
             log.warning("scan request %s failed: %s", request_id, exc)
             with session_scope(self.runtime.engine) as session:
                 finish(session, request_id, ok=False, detail=str(exc))
             return None
+        report = crawled.report
         with session_scope(self.runtime.engine) as session:
-            reconcile(
-                session,
-                configured_domains=settings.practice_domains,
-                org_ids={o.org_id for o in report.outcomes},
-            )
-            send_alerts(session, settings)
             record_progress(
                 session,
                 request_id,

@@ -5,7 +5,8 @@ capture is held to the crawler's rule (DESIGN.md, "No false empties"): the rows 
 match the count the page itself showed, and an empty list is accepted only when the
 page said 0. Anything else is recorded as a failed scan (so the attempt is on file)
 and answered 422. An ok capture is recorded as a scan with source ``extension`` and
-that org alone is reconciled.
+that org alone is settled like a crawl: reconciled, then any new critical or high
+finding alerted (``agent.services.captures``).
 
 A capture is only what one browser says a page showed, and anyone holding a token
 can post one, so it may raise findings and refresh what it saw but never resolve or
@@ -16,7 +17,7 @@ and queues scans, it is held to the caller's role and scope like a review decisi
 employees are refused (403), and so is an org linked to a client outside the scope,
 or to no client unless the scope is all clients. The org id must be one of its
 portal's (Xero ``!`` and five letters or digits, QuickBooks 10 to 19 digits, MYOB a
-UUID; ``agent.imports.normalise_org_id``), and the org name a capture gives never
+UUID; ``agent.orgid``), and the org name a capture gives never
 renames an org already known.
 """
 
@@ -29,13 +30,16 @@ from fastapi import APIRouter, Depends, HTTPException, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, model_validator
 
+from agent.capture import OrgRef, PortalUser
 from agent.domain import AccessStatus, Portal
-from agent.imports import normalise_org_id
-from agent.security.auth import Principal, client_in_scope
+from agent.orgid import parse_org_id
+from agent.security.principal import Principal
+from agent.security.scope import client_in_scope
+from agent.services.captures import record_capture
 from agent.services.status import org_status
-from server.actions import CapturedUser, record_capture
+from agent.storage.links import client_of
+from server.actions import request_scan
 from server.deps import CurrentUser, RuntimeDep, SessionDep
-from server.queries import link_of
 from server.routes.orgs import OrgStatusOut, status_out
 from server.schemas import Email, OrgId, OrgName, PersonName, Problem, Role
 
@@ -49,8 +53,8 @@ class CapturedUserIn(BaseModel):
     status: AccessStatus = AccessStatus.ACTIVE
     extra_permissions: list[Role] = Field(default_factory=list, max_length=50)
 
-    def plain(self) -> CapturedUser:
-        return CapturedUser(
+    def plain(self) -> PortalUser:
+        return PortalUser(
             email=self.email,
             name=self.name,
             role=self.role,
@@ -71,7 +75,7 @@ class CaptureIn(BaseModel):
     @model_validator(mode="after")
     def _org_id_of_its_portal(self) -> Self:
         """The id in its stored form, or a 422 naming the portal's format."""
-        self.portal_org_id = normalise_org_id(self.portal, self.portal_org_id)
+        self.portal_org_id = parse_org_id(self.portal, self.portal_org_id)
         return self
 
 
@@ -124,24 +128,35 @@ CaptureUser = Annotated[Principal, Depends(get_capturer)]
 def post_capture(
     body: CaptureIn, session: SessionDep, runtime: RuntimeDep, principal: CaptureUser
 ) -> CaptureOut | JSONResponse:
-    """Record a user list captured by the browser extension, then reconcile that org.
+    """Record a user list captured by the browser extension, then settle that org.
 
     The capture raises findings but resolves none: access it does not show stays
     open and an agent scan of the org is queued (``not_shown``, ``scan_request_id``).
     """
     users = [u.plain() for u in body.users]
-    client = link_of(session, body.portal, body.portal_org_id)
+    client = client_of(session, body.portal, body.portal_org_id)
     if not client_in_scope(session, principal, client):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "this org is outside your client scope")
+
+    def queue_scan() -> int:
+        request = request_scan(
+            session,
+            principal=principal,
+            portal=body.portal,
+            portal_org_id=body.portal_org_id,
+            source="capture",
+        )
+        assert request.id is not None
+        return request.id
+
     result = record_capture(
         session,
-        principal=principal,
-        portal=body.portal,
-        portal_org_id=body.portal_org_id,
-        org_name=body.org_name,
+        actor=principal.actor,
+        settings=runtime.settings,
+        org=OrgRef(body.portal, body.portal_org_id, body.org_name),
         users=users,
         shown_count=body.shown_count,
-        practice_domains=runtime.settings.practice_domains,
+        queue_scan=queue_scan,
     )
     session.commit()
     if not result.ok:

@@ -3,6 +3,7 @@
 A capture is a user list posted by whoever holds a token, so a forged one that
 leaves a leaver out must not make the leaver's finding go away: the finding stays
 open, says when a capture did not show it, and an agent scan of the org is queued.
+A capture that raises a critical finding is alerted like a crawl's.
 Everything goes through the HTTP API on the practice of ``tests/server/conftest.py``
 (Ben Brennan, a leaver, is in !kow01, !rat01 and !unl01).
 """
@@ -12,12 +13,15 @@ from __future__ import annotations
 from sqlmodel import Session, col, select
 
 from agent.domain import ScanStatus
+from agent.runtime import Runtime
+from agent.services.alerts import send_alerts
 from agent.services.findings import reconcile
 from agent.storage.db import session_scope
-from agent.storage.models import Finding, Org, Scan, ScanRequest, Staff
+from agent.storage.models import AlertSent, Finding, Org, Scan, ScanRequest, Staff
 from tests.extension.harness import pairing_code
 from tests.factories import DOMAIN, capture, grant, ok_scan, org
 from tests.server.conftest import BASE_URL, Practice, api_client
+from tests.webhook import webhook_sink
 
 OWNER = {"email": "owner@kowhai.example", "name": "Owner", "role": "STANDARD"}
 ANA = {"email": f"ana@{DOMAIN}", "name": "Ana Active", "role": "STANDARD"}
@@ -273,3 +277,28 @@ def test_a_capture_suspect_does_not_confirm_an_agent_scans_drop(practice: Practi
         drop = capture(session, org(session, "!kow01"), [])
     assert drop.status is ScanStatus.SUSPECT
     assert _ben_on(practice, "!kow01").resolved_at is None
+
+
+def test_a_capture_that_raises_a_critical_finding_alerts_it_once(practice: Practice) -> None:
+    """Ben, a leaver, in an org no crawl has read: the capture alerts him as a crawl would."""
+    with webhook_sink() as (received, url):
+        alerting = Runtime(practice.runtime.settings.model_copy(update={"alert_webhook_url": url}))
+        try:
+            with session_scope(alerting.engine) as session:  # what earlier crawls raised
+                assert send_alerts(session, alerting.settings).failed == []
+            received.clear()
+            admin = api_client(alerting, practice.tokens["admin"])
+            fresh = _capture("!new09", [BEN, OWNER], name="Fresh Ltd")
+            for _ in range(2):  # the second capture raises nothing new: nothing is sent
+                answer = admin.post("/api/v1/captures", json=fresh)
+                assert answer.status_code == 201, answer.text
+        finally:
+            alerting.engine.dispose()
+    assert [
+        (p["client_manager"], [(f["class"], f["org_id"], f["email"]) for f in p["findings"]])
+        for p in received
+    ] == [("(no client manager)", [("leaver_access", "!new09", f"ben@{DOMAIN}")])]
+    ben = _ben_on(practice, "!new09")
+    with Session(practice.runtime.engine) as session:
+        sent = session.exec(select(AlertSent).where(AlertSent.finding_id == ben.id)).all()
+    assert [(a.channel, a.recipient) for a in sent] == [("webhook", url)]

@@ -1,0 +1,44 @@
+"""Settling what was just recorded: reconcile it, then alert on what that raised.
+
+Whatever records user lists (a crawl, a passive capture) or changes what they are
+judged against (``accessrecon reconcile``) ends here, so a new critical finding is
+alerted the same way however it was found. Alerts follow reconcile in the same
+transaction: ``send_alerts`` only sees findings reconcile has written, and what it
+marks as sent is committed with them (a delivery that fails is not marked, so the
+next settle tries again).
+
+The crawl engine composes this after a crawl (``agent.crawl.pipeline``); this module
+knows nothing of crawling.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from sqlmodel import Session
+
+from agent.services.alerts import AlertReport, send_alerts
+from agent.services.findings import reconcile
+from agent.settings import Settings
+
+if TYPE_CHECKING:
+    from agent.services.findings import ReconcileSummary
+
+
+@dataclass(frozen=True, slots=True)
+class Settled:
+    findings: ReconcileSummary
+    alerts: AlertReport
+
+
+def settle(
+    session: Session, settings: Settings, *, org_ids: Iterable[int] | None = None
+) -> Settled:
+    """Reconcile every org (or ``org_ids``), then deliver every pending alert.
+
+    The commit is the caller's, as for ``reconcile`` and ``send_alerts``.
+    """
+    findings = reconcile(session, configured_domains=settings.practice_domains, org_ids=org_ids)
+    return Settled(findings=findings, alerts=send_alerts(session, settings))
