@@ -1,12 +1,11 @@
-"""The badge lookup: token, scope and org status from prepared queries, in one thread hop.
+"""The badge lookup: the caller, its scope and the org's status, in one thread hop.
 
 The extension asks for an org's status on every tab switch and page load, for every
-member of staff, so this is the API's hottest path. ``agent.services.status.org_status``
-answers the same question through the ORM in seven queries; here the statements are
-built once at import with bound parameters, rows come back as plain tuples, and the
-route makes one trip to the thread pool for all of it. The caller (token, user, scope)
-and the org's client are one statement, so a cached answer costs one query. The
-answer is the same ``OrgStatus`` (a test compares the two on every kind of org).
+member of staff, so this is the API's hottest path. The status is
+``agent.services.status.org_status``, read on the same connection as the caller;
+the caller (token, user, scope) and the org's client are one prepared statement
+here, so an answer costs three queries and a cached one costs one, and the route
+makes one trip to the thread pool for all of it.
 
 ``BadgeCache`` keeps each org's answer, serialised, for a couple of seconds. Who
 asks is checked on every request (the token, and the org's client against the
@@ -19,30 +18,19 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, exists, func, select
+from sqlalchemy import Connection, Engine, bindparam, exists, select
 from sqlmodel import col
 
-from agent.clock import utcnow
-from agent.domain import FindingClass, ScanStatus, Severity
-from agent.security.auth import Principal, lookup_hash, principal_from_row, scope_admits
-from agent.services.status import OrgStatus, PersonStatus
-from agent.storage.models import (
-    ApiToken,
-    AppUser,
-    AppUserClient,
-    Client,
-    ClientOrgLink,
-    Finding,
-    Org,
-    Scan,
-    Staff,
-)
+from agent.security.principal import Principal
+from agent.security.scope import scope_admits
+from agent.security.tokens import lookup_hash, principal_from_row
+from agent.services.status import OrgStatus, org_status
+from agent.storage.links import join_client
+from agent.storage.models import ApiToken, AppUser, AppUserClient, Client, Org, Staff
 
 
 class NotVisible(LookupError):
@@ -53,49 +41,9 @@ class Unauthenticated(PermissionError):
     """No valid token."""
 
 
-def _latest_scan(column: Any) -> Any:
-    return (
-        select(column)
-        .where(col(Scan.org_id) == col(Org.id))
-        .order_by(col(Scan.finished_at).desc(), col(Scan.id).desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-
-
-_ORG = (
+_CALLER_AND_ORG = join_client(
     select(
-        Org.id,
-        Org.portal,
-        Org.portal_org_id,
-        Org.name,
-        Client.id,
-        Client.name,
-        Client.client_manager,
-        Client.archived,
-        select(func.max(Scan.finished_at))
-        .where(col(Scan.org_id) == col(Org.id), col(Scan.status) == ScanStatus.OK.value)
-        .scalar_subquery(),
-        _latest_scan(Scan.finished_at),
-        _latest_scan(Scan.status),
-        _latest_scan(Scan.reason),
-    )
-    .select_from(Org)
-    .join(
-        ClientOrgLink,
-        (col(ClientOrgLink.portal) == col(Org.portal))
-        & (col(ClientOrgLink.portal_org_id) == col(Org.portal_org_id)),
-        isouter=True,
-    )
-    .join(Client, col(Client.id) == col(ClientOrgLink.client_id), isouter=True)
-    .where(
-        col(Org.portal) == bindparam("portal"), col(Org.portal_org_id) == bindparam("portal_org_id")
-    )
-)
-
-_CALLER_AND_ORG = (
-    select(
-        # the caller, in ``agent.security.auth.principal_from_row``'s order
+        # the caller, in ``agent.security.tokens.principal_from_row``'s order
         ApiToken.id,
         AppUser.id,
         AppUser.name,
@@ -121,27 +69,7 @@ _CALLER_AND_ORG = (
         & (col(Org.portal_org_id) == bindparam("portal_org_id")),
         isouter=True,
     )
-    .join(
-        ClientOrgLink,
-        (col(ClientOrgLink.portal) == col(Org.portal))
-        & (col(ClientOrgLink.portal_org_id) == col(Org.portal_org_id)),
-        isouter=True,
-    )
-    .join(Client, col(Client.id) == col(ClientOrgLink.client_id), isouter=True)
-    .where(col(ApiToken.token_hash) == bindparam("token_hash"), col(ApiToken.revoked_at).is_(None))
-)
-
-_FINDINGS = select(
-    Finding.email,
-    Finding.name,
-    Finding.finding_class,
-    Finding.severity,
-    Finding.review_state,
-    Finding.access_status,
-    Finding.role,
-    Finding.removable_by,
-    Finding.detail,
-).where(col(Finding.org_id) == bindparam("org_id"), col(Finding.resolved_at).is_(None))
+).where(col(ApiToken.token_hash) == bindparam("token_hash"), col(ApiToken.revoked_at).is_(None))
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,49 +84,10 @@ def badge_lookup(
     """The caller and the org's status; raises ``Unauthenticated`` or ``NotVisible``."""
     with engine.connect() as connection:
         principal = caller_for_org(connection, token, portal, portal_org_id)
-        row = connection.execute(_ORG, {"portal": portal, "portal_org_id": portal_org_id}).first()
-        if row is None:
-            raise NotVisible
-        (
-            org_id,
-            org_portal,
-            org_key,
-            org_name,
-            client_id,
-            client_name,
-            manager,
-            archived,
-            last_ok_at,
-            last_at,
-            last_status,
-            last_reason,
-        ) = row
-        people = [PersonStatus(*f) for f in connection.execute(_FINDINGS, {"org_id": org_id})]
-    people.sort(key=lambda p: (Severity(p.severity).rank, p.name.casefold()))
-    problems = [p for p in people if FindingClass(p.finding_class).is_problem]
-    worst = min((Severity(p.severity) for p in problems), key=lambda s: s.rank, default=None)
-    stale = last_ok_at is not None and (utcnow() - last_ok_at) > stale_after
-    return BadgeLookup(
-        principal,
-        OrgStatus(
-            portal=org_portal,
-            portal_org_id=org_key,
-            name=org_name,
-            client=client_name,
-            client_manager=manager if client_id is not None else None,
-            client_archived=bool(archived),
-            last_ok_scan_at=last_ok_at,
-            last_scan_at=last_at,
-            last_scan_status=ScanStatus(last_status) if last_status else None,
-            last_scan_reason=last_reason,
-            stale=stale,
-            worst_severity=worst.value if worst else None,
-            open_problems=len(problems),
-            counts_by_class=dict(Counter(p.finding_class for p in people)),
-            counts_by_severity=dict(Counter(p.severity for p in people)),
-            people=people,
-        ),
-    )
+        status = org_status(connection, portal, portal_org_id, stale_after=stale_after)
+    if status is None:
+        raise NotVisible
+    return BadgeLookup(principal, status)
 
 
 class BadgeCache:

@@ -2,7 +2,7 @@
 
 Plain functions over a session: the routes stay short, and every query that returns
 client data takes a ``Scope`` argument, so leaving the scope out is a type error
-rather than a leak. Scope rules are ``agent.security.auth``'s: an org is visible when its
+rather than a leak. Scope rules are ``agent.security.scope``'s: an org is visible when its
 client is in scope; an org linked to no client only to an all-clients scope.
 """
 
@@ -18,11 +18,11 @@ from sqlmodel import Session, col, select
 
 from agent.domain import FindingClass, Severity
 from agent.reconcile.identity import normalise_email
-from agent.security.auth import Scope, normalise_person_name
-from agent.services.findings import capture_missing_note
+from agent.security.scope import Scope, normalise_person_name
+from agent.services.capture_findings import capture_missing_note
+from agent.storage.links import client_of, join_client
 from agent.storage.models import (
     Client,
-    ClientOrgLink,
     Crawl,
     Finding,
     Org,
@@ -49,7 +49,7 @@ def scope_condition(scope: Scope) -> ColumnElement[bool] | None:
 
 
 def clients_managed_by(session: Session, manager: str) -> list[int]:
-    """Clients whose manager is ``manager``, compared as ``agent.security.auth`` compares names."""
+    """Clients whose manager is ``manager``, compared as ``agent.security.scope`` compares names."""
     wanted = normalise_person_name(manager)
     return [
         cid
@@ -58,27 +58,8 @@ def clients_managed_by(session: Session, manager: str) -> list[int]:
     ]
 
 
-def link_of(session: Session, portal: str, portal_org_id: str) -> Client | None:
-    """The client an org id is linked to, whether or not the agent has seen the org yet."""
-    return session.exec(
-        select(Client)
-        .join(ClientOrgLink, col(ClientOrgLink.client_id) == col(Client.id))
-        .where(ClientOrgLink.portal == portal, ClientOrgLink.portal_org_id == portal_org_id)
-    ).first()
-
-
 def _findings_query(session: Session, scope: Scope, flt: FindingFilter) -> Any:
-    query = (
-        select(Finding, Org, Client)
-        .join(Org, col(Org.id) == col(Finding.org_id))
-        .join(
-            ClientOrgLink,
-            (col(ClientOrgLink.portal) == col(Org.portal))
-            & (col(ClientOrgLink.portal_org_id) == col(Org.portal_org_id)),
-            isouter=True,
-        )
-        .join(Client, col(Client.id) == col(ClientOrgLink.client_id), isouter=True)
-    )
+    query = join_client(select(Finding, Org, Client).join(Org, col(Org.id) == col(Finding.org_id)))
     in_scope = scope_condition(scope)
     if in_scope is not None:
         query = query.where(in_scope)
@@ -279,15 +260,11 @@ def list_crawls(
     counts: dict[tuple[int, str], int] = {}
     if ids:
         query = (
-            select(Scan.crawl_id, Scan.status, func.count())
-            .join(Org, col(Org.id) == col(Scan.org_id))
-            .join(
-                ClientOrgLink,
-                (col(ClientOrgLink.portal) == col(Org.portal))
-                & (col(ClientOrgLink.portal_org_id) == col(Org.portal_org_id)),
-                isouter=True,
+            join_client(
+                select(Scan.crawl_id, Scan.status, func.count()).join(
+                    Org, col(Org.id) == col(Scan.org_id)
+                )
             )
-            .join(Client, col(Client.id) == col(ClientOrgLink.client_id), isouter=True)
             .where(col(Scan.crawl_id).in_(ids))
             .group_by(col(Scan.crawl_id), col(Scan.status))
         )
@@ -314,7 +291,7 @@ def list_crawls(
 def request_in_scope(session: Session, scope: Scope, request: ScanRequest) -> bool:
     """An org's request is visible with the org; a whole login's only to all-clients scope."""
     if request.portal is not None and request.portal_org_id is not None:
-        client = link_of(session, request.portal, request.portal_org_id)
+        client = client_of(session, request.portal, request.portal_org_id)
         return scope.allows(client.id if client else None)
     return scope.everything
 
@@ -364,15 +341,11 @@ def failures_by_crawl(
     if not crawl_ids:
         return {}
     query = (
-        select(Scan.crawl_id, Scan.reason, func.count())
-        .join(Org, col(Org.id) == col(Scan.org_id))
-        .join(
-            ClientOrgLink,
-            (col(ClientOrgLink.portal) == col(Org.portal))
-            & (col(ClientOrgLink.portal_org_id) == col(Org.portal_org_id)),
-            isouter=True,
+        join_client(
+            select(Scan.crawl_id, Scan.reason, func.count()).join(
+                Org, col(Org.id) == col(Scan.org_id)
+            )
         )
-        .join(Client, col(Client.id) == col(ClientOrgLink.client_id), isouter=True)
         .where(col(Scan.crawl_id).in_(list(crawl_ids)), Scan.status != "ok")
         .group_by(col(Scan.crawl_id), col(Scan.reason))
     )

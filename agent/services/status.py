@@ -1,21 +1,30 @@
 """An org's access status at a glance: what the extension's badge and popup show.
 
-Built from the stored findings and scans only; it never triggers a scan.
+Built from the stored findings and scans only; it never triggers a scan. The
+extension asks for it on every tab switch and page load, for every member of staff,
+so it is the API's hottest read: two statements built once at import with bound
+parameters (the org with its client and scan times, then its open findings), rows
+read as plain tuples, and every count the API returns derived here from those rows.
+It runs on a ``Connection`` (the badge route, no ORM) or a ``Session`` (pages and
+routes already holding one, whose pending changes are flushed first as any query
+would).
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlalchemy import Connection, Executable, bindparam, func, select
+from sqlmodel import Session, col
 
 from agent.clock import utcnow
-from agent.domain import FindingClass, Portal, ScanStatus, Severity
-from agent.services.findings import client_of, org_facts
-from agent.services.scans import find_org, latest_ok_scan
-from agent.storage.models import Finding, Org, Scan
+from agent.domain import AccessStatus, FindingClass, Portal, ReviewState, ScanStatus, Severity
+from agent.storage.links import join_client
+from agent.storage.models import Client, Finding, Org, Scan
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,71 +52,133 @@ class OrgStatus:
     last_scan_at: datetime | None
     last_scan_status: str | None
     last_scan_reason: str | None
+    #: the last ok scan is older than the stale threshold
     stale: bool
+    #: no ok scan yet: nothing is known about its users
+    never_scanned: bool
+    #: the most recent scan failed (see ``last_scan_reason``)
+    last_scan_failed: bool
     worst_severity: str | None
     open_problems: int
+    #: problems nobody has acted on yet (review state ``open``)
+    unreviewed_problems: int
+    #: people the portal shows (every finding but ``missing_expected``)
+    people_count: int
+    #: of those, invitations not yet accepted
+    pending_count: int
     counts_by_class: dict[str, int] = field(default_factory=dict)
     counts_by_severity: dict[str, int] = field(default_factory=dict)
+    #: the problems counted by review state
+    counts_by_review_state: dict[str, int] = field(default_factory=dict)
     people: list[PersonStatus] = field(default_factory=list)
 
 
+def _latest_scan(column: Any) -> Any:
+    return (
+        select(column)
+        .where(col(Scan.org_id) == col(Org.id))
+        .order_by(col(Scan.finished_at).desc(), col(Scan.id).desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+_ORG = join_client(
+    select(
+        col(Org.id),
+        col(Org.portal),
+        col(Org.portal_org_id),
+        col(Org.name),
+        col(Client.id),
+        col(Client.name),
+        col(Client.client_manager),
+        col(Client.archived),
+        select(func.max(Scan.finished_at))
+        .where(col(Scan.org_id) == col(Org.id), col(Scan.status) == ScanStatus.OK.value)
+        .scalar_subquery(),
+        _latest_scan(Scan.finished_at),
+        _latest_scan(Scan.status),
+        _latest_scan(Scan.reason),
+    ).select_from(Org)
+).where(
+    col(Org.portal) == bindparam("portal"), col(Org.portal_org_id) == bindparam("portal_org_id")
+)
+
+_FINDINGS = select(
+    col(Finding.email),
+    col(Finding.name),
+    col(Finding.finding_class),
+    col(Finding.severity),
+    col(Finding.review_state),
+    col(Finding.access_status),
+    col(Finding.role),
+    col(Finding.removable_by),
+    col(Finding.detail),
+).where(col(Finding.org_id) == bindparam("org_id"), col(Finding.resolved_at).is_(None))
+
+
 def org_status(
-    session: Session, portal: Portal | str, portal_org_id: str, *, stale_after: timedelta
+    source: Session | Connection,
+    portal: Portal | str,
+    portal_org_id: str,
+    *,
+    stale_after: timedelta,
 ) -> OrgStatus | None:
     """The status of an org the agent knows, or ``None`` for an org it has never listed."""
-    org = find_org(session, portal, portal_org_id)
-    if org is None:
+    row = _rows(source, _ORG, {"portal": str(portal), "portal_org_id": portal_org_id}).first()
+    if row is None:
         return None
-    return _status(session, org, stale_after)
+    people = [PersonStatus(*f) for f in _rows(source, _FINDINGS, {"org_id": row[0]})]
+    return _status(row, people, stale_after)
 
 
-def _status(session: Session, org: Org, stale_after: timedelta) -> OrgStatus:
-    assert org.id is not None
-    client = client_of(session, org)
-    facts = org_facts(session, org, client)
-    ok = latest_ok_scan(session, org.id)
-    last = session.exec(
-        select(Scan)
-        .where(Scan.org_id == org.id)
-        .order_by(col(Scan.finished_at).desc(), col(Scan.id).desc())
-    ).first()
-    findings = list(
-        session.exec(
-            select(Finding).where(Finding.org_id == org.id, col(Finding.resolved_at).is_(None))
-        )
-    )
-    findings.sort(key=lambda f: (Severity(f.severity).rank, f.name.casefold()))
-    problems = [f for f in findings if FindingClass(f.finding_class).is_problem]
-    worst = min((Severity(f.severity) for f in problems), key=lambda s: s.rank, default=None)
-    stale = ok is None or (utcnow() - ok.finished_at) > stale_after
+def _rows(source: Session | Connection, statement: Executable, params: Mapping[str, Any]) -> Any:
+    if isinstance(source, Session):
+        return source.exec(statement, params=params)  # type: ignore[call-overload]
+    return source.execute(statement, params)
+
+
+def _status(row: Sequence[Any], people: list[PersonStatus], stale_after: timedelta) -> OrgStatus:
+    (
+        _,
+        portal,
+        portal_org_id,
+        name,
+        client_id,
+        client_name,
+        manager,
+        archived,
+        last_ok_at,
+        last_at,
+        last_status,
+        last_reason,
+    ) = row
+    people.sort(key=lambda p: (Severity(p.severity).rank, p.name.casefold()))
+    problems = [p for p in people if FindingClass(p.finding_class).is_problem]
+    present = [p for p in people if p.finding_class != FindingClass.MISSING_EXPECTED]
+    worst = min((Severity(p.severity) for p in problems), key=lambda s: s.rank, default=None)
+    status = ScanStatus(last_status) if last_status else None
     return OrgStatus(
-        portal=org.portal,
-        portal_org_id=org.portal_org_id,
-        name=org.name,
-        client=facts.client_name,
-        client_manager=client.client_manager if client else None,
-        client_archived=facts.client_archived,
-        last_ok_scan_at=ok.finished_at if ok else None,
-        last_scan_at=last.finished_at if last else None,
-        last_scan_status=ScanStatus(last.status) if last else None,
-        last_scan_reason=last.reason if last else None,
-        stale=stale and ok is not None,
+        portal=portal,
+        portal_org_id=portal_org_id,
+        name=name,
+        client=client_name,
+        client_manager=manager if client_id is not None else None,
+        client_archived=bool(archived),
+        last_ok_scan_at=last_ok_at,
+        last_scan_at=last_at,
+        last_scan_status=status,
+        last_scan_reason=last_reason,
+        stale=last_ok_at is not None and (utcnow() - last_ok_at) > stale_after,
+        never_scanned=last_ok_at is None,
+        last_scan_failed=status == ScanStatus.FAILED,
         worst_severity=worst.value if worst else None,
         open_problems=len(problems),
-        counts_by_class=dict(Counter(f.finding_class for f in findings)),
-        counts_by_severity=dict(Counter(f.severity for f in findings)),
-        people=[
-            PersonStatus(
-                email=f.email,
-                name=f.name,
-                finding_class=f.finding_class,
-                severity=f.severity,
-                review_state=f.review_state,
-                access_status=f.access_status,
-                role=f.role,
-                removable_by=f.removable_by,
-                detail=f.detail,
-            )
-            for f in findings
-        ],
+        unreviewed_problems=sum(1 for p in problems if p.review_state == ReviewState.OPEN),
+        people_count=len(present),
+        pending_count=sum(1 for p in present if p.access_status == AccessStatus.PENDING),
+        counts_by_class=dict(Counter(p.finding_class for p in people)),
+        counts_by_severity=dict(Counter(p.severity for p in people)),
+        counts_by_review_state=dict(Counter(p.review_state for p in problems)),
+        people=people,
     )

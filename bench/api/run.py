@@ -56,7 +56,8 @@ def seed(data_dir: Path, database_url: str | None, orgs: int) -> dict[str, objec
     from agent.domain import AccessStatus, Portal
     from agent.runtime import Runtime
     from agent.scrapers.base import OrgRef, OrgUsers, PortalUser
-    from agent.security.auth import add_user, exchange_pairing_code, issue_pairing_code
+    from agent.security.pairing import exchange_pairing_code, issue_pairing_code
+    from agent.security.users import add_user
     from agent.services.findings import reconcile
     from agent.services.scans import record_ok_scan, upsert_org
     from agent.settings import Settings

@@ -19,8 +19,9 @@ from sqlmodel import Session, col, select
 
 from agent.clock import utcnow
 from agent.domain import FindingClass, ScanStatus, Severity
-from agent.security.auth import Scope
-from agent.storage.models import Client, ClientOrgLink, Finding, Org, Scan
+from agent.security.scope import Scope
+from agent.storage.links import join_client
+from agent.storage.models import Client, Finding, Org, Scan
 from server.queries import scope_condition
 
 
@@ -56,17 +57,7 @@ class OrgCoverage:
 
 
 def orgs_in_scope(session: Session, scope: Scope) -> list[tuple[Org, Client | None]]:
-    query = (
-        select(Org, Client)
-        .join(
-            ClientOrgLink,
-            (col(ClientOrgLink.portal) == col(Org.portal))
-            & (col(ClientOrgLink.portal_org_id) == col(Org.portal_org_id)),
-            isouter=True,
-        )
-        .join(Client, col(Client.id) == col(ClientOrgLink.client_id), isouter=True)
-        .order_by(col(Org.name), col(Org.id))
-    )
+    query = join_client(select(Org, Client).select_from(Org)).order_by(col(Org.name), col(Org.id))
     in_scope = scope_condition(scope)
     if in_scope is not None:
         query = query.where(in_scope)

@@ -6,6 +6,7 @@ has never listed: the answer does not reveal that it exists.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Annotated
@@ -15,13 +16,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel, Field
 
-from agent.domain import (
-    AccessStatus,
-    FindingClass,
-    Portal,
-    ReviewState,
-    ScanStatus,
-)
+from agent.domain import Portal
 from agent.runtime import Runtime
 from agent.services.status import OrgStatus
 from server.badge import NotVisible, Unauthenticated, cached_badge
@@ -76,37 +71,10 @@ class OrgStatusOut(BaseModel):
 
 
 def status_out(status: OrgStatus, *, include_people: bool = True) -> OrgStatusOut:
-    problems = [p for p in status.people if FindingClass(p.finding_class).is_problem]
-    review_counts: dict[str, int] = {}
-    for person in problems:
-        review_counts[person.review_state] = review_counts.get(person.review_state, 0) + 1
-    present = [p for p in status.people if p.finding_class != FindingClass.MISSING_EXPECTED]
-    return OrgStatusOut(
-        portal=Portal(status.portal),
-        portal_org_id=status.portal_org_id,
-        name=status.name,
-        client=status.client,
-        client_manager=status.client_manager,
-        client_archived=status.client_archived,
-        last_ok_scan_at=status.last_ok_scan_at,
-        last_scan_at=status.last_scan_at,
-        last_scan_status=status.last_scan_status,
-        last_scan_reason=status.last_scan_reason,
-        stale=status.stale,
-        never_scanned=status.last_ok_scan_at is None,
-        last_scan_failed=status.last_scan_status == ScanStatus.FAILED,
-        worst_severity=status.worst_severity,
-        open_problems=status.open_problems,
-        unreviewed_problems=sum(1 for p in problems if p.review_state == ReviewState.OPEN),
-        people_count=len(present),
-        pending_count=sum(1 for p in present if p.access_status == AccessStatus.PENDING),
-        counts_by_class=status.counts_by_class,
-        counts_by_severity=status.counts_by_severity,
-        counts_by_review_state=review_counts,
-        people=[PersonOut.model_validate(p, from_attributes=True) for p in status.people]
-        if include_people
-        else [],
-    )
+    """The API's shape of the status; without people, the counts still cover them all."""
+    if not include_people:
+        status = replace(status, people=[])
+    return OrgStatusOut.model_validate(status, from_attributes=True)
 
 
 @router.get(

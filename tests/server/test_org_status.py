@@ -5,15 +5,15 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import event, update
 from sqlmodel import Session, col, select
 
 from agent.clock import utcnow
 from agent.domain import FailureReason
 from agent.runtime import Runtime
-from agent.security.auth import add_user
+from agent.security.users import add_user
 from agent.services.findings import reconcile
-from agent.services.status import org_status
+from agent.services.status import OrgStatus, org_status
 from agent.storage.db import session_scope
 from agent.storage.models import Org, Scan
 from server.badge import NotVisible, Unauthenticated, badge_lookup
@@ -73,8 +73,138 @@ def test_org_status_counts_people_and_flags(runtime: Runtime) -> None:
     assert client.get("/api/v1/health").json()["status"] == "ok"
 
 
-def test_the_badge_fast_path_answers_exactly_as_org_status(runtime: Runtime) -> None:
-    """server.badge reads with prepared statements; it must say what agent.services.status says."""
+def _summary(status: OrgStatus) -> dict[str, object]:
+    """The status without its times, which differ from run to run."""
+    return {
+        "name": status.name,
+        "client": status.client,
+        "client_manager": status.client_manager,
+        "client_archived": status.client_archived,
+        "scanned_ok": status.last_ok_scan_at is not None,
+        "scanned": status.last_scan_at is not None,
+        "last_scan": (status.last_scan_status, status.last_scan_reason),
+        "flags": (status.stale, status.never_scanned, status.last_scan_failed),
+        "worst_severity": status.worst_severity,
+        "counts": (
+            status.open_problems,
+            status.unreviewed_problems,
+            status.people_count,
+            status.pending_count,
+        ),
+        "by_class": status.counts_by_class,
+        "by_severity": status.counts_by_severity,
+        "by_review_state": status.counts_by_review_state,
+        "people": [(p.email, p.finding_class, p.severity, p.review_state) for p in status.people],
+    }
+
+
+BEN = (f"ben@{DOMAIN}", "leaver_access", "critical", "open")
+KINDS_OF_ORG: dict[str, dict[str, object]] = {
+    "!kow01": {  # linked, ok scan: a leaver, staff with no grant, a client user
+        "name": "Kōwhai Bakery Ltd",
+        "client": "Kōwhai Bakery",
+        "client_manager": "Mia Manager",
+        "client_archived": False,
+        "scanned_ok": True,
+        "scanned": True,
+        "last_scan": ("ok", None),
+        "flags": (False, False, False),
+        "worst_severity": "critical",
+        "counts": (2, 2, 3, 0),
+        "by_class": {"leaver_access": 1, "invited_direct": 1, "client_user": 1},
+        "by_severity": {"critical": 1, "high": 1, "info": 1},
+        "by_review_state": {"open": 2},
+        "people": [
+            BEN,
+            (f"ana@{DOMAIN}", "invited_direct", "high", "open"),
+            ("owner@kowhai.example", "client_user", "info", "open"),
+        ],
+    },
+    "!rat01": {  # linked to another manager's client
+        "name": "Rātā Joinery Ltd",
+        "client": "Rātā Joinery",
+        "client_manager": "max  manager",
+        "client_archived": False,
+        "scanned_ok": True,
+        "scanned": True,
+        "last_scan": ("ok", None),
+        "flags": (False, False, False),
+        "worst_severity": "critical",
+        "counts": (1, 1, 2, 0),
+        "by_class": {"leaver_access": 1, "client_user": 1},
+        "by_severity": {"critical": 1, "info": 1},
+        "by_review_state": {"open": 1},
+        "people": [BEN, ("boss@rata.example", "client_user", "info", "open")],
+    },
+    "!unl01": {  # linked to no client
+        "name": "Unlinked Holdings",
+        "client": None,
+        "client_manager": None,
+        "client_archived": False,
+        "scanned_ok": True,
+        "scanned": True,
+        "last_scan": ("ok", None),
+        "flags": (False, False, False),
+        "worst_severity": "critical",
+        "counts": (1, 1, 1, 0),
+        "by_class": {"leaver_access": 1},
+        "by_severity": {"critical": 1},
+        "by_review_state": {"open": 1},
+        "people": [BEN],
+    },
+    "!never": {  # listed, never scanned
+        "name": "Listed, never scanned",
+        "client": None,
+        "client_manager": None,
+        "client_archived": False,
+        "scanned_ok": False,
+        "scanned": False,
+        "last_scan": (None, None),
+        "flags": (False, True, False),
+        "worst_severity": None,
+        "counts": (0, 0, 0, 0),
+        "by_class": {},
+        "by_severity": {},
+        "by_review_state": {},
+        "people": [],
+    },
+    "!fail1": {  # only a failed scan
+        "name": "Failing",
+        "client": None,
+        "client_manager": None,
+        "client_archived": False,
+        "scanned_ok": False,
+        "scanned": True,
+        "last_scan": ("failed", "timeout"),
+        "flags": (False, True, True),
+        "worst_severity": None,
+        "counts": (0, 0, 0, 0),
+        "by_class": {},
+        "by_severity": {},
+        "by_review_state": {},
+        "people": [],
+    },
+    "!stale": {  # an old ok scan, then a failed one
+        "name": "Stale",
+        "client": None,
+        "client_manager": None,
+        "client_archived": False,
+        "scanned_ok": True,
+        "scanned": True,
+        "last_scan": ("failed", "rate_limited"),
+        "flags": (True, False, True),
+        "worst_severity": None,
+        "counts": (0, 0, 0, 0),
+        "by_class": {},
+        "by_severity": {},
+        "by_review_state": {},
+        "people": [],
+    },
+}
+
+
+def test_the_badge_answers_every_kind_of_org(runtime: Runtime) -> None:
+    """The badge's connection and a page's session read one builder, with every count."""
     practice = build_practice(runtime)
     with session_scope(runtime.engine) as session:
         org(session, "!never", "Listed, never scanned")
@@ -92,16 +222,18 @@ def test_the_badge_fast_path_answers_exactly_as_org_status(runtime: Runtime) -> 
             .values(finished_at=utcnow() - timedelta(days=30))
         )
     admin = practice.tokens["admin"]
-    for org_id in ("!kow01", "!rat01", "!unl01", "!never", "!fail1", "!stale"):
+    for org_id, expected in KINDS_OF_ORG.items():
+        found = badge_lookup(
+            runtime.engine, admin, "xero", org_id, stale_after=timedelta(hours=72)
+        ).status
+        assert (found.portal, found.portal_org_id) == ("xero", org_id)
+        assert _summary(found) == expected, org_id
         with Session(runtime.engine) as session:
-            expected = org_status(session, "xero", org_id, stale_after=timedelta(hours=72))
-        found = badge_lookup(runtime.engine, admin, "xero", org_id, stale_after=timedelta(hours=72))
-        assert found.status == expected, org_id
-    stale_status = badge_lookup(
-        runtime.engine, admin, "xero", "!stale", stale_after=timedelta(hours=72)
-    ).status
-    assert stale_status.stale is True
-    assert stale_status.last_scan_status == "failed"
+            assert org_status(session, "xero", org_id, stale_after=timedelta(hours=72)) == found, (
+                org_id
+            )
+    with Session(runtime.engine) as session:
+        assert org_status(session, "xero", "!nope1", stale_after=timedelta(hours=72)) is None
     with pytest.raises(NotVisible):
         badge_lookup(
             runtime.engine,
@@ -114,6 +246,28 @@ def test_the_badge_fast_path_answers_exactly_as_org_status(runtime: Runtime) -> 
         badge_lookup(runtime.engine, admin, "xero", "!nope1", stale_after=timedelta(hours=72))
     with pytest.raises(Unauthenticated):
         badge_lookup(runtime.engine, "art_nope", "xero", "!kow01", stale_after=timedelta(hours=72))
+
+
+def test_a_badge_answer_costs_three_statements(runtime: Runtime) -> None:
+    """The caller, the org with its scans, its findings: bench/api measures this path."""
+    practice = build_practice(runtime)
+    statements: list[str] = []
+
+    def count(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    event.listen(runtime.engine, "before_cursor_execute", count)
+    try:
+        badge_lookup(
+            runtime.engine,
+            practice.tokens["admin"],
+            "xero",
+            "!kow01",
+            stale_after=timedelta(hours=72),
+        )
+    finally:
+        event.remove(runtime.engine, "before_cursor_execute", count)
+    assert len(statements) == 3, statements
 
 
 def test_the_badge_cache_never_skips_the_token_or_the_scope(runtime: Runtime) -> None:

@@ -1,0 +1,106 @@
+"""What reconcile reads from the database, as its plain inputs.
+
+The roster, grants, agent logins and identity decisions (``load_practice``), the
+practice's own e-mail domains, an org with its client, and the users one scan
+showed: ``agent.reconcile`` classifies these without touching the database.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+from sqlmodel import Session, col, select
+
+from agent.domain import AccessStatus, Portal, StaffStatus
+from agent.reconcile import Grant, OrgFacts, Practice, SeenUser, StaffMember
+from agent.reconcile.identity import email_domain
+from agent.services.identities import load_decisions
+from agent.storage.links import client_of
+from agent.storage.models import (
+    Client,
+    IntendedAccess,
+    Observation,
+    Org,
+    PortalLogin,
+    Staff,
+    StaffEmail,
+)
+
+
+def practice_domains(session: Session, configured: Sequence[str]) -> frozenset[str]:
+    """The configured practice domains, else the domain most staff primary emails share."""
+    if configured:
+        return frozenset(d.casefold() for d in configured)
+    domains = Counter(
+        email_domain(e) for e in session.exec(select(StaffEmail.email).where(StaffEmail.is_primary))
+    )
+    if not domains:
+        return frozenset()
+    top, _ = domains.most_common(1)[0]
+    return frozenset({top})
+
+
+def load_practice(session: Session, domains: frozenset[str]) -> Practice:
+    """The roster, grants, agent logins and identity decisions, as reconcile's plain data."""
+    emails: dict[int, list[str]] = {}
+    for row in session.exec(
+        select(StaffEmail).order_by(col(StaffEmail.is_primary).desc(), col(StaffEmail.id))
+    ):
+        emails.setdefault(row.staff_id, []).append(row.email)
+    staff = tuple(
+        StaffMember(
+            id=s.id,
+            name=s.name,
+            status=StaffStatus(s.status),
+            emails=tuple(emails.get(s.id, ())),
+            left_on=s.left_on,
+        )
+        for s in session.exec(select(Staff).order_by(col(Staff.id)))
+        if s.id is not None
+    )
+    grants = tuple(
+        Grant(
+            staff_id=g.staff_id,
+            portal=Portal(g.portal),
+            portal_org_id=g.portal_org_id,
+            role=g.role,
+            extra_permissions=tuple(g.extra_permissions or ()),
+        )
+        for g in session.exec(select(IntendedAccess))
+    )
+    agents = frozenset(session.exec(select(PortalLogin.email)))
+    return Practice(
+        domains=domains,
+        staff=staff,
+        agent_emails=agents,
+        grants=grants,
+        decisions=load_decisions(session),
+    )
+
+
+def org_facts(session: Session, org: Org, client: Client | None = None) -> OrgFacts:
+    client = client or client_of(session, org.portal, org.portal_org_id)
+    return OrgFacts(
+        portal=Portal(org.portal),
+        portal_org_id=org.portal_org_id,
+        name=org.name,
+        client_name=client.name if client else None,
+        client_archived=bool(client and client.archived),
+    )
+
+
+def seen_users(session: Session, scan_id: int) -> list[SeenUser]:
+    return [
+        SeenUser(
+            email=o.email,
+            name=o.name,
+            role=o.role,
+            status=AccessStatus(o.status),
+            extra_permissions=tuple(o.extra_permissions or ()),
+            kind=o.kind,
+        )
+        for o in session.exec(
+            select(Observation).where(Observation.scan_id == scan_id).order_by(col(Observation.id))
+        )
+    ]
