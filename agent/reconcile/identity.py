@@ -191,16 +191,6 @@ def name_key(raw: str) -> NameKey:
     return NameKey.of(words, words[:-1], words[-1:])
 
 
-def name_words(raw: str) -> frozenset[str]:
-    """Every word any form of the name has (``name_keys``), cheaply: for indexing."""
-    words = set(fold_words(raw))
-    if not raw.isascii():
-        spelt = raw.translate(_UMLAUTS)
-        if spelt != raw:
-            words.update(fold_words(spelt))
-    return frozenset(words)
-
-
 _UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue"})
 
 

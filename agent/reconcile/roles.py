@@ -97,11 +97,12 @@ PAYROLL_ADMIN = "PAYROLL_ADMIN"
 PRIMARY_ADMIN = "PRIMARY_ADMIN"
 
 
-def _permissions(rows: dict[str, tuple[str, ...]]) -> dict[str, str]:
+def _permission_table(rows: dict[str, tuple[str, ...]]) -> dict[str, str]:
+    """Each permission's code and labels, folded, to the code: built once at import."""
     return {_key(raw): code for code, labels in rows.items() for raw in (code, *labels)}
 
 
-_COMMON_PERMISSIONS = _permissions(
+_COMMON_PERMISSIONS = _permission_table(
     {
         MANAGE_USERS: ("Manage users",),
         PAYROLL_ADMIN: ("Payroll admin",),
@@ -111,10 +112,10 @@ _COMMON_PERMISSIONS = _permissions(
 _EXTRA_PERMISSIONS: dict[Portal | None, dict[str, str]] = {
     None: _COMMON_PERMISSIONS,
     Portal.XERO: _COMMON_PERMISSIONS,
-    Portal.QBO: {**_COMMON_PERMISSIONS, **_permissions({PRIMARY_ADMIN: ("Primary admin",)})},
+    Portal.QBO: {**_COMMON_PERMISSIONS, **_permission_table({PRIMARY_ADMIN: ("Primary admin",)})},
     Portal.MYOB: {
         **_COMMON_PERMISSIONS,
-        **_permissions(
+        **_permission_table(
             {
                 MANAGE_USERS: ("Administrator",),
                 PAYROLL_ADMIN: ("Payroll",),

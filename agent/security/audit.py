@@ -36,10 +36,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import func
+from sqlalchemy import ColumnElement, func
 from sqlmodel import Session, col, select
 
 from agent.storage.models import AuditEvent
+from agent.storage.widths import fit
+
+#: How much free text (a note, a reason) an event's detail keeps when no column of its
+#: own holds that text: the detail is JSON, with no width to cut it.
+DETAIL_TEXT_LENGTH = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +57,11 @@ def record(
     session: Session, *, actor: str, action: str, detail: Mapping[str, object] | None = None
 ) -> AuditEvent:
     """Add one event to the caller's transaction."""
-    event = AuditEvent(actor=actor[:200], action=action[:64], detail=dict(detail or {}))
+    event = AuditEvent(
+        actor=fit(actor, AuditEvent.actor),
+        action=fit(action, AuditEvent.action),
+        detail=dict(detail or {}),
+    )
     session.add(event)
     return event
 
@@ -84,7 +93,7 @@ def list_events(
     """Events newest first, optionally filtered; ``limit=None`` returns all of them."""
     query = select(AuditEvent)
     count = select(func.count()).select_from(AuditEvent)
-    conditions = []
+    conditions: list[ColumnElement[bool]] = []
     if action:
         # "export" matches every export.* action; a full name matches itself.
         prefix = col(AuditEvent.action).startswith(action + ".", autoescape=True)

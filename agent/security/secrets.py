@@ -161,16 +161,6 @@ def _keyring_set(username: str, value: str) -> None:
         raise SecretKeyError(f"cannot write the key to the OS keyring: {exc}") from exc
 
 
-def keyring_available() -> bool:
-    """Whether this machine has a keyring backend that can store a key."""
-    try:
-        import keyring
-    except ImportError:
-        return False
-    backend = keyring.get_keyring()
-    return float(getattr(backend, "priority", 0)) > 0
-
-
 def read_keys(
     *, env_key: str | None, key_file: Path, use_keyring: bool = True
 ) -> LoadedKeys | None:

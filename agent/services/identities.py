@@ -5,7 +5,7 @@ who knows confirms it (the address becomes the staff member's alias) or rejects 
 (that staff member is not proposed for that address again). Decisions are stored
 apart from the roster (``match_decision``), so a roster import that does not list
 the address keeps them; every later reconcile reads them
-(``agent.services.findings.load_practice``).
+(``agent.services.reconcile_inputs.load_practice``).
 
 Rules:
 
@@ -40,6 +40,7 @@ from agent.storage.models import (
     Staff,
     StaffEmail,
 )
+from agent.storage.widths import fit
 
 CONFIRMED = "confirmed"
 REJECTED = "rejected"
@@ -136,25 +137,26 @@ def _record(
         if same_pair or replaced_confirmation:
             session.delete(row)
     session.flush()
+    note = fit(note, MatchDecision.note)
     session.add(
         MatchDecision(
             identity=identity,
             staff_id=staff.id,
             decision=decision,
-            decided_by=actor[:200],
+            decided_by=fit(actor, MatchDecision.decided_by),
             decided_at=utcnow(),
-            note=note[:2000],
+            note=note,
         )
     )
     session.add(
         AuditEvent(
-            actor=actor[:200],
+            actor=fit(actor, AuditEvent.actor),
             action=f"identity.{decision}",
             detail={
                 "identity": identity,
                 "staff_id": staff.id,
                 "staff_name": staff.name,
-                "note": note[:2000],
+                "note": note,
             },
         )
     )
@@ -227,14 +229,3 @@ def _target(
     if staff is None:
         raise DecisionError(f"no staff member #{staff_id}")
     return normalise_email(email, practice_domains), staff
-
-
-def decisions_for(session: Session, identity: str) -> list[MatchDecision]:
-    """The decisions recorded for one address, newest first."""
-    return list(
-        session.exec(
-            select(MatchDecision)
-            .where(MatchDecision.identity == identity)
-            .order_by(col(MatchDecision.decided_at).desc(), col(MatchDecision.id).desc())
-        )
-    )

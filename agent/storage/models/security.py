@@ -1,0 +1,121 @@
+"""Who may use the local API, how they signed in, and what they did.
+
+The audit log is append-only; tokens, pairing codes and dashboard sessions are
+stored only as their SHA-256.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Column, LargeBinary, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from agent.clock import utcnow
+
+__all__ = [
+    "ApiToken",
+    "AppUser",
+    "AppUserClient",
+    "AuditEvent",
+    "DashboardSession",
+    "KeyCanary",
+    "PairingCode",
+]
+
+
+class AppUser(SQLModel, table=True):
+    """A person who may use the local API, with a practice role and a client scope.
+
+    ``scope`` is ``all``, ``selected`` (the clients listed in ``app_user_client``) or
+    ``managed`` (clients whose client manager is this user's name or the name of the
+    staff member they are linked to); ``agent.security.scope`` resolves it on every request.
+    """
+
+    __tablename__ = "app_user"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, max_length=200)
+    role: str = Field(max_length=32)
+    scope: str = Field(max_length=16)
+    staff_id: int | None = Field(default=None, foreign_key="staff.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class AppUserClient(SQLModel, table=True):
+    """One client in a ``selected`` scope."""
+
+    __tablename__ = "app_user_client"
+    __table_args__ = (UniqueConstraint("user_id", "client_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="app_user.id", index=True)
+    client_id: int = Field(foreign_key="client.id", index=True)
+
+
+class ApiToken(SQLModel, table=True):
+    """A bearer token obtained by pairing; only its SHA-256 is stored."""
+
+    __tablename__ = "api_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="app_user.id", index=True)
+    token_hash: str = Field(unique=True, max_length=64)
+    label: str = Field(default="", max_length=200)
+    created_at: datetime = Field(default_factory=utcnow)
+    revoked_at: datetime | None = None
+
+
+class PairingCode(SQLModel, table=True):
+    """A short one-time code that a person exchanges for a token; expiring, attempt-limited."""
+
+    __tablename__ = "pairing_code"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="app_user.id", index=True)
+    code_hash: str = Field(unique=True, max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+    attempts: int = 0
+    used_at: datetime | None = None
+    token_id: int | None = Field(default=None, foreign_key="api_token.id")
+
+
+class DashboardSession(SQLModel, table=True):
+    """A browser signed in to the dashboard; only the SHA-256 of its cookie is stored.
+
+    Signing in exchanges a pairing code (``agent.security.pairing``) for an API token whose value
+    is thrown away: the session stands on that token, so revoking the token (or
+    removing the user, which deletes it) ends the session on the next request, and
+    the token list shows every signed-in browser.
+    """
+
+    __tablename__ = "dashboard_session"
+
+    id: int | None = Field(default=None, primary_key=True)
+    session_hash: str = Field(unique=True, max_length=64)
+    token_id: int = Field(foreign_key="api_token.id", index=True, ondelete="CASCADE")
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime = Field(index=True)
+
+
+class AuditEvent(SQLModel, table=True):
+    """Who did what, when. Append-only."""
+
+    __tablename__ = "audit_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, index=True)
+    actor: str = Field(max_length=200)
+    action: str = Field(max_length=64, index=True)
+    detail: dict[str, object] = Field(default_factory=dict, sa_column=Column(JSON))
+
+
+class KeyCanary(SQLModel, table=True):
+    """A known value encrypted with the secret key, so a wrong key is caught at start-up."""
+
+    __tablename__ = "key_canary"
+
+    id: int | None = Field(default=None, primary_key=True)
+    canary_enc: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
