@@ -6,53 +6,43 @@ wrong on stderr (an import's report names every bad row) and exits non-zero.
 
 from __future__ import annotations
 
-import csv
-import io
-import json
+import asyncio
 import logging
 import os
 import sys
-from dataclasses import asdict
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from agent.imports.parsing import normalise_org_id
 from sqlalchemy.exc import IntegrityError
 
 from accessrecon.commands import ops, server_admin
-from accessrecon.commands.reports import ReportRefused, report_app
+from accessrecon.commands.reports import ReportRefused, findings_command, report_app
 from accessrecon.commands.review import diff_command, review_app
 from accessrecon.console import (
-    cli_actor,
     console,
+    crawl_progress,
     crawl_summary,
     err_console,
     findings_table,
-    run_crawl,
 )
 from agent.crawl.scheduling import ScheduleError
 from agent.domain import Portal
-from agent.filemodes import open_private
 from agent.imports import ImportKind, ImportRejected, run_import
-from agent.imports.errors import FieldError
-from agent.reports.csvsafe import safe_csv_value
+from agent.orgid import parse_any_org_id, parse_org_id
 from agent.reports.leaver import PersonNotFound
 from agent.runtime import Runtime
-from agent.security.audit import record, sha256_hex
-from agent.security.auth import AuthError
 from agent.security.logins import LoginError, add_login, list_logins, remove_login
+from agent.security.principal import AuthError
 from agent.security.secrets import SecretKeyError
-from agent.services.alerts import send_alerts
 from agent.services.backup import BackupError
-from agent.services.findings import FindingRow, open_findings, reconcile
+from agent.services.settle import Settled, settle
 from agent.services.signins import latest_sign_ins
 from agent.settings import ChromiumNotFound
 from agent.storage.db import session_scope
 
 if TYPE_CHECKING:  # the crawler loads Playwright: only the commands that crawl pay for it
-    from agent.crawl.crawler import CrawlReport
+    from agent.crawl.report import CrawlReport
 
 app = typer.Typer(
     name="accessrecon",
@@ -82,12 +72,6 @@ USER_ERRORS = (
 
 def _runtime() -> Runtime:
     return Runtime()
-
-
-class OutputFormat(StrEnum):
-    TABLE = "table"
-    CSV = "csv"
-    JSON = "json"
 
 
 @app.command()
@@ -225,7 +209,7 @@ def scan(
         ),
     ] = None,
 ) -> None:
-    """Crawl the portals now (resuming an unfinished crawl), then reconcile.
+    """Crawl the portals now (resuming an unfinished crawl), then reconcile and alert.
 
     Exits non-zero, with one line on stderr, when a login could not sign in or list
     its orgs, when no org was read, when --org is not in any login's org list, or
@@ -233,9 +217,22 @@ def scan(
     """
     portal, org = _scan_target(portal, org)  # before anything starts: a typo costs nothing
     runtime = _runtime()
-    report = run_crawl(runtime, portal=portal, org=org, concurrency=concurrency)
+    with crawl_progress() as progress:
+        from agent.crawl.pipeline import crawl_and_settle  # loads Playwright
+
+        crawled = asyncio.run(
+            crawl_and_settle(
+                runtime,
+                portal=portal,
+                portal_org_id=org,
+                concurrency=concurrency,
+                progress=progress,
+                every_org=True,
+            )
+        )
+    report = crawled.report
     console.print(crawl_summary(report))
-    _reconcile_and_show(runtime)
+    _show_settled(crawled.settled)
     problem = scan_problem(report, org)
     if problem:
         err_console.print(f"accessrecon: {problem}", markup=False, highlight=False, soft_wrap=True)
@@ -257,20 +254,13 @@ def _scan_target(portal: str | None, org: str | None) -> tuple[str | None, str |
             ) from None
     if org is None:
         return portal, None
-    if portal is not None:
-        try:
-            return portal, normalise_org_id(portal, org)
-        except FieldError as exc:
-            raise ValueError(f"--org {exc}") from None
-    for kind in Portal:
-        try:
-            return kind.value, normalise_org_id(kind, org)
-        except FieldError:
-            continue
-    raise ValueError(
-        f"--org {org!r} is not an org id of any portal: xero is ! and five letters or "
-        "digits (!x7Kp2), qbo 10 to 19 digits, myob a UUID"
-    )
+    try:
+        if portal is not None:
+            return portal, parse_org_id(portal, org)
+        kind, org_id = parse_any_org_id(org)
+    except ValueError as exc:
+        raise ValueError(f"--org {exc}") from None
+    return kind.value, org_id
 
 
 def scan_problem(report: CrawlReport, org: str | None) -> str | None:
@@ -300,10 +290,8 @@ def scan_problem(report: CrawlReport, org: str | None) -> str | None:
     return None
 
 
-def _reconcile_and_show(runtime: Runtime) -> None:
-    with session_scope(runtime.engine) as session:
-        summary = reconcile(session, configured_domains=runtime.settings.practice_domains)
-        alerts = send_alerts(session, runtime.settings)
+def _show_settled(settled: Settled) -> None:
+    summary, alerts = settled.findings, settled.alerts
     console.print(findings_table(summary.open_by_class))
     for channel, count in alerts.sent.items():
         console.print(f"alerted {count} new findings by {channel}")
@@ -323,98 +311,13 @@ def _reconcile_and_show(runtime: Runtime) -> None:
 @app.command("reconcile")
 def reconcile_command() -> None:
     """Reconcile the latest ok scans against the roster, clients and intended access."""
-    _reconcile_and_show(_runtime())
-
-
-def _findings_text(rows: list[FindingRow], output_format: OutputFormat) -> str:
-    """The findings as CSV or JSON text, exactly as written out (and hashed for the audit)."""
-    dicts = [
-        {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in asdict(r).items()}
-        for r in rows
-    ]
-    if output_format is OutputFormat.JSON:
-        return json.dumps(dicts, ensure_ascii=False, indent=1) + "\n"
-    buffer = io.StringIO(newline="")
-    fields = list(dicts[0]) if dicts else ["portal", "portal_org_id", "email"]
-    writer = csv.DictWriter(buffer, fieldnames=fields)
-    writer.writeheader()
-    writer.writerows({k: safe_csv_value(v) for k, v in d.items()} for d in dicts)
-    return buffer.getvalue()
-
-
-@app.command()
-def findings(
-    finding_class: Annotated[list[str] | None, typer.Option("--class", help="repeatable")] = None,
-    portal: Annotated[str | None, typer.Option()] = None,
-    problems: Annotated[bool, typer.Option(help="only classes that need action")] = False,
-    output_format: Annotated[
-        OutputFormat | None,
-        typer.Option(
-            "--format",
-            help="table, csv or json (default: table; with -o, from its suffix, else csv)",
-        ),
-    ] = None,
-    output: Annotated[
-        Path | None,
-        typer.Option(
-            "-o", "--output", dir_okay=False, help="write the export to this file (mode 0600)"
-        ),
-    ] = None,
-) -> None:
-    """List open findings, or export them as CSV or JSON.
-
-    Every CSV or JSON export, to a file or to stdout, is client data leaving the
-    product, so it is audited (``export.findings_csv`` / ``export.findings_json``)
-    with its row count and the SHA-256 of exactly what was written.
-    """
-    if output_format is None:
-        if output is None:
-            output_format = OutputFormat.TABLE
-        else:
-            output_format = (
-                OutputFormat.JSON if output.suffix.lower() == ".json" else OutputFormat.CSV
-            )
-    if output_format is OutputFormat.TABLE and output is not None:
-        raise typer.BadParameter("a table is for the screen: use --format csv or json with -o")
     runtime = _runtime()
     with session_scope(runtime.engine) as session:
-        rows = open_findings(
-            session, classes=finding_class or (), portal=portal, problems_only=problems
-        )
-    if output_format is OutputFormat.TABLE:
-        for r in rows:
-            console.print(
-                f"{r.severity:8} {r.finding_class:22} {r.portal:5} {r.portal_org_id:20} "
-                f"{r.email}  {r.detail}",
-                markup=False,
-                highlight=False,
-            )
-        console.print(f"{len(rows)} findings")
-        return
-    content = _findings_text(rows, output_format).encode("utf-8")
-    if output is not None:
-        with open_private(output, "wb") as handle:
-            handle.write(content)
-    else:
-        sys.stdout.buffer.write(content)
-        sys.stdout.flush()
-    with session_scope(runtime.engine) as session:
-        record(
-            session,
-            actor=cli_actor(),
-            action=f"export.findings_{output_format.value}",
-            detail={
-                "format": output_format.value,
-                "rows": len(rows),
-                "sha256": sha256_hex(content),
-                "destination": str(output.name) if output is not None else "stdout",
-                "filter": {
-                    "classes": list(finding_class or ()),
-                    "portal": portal,
-                    "problems_only": problems,
-                },
-            },
-        )
+        settled = settle(session, runtime.settings)
+    _show_settled(settled)
+
+
+app.command("findings")(findings_command)
 
 
 @app.command()

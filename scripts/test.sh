@@ -8,6 +8,7 @@ cd "$root"
 export ACCESSRECON_TEST_PG_URL=${ACCESSRECON_TEST_PG_URL:-postgresql+psycopg://accessrecon:accessrecon@127.0.0.1:5432/accessrecon_test}
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
+.venv/bin/mypy
 # Most of the suite's time is spent waiting (portals, Chromium, real TOTP steps), so
 # it runs in several workers even on 2 CPUs; the long tests are started first, one
 # or two at a time per worker, so they run beside the short ones.

@@ -16,8 +16,10 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
 from agent.runtime import Runtime
-from agent.security.auth import Principal, Scope, authenticate, resolve_scope
+from agent.security.principal import Principal
+from agent.security.scope import Scope, resolve_scope
 from agent.security.secrets import SecretBox
+from agent.security.tokens import authenticate
 from server.config import ServerSettings
 
 

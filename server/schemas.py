@@ -1,8 +1,11 @@
 """API shapes shared by several routes; table models never double as these.
 
-Every string a client sends is bounded by the column it lands in and may not hold
-NUL (PostgreSQL refuses it): a value the database would reject is a 422 here, not a
-500 there. Ids are bounded to the database's 32-bit integers for the same reason.
+Every string a client sends is bounded by the column it lands in (its width read
+from the model, ``agent.storage.widths``) and may not hold NUL (PostgreSQL refuses
+it): a value the database would reject is a 422 here, not a 500 there. Ids are
+bounded to the database's 32-bit integers for the same reason. An org id must be one
+of the portals' and is taken in its stored form (``agent.orgid``), so a MYOB UUID in
+capitals finds the org the agent stores in lower case.
 """
 
 from __future__ import annotations
@@ -14,6 +17,9 @@ from fastapi import Path
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
 from agent.domain import AccessStatus, FindingClass, Portal, ReviewState, Severity
+from agent.orgid import parse_any_org_id
+from agent.storage.models import AppUser, Finding, FindingReview, Org
+from agent.storage.widths import width
 
 MAX_ID = 2**31 - 1
 
@@ -24,21 +30,29 @@ def _no_nul(value: str) -> str:
     return value
 
 
-Name = Annotated[str, StringConstraints(max_length=200), AfterValidator(_no_nul)]
-LongText = Annotated[str, StringConstraints(max_length=2000), AfterValidator(_no_nul)]
-OrgId = Annotated[str, StringConstraints(min_length=1, max_length=64), AfterValidator(_no_nul)]
-Email = Annotated[
+def _org_id(value: str) -> str:
+    """The id in its stored form: its format alone names its portal."""
+    return parse_any_org_id(value)[1]
+
+
+def _text(longest: int, *, shortest: int = 0, strip: bool = False) -> StringConstraints:
+    """Text a column of ``longest`` characters holds, without NUL."""
+    return StringConstraints(min_length=shortest, max_length=longest, strip_whitespace=strip)
+
+
+#: a label, a user name, an actor: as wide as an API user's name
+Name = Annotated[str, _text(width(AppUser.name)), AfterValidator(_no_nul)]
+LongText = Annotated[str, _text(width(FindingReview.reason)), AfterValidator(_no_nul)]
+OrgId = Annotated[
     str,
-    StringConstraints(min_length=3, max_length=320, strip_whitespace=True),
+    _text(width(Org.portal_org_id), shortest=1),
     AfterValidator(_no_nul),
+    AfterValidator(_org_id),
 ]
-OrgName = Annotated[
-    str,
-    StringConstraints(min_length=1, max_length=500, strip_whitespace=True),
-    AfterValidator(_no_nul),
-]
-PersonName = Annotated[str, StringConstraints(max_length=500), AfterValidator(_no_nul)]
-Role = Annotated[str, StringConstraints(max_length=100), AfterValidator(_no_nul)]
+Email = Annotated[str, _text(width(Finding.email), shortest=3, strip=True), AfterValidator(_no_nul)]
+OrgName = Annotated[str, _text(width(Org.name), shortest=1, strip=True), AfterValidator(_no_nul)]
+PersonName = Annotated[str, _text(width(Finding.name)), AfterValidator(_no_nul)]
+Role = Annotated[str, _text(width(Finding.role)), AfterValidator(_no_nul)]
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 IdField = Annotated[int, Field(ge=1, le=MAX_ID)]
 

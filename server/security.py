@@ -60,7 +60,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from agent.security.auth import TOKEN_PREFIX, revoke_leaked_token
+from agent.security.tokens import TOKEN_PREFIX, revoke_leaked_token
 from agent.storage.db import session_scope
 
 log = logging.getLogger(__name__)

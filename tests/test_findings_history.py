@@ -12,7 +12,8 @@ from datetime import date, timedelta
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from agent.services.findings import reconcile, stale_orgs, stale_since
+from agent.services.finding_lists import stale_orgs, stale_since
+from agent.services.findings import reconcile
 from agent.services.review import accept_risk, acknowledge, history, request_removal
 from agent.storage.db import session_scope
 from agent.storage.models import AuditEvent, Finding, Scan

@@ -16,7 +16,8 @@ from agent.imports import ImportKind, run_import
 from agent.reconcile import normalise_email
 from agent.runtime import Runtime
 from agent.security.logins import add_login
-from agent.services.findings import open_findings, reconcile
+from agent.services.finding_lists import open_findings
+from agent.services.findings import reconcile
 from agent.services.scans import record_ok_scan, upsert_org
 from agent.storage.db import session_scope
 from agent.storage.models import Finding

@@ -23,7 +23,8 @@ from rich.console import Console
 
 from agent.runtime import Runtime
 from agent.services.crawl_diff import CrawlNotFound, diff_crawls
-from agent.services.findings import practice_domains, reconcile, stale_orgs
+from agent.services.finding_lists import stale_orgs
+from agent.services.findings import reconcile
 from agent.services.identities import (
     DecisionError,
     DecisionResult,
@@ -31,6 +32,7 @@ from agent.services.identities import (
     confirm_match,
     reject_match,
 )
+from agent.services.reconcile_inputs import practice_domains
 from agent.services.review import (
     ReviewError,
     accept_risk,

@@ -22,23 +22,14 @@ import typer
 from rich.console import Console
 from sqlmodel import col, select
 
+from agent.imports import PracticeRole
 from agent.runtime import Runtime
-from agent.security.auth import (
-    CODE_TTL,
-    AuthError,
-    ClientScope,
-    PracticeRole,
-    add_user,
-    clients_by_external_id,
-    find_user,
-    format_code,
-    issue_pairing_code,
-    list_tokens,
-    list_users,
-    remove_user,
-    revoke_token,
-)
+from agent.security.pairing import CODE_TTL, format_code, issue_pairing_code
+from agent.security.principal import AuthError, ClientScope
+from agent.security.scope import clients_by_external_id
 from agent.security.secrets import rotate_secret_key
+from agent.security.tokens import list_tokens, revoke_token
+from agent.security.users import add_user, find_user, list_users, remove_user
 from agent.storage.db import session_scope
 from agent.storage.models import AppUser
 

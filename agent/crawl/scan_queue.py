@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 
 from agent.clock import utcnow
 from agent.storage.models import ScanRequest
+from agent.storage.widths import fit
 
 QUEUED = "queued"
 RUNNING = "running"
@@ -28,10 +29,10 @@ FAILED = "failed"
 ACTIVE = (QUEUED, RUNNING)
 
 _bell_lock = threading.Lock()
-_bell: list[Callable[[], None]] = []
+_bell: list[Callable[[], object]] = []
 
 
-def on_enqueue(callback: Callable[[], None]) -> Callable[[], None]:
+def on_enqueue(callback: Callable[[], object]) -> Callable[[], None]:
     """Call ``callback`` (from any thread) after each commit that queues a new request.
 
     Returns the function that stops the calls.
@@ -111,7 +112,7 @@ def claim_next(session: Session) -> ScanRequest | None:
         )
         if busy:
             continue
-        claimed = session.exec(  # type: ignore[call-overload]
+        claimed = session.exec(
             update(ScanRequest)
             .where(col(ScanRequest.id) == request.id, col(ScanRequest.status) == QUEUED)
             .values(status=RUNNING, started_at=utcnow())
@@ -147,7 +148,7 @@ def finish(session: Session, request_id: int, *, ok: bool, detail: str = "") -> 
         return
     request.status = DONE if ok else FAILED
     request.finished_at = utcnow()
-    request.detail = detail[:2000]
+    request.detail = fit(detail, ScanRequest.detail)
     session.add(request)
 
 

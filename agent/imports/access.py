@@ -33,7 +33,6 @@ from agent.imports.columns import ACCESS_COLUMNS, ImportKind
 from agent.imports.common import ImportResult, record_audit, reject_if, row_numbers
 from agent.imports.errors import FieldError, Problems, RowError
 from agent.imports.fields import (
-    column_length,
     parse_email,
     parse_permissions,
     show,
@@ -48,8 +47,9 @@ from agent.imports.sheet import Cell, Sheet
 from agent.reconcile.identity import normalise_email
 from agent.reconcile.roles import is_myob_user_type, myob_role_keys, role_of
 from agent.storage.models import IntendedAccess, Staff, StaffEmail
+from agent.storage.widths import width
 
-_ROLE_MAX = column_length(IntendedAccess, "role")
+_ROLE_MAX = width(IntendedAccess.role)
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,7 +41,6 @@ from agent.imports.common import (
 from agent.imports.errors import FieldError, Problems, RowError
 from agent.imports.fields import (
     check_email,
-    column_length,
     parse_bool,
     parse_email,
     parse_money,
@@ -55,13 +54,14 @@ from agent.imports.row_limit import DEFAULT_MAX_ROWS
 from agent.imports.sheet import Cell, Sheet
 from agent.reconcile.identity import looks_like_email, normalise_email
 from agent.storage.models import Client, ClientOrgLink, Org, Staff, StaffEmail
+from agent.storage.widths import width
 
 _PEOPLE_COLUMNS = ("client_manager", "job_manager", "partner")
 
-_ID_MAX = column_length(Client, "external_id")
-_NAME_MAX = column_length(Client, "name")
-_PERSON_MAX = column_length(Client, "client_manager")
-_EMAIL_MAX = column_length(Client, "contact_email")
+_ID_MAX = width(Client.external_id)
+_NAME_MAX = width(Client.name)
+_PERSON_MAX = width(Client.client_manager)
+_EMAIL_MAX = width(Client.contact_email)
 
 
 @dataclass(frozen=True, slots=True)

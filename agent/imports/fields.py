@@ -14,8 +14,6 @@ from collections.abc import Iterable
 from datetime import date, datetime, time
 from typing import TypeVar
 
-from sqlmodel import SQLModel
-
 from agent.domain import StaffStatus
 from agent.imports.errors import FieldError
 from agent.imports.sheet import Cell
@@ -45,13 +43,6 @@ def show(cell: Cell) -> str:
     """A value quoted for a message, cut short if long."""
     text = str(cell)
     return repr(text if len(text) <= 60 else text[:57] + "...")
-
-
-def column_length(model: type[SQLModel], field: str) -> int | None:
-    """The declared length of a model's string column, so imports refuse what won't fit."""
-    column = model.__table__.c[field]  # type: ignore[attr-defined]
-    length = getattr(column.type, "length", None)
-    return length if isinstance(length, int) else None
 
 
 def to_text(cell: Cell) -> str | None:

@@ -42,17 +42,18 @@ from agent.imports.common import (
     row_numbers,
 )
 from agent.imports.errors import Problems
-from agent.imports.fields import column_length, parse_date, parse_emails, parse_staff_status, show
+from agent.imports.fields import parse_date, parse_emails, parse_staff_status, show
 from agent.imports.job_titles import parse_job_title
 from agent.imports.reading import read_sheet
 from agent.imports.row_check import RowCheck
 from agent.imports.row_limit import DEFAULT_MAX_ROWS
 from agent.imports.sheet import Sheet
 from agent.storage.models import Staff, StaffEmail
+from agent.storage.widths import width
 
-_NAME_MAX = column_length(Staff, "name")
-_EMAIL_MAX = column_length(StaffEmail, "email") or 320
-_TITLE_MAX = column_length(Staff, "job_title")
+_NAME_MAX = width(Staff.name)
+_EMAIL_MAX = width(StaffEmail.email)
+_TITLE_MAX = width(Staff.job_title)
 _TITLES_NAMED = 20
 
 

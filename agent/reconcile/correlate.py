@@ -115,14 +115,14 @@ class Correlator:
         confirmed: dict[str, StaffMember] = {}
         rejected: dict[str, set[int]] = {}
         for decision in sorted(practice.decisions, key=lambda d: (d.identity, d.staff_id)):
-            member = self.by_id.get(decision.staff_id)
+            decided = self.by_id.get(decision.staff_id)
             identity = normalise_with(decision.identity, self.domains)
-            if member is None:
+            if decided is None:
                 continue
             if decision.confirmed:
-                confirmed.setdefault(identity, member)
+                confirmed.setdefault(identity, decided)
             else:
-                rejected.setdefault(identity, set()).add(member.id)
+                rejected.setdefault(identity, set()).add(decided.id)
         self.rejected = {identity: frozenset(ids) for identity, ids in rejected.items()}
         self.names = NameIndex(practice.staff)
         # The practice's own people by identity, precedence applied: an agent login

@@ -9,7 +9,7 @@ cannot prove an org's user list raises a ``ScanFailure`` instead.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from contextlib import aclosing
 from typing import TYPE_CHECKING, ClassVar, Protocol
 
@@ -33,7 +33,9 @@ class Scraper(Protocol):
         """Whether the context's stored session is still accepted by the portal."""
         ...
 
-    def org_pages(self, context: BrowserContext, base_url: str) -> AsyncIterator[Sequence[OrgRef]]:
+    def org_pages(
+        self, context: BrowserContext, base_url: str
+    ) -> AsyncGenerator[Sequence[OrgRef], None]:
         """Every org the signed-in login can see, a page of the portal's list at a time.
 
         A page at a time so that the crawler can scan the first orgs of a long list

@@ -286,7 +286,7 @@ async def _read(context: BrowserContext, batch: list[_Waiting]) -> None:
 
 async def _swap_and_read(
     page: Page, htmls: list[str]
-) -> list[tuple[list[str], list[Table], list[list[list[str]]], list[list[str]]]]:
+) -> list[tuple[list[str], list[Table], list[list[CellLink]], list[list[str]]]]:
     mark = str(next(_marks))
     # Swap and read are sent together, so the read costs one wait for the browser, not
     # two. The driver does not promise their order; a read that ran before the swap
@@ -304,7 +304,9 @@ async def _swap_and_read(
         found = await page.get_by_role("table").evaluate_all(_READ_SECTIONS, mark)
     if not isinstance(found, str):
         raise PortalError("the page read was not the document just put in it")
-    return json.loads(found)  # type: ignore[no-any-return]
+    sections: list[tuple[list[str], list[Table], list[list[CellLink]], list[list[str]]]]
+    sections = json.loads(found)
+    return sections
 
 
 def _fail(batch: list[_Waiting], error: Exception) -> None:

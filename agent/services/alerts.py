@@ -21,6 +21,7 @@ import logging
 import smtplib
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime
 from email.message import EmailMessage
 
 import httpx
@@ -29,9 +30,9 @@ from sqlmodel import Session, col, select
 from agent.clock import utcnow
 from agent.domain import Severity
 from agent.security.audit import record
-from agent.services.findings import client_of
 from agent.services.signins import LoginSignIn, failing_logins
 from agent.settings import Settings
+from agent.storage.links import client_of
 from agent.storage.models import AlertSent, AuditEvent, Finding, Org, Staff, StaffEmail
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,7 @@ SIGN_IN_ALERTED = "alert.sign_in_failure"
 @dataclass(frozen=True, slots=True)
 class AlertItem:
     finding_id: int
-    episode: object
+    episode: datetime
     severity: str
     finding_class: str
     client: str | None
@@ -93,7 +94,7 @@ def _pending(session: Session, channel: str) -> dict[str, list[AlertItem]]:
         assert finding.id is not None
         if (finding.id, finding.first_seen_at) in sent:
             continue
-        client = client_of(session, org)
+        client = client_of(session, org.portal, org.portal_org_id)
         manager = client.client_manager if client and client.client_manager else NO_MANAGER
         groups[manager].append(
             AlertItem(

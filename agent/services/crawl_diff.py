@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 
 from agent.domain import Portal, ScanStatus
 from agent.reconcile import AccessChange, diff_users
-from agent.services.findings import practice_domains, seen_users
+from agent.services.reconcile_inputs import practice_domains, seen_users
 from agent.storage.models import Crawl, Org, Scan
 
 

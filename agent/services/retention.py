@@ -4,7 +4,7 @@ Scans and observations are append-only evidence, so nothing in the product delet
 them on its own. An admin may purge the *observations* of scans older than a cut-off,
 keeping every scan row (its outcome, counts and reason stay as evidence), the
 latest ok scan of every org, the latest ok agent scan of every org (what passive
-captures are applied on top of, ``agent.services.findings.capture_view``), and every scan a
+captures are applied on top of, ``agent.services.capture_findings.capture_view``), and every scan a
 finding points to as first or last seen. The purge is written to the audit log with
 who, when and how much.
 """
@@ -39,7 +39,8 @@ def _protected_scans(session: Session) -> set[int]:
     keep.update(
         session.execute(latest_ok.where(col(Scan.source) != ScanSource.EXTENSION)).scalars()
     )
-    for first, last in session.execute(select(Finding.first_scan_id, Finding.last_scan_id)):
+    ends = select(col(Finding.first_scan_id), col(Finding.last_scan_id))
+    for first, last in session.execute(ends):
         keep.update(x for x in (first, last) if x is not None)
     return keep
 
@@ -53,7 +54,7 @@ def purge_observations(
     old = [
         scan_id
         for scan_id in session.execute(
-            select(Scan.id).where(col(Scan.finished_at) < before)
+            select(col(Scan.id)).where(col(Scan.finished_at) < before)
         ).scalars()
         if scan_id not in protected
     ]

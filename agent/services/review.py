@@ -32,6 +32,7 @@ from sqlmodel import Session, col, select
 from agent.clock import utcnow
 from agent.domain import FindingClass, ReviewState
 from agent.storage.models import AuditEvent, Finding, FindingReview, Org
+from agent.storage.widths import fit
 
 #: The actor recorded for changes the product makes by itself.
 SYSTEM = "system"
@@ -79,13 +80,14 @@ def record_transition(
 ) -> FindingReview:
     """Move a finding to ``to_state`` and record who did it, when and why (no checks)."""
     assert finding.id is not None
+    reason = fit(reason, FindingReview.reason)
     event = FindingReview(
         finding_id=finding.id,
         at=at or utcnow(),
-        actor=actor[:200],
+        actor=fit(actor, FindingReview.actor),
         from_state=finding.review_state,
         to_state=to_state,
-        reason=reason[:2000],
+        reason=reason,
         expires_on=expires_on,
     )
     finding.review_state = to_state
@@ -94,7 +96,7 @@ def record_transition(
     session.add(
         AuditEvent(
             at=event.at,
-            actor=actor[:200],
+            actor=fit(actor, AuditEvent.actor),
             action="finding.reviewed",
             detail={
                 "finding_id": finding.id,
@@ -103,7 +105,7 @@ def record_transition(
                 "class": finding.finding_class,
                 "from": event.from_state,
                 "to": to_state,
-                "reason": reason[:2000],
+                "reason": reason,
                 "expires_on": expires_on.isoformat() if expires_on else None,
             },
         )
@@ -191,7 +193,7 @@ def reopen(session: Session, finding_id: int, *, actor: str, reason: str = "") -
 def risk_expiry(session: Session, finding_id: int) -> date | None:
     """The expiry of the finding's latest risk acceptance, if any."""
     return session.exec(
-        select(FindingReview.expires_on)
+        select(col(FindingReview.expires_on))
         .where(
             FindingReview.finding_id == finding_id,
             FindingReview.to_state == ReviewState.ACCEPTED_RISK,

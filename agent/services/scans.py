@@ -18,6 +18,7 @@ from agent.capture import OrgRef, OrgUsers
 from agent.clock import utcnow
 from agent.domain import FailureReason, Portal, ScanSource, ScanStatus
 from agent.storage.models import Observation, Org, Scan
+from agent.storage.widths import fit
 
 _INSERT_SCAN = Scan.__table__.insert()  # type: ignore[attr-defined]
 _INSERT_OBSERVATION = Observation.__table__.insert()  # type: ignore[attr-defined]
@@ -158,7 +159,7 @@ def record_ok_scan(
         status=status,
         reported_total=result.reported_total,
         user_count=len(result.users),
-        evidence=result.evidence[:2000],
+        evidence=fit(result.evidence, Scan.evidence),
         detail=detail,
         started_at=started_at,
         finished_at=utcnow(),
@@ -202,7 +203,7 @@ def record_failed_scan(
         source=source,
         status=ScanStatus.FAILED,
         reason=reason,
-        detail=detail[:2000],
+        detail=fit(detail, Scan.detail),
         started_at=started_at,
         finished_at=utcnow(),
     )
@@ -218,7 +219,9 @@ def _insert_scan(session: Session, **values: object) -> int:
     a scan.
     """
     result = session.connection().execute(_INSERT_SCAN, values)
-    return int(result.inserted_primary_key[0])
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
 
 
 def latest_ok_scan(session: Session, org_id: int) -> Scan | None:

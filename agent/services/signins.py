@@ -28,6 +28,7 @@ from sqlmodel import Session, col, select
 
 from agent.clock import utcnow
 from agent.storage.models import PortalLogin, SignInAttempt
+from agent.storage.widths import fit
 
 if TYPE_CHECKING:
     from agent.scrapers.totp import StepClaim
@@ -79,7 +80,7 @@ def record_sign_in(
         at=utcnow(),
         status=SIGNED_IN if ok else FAILED,
         reason=None if ok else reason,
-        detail=detail[:2000],
+        detail=fit(detail, SignInAttempt.detail),
     )
     session.add(attempt)
     session.flush()

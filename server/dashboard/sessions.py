@@ -2,7 +2,7 @@
 
 A person types a one-time code (``accessrecon pair --user NAME``, or an admin's
 Users page) into ``/dashboard/login``. The code is exchanged by
-``agent.security.auth.exchange_pairing_code`` (the same attempt limits, expiry and audit
+``agent.security.pairing.exchange_pairing_code`` (the same attempt limits, expiry and audit
 event as the extension's pairing); the API token it yields is never shown or sent
 to the browser: its value is dropped and the session stands on its id, so revoking
 that token, or removing the user, ends the session too.
@@ -25,14 +25,10 @@ from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
 from agent.clock import utcnow
-from agent.security.auth import (
-    ClientScope,
-    PracticeRole,
-    Principal,
-    exchange_pairing_code,
-    hash_secret,
-    revoke_token,
-)
+from agent.imports import PracticeRole
+from agent.security.pairing import exchange_pairing_code
+from agent.security.principal import ClientScope, Principal
+from agent.security.tokens import hash_secret, revoke_token
 from agent.services.review import SYSTEM
 from agent.storage.models import ApiToken, AppUser, DashboardSession, Staff
 

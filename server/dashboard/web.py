@@ -18,7 +18,8 @@ from urllib.parse import quote
 from fastapi import Depends, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from agent.security.auth import Principal, Scope, resolve_scope
+from agent.security.principal import Principal
+from agent.security.scope import Scope, resolve_scope
 from server.dashboard.rendering import make_environment
 from server.dashboard.sessions import csrf_matches, csrf_token, principal_for
 from server.deps import SessionDep

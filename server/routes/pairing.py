@@ -2,7 +2,7 @@
 
 The code is shown by ``accessrecon pair`` (or an admin's dashboard) and typed into
 the extension. A wrong, expired or used code gets one generic answer; every failure
-counts against the live codes (``agent.security.auth``), so guessing burns them.
+counts against the live codes (``agent.security.pairing``), so guessing burns them.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Request, status
 from pydantic import BaseModel, Field, StringConstraints
 
-from agent.security.auth import exchange_pairing_code
+from agent.security.pairing import CLIENT_LENGTH, exchange_pairing_code
 from server.deps import SessionDep
 from server.routes.users import UserOut, user_out_from_principal
 from server.schemas import Name, Problem
@@ -46,10 +46,12 @@ class PairingExchangeOut(BaseModel):
 def exchange(body: PairingExchangeIn, session: SessionDep, request: Request) -> PairingExchangeOut:
     """Exchange a pairing code for a bearer token."""
     client = request.headers.get("origin", "") or "no origin"
-    issued = exchange_pairing_code(session, body.code, label=body.label, client=client[:100])
+    issued = exchange_pairing_code(
+        session, body.code, label=body.label, client=client[:CLIENT_LENGTH]
+    )
     session.commit()
     if issued is None:
-        log.info("pairing code refused (from %s)", client[:100])
+        log.info("pairing code refused (from %s)", client[:CLIENT_LENGTH])
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
             "that pairing code is wrong, expired or used up: ask for a new one "

@@ -15,12 +15,13 @@ from pydantic import BaseModel, Field, model_validator
 
 from agent.crawl.scan_queue import get_request
 from agent.domain import Portal
-from agent.security.auth import client_in_scope
+from agent.security.scope import client_in_scope
 from agent.services.scans import find_org
+from agent.storage.links import client_of
 from agent.storage.models import PortalLogin, ScanRequest
 from server.actions import request_scan
 from server.deps import CurrentUser, ScopeDep, SessionDep
-from server.queries import link_of, list_crawls, request_in_scope
+from server.queries import list_crawls, request_in_scope
 from server.schemas import IdField, IdPath, OrgId, Problem
 
 router = APIRouter(tags=["scans"])
@@ -100,7 +101,7 @@ def post_scan_request(
     else:
         assert body.portal is not None
         assert body.portal_org_id is not None
-        client = link_of(session, body.portal, body.portal_org_id)
+        client = client_of(session, body.portal, body.portal_org_id)
         if (
             not client_in_scope(session, principal, client)
             or find_org(session, body.portal, body.portal_org_id) is None

@@ -10,20 +10,11 @@ from datetime import datetime
 from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, Field
 
-from agent.security.auth import (
-    AuthError,
-    ClientScope,
-    PracticeRole,
-    Principal,
-    UserSummary,
-    add_user,
-    format_code,
-    issue_pairing_code,
-    list_tokens,
-    list_users,
-    remove_user,
-    revoke_token,
-)
+from agent.imports import PracticeRole
+from agent.security.pairing import format_code, issue_pairing_code
+from agent.security.principal import AuthError, ClientScope, Principal
+from agent.security.tokens import list_tokens, revoke_token
+from agent.security.users import UserSummary, add_user, list_users, remove_user
 from server.deps import AdminUser, CurrentUser, ScopeDep, SessionDep
 from server.schemas import IdField, IdPath, Name, Problem
 

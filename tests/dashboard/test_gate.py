@@ -14,7 +14,8 @@ from sqlmodel import Session, col, select, update
 
 from agent.clock import utcnow
 from agent.runtime import Runtime
-from agent.security.auth import add_user, revoke_token
+from agent.security.tokens import revoke_token
+from agent.security.users import add_user
 from agent.storage.db import session_scope
 from agent.storage.models import ApiToken, DashboardSession
 from server.app import create_app

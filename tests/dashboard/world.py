@@ -45,8 +45,8 @@ from agent.clock import utcnow
 from agent.crawl.scan_queue import enqueue
 from agent.domain import AccessStatus, FailureReason, Portal
 from agent.runtime import Runtime
-from agent.security.auth import add_user
 from agent.security.logins import add_login
+from agent.security.users import add_user
 from agent.services.findings import reconcile
 from agent.services.scans import record_failed_scan, record_ok_scan, upsert_org
 from agent.storage.db import session_scope

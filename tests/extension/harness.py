@@ -60,8 +60,9 @@ from agent.crawl.browser import QUIET_FLAGS
 from agent.crawl.scan_queue import enqueue
 from agent.imports import ImportKind, run_import
 from agent.runtime import Runtime
-from agent.security.auth import add_user, format_code, issue_pairing_code
 from agent.security.logins import add_login
+from agent.security.pairing import format_code, issue_pairing_code
+from agent.security.users import add_user
 from agent.services.scans import find_org, upsert_org
 from agent.storage.db import session_scope
 from agent.storage.models import Scan

@@ -8,13 +8,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-from agent.services.reconcile_inputs import load_practice
 from sqlalchemy import Engine
 from sqlmodel import select
 
 from agent.domain import AccessStatus, FindingClass, Portal
 from agent.imports import ImportRejected, import_access, import_staff
 from agent.reconcile import OrgFacts, PracticeIndex, SeenUser, classify_org
+from agent.services.reconcile_inputs import load_practice
 from agent.storage.db import session_scope
 from agent.storage.models import IntendedAccess, Staff
 

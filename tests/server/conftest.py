@@ -18,7 +18,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from agent.runtime import Runtime
-from agent.security.auth import add_user, exchange_pairing_code, issue_pairing_code
+from agent.security.pairing import exchange_pairing_code, issue_pairing_code
+from agent.security.users import add_user
 from agent.services.findings import reconcile
 from agent.storage.db import session_scope
 from server.app import create_app

@@ -13,14 +13,9 @@ from typer.testing import CliRunner
 from accessrecon.commands import server_admin
 from agent.clock import utcnow
 from agent.runtime import Runtime
-from agent.security.auth import (
-    CODE_ALPHABET,
-    CODE_LENGTH,
-    MAX_CODE_ATTEMPTS,
-    add_user,
-    hash_secret,
-    issue_pairing_code,
-)
+from agent.security.pairing import CODE_ALPHABET, CODE_LENGTH, MAX_CODE_ATTEMPTS, issue_pairing_code
+from agent.security.tokens import hash_secret
+from agent.security.users import add_user
 from agent.storage.db import session_scope
 from agent.storage.models import ApiToken, AuditEvent, PairingCode
 from tests.server.conftest import Practice, api_client

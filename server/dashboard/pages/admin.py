@@ -1,7 +1,7 @@
 """Practice admins' pages: crawl schedules per portal login, and pairing codes for users.
 
 Schedules go through ``agent.crawl.scheduling`` (which audits ``schedule.set`` and
-``schedule.remove``); a pairing code through ``agent.security.auth.issue_pairing_code``
+``schedule.remove``); a pairing code through ``agent.security.pairing.issue_pairing_code``
 (audited as ``auth.pairing_code_issued``). The code is shown once, on the answer
 to the form post, and is never stored in the clear.
 """
@@ -16,8 +16,10 @@ from sqlmodel import Session
 
 from agent.crawl.scheduling import ScheduleError, list_schedules, remove_schedule, set_schedule
 from agent.runtime import Runtime
-from agent.security.auth import CODE_TTL, AuthError, format_code, issue_pairing_code, list_users
 from agent.security.logins import list_logins
+from agent.security.pairing import CODE_TTL, format_code, issue_pairing_code
+from agent.security.principal import AuthError
+from agent.security.users import list_users
 from agent.storage.models import PortalLogin
 from server.actions import request_scan
 from server.dashboard.web import (
@@ -33,6 +35,10 @@ from server.deps import RuntimeDep, SessionDep
 from server.schemas import MAX_ID
 
 router = APIRouter()
+
+#: How much of the ``done`` notice (a query string anyone can write) the page shows: a
+#: display bound, not a column width.
+DONE_SHOWN = 200
 
 
 def _schedules_page(
@@ -64,7 +70,7 @@ def _schedules_page(
 def schedules_page(
     request: Request, session: SessionDep, runtime: RuntimeDep, viewer: AdminDep, done: str = ""
 ) -> Response:
-    return _schedules_page(request, session, runtime, viewer, done=done[:200])
+    return _schedules_page(request, session, runtime, viewer, done=done[:DONE_SHOWN])
 
 
 def _login(session: Session, login_id: int) -> PortalLogin:

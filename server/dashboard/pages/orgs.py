@@ -13,17 +13,19 @@ from fastapi.responses import Response
 from sqlmodel import col, select
 
 from agent.domain import Portal
-from agent.security.auth import client_in_scope
+from agent.security.scope import client_in_scope
 from agent.services.scans import find_org
 from agent.services.status import org_status
+from agent.storage.links import client_of
 from agent.storage.models import Org, Scan
+from agent.storage.widths import width
 from server.actions import request_scan
 from server.dashboard.coverage import COVERAGE_LABELS, Coverage, org_coverage
 from server.dashboard.filters import one, text
 from server.dashboard.rendering import path_part
 from server.dashboard.web import PREFIX, DashboardError, FormViewerDep, ViewerDep, redirect, render
 from server.deps import RuntimeDep, SessionDep
-from server.queries import link_of, org_findings
+from server.queries import org_findings
 
 router = APIRouter()
 
@@ -75,11 +77,11 @@ def orgs_page(
 
 def _visible_org(session: SessionDep, viewer: ViewerDep, portal: str, org_id: str) -> Org:
     kind = one(Portal, portal)
-    if kind is None or not org_id or len(org_id) > 64:
+    if kind is None or not org_id or len(org_id) > width(Org.portal_org_id):
         raise DashboardError(404, NOT_FOUND)
     org = find_org(session, kind, org_id)
     if org is None or not client_in_scope(
-        session, viewer.principal, link_of(session, kind, org_id)
+        session, viewer.principal, client_of(session, kind, org_id)
     ):
         raise DashboardError(404, NOT_FOUND)
     return org

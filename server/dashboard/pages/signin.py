@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
+from agent.security.pairing import CLIENT_LENGTH
 from server.dashboard.sessions import principal_for, sign_in, sign_out
 from server.dashboard.web import (
     PREFIX,
@@ -45,7 +46,7 @@ def login(
     code: Annotated[str, Form(max_length=32)] = "",
     next: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
-    origin = request.headers.get("origin", "")[:100]
+    origin = request.headers.get("origin", "")[:CLIENT_LENGTH]
     signed = sign_in(
         session,
         code,
