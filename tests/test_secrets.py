@@ -21,7 +21,8 @@ from typer.testing import CliRunner
 
 from accessrecon.commands import server_admin
 from agent.runtime import Runtime
-from agent.security import secrets as secrets_module
+from agent.security import key_rotation
+from agent.security.key_rotation import rotate_secret_key
 from agent.security.logins import add_login
 from agent.security.secrets import (
     KEYRING_SERVICE,
@@ -31,7 +32,6 @@ from agent.security.secrets import (
     keyring_username,
     open_secret_box,
     read_keys,
-    rotate_secret_key,
 )
 from agent.settings import Settings
 from agent.storage.db import session_scope
@@ -224,7 +224,7 @@ def test_a_rotation_that_dies_midway_leaves_a_key_store_that_opens_the_database(
         raise KeyboardInterrupt
 
     with monkeypatch.context() as patch:
-        patch.setattr(secrets_module, "_reencrypt", crash)
+        patch.setattr(key_rotation, "_reencrypt", crash)
         with pytest.raises(KeyboardInterrupt):
             rotate_secret_key(runtime.engine, env_key=None, key_file=key_file)
     assert len(key_file.read_bytes().split()) == 2  # new and old, both readable

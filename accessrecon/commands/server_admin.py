@@ -24,10 +24,10 @@ from sqlmodel import col, select
 
 from agent.imports import PracticeRole
 from agent.runtime import Runtime
+from agent.security.key_rotation import rotate_secret_key
 from agent.security.pairing import CODE_TTL, format_code, issue_pairing_code
 from agent.security.principal import AuthError, ClientScope
 from agent.security.scope import clients_by_external_id
-from agent.security.secrets import rotate_secret_key
 from agent.security.tokens import list_tokens, revoke_token
 from agent.security.users import add_user, find_user, list_users, remove_user
 from agent.storage.db import session_scope

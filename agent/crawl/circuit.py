@@ -11,8 +11,13 @@ recorded as failed with the reason, never as empty.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
+
+from agent.capture import PortalError, TransientFailure
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -23,6 +28,26 @@ class CircuitBreaker:
     _failures: int = 0
     _opened_at: float | None = None
     _probing: bool = False
+
+    async def call(self, capture: Callable[[], Awaitable[T]]) -> T:
+        """``capture``, if the circuit lets it through.
+
+        A success closes the circuit and a transient fault counts toward opening it;
+        any other failure (a rejected sign-in, a missing permission) is not the
+        portal being down, and changes nothing.
+        """
+        if not self.allow():
+            raise PortalError(
+                f"not tried: {self.consecutive_failures} scans in a row failed on this "
+                "portal, so the crawler is waiting before it tries again"
+            )
+        try:
+            result = await capture()
+        except TransientFailure:
+            self.failed()
+            raise
+        self.succeeded()
+        return result
 
     def allow(self) -> bool:
         """Whether a capture may go to the portal now."""

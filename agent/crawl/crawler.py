@@ -29,13 +29,13 @@ work, retries, sessions and storage. Its rules:
 
 This module is the engine: the order of that work and its retry and circuit
 policy. What it keeps in the database is ``store``'s; one login's context and
-sign-in is ``login``'s; how often and how long it retries is ``retry``'s.
+sign-in is ``login``'s; the failed scans a failed login leaves are
+``login_failures``'s; how often and how long it retries is ``retry``'s.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from contextlib import aclosing
@@ -52,12 +52,12 @@ from agent.capture import (
     PortalError,
     ScanFailure,
     SessionExpired,
-    TransientFailure,
 )
 from agent.clock import utcnow
 from agent.crawl.browser import launch_browser
 from agent.crawl.circuit import CircuitBreaker
 from agent.crawl.login import LoginSession, open_login
+from agent.crawl.login_failures import fail_known_orgs, fail_not_listed
 from agent.crawl.report import CrawlReport, ProgressCallback
 from agent.crawl.retry import MAX_SIGN_INS_PER_ORG
 from agent.crawl.store import CrawlStore
@@ -71,7 +71,6 @@ from agent.storage.models import PortalLogin
 if TYPE_CHECKING:
     from playwright.async_api import Browser
 
-log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 #: orgs in flight per request the portals may have in flight (``concurrency``)
@@ -188,7 +187,7 @@ class Crawler:
             try:
                 await login.sign_in(fresh=fresh)
             except ScanFailure as failure:
-                self._fail_known_orgs(login, report, failure, portal_org_id)
+                fail_known_orgs(self.store, login, report, failure, portal_org_id)
                 return
             # Orgs are scanned while the rest of the list is still being read. A few
             # workers per login pull from its queue (the shared semaphore bounds the
@@ -214,15 +213,20 @@ class Crawler:
                 await asyncio.gather(*workers, return_exceptions=True)
                 raise
             if isinstance(listing_failure, NotListed):
-                self._not_listed(login, report, listing_failure, portal_org_id)
+                fail_not_listed(self.store, login, report, listing_failure, portal_org_id)
             elif listing_failure is not None:
                 # the orgs listed before the failure were scanned; the rest fail with it.
                 # Kept as the login's outcome after its re-sign-ins, so it stays the latest.
                 login.record_sign_in(
                     listing_failure, prefix="signed in, but the org list could not be read: "
                 )
-                self._fail_known_orgs(
-                    login, report, listing_failure, portal_org_id, listed=set(queued.values())
+                fail_known_orgs(
+                    self.store,
+                    login,
+                    report,
+                    listing_failure,
+                    portal_org_id,
+                    listed=set(queued.values()),
                 )
         finally:
             await login.context.close()
@@ -288,63 +292,6 @@ class Crawler:
                 self._total += 1
         self.progress("listed", self._done, self._total)
 
-    def _fail_known_orgs(
-        self,
-        login: LoginSession,
-        report: CrawlReport,
-        failure: ScanFailure,
-        portal_org_id: str | None,
-        listed: set[int] | None = None,
-    ) -> None:
-        """Fail the scans of the login's known orgs that this crawl has not read.
-
-        Orgs read already (this run, or earlier in a resumed crawl) keep their scan:
-        an org is scanned at most once per run, and a good read is never undone.
-        ``listed`` holds the ``org_pk`` of the orgs queued before the failure.
-        """
-        # reported by the crawl's report and kept as a sign-in attempt: a log line too
-        # would be a second line on the command line's stderr
-        log.info("login %s (%s) failed: %s", login.id, login.row.portal, failure.detail)
-        report.login_failures.append(
-            (login.row.portal, login.row.email, failure.reason, failure.detail)
-        )
-        skip = (listed or set()) | self.store.already_read(report.crawl_id)
-        self._fail_orgs(login, report, failure, portal_org_id, skip)
-
-    def _not_listed(
-        self,
-        login: LoginSession,
-        report: CrawlReport,
-        failure: NotListed,
-        portal_org_id: str | None,
-    ) -> None:
-        """The org asked for is not in this login's list: its scan fails as ``not_listed``.
-
-        Only when this login is the one that listed it before; another login of the
-        same portal may well hold it. Whether any login does is the crawl's verdict.
-        """
-        report.not_listed.append((login.row.portal, login.row.email))
-        self._fail_orgs(login, report, failure, portal_org_id, set())
-
-    def _fail_orgs(
-        self,
-        login: LoginSession,
-        report: CrawlReport,
-        failure: ScanFailure,
-        portal_org_id: str | None,
-        skip: set[int],
-    ) -> None:
-        outcomes = self.store.fail_known_orgs(
-            login_pk=login.id,
-            crawl_id=report.crawl_id,
-            failure=failure,
-            portal_org_id=portal_org_id,
-            skip=skip,
-        )
-        for outcome in outcomes:
-            report.failed[failure.reason] += 1
-            report.outcomes.append(outcome)
-
     # -- one org ----------------------------------------------------------------------
 
     async def _drain(
@@ -390,18 +337,7 @@ class Crawler:
 
     async def _capture(self, login: LoginSession, ref: OrgRef) -> OrgUsers:
         breaker = self._breakers.setdefault(login.creds.portal, CircuitBreaker())
-        if not breaker.allow():
-            raise PortalError(
-                f"not tried: {breaker.consecutive_failures} scans in a row failed on this "
-                "portal, so the crawler is waiting before it tries again"
-            )
-        try:
-            result = await self._capture_with_sign_in(login, ref)
-        except TransientFailure:
-            breaker.failed()
-            raise
-        breaker.succeeded()
-        return result
+        return await breaker.call(lambda: self._capture_with_sign_in(login, ref))
 
     async def _capture_with_sign_in(self, login: LoginSession, ref: OrgRef) -> OrgUsers:
         result = await self._signed_in(

@@ -36,7 +36,8 @@ from agent.reports.common import (
     write_in_format,
 )
 from agent.reports.csvsafe import write_csv
-from agent.reports.xlsx import NOTE, Style, XlsxReport
+from agent.reports.table_sheet import NOTE, Style
+from agent.reports.xlsx import XlsxReport
 from agent.services.signins import sign_in_failures
 from agent.storage.links import join_client
 from agent.storage.models import Client, Org, Scan

@@ -38,7 +38,8 @@ from agent.reports.labels import (
     role_label,
     status_text,
 )
-from agent.reports.xlsx import NOTE, Style, XlsxReport
+from agent.reports.table_sheet import NOTE, Style
+from agent.reports.xlsx import XlsxReport
 from agent.storage.links import join_client
 from agent.storage.models import Client, Finding, Org, Staff
 

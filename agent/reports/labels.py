@@ -21,7 +21,7 @@ from agent.reconcile.roles import (
     permissions_of,
     role_of,
 )
-from agent.reports.xlsx import Style
+from agent.reports.table_sheet import Style
 
 BANK_ADMIN = "BANK_ACCOUNT_ADMIN"
 

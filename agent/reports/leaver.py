@@ -37,7 +37,8 @@ from agent.reports.common import (
 from agent.reports.csvsafe import write_csv
 from agent.reports.download import XLSX_MEDIA_TYPE, Download, written
 from agent.reports.labels import class_style, permissions_text, role_label, status_text
-from agent.reports.xlsx import NOTE, Style, XlsxReport, sheet_link
+from agent.reports.table_sheet import NOTE, Style
+from agent.reports.xlsx import XlsxReport, sheet_link
 from agent.storage.links import join_client
 from agent.storage.models import Client, Finding, MatchCandidate, Org, Staff, StaffEmail
 

@@ -51,7 +51,8 @@ from agent.reports.labels import (
     class_rank,
     code_rank,
 )
-from agent.reports.xlsx import BOLD, MAX_COLUMNS, NOTE, XlsxReport
+from agent.reports.table_sheet import BOLD, NOTE
+from agent.reports.xlsx import MAX_COLUMNS, XlsxReport
 from agent.storage.links import join_client
 from agent.storage.models import Client, ClientOrgLink, Finding, Org, Staff, StaffEmail
 

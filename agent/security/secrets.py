@@ -15,10 +15,8 @@ not open the stored secrets is refused at start-up, never silently replaced:
 ``open_secret_box`` checks a small encrypted canary kept in the database, and
 refuses to make a fresh key for a database that already holds secrets.
 
-``rotate_secret_key`` re-encrypts every secret with a new key. The old key stays
-readable until the new ciphertext is committed: the key store first holds
-"new, old", then the database is re-encrypted in one transaction, then the store is
-cut down to "new". A crash at any point leaves a key store that opens the database.
+Changing the key is ``agent.security.key_rotation``'s; it reaches every stored secret
+through ``ciphertexts`` here.
 
 Errors: ``SecretKeyError`` (a ``RuntimeError``) for every key problem, with a
 message that says what to do.
@@ -26,7 +24,6 @@ message that says what to do.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 from collections.abc import Iterator
@@ -36,11 +33,11 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from sqlalchemy import Engine, LargeBinary, Table, select, update
+from sqlalchemy import Engine, LargeBinary, Table, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel
 
-from agent.storage.models import AuditEvent, KeyCanary
+from agent.storage.models import KeyCanary
 
 log = logging.getLogger(__name__)
 
@@ -151,16 +148,6 @@ def _keyring_get(username: str) -> str | None:
         return None
 
 
-def _keyring_set(username: str, value: str) -> None:
-    import keyring
-    from keyring.errors import KeyringError
-
-    try:
-        keyring.set_password(KEYRING_SERVICE, username, value)
-    except KeyringError as exc:
-        raise SecretKeyError(f"cannot write the key to the OS keyring: {exc}") from exc
-
-
 def read_keys(
     *, env_key: str | None, key_file: Path, use_keyring: bool = True
 ) -> LoadedKeys | None:
@@ -198,27 +185,6 @@ def create_key_file(key_file: Path) -> LoadedKeys:
     return LoadedKeys(KeySource.FILE, (key,), str(key_file))
 
 
-def _write_key_file(key_file: Path, keys: tuple[bytes, ...]) -> None:
-    """Replace the key file atomically: a reader sees the old file or the new, never half."""
-    key_file.parent.mkdir(parents=True, exist_ok=True)
-    temporary = key_file.with_name(key_file.name + ".tmp")
-    with contextlib.suppress(FileNotFoundError):
-        temporary.unlink()
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(b"\n".join(keys) + b"\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, key_file)
-
-
-def _store_keys(loaded: LoadedKeys, key_file: Path, keys: tuple[bytes, ...]) -> None:
-    if loaded.source is KeySource.KEYRING:
-        _keyring_set(keyring_username(key_file), ",".join(k.decode() for k in keys))
-    else:
-        _write_key_file(key_file, keys)
-
-
 # -- the database's secrets -----------------------------------------------------------
 
 
@@ -240,7 +206,7 @@ def encrypted_columns() -> list[tuple[Table, list[str]]]:
     return found
 
 
-def _ciphertexts(session: Session) -> Iterator[tuple[Table, dict[str, Any], str, bytes]]:
+def ciphertexts(session: Session) -> Iterator[tuple[Table, dict[str, Any], str, bytes]]:
     """(table, primary key, column, ciphertext) for every stored secret."""
     for table, names in encrypted_columns():
         keys = list(table.primary_key.columns)
@@ -255,7 +221,7 @@ def _ciphertexts(session: Session) -> Iterator[tuple[Table, dict[str, Any], str,
 
 def _holds_secrets(session: Session) -> bool:
     return next(
-        (True for table, *_ in _ciphertexts(session) if table.name != KeyCanary.__tablename__),
+        (True for table, *_ in ciphertexts(session) if table.name != KeyCanary.__tablename__),
         False,
     )
 
@@ -305,7 +271,7 @@ def _check_canary(engine: Engine, box: SecretBox, loaded: LoadedKeys) -> None:
         sample = next(
             (
                 value
-                for table, _, _, value in _ciphertexts(session)
+                for table, _, _, value in ciphertexts(session)
                 if table.name != KeyCanary.__tablename__
             ),
             None,
@@ -322,96 +288,3 @@ def _check_canary(engine: Engine, box: SecretBox, loaded: LoadedKeys) -> None:
             # Another process wrote the canary first: check the key against theirs.
             session.rollback()
             _check_canary(engine, box, loaded)
-
-
-# -- rotation -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class RotationReport:
-    source: KeySource
-    location: str
-    secrets: int
-    #: what the operator still has to do (only for keys held in the environment)
-    instruction: str = ""
-
-
-def _reencrypt(engine: Engine, box: SecretBox, *, actor: str, source: KeySource) -> int:
-    """Every secret and the canary, encrypted with ``box``'s first key, in one transaction."""
-    count = 0
-    with Session(engine) as session:
-        for table, pk, name, value in list(_ciphertexts(session)):
-            condition = [table.c[k] == v for k, v in pk.items()]
-            session.connection().execute(
-                update(table).where(*condition).values({name: box.rotate(value)})
-            )
-            count += 1
-        if session.get(KeyCanary, CANARY_ID) is None:
-            session.add(KeyCanary(id=CANARY_ID, canary_enc=box.encrypt(CANARY_PLAINTEXT)))
-            count += 1
-        session.add(
-            AuditEvent(
-                actor=actor,
-                action="secrets.key_rotated",
-                detail={"source": source.value, "secrets": count},
-            )
-        )
-        session.commit()
-    return count
-
-
-def _verify_all(engine: Engine, key: bytes) -> None:
-    only_new = SecretBox([key])
-    with Session(engine) as session:
-        for _, _, _, value in _ciphertexts(session):
-            only_new.decrypt(value)
-
-
-def rotate_secret_key(
-    engine: Engine,
-    *,
-    env_key: str | None,
-    key_file: Path,
-    use_keyring: bool = True,
-    actor: str = "cli",
-) -> RotationReport:
-    """Re-encrypt every secret with a new key, keeping the old key readable until done.
-
-    Stop the server and the worker first: a process still holding only the old key
-    would write ciphertext the new key cannot open.
-
-    A key held in ``ACCESSRECON_SECRET_KEY`` cannot be rewritten from here. Given one
-    key, this changes nothing and returns an instruction to set "new,old"; given
-    several, it re-encrypts with the first and says to drop the others.
-    """
-    box = open_secret_box(engine, env_key=env_key, key_file=key_file, use_keyring=use_keyring)
-    loaded = read_keys(env_key=env_key, key_file=key_file, use_keyring=use_keyring)
-    assert loaded is not None
-    if loaded.source is KeySource.ENV:
-        if len(loaded.keys) == 1:
-            new = Fernet.generate_key().decode()
-            return RotationReport(
-                KeySource.ENV,
-                loaded.location,
-                0,
-                instruction=(
-                    f"the key is held in {ENV_NAME}, which this command cannot change. Set "
-                    f"{ENV_NAME}=<new>,<old> with this new key first and run rotate-key "
-                    f"again:\n{new}"
-                ),
-            )
-        count = _reencrypt(engine, box, actor=actor, source=loaded.source)
-        _verify_all(engine, loaded.keys[0])
-        return RotationReport(
-            KeySource.ENV,
-            loaded.location,
-            count,
-            instruction=f"every secret now opens with the first key: set {ENV_NAME} to it alone",
-        )
-    new_key = Fernet.generate_key()
-    both = (new_key, *loaded.keys)
-    _store_keys(loaded, key_file, both)
-    count = _reencrypt(engine, SecretBox(both), actor=actor, source=loaded.source)
-    _verify_all(engine, new_key)
-    _store_keys(loaded, key_file, (new_key,))
-    return RotationReport(loaded.source, loaded.location, count)

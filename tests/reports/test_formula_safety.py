@@ -15,8 +15,9 @@ from agent.reports.evidence import write_evidence_report
 from agent.reports.exceptions import write_exceptions_report
 from agent.reports.leaver import write_leaver_report
 from agent.reports.matrix import write_matrix_report
+from agent.reports.table_sheet import Style
 from agent.reports.workload import write_workload_report
-from agent.reports.xlsx import Style, XlsxReport
+from agent.reports.xlsx import XlsxReport
 from tests.reports.conftest import AS_OF
 from tests.reports.readback import all_text, assert_no_formulas, open_book, read_csv, text
 from tests.reports.states import HOSTILE, LEAVER_EMAIL, XML_NAME, State
