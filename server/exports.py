@@ -5,25 +5,27 @@ workbook, the audit log CSV), the same writers the command line uses. What is th
 server's own is choosing the rows the caller may see and the audit event: it names
 who exported, under which scope, how many rows, and the SHA-256 of the exact bytes
 handed out, and it is committed before the file is returned, so a file that left
-the building always has its record.
+the building always has its record. ``download`` hands an export out as an
+attachment, for every route that returns one.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from fastapi import Response
 from sqlmodel import Session
 
 from agent.clock import utcnow
 from agent.reports.audit_log import audit_download
 from agent.reports.common import ReportScope
 from agent.reports.download import Download
-from agent.reports.findings import FIELDS, FindingLine, findings_download
+from agent.reports.findings import findings_download
 from agent.reports.leaver import leaver_download
 from agent.security.audit import list_events, record, sha256_hex
 from agent.security.principal import Principal
 from agent.security.scope import Scope
-from server.queries import list_findings
+from server.queries import finding_rows
 from server.schemas import FindingFilter
 
 
@@ -34,6 +36,19 @@ class Export:
     media_type: str
     rows: int
     sha256: str
+
+
+def download(export: Export) -> Response:
+    """The export as an attachment, its digest and row count in the headers."""
+    return Response(
+        content=export.content,
+        media_type=export.media_type,
+        headers={
+            "Content-Disposition": f'attachment; filename="{export.filename}"',
+            "X-Content-SHA256": export.sha256,
+            "X-Row-Count": str(export.rows),
+        },
+    )
 
 
 def report_scope(scope: Scope) -> ReportScope:
@@ -49,37 +64,36 @@ def _finish(
     scope: Scope,
     *,
     action: str,
-    download: Download,
+    report: Download,
     detail: dict[str, object],
 ) -> Export:
-    digest = sha256_hex(download.content)
+    digest = sha256_hex(report.content)
     record(
         session,
         actor=principal.actor,
         action=action,
         detail={
             **scope.describe(),
-            "rows": download.rows,
+            "rows": report.rows,
             "sha256": digest,
-            "filename": download.filename,
+            "filename": report.filename,
             **detail,
         },
     )
     session.commit()
-    return Export(download.content, download.filename, download.media_type, download.rows, digest)
+    return Export(report.content, report.filename, report.media_type, report.rows, digest)
 
 
 def export_findings_csv(
     session: Session, principal: Principal, scope: Scope, flt: FindingFilter
 ) -> Export:
-    items, _ = list_findings(session, scope, flt, limit=None)
-    lines = [FindingLine(**item.model_dump(include=set(FIELDS))) for item in items]
+    lines = finding_rows(session, scope, flt)
     return _finish(
         session,
         principal,
         scope,
         action="export.findings_csv",
-        download=findings_download(lines, as_of=utcnow()),
+        report=findings_download(lines, as_of=utcnow()),
         detail={"filter": flt.model_dump(mode="json", exclude_defaults=True)},
     )
 
@@ -89,13 +103,13 @@ def export_leaver_xlsx(session: Session, principal: Principal, scope: Scope, per
 
     Raises ``agent.reports.leaver.PersonNotFound``.
     """
-    staff, download = leaver_download(session, person, scope=report_scope(scope), as_of=utcnow())
+    staff, report = leaver_download(session, person, scope=report_scope(scope), as_of=utcnow())
     return _finish(
         session,
         principal,
         scope,
         action="export.leaver_xlsx",
-        download=download,
+        report=report,
         detail={"staff_id": staff.id},
     )
 
@@ -109,6 +123,6 @@ def export_audit_csv(
         principal,
         scope,
         action="export.audit_csv",
-        download=audit_download(page.events, as_of=utcnow()),
+        report=audit_download(page.events, as_of=utcnow()),
         detail={"action": action},
     )

@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 from agent.domain import FindingClass, Severity
 from agent.reconcile.identity import normalise_email
 from agent.security.scope import Scope, normalise_person_name
-from agent.services.capture_findings import capture_missing_note
+from agent.services.finding_lists import FindingRow
 from agent.storage.links import client_of, join_client
 from agent.storage.models import (
     Client,
@@ -113,32 +113,12 @@ def _findings_query(session: Session, scope: Scope, flt: FindingFilter) -> Any:
 
 
 def finding_out(finding: Finding, org: Org, client: Client | None) -> FindingOut:
-    assert finding.id is not None
-    return FindingOut(
-        id=finding.id,
-        portal=org.portal,
-        portal_org_id=org.portal_org_id,
-        org_name=org.name,
-        client=client.name if client else None,
-        client_manager=client.client_manager if client else None,
-        staff_id=finding.staff_id,
-        email=finding.email,
-        name=finding.name,
-        finding_class=finding.finding_class,
-        severity=finding.severity,
-        role=finding.role,
-        intended_role=finding.intended_role,
-        extra_permissions=list(finding.extra_permissions),
-        access_status=finding.access_status,
-        removable_by=finding.removable_by,
-        review_state=finding.review_state,
-        first_seen_at=finding.first_seen_at,
-        last_seen_at=finding.last_seen_at,
-        resolved_at=finding.resolved_at,
-        detail=finding.detail,
-        capture_missing_at=finding.capture_missing_at,
-        capture_note=capture_missing_note(finding),
-    )
+    """The API's shape of a finding: validated from ``FindingRow``, the one place it is built."""
+    return FindingOut.model_validate(FindingRow.of(finding, org, client), from_attributes=True)
+
+
+def _worst_first(query: Any) -> Any:
+    return query.order_by(SEVERITY_ORDER, col(Org.name), col(Finding.email), col(Finding.id))
 
 
 def list_findings(
@@ -146,7 +126,7 @@ def list_findings(
     scope: Scope,
     flt: FindingFilter,
     *,
-    limit: int | None,
+    limit: int,
     offset: int = 0,
     exclude_classes: Sequence[FindingClass] = (),
 ) -> tuple[list[FindingOut], int]:
@@ -155,11 +135,14 @@ def list_findings(
     if exclude_classes:
         query = query.where(col(Finding.finding_class).not_in([c.value for c in exclude_classes]))
     total = session.exec(select(func.count()).select_from(query.subquery())).one()
-    query = query.order_by(SEVERITY_ORDER, col(Org.name), col(Finding.email), col(Finding.id))
-    query = query.offset(offset)
-    if limit is not None:
-        query = query.limit(limit)
+    query = _worst_first(query).offset(offset).limit(limit)
     return [finding_out(f, o, c) for f, o, c in session.exec(query)], total
+
+
+def finding_rows(session: Session, scope: Scope, flt: FindingFilter) -> list[FindingRow]:
+    """Every finding ``flt`` matches in scope, worst first: what the findings export writes."""
+    query = _worst_first(_findings_query(session, scope, flt))
+    return [FindingRow.of(f, o, c) for f, o, c in session.exec(query)]
 
 
 def get_finding(session: Session, scope: Scope, finding_id: int) -> FindingOut | None:

@@ -10,6 +10,7 @@ capitals finds the org the agent stores in lower case.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Annotated
 
@@ -17,7 +18,10 @@ from fastapi import Path
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
 from agent.domain import AccessStatus, FindingClass, Portal, ReviewState, Severity
+from agent.imports import PracticeRole
 from agent.orgid import parse_any_org_id
+from agent.security.principal import ClientScope, Principal
+from agent.services.status import OrgStatus
 from agent.storage.models import AppUser, Finding, FindingReview, Org
 from agent.storage.widths import width
 
@@ -121,3 +125,67 @@ class FindingFilter(BaseModel):
     )
     problems_only: bool = False
     include_resolved: bool = False
+
+
+#: an API user, as ``/me`` and the pairing exchange name them
+class UserOut(BaseModel):
+    id: int
+    name: str
+    role: PracticeRole
+    scope: ClientScope
+    staff_name: str | None = None
+
+
+def user_out_from_principal(principal: Principal) -> UserOut:
+    return UserOut(
+        id=principal.user_id,
+        name=principal.name,
+        role=principal.role,
+        scope=principal.scope,
+        staff_name=principal.staff_name,
+    )
+
+
+class PersonOut(BaseModel):
+    email: str
+    name: str
+    finding_class: str
+    severity: str
+    review_state: str
+    access_status: str
+    role: str
+    removable_by: str
+    detail: str
+
+
+#: one org's status: the badge's answer, and the org a capture settled
+class OrgStatusOut(BaseModel):
+    portal: Portal
+    portal_org_id: str
+    name: str
+    client: str | None
+    client_manager: str | None
+    client_archived: bool
+    last_ok_scan_at: datetime | None
+    last_scan_at: datetime | None
+    last_scan_status: str | None
+    last_scan_reason: str | None
+    stale: bool = Field(description="the last ok scan is older than the stale threshold")
+    never_scanned: bool = Field(description="no ok scan yet: nothing is known about its users")
+    last_scan_failed: bool = Field(description="the most recent scan failed (see reason)")
+    worst_severity: str | None
+    open_problems: int
+    unreviewed_problems: int = Field(description="problems nobody has acted on yet (open)")
+    people_count: int
+    pending_count: int = Field(description="invitations not yet accepted")
+    counts_by_class: dict[str, int]
+    counts_by_severity: dict[str, int]
+    counts_by_review_state: dict[str, int]
+    people: list[PersonOut]
+
+
+def status_out(status: OrgStatus, *, include_people: bool = True) -> OrgStatusOut:
+    """The API's shape of the status; without people, the counts still cover them all."""
+    if not include_people:
+        status = replace(status, people=[])
+    return OrgStatusOut.model_validate(status, from_attributes=True)

@@ -10,8 +10,7 @@ from pydantic import BaseModel, Field
 
 from agent.security.audit import list_events
 from server.deps import AdminUser, ScopeDep, SessionDep
-from server.exports import export_audit_csv
-from server.routes.exports import download
+from server.exports import download, export_audit_csv
 from server.schemas import Name
 
 router = APIRouter(tags=["audit"])

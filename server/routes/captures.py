@@ -40,8 +40,16 @@ from agent.services.status import org_status
 from agent.storage.links import client_of
 from server.actions import request_scan
 from server.deps import CurrentUser, RuntimeDep, SessionDep
-from server.routes.orgs import OrgStatusOut, status_out
-from server.schemas import Email, OrgId, OrgName, PersonName, Problem, Role
+from server.schemas import (
+    Email,
+    OrgId,
+    OrgName,
+    OrgStatusOut,
+    PersonName,
+    Problem,
+    Role,
+    status_out,
+)
 
 router = APIRouter(tags=["captures"])
 

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from agent.reports.leaver import PersonNotFound
 from server.deps import CurrentUser, ScopeDep, SessionDep
-from server.exports import Export, export_findings_csv, export_leaver_xlsx
+from server.exports import download, export_findings_csv, export_leaver_xlsx
 from server.schemas import FindingFilter, Name, Problem
 
 router = APIRouter(tags=["exports"])
@@ -19,18 +19,6 @@ router = APIRouter(tags=["exports"])
 
 class LeaverReportIn(BaseModel):
     person: Name = Field(min_length=1, description="the person's name or any of their emails")
-
-
-def download(export: Export) -> Response:
-    return Response(
-        content=export.content,
-        media_type=export.media_type,
-        headers={
-            "Content-Disposition": f'attachment; filename="{export.filename}"',
-            "X-Content-SHA256": export.sha256,
-            "X-Row-Count": str(export.rows),
-        },
-    )
 
 
 @router.post(

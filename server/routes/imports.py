@@ -13,7 +13,6 @@ it to disk, and the import reads at most ``ACCESSRECON_IMPORT_MAX_ROWS`` rows.
 from __future__ import annotations
 
 import json
-import re
 import tempfile
 from collections.abc import Collection
 from pathlib import Path
@@ -28,11 +27,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from agent.imports import ImportKind, ImportRejected, run_import
 from server.deps import AdminUser, RuntimeDep, ServerSettingsDep
 from server.schemas import Problem
+from server.uploads import SUFFIXES, safe_filename
 
 router = APIRouter(tags=["imports"])
 
 UPLOAD_PREFIX = "/imports/"
-SUFFIXES = (".csv", ".xlsx")
 
 
 class ImportOut(BaseModel):
@@ -139,13 +138,6 @@ class UploadLimit:
             }
         )
         await send({"type": "http.response.body", "body": payload})
-
-
-def safe_filename(name: str | None) -> str:
-    """The upload's own name, reduced to a plain file name (no path, no odd characters)."""
-    base = Path((name or "upload").replace("\\", "/")).name
-    cleaned = re.sub(r"[^A-Za-z0-9._ -]", "_", base).strip(" .") or "upload"
-    return cleaned[-120:]
 
 
 @router.post(

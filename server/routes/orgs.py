@@ -6,22 +6,20 @@ has never listed: the answer does not reveal that it exists.
 
 from __future__ import annotations
 
-from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 from functools import partial
 from typing import Annotated
 
 import anyio
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials
-from pydantic import BaseModel, Field
 
 from agent.domain import Portal
 from agent.runtime import Runtime
 from agent.services.status import OrgStatus
 from server.badge import NotVisible, Unauthenticated, cached_badge
 from server.deps import UNAUTHENTICATED, bearer
-from server.schemas import OrgId, Problem
+from server.schemas import OrgId, OrgStatusOut, Problem, status_out
 
 #: Badge lookups run in at most this many threads at once. Each holds the
 #: interpreter lock between short queries, and with the thread pool's forty threads
@@ -31,50 +29,6 @@ from server.schemas import OrgId, Problem
 BADGE_THREADS = 4
 
 router = APIRouter(tags=["orgs"])
-
-
-class PersonOut(BaseModel):
-    email: str
-    name: str
-    finding_class: str
-    severity: str
-    review_state: str
-    access_status: str
-    role: str
-    removable_by: str
-    detail: str
-
-
-class OrgStatusOut(BaseModel):
-    portal: Portal
-    portal_org_id: str
-    name: str
-    client: str | None
-    client_manager: str | None
-    client_archived: bool
-    last_ok_scan_at: datetime | None
-    last_scan_at: datetime | None
-    last_scan_status: str | None
-    last_scan_reason: str | None
-    stale: bool = Field(description="the last ok scan is older than the stale threshold")
-    never_scanned: bool = Field(description="no ok scan yet: nothing is known about its users")
-    last_scan_failed: bool = Field(description="the most recent scan failed (see reason)")
-    worst_severity: str | None
-    open_problems: int
-    unreviewed_problems: int = Field(description="problems nobody has acted on yet (open)")
-    people_count: int
-    pending_count: int = Field(description="invitations not yet accepted")
-    counts_by_class: dict[str, int]
-    counts_by_severity: dict[str, int]
-    counts_by_review_state: dict[str, int]
-    people: list[PersonOut]
-
-
-def status_out(status: OrgStatus, *, include_people: bool = True) -> OrgStatusOut:
-    """The API's shape of the status; without people, the counts still cover them all."""
-    if not include_people:
-        status = replace(status, people=[])
-    return OrgStatusOut.model_validate(status, from_attributes=True)
 
 
 @router.get(

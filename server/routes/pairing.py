@@ -15,8 +15,7 @@ from pydantic import BaseModel, Field, StringConstraints
 
 from agent.security.pairing import CLIENT_LENGTH, exchange_pairing_code
 from server.deps import SessionDep
-from server.routes.users import UserOut, user_out_from_principal
-from server.schemas import Name, Problem
+from server.schemas import Name, Problem, UserOut, user_out_from_principal
 
 log = logging.getLogger(__name__)
 

@@ -12,21 +12,13 @@ from pydantic import BaseModel, Field
 
 from agent.imports import PracticeRole
 from agent.security.pairing import format_code, issue_pairing_code
-from agent.security.principal import AuthError, ClientScope, Principal
+from agent.security.principal import AuthError, ClientScope
 from agent.security.tokens import list_tokens, revoke_token
 from agent.security.users import UserSummary, add_user, list_users, remove_user
 from server.deps import AdminUser, CurrentUser, ScopeDep, SessionDep
-from server.schemas import IdField, IdPath, Name, Problem
+from server.schemas import IdField, IdPath, Name, Problem, UserOut, user_out_from_principal
 
 router = APIRouter(tags=["users"])
-
-
-class UserOut(BaseModel):
-    id: int
-    name: str
-    role: PracticeRole
-    scope: ClientScope
-    staff_name: str | None = None
 
 
 class UserDetailOut(UserOut):
@@ -73,16 +65,6 @@ class TokenOut(BaseModel):
     label: str
     created_at: datetime
     revoked_at: datetime | None
-
-
-def user_out_from_principal(principal: Principal) -> UserOut:
-    return UserOut(
-        id=principal.user_id,
-        name=principal.name,
-        role=principal.role,
-        scope=principal.scope,
-        staff_name=principal.staff_name,
-    )
 
 
 def _detail(user: UserSummary) -> UserDetailOut:

@@ -20,7 +20,7 @@ from agent.imports import COLUMNS, ImportKind, ImportRejected, run_import
 from server.dashboard.filters import one
 from server.dashboard.web import AdminDep, FormAdminDep, render
 from server.deps import RuntimeDep, ServerSettingsDep
-from server.routes.imports import SUFFIXES, safe_filename
+from server.uploads import SUFFIXES, safe_filename
 
 router = APIRouter()
 
