@@ -20,6 +20,7 @@ from agent.domain import FindingClass, Severity
 from agent.reconcile.identity import normalise_email
 from agent.security.scope import Scope, normalise_person_name
 from agent.services.finding_lists import FindingRow
+from agent.services.staff import emails_of
 from agent.storage.links import client_of, join_client
 from agent.storage.models import (
     Client,
@@ -194,13 +195,7 @@ def get_staff(session: Session, staff_id: int) -> StaffRow | None:
 
 def _staff_row(session: Session, staff: Staff) -> StaffRow:
     assert staff.id is not None
-    emails = list(
-        session.exec(
-            select(StaffEmail.email)
-            .where(StaffEmail.staff_id == staff.id)
-            .order_by(col(StaffEmail.is_primary).desc(), col(StaffEmail.email))
-        )
-    )
+    emails = emails_of(session, staff.id)
     return StaffRow(
         id=staff.id,
         name=staff.name,

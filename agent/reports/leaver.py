@@ -39,6 +39,7 @@ from agent.reports.download import XLSX_MEDIA_TYPE, Download, written
 from agent.reports.labels import class_style, permissions_text, role_label, status_text
 from agent.reports.table_sheet import NOTE, Style
 from agent.reports.xlsx import XlsxReport, sheet_link
+from agent.services.staff import emails_of
 from agent.storage.links import join_client
 from agent.storage.models import Client, Finding, MatchCandidate, Org, Staff, StaffEmail
 
@@ -241,13 +242,7 @@ def leaver_report(
     session: Session, staff: Staff, *, scope: Collection[int] | None = None
 ) -> LeaverReport:
     assert staff.id is not None
-    emails = tuple(
-        session.exec(
-            select(StaffEmail.email)
-            .where(StaffEmail.staff_id == staff.id)
-            .order_by(col(StaffEmail.is_primary).desc(), col(StaffEmail.email))
-        )
-    )
+    emails = tuple(emails_of(session, staff.id))
     return LeaverReport(
         staff_id=staff.id,
         name=staff.name,
