@@ -51,7 +51,7 @@ class AlertItem:
     finding_class: str
     client: str | None
     portal: str
-    org_id: str
+    portal_org_id: str
     org_name: str
     email: str
     name: str
@@ -63,7 +63,7 @@ class AlertItem:
             "class": self.finding_class,
             "client": self.client,
             "portal": self.portal,
-            "org_id": self.org_id,
+            "org_id": self.portal_org_id,
             "org": self.org_name,
             "email": self.email,
             "name": self.name,
@@ -104,7 +104,7 @@ def _pending(session: Session, channel: str) -> dict[str, list[AlertItem]]:
                 finding_class=finding.finding_class,
                 client=client.name if client else None,
                 portal=org.portal,
-                org_id=org.portal_org_id,
+                portal_org_id=org.portal_org_id,
                 org_name=org.name,
                 email=finding.email,
                 name=finding.name,
@@ -304,7 +304,7 @@ def _send_mail(settings: Settings, recipient: str, groups: dict[str, list[AlertI
             who = f"{item.name} <{item.email}>" if item.name else item.email
             lines.append(
                 f"- [{item.severity}] {item.client or '(no client)'} · {item.portal} "
-                f"{item.org_name} ({item.org_id}): {who} — {item.finding_class}"
+                f"{item.org_name} ({item.portal_org_id}): {who} — {item.finding_class}"
                 + (f": {item.detail}" if item.detail else "")
             )
         lines.append("")
