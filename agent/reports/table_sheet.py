@@ -22,15 +22,12 @@ import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
-from agent.reports.common import CellKind, Column, as_of_text, naive_utc
-
-if TYPE_CHECKING:
-    from agent.reports.xlsx import XlsxReport
+from agent.reports.common import CellKind, Column, ReportScope, as_of_text, naive_utc
 
 HEADER_ROW = 3  # zero-based: the fourth row, under title, as-of and scope
 HEADER_FILL = "#305496"
@@ -65,12 +62,27 @@ def _method(worksheet: Worksheet, name: str) -> Callable[..., Any]:
     return getattr(worksheet, f"_{name}", None) or getattr(worksheet, name)
 
 
+class SheetFormats(Protocol):
+    """What a sheet needs of its workbook (``agent.reports.xlsx.XlsxReport``).
+
+    Named here as a protocol so that the sheet does not import the workbook that
+    creates it.
+    """
+
+    as_of: datetime
+    scope: ReportScope
+
+    def format(self, kind: CellKind, style: Style | None = None) -> Format | None: ...
+
+    def raw_format(self, props: dict[str, Any]) -> Format: ...
+
+
 class TableSheet:
     """One framed table on one sheet, written row by row from the top."""
 
     def __init__(
         self,
-        report: XlsxReport,
+        report: SheetFormats,
         worksheet: Worksheet,
         *,
         title: str,
