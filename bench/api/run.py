@@ -52,10 +52,10 @@ MANAGERS = ("Mia Manager", "Max Manager", "Kiri Evans", "Ben Chen")
 
 def seed(data_dir: Path, database_url: str | None, orgs: int) -> dict[str, object]:
     """Clients, orgs with 8 users each, findings; an admin and a manager with tokens."""
+    from agent.capture import OrgRef, OrgUsers, PortalUser
     from agent.clock import utcnow
     from agent.domain import AccessStatus, Portal
     from agent.runtime import Runtime
-    from agent.scrapers.base import OrgRef, OrgUsers, PortalUser
     from agent.security.pairing import exchange_pairing_code, issue_pairing_code
     from agent.security.users import add_user
     from agent.services.findings import reconcile
@@ -312,10 +312,10 @@ def writer(
     result: multiprocessing.Queue,
 ) -> None:  # type: ignore[type-arg]
     """Record scans of random orgs (users shuffled) and reconcile each, as a crawl does."""
+    from agent.capture import OrgRef, OrgUsers, PortalUser
     from agent.clock import utcnow
     from agent.domain import AccessStatus, Portal
     from agent.runtime import Runtime
-    from agent.scrapers.base import OrgRef, OrgUsers, PortalUser
     from agent.services.findings import reconcile
     from agent.services.scans import find_org, record_ok_scan
     from agent.settings import Settings
