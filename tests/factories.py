@@ -14,6 +14,7 @@ from agent.clock import utcnow
 from agent.domain import AccessStatus, FailureReason, Portal
 from agent.security.logins import add_login
 from agent.security.secrets import SecretBox
+from agent.security.users import UserSummary, add_user
 from agent.services.scans import (
     ScanOutcome,
     record_capture,
@@ -129,3 +130,34 @@ def agent_login(session: Session, email: str = "accessrecon.xero@harbourco.examp
         totp_secret=pyotp.random_base32(),
         base_url="http://127.0.0.1:1",
     )
+
+
+def api_users(session: Session, *, domain: str, selected_client_id: int) -> dict[str, UserSummary]:
+    """The four API users the server and dashboard tests sign in as, one per kind of scope.
+
+    ``admin`` sees all clients; ``mia`` and ``max`` (linked to the roster's
+    ``max@domain``) the clients they manage; ``eve``, an employee, the one client
+    selected for her.
+    """
+    return {
+        "admin": add_user(
+            session, name="Ada Admin", role="practice_admin", scope="all", actor="test"
+        ),
+        "mia": add_user(session, name="Mia Manager", role="manager", scope="managed", actor="test"),
+        "max": add_user(
+            session,
+            name="Max M.",
+            role="manager",
+            scope="managed",
+            staff=f"max@{domain}",
+            actor="test",
+        ),
+        "eve": add_user(
+            session,
+            name="Eve Employee",
+            role="employee",
+            scope="selected",
+            client_ids=[selected_client_id],
+            actor="test",
+        ),
+    }

@@ -46,12 +46,11 @@ from agent.crawl.scan_queue import enqueue
 from agent.domain import AccessStatus, FailureReason, Portal
 from agent.runtime import Runtime
 from agent.security.logins import add_login
-from agent.security.users import add_user
 from agent.services.findings import reconcile
 from agent.services.scans import record_failed_scan, record_ok_scan, upsert_org
 from agent.storage.db import session_scope
 from agent.storage.models import Crawl, Finding, Org, Scan, ScanRequest, Staff
-from tests.factories import DOMAIN, add_client, add_staff, grant
+from tests.factories import DOMAIN, add_client, add_staff, api_users, grant
 
 HOSTILE = "<img src=x onerror=alert(1)>"
 QBO_CAFE = "9130357792"
@@ -235,30 +234,7 @@ def build_world(runtime: Runtime) -> DashboardWorld:
             session.flush()
             blocks.append((start, utcnow(), timedelta(days=days, hours=2 if days else 1)))
         _move_back(session, blocks)
-        users = {
-            "admin": add_user(
-                session, name="Ada Admin", role="practice_admin", scope="all", actor="test"
-            ),
-            "mia": add_user(
-                session, name="Mia Manager", role="manager", scope="managed", actor="test"
-            ),
-            "max": add_user(
-                session,
-                name="Max M.",
-                role="manager",
-                scope="managed",
-                staff=f"max@{DOMAIN}",
-                actor="test",
-            ),
-            "eve": add_user(
-                session,
-                name="Eve Employee",
-                role="employee",
-                scope="selected",
-                client_ids=[client_ids["Rātā Joinery"]],
-                actor="test",
-            ),
-        }
+        users = api_users(session, domain=DOMAIN, selected_client_id=client_ids["Rātā Joinery"])
         done = enqueue(
             session, requested_by="Ada Admin (user #1)", source="schedule", login_id=login.id
         )

@@ -19,12 +19,11 @@ from fastapi.testclient import TestClient
 
 from agent.runtime import Runtime
 from agent.security.pairing import exchange_pairing_code, issue_pairing_code
-from agent.security.users import add_user
 from agent.services.findings import reconcile
 from agent.storage.db import session_scope
 from server.app import create_app
 from server.config import ServerSettings
-from tests.factories import DOMAIN, add_client, add_staff, ok_scan, org
+from tests.factories import DOMAIN, add_client, add_staff, api_users, ok_scan, org
 
 BASE_URL = "http://127.0.0.1:8765"
 
@@ -91,30 +90,7 @@ def build_practice(runtime: Runtime) -> Practice:
             session, org(session, "!unl01", "Unlinked Holdings"), [(f"ben@{DOMAIN}", "STANDARD")]
         )
         reconcile(session, configured_domains=[DOMAIN])
-        users = {
-            "admin": add_user(
-                session, name="Ada Admin", role="practice_admin", scope="all", actor="test"
-            ),
-            "mia": add_user(
-                session, name="Mia Manager", role="manager", scope="managed", actor="test"
-            ),
-            "max": add_user(
-                session,
-                name="Max M.",
-                role="manager",
-                scope="managed",
-                staff=f"max@{DOMAIN}",
-                actor="test",
-            ),
-            "eve": add_user(
-                session,
-                name="Eve Employee",
-                role="employee",
-                scope="selected",
-                client_ids=[rata.id],
-                actor="test",
-            ),
-        }
+        users = api_users(session, domain=DOMAIN, selected_client_id=rata.id)
         ids = {k: u.id for k, u in users.items()}
         clients = {"kowhai": kowhai.id, "rata": rata.id}
         staff = {"ben": ben.id, "ana": ana.id, "mia": mia_staff.id, "max": max_staff.id}
