@@ -49,6 +49,8 @@ class Settings(BaseSettings):
         env_file=".env",
         env_file_encoding="utf-8",
         extra="ignore",
+        # fields with an alias (the database URL) can be given by name in code, too
+        populate_by_name=True,
     )
 
     data_dir: Path = Field(default_factory=lambda: user_data_path("accessrecon"))
@@ -85,6 +87,16 @@ class Settings(BaseSettings):
     smtp_from: str = "accessrecon@localhost"
     #: Who gets alerts for clients with no client manager on the roster (and unlinked orgs).
     alert_fallback_email: str | None = None
+
+    #: Removals need a second person's approval; a practice with a single practice
+    #: admin may let that admin approve their own plans (each such approval is audited).
+    single_admin_self_approval: bool = False
+    #: A request to a client still open after this many days is reminded and alerted.
+    client_request_reminder_days: int = Field(default=14, ge=1, le=365)
+    #: How long a ``remove run`` holds an item it claimed before another run may take
+    #: it over (a run that crashed); the item's org is read again before anything is
+    #: repeated, so a takeover never removes twice.
+    removal_claim_lease_s: float = Field(default=600.0, ge=0)
 
     @field_validator("practice_domains", mode="before")
     @classmethod
