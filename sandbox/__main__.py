@@ -52,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--markup-variant",
         action="store_true",
         help="render what SPEC leaves open otherwise (titles, headings, column "
-        "order, remove controls, unknown JSON keys)",
+        "order, unknown JSON keys); the remove controls are there either way",
     )
     serve.add_argument("--lockout-after", type=int, default=5)
     serve.add_argument("--lockout-s", type=float, default=900)

@@ -18,6 +18,11 @@ staff on leave; archived clients and unlinked orgs; the portal vendors' support
 users and other firms' accountants (``client_user``); MYOB grants that name only the
 Roles, not the user type.
 
+Who can remove each access varies too (``sandbox.rights``): the agent's own rights
+differ from org to org, xero has subscribers, each qbo company's first own person is
+its primary admin, and some myob advisors were added by the business owner. The
+truth says, per observed user, whether the practice or only the client can remove it.
+
 The same seed and sizes always give the same world, so a failing test can be
 replayed.
 """
@@ -35,6 +40,7 @@ from pathlib import Path
 
 import pyotp
 
+from sandbox.rights import vary_rights
 from sandbox.world import (
     World,
     WorldClient,
@@ -378,10 +384,13 @@ def generate_world(
                 truth.append(WorldTruth(portal, org_id, other.email, "client_user"))
             while len(org.users) < users_per_org + 1:
                 person_user = _client_user(b, portal, org)
+                if portal == "qbo" and not any(u.role == "Primary admin" for u in org.users):
+                    person_user.role = "Primary admin"  # who set the company up
                 org.users.append(person_user)
                 truth.append(WorldTruth(portal, org_id, person_user.email, "client_user"))
             orgs.append(org)
 
+    truth = vary_rights(seed, orgs, logins, truth, [b.domain])
     return World(
         seed=seed,
         practice_name="Harbour & Co Accountants",
@@ -680,31 +689,24 @@ def _other_firm_user(b: _Builder, portal: str) -> WorldUser:
 
 
 def _agent_user(b: _Builder, portal: str, login: WorldLogin) -> WorldUser:
-    common = {
-        "user_id": b.next_user_id(),
-        "first_name": login.first_name,
-        "last_name": login.last_name,
-        "email": login.email,
-    }
-    if portal == "xero":
-        return WorldUser(
-            **common,
-            role="FINANCIALADVISER",
-            status="ACTIVE",
-            extra_permissions=["MANAGE_USERS"],
-            last_login_utc=_when(b),
-        )
-    if portal == "qbo":
-        return WorldUser(
-            **common,
-            role="Accountant",
-            status="Active",
-            kind="firms",
-            firm_name="Harbour & Co Accountants",
-        )
-    return WorldUser(
-        **common, role="Online admin", status="ACTIVE", kind="Advisor", myob_roles=["Administrator"]
+    """The agent's own row; ``sandbox.rights`` then sets its rights in the org."""
+    user = WorldUser(
+        user_id=b.next_user_id(),
+        first_name=login.first_name,
+        last_name=login.last_name,
+        email=login.email,
+        role="Online admin",
+        status="ACTIVE",
     )
+    if portal == "xero":
+        user.role, user.extra_permissions = "FINANCIALADVISER", ["MANAGE_USERS"]
+        user.last_login_utc = _when(b)
+    elif portal == "qbo":
+        user.role, user.status, user.kind = "Accountant", "Active", "firms"
+        user.firm_name = "Harbour & Co Accountants"
+    else:
+        user.kind, user.myob_roles = "Advisor", ["Administrator"]
+    return user
 
 
 def _ghost_user(b: _Builder, portal: str) -> WorldUser:
@@ -847,8 +849,11 @@ def write_world(world: World, directory: Path) -> WorldFiles:
     )
     _write_csv(
         files.truth,
-        ["portal", "org_id", "email", "finding_class"],
-        ([t.portal, t.org_id, t.email, t.finding_class] for t in world.truth),
+        ["portal", "org_id", "email", "finding_class", "removable_by", "removable_reason"],
+        (
+            [t.portal, t.org_id, t.email, t.finding_class, t.removable_by, t.removable_reason]
+            for t in world.truth
+        ),
     )
     return files
 

@@ -27,7 +27,9 @@ class WorldUser:
     ``status`` uses the portal's words: xero ``ACTIVE``/``PENDING``/``DECLINED``;
     qbo ``Active``/``Invited``/``Inactive``; myob ``ACTIVE``/``INVITED``.
     ``kind`` is qbo's tab (``users`` or ``firms``) or myob's access (``User`` or
-    ``Advisor``); xero leaves it ``None``.
+    ``Advisor``); xero leaves it ``None``. ``added_by_owner`` marks a myob advisor the
+    business owner added, whom only the owner can remove (SPEC.md, Removing a user);
+    it means nothing elsewhere, and worlds saved before it existed load as ``False``.
     """
 
     user_id: str
@@ -45,6 +47,7 @@ class WorldUser:
     is_subscriber: bool = False
     invite_expires_at: str | None = None
     myob_roles: list[str] = field(default_factory=list)
+    added_by_owner: bool = False
 
     @property
     def name(self) -> str:
@@ -104,12 +107,57 @@ class WorldGrant:
     extra_permissions: list[str] = field(default_factory=list)
 
 
+#: who can remove an observed access (DESIGN.md, Acting on findings)
+PRACTICE = "practice"
+CLIENT = "client"
+#: why only the client can remove it; ``""`` when the practice can
+REMOVABLE_REASONS = frozenset(
+    {
+        "agent_lacks_manage_users",
+        "subscriber",
+        "primary_admin",
+        "owner_added_advisor",
+        "agent_not_admin",
+        "other_firm",
+    }
+)
+
+
 @dataclass(slots=True)
 class WorldTruth:
+    """The expected finding of one (portal, org, email), and who can remove that access.
+
+    ``removable_by`` is ``practice`` when the agent's own login in the org may remove
+    the person there, else ``client`` with ``removable_reason`` saying why. Rows of
+    worlds saved before these fields existed, and rows of access that is not there
+    (``missing_expected``), keep the defaults.
+    """
+
     portal: str
     org_id: str
     email: str
     finding_class: str
+    removable_by: str = PRACTICE
+    removable_reason: str = ""
+
+    def __post_init__(self) -> None:
+        if self.removable_by == PRACTICE:
+            if self.removable_reason:
+                raise ValueError(
+                    f"truth row {self.portal}/{self.org_id}/{self.email}: removable_by practice"
+                    f" takes no removable_reason, not {self.removable_reason!r}"
+                )
+        elif self.removable_by == CLIENT:
+            if self.removable_reason not in REMOVABLE_REASONS:
+                raise ValueError(
+                    f"truth row {self.portal}/{self.org_id}/{self.email}: removable_reason"
+                    f" {self.removable_reason!r} is not one of {sorted(REMOVABLE_REASONS)}"
+                )
+        else:
+            raise ValueError(
+                f"truth row {self.portal}/{self.org_id}/{self.email}: removable_by must be"
+                f" {PRACTICE!r} or {CLIENT!r}, not {self.removable_by!r}"
+            )
 
 
 @dataclass(slots=True)

@@ -46,6 +46,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from sandbox.portals.history import RemovalHistory
 from sandbox.world import World, WorldLogin, WorldOrg, WorldUser
 
 Clock = Callable[[], float]
@@ -80,9 +81,9 @@ class PortalSettings:
     ``markup_variant`` renders what another portal following SPEC.md may show where
     SPEC leaves it open, so scrapers can be held to SPEC and nothing more: other
     page titles and headings, no company name on pages SPEC does not promise one,
-    columns in another order, the remove controls of SPEC's "Removing a user" (an
-    ``Action`` column, ``Remove {name}`` buttons, a CSRF token per page) and unknown
-    keys in every JSON object. It changes no data and no text SPEC names.
+    columns in another order and unknown keys in every JSON object. It changes no
+    data and no text SPEC names. The remove controls of SPEC's "Removing a user" are
+    there with or without it.
     """
 
     session_lifetime_s: float = 1800
@@ -178,6 +179,23 @@ class PortalDirectory:
     def memberships(self, login: WorldLogin) -> list[Membership]:
         """The orgs ``login`` can open, in the world's order."""
         return list(self._memberships.get(fold(login.email), []))
+
+    def forget(self, org: WorldOrg, user: WorldUser) -> None:
+        """Follow a removal: a login whose row left ``org`` no longer opens it (unless
+        another row of its email is still there).
+
+        The list is replaced, never changed in place, so a request reading it meanwhile
+        sees it whole, before or after.
+        """
+        email = fold(user.email)
+        members = self._memberships.get(email)
+        if not members:
+            return
+        still = next((u for u in org.users if fold(u.email) == email), None)
+        kept = [m for m in members if m.org is not org]
+        if still is not None:
+            kept = [m if m.org is not org else Membership(org, still) for m in members]
+        self._memberships[email] = kept
 
     def membership(self, login: WorldLogin, org_id: str) -> Membership | None:
         """The login's view of one org, or ``None`` when it is not a user there."""
@@ -456,6 +474,10 @@ th,td{border-bottom:1px solid #dde3ea;text-align:left;padding:.45rem .6rem;verti
 # ------------------------------------------------------------------------- runtime
 
 
+def _csrf_mac(session: Session, nonce: str) -> str:
+    return hmac.new(session.token.encode(), nonce.encode(), hashlib.sha256).hexdigest()[:32]
+
+
 @dataclass(frozen=True, slots=True)
 class PortalLook:
     """How one portal presents itself and where its sign-in lives."""
@@ -485,6 +507,7 @@ class PortalRuntime:
     lockouts: Lockouts = field(default_factory=Lockouts)
     totp: TotpGuard = field(default_factory=TotpGuard)
     bucket: TokenBucket = field(default_factory=TokenBucket)
+    removals: RemovalHistory = field(default_factory=RemovalHistory)
 
     @property
     def settings(self) -> PortalSettings:
@@ -499,15 +522,23 @@ class PortalRuntime:
         """Whether pages and JSON are rendered in their SPEC-legal variant."""
         return self.settings.markup_variant
 
-    def csrf_meta(self, session: Session) -> str:
-        """SPEC's ``<meta name="csrf-token">``, as a page offering removal carries it.
-
-        A fresh token on every page, each tied to the session (a nonce and its MAC
-        under the session's own token), as many web frameworks issue them.
-        """
+    def csrf_token(self, session: Session) -> str:
+        """A fresh token tied to the session (a nonce and its MAC under the session's
+        own token), as many web frameworks issue them: any page's token stays good for
+        the whole session, and no other session's token is."""
         nonce = secrets.token_urlsafe(12)
-        mac = hmac.new(session.token.encode(), nonce.encode(), hashlib.sha256).hexdigest()
-        return f'<meta name="csrf-token" content="{nonce}.{mac[:32]}">'
+        return f"{nonce}.{_csrf_mac(session, nonce)}"
+
+    def csrf_meta(self, session: Session) -> str:
+        """SPEC's ``<meta name="csrf-token">``, as a page offering removal carries it."""
+        return f'<meta name="csrf-token" content="{self.csrf_token(session)}">'
+
+    def csrf_valid(self, session: Session, token: str | None) -> bool:
+        """Whether ``token`` is one this portal issued to ``session``."""
+        nonce, dot, mac = (token or "").strip().partition(".")
+        if not nonce or not dot:
+            return False
+        return hmac.compare_digest(mac.encode(), _csrf_mac(session, nonce).encode())
 
     def cookie_name(self, scope: Scope) -> str:
         """Portal- and port-specific, so portals sharing 127.0.0.1 never mix cookies."""

@@ -5,6 +5,11 @@ when the list is scrolled to its end; a scraper that reads the cards once sees o
 the first 20, and one that asks the JSON for a big page gets at most 50. This app
 renders the first cards on the server and lets a small script append the rest
 (``textContent`` only, never markup from data). Contract: SPEC.md, ``myob``.
+
+An administrator gets a ``Remove access for {name}`` button on every card but its
+own and those of advisors the business owner added (which say so instead); the
+button's dialog sends the removal to the JSON API (SPEC.md, Removing a user; the
+judgement is ``sandbox.portals.removal``'s).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from sandbox.portals import removal
 from sandbox.portals.common import (
     Membership,
     PortalLook,
@@ -31,6 +37,8 @@ from sandbox.portals.common import (
     parse_int,
     rename_keys,
 )
+from sandbox.portals.myob_script import USERS_JS
+from sandbox.portals.removal import Refusal, RemovalRules
 from sandbox.portals.signin import CodePage, PasswordPage, PasswordThenCode
 from sandbox.world import World, WorldOrg, WorldUser
 
@@ -61,6 +69,7 @@ USERS_JSON_V2 = {
     "roles": "roleNames",
     "status": "state",
     "inviteExpiresAt": "invitationExpiresAt",
+    "addedBy": "grantedBy",
 }
 
 LOOK = PortalLook(
@@ -77,137 +86,6 @@ LOOK = PortalLook(
     "padding:.5rem 0}.member-tile dl{display:grid;grid-template-columns:8rem auto;margin:0}"
     "#load-more{height:1px}",
 )
-
-USERS_JS = r"""
-(function () {
-  "use strict";
-  var main = document.getElementById("users-page");
-  var box = document.getElementById("user-cards");
-  var showing = document.getElementById("showing");
-  var note = document.getElementById("load-status");
-  var sentinel = document.getElementById("load-more");
-  var v2 = main.dataset.layout === "2";
-  // markup_variant: a viewer who may remove users gets a Remove button on each card
-  // but its own and those of advisors the business owner added
-  var removing = main.dataset.canRemove === "1";
-  var viewerId = main.dataset.viewerId;
-  var OWNER_ADDED = "Added by the business owner";
-  var total = Number(main.dataset.total);
-  var shown = Number(main.dataset.shown);
-  var nextPage = Number(main.dataset.nextPage);
-  var pageSize = Number(main.dataset.pageSize);
-  var busy = false;
-  var observer = null;
-  function el(tag, text, cls) {
-    var node = document.createElement(tag);
-    if (text !== undefined && text !== null) { node.textContent = String(text); }
-    if (cls) { node.className = cls; }
-    return node;
-  }
-  function daysLeft(iso) {
-    var t = Date.parse(iso);
-    if (isNaN(t)) { return null; }
-    return Math.max(0, Math.ceil((t - Date.now()) / 86400000));
-  }
-  function card(u, n) {
-    var a = el("article", null, "user-card"), id = "user-" + n + "-name";
-    a.dataset.userId = u.id;
-    a.setAttribute("aria-labelledby", id);
-    var h = el("h3", u.name || u.email); h.id = id; a.appendChild(h);
-    if (u.status === "INVITED") {
-      a.appendChild(el("p", "Invited", "badge"));
-      var d = daysLeft(u.inviteExpiresAt);
-      if (d !== null) { a.appendChild(el("p", "Expires in " + d + " days", "expires")); }
-    }
-    a.appendChild(el("p", "Email: " + u.email));
-    a.appendChild(el("p", "Access: " + u.access));
-    a.appendChild(el("p", "User type: " + u.userType));
-    a.appendChild(el("p", "Roles: " + (u.roles || []).join(", ")));
-    if (u.addedBy === "owner") {
-      a.appendChild(el("p", OWNER_ADDED));
-    } else if (removing && u.id !== viewerId) {
-      var b = el("button", "Remove access for " + (u.name || u.email)); b.type = "button";
-      a.appendChild(b);
-    }
-    return a;
-  }
-  function tile(m) {
-    var li = el("li", null, "member-tile"), dl = el("dl");
-    li.dataset.memberId = m.memberId;
-    li.appendChild(el("h3", m.displayName || m.emailAddress, "tile-name"));
-    if (m.state === "INVITED") {
-      li.appendChild(el("span", "Invited", "tile-badge"));
-      var d = daysLeft(m.invitationExpiresAt);
-      if (d !== null) { li.appendChild(el("span", " Expires in " + d + " days", "tile-expiry")); }
-    }
-    [["Email address", m.emailAddress], ["Access type", m.accessType],
-      ["Licence", m.licenceType], ["Roles", (m.roleNames || []).join(", ")]].forEach(function (p) {
-      dl.appendChild(el("dt", p[0])); dl.appendChild(el("dd", p[1]));
-    });
-    li.appendChild(dl);
-    return li;
-  }
-  function near() {
-    return !!sentinel && sentinel.getBoundingClientRect().top <= window.innerHeight + 100;
-  }
-  function finish() {
-    if (sentinel) { sentinel.remove(); sentinel = null; }
-    if (observer) { observer.disconnect(); }
-    window.removeEventListener("scroll", onScroll);
-    main.dataset.state = "complete";
-  }
-  function failed() {
-    busy = false;
-    main.dataset.state = "failed";
-    note.textContent = "We couldn't load more users. Scroll down to try again.";
-  }
-  function load() {
-    if (busy || !nextPage) { return; }
-    busy = true;
-    main.dataset.state = "loading";
-    var url = main.dataset.usersUrl + "?page=" + nextPage + "&pageSize=" + pageSize;
-    fetch(url, {headers: {Accept: "application/json"}, credentials: "same-origin"})
-      .then(function (r) {
-        if (r.status === 401) {
-          location.assign(main.dataset.loginUrl + "?next=" +
-            encodeURIComponent(location.pathname + location.search));
-          return null;
-        }
-        if (!r.ok) { throw new Error("HTTP " + r.status); }
-        return r.json();
-      })
-      .then(function (data) {
-        if (!data) { return; }
-        var items = v2 ? data.results : data.items;
-        var count = v2 ? data.count : data.total;
-        if (!Array.isArray(items) || typeof count !== "number") { throw new Error("unexpected"); }
-        items.forEach(function (u) {
-          shown += 1;
-          box.appendChild(v2 ? tile(u) : card(u, shown));
-        });
-        total = count;
-        nextPage = items.length && shown < total ? nextPage + 1 : 0;
-        showing.textContent = "Showing " + shown + " of " + total;
-        note.textContent = "";
-        busy = false;
-        if (!nextPage) { finish(); return; }
-        main.dataset.state = "ready";
-        if (near()) { load(); }
-      })
-      .catch(failed);
-  }
-  function onScroll() { if (near()) { load(); } }
-  if (!nextPage) { return; }
-  if ("IntersectionObserver" in window) {
-    observer = new IntersectionObserver(function (entries) {
-      if (entries.some(function (e) { return e.isIntersecting; })) { load(); }
-    });
-    observer.observe(sentinel);
-  }
-  window.addEventListener("scroll", onScroll, {passive: true});
-  if (near()) { load(); }
-})();
-"""
 
 
 def display_name(user: WorldUser) -> str:
@@ -227,14 +105,16 @@ may_remove_users = can_view_users
 OWNER_ADDED = "Added by the business owner"
 
 
-def owner_added(org: WorldOrg) -> set[str]:
-    """The user ids of the advisors the business owner added, whom only the owner removes.
+def owner_added(user: WorldUser) -> bool:
+    """An advisor the business owner added: only the owner can remove them."""
+    return access_of(user) == "Advisor" and user.added_by_owner
 
-    The world does not say who added an advisor; ``markup_variant`` takes every second
-    advisor of the org, in the org's order, so that both kinds are on show.
-    """
-    advisors = [u.user_id for u in org.users if access_of(u) == "Advisor"]
-    return set(advisors[1::2])
+
+def _protected(user: WorldUser) -> Refusal | None:
+    return removal.OWNER_ONLY if owner_added(user) else None
+
+
+REMOVAL_RULES = RemovalRules(may_remove=may_remove_users, protected=_protected)
 
 
 def days_left(expires_at: str | None, now: float) -> int | None:
@@ -261,14 +141,14 @@ def user_json(user: WorldUser) -> dict[str, Any]:
         "roles": list(user.myob_roles),
         "status": user.status,
         "inviteExpiresAt": user.invite_expires_at,
+        "addedBy": "owner" if owner_added(user) else "user",
     }
 
 
 def user_card(user: WorldUser, n: int, now: float, removal: str = "") -> str:
     """Layout 1: an ``article`` whose accessible name is the person's name.
 
-    ``removal``: trusted markup closing the card (``markup_variant``'s remove button or
-    owner-added line).
+    ``removal``: trusted markup closing the card (its remove button or owner-added line).
     """
     label_id = f"user-{n}-name"
     badge = ""
@@ -286,17 +166,21 @@ def user_card(user: WorldUser, n: int, now: float, removal: str = "") -> str:
     )
 
 
-def card_removal(member: Membership, user: WorldUser, owners: set[str]) -> str:
-    """What ends a card in ``markup_variant`` (SPEC.md, Removing a user): the owner-added
-    line, or the remove button of a viewer who may remove (never on its own card)."""
-    if user.user_id in owners:
+def card_removal(member: Membership, user: WorldUser) -> str:
+    """What ends a card (SPEC.md, Removing a user): the owner-added line, or the remove
+    button of a viewer who may remove (never on its own card)."""
+    if owner_added(user):
         return f"<p>{OWNER_ADDED}</p>"
-    if may_remove_users(member.viewer) and user is not member.viewer:
-        return f'<button type="button">Remove access for {esc(display_name(user))}</button>'
+    if removal.offers_removal(REMOVAL_RULES, member.viewer, user):
+        name = display_name(user)
+        return (
+            f'<button type="button" data-remove-id="{esc(user.user_id)}"'
+            f' data-remove-name="{esc(name)}">Remove access for {esc(name)}</button>'
+        )
     return ""
 
 
-def member_tile(user: WorldUser, now: float) -> str:
+def member_tile(user: WorldUser, now: float, removal_markup: str = "") -> str:
     """Layout 2: the same person as a list item of term/definition pairs."""
     badge = ""
     if user.status == INVITED:
@@ -313,7 +197,8 @@ def member_tile(user: WorldUser, now: float) -> str:
     terms = "".join(f"<dt>{term}</dt><dd>{esc(value)}</dd>" for term, value in pairs)
     return (
         f'<li class="member-tile" data-member-id="{esc(user.user_id)}">'
-        f'<h3 class="tile-name">{esc(display_name(user))}</h3>{badge}<dl>{terms}</dl></li>'
+        f'<h3 class="tile-name">{esc(display_name(user))}</h3>{badge}<dl>{terms}</dl>'
+        f"{removal_markup}</li>"
     )
 
 
@@ -347,6 +232,11 @@ class MyobPages:
             Route(HOME_PATH, self.businesses),
             Route("/business/{business_id}/users", self.users_page),
             Route("/api/businesses/{business_id}/users", self.users_json),
+            Route(
+                "/api/businesses/{business_id}/users/{user_id}",
+                self.remove_user,
+                methods=["DELETE"],
+            ),
         ]
 
     async def root(self, request: Request) -> Response:
@@ -416,38 +306,39 @@ class MyobPages:
         org = member.org
         if not can_view_users(member.viewer):
             return self.rt.no_permission(request, org, org_bar(org))
-        if self.rt.variant:
-            session = self.rt.session(request)
-            head = (
-                self.rt.csrf_meta(session)
-                if may_remove_users(member.viewer) and session is not None
-                else ""
-            )
-            return self.rt.page(f"{org.name} · MYOB Business", self._users_body(member), head=head)
-        return self.rt.page(f"Users and permissions | {org.name} | MYOB", self._users_body(member))
+        session = self.rt.session(request)
+        head = (
+            self.rt.csrf_meta(session)
+            if may_remove_users(member.viewer) and session is not None
+            else ""
+        )
+        title = (
+            f"{org.name} · MYOB Business"
+            if self.rt.variant
+            else f"Users and permissions | {org.name} | MYOB"
+        )
+        return self.rt.page(title, self._users_body(member), head=head)
 
     def _users_body(self, member: Membership) -> str:
         org, viewer = member.org, member.viewer
         now = self.rt.now()
         v2 = self.rt.settings.layout_version == 2
-        first = org.users[:FIRST_CARDS]
-        variant = self.rt.variant
-        owners = owner_added(org) if variant else set()
+        users = org.users  # one reading of the list, whatever removals happen meanwhile
+        first = users[:FIRST_CARDS]
         if v2:
-            inner = "".join(member_tile(u, now) for u in first)
+            inner = "".join(member_tile(u, now, card_removal(member, u)) for u in first)
             cards = f'<ul id="user-cards" class="member-tiles">{inner}</ul>'
         else:
             inner = "".join(
-                user_card(u, n, now, card_removal(member, u, owners) if variant else "")
-                for n, u in enumerate(first, start=1)
+                user_card(u, n, now, card_removal(member, u)) for n, u in enumerate(first, start=1)
             )
             cards = f'<div id="user-cards" class="cards">{inner}</div>'
-        total = len(org.users)
+        total = len(users)
         more = total > len(first)
-        alone = total == 1 and org.users[0] is viewer
+        alone = total == 1 and users[0] is viewer
         removing = (
             f' data-can-remove="1" data-viewer-id="{esc(viewer.user_id)}"'
-            if variant and may_remove_users(viewer)
+            if may_remove_users(viewer)
             else ""
         )
         return (
@@ -457,10 +348,11 @@ class MyobPages:
             f' data-login-url="{LOGIN_PATH}" data-layout="{2 if v2 else 1}"'
             f' data-total="{total}" data-shown="{len(first)}"'
             f' data-next-page="{2 if more else 0}" data-page-size="{DEFAULT_PAGE_SIZE}"'
-            f' data-state="{"ready" if more else "complete"}"{removing}>'
+            f' data-state="{"ready" if more else "complete"}"{removing}'
+            f' data-business-name="{esc(org.name)}">'
             "<h2>Users and permissions</h2>"
             f'<p id="showing" aria-live="polite">Showing {len(first)} of {total}</p>'
-            + ('<p class="empty">No users yet</p>' if alone else "")
+            + ('<p class="empty" id="no-users">No users yet</p>' if alone else "")
             + cards
             + ('<div id="load-more"></div>' if more else "")
             + '<p id="load-status" role="status"></p>'
@@ -479,20 +371,37 @@ class MyobPages:
         if page is None or size is None or page < 1 or size < 1:
             return json_error("bad_request", 400)
         payload: dict[str, Any] = users_payload(member.org, page, min(size, MAX_PAGE_SIZE))
-        if self.rt.variant:
-            owners = owner_added(member.org)
-            for item in payload["items"]:
-                item["addedBy"] = "owner" if item["id"] in owners else "user"
         if self.rt.settings.layout_version == 2:
             payload = rename_keys(payload, USERS_JSON_V2)
         return JSONResponse(payload, headers={"Cache-Control": "no-store"})
 
+    async def remove_user(self, request: Request) -> Response:
+        """SPEC's removal: ``204`` with no body, or the refusal as JSON."""
+        member = self._member(request)
+        if isinstance(member, Response):
+            return member
+        session = self.rt.session(request)
+        if session is None:  # pragma: no cover - _member answered already
+            return self.rt.unauthenticated(request)
+        outcome = removal.remove(
+            self.rt,
+            session,
+            member.org.org_id,
+            request.path_params["user_id"],
+            REMOVAL_RULES,
+            removal.token_of(request),
+        )
+        if isinstance(outcome, Refusal):
+            return removal.refuse(self.rt, request, outcome, member.org)
+        return Response(status_code=204, headers={"Cache-Control": "no-store"})
+
 
 def users_payload(org: WorldOrg, page: int, size: int) -> dict[str, Any]:
     """One page of an org's users JSON in layout 1 (an empty page past the end)."""
+    users = org.users
     start = (page - 1) * size
-    items = [user_json(u) for u in org.users[start : start + size]]
-    return {"items": items, "total": len(org.users), "page": page}
+    items = [user_json(u) for u in users[start : start + size]]
+    return {"items": items, "total": len(users), "page": page}
 
 
 def create_app(world: World, settings: PortalSettings | None = None) -> Starlette:

@@ -5,6 +5,10 @@ next), lists a practice's clients 50 to a page, and splits a company's users int
 **Users** and **Accounting firms** tabs of 25 rows. A scraper has to walk every page
 of both tabs and trust the ``{a}-{b} of {N}`` text, not the first page's rows. There
 is no JSON here: everything is in the HTML. Contract: SPEC.md, ``qbo``.
+
+A viewer who may remove users on a tab sees its table gain an ``Action`` column of
+``Delete {name}`` / ``Remove {name}`` links to the delete pages of
+``sandbox.portals.qbo_removal`` (SPEC.md, Removing a user).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from sandbox.portals import removal
 from sandbox.portals.common import (
     Membership,
     PasswordCheck,
@@ -32,8 +37,10 @@ from sandbox.portals.common import (
     read_form,
     sign_in_form,
 )
+from sandbox.portals.qbo_removal import DONE_PARAM, QboRemovalPages, action_link, done_notice
+from sandbox.portals.removal import Refusal, RemovalRules
 from sandbox.portals.signin import CodePage, CodeStep
-from sandbox.world import World, WorldOrg, WorldUser
+from sandbox.world import World, WorldUser
 
 LOGIN_PATH = "/signin"
 PASSWORD_PATH = "/signin/password"  # noqa: S105
@@ -102,7 +109,8 @@ COLUMN_HEADERS = {
     "status": "Status",
     "action": "Action",
 }
-#: each tab's columns in order (SPEC.md)
+#: each tab's columns in order (SPEC.md); a viewer who may remove there also gets
+#: ``action``, last
 COLUMNS = {
     USERS_TAB: ("name", "email", "type", "status"),
     FIRMS_TAB: ("firm", "name", "email", "status"),
@@ -130,14 +138,32 @@ def may_remove_on(viewer: WorldUser, tab: str) -> bool:
     return user_type(viewer) == PRIMARY_ADMIN or tab_of(viewer) == FIRMS_TAB
 
 
-def removable(viewer: WorldUser, user: WorldUser, tab: str) -> bool:
-    """Whether ``user``'s row offers the viewer a remove link (never self or the primary
-    admin; on the firms tab a firm's own people only, unless the viewer is primary admin)."""
-    if user is viewer or user_type(user) == PRIMARY_ADMIN or not may_remove_on(viewer, tab):
+def may_remove_anyone(viewer: WorldUser) -> bool:
+    return may_remove_on(viewer, USERS_TAB) or may_remove_on(viewer, FIRMS_TAB)
+
+
+def reaches(viewer: WorldUser, user: WorldUser) -> bool:
+    """Whether ``user``'s entry is within the viewer's rights: its tab's, and on the firms
+    tab, unless the viewer is the primary admin, only the entries of the viewer's firm."""
+    tab = tab_of(user)
+    if not may_remove_on(viewer, tab):
         return False
     if tab == FIRMS_TAB and user_type(viewer) != PRIMARY_ADMIN:
-        return user.firm_name == viewer.firm_name
+        return (user.firm_name or "") == (viewer.firm_name or "")
     return True
+
+
+def _protected(user: WorldUser) -> Refusal | None:
+    return removal.PRIMARY_ADMIN if user_type(user) == PRIMARY_ADMIN else None
+
+
+REMOVAL_RULES = RemovalRules(may_remove=may_remove_anyone, reaches=reaches, protected=_protected)
+
+
+def removable(viewer: WorldUser, user: WorldUser) -> bool:
+    """Whether ``user``'s row offers the viewer a remove link (never self or the primary
+    admin)."""
+    return removal.offers_removal(REMOVAL_RULES, viewer, user)
 
 
 def _fields(user: WorldUser) -> dict[str, str]:
@@ -154,13 +180,6 @@ def _cells(user: WorldUser, tab: str) -> list[tuple[str, str]]:
     """A row's ``(field, text)`` pairs, in the tab's column order."""
     fields = _fields(user)
     return [(field, fields[field]) for field in COLUMNS[tab]]
-
-
-def action_link(org: WorldOrg, user: WorldUser, tab: str) -> str:
-    """The ``Action`` cell's link of a removable row (SPEC.md, Removing a user)."""
-    verb = "Delete" if tab == USERS_TAB else "Remove"
-    href = f"/app/company/{org.org_id}/manageusers/{user.user_id}/delete"
-    return f'<a href="{esc(href)}">{verb} {esc(user.name)}</a>'
 
 
 def users_table(
@@ -196,13 +215,17 @@ def users_table(
     )
 
 
-def people_list(users: list[WorldUser], tab: str) -> str:
-    """Layout 2: the same rows as a list of people, under new class names."""
+def people_list(
+    users: list[WorldUser], tab: str, action: Callable[[WorldUser], str] | None = None
+) -> str:
+    """Layout 2: the same rows as a list of people, under new class names; ``action``
+    gives the trusted markup ending an item (its remove link)."""
     items = "".join(
         f'<li class="person" data-person-id="{esc(u.user_id)}">'
         + "".join(
             f'<span class="person__{field}">{esc(text)}</span>' for field, text in _cells(u, tab)
         )
+        + (action(u) if action else "")
         + "</li>"
         for u in users
     )
@@ -235,6 +258,7 @@ class QboPages:
             *CodeStep(self.rt, VERIFY, restart_path=LOGIN_PATH).routes(),
             Route(HOME_PATH, self.clients),
             Route("/app/company/{realm_id}/manageusers", self.manage_users),
+            *QboRemovalPages(self.rt, REMOVAL_RULES, tab_of).routes(),
         ]
 
     async def root(self, request: Request) -> Response:
@@ -372,15 +396,13 @@ class QboPages:
         bounds = page_range(len(users), page, USERS_PAGE_SIZE)
         if bounds is None:
             return self.rt.not_found(request)
-        body = self._manage_users_body(member, tab, page, users, bounds)
-        if variant:
-            removing = may_remove_on(member.viewer, tab)
-            return self.rt.page(
-                "Manage users · QuickBooks",
-                body,
-                head=self.rt.csrf_meta(session) if removing else "",
-            )
-        return self.rt.page(f"Manage users | {org.name} | QuickBooks", body)
+        notice = done_notice(self.rt, org, tab, request.query_params.get(DONE_PARAM))
+        body = self._manage_users_body(member, tab, page, users, bounds, notice)
+        head = self.rt.csrf_meta(session) if may_remove_on(member.viewer, tab) else ""
+        title = (
+            "Manage users · QuickBooks" if variant else f"Manage users | {org.name} | QuickBooks"
+        )
+        return self.rt.page(title, body, head=head)
 
     def _manage_users_body(
         self,
@@ -389,9 +411,15 @@ class QboPages:
         page: int,
         users: list[WorldUser],
         bounds: tuple[int, int],
+        notice: str = "",
     ) -> str:
         org, viewer = member.org, member.viewer
         variant = self.rt.variant
+        removing = may_remove_on(viewer, tab)
+
+        def action(user: WorldUser) -> str:
+            return action_link(org, user, tab) if removable(viewer, user) else ""
+
         base = f"/app/company/{org.org_id}/manageusers"
         tabs = "".join(
             f'<a href="{esc(base + "?" + urlencode({"tab": name}))}"'
@@ -405,29 +433,23 @@ class QboPages:
         has_next = end < len(users)
         if self.rt.settings.layout_version == 2:
             listing = (
-                f'{people_list(shown, tab)}<p class="range">{range_text}</p>'
-                + _pager(base, {"tab": tab}, page, has_next)
+                f"{people_list(shown, tab, action if removing else None)}"
+                f'<p class="range">{range_text}</p>' + _pager(base, {"tab": tab}, page, has_next)
                 if users
                 else f'<p class="empty">{EMPTY_TEXT[tab]}</p>'
             )
         elif variant:
             # another column order, the Action column of a viewer who may remove, the
             # range beside the pager's links, the empty text inside the table
-            columns = tuple(
-                c for c in VARIANT_COLUMNS[tab] if c != "action" or may_remove_on(viewer, tab)
-            )
-            table = users_table(
-                shown,
-                tab,
-                columns,
-                empty_text=EMPTY_TEXT[tab],
-                action=lambda u: action_link(org, u, tab) if removable(viewer, u, tab) else "",
-            )
+            columns = tuple(c for c in VARIANT_COLUMNS[tab] if c != "action" or removing)
+            table = users_table(shown, tab, columns, empty_text=EMPTY_TEXT[tab], action=action)
             listing = table + (
                 _pager(base, {"tab": tab}, page, has_next, range_text) if users else ""
             )
         elif users:
-            listing = f'{users_table(shown, tab)}<p class="range">{range_text}</p>' + _pager(
+            columns = COLUMNS[tab] + (("action",) if removing else ())
+            table = users_table(shown, tab, columns, action=action)
+            listing = f'{table}<p class="range">{range_text}</p>' + _pager(
                 base, {"tab": tab}, page, has_next
             )
         else:
@@ -441,7 +463,7 @@ class QboPages:
             f"{bar}"
             f'<main id="manage-users" data-org-id="{esc(org.org_id)}" data-tab="{tab}"'
             f' data-page="{page}">{heading}'
-            f'<nav class="tabs" aria-label="User lists">{tabs}</nav>{listing}'
+            f'<nav class="tabs" aria-label="User lists">{tabs}</nav>{notice}{listing}'
             f'<p><a href="{HOME_PATH}">Back to clients</a></p></main>'
         )
 

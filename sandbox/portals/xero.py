@@ -5,6 +5,10 @@ page itself arrives; a scraper that reads the DOM too early sees no rows, and on
 that reads the JSON must cope with what the JSON says. This app copies that: pages
 carry only a shell and a script, the script fetches ``/api/...`` and builds the
 table with ``textContent`` (never markup from data). Contract: SPEC.md, ``xero``.
+
+A viewer who may manage users gets a ``Remove {name}`` button on every row but its
+own and the subscriber's; the button's dialog posts the removal to the JSON API
+(SPEC.md, Removing a user; the judgement is ``sandbox.portals.removal``'s).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from sandbox.portals import removal
 from sandbox.portals.common import (
     Membership,
     PortalLook,
@@ -28,7 +33,9 @@ from sandbox.portals.common import (
     org_bar,
     rename_keys,
 )
+from sandbox.portals.removal import Refusal, RemovalRules
 from sandbox.portals.signin import CodePage, PasswordPage, PasswordThenCode
+from sandbox.portals.xero_script import ORGS_JS, USERS_JS
 from sandbox.world import World, WorldOrg, WorldUser
 
 LOGIN_PATH = "/identity/user/login"
@@ -81,198 +88,22 @@ LOOK = PortalLook(
     ".team-member{border-bottom:1px solid #dde3ea;padding:.5rem 0}",
 )
 
-_JS_COMMON = r"""
-  function el(tag, text) {
-    var node = document.createElement(tag);
-    if (text !== undefined && text !== null) { node.textContent = String(text); }
-    return node;
-  }
-  function label(map, code) {
-    return Object.prototype.hasOwnProperty.call(map, code) ? map[code] : String(code);
-  }
-  function lines(node, texts) {
-    texts.forEach(function (text, i) {
-      if (i) { node.appendChild(el("br")); }
-      node.appendChild(document.createTextNode(text));
-    });
-  }
-  var ROLE = {FINANCIALADVISER: "Adviser", STANDARD: "Standard", READONLY: "Read only",
-    INVOICEONLY: "Invoice only", MANAGEDCLIENT: "Managed client",
-    CASHBOOKCLIENT: "Cashbook client"};
-  function loadJson(url, loginUrl, done, failed) {
-    fetch(url, {headers: {Accept: "application/json"}, credentials: "same-origin"})
-      .then(function (r) {
-        if (r.status === 401) {
-          var here = location.pathname + location.search;
-          location.assign(loginUrl + "?next=" + encodeURIComponent(here));
-          return null;
-        }
-        if (!r.ok) { throw new Error("HTTP " + r.status); }
-        return r.json();
-      })
-      .then(function (data) { if (data) { done(data); } })
-      .catch(function () { failed(); });
-  }
-"""
-
-USERS_JS = (
-    '(function () {\n  "use strict";\n'
-    + _JS_COMMON
-    + r"""
-  var main = document.getElementById("users-page");
-  var root = document.getElementById("users-root");
-  var count = document.getElementById("user-count");
-  var PERM = {MANAGE_USERS: "Manage users", PAYROLL_ADMIN: "Payroll admin",
-    BANK_ACCOUNT_ADMIN: "Bank account admin"};
-  var STATUS = {ACTIVE: "Active", PENDING: "Pending", DECLINED: "Declined"};
-  // markup_variant: a viewer who may remove users gets a Remove button on each row
-  // but its own and the subscriber's
-  var removing = main.dataset.canRemove === "1";
-  var viewerId = main.dataset.viewerId;
-  function removeCell(tag, id, name, subscriber) {
-    var cell = el(tag);
-    if (id !== viewerId && !subscriber) {
-      var b = el("button", "Remove " + name); b.type = "button"; cell.appendChild(b);
-    }
-    return cell;
-  }
-  function fullName(first, last) { return ((first || "") + " " + (last || "")).trim(); }
-  function when(iso) {
-    if (!iso) { return "Never"; }
-    var d = new Date(iso);
-    if (isNaN(d.getTime())) { return String(iso); }
-    return d.toISOString().slice(0, 16).replace("T", " ") + " UTC";
-  }
-  function access(role, extras) {
-    return [label(ROLE, role)].concat((extras || []).map(function (p) { return label(PERM, p); }));
-  }
-  function table(users) {
-    var t = el("table"), head = el("thead"), row = el("tr"), body = el("tbody");
-    t.className = "users-table";
-    ["Name", "Permissions", "Two-step authentication", "Status", "Last login",
-      "Logins this week"].forEach(function (h) {
-      var th = el("th", h); th.scope = "col"; row.appendChild(th);
-    });
-    if (removing) { row.appendChild(el("th")); }
-    head.appendChild(row); t.appendChild(head);
-    users.forEach(function (u) {
-      var tr = el("tr"), name = el("td"), perms = el("td");
-      tr.dataset.userId = u.userId;
-      var n = el("span", fullName(u.firstName, u.lastName)); n.className = "user-name";
-      var e = el("span", u.email); e.className = "user-email";
-      name.appendChild(n); name.appendChild(el("br")); name.appendChild(e);
-      lines(perms, access(u.role, u.extraPermissions));
-      tr.appendChild(name); tr.appendChild(perms);
-      tr.appendChild(el("td", u.twoStep ? "Enabled" : "Not enabled"));
-      tr.appendChild(el("td", label(STATUS, u.status)));
-      tr.appendChild(el("td", when(u.lastLoginUtc)));
-      tr.appendChild(el("td", u.loginsThisWeek));
-      if (removing) {
-        tr.appendChild(removeCell("td", u.userId, fullName(u.firstName, u.lastName) || u.email,
-                                  u.isSubscriber));
-      }
-      body.appendChild(tr);
-    });
-    t.appendChild(body);
-    return t;
-  }
-  function team(members) {
-    var list = el("ul");
-    list.className = "team-list";
-    members.forEach(function (m) {
-      var li = el("li"); li.className = "team-member"; li.dataset.memberId = m.id;
-      function part(cls, text) { var d = el("div", text); d.className = cls; li.appendChild(d); }
-      part("tm-name", fullName(m.givenName, m.familyName));
-      part("tm-email", m.emailAddress);
-      var a = el("div"); a.className = "tm-access";
-      lines(a, access(m.organisationRole, m.permissions));
-      li.appendChild(a);
-      part("tm-mfa", m.mfaEnabled ? "Enabled" : "Not enabled");
-      part("tm-state", label(STATUS, m.state));
-      part("tm-seen", when(m.lastSeenAt));
-      part("tm-weekly", m.weeklyLogins);
-      if (removing) {
-        li.appendChild(removeCell("div", m.id, fullName(m.givenName, m.familyName) ||
-                                  m.emailAddress, m.subscriber));
-      }
-      list.appendChild(li);
-    });
-    return list;
-  }
-  function show(data) {
-    var v2 = main.dataset.layout === "2";
-    var rows = v2 ? data.members : data.users;
-    var total = v2 ? data.count : data.total;
-    if (!Array.isArray(rows) || typeof total !== "number") { failed(); return; }
-    count.textContent = total + " users";
-    root.replaceChildren(v2 ? team(rows) : table(rows));
-    root.setAttribute("aria-busy", "false");
-    main.dataset.state = "loaded";
-  }
-  function failed() {
-    var p = el("p", "We couldn't load users. Refresh the page to try again.");
-    p.className = "error"; p.setAttribute("role", "alert");
-    root.replaceChildren(p);
-    root.setAttribute("aria-busy", "false");
-    main.dataset.state = "failed";
-  }
-  setTimeout(function () {
-    loadJson(main.dataset.usersUrl, main.dataset.loginUrl, show, failed);
-  }, 200 + Math.floor(Math.random() * 800));
-})();
-"""
-)
-
-ORGS_JS = (
-    '(function () {\n  "use strict";\n'
-    + _JS_COMMON
-    + r"""
-  var main = document.getElementById("org-list");
-  var root = document.getElementById("orgs-root");
-  function show(data) {
-    if (!data || !Array.isArray(data.orgs)) { failed(); return; }
-    if (!data.orgs.length) {
-      root.replaceChildren(el("p", "You don't have access to any organisations yet."));
-    } else {
-      var t = el("table"), head = el("thead"), row = el("tr"), body = el("tbody");
-      ["Organisation", "Your role", "Subscriber"].forEach(function (h) {
-        var th = el("th", h); th.scope = "col"; row.appendChild(th);
-      });
-      head.appendChild(row); t.appendChild(head);
-      data.orgs.forEach(function (o) {
-        var tr = el("tr"), name = el("td"), link = el("a", o.name);
-        tr.dataset.orgId = o.shortCode;
-        link.href = "/app/" + encodeURIComponent(o.shortCode) + "/homepage";
-        name.appendChild(link); tr.appendChild(name);
-        tr.appendChild(el("td", label(ROLE, o.role)));
-        tr.appendChild(el("td", o.isSubscriber ? "Yes" : "No"));
-        body.appendChild(tr);
-      });
-      t.appendChild(body);
-      root.replaceChildren(t);
-    }
-    root.setAttribute("aria-busy", "false");
-    main.dataset.state = "loaded";
-  }
-  function failed() {
-    var p = el("p", "We couldn't load your organisations. Refresh the page to try again.");
-    p.className = "error"; p.setAttribute("role", "alert");
-    root.replaceChildren(p);
-    main.dataset.state = "failed";
-  }
-  loadJson(main.dataset.orgsUrl, main.dataset.loginUrl, show, failed);
-})();
-"""
-)
-
 
 def can_view_users(viewer: WorldUser) -> bool:
     return viewer.role in USER_VIEWING_ROLES
 
 
 def may_remove_users(viewer: WorldUser) -> bool:
-    """Whether the viewer is offered removal (SPEC.md, Removing a user)."""
+    """Whether the viewer is offered removal (SPEC.md, Removing a user): Manage users on
+    a role that can open Users at all."""
     return can_view_users(viewer) and "MANAGE_USERS" in viewer.extra_permissions
+
+
+def _protected(user: WorldUser) -> Refusal | None:
+    return removal.SUBSCRIBER if user.is_subscriber else None
+
+
+REMOVAL_RULES = RemovalRules(may_remove=may_remove_users, protected=_protected)
 
 
 def user_json(user: WorldUser) -> dict[str, Any]:
@@ -329,6 +160,11 @@ class XeroPages:
             Route("/app/{short_code}/homepage", self.homepage),
             Route("/app/{short_code}/settings/users", self.users_page),
             Route("/api/orgs/{short_code}/users", self.users_json),
+            Route(
+                "/api/orgs/{short_code}/users/{user_id}/remove",
+                self.remove_user,
+                methods=["POST"],
+            ),
         ]
 
     # -- sign-in
@@ -402,29 +238,31 @@ class XeroPages:
             return self.rt.no_permission(request, org, org_bar(org))
         code = _path_code(org.org_id)
         variant = self.rt.variant
-        removing = variant and may_remove_users(member.viewer)
+        removing = may_remove_users(member.viewer)
         extra = (
             f' data-can-remove="1" data-viewer-id="{esc(member.viewer.user_id)}"'
             if removing
             else ""
         )
+        session = self.rt.session(request)
+        head = self.rt.csrf_meta(session) if removing and session is not None else ""
         body = (
             f"{org_bar(org)}"
             f'<main id="users-page" data-org-id="{esc(org.org_id)}"'
             f' data-users-url="/api/orgs/{esc(code)}/users" data-login-url="{LOGIN_PATH}"'
-            f' data-layout="{self.rt.settings.layout_version}" data-state="loading"{extra}>'
+            f' data-layout="{self.rt.settings.layout_version}" data-state="loading"{extra}'
+            f' data-org-name="{esc(org.name)}">'
             f'<nav class="muted"><a href="{HOME_PATH}">My Xero</a> › '
             f'<a href="/app/{esc(code)}/homepage">{esc(org.name)}</a> › Settings</nav>'
             "<h2>Users</h2>"
+            '<p id="removal-notice" role="status"></p>'
             '<p id="user-count" aria-live="polite"></p>'
             '<div id="users-root" aria-busy="true"><p class="muted">Loading users…</p></div>'
             f"</main><script>{USERS_JS}</script>"
         )
         if variant:
-            session = self.rt.session(request)
-            head = self.rt.csrf_meta(session) if removing and session is not None else ""
             return self.rt.page(f"{org.name} – user settings", body, head=head)
-        return self.rt.page(f"Users | {org.name} | Xero", body)
+        return self.rt.page(f"Users | {org.name} | Xero", body, head=head)
 
     async def users_json(self, request: Request) -> Response:
         member = self._member(request, request.path_params["short_code"])
@@ -436,6 +274,26 @@ class XeroPages:
         if self.rt.settings.layout_version == 2:
             payload = rename_keys(payload, USERS_JSON_V2)
         return JSONResponse(payload, headers={"Cache-Control": "no-store"})
+
+    async def remove_user(self, request: Request) -> Response:
+        """SPEC's removal: ``200 {"removed": userId}``, or the refusal as JSON."""
+        member = self._member(request, request.path_params["short_code"])
+        if isinstance(member, Response):
+            return member
+        session = self.rt.session(request)
+        if session is None:  # pragma: no cover - _member answered already
+            return self.rt.unauthenticated(request)
+        outcome = removal.remove(
+            self.rt,
+            session,
+            member.org.org_id,
+            request.path_params["user_id"],
+            REMOVAL_RULES,
+            removal.token_of(request),
+        )
+        if isinstance(outcome, Refusal):
+            return removal.refuse(self.rt, request, outcome, member.org)
+        return JSONResponse({"removed": outcome.user_id}, headers={"Cache-Control": "no-store"})
 
 
 def users_payload(org: WorldOrg) -> dict[str, Any]:

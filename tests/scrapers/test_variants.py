@@ -42,7 +42,7 @@ def variant_world(portal: str) -> World:
     ``Action`` column), some firm entries are of the viewer's own firm (links on the
     firms tab), a client is named ``Next``, and a company holds only a Company admin
     (its firms tab is empty). myob: some users are advisors (half of them added by
-    the owner, in the variant).
+    the owner).
     """
     world = sized_world(portal)
     if portal == "qbo":
@@ -63,7 +63,9 @@ def variant_world(portal: str) -> World:
         for org in world.orgs:
             for i, user in enumerate(org.users[1:]):
                 if i % 4 == 1:
-                    org.users[i + 1] = dataclasses.replace(user, kind="Advisor")
+                    org.users[i + 1] = dataclasses.replace(
+                        user, kind="Advisor", added_by_owner=i % 8 == 1
+                    )
     return world
 
 
@@ -144,7 +146,7 @@ def variant_probe(one: Served) -> tuple[str, str]:
     if one.portal == "xero":
         return "/api/myxero/orgs", '"_links"'
     if one.portal == "qbo":  # a company whose viewer is a Company admin
-        return f"/app/company/{one.world.orgs[1].org_id}/manageusers", ">Action</th>"
+        return f"/app/company/{one.world.orgs[1].org_id}/manageusers", "Users and access"
     return "/businesses", "Choose a business"
 
 
@@ -227,6 +229,9 @@ def test_a_client_list_without_its_client_column_is_layout_changed(
         ("xero", "email"),
         ("xero", "extraPermissions"),
         ("xero", "lastLoginUtc"),
+        ("xero", "userId"),
+        ("xero", "isSubscriber"),
+        ("myob", "id"),
         ("myob", "email"),
         ("myob", "roles"),
         ("myob", "userType"),
