@@ -66,6 +66,12 @@ class PortalUser:
 
     ``role`` is the portal's role code or label as shown; ``extra_permissions`` the
     portal's extra permission codes (Xero's MANAGE_USERS and the like).
+
+    The last four are what decides who may remove the user (SPEC, "Removing a
+    user"), read in the same scan: the portal's own id for the user (``None`` where
+    the page does not give it), Xero's subscriber, the ``Firm`` of a qbo accounting
+    firms entry, and whether a myob entry was added by the business owner (``None``
+    when the portal did not say).
     """
 
     email: str
@@ -77,6 +83,10 @@ class PortalUser:
     #: the portal's own grouping where it has one: qbo's "Accounting firms" tab, myob's
     #: "Advisor" access. None where the portal does not distinguish.
     kind: str | None = None
+    portal_user_id: str | None = None
+    subscriber: bool = False
+    firm: str | None = None
+    added_by_owner: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)

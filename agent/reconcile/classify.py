@@ -35,10 +35,10 @@ Rules beyond the table, each deliberate:
 * The agent's own logins are never classified.
 * One identity listed twice in an org (a portal glitch) keeps the worse class (and
   between equals, a fixed order, so the order of rows never matters).
-* ``removable_by`` is ``practice`` where the practice granted the access or holds
-  user management in the org (its agent login or a current staff member, active,
-  with Manage users or a role that carries it); otherwise ``client``. A missing
-  grant is always the practice's to fix.
+* ``removable_by`` is a fact of the same scan, never a guess from the class:
+  ``practice`` when the agent's own row in the org's list may remove users there and
+  the person is not protected (``removability``), else ``client`` with the reason
+  in ``removable_reason``. A missing grant is always the practice's to fix.
 * Only call this with the users of an **ok** scan: an org that could not be read
   proves nothing about who is missing.
 """
@@ -59,15 +59,8 @@ from agent.reconcile.model import (
     SeenUser,
     StaffMember,
 )
-from agent.reconcile.roles import (
-    can_manage_users,
-    myob_role_keys,
-    permissions_of,
-    role_of,
-)
-
-PRACTICE = "practice"
-CLIENT = "client"
+from agent.reconcile.removability import PRACTICE, Removability, removability_among
+from agent.reconcile.roles import myob_role_keys, permissions_of, role_of
 
 _RANK = {cls: i for i, cls in enumerate(FindingClass)}
 _ACCESS = frozenset(s for s in AccessStatus if s.is_access)
@@ -133,15 +126,14 @@ def classify_org(
     correlator = index.correlator
     match_of = correlator.match
     seen: list[tuple[SeenUser, Match]] = []
-    practice_removes = False
+    viewers: list[SeenUser] = []
     for user in users:
         if user.status not in _ACCESS:
             continue
         match = match_of(user.email, user.name)
-        kind = match.kind
-        if kind is not _NONE and not practice_removes:
-            practice_removes = _manages_for_practice(org, user, match)
-        if kind is not _AGENT:
+        if match.kind is _AGENT:
+            viewers.append(user)
+        else:
             seen.append((user, match))
     found: dict[str, Classification] = {}
     granted_and_seen: set[int] = set()
@@ -150,7 +142,8 @@ def classify_org(
         grant = grants.get(member.id) if member else None
         if member is not None and grant is not None:
             granted_and_seen.add(member.id)
-        result = _classify_user(org, user, match, grant, practice_removes)
+        removable = removability_among(org.portal, viewers, user)
+        result = _classify_user(org, user, match, grant, removable)
         previous = found.get(match.identity)
         if previous is None or _preference(result) < _preference(previous):
             found[match.identity] = result
@@ -178,24 +171,13 @@ def _preference(c: Classification) -> tuple[object, ...]:
         c.email,
         c.name,
         c.detail,
+        c.removable_by,
+        c.removable_reason,
     )
 
 
-def _manages_for_practice(org: OrgFacts, user: SeenUser, match: Match) -> bool:
-    """Whether this user is the practice (its agent, or a current staff member) holding
-    Manage users in the org, active: then the practice can remove anyone there."""
-    if user.status is not AccessStatus.ACTIVE:
-        return False
-    if match.kind is MatchKind.STAFF:
-        if match.member is None or match.member.status is StaffStatus.LEFT:
-            return False
-    elif match.kind is not MatchKind.AGENT:
-        return False
-    return can_manage_users(org.portal, user.role, user.extra_permissions)
-
-
 def _classify_user(
-    org: OrgFacts, user: SeenUser, match: Match, grant: Grant | None, practice_removes: bool
+    org: OrgFacts, user: SeenUser, match: Match, grant: Grant | None, removable: Removability
 ) -> Classification:
     cls, detail = class_of(org, user, match, grant)
     if user.status is _PENDING:
@@ -216,8 +198,9 @@ def _classify_user(
             member.id if member else None,
             grant.role if grant else None,
             detail.lstrip(),
-            PRACTICE if grant is not None or practice_removes else CLIENT,
+            removable.by,
             match.candidates,
+            removable.reason,
         ),
     )
 

@@ -39,7 +39,11 @@ class Grant:
 
 
 class SeenUser(NamedTuple):
-    """One user row of an ok scan."""
+    """One user row of an ok scan.
+
+    The last four fields are the facts of who may remove the user
+    (``agent.reconcile.removability``), as ``agent.capture.PortalUser`` has them.
+    """
 
     email: str
     name: str
@@ -47,6 +51,10 @@ class SeenUser(NamedTuple):
     status: AccessStatus
     extra_permissions: tuple[str, ...] = ()
     kind: str | None = None
+    portal_user_id: str | None = None
+    subscriber: bool = False
+    firm: str | None = None
+    added_by_owner: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +111,8 @@ class Classification(NamedTuple):
 
     ``candidates`` is filled for ``probable_match`` only, best first; ``staff_id`` is
     set only when the identity *is* a staff member (by address, never by name).
+    ``removable_by`` is ``practice`` or ``client``; ``removable_reason`` says why only
+    the client can (empty for the practice).
     """
 
     portal: Portal
@@ -119,3 +129,4 @@ class Classification(NamedTuple):
     detail: str = ""
     removable_by: str = "client"
     candidates: tuple[Candidate, ...] = ()
+    removable_reason: str = ""

@@ -3,8 +3,8 @@
 One row per open finding whose class is a problem (``FindingClass.is_problem``):
 leavers, direct invites, unknown practice users, possible matches, drift, access
 on archived clients or unlinked orgs, and grants not seen. Each row says who can
-remove the access (the practice, or only the client) and where it stands in review,
-so the sheet can be filtered into work lists.
+remove the access (the practice, or only the client, and why) and where it stands
+in review, so the sheet can be filtered into work lists.
 
 It can run to a hundred thousand rows in a large practice: the rows are read with
 ``yield_per`` and written as they come, never held.
@@ -59,6 +59,7 @@ COLUMNS = (
     Column("Extra permissions", 18),
     Column("Status", 9),
     Column("Who can remove it", 11),
+    Column("Why the client", 22),
     Column("First seen (UTC)", 17, CellKind.DATETIME),
     Column("Last seen (UTC)", 17, CellKind.DATETIME),
     Column("Review", 16),
@@ -82,6 +83,7 @@ class ExceptionRow:
     extra_permissions: str
     status: str
     removable_by: str
+    removable_reason: str
     first_seen: datetime
     last_seen: datetime
     review_state: str
@@ -103,6 +105,7 @@ class ExceptionRow:
             self.extra_permissions,
             self.status,
             self.removable_by,
+            self.removable_reason,
             self.first_seen,
             self.last_seen,
             self.review_state,
@@ -141,6 +144,7 @@ def exception_rows(session: Session, *, scope: ReportScope) -> Iterator[Exceptio
                 Finding.extra_permissions,
                 Finding.access_status,
                 Finding.removable_by,
+                Finding.removable_reason,
                 Finding.first_seen_at,
                 Finding.last_seen_at,
                 Finding.review_state,
@@ -181,6 +185,7 @@ def exception_rows(session: Session, *, scope: ReportScope) -> Iterator[Exceptio
         extras,
         access_status,
         removable_by,
+        removable_reason,
         first_seen,
         last_seen,
         review_state,
@@ -200,6 +205,7 @@ def exception_rows(session: Session, *, scope: ReportScope) -> Iterator[Exceptio
             extra_permissions=permissions_text(portal, role, extras),
             status=status_text(finding_class, access_status),
             removable_by=removable_by,
+            removable_reason=removable_reason,
             first_seen=first_seen,
             last_seen=last_seen,
             review_state=review_state,

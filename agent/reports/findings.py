@@ -51,6 +51,7 @@ FIELDS: tuple[str, ...] = (
     "extra_permissions",
     "access_status",
     "removable_by",
+    "removable_reason",
     "review_state",
     "first_seen_at",
     "last_seen_at",

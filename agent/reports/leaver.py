@@ -1,10 +1,11 @@
 """The leaver report: every org a person can still reach, grouped by client manager.
 
-A practice removes what it granted; what a client invited directly only the client
-can remove, so each client manager gets a sheet of their own clients to call, with
-the client's contact address where the client list has one. The first sheet sums
-it up per manager. Orgs linked to no client (and clients with no manager) go on a
-sheet of their own, because nobody's client list would otherwise show them.
+The practice removes what its agent's login in the org may remove; the rest only the
+client can (the sheet says why), so each client manager gets a sheet of their own
+clients to call, with the client's contact address where the client list has one.
+The first sheet sums it up per manager. Orgs linked to no client (and clients with
+no manager) go on a sheet of their own, because nobody's client list would otherwise
+show them.
 
 Besides the person's own addresses, the report lists *possible* matches: a private
 address whose name resembles theirs and that nobody has confirmed or rejected yet
@@ -69,6 +70,7 @@ COLUMNS = (
     Column("Status", 9),
     Column("Class", 20),
     Column("Who can remove it", 12),
+    Column("Why the client", 24),
     Column("Last seen (UTC)", 17, CellKind.DATETIME),
     Column("Client contact", 28),
 )
@@ -103,6 +105,8 @@ class LeaverRow:
     removable_by: str
     last_seen: datetime
     client_contact: str = ""
+    #: why only the client can remove it ("" when the practice can)
+    removable_reason: str = ""
 
     def cells(self) -> tuple[object, ...]:
         """The row as ``COLUMNS`` lays it out."""
@@ -117,6 +121,7 @@ class LeaverRow:
             self.status,
             self.finding_class,
             self.removable_by,
+            self.removable_reason,
             self.last_seen,
             self.client_contact,
         )
@@ -224,6 +229,7 @@ def leaver_rows(
                 removable_by=finding.removable_by,
                 last_seen=finding.last_seen_at,
                 client_contact=client.contact_email if client else "",
+                removable_reason=finding.removable_reason,
             )
     return sorted(
         rows.values(),
@@ -297,8 +303,8 @@ def write_leaver_xlsx(
         summary.after(["Total", *totals])
         notes = [
             f"Addresses on the roster: {', '.join(report.emails) or 'none'}.",
-            "Only the client can remove access the client gave directly: the client manager "
-            "asks the client to remove it.",
+            "Where only the client can remove access ('Why the client' says why), the "
+            "client manager asks the client to remove it.",
         ]
         if totals[4]:
             notes.append(

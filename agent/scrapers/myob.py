@@ -7,7 +7,9 @@ JSON's ``total`` is the evidence: every page is read until the items add up to i
 
 Only SPEC's promises are relied on: on the business list, the links to each
 business's users page (named by the business); in the JSON, the keys it names.
-Other keys are ignored; a key the scraper reads that is missing is a changed layout.
+Other keys are ignored; a key the scraper reads that is missing is a changed layout,
+but for ``addedBy``, which only says who may remove an entry: without it, nobody
+knows (``PortalUser.added_by_owner`` is ``None``).
 
 Check by hand: ``/account/login``, ``/businesses``, ``/business/{businessId}/users``.
 """
@@ -35,7 +37,9 @@ PAGE_SIZE = 50
 _BUSINESS = re.compile(rf"/business/({ID_SHAPES[Portal.MYOB]})/users/?")
 _STATUS = {"ACTIVE": AccessStatus.ACTIVE, "INVITED": AccessStatus.PENDING}
 #: the keys of a user the scraper reads: each must be there (other keys are ignored)
-_USER_KEYS = ("email", "name", "access", "userType", "status", "roles")
+_USER_KEYS = ("id", "email", "name", "access", "userType", "status", "roles")
+#: ``addedBy``: whether the business owner added the entry (only the owner may remove it)
+_ADDED_BY: dict[str | None, bool | None] = {"owner": True, "user": False, None: None}
 _MAX_PAGES = 1000
 
 
@@ -124,6 +128,10 @@ def _user(row: Any) -> PortalUser:
     roles = row["roles"]
     if not isinstance(roles, list):
         raise LayoutChanged("roles is not a list")
+    added_by = row.get("addedBy")
+    if not isinstance(added_by, str | None) or added_by not in _ADDED_BY:
+        raise LayoutChanged(f"unknown addedBy {added_by!r} in the users JSON")
+    user_id = row["id"]
     return PortalUser(
         email=str(row["email"]),
         name=str(row["name"]),
@@ -131,4 +139,6 @@ def _user(row: Any) -> PortalUser:
         status=status,
         extra_permissions=tuple(str(r) for r in roles),
         kind=str(row["access"]),
+        portal_user_id=str(user_id) if isinstance(user_id, str | int) and user_id != "" else None,
+        added_by_owner=_ADDED_BY[added_by],
     )

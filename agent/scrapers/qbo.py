@@ -15,7 +15,9 @@ range are checked.
 Only what SPEC promises is relied on: the column names (a table may have more
 columns, such as the ``Action`` column of a viewer who may remove users, in any
 order), the texts it names, the addresses. No heading, title, company name, class
-or id is looked for; a needed column that is missing is a changed layout.
+or id is looked for; a needed column that is missing is a changed layout. A row's
+user id comes from its ``Action`` link (``/app/company/{realmId}/manageusers/{userId}
+/delete``), the one place SPEC shows it; a row without one has no id.
 
 Check by hand: ``/signin``, ``/clients``, ``/app/company/{realmId}/manageusers?tab=firms``.
 """
@@ -26,7 +28,7 @@ import asyncio
 import re
 from collections.abc import AsyncGenerator, Sequence
 from typing import TYPE_CHECKING, ClassVar
-from urllib.parse import urlencode, urljoin, urlsplit
+from urllib.parse import unquote, urlencode, urljoin, urlsplit
 
 from agent.capture import (
     Credentials,
@@ -41,7 +43,7 @@ from agent.domain import AccessStatus, Portal
 from agent.orgid import ID_SHAPES, parse_org_id
 from agent.scrapers.http import session_alive
 from agent.scrapers.pages import NO_PERMISSION_TEXT
-from agent.scrapers.reading import ReadPage, fetch_and_read
+from agent.scrapers.reading import CellLink, ReadPage, fetch_and_read
 from agent.scrapers.signin import SignInPages, sign_in
 
 if TYPE_CHECKING:
@@ -62,6 +64,9 @@ TABS = (
 _RANGE = re.compile(r"(?<![\d-])(\d+)-(\d+) of (\d+)(?!\d)")
 #: where each client links: the company's Manage users page, and nothing under it
 _MANAGE_USERS = re.compile(rf"/app/company/({ID_SHAPES[Portal.QBO]})/manageusers/?")
+#: where a removable row's ``Action`` link goes: the company's delete page for the user
+_DELETE = re.compile(rf"/app/company/({ID_SHAPES[Portal.QBO]})/manageusers/([^/]+)/delete/?")
+ACTION_HEADER = "Action"
 _STATUS = {
     "active": AccessStatus.ACTIVE,
     "invited": AccessStatus.PENDING,
@@ -198,7 +203,11 @@ async def _read_tab(
             raise NoPermission("the login's role in this org cannot view users")
         index, columns = _table(page.tables, headers)
         table = page.tables[index] if index is not None else []
-        body = [cells for cells in table[1:] if _is_data_row(cells, table[0])]
+        body = [
+            (number, cells)
+            for number, cells in enumerate(table[1:], start=1)
+            if _is_data_row(cells, table[0])
+        ]
         found = _ranges(lines)
         if (
             number == 1
@@ -216,7 +225,8 @@ async def _read_tab(
             raise PortalError(
                 f"{tab} page {number} shows {first}-{last} of {total} but holds {len(body)} rows"
             )
-        users.extend(_user(tab, cells, columns) for cells in body)
+        ids = _user_ids(page.table_links[index], table[0], org.portal_org_id, url)
+        users.extend(_user(tab, cells, columns, ids.get(row)) for row, cells in body)
         if last >= total:
             if len(users) != total:
                 raise PortalError(f"{tab}: read {len(users)} rows, the page says {total}")
@@ -266,10 +276,29 @@ def _ranges(lines: list[str]) -> list[tuple[int, int, int]]:
     return list(distinct)
 
 
-def _user(tab: str, cells: list[str], columns: dict[str, int]) -> PortalUser:
+def _user_ids(links: list[CellLink], header: list[str], realm: str, url: str) -> dict[int, str]:
+    """Each row's user id, from the link in its ``Action`` cell to this company's delete
+    page; rows without one (a viewer who may not remove them) are left out."""
+    names = [" ".join(cell.split()) for cell in header]
+    if names.count(ACTION_HEADER) != 1:
+        return {}
+    action = names.index(ACTION_HEADER)
+    ids: dict[int, str] = {}
+    for row, cell, _, href in links:
+        found = _DELETE.fullmatch(urlsplit(urljoin(url, href)).path)
+        if cell == action and found and parse_org_id(Portal.QBO, found.group(1)) == realm:
+            ids.setdefault(row, unquote(found.group(2)))
+    return ids
+
+
+def _user(
+    tab: str, cells: list[str], columns: dict[str, int], user_id: str | None = None
+) -> PortalUser:
     name, email, status = (cells[columns[h]].strip() for h in ("Name", "Email", "Status"))
+    firm: str | None = None
     if tab == "firms":
         role, kind = "Accountant", "firms"
+        firm = cells[columns["Firm"]].strip() or None
     else:
         role, kind = cells[columns["User type"]].strip(), "users"
     access = _STATUS.get(status.casefold())
@@ -277,4 +306,12 @@ def _user(tab: str, cells: list[str], columns: dict[str, int]) -> PortalUser:
         raise LayoutChanged(f"unknown status {status!r}")
     if "@" not in email:
         raise LayoutChanged(f"the Email cell holds {email!r}")
-    return PortalUser(email=email, name=name, role=role, status=access, kind=kind)
+    return PortalUser(
+        email=email,
+        name=name,
+        role=role,
+        status=access,
+        kind=kind,
+        portal_user_id=user_id,
+        firm=firm,
+    )

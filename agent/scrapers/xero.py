@@ -51,6 +51,8 @@ _USER_KEYS = (
     "status",
     "extraPermissions",
     "lastLoginUtc",
+    "userId",
+    "isSubscriber",
 )
 
 
@@ -129,6 +131,9 @@ def _user(row: Any) -> PortalUser:
     extras = row["extraPermissions"]
     if not isinstance(extras, list):
         raise LayoutChanged("extraPermissions is not a list")
+    subscriber = row["isSubscriber"]
+    if not isinstance(subscriber, bool):
+        raise LayoutChanged(f"isSubscriber is {subscriber!r}, not true or false")
     return PortalUser(
         email=str(row["email"]),
         name=f"{row['firstName'] or ''} {row['lastName'] or ''}".strip(),
@@ -136,7 +141,16 @@ def _user(row: Any) -> PortalUser:
         status=status,
         extra_permissions=tuple(str(p) for p in extras),
         last_login=_parse_time(row.get("lastLoginUtc")),
+        portal_user_id=_user_id(row["userId"]),
+        subscriber=subscriber,
     )
+
+
+def _user_id(raw: object) -> str | None:
+    """The portal's id for a user, as text; ``None`` when it gives none."""
+    if raw is None or isinstance(raw, bool) or not isinstance(raw, str | int):
+        return None
+    return str(raw).strip() or None
 
 
 def _parse_time(raw: object) -> datetime | None:

@@ -73,6 +73,7 @@ def classify_into(finding: Finding, result: Classification) -> None:
     finding.access_status = result.access_status
     finding.intended_role = result.intended_role
     finding.removable_by = result.removable_by
+    finding.removable_reason = fit(result.removable_reason, Finding.removable_reason)
     finding.detail = fit(result.detail, Finding.detail)
 
 

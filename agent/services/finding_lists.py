@@ -54,6 +54,8 @@ class FindingRow:
     extra_permissions: tuple[str, ...]
     access_status: str
     removable_by: str
+    #: why only the client can remove it ("" when the practice can)
+    removable_reason: str
     review_state: str
     first_seen_at: datetime
     last_seen_at: datetime
@@ -83,6 +85,7 @@ class FindingRow:
             extra_permissions=tuple(finding.extra_permissions),
             access_status=finding.access_status,
             removable_by=finding.removable_by,
+            removable_reason=finding.removable_reason,
             review_state=finding.review_state,
             first_seen_at=finding.first_seen_at,
             last_seen_at=finding.last_seen_at,

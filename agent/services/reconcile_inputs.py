@@ -99,6 +99,10 @@ def seen_users(session: Session, scan_id: int) -> list[SeenUser]:
             status=AccessStatus(o.status),
             extra_permissions=tuple(o.extra_permissions or ()),
             kind=o.kind,
+            portal_user_id=o.portal_user_id,
+            subscriber=o.subscriber,
+            firm=o.firm,
+            added_by_owner=o.added_by_owner,
         )
         for o in session.exec(
             select(Observation).where(Observation.scan_id == scan_id).order_by(col(Observation.id))

@@ -250,6 +250,7 @@ class ReviewItem:
     severity: str
     review_state: str
     removable_by: str
+    removable_reason: str
     first_seen_at: datetime
     last_seen_at: datetime
     detail: str
@@ -302,6 +303,7 @@ def review_queue(
                 severity=finding.severity,
                 review_state=finding.review_state,
                 removable_by=finding.removable_by,
+                removable_reason=finding.removable_reason,
                 first_seen_at=finding.first_seen_at,
                 last_seen_at=finding.last_seen_at,
                 detail=finding.detail,

@@ -18,10 +18,12 @@ from agent.capture import OrgRef, OrgUsers
 from agent.clock import utcnow
 from agent.domain import FailureReason, Portal, ScanSource, ScanStatus
 from agent.storage.models import Observation, Org, Scan
-from agent.storage.widths import fit
+from agent.storage.widths import fit, width
 
 _INSERT_SCAN = Scan.__table__.insert()  # type: ignore[attr-defined]
 _INSERT_OBSERVATION = Observation.__table__.insert()  # type: ignore[attr-defined]
+#: a portal's id for a user is kept whole or not at all: cut short, it names no one
+_USER_ID_WIDTH = width(Observation.portal_user_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +179,14 @@ def record_ok_scan(
                     "status": user.status.value,
                     "kind": user.kind,
                     "last_login": user.last_login,
+                    "portal_user_id": (
+                        user.portal_user_id
+                        if len(user.portal_user_id or "") <= _USER_ID_WIDTH
+                        else None
+                    ),
+                    "subscriber": user.subscriber,
+                    "firm": None if user.firm is None else fit(user.firm, Observation.firm),
+                    "added_by_owner": user.added_by_owner,
                 }
                 for user in result.users
             ],

@@ -81,7 +81,10 @@ def ours(path: Path) -> Result:
         if next_users is not None and next_users[0] == pk:
             # built as plain tuples: a named tuple's own constructor costs twice as much
             seen = [
-                new(SeenUser, (email, name, role, statuses[status], (), None))
+                new(
+                    SeenUser,
+                    (email, name, role, statuses[status], (), None, None, False, None, None),
+                )
                 for _, email, name, role, status in next_users[1]
             ]
             next_users = next(users, None)

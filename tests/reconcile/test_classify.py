@@ -216,24 +216,46 @@ def test_a_leavers_grant_no_longer_observed_is_not_missing() -> None:
     }
 
 
-def test_who_can_remove_it() -> None:
-    results = classify_all(
-        practice(grant(ANNA)),
-        [
-            (
-                ORG,
-                [
-                    user("anna.ashby@harbourco.example"),
-                    user("chloe.chen@harbourco.example", "STANDARD"),
-                ],
-            )
-        ],
-    )
-    by_identity = {r.identity: r.removable_by for r in results}
-    assert by_identity == {
-        "anna.ashby@harbourco.example": "practice",
-        "chloe.chen@harbourco.example": "client",
+def test_who_can_remove_it_is_the_agents_own_rows_answer() -> None:
+    people = [
+        user("anna.ashby@harbourco.example"),
+        user("chloe.chen@harbourco.example", "STANDARD"),
+        SeenUser("owner@kowhai.example", "Otis", "STANDARD", AccessStatus.ACTIVE, subscriber=True),
+    ]
+    managing = user(ROBOT, "FINANCIALADVISER", AccessStatus.ACTIVE, "MANAGE_USERS")
+    cases = {
+        "with Manage users": [*people, managing],
+        "without": [*people, user(ROBOT)],
+        "not in the org": people,
     }
+    got = {
+        case: {
+            r.identity: (r.removable_by, r.removable_reason)
+            for r in classify_all(practice(grant(ANNA), grant(BEN)), [(ORG, seen)])
+        }
+        for case, seen in cases.items()
+    }
+    subscriber = ("client", "subscriber")
+    missing = ("practice", "")  # a grant not observed is the practice's to fix, always
+    assert got["with Manage users"] == {
+        "anna.ashby@harbourco.example": ("practice", ""),
+        "chloe.chen@harbourco.example": ("practice", ""),
+        "owner@kowhai.example": subscriber,
+    }
+    assert got["without"] == {
+        "anna.ashby@harbourco.example": ("client", "agent lacks Manage users"),
+        "chloe.chen@harbourco.example": ("client", "agent lacks Manage users"),
+        "owner@kowhai.example": subscriber,
+    }
+    assert got["not in the org"] == {
+        "anna.ashby@harbourco.example": ("client", "agent's login not in this org"),
+        "chloe.chen@harbourco.example": ("client", "agent's login not in this org"),
+        "owner@kowhai.example": subscriber,
+    }
+    gone = classify_all(practice(grant(CHLOE)), [(ORG, [managing])])
+    assert [(r.finding_class, r.removable_by, r.removable_reason) for r in gone] == [
+        (FindingClass.MISSING_EXPECTED, *missing)
+    ]
 
 
 def test_an_identity_listed_twice_keeps_the_worse_class() -> None:

@@ -109,21 +109,24 @@ def test_the_practice_can_remove_what_it_did_not_grant_when_it_manages_users() -
     assert with_it["owner@oldmill.example"] == (FindingClass.CLIENT_USER, "practice")
 
 
-def test_a_leavers_or_a_pending_managers_rights_do_not_count_for_the_practice() -> None:
+def test_only_the_agents_own_row_makes_it_the_practices_to_remove() -> None:
     owner = SeenUser("owner@oldmill.example", "Otis", "STANDARD", AccessStatus.ACTIVE)
     leaver = SeenUser(
         f"ben@{DOMAIN}", "Ben", "FINANCIALADVISER", AccessStatus.ACTIVE, ("MANAGE_USERS",)
     )
-    pending = SeenUser(
-        f"anna@{DOMAIN}", "Anna", "FINANCIALADVISER", AccessStatus.PENDING, ("MANAGE_USERS",)
+    staff = SeenUser(
+        f"anna@{DOMAIN}", "Anna", "FINANCIALADVISER", AccessStatus.ACTIVE, ("MANAGE_USERS",)
     )
-    assert classify(XERO, [owner, leaver, pending])["owner@oldmill.example"][1] == "client"
+    assert classify(XERO, [owner, leaver, staff])["owner@oldmill.example"][1] == "client"
 
 
-def test_granted_access_is_always_the_practices_to_remove() -> None:
-    seen = [SeenUser(f"anna@{DOMAIN}", "Anna", "STANDARD", AccessStatus.ACTIVE)]
+def test_granted_access_is_the_clients_to_remove_when_the_agent_cannot() -> None:
+    seen = [
+        SeenUser(f"anna@{DOMAIN}", "Anna", "STANDARD", AccessStatus.ACTIVE),
+        SeenUser(ROBOT, "Robot", "FINANCIALADVISER", AccessStatus.ACTIVE),
+    ]
     got = classify(XERO, seen, Grant(1, Portal.XERO, "!x", "FINANCIALADVISER"))
-    assert got[f"anna@{DOMAIN}"] == (FindingClass.ROLE_DRIFT, "practice")
+    assert got[f"anna@{DOMAIN}"] == (FindingClass.ROLE_DRIFT, "client")
 
 
 # -- MYOB: a user type and a set of Roles, compared only where the grant names them ------

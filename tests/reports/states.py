@@ -23,7 +23,7 @@ from agent.services.findings import reconcile
 from agent.services.scans import record_capture, record_failed_scan, record_ok_scan, upsert_org
 from agent.storage.db import session_scope
 from agent.storage.models import Client, ClientOrgLink, Finding, Org
-from tests.factories import DOMAIN, add_staff, grant
+from tests.factories import DOMAIN, add_staff, agent_login, grant
 
 FORMULA_NAME = '=HYPERLINK("http://x","y")'
 XML_NAME = (
@@ -44,6 +44,9 @@ HOSTILE = (
 
 ANA, BEN, SUM_MANAGER = "Ana Ruiz", "Ben Ono", "@SUM(A1)"
 LEAVER_EMAIL = f"leaver@{DOMAIN}"
+#: the agent's own login: in ``+1 Bakery``'s org only, where it may remove users, so
+#: that org's access is the practice's to remove and every other org's the client's
+AGENT_EMAIL = f"accessrecon.xero@{DOMAIN}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +176,7 @@ def build(engine: Engine) -> State:
             assert org.id is not None
             state.org_ids[org_id] = org.id
 
+        agent_login(session, AGENT_EMAIL)
         grant(session, ana, "xero", "!AAA01", "FINANCIALADVISER")
         grant(session, ben, "xero", "!FFF06", "STANDARD")
         grant(session, ben, "xero", "!GGG07", "STANDARD")
@@ -187,6 +191,7 @@ def build(engine: Engine) -> State:
                 user(LEAVER_EMAIL, "FINANCIALADVISER", "MANAGE_USERS", name=FORMULA_NAME),
                 user(f"ana.ruiz@{DOMAIN}", "FINANCIALADVISER", "MANAGE_USERS"),
                 user("owner@plusone.example", "STANDARD", name="Olive Owner"),
+                user(AGENT_EMAIL, "FINANCIALADVISER", "MANAGE_USERS", name="Access Robot"),
             ],
         )
         _scan(

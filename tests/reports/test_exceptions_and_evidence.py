@@ -44,13 +44,14 @@ def test_exceptions_are_every_open_problem_worst_first(
     for row in body:
         by_class.setdefault(row[1], []).append(row)
     assert {r[2] for r in by_class["leaver_access"]} == {FORMULA_NAME}
-    assert [r[15] for r in body].count("acknowledged") == 1
+    assert [r[16] for r in body].count("acknowledged") == 1
     missing = by_class["missing_expected"][0]
-    assert (missing[2], missing[4], missing[11], missing[12]) == (
+    assert (missing[2], missing[4], missing[11], missing[12], missing[13]) == (
         BEN,
         "\tTab Cafe",
         "not in org",
         "practice",
+        None,  # no reason: the practice can
     )
     pending = next(r for r in by_class["invited_direct"] if r[8] == "4620816365")
     assert (pending[2], pending[5], pending[9], pending[10], pending[11]) == (
@@ -62,9 +63,10 @@ def test_exceptions_are_every_open_problem_worst_first(
     )
     unknown = by_class["unknown_practice_user"][0]
     assert unknown[2] == "\tTemp Contractor"
-    assert isinstance(unknown[13], datetime)
+    assert unknown[12:14] == ["client", "agent's login not in this org"]
     assert isinstance(unknown[14], datetime)
-    assert isinstance(unknown[17], int)
+    assert isinstance(unknown[15], datetime)
+    assert isinstance(unknown[18], int)
 
 
 def test_exceptions_cut_to_a_manager_and_as_csv(

@@ -73,16 +73,17 @@ def test_a_sheet_per_manager_with_the_clients_to_call(
             "active",
             "leaver_access",
             "practice",
-            ana[0][10],
+            None,  # no reason: the practice can
+            ana[0][11],
             "=cmd|' /C calc'!A0",
         ]
     ]
-    assert isinstance(ana[0][10], datetime)
+    assert isinstance(ana[0][11], datetime)
     assert book[ANA]["I5"].fill.fgColor.rgb == "FFFFC7CE"  # the class, in red
     assert book[ANA]["A1"].value == f"{FORMULA_NAME}: access on {ANA}'s clients"
 
     dairy = framed(book[SUM_MANAGER], COLUMNS)
-    assert [r[:4] + r[5:10] for r in dairy] == [
+    assert [r[:4] + r[5:11] for r in dairy] == [
         [
             "-2 Dairy",
             "Minus Two Dairy",
@@ -93,10 +94,13 @@ def test_a_sheet_per_manager_with_the_clients_to_call(
             "active",
             "leaver_access",
             "client",
+            "agent's login not in this org",
         ]
     ]
     unlinked = framed(book[NO_MANAGER], COLUMNS)
-    assert [(r[0], r[3], r[9]) for r in unlinked] == [(UNLINKED_CLIENT, "!EEE05", "client")]
+    assert [(r[0], r[3], r[9], r[10]) for r in unlinked] == [
+        (UNLINKED_CLIENT, "!EEE05", "client", "agent's login not in this org")
+    ]
 
 
 def test_possible_matches_and_pending_invitations_are_listed(

@@ -33,6 +33,7 @@ def _rows(n: int) -> Iterator[ExceptionRow]:
             "Manage users",
             "active",
             "client",
+            "agent lacks Manage users",
             base,
             base + timedelta(minutes=i),
             "open",

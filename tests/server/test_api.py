@@ -36,6 +36,10 @@ def test_findings_filter_and_page(practice: Practice) -> None:
     assert everything["total"] == len(everything["items"]) == 6
     assert everything["items"][0]["severity"] == "critical"  # worst first
     assert everything["next_offset"] is None
+    # no agent login in any org: every access is the client's to remove, and says why
+    assert {(i["removable_by"], i["removable_reason"]) for i in everything["items"]} == {
+        ("client", "agent's login not in this org")
+    }
 
     def ids(**params: object) -> set[str]:
         page = admin.get("/api/v1/findings", params=params).json()

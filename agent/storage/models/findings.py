@@ -37,8 +37,11 @@ class Finding(SQLModel, table=True):
     extra_permissions: list[str] = Field(default_factory=list, sa_column=Column(JSON))
     access_status: str = Field(default="active", max_length=16)
     intended_role: str | None = Field(default=None, max_length=100)
-    #: who can take the access away: "practice" (it granted it or holds Manage users) or "client"
+    #: who can take the access away, as the scan that showed it says: "practice" (the
+    #: agent's login there may remove the person) or "client"
     removable_by: str = Field(default="client", max_length=16)
+    #: why only the client can ("subscriber", "agent lacks Manage users"...); "" for practice
+    removable_reason: str = Field(default="", max_length=200)
     detail: str = Field(default="", max_length=2000)
     first_seen_at: datetime
     last_seen_at: datetime

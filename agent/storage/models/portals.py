@@ -140,6 +140,14 @@ class Observation(SQLModel, table=True):
     status: str = Field(max_length=16)
     kind: str | None = Field(default=None, max_length=32)
     last_login: datetime | None = None
+    #: the facts that decide who can remove this user (``agent.reconcile.removability``):
+    #: the portal's own id for the user, Xero's subscriber, the ``Firm`` of a qbo
+    #: accounting firms entry, and whether a myob advisor was added by the business owner
+    #: (``None``: the portal did not say)
+    portal_user_id: str | None = Field(default=None, max_length=64)
+    subscriber: bool = False
+    firm: str | None = Field(default=None, max_length=500)
+    added_by_owner: bool | None = None
 
 
 class ScanRequest(SQLModel, table=True):
