@@ -152,3 +152,45 @@ class RoleTier(StrEnum):
     LIMITED = "limited"
     READ_ONLY = "read_only"
     NONE = "none"
+
+
+class RemovalAction(StrEnum):
+    """What a removal plan proposes for one access (DESIGN.md, Acting on findings)."""
+
+    #: the agent removes it through the portal's own pages
+    REMOVE = "remove"
+    #: only the client can: the client's access statement asks them to
+    ASK_CLIENT = "ask_client"
+    #: nothing is carried out; the item's barrier or detail says why
+    NONE = "none"
+
+
+class RemovalState(StrEnum):
+    """Where one plan item stands.
+
+    ``planned`` waits for approval; ``blocked`` and ``skipped`` never reach a portal
+    (a barrier, or nothing to remove); ``approved`` waits for ``remove run``, which
+    claims it as ``running``; the portal's yes makes it ``removed`` and only an ok scan
+    that no longer shows the access makes it ``verified``. ``failed`` may be run again;
+    ``requested`` is in the client's hands (a client-only item, or one the portal
+    refused).
+    """
+
+    PLANNED = "planned"
+    BLOCKED = "blocked"
+    SKIPPED = "skipped"
+    APPROVED = "approved"
+    RUNNING = "running"
+    REMOVED = "removed"
+    VERIFIED = "verified"
+    FAILED = "failed"
+    REQUESTED = "requested"
+
+    @property
+    def is_final(self) -> bool:
+        return self in (
+            RemovalState.BLOCKED,
+            RemovalState.SKIPPED,
+            RemovalState.VERIFIED,
+            RemovalState.REQUESTED,
+        )

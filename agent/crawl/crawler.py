@@ -343,7 +343,7 @@ class Crawler:
         result = await self._signed_in(
             login, lambda: login.scraper.list_users(login.context, login.creds.base_url, ref)
         )
-        _check_viewer_listed(result, login.creds)
+        check_viewer_listed(result, login.creds)
         return result
 
     async def _signed_in(self, login: LoginSession, call: Callable[[], Awaitable[T]]) -> T:
@@ -361,7 +361,7 @@ class Crawler:
                 await login.sign_in_again(generation)
 
 
-def _check_viewer_listed(result: OrgUsers, creds: Credentials) -> None:
+def check_viewer_listed(result: OrgUsers, creds: Credentials) -> None:
     """Every portal lists the viewer; a list without it is not the org's full list."""
     me = normalise_email(creds.email)
     if not any(normalise_email(u.email) == me for u in result.users):

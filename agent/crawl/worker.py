@@ -1,4 +1,4 @@
-"""The worker: runs queued scan requests, one Chromium for all of them.
+"""The worker: runs queued scan requests and removal runs, one Chromium for all of them.
 
 Requests come from the CLI, the API (and so the extension) and the scheduler
 through ``agent.crawl.scan_queue``. The worker claims one at a time (the queue never hands
@@ -18,9 +18,11 @@ from playwright.async_api import async_playwright
 
 from agent.crawl.browser import launch_browser
 from agent.crawl.pipeline import crawl_and_settle
+from agent.crawl.removal import RemovalRun
 from agent.crawl.report import CrawlReport
 from agent.crawl.scan_queue import claim_next, finish, on_enqueue, record_progress
 from agent.runtime import Runtime
+from agent.services.removals.runs import finish_run_request, plans_to_run
 from agent.storage.db import session_scope
 from agent.storage.models import ScanRequest
 
@@ -57,15 +59,40 @@ class Worker:
             self._playwright = None
 
     async def run_pending(self) -> int:
-        """Run every request that can be claimed now; returns how many ran."""
+        """Run every request that can be claimed now, then every removal run asked
+        for; returns how many ran."""
         ran = 0
         while True:
             with session_scope(self.runtime.engine) as session:
                 request = claim_next(session)
             if request is None:
-                return ran
+                break
             await self.run_request(request)
             ran += 1
+        with session_scope(self.runtime.engine) as session:
+            plans = plans_to_run(session)
+        for plan_id in plans:
+            await self.run_removals(plan_id)
+            ran += 1
+        return ran
+
+    async def run_removals(self, plan_id: int) -> None:
+        """A removal run the API asked for; the mark is cleared whatever the outcome, and
+        an item it could not finish stays failed, to be run again."""
+        settings = self.runtime.settings
+        run = RemovalRun(
+            self.runtime.engine,
+            self.runtime.box,
+            settings=settings,
+            concurrency=settings.crawl_concurrency,
+        )
+        try:
+            await run.run(plan_id, browser=await self._browser_ready())
+        except Exception:
+            log.exception("removal plan %s could not be run", plan_id)
+        finally:
+            with session_scope(self.runtime.engine) as session:
+                finish_run_request(session, plan_id)
 
     async def run_forever(self, stop: asyncio.Event) -> None:
         """Run requests until ``stop``: on each poll, and at once when one is queued here."""

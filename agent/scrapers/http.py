@@ -161,18 +161,40 @@ def limit_requests(context: BrowserContext, slots: asyncio.Semaphore) -> None:
 
 
 async def _get(context: BrowserContext, url: str, accept: str) -> tuple[int, dict[str, str], str]:
+    return await send(context, "GET", url, headers={"Accept": accept})
+
+
+async def send(
+    context: BrowserContext,
+    method: str,
+    url: str,
+    *,
+    headers: dict[str, str],
+    form: dict[str, str | float | bool] | None = None,
+) -> tuple[int, dict[str, str], str]:
+    """One request with the context's session, redirects not followed: its status,
+    headers and body, or the failure that no answer (or half of one) stands for.
+
+    It holds one of the context's request slots (``limit_requests``) while in flight.
+    """
     slots = _limits.get(context)
     async with slots if slots is not None else contextlib.nullcontext():
-        return await _get_now(context, url, accept)
+        return await _send_now(context, method, url, headers, form)
 
 
-async def _get_now(
-    context: BrowserContext, url: str, accept: str
+async def _send_now(
+    context: BrowserContext,
+    method: str,
+    url: str,
+    headers: dict[str, str],
+    form: dict[str, str | float | bool] | None,
 ) -> tuple[int, dict[str, str], str]:
     try:
-        response = await context.request.get(
+        response = await context.request.fetch(
             url,
-            headers={"Accept": accept},
+            method=method,
+            headers=headers,
+            form=form,
             timeout=scrape_timeout_ms(),
             max_redirects=0,
             fail_on_status_code=False,

@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 from agent.imports import PracticeRole
 from agent.reconcile.identity import normalise_email
 from agent.security.audit import record
-from agent.security.principal import AuthError, ClientScope
+from agent.security.principal import AuthError, ClientScope, Principal
 from agent.security.scope import normalise_person_name
 from agent.storage.models import (
     ApiToken,
@@ -37,6 +37,7 @@ __all__ = [
     "find_staff_member",
     "find_user",
     "list_users",
+    "principal_of",
     "remove_user",
 ]
 
@@ -162,6 +163,20 @@ def find_user(session: Session, who: str | int) -> AppUser:
     if user is None:
         raise AuthError(f"no user {who!r}")
     return user
+
+
+def principal_of(session: Session, who: str | int) -> Principal:
+    """The user an id or exact name names, as the principal the command line acts as."""
+    user = find_user(session, who)
+    assert user.id is not None
+    staff = session.get(Staff, user.staff_id) if user.staff_id is not None else None
+    return Principal(
+        user_id=user.id,
+        name=user.name,
+        role=PracticeRole(user.role),
+        scope=ClientScope(user.scope),
+        staff_name=staff.name if staff else None,
+    )
 
 
 def list_users(session: Session) -> list[UserSummary]:

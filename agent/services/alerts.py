@@ -114,7 +114,7 @@ def _pending(session: Session, channel: str) -> dict[str, list[AlertItem]]:
     return dict(groups)
 
 
-def _manager_address(session: Session, manager: str) -> str | None:
+def manager_address(session: Session, manager: str) -> str | None:
     row = session.exec(
         select(StaffEmail.email)
         .join(Staff, col(Staff.id) == col(StaffEmail.staff_id))
@@ -236,7 +236,7 @@ def _send_sign_in_mail(settings: Settings, recipient: str, failures: list[LoginS
     lines = ["These portal logins cannot sign in, so none of their orgs is read:", ""]
     lines += [f"- [critical] {_sign_in_json(f)['detail']}" for f in failures]
     message.set_content("\n".join(lines) + "\n")
-    _deliver(settings, message)
+    deliver_mail(settings, message)
 
 
 def send_alerts(session: Session, settings: Settings) -> AlertReport:
@@ -261,7 +261,7 @@ def send_alerts(session: Session, settings: Settings) -> AlertReport:
     if settings.smtp_host:
         by_recipient: dict[str, dict[str, list[AlertItem]]] = defaultdict(dict)
         for manager, items in _pending(session, "email").items():
-            address = None if manager == NO_MANAGER else _manager_address(session, manager)
+            address = None if manager == NO_MANAGER else manager_address(session, manager)
             recipient = address or settings.alert_fallback_email
             if not recipient:
                 report.failed.append(
@@ -309,10 +309,10 @@ def _send_mail(settings: Settings, recipient: str, groups: dict[str, list[AlertI
             )
         lines.append("")
     message.set_content("\n".join(lines))
-    _deliver(settings, message)
+    deliver_mail(settings, message)
 
 
-def _deliver(settings: Settings, message: EmailMessage) -> None:
+def deliver_mail(settings: Settings, message: EmailMessage) -> None:
     assert settings.smtp_host
     with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=30) as smtp:
         if settings.smtp_starttls:

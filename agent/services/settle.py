@@ -1,7 +1,8 @@
 """Settling what was just recorded: reconcile it, then alert on what that raised.
 
-Whatever records user lists (a crawl, a passive capture) or changes what they are
-judged against (``accessrecon reconcile``) ends here, so a new critical finding is
+Whatever records user lists (a crawl, a passive capture, a removal run's re-read) or
+changes what they are judged against (``accessrecon reconcile``) ends here; removals
+the scans no longer show are verified here too, so a new critical finding is
 alerted the same way however it was found. Alerts follow reconcile in the same
 transaction: ``send_alerts`` only sees findings reconcile has written, and what it
 marks as sent is committed with them (a delivery that fails is not marked, so the
@@ -21,6 +22,8 @@ from sqlmodel import Session
 
 from agent.services.alerts import AlertReport, send_alerts
 from agent.services.findings import reconcile
+from agent.services.removals.alerts import send_removal_alerts
+from agent.services.removals.verification import Verified, verify_removals
 from agent.settings import Settings
 
 if TYPE_CHECKING:
@@ -31,14 +34,23 @@ if TYPE_CHECKING:
 class Settled:
     findings: ReconcileSummary
     alerts: AlertReport
+    removals: Verified
 
 
 def settle(
     session: Session, settings: Settings, *, org_ids: Iterable[int] | None = None
 ) -> Settled:
-    """Reconcile every org (or ``org_ids``), then deliver every pending alert.
+    """Reconcile every org (or ``org_ids``), settle the removals waiting on them, then
+    deliver every pending alert.
 
     The commit is the caller's, as for ``reconcile`` and ``send_alerts``.
     """
-    findings = reconcile(session, configured_domains=settings.practice_domains, org_ids=org_ids)
-    return Settled(findings=findings, alerts=send_alerts(session, settings))
+    wanted = None if org_ids is None else list(org_ids)
+    findings = reconcile(session, configured_domains=settings.practice_domains, org_ids=wanted)
+    removals = verify_removals(session, org_ids=wanted)
+    alerts = send_alerts(session, settings)
+    removal_alerts = send_removal_alerts(session, settings)
+    for channel, n in removal_alerts.sent.items():
+        alerts.sent[f"removals.{channel}"] = n
+    alerts.failed.extend(removal_alerts.failed)
+    return Settled(findings=findings, alerts=alerts, removals=removals)

@@ -42,6 +42,7 @@ from agent.storage.models.practice import (
     Staff,
     StaffEmail,
 )
+from agent.storage.models.removals import ClientRequest, RemovalItem, RemovalPlan
 from agent.storage.models.security import (
     ApiToken,
     AppUser,
@@ -60,6 +61,7 @@ __all__ = [
     "AuditEvent",
     "Client",
     "ClientOrgLink",
+    "ClientRequest",
     "Crawl",
     "DashboardSession",
     "Finding",
@@ -73,6 +75,8 @@ __all__ = [
     "OrgReconcile",
     "PairingCode",
     "PortalLogin",
+    "RemovalItem",
+    "RemovalPlan",
     "Scan",
     "ScanRequest",
     "SignInAttempt",
