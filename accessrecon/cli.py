@@ -17,8 +17,10 @@ import typer
 from sqlalchemy.exc import IntegrityError
 
 from accessrecon.commands import ops, server_admin
+from accessrecon.commands.removal import remove_app
 from accessrecon.commands.reports import ReportRefused, findings_command, report_app
 from accessrecon.commands.review import diff_command, review_app
+from accessrecon.commands.statement import client_statement
 from accessrecon.console import (
     console,
     crawl_progress,
@@ -318,6 +320,7 @@ def reconcile_command() -> None:
 
 
 app.command("findings")(findings_command)
+app.command("client-statement")(client_statement)
 
 
 @app.command()
@@ -353,6 +356,7 @@ def serve(
 
 
 app.add_typer(review_app, name="review")
+app.add_typer(remove_app, name="remove")
 app.command("diff")(diff_command)
 app.add_typer(ops.schedule_app, name="schedule")
 app.command()(ops.worker)

@@ -12,6 +12,7 @@ attachment, for every route that returns one.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from fastapi import Response
 from sqlmodel import Session
@@ -44,11 +45,23 @@ def download(export: Export) -> Response:
         content=export.content,
         media_type=export.media_type,
         headers={
-            "Content-Disposition": f'attachment; filename="{export.filename}"',
+            "Content-Disposition": content_disposition(export.filename),
             "X-Content-SHA256": export.sha256,
             "X-Row-Count": str(export.rows),
         },
     )
+
+
+def content_disposition(filename: str) -> str:
+    """``attachment`` naming ``filename``: headers are Latin-1, names (a client's) are not.
+
+    An ASCII name for old clients, and the exact name in RFC 6266's ``filename*``.
+    """
+    fallback = "".join(
+        c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in filename
+    )
+    exact = quote(filename, safe="")
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{exact}"
 
 
 def report_scope(scope: Scope) -> ReportScope:

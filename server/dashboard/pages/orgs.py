@@ -126,6 +126,7 @@ def org_page(
         queued=queued,
         present=[f for f in findings if f.finding_class != "missing_expected"],
         missing=[f for f in findings if f.finding_class == "missing_expected"],
+        client=client_of(session, org.portal, org.portal_org_id),
     )
 
 
