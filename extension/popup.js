@@ -11,6 +11,11 @@
  * ends and a person is watching (each poll is one message and one local request),
  * then every half second. When it ends the worker has already refreshed the tab's
  * badge and banner, and the popup redraws from fresh data.
+ *
+ * "Request removal" on a finding (shown to the roles that may propose) asks the worker
+ * to make a removal plan of it (`request-removal`): a dry run that a second person
+ * approves on the dashboard. The popup removes nothing; it says which plan was made,
+ * or the server's reason for refusing.
  */
 
 import { ago } from "./lib/marks.js";
@@ -106,7 +111,29 @@ function facts(status) {
   return el("dl", { className: "facts" }, rows);
 }
 
-function finding(item) {
+async function requestRemoval(tabId, item, button, note) {
+  button.disabled = true;
+  note.className = "removal";
+  note.textContent = "Making a removal plan…";
+  const answer = await ask({ type: "request-removal", tabId, findingId: item.findingId });
+  if (answer.error || !answer.plan) {
+    note.className = "removal failed";
+    note.textContent = answer.error || "no answer";
+    button.disabled = false;
+    return;
+  }
+  const [first] = answer.plan.items;
+  let why = "";
+  if (first && first.barrier) {
+    why = ` (in its way: ${first.barrier})`;
+  } else if (first && first.state === "skipped" && first.detail) {
+    why = ` (nothing to remove: ${first.detail})`;
+  }
+  note.textContent = `plan ${answer.plan.id} made: waiting for approval${why}`;
+  button.hidden = true;
+}
+
+function finding(item, view, tabId) {
   const head = el("div", { className: "finding-head" }, [
     el("span", { className: `chip ${item.severity}`, text: item.label }),
     el("span", { className: "who", text: item.name || item.email }),
@@ -120,16 +147,28 @@ function finding(item) {
   if (item.detail) {
     parts.push(el("p", { className: "detail", text: item.detail }));
   }
-  return el("li", {}, parts);
+  if (item.clientAskedOn) {
+    parts.push(el("p", { className: "asked",
+      text: `Removal requested from the client on ${item.clientAskedOn}` }));
+  }
+  if (view.canPropose && Number.isInteger(item.findingId)) {
+    const note = el("p", { className: "removal", attrs: { role: "status" } });
+    const button = el("button", { text: "Request removal", className: "secondary small",
+      attrs: { type: "button", "data-finding": item.findingId } });
+    button.addEventListener("click", () => requestRemoval(tabId, item, button, note));
+    parts.push(el("div", { className: "finding-actions" }, [button, note]));
+  }
+  return el("li", { attrs: { "data-finding": item.findingId ?? "" } }, parts);
 }
 
-function findings(view) {
+function findings(view, tabId) {
   const parts = [];
   const count = view.findings.length;
   parts.push(el("h2", { text: count ? `${count} open ${count === 1 ? "finding" : "findings"}`
     : "No open findings" }));
   if (count) {
-    parts.push(el("ul", { className: "findings" }, view.findings.map(finding)));
+    parts.push(el("ul", { className: "findings" },
+      view.findings.map((item) => finding(item, view, tabId))));
   }
   if (view.others.length) {
     parts.push(el("p", { className: "others",
@@ -231,7 +270,7 @@ async function render(tabId, note = "", failed = false) {
     app.append(header(view));
   }
   if (view.kind === "org") {
-    app.append(facts(view.status), ...findings(view), ...actions(view, tabId));
+    app.append(facts(view.status), ...findings(view, tabId), ...actions(view, tabId));
   } else {
     app.append(...message(view));
     if (view.kind === "unknown") {

@@ -21,6 +21,7 @@ import capture from "./worker/messages/capture.js";
 import pageStatus from "./worker/messages/page-status.js";
 import pair from "./worker/messages/pair.js";
 import popupStatus from "./worker/messages/popup-status.js";
+import requestRemoval from "./worker/messages/request-removal.js";
 import rescan from "./worker/messages/rescan.js";
 import scanProgress from "./worker/messages/scan-progress.js";
 import settingsGet from "./worker/messages/settings-get.js";
@@ -34,6 +35,7 @@ const HANDLERS = [
   popupStatus,
   rescan,
   scanProgress,
+  requestRemoval,
   pair,
   unpair,
   settingsGet,

@@ -38,8 +38,10 @@ from server.routes import (
     orgs,
     pairing,
     people,
+    removals,
     scans,
     schedules,
+    statements,
     users,
 )
 from server.security import RequestGuard, leaked_token_revoker
@@ -63,6 +65,8 @@ ROUTERS = (
     audit,
     logins,
     schedules,
+    removals,
+    statements,
 )
 
 #: Routes that answer without a token: liveness, and the exchange that yields a token.

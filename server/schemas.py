@@ -15,14 +15,16 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import Path
-from pydantic import AfterValidator, BaseModel, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from agent.domain import AccessStatus, FindingClass, Portal, ReviewState, Severity
 from agent.imports import PracticeRole
 from agent.orgid import parse_any_org_id
 from agent.security.principal import ClientScope, Principal
+from agent.services.removals.approval import Approval
+from agent.services.removals.views import PlanView
 from agent.services.status import OrgStatus
-from agent.storage.models import AppUser, Finding, FindingReview, Org
+from agent.storage.models import AppUser, Finding, FindingReview, Org, RemovalPlan
 from agent.storage.widths import width
 
 MAX_ID = 2**31 - 1
@@ -81,7 +83,10 @@ class FindingOut(BaseModel):
     intended_role: str | None
     extra_permissions: list[str]
     access_status: AccessStatus
-    removable_by: str
+    removable_by: str = Field(description='"practice" or "client"')
+    removable_reason: str = Field(
+        default="", description='why only the client can remove it; "" for the practice'
+    )
     review_state: ReviewState
     first_seen_at: datetime
     last_seen_at: datetime
@@ -156,6 +161,10 @@ class PersonOut(BaseModel):
     role: str
     removable_by: str
     detail: str
+    removable_reason: str = Field(
+        default="", description='why only the client can remove it; "" for the practice'
+    )
+    finding_id: int = Field(description="the finding's id: a removal plan names findings")
 
 
 #: one org's status: the badge's answer, and the org a capture settled
@@ -182,10 +191,152 @@ class OrgStatusOut(BaseModel):
     counts_by_severity: dict[str, int]
     counts_by_review_state: dict[str, int]
     people: list[PersonOut]
+    client_requests: list[ClientRequestOut] = Field(
+        default_factory=list,
+        description="people the practice asked the client to remove, not yet seen gone",
+    )
 
 
 def status_out(status: OrgStatus, *, include_people: bool = True) -> OrgStatusOut:
     """The API's shape of the status; without people, the counts still cover them all."""
     if not include_people:
-        status = replace(status, people=[])
+        status = replace(status, people=[], client_requests=[])
     return OrgStatusOut.model_validate(status, from_attributes=True)
+
+
+# -- removals: plans, approval, runs, and what the client was asked ---------------------
+
+
+class ClientRequestOut(BaseModel):
+    """Someone the practice asked the client to remove: the banner says since when."""
+
+    email: str
+    name: str
+    requested_at: datetime
+
+
+OrgStatusOut.model_rebuild()
+
+PlanNote = Annotated[str, _text(width(RemovalPlan.note)), AfterValidator(_no_nul)]
+#: a staff member as people name them: their name or one of their emails
+StaffRef = Annotated[
+    str, _text(width(Finding.name), shortest=1, strip=True), AfterValidator(_no_nul)
+]
+
+
+class RemovalPlanIn(BaseModel):
+    """What to plan: exactly one of ``person``, ``finding_ids`` or ``finding_class``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    person: StaffRef | None = Field(
+        default=None, description="a staff member's name or email (a leaver, say)"
+    )
+    finding_ids: list[IdField] = Field(
+        default_factory=list, max_length=1000, description="open findings to plan, by id"
+    )
+    finding_class: FindingClass | None = Field(
+        default=None, description="every open finding of this class in your scope"
+    )
+    manager: Name | None = Field(
+        default=None, description="with finding_class: only this client manager's clients"
+    )
+    note: PlanNote = Field(default="", description="why, for the approver")
+
+
+class ApproveIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    item_ids: list[IdField] = Field(
+        default_factory=list,
+        max_length=1000,
+        description="approve only these items; none: every planned item you can see",
+    )
+
+
+class RemovalItemOut(BaseModel):
+    """One (org, user) of a plan, as the command line, the API and the dashboard show it."""
+
+    id: int
+    plan_id: int
+    finding_id: int | None
+    portal: Portal
+    portal_org_id: str
+    org_name: str
+    client: str | None
+    client_manager: str | None
+    email: str
+    name: str
+    role: str
+    finding_class: str
+    removable_by: str = Field(description='"practice" or "client"')
+    removable_reason: str = Field(description='why only the client can remove it; "" if not')
+    action: str = Field(description="the proposal: remove, ask_client, or none")
+    barrier: str = Field(description='what stands in the way ("" when nothing does)')
+    state: str = Field(
+        description="planned, blocked, skipped, approved, running, removed, verified, "
+        "failed, or requested (asked of the client)"
+    )
+    detail: str
+    attempts: int
+    approved_by: str
+    approved_at: datetime | None
+    removed_at: datetime | None
+    verified_at: datetime | None = Field(description="when a later ok scan no longer showed it")
+    verified_scan_id: int | None
+
+
+class RemovalPlanOut(BaseModel):
+    id: int
+    created_at: datetime
+    proposed_by: str
+    scope: str = Field(description="how the plan was asked for")
+    note: str
+    counts: dict[str, int] = Field(description="the items you can see, by state")
+    total: int
+    status: str = Field(
+        description="awaiting approval, approved, to run, running, awaiting verification, done"
+    )
+
+
+class RemovalPlanViewOut(BaseModel):
+    plan: RemovalPlanOut
+    items: list[RemovalItemOut]
+
+
+class UnchangedItemOut(BaseModel):
+    item_id: int
+    why: str
+
+
+class ApprovalOut(BaseModel):
+    plan_id: int
+    approved: list[int] = Field(description="items approved for the agent to remove")
+    requested_from_client: list[int] = Field(description="items the client is now asked to remove")
+    unchanged: list[UnchangedItemOut]
+    self_approved: bool = Field(
+        description="approved by its proposer as the practice's only admin (audited)"
+    )
+    plan: RemovalPlanViewOut
+
+
+class RunRequestOut(BaseModel):
+    plan_id: int
+    run_requested_at: datetime
+    run_requested_by: str
+    detail: str
+
+
+def plan_view_out(view: PlanView) -> RemovalPlanViewOut:
+    return RemovalPlanViewOut.model_validate(view, from_attributes=True)
+
+
+def approval_out(approval: Approval, view: PlanView) -> ApprovalOut:
+    return ApprovalOut(
+        plan_id=approval.plan_id,
+        approved=approval.approved,
+        requested_from_client=approval.requested,
+        unchanged=[UnchangedItemOut(item_id=i, why=why) for i, why in approval.unchanged],
+        self_approved=approval.self_approved,
+        plan=plan_view_out(view),
+    )

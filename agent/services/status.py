@@ -3,8 +3,10 @@
 Built from the stored findings and scans only; it never triggers a scan. The
 extension asks for it on every tab switch and page load, for every member of staff,
 so it is the API's hottest read: two statements built once at import with bound
-parameters (the org with its client and scan times, then its open findings), rows
-read as plain tuples, and every count the API returns derived here from those rows.
+parameters (the org with its client and scan times, then its open findings, each
+with when the practice asked the client to remove it, if it did and no scan has yet
+shown it gone), rows read as plain tuples, and every count the API returns derived
+here from those rows.
 It runs on a ``Connection`` (the badge route, no ORM) or a ``Session`` (pages and
 routes already holding one, whose pending changes are flushed first as any query
 would).
@@ -24,7 +26,7 @@ from sqlmodel import Session, col
 from agent.clock import utcnow
 from agent.domain import AccessStatus, FindingClass, Portal, ReviewState, ScanStatus, Severity
 from agent.storage.links import join_client
-from agent.storage.models import Client, Finding, Org, Scan
+from agent.storage.models import Client, ClientRequest, Finding, Org, Scan
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +40,21 @@ class PersonStatus:
     role: str
     removable_by: str
     detail: str
+    #: why only the client can remove it ("" when the practice can)
+    removable_reason: str
+    #: the finding's id, for acting on it (a removal plan names findings)
+    finding_id: int
+    #: when the practice asked the client to remove this access (an open request)
+    client_requested_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ClientRequestStatus:
+    """Someone the practice asked the client to remove, not yet seen gone."""
+
+    email: str
+    name: str
+    requested_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +88,8 @@ class OrgStatus:
     #: the problems counted by review state
     counts_by_review_state: dict[str, int] = field(default_factory=dict)
     people: list[PersonStatus] = field(default_factory=list)
+    #: open requests to the client to remove someone, oldest first
+    client_requests: list[ClientRequestStatus] = field(default_factory=list)
 
 
 def _latest_scan(column: Any) -> Any:
@@ -114,6 +133,15 @@ _FINDINGS = select(
     col(Finding.role),
     col(Finding.removable_by),
     col(Finding.detail),
+    col(Finding.removable_reason),
+    col(Finding.id),
+    select(func.min(ClientRequest.requested_at))
+    .where(
+        col(ClientRequest.org_id) == col(Finding.org_id),
+        col(ClientRequest.identity) == col(Finding.identity),
+        col(ClientRequest.seen_removed_at).is_(None),
+    )
+    .scalar_subquery(),
 ).where(col(Finding.org_id) == bindparam("org_id"), col(Finding.resolved_at).is_(None))
 
 
@@ -181,4 +209,14 @@ def _status(row: Sequence[Any], people: list[PersonStatus], stale_after: timedel
         counts_by_severity=dict(Counter(p.severity for p in people)),
         counts_by_review_state=dict(Counter(p.review_state for p in problems)),
         people=people,
+        client_requests=_requests(people),
     )
+
+
+def _requests(people: list[PersonStatus]) -> list[ClientRequestStatus]:
+    asked = [p for p in people if p.client_requested_at is not None]
+    return [
+        ClientRequestStatus(p.email, p.name, p.client_requested_at)
+        for p in sorted(asked, key=lambda p: (p.client_requested_at, p.email))
+        if p.client_requested_at is not None
+    ]

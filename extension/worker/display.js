@@ -4,7 +4,9 @@
  * Content scripts run inside the portal's page, so they get display text only: the
  * banner's sentences and each visible row's label, never the token, the server's
  * address or anything about other orgs. The popup is the extension's own page and
- * gets the org's findings with their review states, still without the token.
+ * gets the org's findings with their review states and ids (to propose a removal),
+ * still without the token. Both say when the practice asked the client to remove
+ * someone, until a scan shows it done.
  */
 
 import { ago, badgeMark, classLabel, PROBLEM_SEVERITIES, reasonLabel, reviewLabel }
@@ -12,6 +14,8 @@ import { ago, badgeMark, classLabel, PROBLEM_SEVERITIES, reasonLabel, reviewLabe
 import { PORTAL_NAMES } from "../lib/orgs.js";
 
 const BANNER_SENTENCES = 3;
+/** Roles the server lets propose a removal plan; it refuses the others itself. */
+const PROPOSER_ROLES = Object.freeze(["practice_admin", "partner", "manager"]);
 
 function isProblem(person) {
   return PROBLEM_SEVERITIES.includes(person.severity);
@@ -57,21 +61,41 @@ function bannerNote(status) {
   return "";
 }
 
-/** The banner, or `null` when the org has no open findings (or nothing is known). */
+/** The day the practice asked the client, as people write it: "3 Mar 2026". */
+export function askedOn(request) {
+  return readableDates(String(request.requested_at || "").slice(0, 10));
+}
+
+/** One line per removal the practice asked of the client and no scan has shown done. */
+export function requestedLines(status) {
+  return (status.client_requests || []).map((r) => `${r.name || r.email}: removal requested `
+    + `from the client on ${askedOn(r)}`);
+}
+
+/**
+ * The banner, or `null` when the org has no open findings and nothing asked of the
+ * client (or nothing is known).
+ */
 export function bannerFor(state) {
-  if (state.kind !== "org" || !state.status.open_problems) {
+  if (state.kind !== "org") {
     return null;
   }
   const status = state.status;
+  const requested = requestedLines(status);
+  if (!status.open_problems && !requested.length) {
+    return null;
+  }
   const problems = (status.people || []).filter(isProblem);
   const sentences = problems.slice(0, BANNER_SENTENCES).map(sentenceFor);
   const count = status.open_problems;
   return {
     severity: status.worst_severity || "low",
-    title: `accessrecon · ${count} open ${count === 1 ? "finding" : "findings"}`,
+    title: count ? `accessrecon · ${count} open ${count === 1 ? "finding" : "findings"}`
+      : "accessrecon · waiting for the client",
     note: bannerNote(status),
     sentences,
     more: Math.max(0, count - sentences.length),
+    requested,
   };
 }
 
@@ -113,6 +137,7 @@ export function popupView(org, state, settings) {
       : null,
     server: settings.server,
     user: settings.user ? { name: settings.user.name, role: settings.user.role } : null,
+    canPropose: Boolean(settings.user && PROPOSER_ROLES.includes(settings.user.role)),
     badge: org ? badgeMark(state) : null,
     dashboardUrl: org ? dashboardUrl(settings.server, org) : null,
     detail: state.detail || "",
@@ -138,7 +163,10 @@ export function popupView(org, state, settings) {
     peopleCount: s.people_count,
     pendingCount: s.pending_count,
   };
+  const asked = new Map((s.client_requests || []).map((r) => [r.email, askedOn(r)]));
   view.findings = (s.people || []).filter(isProblem).map((p) => ({
+    findingId: p.finding_id,
+    clientAskedOn: asked.get(p.email) || "",
     name: p.name,
     email: p.email,
     label: classLabel(p.finding_class),

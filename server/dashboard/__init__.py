@@ -3,6 +3,7 @@
 Pages: the overview (open findings by class and severity, org coverage, the trend
 over crawls), findings with filters and review decisions, people and a person's
 reach, orgs and an org's page with a re-scan button, scans with live progress,
+removal plans (made from a person or ticked findings, approved, run, followed live),
 and, for practice admins, imports, crawl schedules and pairing codes.
 
 Everything a page shows is read through the viewer's client scope with the same
@@ -21,7 +22,18 @@ from pathlib import Path
 from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
-from server.dashboard.pages import admin, findings, imports, orgs, overview, people, scans, signin
+from server.dashboard.pages import (
+    admin,
+    findings,
+    imports,
+    orgs,
+    overview,
+    people,
+    removals,
+    scans,
+    signin,
+    statements,
+)
 from server.dashboard.web import (
     PREFIX,
     DashboardError,
@@ -33,7 +45,7 @@ from server.dashboard.web import (
 __all__ = ["PREFIX", "install"]
 
 STATIC_DIR = Path(__file__).parent / "static"
-PAGES = (signin, overview, findings, people, orgs, scans, imports, admin)
+PAGES = (signin, overview, findings, people, orgs, scans, imports, admin, statements, removals)
 
 
 def install(app: FastAPI, *, port: int) -> None:

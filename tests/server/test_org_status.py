@@ -52,6 +52,11 @@ def test_org_status_counts_people_and_flags(runtime: Runtime) -> None:
         "Ben Brennan left on 2026-03-03 and still has Adviser access"
     )
     assert body["people"][0]["review_state"] == "open"
+    # no agent login in the org: only the client can remove Ben, and the answer says why
+    assert (body["people"][0]["removable_by"], body["people"][0]["removable_reason"]) == (
+        "client",
+        "agent's login not in this org",
+    )
     assert body["last_scan_status"] == "ok"
     assert (body["stale"], body["never_scanned"], body["last_scan_failed"]) == (False, False, False)
 

@@ -10,6 +10,9 @@
  * the panel's height at the end of the page, so scrolled to the bottom nothing of the
  * portal stays hidden under it. It folds to one line; the choice is remembered per
  * org for the browser session (by the worker: content scripts cannot use storage).
+ * Under the sentences, one line per removal the practice asked of the client and no
+ * scan has yet shown done: "Ben Brennan: removal requested from the client on 3 Mar
+ * 2026".
  */
 
 (() => {
@@ -46,7 +49,10 @@
     }
     .sep { display: none; }
     .more { margin: 3px 0 0; color: #57606a; font-size: 12px; }
-    .panel.collapsed .sentences, .panel.collapsed .more, .panel.collapsed .note {
+    .requested { margin: 4px 0 0; padding: 0; color: #7c5800; font-size: 12px; }
+    .requested span { display: block; }
+    .panel.collapsed .sentences, .panel.collapsed .more, .panel.collapsed .note,
+    .panel.collapsed .requested {
       display: none;
     }
     .critical { --severity: #c62828; }
@@ -85,6 +91,10 @@
         className: "more",
         text: `and ${banner.more} more: open accessrecon from the toolbar`,
       }));
+    }
+    if ((banner.requested || []).length) {
+      panel.append(ar.el("p", { className: "requested" },
+        banner.requested.map((line) => ar.el("span", { text: line }))));
     }
     const draw = () => {
       panel.classList.toggle("collapsed", collapsed);
