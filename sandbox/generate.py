@@ -329,6 +329,7 @@ def generate_world(
                         partner=managers[0].name,
                         annual_fee=float(rng.randrange(1200, 48000, 50)),
                         archived=archived,
+                        contact_email=f"office@{client_id.lower()}.client.example",
                     )
                 )
             org = WorldOrg(
@@ -833,7 +834,7 @@ def write_world(world: World, directory: Path) -> WorldFiles:
                 c.partner,
                 f"{c.annual_fee:.2f}",
                 "yes" if c.archived else "no",
-                "",
+                c.contact_email,
                 "; ".join(links.get(c.client_id, [])),
             ]
             for c in world.clients

@@ -45,7 +45,8 @@ def leaver_scenario(
 ) -> LeaverScenario:
     if not 0 <= practice_removable <= orgs:
         raise ValueError("practice_removable must be between 0 and orgs")
-    per_portal = max(1, math.ceil(orgs / len(portals)))
+    # one generated org in seven links to no client: make enough for ``orgs`` linked ones
+    per_portal = max(1, math.ceil(orgs / len(portals) * 7 / 6) + 1)
     world = generate_world(
         seed, staff=staff, orgs_per_portal=per_portal, users_per_org=users_per_org, portals=portals
     )
@@ -85,7 +86,8 @@ def _is_email(email: str, emails: set[str]) -> bool:
 
 
 def _round_robin(world: World, portals: tuple[str, ...], n: int) -> list[WorldOrg]:
-    by_portal = {p: world.orgs_of(p) for p in portals}
+    # linked orgs first: a request to a client needs a client to address
+    by_portal = {p: sorted(world.orgs_of(p), key=lambda o: o.client_id is None) for p in portals}
     chosen: list[WorldOrg] = []
     k = 0
     while len(chosen) < n:

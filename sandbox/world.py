@@ -94,6 +94,8 @@ class WorldClient:
     partner: str
     annual_fee: float
     archived: bool = False
+    #: where the client's access statement is addressed (the clients import's contact_email)
+    contact_email: str = ""
 
 
 @dataclass(slots=True)

@@ -48,6 +48,9 @@ README_FORM: dict[str, str] = {
     "ACCESSRECON_EXTENSION_ID": "dlknhomepfggimodiicoicanhdhjlghk",
     "ACCESSRECON_DASHBOARD_SESSION_HOURS": "12",
     "ACCESSRECON_API_DOCS": "true",
+    "ACCESSRECON_SINGLE_ADMIN_SELF_APPROVAL": "false",
+    "ACCESSRECON_CLIENT_REQUEST_REMINDER_DAYS": "14",
+    "ACCESSRECON_REMOVAL_CLAIM_LEASE_S": "600",
 }
 
 #: Each list-typed setting, in README form, and the value it must load as.

@@ -358,8 +358,6 @@ class _OrgWork:
                 # The answer may be lost after the portal carried the removal out:
                 # read again, and try again only if the user is still listed.
                 last_fault = f"{fault.reason}: {fault.detail}"
-                if isinstance(fault, RateLimited) and fault.retry_after:
-                    await asyncio.sleep(fault.retry_after)
                 try:
                     listed = await self.read()
                 except ScanFailure as failure:
@@ -410,20 +408,39 @@ class _OrgWork:
             return listed
 
     async def _send(self, target: Target) -> Answer:
-        """One removal request, with a CSRF token fetched for this session if needed.
+        """The removal request, with the session's CSRF token.
 
-        A rate limit or an expired session before the request is sent are handled
-        here; the request itself is sent once per call."""
-        if self.csrf is None:
-            self.csrf = await self.signed_in(
-                lambda: self.remover.csrf_token(
-                    self.login.context, self.login.creds.base_url, self.ref
+        Answers that prove the request was not carried out are dealt with here: an
+        expired session (401, or a redirect to sign-in) signs in again, with a fresh
+        code, and a 429 waits its Retry-After; then the request is sent again. Any
+        other fault is raised, for the caller to read the org before anything else.
+        """
+        sign_ins = 0
+        limited = 0
+        while True:
+            generation = self.login.generation
+            try:
+                if self.csrf is None:
+                    self.csrf = await self.signed_in(
+                        lambda: self.remover.csrf_token(
+                            self.login.context, self.login.creds.base_url, self.ref
+                        )
+                    )
+                return await self.remover.remove(
+                    self.login.context, self.login.creds.base_url, self.ref, target, self.csrf
                 )
-            )
-        token = self.csrf
-        return await self.remover.remove(
-            self.login.context, self.login.creds.base_url, self.ref, target, token
-        )
+            except SessionExpired:
+                if sign_ins >= MAX_SIGN_INS_PER_ORG:
+                    raise
+                sign_ins += 1
+                self.run._retries["sign_in"] += 1
+                await self.login.sign_in_again(generation)
+                self.csrf = None
+            except RateLimited as limit:
+                if limited >= MAX_ATTEMPTS:
+                    raise
+                limited += 1
+                await asyncio.sleep(limit.retry_after or 1.0)
 
     def _not_ours(self, user: PortalUser, listed: dict[str, PortalUser]) -> str:
         """Why the practice may not remove ``user`` now, from the fresh read ("" if it may)."""

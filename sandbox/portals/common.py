@@ -95,6 +95,9 @@ class PortalSettings:
     rate_limit_per_s: float | None = None
     layout_version: int = 1
     markup_variant: bool = False
+    #: ``False``: pages offering removal carry no CSRF token (a broken deployment), so
+    #: every removal is refused with ``csrf``; what a client must report, not retry
+    csrf_in_pages: bool = True
     lockout_after: int = 5
     lockout_s: float = 900
     seed: int | None = None
@@ -526,11 +529,15 @@ class PortalRuntime:
         """A fresh token tied to the session (a nonce and its MAC under the session's
         own token), as many web frameworks issue them: any page's token stays good for
         the whole session, and no other session's token is."""
+        if not self.settings.csrf_in_pages:
+            return ""
         nonce = secrets.token_urlsafe(12)
         return f"{nonce}.{_csrf_mac(session, nonce)}"
 
     def csrf_meta(self, session: Session) -> str:
         """SPEC's ``<meta name="csrf-token">``, as a page offering removal carries it."""
+        if not self.settings.csrf_in_pages:
+            return ""
         return f'<meta name="csrf-token" content="{self.csrf_token(session)}">'
 
     def csrf_valid(self, session: Session, token: str | None) -> bool:

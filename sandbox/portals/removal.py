@@ -152,8 +152,9 @@ def remove(
     """Judge a removal and, when it may go ahead, carry it out: the user leaves the org's
     list (so its count and JSON) and the org's history gains the entry."""
     with _LOCK:
-        rt.removals.record_request(org_id, user_id)
         verdict = judge(rt, session, org_id, user_id, rules, token=token)
+        if verdict is not CSRF:  # a request the portal would have acted on
+            rt.removals.record_request(org_id, user_id)
         if isinstance(verdict, Refusal):
             return verdict
         member, user = verdict

@@ -18,15 +18,18 @@ from sqlmodel import col, select
 
 from agent.crawl.removal import RemovalRun, RemovalRunReport
 from agent.domain import RemovalAction, RemovalState, ReviewState
+from agent.reports.statement import statement_email, statement_html
 from agent.runtime import Runtime
 from agent.services.removals.approval import approve_plan
 from agent.services.removals.plans import PlanRequest, plan_removals
+from agent.services.removals.statements import build_statement, find_client
 from agent.storage.db import session_scope
 from agent.storage.models import ClientRequest, Finding, RemovalItem
 from sandbox.portals.common import update_settings
 from sandbox.scenarios import leaver_scenario
 from tests.browser_loop import BrowserLoop
 from tests.removal.harness import Practice, practice
+from tests.webhook import webhook_sink
 
 pytestmark = [pytest.mark.browser, pytest.mark.database]
 
@@ -59,7 +62,7 @@ def _check_closed(p: Practice, plan_id: int) -> None:
     practice_ids = {o.org_id for o in p.scenario.practice_orgs}
     client_ids = {o.org_id for o in p.scenario.client_orgs}
     # the portals: gone from the six, still in the four; each removed exactly once
-    assert p.still_in(leaver) == client_ids
+    assert p.still_in(leaver) == client_ids, _items_said(p, plan_id)
     removed = [r for portal in ("xero", "qbo", "myob") for r in p.removals(portal)]
     assert len(removed) == 6
     assert {org for org, _ in removed} == practice_ids
@@ -86,15 +89,46 @@ def _check_closed(p: Practice, plan_id: int) -> None:
         }
 
 
+def _items_said(p: Practice, plan_id: int) -> str:
+    with session_scope(p.runtime.engine) as session:
+        items = session.exec(select(RemovalItem).where(RemovalItem.plan_id == plan_id)).all()
+        return "; ".join(f"#{i.id} {i.state} {i.attempts} tries: {i.detail}" for i in items)
+
+
 def test_a_leaver_in_ten_orgs_six_removed_and_verified_four_asked_of_clients(
     runtime: Runtime, browser_loop: BrowserLoop, tmp_path: Path
 ) -> None:
-    with practice(runtime, browser_loop, leaver_scenario(21), tmp_path) as p:
+    with (
+        practice(runtime, browser_loop, leaver_scenario(21), tmp_path) as p,
+        webhook_sink() as (
+            received,
+            url,
+        ),
+    ):
         plan_id = _plan_and_approve(p)
+        p.runtime.settings.alert_webhook_url = url
         report = _run(p, browser_loop, plan_id)
         assert report.claimed == 6
         assert report.requests_sent == 6
         _check_closed(p, plan_id)
+        # the client managers heard of the six verified removals, once each
+        events = [e for doc in received for e in doc.get("removals", [])]
+        assert sorted(e["event"] for e in events) == ["verified"] * 6
+        # four statements, each asking its client to remove the leaver
+        leaver = p.scenario.leaver
+        for org in p.scenario.client_orgs:
+            assert org.client_id is not None
+            with session_scope(runtime.engine) as session:
+                statement = build_statement(session, find_client(session, org.client_id))
+            asked = [r for o in statement.orgs for r in o.requests]
+            assert [r.email for r in asked] == [leaver.emails[0]]
+            html = statement_html(statement)
+            assert leaver.name in html
+            path = tmp_path / f"{org.client_id}.eml"
+            path.write_bytes(
+                bytes(statement_email(statement, html, sender="practice@harbourco.example"))
+            )
+            assert statement.contact_email in path.read_text(encoding="utf-8")
         # a second run finds nothing to do and touches no portal
         again = _run(p, browser_loop, plan_id)
         assert again.claimed == 0
@@ -173,4 +207,46 @@ def test_a_run_that_crashed_after_sending_resumes_without_removing_again(
         report = browser_loop.run(lambda b: resumed.run(plan_id, browser=b), timeout=300)
         assert report.claimed == 1
         assert report.requests_sent == 0
+        _check_closed(p, plan_id)
+
+
+def test_a_page_without_its_csrf_token_is_refused_by_the_portal_and_the_item_fails_so(
+    runtime: Runtime, browser_loop: BrowserLoop, tmp_path: Path
+) -> None:
+    with practice(runtime, browser_loop, leaver_scenario(25), tmp_path) as p:
+        plan_id = _plan_and_approve(p)
+        for app in p.apps.values():
+            update_settings(app, csrf_in_pages=False)
+        report = _run(p, browser_loop, plan_id)
+        assert report.claimed == 6
+        assert p.still_in(p.scenario.leaver.emails[0]) == {
+            o.org_id
+            for o in p.scenario.world.orgs
+            if o in p.scenario.practice_orgs or o in p.scenario.client_orgs
+        }
+        with session_scope(runtime.engine) as session:
+            items = session.exec(
+                select(RemovalItem).where(
+                    RemovalItem.plan_id == plan_id, RemovalItem.action == RemovalAction.REMOVE
+                )
+            ).all()
+            assert {i.state for i in items} == {RemovalState.FAILED}
+            assert all("csrf" in i.detail for i in items)
+        # once the pages carry their token again, running the plan again finishes it
+        for app in p.apps.values():
+            update_settings(app, csrf_in_pages=True)
+        _run(p, browser_loop, plan_id)
+        _check_closed(p, plan_id)
+
+
+@pytest.mark.long
+def test_a_session_that_expires_mid_run_signs_in_again_with_a_fresh_code(
+    runtime: Runtime, browser_loop: BrowserLoop, tmp_path: Path
+) -> None:
+    with practice(runtime, browser_loop, leaver_scenario(26), tmp_path) as p:
+        plan_id = _plan_and_approve(p)
+        for app in p.apps.values():
+            update_settings(app, session_expiry_requests=12)
+        report = _run(p, browser_loop, plan_id)
+        assert report.sign_ins >= 1
         _check_closed(p, plan_id)
