@@ -10,7 +10,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -24,8 +24,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def served_portals(world_file: Path, portals: list[str]) -> Iterator[dict[str, str]]:
-    """``{portal: base_url}`` while the portals run; stopped afterwards."""
+def served_portals(
+    world_file: Path, portals: list[str], extra_args: Sequence[str] = ()
+) -> Iterator[dict[str, str]]:
+    """``{portal: base_url}`` while the portals run; stopped afterwards. ``extra_args``
+    go to ``python -m sandbox serve`` (``--latency-ms 50``, say)."""
     procs: list[subprocess.Popen[bytes]] = []
     urls: dict[str, str] = {}
     try:
@@ -44,6 +47,7 @@ def served_portals(world_file: Path, portals: list[str]) -> Iterator[dict[str, s
                         portal,
                         "--port",
                         str(port),
+                        *extra_args,
                     ],
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,

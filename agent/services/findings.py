@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import and_, or_
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from agent.clock import utcnow
@@ -47,10 +48,15 @@ from agent.services.finding_changes import (
     reopen_if_class_changed,
     store_candidates,
 )
-from agent.services.reconcile_inputs import load_practice, org_facts, practice_domains, seen_users
+from agent.services.reconcile_inputs import (
+    clients_of_orgs,
+    facts_of,
+    load_practice,
+    practice_domains,
+    seen_users_of,
+)
 from agent.services.review import SYSTEM, expire_accepted_risks, record_transition
-from agent.services.scans import latest_ok_scan
-from agent.storage.models import Finding, Org, OrgReconcile, Scan
+from agent.storage.models import Finding, MatchCandidate, Org, OrgReconcile, Scan
 
 
 @dataclass(slots=True)
@@ -68,26 +74,52 @@ class ReconcileSummary:
 
 def _scans_to_apply(session: Session, org_id: int) -> list[Scan]:
     """The org's ok scans not applied yet, oldest first; at least its newest ok scan."""
-    state = session.get(OrgReconcile, org_id)
-    mark = session.get(Scan, state.last_scan_id) if state and state.last_scan_id else None
-    if mark is None:
-        newest = latest_ok_scan(session, org_id)
-        return [newest] if newest else []
-    later = list(
-        session.exec(
-            select(Scan)
-            .where(
-                Scan.org_id == org_id,
-                Scan.status == ScanStatus.OK,
-                or_(
-                    col(Scan.finished_at) > mark.finished_at,
-                    and_(col(Scan.finished_at) == mark.finished_at, col(Scan.id) > mark.id),
-                ),
-            )
-            .order_by(col(Scan.finished_at), col(Scan.id))
+    return _scans_to_apply_many(session, [org_id]).get(org_id, [])
+
+
+def _scans_to_apply_many(session: Session, org_ids: Sequence[int]) -> dict[int, list[Scan]]:
+    """``_scans_to_apply`` of several orgs in three queries, whatever their number."""
+    marks: dict[int, Scan] = {}
+    for state, mark in session.exec(
+        select(OrgReconcile, Scan)
+        .join(Scan, col(Scan.id) == col(OrgReconcile.last_scan_id))
+        .where(col(OrgReconcile.org_id).in_(list(org_ids)))
+    ):
+        marks[state.org_id] = mark
+    found: dict[int, list[Scan]] = {}
+    marked = list(marks)
+    if marked:
+        later = select(Scan).where(
+            col(Scan.org_id).in_(marked),
+            Scan.status == ScanStatus.OK,
+            col(Scan.id) != col(OrgReconcile.last_scan_id),
         )
-    )
-    return later or [mark]
+        mark_scan = aliased(Scan)
+        for scan in session.exec(
+            later.join(OrgReconcile, col(OrgReconcile.org_id) == col(Scan.org_id))
+            .join(mark_scan, col(mark_scan.id) == col(OrgReconcile.last_scan_id))
+            .where(
+                or_(
+                    col(Scan.finished_at) > mark_scan.finished_at,
+                    and_(
+                        col(Scan.finished_at) == mark_scan.finished_at, col(Scan.id) > mark_scan.id
+                    ),
+                )
+            )
+            .order_by(col(Scan.org_id), col(Scan.finished_at), col(Scan.id))
+        ):
+            found.setdefault(scan.org_id, []).append(scan)
+        for org_id, mark in marks.items():
+            found.setdefault(org_id, [mark])
+    unmarked = [o for o in org_ids if o not in marks]
+    if unmarked:
+        for scan in session.exec(
+            select(Scan)
+            .where(col(Scan.org_id).in_(unmarked), Scan.status == ScanStatus.OK)
+            .order_by(col(Scan.org_id), col(Scan.finished_at).desc(), col(Scan.id).desc())
+        ):
+            found.setdefault(scan.org_id, [scan])
+    return found
 
 
 def reconcile(
@@ -105,31 +137,69 @@ def reconcile(
     query = select(Org).order_by(col(Org.id))
     if org_ids is not None:
         query = query.where(col(Org.id).in_(list(org_ids)))
-    for org in session.exec(query).all():
+    orgs = session.exec(query).all()
+    for start in range(0, len(orgs), _CHUNK):
+        _reconcile_chunk(session, index, orgs[start : start + _CHUNK], summary)
+    summary.open_by_class.update(
+        session.exec(select(Finding.finding_class).where(col(Finding.resolved_at).is_(None)))
+    )
+    return summary
+
+
+#: orgs whose inputs are read together (a few queries a chunk instead of a few an org)
+_CHUNK = 500
+
+
+def _reconcile_chunk(
+    session: Session, index: PracticeIndex, orgs: Sequence[Org], summary: ReconcileSummary
+) -> None:
+    ids = [o.id for o in orgs if o.id is not None]
+    to_apply = _scans_to_apply_many(session, ids)
+    clients = clients_of_orgs(session, ids)
+    agent_scans = [
+        s.id
+        for scans in to_apply.values()
+        for s in scans
+        if s.id is not None and s.source != ScanSource.EXTENSION
+    ]
+    users = seen_users_of(session, agent_scans)
+    existing: dict[int, dict[str, Finding]] = {o: {} for o in ids}
+    for finding in session.exec(select(Finding).where(col(Finding.org_id).in_(ids))):
+        existing[finding.org_id][finding.identity] = finding
+    candidates = candidates_by_finding(
+        session, [f.id for found in existing.values() for f in found.values() if f.id]
+    )
+    for org in orgs:
         assert org.id is not None
-        scans = _scans_to_apply(session, org.id)
+        scans = to_apply.get(org.id, [])
         if not scans:
             summary.orgs_without_ok_scan += 1
             continue
-        facts = org_facts(session, org)
+        facts = facts_of(org, clients.get(org.id))
+        # a capture writes findings of its own: after one, read the org's findings anew
+        mine: dict[str, Finding] | None = existing[org.id]
         for scan in scans:
             assert scan.id is not None
             if scan.source == ScanSource.EXTENSION:
                 view, shown = capture_view(session, index, facts, org.id, scan)
                 new, missing = apply_capture(session, org, scan, view, shown)
                 summary.capture_missing += missing
+                mine = None
             else:
-                results = classify_org(index, facts, seen_users(session, scan.id))
-                new, resolved = apply_scan(session, org, scan, results)
+                results = classify_org(index, facts, users.get(scan.id, []))
+                new, resolved = apply_scan(
+                    session,
+                    org,
+                    scan,
+                    results,
+                    existing=mine,
+                    candidates=candidates if mine is not None else None,
+                )
                 summary.resolved += resolved
             summary.new += new
             summary.scans_applied += 1
         _set_watermark(session, org.id, scans[-1])
         summary.orgs_reconciled += 1
-    summary.open_by_class.update(
-        session.exec(select(Finding.finding_class).where(col(Finding.resolved_at).is_(None)))
-    )
-    return summary
 
 
 def _set_watermark(session: Session, org_id: int, scan: Scan) -> None:
@@ -140,20 +210,31 @@ def _set_watermark(session: Session, org_id: int, scan: Scan) -> None:
 
 
 def apply_scan(
-    session: Session, org: Org, scan: Scan, results: Sequence[Classification]
+    session: Session,
+    org: Org,
+    scan: Scan,
+    results: Sequence[Classification],
+    *,
+    existing: dict[str, Finding] | None = None,
+    candidates: dict[int, dict[int, MatchCandidate]] | None = None,
 ) -> tuple[int, int]:
     """Bring the org's findings up to ``scan``; returns (new, resolved) counts.
 
     A finding last seen by a newer scan than ``scan`` is left alone, so applying an
-    older scan by mistake cannot rewind history.
+    older scan by mistake cannot rewind history. ``existing`` (the org's findings by
+    identity) and ``candidates`` may be given, read beforehand for many orgs at once;
+    new findings are added to ``existing``.
     """
-    existing = {
-        f.identity: f for f in session.exec(select(Finding).where(Finding.org_id == org.id))
-    }
-    candidates = candidates_by_finding(session, [f.id for f in existing.values() if f.id])
+    if existing is None:
+        existing = {
+            f.identity: f for f in session.exec(select(Finding).where(Finding.org_id == org.id))
+        }
+    if candidates is None:
+        candidates = candidates_by_finding(session, [f.id for f in existing.values() if f.id])
     new = resolved = 0
     current: set[str] = set()
     touched: list[tuple[Finding, Classification]] = []
+    fresh: list[Finding] = []
     for result in results:
         current.add(result.identity)
         finding = existing.get(result.identity)
@@ -161,6 +242,7 @@ def apply_scan(
             continue
         if finding is None:
             finding = new_finding(org, result, scan)
+            fresh.append(finding)
             new += 1
         elif finding.resolved_at is not None:
             # Gone and back again: a new episode of the same access, to be reviewed anew.
@@ -195,4 +277,6 @@ def apply_scan(
         session.add(finding)
         resolved += 1
     session.flush()
+    for finding in fresh:
+        existing[finding.identity] = finding
     return new, resolved

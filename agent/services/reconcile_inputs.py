@@ -16,7 +16,7 @@ from agent.domain import AccessStatus, Portal, StaffStatus
 from agent.reconcile import Grant, OrgFacts, Practice, SeenUser, StaffMember
 from agent.reconcile.identity import email_domain
 from agent.services.identities import load_decisions
-from agent.storage.links import client_of
+from agent.storage.links import client_of, join_client
 from agent.storage.models import (
     Client,
     IntendedAccess,
@@ -80,7 +80,23 @@ def load_practice(session: Session, domains: frozenset[str]) -> Practice:
 
 
 def org_facts(session: Session, org: Org, client: Client | None = None) -> OrgFacts:
-    client = client or client_of(session, org.portal, org.portal_org_id)
+    return facts_of(org, client or client_of(session, org.portal, org.portal_org_id))
+
+
+def clients_of_orgs(session: Session, org_ids: Sequence[int]) -> dict[int, Client]:
+    """The client of each org that has one, in one query (``agent.storage.links``)."""
+    if not org_ids:
+        return {}
+    rows = session.exec(
+        join_client(select(Org.id, Client).select_from(Org)).where(
+            col(Org.id).in_(list(org_ids)), col(Client.id).is_not(None)
+        )
+    )
+    return {org_id: client for org_id, client in rows if org_id is not None}
+
+
+def facts_of(org: Org, client: Client | None) -> OrgFacts:
+    """An org's facts given its client (``None``: it links to no client)."""
     return OrgFacts(
         portal=Portal(org.portal),
         portal_org_id=org.portal_org_id,
@@ -91,20 +107,31 @@ def org_facts(session: Session, org: Org, client: Client | None = None) -> OrgFa
 
 
 def seen_users(session: Session, scan_id: int) -> list[SeenUser]:
-    return [
-        SeenUser(
-            email=o.email,
-            name=o.name,
-            role=o.role,
-            status=AccessStatus(o.status),
-            extra_permissions=tuple(o.extra_permissions or ()),
-            kind=o.kind,
-            portal_user_id=o.portal_user_id,
-            subscriber=o.subscriber,
-            firm=o.firm,
-            added_by_owner=o.added_by_owner,
+    return seen_users_of(session, [scan_id]).get(scan_id, [])
+
+
+def seen_users_of(session: Session, scan_ids: Sequence[int]) -> dict[int, list[SeenUser]]:
+    """The users of several scans in one query, by scan, each in the scan's order."""
+    found: dict[int, list[SeenUser]] = {}
+    if not scan_ids:
+        return found
+    for o in session.exec(
+        select(Observation)
+        .where(col(Observation.scan_id).in_(list(scan_ids)))
+        .order_by(col(Observation.scan_id), col(Observation.id))
+    ):
+        found.setdefault(o.scan_id, []).append(
+            SeenUser(
+                email=o.email,
+                name=o.name,
+                role=o.role,
+                status=AccessStatus(o.status),
+                extra_permissions=tuple(o.extra_permissions or ()),
+                kind=o.kind,
+                portal_user_id=o.portal_user_id,
+                subscriber=o.subscriber,
+                firm=o.firm,
+                added_by_owner=o.added_by_owner,
+            )
         )
-        for o in session.exec(
-            select(Observation).where(Observation.scan_id == scan_id).order_by(col(Observation.id))
-        )
-    ]
+    return found

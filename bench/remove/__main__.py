@@ -61,15 +61,22 @@ def main() -> None:
     parser.add_argument("--per-org", type=int, default=2, help="removals in each org")
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--latency-ms",
+        type=float,
+        default=0,
+        help="each portal answer's delay (0: the sandbox as fast as it goes)",
+    )
     args = parser.parse_args()
     print(
         f"# removal benchmark: {args.orgs * args.per_org} removals across {args.orgs} orgs "
-        f"(xero, qbo, myob), concurrency {args.concurrency}, {args.runs} runs",
+        f"(xero, qbo, myob), concurrency {args.concurrency}, portal latency "
+        f"{args.latency_ms:g} ms, {args.runs} runs",
         flush=True,
     )
     ratios: list[float] = []
     for run in range(args.runs):
-        ours, bare = _one_run(run, args.orgs, args.per_org, args.concurrency)
+        ours, bare = _one_run(run, args.orgs, args.per_org, args.concurrency, args.latency_ms)
         ratio = ours.per_second / bare.per_second
         ratios.append(ratio)
         print(
@@ -87,7 +94,9 @@ def main() -> None:
     )
 
 
-def _one_run(run: int, orgs: int, per_org: int, concurrency: int) -> tuple[Rate, Rate]:
+def _one_run(
+    run: int, orgs: int, per_org: int, concurrency: int, latency_ms: float
+) -> tuple[Rate, Rate]:
     scenario = leaver_scenario(
         300 + run,
         orgs=orgs,
@@ -107,9 +116,10 @@ def _one_run(run: int, orgs: int, per_org: int, concurrency: int) -> tuple[Rate,
         world.save(directory / "b" / "world.json")
         ours_rt = Runtime(Settings(data_dir=directory / "ours", crawl_concurrency=concurrency))
         bare_rt = Runtime(Settings(data_dir=directory / "bare", crawl_concurrency=concurrency))
+        latency = ["--latency-ms", str(latency_ms)]
         with (
-            served_portals(files.world, PORTALS) as ours_urls,
-            served_portals(directory / "b" / "world.json", PORTALS) as bare_urls,
+            served_portals(files.world, PORTALS, latency) as ours_urls,
+            served_portals(directory / "b" / "world.json", PORTALS, latency) as bare_urls,
         ):
             _prepare(ours_rt, world, ours_urls, files)
             _prepare(bare_rt, world, bare_urls, None)

@@ -52,19 +52,24 @@ class Answer:
     #: the portal's own reason for a refusal ("no_permission", "csrf", "subscriber"…)
     reason: str = ""
     status: int = 0
+    #: a CSRF token the remover read on its way (qbo's delete page), for the next one
+    token: str = ""
 
 
 class Remover(Protocol):
     portal: ClassVar[Portal]
 
     async def csrf_token(self, context: BrowserContext, base_url: str, org: OrgRef) -> str:
-        """The token the org's users page carries for this session."""
+        """The token a page offering removal in the org carries for this session; ""
+        where the remover reads it on its own way (``Answer.token``)."""
         ...
 
     async def remove(
         self, context: BrowserContext, base_url: str, org: OrgRef, target: Target, token: str
     ) -> Answer:
-        """Send the removal as the portal's page does; see the module docstring."""
+        """Send the removal as the portal's page does, with ``token``: SPEC ties a token
+        to the session, so one read from any page serves every removal of that session;
+        see the module docstring for the answers."""
         ...
 
 

@@ -2,8 +2,9 @@
 
 QBO has no removal JSON: the ``Action`` column links each removable row to
 ``/manageusers/{userId}/delete``, a page with a form (a hidden ``csrf_token``) whose
-POST answers 303 back to the tab. The form is read from that page each time, so the
-token is always the one the portal just gave this session. A refusal asks for JSON
+POST answers 303 back to the tab. The first removal of a session reads that page and
+posts its form; the token, tied to the session (SPEC), is handed back for the later
+ones, which post the same form to their own user's address. A refusal asks for JSON
 to get the portal's reason; a redirect anywhere but back to Manage users is an
 expired session.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import html
 import re
+from dataclasses import replace
 from typing import TYPE_CHECKING, ClassVar
 from urllib.parse import quote, urljoin, urlsplit
 
@@ -50,12 +52,15 @@ class QboRemover:
             f"{base_url}/app/company/{quote(org.portal_org_id, safe='')}/manageusers/"
             f"{quote(target.portal_user_id, safe='')}/delete"
         )
-        status, headers, text = await send(
-            context, "GET", page_url, headers={"Accept": "text/html"}
-        )
-        if status != 200:
-            return self._judge(page_url, status, headers, text)
-        action, fields = _csrf_form(text, page_url)
+        action: str = page_url
+        fields: dict[str, str | float | bool] = {"csrf_token": token}
+        if not token:
+            status, headers, text = await send(
+                context, "GET", page_url, headers={"Accept": "text/html"}
+            )
+            if status != 200:
+                return self._judge(page_url, status, headers, text)
+            action, fields = _csrf_form(text, page_url)
         status, headers, body = await send(
             context,
             "POST",
@@ -63,7 +68,8 @@ class QboRemover:
             headers={"Accept": "application/json"},
             form=fields,
         )
-        return self._judge(action, status, headers, body)
+        answer = self._judge(action, status, headers, body)
+        return replace(answer, token=str(fields.get("csrf_token", "")))
 
     def _judge(self, url: str, status: int, headers: dict[str, str], text: str) -> Answer:
         if 300 <= status < 400:

@@ -29,19 +29,20 @@ from agent.reconcile.removal_policy import propose
 from agent.security.audit import record
 from agent.security.principal import Principal
 from agent.security.scope import client_in_scope
+from agent.services.reconcile_inputs import clients_of_orgs
 from agent.services.removals.client_requests import open_request
 from agent.services.removals.plans import (
     RemovalError,
     _agent_identities,
     access_facts,
     latest_ok_scan,
+    latest_ok_scans,
     org_managers,
     state_for,
 )
 from agent.services.review import record_transition
 from agent.settings import Settings
-from agent.storage.links import client_of
-from agent.storage.models import AppUser, Finding, Org, RemovalItem, RemovalPlan
+from agent.storage.models import AppUser, Finding, Org, RemovalItem, RemovalPlan, Scan
 from agent.storage.widths import fit
 
 __all__ = ["APPROVER_ROLES", "Approval", "approve_plan"]
@@ -101,6 +102,17 @@ def approve_plan(
         wanted = set(item_ids)
         items = [i for i in items if i.id in wanted]
     _check_scope(session, principal, items)
+    org_ids = {i.org_id for i in items}
+    latest = latest_ok_scans(session, org_ids)
+    session.info["removal_latest_scans"] = {o: latest.get(o) for o in org_ids}
+    # the items' findings, held here so that the session keeps them for the loop below
+    findings = list(
+        session.exec(
+            select(Finding).where(
+                col(Finding.id).in_([i.finding_id for i in items if i.finding_id])
+            )
+        )
+    )
     now = at or utcnow()
     result = Approval(plan_id=plan_id, self_approved=self_approved)
     agents = _agent_identities(session)
@@ -139,6 +151,7 @@ def approve_plan(
         },
     )
     session.flush()
+    del findings
     return result
 
 
@@ -149,7 +162,10 @@ def recheck_item(session: Session, item: RemovalItem) -> None:
 
 def _recheck(session: Session, item: RemovalItem, agents: frozenset[str]) -> None:
     """Re-judge an item whose org has a newer ok scan than the one it was planned from."""
-    scan = latest_ok_scan(session, item.org_id)
+    latest: dict[int, Scan | None] = session.info.setdefault("removal_latest_scans", {})
+    if item.org_id not in latest:
+        latest[item.org_id] = latest_ok_scan(session, item.org_id)
+    scan = latest[item.org_id]
     if scan is None or scan.id == item.planned_scan_id:
         return
     finding = session.get(Finding, item.finding_id) if item.finding_id else None
@@ -189,15 +205,10 @@ def _mark_finding(session: Session, item: RemovalItem, actor: str, plan_id: int)
 
 
 def _check_scope(session: Session, principal: Principal, items: list[RemovalItem]) -> None:
-    outside: list[int] = []
-    for item in items:
-        org = session.get(Org, item.org_id)
-        assert org is not None
-        assert item.id is not None
-        if not client_in_scope(
-            session, principal, client_of(session, org.portal, org.portal_org_id)
-        ):
-            outside.append(item.id)
+    org_ids = sorted({i.org_id for i in items})
+    clients = clients_of_orgs(session, org_ids)
+    allowed = {o: client_in_scope(session, principal, clients.get(o)) for o in org_ids}
+    outside = [i.id for i in items if not allowed[i.org_id] and i.id is not None]
     if outside:
         raise RemovalError(
             "items on clients outside your scope: " + ", ".join(str(i) for i in outside)

@@ -15,10 +15,11 @@ employees read.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from agent.clock import utcnow
@@ -30,7 +31,7 @@ from agent.security.audit import record
 from agent.security.principal import REVIEWER_ROLES, AuthError, Principal
 from agent.security.scope import client_in_scope, normalise_person_name
 from agent.security.users import find_staff_member
-from agent.services.reconcile_inputs import seen_users
+from agent.services.reconcile_inputs import clients_of_orgs, seen_users_of
 from agent.storage.links import client_of
 from agent.storage.models import (
     Client,
@@ -73,9 +74,11 @@ class PlanRequest:
 
 @dataclass(slots=True)
 class _OrgState:
-    """What an org's last ok scan says about who manages its users, as the plan grows."""
+    """What an org's last ok scan says about who manages its users, as the plan grows,
+    and the portal ids of the users its scans showed (by scan, then identity)."""
 
     managers: set[str] = field(default_factory=set)
+    user_ids: dict[int, dict[str, str | None]] = field(default_factory=dict)
 
 
 def plan_removals(
@@ -112,7 +115,7 @@ def plan_removals(
     session.flush()
     assert plan.id is not None
     agents = _agent_identities(session)
-    orgs: dict[int, _OrgState] = {}
+    orgs = org_states(session, {f.org_id for f in findings}, agents)
     counts: dict[str, int] = {}
     for finding in findings:
         item = _item(session, plan.id, finding, agents, orgs, now)
@@ -162,19 +165,49 @@ def access_facts(
     )
 
 
+def latest_ok_scans(session: Session, org_ids: Collection[int]) -> dict[int, Scan]:
+    """Each org's latest ok agent scan, for the orgs that have one, in two queries."""
+    if not org_ids:
+        return {}
+    newest = (
+        select(func.max(Scan.id))
+        .where(Scan.status == "ok", Scan.source == "agent", col(Scan.org_id).in_(list(org_ids)))
+        .group_by(col(Scan.org_id))
+    )
+    return {s.org_id: s for s in session.exec(select(Scan).where(col(Scan.id).in_(newest)))}
+
+
 def org_managers(session: Session, org: Org, agents: frozenset[str]) -> set[str]:
     """Who may manage the org's users in its latest ok scan, the agent's logins aside."""
-    scan = latest_ok_scan(session, org.id or 0)
-    if scan is None or scan.id is None:
-        return set()
-    portal = Portal(org.portal)
-    return {
-        identity
-        for user in seen_users(session, scan.id)
-        if user.status in (AccessStatus.ACTIVE, AccessStatus.PENDING)
-        and may_manage_users(portal, user)
-        and (identity := normalise_with(user.email)) not in agents
-    }
+    assert org.id is not None
+    return org_states(session, {org.id}, agents)[org.id].managers
+
+
+def org_states(
+    session: Session, org_ids: Collection[int], agents: frozenset[str]
+) -> dict[int, _OrgState]:
+    """Each org's managers and its latest scan's portal user ids, read in a few queries."""
+    latest = latest_ok_scans(session, org_ids)
+    users = seen_users_of(session, [s.id for s in latest.values() if s.id is not None])
+    states: dict[int, _OrgState] = {}
+    for org_id in org_ids:
+        state = states[org_id] = _OrgState()
+        scan = latest.get(org_id)
+        if scan is None or scan.id is None:
+            continue
+        org = session.get(Org, org_id)
+        assert org is not None
+        portal = Portal(org.portal)
+        seen = users.get(scan.id, [])
+        state.user_ids[scan.id] = {normalise_with(u.email): u.portal_user_id for u in seen}
+        state.managers = {
+            identity
+            for user in seen
+            if user.status in (AccessStatus.ACTIVE, AccessStatus.PENDING)
+            and may_manage_users(portal, user)
+            and (identity := normalise_with(user.email)) not in agents
+        }
+    return states
 
 
 def state_for(proposal: Proposal) -> RemovalState:
@@ -193,6 +226,7 @@ def _item(
     orgs: dict[int, _OrgState],
     now: datetime,
 ) -> RemovalItem:
+    """One finding's item, judged against its org's state (updated as the plan grows)."""
     org = session.get(Org, finding.org_id)
     assert org is not None
     assert finding.id is not None
@@ -218,28 +252,37 @@ def _item(
             f"{finding.resolved_at:%Y-%m-%d}"
         )
         return base
-    state = orgs.get(finding.org_id)
-    if state is None:
-        state = orgs[finding.org_id] = _OrgState(org_managers(session, org, agents))
+    state = orgs[finding.org_id]
     proposal = propose(access_facts(session, finding, agents=agents, managers=state.managers))
     base.action = proposal.action
     base.barrier = fit(proposal.barrier, RemovalItem.barrier)
     base.detail = proposal.skip
     base.state = state_for(proposal)
-    base.portal_user_id = _portal_user_id(session, finding)
+    base.portal_user_id = _portal_user_id(session, finding, state.user_ids)
     if proposal.action is RemovalAction.REMOVE:
         state.managers.discard(finding.identity)
     return base
 
 
-def _portal_user_id(session: Session, finding: Finding) -> str | None:
-    """The portal's own id of the user, as the scan that last showed them read it."""
-    if finding.last_scan_id is None:
+def _portal_user_id(
+    session: Session, finding: Finding, ids_by_scan: dict[int, dict[str, str | None]]
+) -> str | None:
+    """The portal's own id of the user, as the scan that last showed them read it (each
+    scan's ids read once per plan: a plan holds many people of one org)."""
+    scan_id = finding.last_scan_id
+    if scan_id is None:
         return None
-    for row in session.exec(select(Observation).where(Observation.scan_id == finding.last_scan_id)):
-        if normalise_with(row.email) == finding.identity:
-            return row.portal_user_id
-    return None
+    ids = ids_by_scan.get(scan_id)
+    if ids is None:
+        ids = ids_by_scan[scan_id] = {
+            normalise_with(email): user_id
+            for email, user_id in session.exec(
+                select(Observation.email, Observation.portal_user_id).where(
+                    Observation.scan_id == scan_id
+                )
+            )
+        }
+    return ids.get(finding.identity)
 
 
 def _agent_identities(session: Session) -> frozenset[str]:
@@ -261,7 +304,9 @@ def _select(session: Session, principal: Principal, request: PlanRequest) -> lis
         query = query.where(Finding.finding_class == str(request.finding_class))
     wanted_manager = normalise_person_name(request.manager) if request.manager else None
     chosen: list[Finding] = []
-    for finding in session.exec(query.order_by(col(Finding.org_id), col(Finding.id))):
+    rows = list(session.exec(query.order_by(col(Finding.org_id), col(Finding.id))))
+    _prefetch_clients(session, {f.org_id for f in rows})
+    for finding in rows:
         client = _client(session, finding)
         if wanted_manager is not None and (
             client is None or normalise_person_name(client.client_manager) != wanted_manager
@@ -277,6 +322,7 @@ def _by_ids(session: Session, principal: Principal, ids: Iterable[int]) -> list[
     found = {
         f.id: f for f in session.exec(select(Finding).where(col(Finding.id).in_(unique))).all()
     }
+    _prefetch_clients(session, {f.org_id for f in found.values()})
     missing = [i for i in unique if i not in found]
     if missing:
         raise RemovalError("no finding " + ", ".join(str(i) for i in missing))
@@ -288,7 +334,20 @@ def _by_ids(session: Session, principal: Principal, ids: Iterable[int]) -> list[
     return [found[i] for i in unique]
 
 
+def _prefetch_clients(session: Session, org_ids: Collection[int]) -> None:
+    """Fill ``_client``'s cache for many orgs in one query."""
+    cache: dict[int, Client | None] = session.info.setdefault("removal_plan_clients", {})
+    wanted = [o for o in org_ids if o not in cache]
+    found = clients_of_orgs(session, wanted)
+    for org_id in wanted:
+        cache[org_id] = found.get(org_id)
+
+
 def _client(session: Session, finding: Finding) -> Client | None:
-    org = session.get(Org, finding.org_id)
-    assert org is not None
-    return client_of(session, org.portal, org.portal_org_id)
+    """The finding's client, looked up once per org for the whole transaction."""
+    cache: dict[int, Client | None] = session.info.setdefault("removal_plan_clients", {})
+    if finding.org_id not in cache:
+        org = session.get(Org, finding.org_id)
+        assert org is not None
+        cache[finding.org_id] = client_of(session, org.portal, org.portal_org_id)
+    return cache[finding.org_id]
