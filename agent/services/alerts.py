@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import smtplib
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
@@ -239,6 +240,22 @@ def _send_sign_in_mail(settings: Settings, recipient: str, failures: list[LoginS
     deliver_mail(settings, message)
 
 
+def post_webhook(url: str, payload: Mapping[str, object]) -> str | None:
+    """Post one JSON document; why it was not delivered, or ``None`` when it was."""
+    try:
+        response = httpx.post(url, json=payload, timeout=15)
+        response.raise_for_status()
+    except httpx.HTTPError as exc:
+        return str(exc)
+    return None
+
+
+def manager_recipient(session: Session, settings: Settings, manager: str) -> str | None:
+    """Where a client manager's alerts go: their roster address, else the fallback."""
+    address = None if manager == NO_MANAGER else manager_address(session, manager)
+    return address or settings.alert_fallback_email
+
+
 def send_alerts(session: Session, settings: Settings) -> AlertReport:
     """Deliver every pending alert on every configured channel; commit is the caller's."""
     report = AlertReport()
@@ -250,19 +267,16 @@ def send_alerts(session: Session, settings: Settings) -> AlertReport:
                 "client_manager": manager,
                 "findings": [i.as_json() for i in items],
             }
-            try:
-                response = httpx.post(settings.alert_webhook_url, json=payload, timeout=15)
-                response.raise_for_status()
-            except httpx.HTTPError as exc:
-                report.failed.append(f"webhook for {manager}: {exc}")
+            problem = post_webhook(settings.alert_webhook_url, payload)
+            if problem is not None:
+                report.failed.append(f"webhook for {manager}: {problem}")
                 continue
             _mark(session, items, "webhook", settings.alert_webhook_url)
             report.sent["webhook"] = report.sent.get("webhook", 0) + len(items)
     if settings.smtp_host:
         by_recipient: dict[str, dict[str, list[AlertItem]]] = defaultdict(dict)
         for manager, items in _pending(session, "email").items():
-            address = None if manager == NO_MANAGER else manager_address(session, manager)
-            recipient = address or settings.alert_fallback_email
+            recipient = manager_recipient(session, settings, manager)
             if not recipient:
                 report.failed.append(
                     f"e-mail for {manager}: no address on the roster and no "

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, ClassVar, Protocol
 
 from agent.capture import OrgRef, PortalError, RateLimited, SessionExpired
 from agent.domain import Portal
+from agent.scrapers.http import get_html, send
 
 if TYPE_CHECKING:
     from playwright.async_api import BrowserContext
@@ -88,6 +89,21 @@ def csrf_from_html(text: str) -> str:
         if attrs.get("name", "").lower() == "csrf-token" and attrs.get("content"):
             return attrs["content"]
     return ""
+
+
+async def token_from_page(context: BrowserContext, url: str) -> str:
+    """The CSRF token of the page at ``url`` (one that offers removal), or ""."""
+    return csrf_from_html(await get_html(context, url))
+
+
+async def send_with_token(
+    context: BrowserContext, method: str, url: str, token: str, *, ok: set[int]
+) -> Answer:
+    """A JSON portal's removal: ``method url`` with the ``X-CSRF-Token`` header."""
+    status, headers, text = await send(
+        context, method, url, headers={"Accept": "application/json", "X-CSRF-Token": token}
+    )
+    return judge(url, status, headers, text, ok=ok)
 
 
 def json_error(text: str) -> str:

@@ -7,8 +7,7 @@ from urllib.parse import quote
 
 from agent.capture import OrgRef
 from agent.domain import Portal
-from agent.scrapers.http import get_html, send
-from agent.scrapers.removal.base import Answer, Outcome, Target, csrf_from_html, judge
+from agent.scrapers.removal.base import Answer, Outcome, Target, send_with_token, token_from_page
 
 if TYPE_CHECKING:
     from playwright.async_api import BrowserContext
@@ -18,22 +17,15 @@ class MyobRemover:
     portal: ClassVar[Portal] = Portal.MYOB
 
     async def csrf_token(self, context: BrowserContext, base_url: str, org: OrgRef) -> str:
-        url = f"{base_url}/business/{quote(org.portal_org_id, safe='')}/users"
-        return csrf_from_html(await get_html(context, url))
+        business = quote(org.portal_org_id, safe="")
+        return await token_from_page(context, f"{base_url}/business/{business}/users")
 
     async def remove(
         self, context: BrowserContext, base_url: str, org: OrgRef, target: Target, token: str
     ) -> Answer:
         if not target.portal_user_id:
             return Answer(Outcome.REFUSED, reason="the users list gives no id for this user")
-        url = (
-            f"{base_url}/api/businesses/{quote(org.portal_org_id, safe='')}/users/"
-            f"{quote(target.portal_user_id, safe='')}"
-        )
-        status, headers, text = await send(
-            context,
-            "DELETE",
-            url,
-            headers={"Accept": "application/json", "X-CSRF-Token": token},
-        )
-        return judge(url, status, headers, text, ok={200, 204})
+        business = quote(org.portal_org_id, safe="")
+        user = quote(target.portal_user_id, safe="")
+        url = f"{base_url}/api/businesses/{business}/users/{user}"
+        return await send_with_token(context, "DELETE", url, token, ok={200, 204})

@@ -7,8 +7,7 @@ from urllib.parse import quote
 
 from agent.capture import OrgRef
 from agent.domain import Portal
-from agent.scrapers.http import get_html, send
-from agent.scrapers.removal.base import Answer, Outcome, Target, csrf_from_html, judge
+from agent.scrapers.removal.base import Answer, Outcome, Target, send_with_token, token_from_page
 
 if TYPE_CHECKING:
     from playwright.async_api import BrowserContext
@@ -18,22 +17,15 @@ class XeroRemover:
     portal: ClassVar[Portal] = Portal.XERO
 
     async def csrf_token(self, context: BrowserContext, base_url: str, org: OrgRef) -> str:
-        url = f"{base_url}/app/{quote(org.portal_org_id, safe='!')}/settings/users"
-        return csrf_from_html(await get_html(context, url))
+        code = quote(org.portal_org_id, safe="!")
+        return await token_from_page(context, f"{base_url}/app/{code}/settings/users")
 
     async def remove(
         self, context: BrowserContext, base_url: str, org: OrgRef, target: Target, token: str
     ) -> Answer:
         if not target.portal_user_id:
             return Answer(Outcome.REFUSED, reason="the users list gives no id for this user")
-        url = (
-            f"{base_url}/api/orgs/{quote(org.portal_org_id, safe='!')}/users/"
-            f"{quote(target.portal_user_id, safe='')}/remove"
-        )
-        status, headers, text = await send(
-            context,
-            "POST",
-            url,
-            headers={"Accept": "application/json", "X-CSRF-Token": token},
-        )
-        return judge(url, status, headers, text, ok={200})
+        code = quote(org.portal_org_id, safe="!")
+        user = quote(target.portal_user_id, safe="")
+        url = f"{base_url}/api/orgs/{code}/users/{user}/remove"
+        return await send_with_token(context, "POST", url, token, ok={200})

@@ -22,13 +22,18 @@ from collections import defaultdict
 from dataclasses import dataclass
 from email.message import EmailMessage
 
-import httpx
 from sqlmodel import Session, col, select
 
 from agent.clock import utcnow
 from agent.domain import RemovalState
 from agent.security.audit import record
-from agent.services.alerts import NO_MANAGER, AlertReport, deliver_mail, manager_address
+from agent.services.alerts import (
+    NO_MANAGER,
+    AlertReport,
+    deliver_mail,
+    manager_recipient,
+    post_webhook,
+)
 from agent.services.removals.client_requests import due_reminders, mark_reminded
 from agent.settings import Settings
 from agent.storage.links import client_of
@@ -195,20 +200,17 @@ def _deliver(
     """Send one manager's events on ``channel``; the recipient, or None if not delivered."""
     if channel == "webhook":
         assert settings.alert_webhook_url
-        payload = {
+        payload: dict[str, object] = {
             "generated_at": utcnow().isoformat(),
             "client_manager": manager,
             "removals": [e.as_json() for e in events],
         }
-        try:
-            response = httpx.post(settings.alert_webhook_url, json=payload, timeout=15)
-            response.raise_for_status()
-        except httpx.HTTPError as exc:
-            report.failed.append(f"webhook for removals of {manager}: {exc}")
+        problem = post_webhook(settings.alert_webhook_url, payload)
+        if problem is not None:
+            report.failed.append(f"webhook for removals of {manager}: {problem}")
             return None
         return settings.alert_webhook_url
-    address = None if manager == NO_MANAGER else manager_address(session, manager)
-    recipient = address or settings.alert_fallback_email
+    recipient = manager_recipient(session, settings, manager)
     if not recipient:
         report.failed.append(
             f"e-mail about removals for {manager}: no address on the roster and no "
