@@ -121,7 +121,7 @@ def run_demo(
         _compare_with_truth(runtime, world)
         _write_reports(runtime, world, directory)
         if serve:
-            _serve(runtime, world)
+            _serve(runtime, world, directory)
 
 
 def _write_reports(runtime: Runtime, world: World, directory: Path) -> None:
@@ -137,7 +137,7 @@ def _write_reports(runtime: Runtime, world: World, directory: Path) -> None:
         console.print(f"workload report: {workload.rows} rows, written to {workload.path}")
 
 
-def _serve(runtime: Runtime, world: World) -> None:
+def _serve(runtime: Runtime, world: World, directory: Path) -> None:
     """Serve with the scheduler and a worker, and print a code to pair the extension."""
     from accessrecon.background import background_services
     from accessrecon.serving import serve_forever
@@ -163,6 +163,17 @@ def _serve(runtime: Runtime, world: World) -> None:
         f"dashboard: {base}/dashboard/   API: {base}/api/v1 "
         f"(e.g. /api/v1/orgs/{org.portal}/{org.org_id}/status with a token)"
     )
+    leaver = _leaver_to_report(world)
+    if leaver is not None:
+        console.print(
+            f"close the access of {leaver}: the dashboard's People page ('Remove everything the "
+            "practice can'), or in another terminal with ACCESSRECON_DATA_DIR="
+            f"{directory}: accessrecon remove plan --as 'demo admin' --person '{leaver}'; "
+            "a second user approves ('accessrecon users add'), or the demo admin alone with "
+            "ACCESSRECON_SINGLE_ADMIN_SELF_APPROVAL=true",
+            markup=False,
+            highlight=False,
+        )
     console.print("serving until Ctrl-C")
     with background_services(runtime):
         serve_forever(runtime)
