@@ -295,7 +295,10 @@ class RemovalPlanOut(BaseModel):
     counts: dict[str, int] = Field(description="the items you can see, by state")
     total: int
     status: str = Field(
-        description="awaiting approval, approved, to run, running, awaiting verification, done"
+        description=(
+            "awaiting approval, approved, to run, running, awaiting verification, "
+            "waiting on clients, done"
+        )
     )
 
 

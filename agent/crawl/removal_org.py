@@ -43,6 +43,7 @@ from agent.scrapers.removal.base import Answer, Outcome, Target
 from agent.scrapers.removal.registry import remover_for
 from agent.services.removals import claims
 from agent.services.removals.claims import ClaimedItem
+from agent.services.scans import record_capture
 from agent.storage.db import session_scope
 
 if TYPE_CHECKING:
@@ -92,16 +93,18 @@ class OrgRemoval:
                 return
         for item in self.items:
             listed = await self.remove(item, listed)
-        self._write()
-        # the re-read that verifies, settled after the run; if it fails the items
-        # stay removed, to be verified by the next ok scan
+        # The re-read that verifies (settled after the run), written in one transaction
+        # with what the items came to; if it fails, the items are written alone and
+        # stay removed, to be verified by the next ok scan.
         with contextlib.suppress(ScanFailure):
-            await self.read()
+            await self.read(with_outcomes=True)
+        self._write()
 
     # -- reading ----------------------------------------------------------------------
 
-    async def read(self) -> Listed:
-        """The org's users now, recorded as an ok scan (or a failed one, raised)."""
+    async def read(self, *, with_outcomes: bool = False) -> Listed:
+        """The org's users now, recorded as an ok scan (or a failed one, raised);
+        ``with_outcomes``: the items' outcomes so far are written with the scan."""
         started = utcnow()
         report = self.run.report
         try:
@@ -120,13 +123,18 @@ class OrgRemoval:
                 login_pk=self.login.id,
             )
             raise
-        outcome = self.run.store.record_capture(
-            org_pk=self.org_pk,
-            result=result,
-            started_at=started,
-            crawl_id=report.crawl_id or 0,
-            login_pk=self.login.id,
-        )
+        with session_scope(self.run.engine) as session:
+            outcome = record_capture(
+                session,
+                org_id=self.org_pk,
+                result=result,
+                started_at=started,
+                crawl_id=report.crawl_id or 0,
+                login_id=self.login.id,
+            )
+            if with_outcomes:
+                claims.record_outcomes(session, self.claim, self.outcomes)
+                self.outcomes = []
         self.scan_id = outcome.scan_id
         report.orgs_read += 1
         return {normalise_with(u.email): u for u in result.users}
@@ -279,11 +287,14 @@ class OrgRemoval:
                 detail,
                 sent=sent,
                 scan_id=self.scan_id if state == RemovalState.VERIFIED else None,
+                at=utcnow(),
             )
         )
         self.run.progress(state.value, item.id, state.value)
 
     def _write(self) -> None:
+        if not self.outcomes:
+            return
         with session_scope(self.run.engine) as session:
             claims.record_outcomes(session, self.claim, self.outcomes)
         self.outcomes = []

@@ -172,6 +172,8 @@ class Outcome:
     sent: int = 0
     #: the ok scan that no longer showed the user (``verified``)
     scan_id: int | None = None
+    #: when the portal answered: a scan started before it is no evidence either way
+    at: datetime | None = None
 
 
 def record_outcomes(session: Session, token: str, outcomes: Sequence[Outcome]) -> None:
@@ -195,7 +197,9 @@ def record_outcomes(session: Session, token: str, outcomes: Sequence[Outcome]) -
                 sent=outcome.sent,
             )
         elif outcome.state == RemovalState.REMOVED:
-            mark_removed(session, outcome.item_id, token, outcome.detail, sent=outcome.sent)
+            mark_removed(
+                session, outcome.item_id, token, outcome.detail, sent=outcome.sent, at=outcome.at
+            )
         elif outcome.state == RemovalState.REQUESTED:
             mark_refused(session, outcome.item_id, token, outcome.detail, sent=outcome.sent)
         elif outcome.state == RemovalState.BLOCKED:
@@ -216,13 +220,21 @@ def _held(session: Session, item_id: int, token: str) -> RemovalItem | None:
     return item
 
 
-def mark_removed(session: Session, item_id: int, token: str, detail: str, *, sent: int = 1) -> None:
-    """The portal said the user was removed; a later ok scan verifies it."""
+def mark_removed(
+    session: Session,
+    item_id: int,
+    token: str,
+    detail: str,
+    *,
+    sent: int = 1,
+    at: datetime | None = None,
+) -> None:
+    """The portal said the user was removed (at ``at``); a later ok scan verifies it."""
     item = _held(session, item_id, token)
     if item is None:
         return
     _finish(session, item, RemovalState.REMOVED, detail, "removal.removed", sent)
-    item.removed_at = item.updated_at
+    item.removed_at = at or item.updated_at
 
 
 def mark_gone(

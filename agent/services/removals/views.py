@@ -70,8 +70,10 @@ class PlanSummary:
             return "awaiting approval"
         if c.get(RemovalState.APPROVED) or c.get(RemovalState.FAILED):
             return "approved, to run"
-        if c.get(RemovalState.REMOVED) or c.get(RemovalState.REQUESTED):
+        if c.get(RemovalState.REMOVED):
             return "awaiting verification"
+        if c.get(RemovalState.REQUESTED):
+            return "waiting on clients"
         return "done"
 
 
