@@ -113,7 +113,7 @@ def test_a_persons_page_plans_their_removal_and_a_partner_asks_the_client(
     item = pat.locator("#plan-items tbody tr").first
     expect(item.locator('[data-field="state"]')).to_have_text("Requested")
     expect(item).to_contain_text("approved by Pat Partner")
-    expect(pat.locator("#plan-status")).to_have_text("Awaiting verification")
+    expect(pat.locator("#plan-status")).to_have_text("Waiting on clients")
     pat.context.close()
 
 
