@@ -147,6 +147,9 @@ function finding(item, view, tabId) {
   if (item.detail) {
     parts.push(el("p", { className: "detail", text: item.detail }));
   }
+  if (item.removableBy) {
+    parts.push(el("p", { className: "removable", text: item.removableBy }));
+  }
   if (item.clientAskedOn) {
     parts.push(el("p", { className: "asked",
       text: `Removal requested from the client on ${item.clientAskedOn}` }));

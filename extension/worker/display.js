@@ -114,6 +114,19 @@ export function labelsFor(state) {
     }));
 }
 
+/** Who can take an access away, as the scan that showed it says (never the class's guess). */
+export function whoCanRemove(person) {
+  if (person.removable_by === "practice") {
+    return "Removable by the practice";
+  }
+  if (person.removable_by === "client") {
+    return person.removable_reason
+      ? `Only the client can remove it: ${person.removable_reason}`
+      : "Only the client can remove it";
+  }
+  return "";
+}
+
 export function contentDisplay(org, state, { collapsed, passiveCapture }) {
   return {
     org: { portal: org.portal, orgId: org.orgId, usersPage: org.usersPage },
@@ -176,6 +189,7 @@ export function popupView(org, state, settings) {
     role: p.role,
     pending: p.access_status === "pending",
     detail: readableDates(p.detail || ""),
+    removableBy: whoCanRemove(p),
   }));
   const others = {};
   for (const person of (s.people || []).filter((p) => !isProblem(p))) {
