@@ -51,7 +51,6 @@ from agent.capture import (
     OrgUsers,
     PortalError,
     ScanFailure,
-    SessionExpired,
 )
 from agent.clock import utcnow
 from agent.crawl.browser import launch_browser
@@ -59,7 +58,6 @@ from agent.crawl.circuit import CircuitBreaker
 from agent.crawl.login import LoginSession, open_login
 from agent.crawl.login_failures import fail_known_orgs, fail_not_listed
 from agent.crawl.report import CrawlReport, ProgressCallback
-from agent.crawl.retry import MAX_SIGN_INS_PER_ORG
 from agent.crawl.store import CrawlStore
 from agent.domain import Portal, ScanStatus
 from agent.reconcile.identity import normalise_email
@@ -347,18 +345,10 @@ class Crawler:
         return result
 
     async def _signed_in(self, login: LoginSession, call: Callable[[], Awaitable[T]]) -> T:
-        """``call``, retried; if the session expires, signed in again and called again."""
-        sign_ins = 0
-        while True:
-            generation = login.generation
-            try:
-                return await login.retrying(call)
-            except SessionExpired:
-                if sign_ins >= MAX_SIGN_INS_PER_ORG:
-                    raise
-                sign_ins += 1
-                self._sign_ins += 1
-                await login.sign_in_again(generation)
+        return await login.signed_in(call, on_sign_in=self._count_sign_in)
+
+    def _count_sign_in(self) -> None:
+        self._sign_ins += 1
 
 
 def check_viewer_listed(result: OrgUsers, creds: Credentials) -> None:

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, TypeVar
 
 from playwright.async_api import Error as PlaywrightError
 
-from agent.capture import Credentials, PortalError, ScanFailure
-from agent.crawl.retry import retrying
+from agent.capture import Credentials, PortalError, ScanFailure, SessionExpired
+from agent.crawl.retry import MAX_SIGN_INS_PER_ORG, retrying
 from agent.crawl.store import CrawlStore
 from agent.scrapers.base import Scraper
 from agent.scrapers.http import limit_requests, unreachable_detail
@@ -64,6 +64,24 @@ class LoginSession:
     async def retrying(self, call: Callable[[], Awaitable[T]], *, sign_in: bool = False) -> T:
         """``call`` (guarded), retried with backoff while it fails transiently."""
         return await retrying(lambda: guarded(self, call), retries=self.retries, sign_in=sign_in)
+
+    async def signed_in(
+        self, call: Callable[[], Awaitable[T]], *, on_sign_in: Callable[[], None] | None = None
+    ) -> T:
+        """``call``, retried; if the session expires, signed in again (at most
+        ``MAX_SIGN_INS_PER_ORG`` times, ``on_sign_in`` told of each) and called again."""
+        sign_ins = 0
+        while True:
+            generation = self.generation
+            try:
+                return await self.retrying(call)
+            except SessionExpired:
+                if sign_ins >= MAX_SIGN_INS_PER_ORG:
+                    raise
+                sign_ins += 1
+                if on_sign_in is not None:
+                    on_sign_in()
+                await self.sign_in_again(generation)
 
     async def sign_in(self, *, fresh: bool) -> None:
         """Sign in (or find the stored session still good), and record how it went."""

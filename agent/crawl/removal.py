@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING
 
 from playwright.async_api import async_playwright
 from sqlalchemy import Engine
+from sqlmodel import col, select
 
 from agent.capture import (
     ScanFailure,
@@ -54,7 +55,7 @@ from agent.services.removals.claims import ClaimedItem
 from agent.services.settle import Settled, settle
 from agent.settings import Settings
 from agent.storage.db import session_scope
-from agent.storage.models import PortalLogin
+from agent.storage.models import PortalLogin, RemovalItem
 
 if TYPE_CHECKING:
     from playwright.async_api import Browser
@@ -188,7 +189,7 @@ class RemovalRun:
             for item in items:
                 by_org[item.org_pk].append(item)
             await asyncio.gather(
-                *(self._run_org(login, org_items, token, report) for org_items in by_org.values())
+                *(self._run_org(login, org_items, token) for org_items in by_org.values())
             )
             self.store.save_storage_state(login.id, await login.context.storage_state())
         finally:
@@ -196,9 +197,7 @@ class RemovalRun:
 
     # -- one org ----------------------------------------------------------------------
 
-    async def _run_org(
-        self, login: LoginSession, items: list[ClaimedItem], token: str, report: RemovalRunReport
-    ) -> None:
+    async def _run_org(self, login: LoginSession, items: list[ClaimedItem], token: str) -> None:
         async with self._orgs:
             await OrgRemoval(self, login, items, token).run_all()
 
@@ -217,7 +216,7 @@ class RemovalRun:
         self._csrf.pop(login.id, None)
 
     def count_sign_in(self) -> None:
-        self._retries["sign_in"] += 1
+        self.report.sign_ins += 1
 
     def _fail(self, items: list[ClaimedItem], token: str, reason: str) -> None:
         with session_scope(self.engine) as session:
@@ -226,11 +225,8 @@ class RemovalRun:
             self.progress("failed", item.id, "failed")
 
     def _final_states(self, held: list[ClaimedItem], report: RemovalRunReport) -> None:
-        from agent.storage.models import RemovalItem
-
         with session_scope(self.engine) as session:
-            for item in held:
-                row = session.get(RemovalItem, item.id)
-                if row is not None:
-                    report.states[item.id] = row.state
-        report.sign_ins = self._retries.get("sign_in", 0)
+            for row in session.exec(
+                select(RemovalItem).where(col(RemovalItem.id).in_([i.id for i in held]))
+            ):
+                report.states[row.id or 0] = row.state

@@ -140,18 +140,7 @@ class OrgRemoval:
         return {normalise_with(u.email): u for u in result.users}
 
     async def signed_in(self, call: Callable[[], Awaitable[T]]) -> T:
-        """``call`` retried for transient faults, signed in again if the session expired."""
-        sign_ins = 0
-        while True:
-            generation = self.login.generation
-            try:
-                return await self.login.retrying(call)
-            except SessionExpired:
-                if sign_ins >= MAX_SIGN_INS_PER_ORG:
-                    raise
-                sign_ins += 1
-                self.run.count_sign_in()
-                await self.login.sign_in_again(generation)
+        return await self.login.signed_in(call, on_sign_in=self.run.count_sign_in)
 
     # -- removing ---------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 
 from agent.domain import AccessStatus, Portal, StaffStatus
 from agent.reconcile import Grant, OrgFacts, Practice, SeenUser, StaffMember
-from agent.reconcile.identity import email_domain
+from agent.reconcile.identity import email_domain, normalise_with
 from agent.services.identities import load_decisions
 from agent.storage.links import client_of, join_client
 from agent.storage.models import (
@@ -77,6 +77,11 @@ def load_practice(session: Session, domains: frozenset[str]) -> Practice:
         grants=grants,
         decisions=load_decisions(session),
     )
+
+
+def agent_identities(session: Session) -> frozenset[str]:
+    """The agent's own logins, as identities: never reported, never removed."""
+    return frozenset(normalise_with(e) for e in session.exec(select(PortalLogin.email)))
 
 
 def org_facts(session: Session, org: Org, client: Client | None = None) -> OrgFacts:

@@ -25,7 +25,7 @@ from email.message import EmailMessage
 from sqlmodel import Session, col, select
 
 from agent.clock import utcnow
-from agent.domain import RemovalState
+from agent.domain import RemovalAction, RemovalState
 from agent.security.audit import record
 from agent.services.alerts import (
     NO_MANAGER,
@@ -123,9 +123,10 @@ def _events(session: Session, settings: Settings) -> list[tuple[str, RemovalEven
         .join(Org, col(Org.id) == col(RemovalItem.org_id))
         .where(
             (col(RemovalItem.state) == RemovalState.VERIFIED)
+            # the practice meant to remove it, and was refused: now with the client
             | (
                 (col(RemovalItem.state) == RemovalState.REQUESTED)
-                & col(RemovalItem.detail).startswith("the portal refused")
+                & (col(RemovalItem.action) == RemovalAction.REMOVE)
             )
         )
         .order_by(col(RemovalItem.id))

@@ -29,11 +29,10 @@ from agent.reconcile.removal_policy import propose
 from agent.security.audit import record
 from agent.security.principal import Principal
 from agent.security.scope import client_in_scope
-from agent.services.reconcile_inputs import clients_of_orgs
+from agent.services.reconcile_inputs import agent_identities, clients_of_orgs
 from agent.services.removals.client_requests import open_request
 from agent.services.removals.plans import (
     RemovalError,
-    _agent_identities,
     access_facts,
     latest_ok_scan,
     latest_ok_scans,
@@ -115,7 +114,7 @@ def approve_plan(
     )
     now = at or utcnow()
     result = Approval(plan_id=plan_id, self_approved=self_approved)
-    agents = _agent_identities(session)
+    agents = agent_identities(session)
     for item in items:
         assert item.id is not None
         if item.state != RemovalState.PLANNED:
@@ -155,11 +154,6 @@ def approve_plan(
     return result
 
 
-def recheck_item(session: Session, item: RemovalItem) -> None:
-    """``_recheck`` for one item, with the agent identities looked up."""
-    _recheck(session, item, _agent_identities(session))
-
-
 def _recheck(session: Session, item: RemovalItem, agents: frozenset[str]) -> None:
     """Re-judge an item whose org has a newer ok scan than the one it was planned from."""
     latest: dict[int, Scan | None] = session.info.setdefault("removal_latest_scans", {})
@@ -180,7 +174,7 @@ def _recheck(session: Session, item: RemovalItem, agents: frozenset[str]) -> Non
     org = session.get(Org, item.org_id)
     assert org is not None
     managers = org_managers(session, org, agents)
-    decided = propose(access_facts(session, finding, agents=agents, managers=managers))
+    decided = propose(access_facts(finding, agents=agents, managers=managers))
     item.removable_by = finding.removable_by
     item.removable_reason = finding.removable_reason
     item.action = decided.action

@@ -23,7 +23,14 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from agent.clock import utcnow
-from agent.domain import AccessStatus, FindingClass, Portal, RemovalAction, RemovalState
+from agent.domain import (
+    AccessStatus,
+    FindingClass,
+    Portal,
+    RemovalAction,
+    RemovalState,
+    ReviewState,
+)
 from agent.reconcile.identity import normalise_with
 from agent.reconcile.removability import may_manage_users
 from agent.reconcile.removal_policy import AccessFacts, Proposal, propose
@@ -31,14 +38,13 @@ from agent.security.audit import record
 from agent.security.principal import REVIEWER_ROLES, AuthError, Principal
 from agent.security.scope import client_in_scope, normalise_person_name
 from agent.security.users import find_staff_member
-from agent.services.reconcile_inputs import clients_of_orgs, seen_users_of
+from agent.services.reconcile_inputs import agent_identities, clients_of_orgs, seen_users_of
 from agent.storage.links import client_of
 from agent.storage.models import (
     Client,
     Finding,
     Observation,
     Org,
-    PortalLogin,
     RemovalItem,
     RemovalPlan,
     Scan,
@@ -114,7 +120,7 @@ def plan_removals(
     session.add(plan)
     session.flush()
     assert plan.id is not None
-    agents = _agent_identities(session)
+    agents = agent_identities(session)
     orgs = org_states(session, {f.org_id for f in findings}, agents)
     counts: dict[str, int] = {}
     for finding in findings:
@@ -141,24 +147,16 @@ def latest_ok_scan(session: Session, org_id: int) -> Scan | None:
     ).first()
 
 
-def access_facts(
-    session: Session,
-    finding: Finding,
-    *,
-    agents: frozenset[str],
-    managers: set[str],
-) -> AccessFacts:
+def access_facts(finding: Finding, *, agents: frozenset[str], managers: set[str]) -> AccessFacts:
     """The facts ``propose`` judges, for a finding, against ``managers`` (the identities
     that may still manage the org's users, the plan's earlier removals taken out)."""
-    org = session.get(Org, finding.org_id)
-    assert org is not None
     manages = finding.identity in managers
     return AccessFacts(
         finding_class=FindingClass(finding.finding_class),
         removable_by=finding.removable_by,
         removable_reason=finding.removable_reason,
         is_agent_login=finding.identity in agents,
-        marked_for_removal=finding.review_state == "removal_requested",
+        marked_for_removal=finding.review_state == ReviewState.REMOVAL_REQUESTED,
         manages_users=manages,
         other_managers=len(managers - {finding.identity}),
         is_access=finding.access_status in (AccessStatus.ACTIVE, AccessStatus.PENDING),
@@ -227,8 +225,6 @@ def _item(
     now: datetime,
 ) -> RemovalItem:
     """One finding's item, judged against its org's state (updated as the plan grows)."""
-    org = session.get(Org, finding.org_id)
-    assert org is not None
     assert finding.id is not None
     base = RemovalItem(
         plan_id=plan_id,
@@ -253,7 +249,7 @@ def _item(
         )
         return base
     state = orgs[finding.org_id]
-    proposal = propose(access_facts(session, finding, agents=agents, managers=state.managers))
+    proposal = propose(access_facts(finding, agents=agents, managers=state.managers))
     base.action = proposal.action
     base.barrier = fit(proposal.barrier, RemovalItem.barrier)
     base.detail = proposal.skip
@@ -283,10 +279,6 @@ def _portal_user_id(
             )
         }
     return ids.get(finding.identity)
-
-
-def _agent_identities(session: Session) -> frozenset[str]:
-    return frozenset(normalise_with(e) for e in session.exec(select(PortalLogin.email)))
 
 
 def _select(session: Session, principal: Principal, request: PlanRequest) -> list[Finding]:

@@ -31,6 +31,7 @@ from sqlmodel import Session, col, select
 from agent.clock import utcnow
 from agent.domain import AccessStatus, FindingClass, Portal
 from agent.reconcile.identity import normalise_with
+from agent.services.reconcile_inputs import agent_identities
 from agent.services.removals.client_requests import requests_of_client
 from agent.services.removals.plans import latest_ok_scan
 from agent.storage.models import (
@@ -41,7 +42,6 @@ from agent.storage.models import (
     IntendedAccess,
     Observation,
     Org,
-    PortalLogin,
     Scan,
 )
 
@@ -158,7 +158,7 @@ def build_statement(
 ) -> ClientStatement:
     """The statement of ``client`` as the database holds it now."""
     assert client.id is not None
-    agents = frozenset(normalise_with(e) for e in session.exec(select(PortalLogin.email)))
+    agents = agent_identities(session)
     requests = requests_of_client(session, client.id, open_only=True)
     orgs: list[OrgStatement] = []
     seen_orgs: set[int] = set()
