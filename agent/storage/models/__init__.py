@@ -17,6 +17,7 @@ these models so the two cannot drift apart.
 
 from __future__ import annotations
 
+from agent.storage.models.campaigns import Campaign, CampaignItem, CampaignNotice
 from agent.storage.models.findings import (
     AlertSent,
     Finding,
@@ -59,6 +60,9 @@ __all__ = [
     "AppUser",
     "AppUserClient",
     "AuditEvent",
+    "Campaign",
+    "CampaignItem",
+    "CampaignNotice",
     "Client",
     "ClientOrgLink",
     "ClientRequest",
