@@ -5,7 +5,10 @@ import and review decision adds one ``AuditEvent`` in the same transaction as th
 change it records, so the two are committed or lost together. The table is
 append-only by the database's own rule (triggers made by migration 0004 reject
 UPDATE and DELETE), so a record cannot be rewritten after the fact, by this code or
-by anyone with a SQL prompt short of dropping the trigger.
+by anyone with a SQL prompt short of dropping the trigger. And each event joins a
+hash chain as it is inserted (``agent.security.audit_chain``): an event edited,
+deleted or reordered with the triggers dropped is still found by
+``accessrecon audit verify``.
 
 Events never hold secrets: a detail names a login by id and email, a token by id,
 an export by its row count and the SHA-256 of the file handed out.
@@ -56,7 +59,11 @@ class AuditPage:
 def record(
     session: Session, *, actor: str, action: str, detail: Mapping[str, object] | None = None
 ) -> AuditEvent:
-    """Add one event to the caller's transaction."""
+    """Add one event to the caller's transaction.
+
+    The event is chained when the transaction flushes it, and from then until the
+    transaction ends other transactions wait to record theirs: record, then commit.
+    """
     event = AuditEvent(
         actor=fit(actor, AuditEvent.actor),
         action=fit(action, AuditEvent.action),

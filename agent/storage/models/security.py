@@ -1,14 +1,16 @@
 """Who may use the local API, how they signed in, and what they did.
 
-The audit log is append-only; tokens, pairing codes and dashboard sessions are
-stored only as their SHA-256.
+The audit log is append-only and hash-chained (``agent.security.audit_chain``);
+tokens, pairing codes and dashboard sessions are stored only as their SHA-256.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import JSON, Column, LargeBinary, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Column, Connection, LargeBinary, UniqueConstraint
+from sqlalchemy import event as sqlalchemy_event
 from sqlmodel import Field, SQLModel
 
 from agent.clock import utcnow
@@ -17,6 +19,7 @@ __all__ = [
     "ApiToken",
     "AppUser",
     "AppUserClient",
+    "AuditChainHead",
     "AuditEvent",
     "DashboardSession",
     "KeyCanary",
@@ -100,7 +103,11 @@ class DashboardSession(SQLModel, table=True):
 
 
 class AuditEvent(SQLModel, table=True):
-    """Who did what, when. Append-only."""
+    """Who did what, when. Append-only, and chained: ``hash`` covers the row and ``prev_hash``.
+
+    ``seq``, ``prev_hash`` and ``hash`` are set as the row is inserted, however it was
+    added; rows from before the chain began keep ``seq`` empty.
+    """
 
     __tablename__ = "audit_event"
 
@@ -109,6 +116,32 @@ class AuditEvent(SQLModel, table=True):
     actor: str = Field(max_length=200)
     action: str = Field(max_length=64, index=True)
     detail: dict[str, object] = Field(default_factory=dict, sa_column=Column(JSON))
+    seq: int | None = Field(default=None, unique=True, index=True)
+    prev_hash: str = Field(default="", max_length=64)
+    hash: str = Field(default="", max_length=64)
+
+
+@sqlalchemy_event.listens_for(AuditEvent, "before_insert")
+def _join_the_chain(_mapper: Any, connection: Connection, event: AuditEvent) -> None:
+    """No audit row is inserted unchained, whichever code path added it."""
+    from agent.security.audit_chain import link  # the chain's rules live with the audit log
+
+    link(connection, event)
+
+
+class AuditChainHead(SQLModel, table=True):
+    """The newest chained event's ``seq`` and ``hash``: one row, moved with every event.
+
+    It is what catches the newest events deleted, and its lock is what keeps two
+    transactions from chaining onto the same event.
+    """
+
+    __tablename__ = "audit_chain_head"
+    __table_args__ = (CheckConstraint("id = 1", name="audit_chain_head_one_row"),)
+
+    id: int = Field(default=1, primary_key=True)
+    seq: int
+    hash: str = Field(max_length=64)
 
 
 class KeyCanary(SQLModel, table=True):
