@@ -30,6 +30,7 @@ from server.dashboard import install as install_dashboard
 from server.routes import (
     audit,
     captures,
+    expiring,
     exports,
     findings,
     health,
@@ -67,6 +68,7 @@ ROUTERS = (
     schedules,
     removals,
     statements,
+    expiring,
 )
 
 #: Routes that answer without a token: liveness, and the exchange that yields a token.

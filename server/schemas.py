@@ -11,7 +11,7 @@ capitals finds the org the agent stores in lower case.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import Path
@@ -21,6 +21,7 @@ from agent.domain import AccessStatus, FindingClass, Portal, ReviewState, Severi
 from agent.imports import PracticeRole
 from agent.orgid import parse_any_org_id
 from agent.security.principal import ClientScope, Principal
+from agent.services.expiring import ExpiringKind
 from agent.services.removals.approval import Approval
 from agent.services.removals.views import PlanView
 from agent.services.status import OrgStatus
@@ -343,3 +344,32 @@ def approval_out(approval: Approval, view: PlanView) -> ApprovalOut:
         self_approved=approval.self_approved,
         plan=plan_view_out(view),
     )
+
+
+# -- what is about to stop being allowed -----------------------------------------------
+
+
+class ExpiringItemOut(BaseModel):
+    """An intended access that ends, or an accepted risk that expires."""
+
+    kind: ExpiringKind = Field(description="access_end or accepted_risk")
+    ends_on: date = Field(description="the last day it is allowed")
+    days_left: int = Field(description="days from today to ends_on; negative once passed")
+    expired: bool = Field(description="ends_on has passed and the access is still there")
+    client: str | None
+    client_manager: str | None
+    portal: Portal
+    portal_org_id: str
+    org_name: str | None
+    name: str
+    email: str
+    role: str
+    by: str = Field(description="who imported the access file, or who accepted the risk")
+    reason: str = Field(description="why the risk was accepted; empty for an access end")
+    finding_id: int | None
+
+
+class ExpiringOut(BaseModel):
+    today: date
+    days: int = Field(description="the horizon: what ends up to this many days from today")
+    items: list[ExpiringItemOut]

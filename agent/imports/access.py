@@ -18,21 +18,29 @@ the role cell (``Online admin; Administrator, Payroll``, ``;`` or ``,`` separate
 in extra_permissions; the user type is stored as the role (``""`` when not named) and
 the Roles as the extra permissions, each as written, so reconcile compares only what
 the practice recorded. Telling a user type from a role uses reconcile's taxonomy.
+
+A row may end on a date (``until``, the last day it is intended): after that day
+reconcile judges the access as never granted, and the client manager is reminded
+before it (``agent.services.access_ends``). A date already past is kept as written,
+with a warning naming its rows, so a file exported late still says what was meant.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 from os import PathLike
 
 from sqlmodel import Session, select
 
+from agent.clock import utcnow
 from agent.domain import Portal, StaffStatus
 from agent.imports.columns import ACCESS_COLUMNS, ImportKind
 from agent.imports.common import ImportResult, record_audit, reject_if, row_numbers
 from agent.imports.errors import FieldError, Problems, RowError
 from agent.imports.fields import (
+    parse_date,
     parse_email,
     parse_permissions,
     show,
@@ -63,6 +71,7 @@ class AccessRow:
     org_id: str
     role: str
     extra_permissions: tuple[str, ...]
+    until: date | None = None
 
 
 def validate_access(
@@ -106,6 +115,7 @@ def validate_access(
         else:
             role = check.text("role", required=True, max_length=_ROLE_MAX)
             extras = check.value("extra_permissions", parse_permissions) or []
+        until = check.value("until", parse_date)
         if staff is not None and portal is not None and org_id is not None:
             key = (staff[1], portal, org_id)
             first = first_row.setdefault(key, row.number)
@@ -125,6 +135,7 @@ def validate_access(
                     org_id=org_id,
                     role=role,
                     extra_permissions=tuple(extras),
+                    until=until,
                 )
             )
     reject_if(errors)
@@ -188,6 +199,7 @@ def import_access(
     practice_domains: Iterable[str],
     actor: str = "cli",
     max_rows: int = DEFAULT_MAX_ROWS,
+    today: date | None = None,
 ) -> ImportResult:
     """Replace all intended access with the file's, in ``session`` (not committed).
 
@@ -197,18 +209,21 @@ def import_access(
         practice_domains: the practice's email domains, for address normalisation.
         actor: who imported, for the audit log.
         max_rows: the most data rows the file may hold (``ACCESSRECON_IMPORT_MAX_ROWS``).
+        today: the day an ``until`` already past is warned about (default: today, UTC).
 
     Raises ``ImportRejected`` naming every bad row; then nothing was written.
     """
     sheet = read_sheet(path, ACCESS_COLUMNS, max_rows=max_rows)
     rows = validate_access(session, sheet, practice_domains=practice_domains)
-    result = _write_access(session, sheet, rows)
+    result = _write_access(session, sheet, rows, today or utcnow().date())
     record_audit(session, actor=actor, sheet=sheet, result=result)
     session.flush()
     return result
 
 
-def _write_access(session: Session, sheet: Sheet, rows: list[AccessRow]) -> ImportResult:
+def _write_access(
+    session: Session, sheet: Sheet, rows: list[AccessRow], today: date
+) -> ImportResult:
     held = {
         (a.staff_id, a.portal, a.portal_org_id): a
         for a in session.exec(select(IntendedAccess)).all()
@@ -228,13 +243,18 @@ def _write_access(session: Session, sheet: Sheet, rows: list[AccessRow]) -> Impo
                     portal_org_id=row.org_id,
                     role=row.role,
                     extra_permissions=extras,
+                    until=row.until,
                 )
             )
             created += 1
-        elif grant.role == row.role and list(grant.extra_permissions or []) == extras:
+        elif (
+            grant.role == row.role
+            and list(grant.extra_permissions or []) == extras
+            and grant.until == row.until
+        ):
             unchanged += 1
         else:
-            grant.role, grant.extra_permissions = row.role, extras
+            grant.role, grant.extra_permissions, grant.until = row.role, extras, row.until
             updated += 1
     removed = 0
     for key, grant in held.items():
@@ -259,6 +279,12 @@ def _write_access(session: Session, sheet: Sheet, rows: list[AccessRow]) -> Impo
         f"{row_numbers(numbers)}; recorded as intended, and reported as leaver access if observed"
         for staff_id, numbers in leaver_rows.items()
     )
+    ended = [row.row for row in rows if row.until is not None and row.until < today]
+    if ended:
+        warnings.append(
+            f"until has already passed on {row_numbers(ended)}; recorded, and that access "
+            "is reported as never granted"
+        )
     return ImportResult(
         kind=ImportKind.ACCESS,
         file=sheet.file,

@@ -312,6 +312,26 @@ ACCESS_COLUMNS: list[ColumnSpec] = [
         multi=True,
         watch=("permission",),
     ),
+    ColumnSpec(
+        "until",
+        False,
+        "The last day the access is intended; after it the access is reported as never "
+        "granted, and the client manager is reminded before. Empty: no end. 2027-03-31, "
+        "31/03/2027 (day first) or an Excel date.",
+        "2027-03-31",
+        aliases=(
+            "access_until",
+            "valid_until",
+            "end_date",
+            "ends_on",
+            "access_ends",
+            "expires",
+            "expires_on",
+            "expiry",
+            "expiry_date",
+        ),
+        watch=("until", "expir", "ends", "enddate"),
+    ),
 ]
 
 COLUMNS: dict[ImportKind, list[ColumnSpec]] = {

@@ -133,7 +133,7 @@ def reconcile(
     summary = ReconcileSummary()
     summary.reopened = expire_accepted_risks(session, today=today)
     domains = practice_domains(session, configured_domains)
-    index = PracticeIndex.build(load_practice(session, domains))
+    index = PracticeIndex.build(load_practice(session, domains, today=today))
     query = select(Org).order_by(col(Org.id))
     if org_ids is not None:
         query = query.where(col(Org.id).in_(list(org_ids)))

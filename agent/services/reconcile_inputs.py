@@ -3,15 +3,22 @@
 The roster, grants, agent logins and identity decisions (``load_practice``), the
 practice's own e-mail domains, an org with its client, and the users one scan
 showed: ``agent.reconcile`` classifies these without touching the database.
+
+A grant whose ``until`` is before ``today`` is not read: from the day after its end
+the access is judged as if it had never been granted (``grant_in_force``).
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from datetime import date
 
+from sqlalchemy import or_
+from sqlalchemy.sql import ColumnElement
 from sqlmodel import Session, col, select
 
+from agent.clock import utcnow
 from agent.domain import AccessStatus, Portal, StaffStatus
 from agent.reconcile import Grant, OrgFacts, Practice, SeenUser, StaffMember
 from agent.reconcile.identity import email_domain, normalise_with
@@ -41,8 +48,17 @@ def practice_domains(session: Session, configured: Sequence[str]) -> frozenset[s
     return frozenset({top})
 
 
-def load_practice(session: Session, domains: frozenset[str]) -> Practice:
-    """The roster, grants, agent logins and identity decisions, as reconcile's plain data."""
+def grant_in_force(today: date) -> ColumnElement[bool]:
+    """The WHERE clause keeping the intended access still intended on ``today``."""
+    return or_(col(IntendedAccess.until).is_(None), col(IntendedAccess.until) >= today)
+
+
+def load_practice(
+    session: Session, domains: frozenset[str], *, today: date | None = None
+) -> Practice:
+    """The roster, grants in force on ``today`` (default: today, UTC), agent logins and
+    identity decisions, as reconcile's plain data."""
+    in_force = grant_in_force(today or utcnow().date())
     emails: dict[int, list[str]] = {}
     for row in session.exec(
         select(StaffEmail).order_by(col(StaffEmail.is_primary).desc(), col(StaffEmail.id))
@@ -67,7 +83,7 @@ def load_practice(session: Session, domains: frozenset[str]) -> Practice:
             role=g.role,
             extra_permissions=tuple(g.extra_permissions or ()),
         )
-        for g in session.exec(select(IntendedAccess))
+        for g in session.exec(select(IntendedAccess).where(in_force))
     )
     agents = frozenset(session.exec(select(PortalLogin.email)))
     return Practice(

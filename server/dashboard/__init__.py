@@ -4,7 +4,8 @@ Pages: the overview (open findings by class and severity, org coverage, the tren
 over crawls), findings with filters and review decisions, people and a person's
 reach, orgs and an org's page with a re-scan button, scans with live progress,
 removal plans (made from a person or ticked findings, approved, run, followed live),
-and, for practice admins, imports, crawl schedules and pairing codes.
+what is expiring (access ends and accepted risks), and, for practice admins,
+imports, crawl schedules and pairing codes.
 
 Everything a page shows is read through the viewer's client scope with the same
 functions the API uses (``server.queries``, ``server.actions``, ``agent.*``). A
@@ -24,6 +25,7 @@ from starlette.staticfiles import StaticFiles
 
 from server.dashboard.pages import (
     admin,
+    expiring,
     findings,
     imports,
     orgs,
@@ -45,7 +47,19 @@ from server.dashboard.web import (
 __all__ = ["PREFIX", "install"]
 
 STATIC_DIR = Path(__file__).parent / "static"
-PAGES = (signin, overview, findings, people, orgs, scans, imports, admin, statements, removals)
+PAGES = (
+    signin,
+    overview,
+    findings,
+    people,
+    orgs,
+    scans,
+    imports,
+    admin,
+    statements,
+    removals,
+    expiring,
+)
 
 
 def install(app: FastAPI, *, port: int) -> None:

@@ -890,7 +890,7 @@ def test_columns_document_every_kind() -> None:
         "practice_role",
     ]
     assert names[ImportKind.CLIENTS] == [*CLIENT_HEADER, "xero_org", "qbo_org", "myob_org"]
-    assert names[ImportKind.ACCESS] == ACCESS_HEADER
+    assert names[ImportKind.ACCESS] == [*ACCESS_HEADER, "until"]
     for specs in COLUMNS.values():
         assert all(spec.description and spec.example for spec in specs)
     assert "left_on (optional)" in column_help("staff")

@@ -31,7 +31,7 @@ from sqlmodel import Session, col, select
 from agent.clock import utcnow
 from agent.domain import AccessStatus, FindingClass, Portal
 from agent.reconcile.identity import normalise_with
-from agent.services.reconcile_inputs import agent_identities
+from agent.services.reconcile_inputs import agent_identities, grant_in_force
 from agent.services.removals.client_requests import requests_of_client
 from agent.services.removals.plans import latest_ok_scan
 from agent.storage.models import (
@@ -283,6 +283,7 @@ def _people(
             select(IntendedAccess.staff_id).where(
                 IntendedAccess.portal == org.portal,
                 IntendedAccess.portal_org_id == org.portal_org_id,
+                grant_in_force(utcnow().date()),
             )
         )
     )

@@ -79,3 +79,5 @@ class IntendedAccess(SQLModel, table=True):
     portal_org_id: str = Field(max_length=64)
     role: str = Field(max_length=100)
     extra_permissions: list[str] = Field(default_factory=list, sa_column=Column(JSON))
+    #: the last day the access is intended; after it, it is judged as never granted
+    until: date | None = Field(default=None, index=True)

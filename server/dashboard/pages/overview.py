@@ -1,4 +1,5 @@
-"""The overview: what is open by class and severity, how well orgs are covered, the trend."""
+"""The overview: what is open by class and severity, how well orgs are covered, the trend,
+and how long leaver access stays open (``agent.services.time_to_close``)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from agent.domain import FindingClass, Severity
+from agent.services.time_to_close import CLOSED_WINDOW, time_to_close
 from server.dashboard.charts import CrawlPoint, trend_chart
 from server.dashboard.coverage import COVERAGE_LABELS, Coverage, org_coverage
 from server.dashboard.web import ViewerDep, render
@@ -58,6 +60,7 @@ def overview(
         )
         for c in reversed(crawls)
     ]
+    leavers = time_to_close(session, viewer.scope)
     return render(
         request,
         "overview.html",
@@ -70,4 +73,20 @@ def overview(
         chart=trend_chart(points),
         crawls=len(points),
         stale_hours=runtime.settings.stale_after_hours,
+        leavers=leavers,
+        median_to_close=duration_words(leavers.median),
+        closed_window_days=CLOSED_WINDOW.days,
     )
+
+
+def duration_words(span: timedelta | None) -> str:
+    """A time to close as a person reads it: ``3.5 days``, ``5 hours``, ``under an hour``."""
+    if span is None:
+        return ""
+    hours = span.total_seconds() / 3600
+    if hours >= 24:
+        return f"{hours / 24:.1f} days"
+    if hours >= 1:
+        whole = round(hours)
+        return f"{whole} hour{'s' if whole != 1 else ''}"
+    return "under an hour"
