@@ -17,6 +17,9 @@ import typer
 from sqlalchemy.exc import IntegrityError
 
 from accessrecon.commands import ops, server_admin
+from accessrecon.commands.audit import audit_app
+from accessrecon.commands.campaign import campaign_app
+from accessrecon.commands.expiring import expiring_command
 from accessrecon.commands.removal import remove_app
 from accessrecon.commands.reports import ReportRefused, findings_command, report_app
 from accessrecon.commands.review import diff_command, review_app
@@ -321,6 +324,7 @@ def reconcile_command() -> None:
 
 app.command("findings")(findings_command)
 app.command("client-statement")(client_statement)
+app.command("expiring")(expiring_command)
 
 
 @app.command()
@@ -357,6 +361,7 @@ def serve(
 
 app.add_typer(review_app, name="review")
 app.add_typer(remove_app, name="remove")
+app.add_typer(campaign_app, name="campaign")
 app.command("diff")(diff_command)
 app.add_typer(ops.schedule_app, name="schedule")
 app.command()(ops.worker)
@@ -366,6 +371,7 @@ app.command()(ops.retention)
 app.command()(server_admin.pair)
 app.add_typer(server_admin.users_app, name="users")
 app.add_typer(server_admin.tokens_app, name="tokens")
+app.add_typer(audit_app, name="audit")
 app.command("rotate-key")(server_admin.rotate_key)
 
 

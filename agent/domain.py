@@ -194,3 +194,27 @@ class RemovalState(StrEnum):
             RemovalState.VERIFIED,
             RemovalState.REQUESTED,
         )
+
+
+class CampaignDecision(StrEnum):
+    """What a reviewer decided about one access in an access review campaign.
+
+    ``remove`` becomes a removal plan item (approved by a second person as any plan);
+    ``not_my_client`` hands the item to another reviewer; ``already_gone`` is checked
+    by the next ok scan of the org.
+    """
+
+    KEEP = "keep"
+    REMOVE = "remove"
+    NOT_MY_CLIENT = "not_my_client"
+    ALREADY_GONE = "already_gone"
+
+
+class ReviewerBasis(StrEnum):
+    """Why a campaign item is in a reviewer's list."""
+
+    CLIENT_MANAGER = "client_manager"
+    PARTNER = "partner"
+    PRACTICE_ADMIN = "practice_admin"
+    REASSIGNED = "reassigned"
+    ESCALATED = "escalated"

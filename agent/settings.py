@@ -93,10 +93,19 @@ class Settings(BaseSettings):
     single_admin_self_approval: bool = False
     #: A request to a client still open after this many days is reminded and alerted.
     client_request_reminder_days: int = Field(default=14, ge=1, le=365)
+    #: Intended access with an end date (``until``): the client manager is reminded
+    #: this many days before it ends (0: on the last day only).
+    access_end_reminder_days: int = Field(default=7, ge=0, le=365)
     #: How long a ``remove run`` holds an item it claimed before another run may take
     #: it over (a run that crashed); the item's org is read again before anything is
     #: repeated, so a takeover never removes twice.
     removal_claim_lease_s: float = Field(default=600.0, ge=0)
+    #: Access reviews: each reviewer with open items is reminded this many days before
+    #: the campaign's due date (after it, open items go to the client's partner).
+    campaign_reminder_days: int = Field(default=7, ge=0, le=365)
+    #: The dashboard's address as reviewers reach it, for the links in campaign e-mails;
+    #: unset: this machine's ``host`` and ``port``.
+    dashboard_url: str | None = None
 
     @field_validator("practice_domains", mode="before")
     @classmethod

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from email import message_from_bytes, policy
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import Engine
 
 from agent.services.alerts import send_alerts
@@ -15,30 +13,14 @@ from agent.services.findings import reconcile
 from agent.settings import Settings
 from agent.storage.db import session_scope
 from tests.factories import DOMAIN, add_client, add_staff, agent_login, ok_scan, org
+from tests.mail import Sink, smtp_sink
 from tests.webhook import webhook_sink
-
-
-class Sink:
-    """An SMTP handler that keeps what it receives."""
-
-    def __init__(self) -> None:
-        self.messages: list[tuple[list[str], bytes]] = []
-
-    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
-        self.messages.append((list(envelope.rcpt_tos), envelope.content))  # type: ignore[attr-defined]
-        return "250 OK"
 
 
 @pytest.fixture
 def smtp() -> Iterator[tuple[Sink, int]]:
-    sink = Sink()
-    with socket.socket() as probe:  # the controller checks readiness on the port it is given
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    controller = Controller(sink, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield sink, port
-    controller.stop()
+    with smtp_sink() as sink:
+        yield sink
 
 
 @pytest.fixture

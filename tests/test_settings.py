@@ -50,7 +50,10 @@ README_FORM: dict[str, str] = {
     "ACCESSRECON_API_DOCS": "true",
     "ACCESSRECON_SINGLE_ADMIN_SELF_APPROVAL": "false",
     "ACCESSRECON_CLIENT_REQUEST_REMINDER_DAYS": "14",
+    "ACCESSRECON_ACCESS_END_REMINDER_DAYS": "7",
     "ACCESSRECON_REMOVAL_CLAIM_LEASE_S": "600",
+    "ACCESSRECON_CAMPAIGN_REMINDER_DAYS": "7",
+    "ACCESSRECON_DASHBOARD_URL": "https://accessrecon.practice.example",
 }
 
 #: Each list-typed setting, in README form, and the value it must load as.

@@ -26,7 +26,7 @@ from agent.services.removals.plans import latest_ok_scans
 from agent.storage.models import ClientRequest, Observation, RemovalItem, Scan
 from agent.storage.widths import fit
 
-__all__ = ["Verified", "verify_removals"]
+__all__ = ["Verified", "shown_identities", "verify_removals"]
 
 ACTOR = "system"
 
@@ -53,7 +53,7 @@ def verify_removals(session: Session, *, org_ids: Iterable[int] | None = None) -
     if not orgs:
         return result
     latest = latest_ok_scans(session, orgs)
-    present = _identities(session, [s.id for s in latest.values() if s.id is not None])
+    present = shown_identities(session, [s.id for s in latest.values() if s.id is not None])
     items: dict[int, list[RemovalItem]] = defaultdict(list)
     for item in session.exec(
         select(RemovalItem)
@@ -90,7 +90,7 @@ def _orgs_waiting(session: Session, wanted: set[int] | None) -> set[int]:
     return set(session.exec(items)) | set(session.exec(requests))
 
 
-def _identities(session: Session, scan_ids: list[int]) -> dict[int, set[str]]:
+def shown_identities(session: Session, scan_ids: list[int]) -> dict[int, set[str]]:
     """Who each scan shows with access (declined and inactive rows are not access)."""
     shown: dict[int, set[str]] = defaultdict(set)
     for scan_id, email, status in session.exec(
