@@ -174,6 +174,12 @@ def _serve(runtime: Runtime, world: World, directory: Path) -> None:
             markup=False,
             highlight=False,
         )
+    console.print(
+        "review everyone's access by client manager: accessrecon campaign start 'Demo review' "
+        "--due YYYY-MM-DD --as 'demo admin' (the dashboard's Reviews page shows it)",
+        markup=False,
+        highlight=False,
+    )
     console.print("serving until Ctrl-C")
     with background_services(runtime):
         serve_forever(runtime)

@@ -277,7 +277,7 @@ def test_invitations_then_a_reminder_before_the_due_date_then_escalation_to_the_
             "smtp_port": port,
             "smtp_starttls": False,
             "alert_fallback_email": f"admin@{DOMAIN}",
-            "dashboard_url": "https://accessrecon.harbourco.example/",
+            "dashboard_url": "https://accessrecon.harbourco.example/dashboard/",
         }
     )
     days = mail.campaign_reminder_days
@@ -288,7 +288,7 @@ def test_invitations_then_a_reminder_before_the_due_date_then_escalation_to_the_
     assert set(invited) == {f"mia@{DOMAIN}", f"max@{DOMAIN}", f"admin@{DOMAIN}"}
     assert invited[f"mia@{DOMAIN}"].startswith("accessrecon: access review Q1 2027: 2 item(s)")
     body = sink.parsed()[0].get_content()
-    assert f"https://accessrecon.harbourco.example/review/{campaign_id}" in body
+    assert f"https://accessrecon.harbourco.example/dashboard/review/{campaign_id}" in body
 
     # Mia decides everything; Max decides nothing
     with session_scope(engine) as session:

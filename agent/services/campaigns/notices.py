@@ -54,7 +54,9 @@ _SUBJECTS = {
 
 
 def review_link(settings: Settings, campaign_id: int) -> str:
-    base = settings.dashboard_url or f"http://{settings.host}:{settings.port}"
+    """The reviewer's page: ``dashboard_url`` is the dashboard's own address (its
+    ``/dashboard`` included), so a practice behind a proxy can give any path."""
+    base = settings.dashboard_url or f"http://{settings.host}:{settings.port}/dashboard"
     return f"{base.rstrip('/')}/review/{campaign_id}"
 
 
