@@ -32,6 +32,7 @@ from server.dashboard.pages import (
     overview,
     people,
     removals,
+    review,
     scans,
     signin,
     statements,
@@ -58,6 +59,7 @@ PAGES = (
     admin,
     statements,
     removals,
+    review,
     expiring,
 )
 

@@ -1,0 +1,130 @@
+"""A reviewer's list of an access review campaign, as a workbook they can take away.
+
+Decisions are made on the dashboard or with ``accessrecon campaign decide``, never by
+editing this file: a workbook carries no signature, so what it says is a copy of the
+record, not the record. The first sheet is the list (one row per access, in the
+order the dashboard shows it); an admin's "everyone" export adds the progress by
+reviewer.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from agent.clock import utcnow
+from agent.reports.common import CellKind, Column, ReportScope
+from agent.reports.xlsx import XlsxReport
+from agent.services.campaigns.progress import CampaignProgress
+from agent.services.campaigns.views import ReviewList
+
+__all__ = ["ITEM_COLUMNS", "PROGRESS_COLUMNS", "write_review_list"]
+
+ITEM_COLUMNS = (
+    Column("Item", 7, CellKind.INT),
+    Column("Client", 26),
+    Column("Client id", 10),
+    Column("Portal", 7),
+    Column("Org", 26),
+    Column("Org id", 14),
+    Column("Person", 22),
+    Column("Email", 30),
+    Column("Role", 14),
+    Column("Why it is here", 22),
+    Column("Reviewer", 20),
+    Column("Decision", 13),
+    Column("Reason", 36),
+    Column("Decided by", 22),
+    Column("Decided (UTC)", 17, CellKind.DATETIME),
+    Column("State", 16),
+)
+
+PROGRESS_COLUMNS = (
+    Column("Reviewer", 26),
+    Column("Items", 8, CellKind.INT),
+    Column("Decided", 8, CellKind.INT),
+    Column("Settled", 8, CellKind.INT),
+    Column("Escalated", 9, CellKind.INT),
+    Column("Keep", 8, CellKind.INT),
+    Column("Remove", 8, CellKind.INT),
+    Column("Already gone", 9, CellKind.INT),
+)
+
+
+def _words(value: str) -> str:
+    return value.replace("_", " ")
+
+
+def write_review_list(
+    review: ReviewList,
+    path: Path,
+    *,
+    progress: CampaignProgress | None = None,
+    as_of: datetime | None = None,
+) -> int:
+    """Write ``review`` (and, for admins, ``progress``) to ``path``; the item row count."""
+    as_of = as_of or utcnow()
+    scope = ReportScope.of(None, f"{review.reviewer}'s list")
+    title = f"Access review {review.name}"
+    with XlsxReport(path, title=title, as_of=as_of, scope=scope) as book:
+        state = f"closed {review.closed_at:%Y-%m-%d}" if review.closed_at else "open"
+        sheet = book.sheet(
+            "Review",
+            title=(
+                f"{title}: {review.reviewer}, due {review.due_on.isoformat()} ({state}); "
+                f"{review.open} of {len(review.rows)} still to decide"
+            ),
+            columns=ITEM_COLUMNS,
+            freeze_columns=2,
+        )
+        for r in review.rows:
+            sheet.append(
+                (
+                    r.item_id,
+                    r.client or "(no client)",
+                    r.client_external_id,
+                    r.portal,
+                    r.org,
+                    r.portal_org_id,
+                    r.name,
+                    r.email,
+                    r.role,
+                    _words(r.finding_class),
+                    r.reviewer or "practice admins",
+                    _words(r.decision),
+                    r.reason,
+                    r.decided_by,
+                    r.decided_at,
+                    r.state,
+                )
+            )
+        if progress is not None:
+            table = book.sheet(
+                "Progress", title=f"{title}: progress by reviewer", columns=PROGRESS_COLUMNS
+            )
+            for p in progress.reviewers:
+                table.append(
+                    (
+                        p.reviewer or "practice admins",
+                        p.items,
+                        p.decided,
+                        p.settled,
+                        p.escalated,
+                        p.decisions.get("keep", 0),
+                        p.decisions.get("remove", 0),
+                        p.decisions.get("already_gone", 0),
+                    )
+                )
+            table.after(
+                (
+                    "Total",
+                    progress.items,
+                    progress.decided,
+                    progress.settled,
+                    None,
+                    None,
+                    None,
+                    None,
+                )
+            )
+    return len(review.rows)
