@@ -29,6 +29,7 @@ from server.dashboard import PREFIX as DASHBOARD_PREFIX
 from server.dashboard import install as install_dashboard
 from server.routes import (
     audit,
+    campaigns,
     captures,
     expiring,
     exports,
@@ -69,6 +70,7 @@ ROUTERS = (
     removals,
     statements,
     expiring,
+    campaigns,
 )
 
 #: Routes that answer without a token: liveness, and the exchange that yields a token.

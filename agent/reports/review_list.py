@@ -14,11 +14,12 @@ from pathlib import Path
 
 from agent.clock import utcnow
 from agent.reports.common import CellKind, Column, ReportScope
+from agent.reports.download import XLSX_MEDIA_TYPE, Download, written
 from agent.reports.xlsx import XlsxReport
 from agent.services.campaigns.progress import CampaignProgress
 from agent.services.campaigns.views import ReviewList
 
-__all__ = ["ITEM_COLUMNS", "PROGRESS_COLUMNS", "write_review_list"]
+__all__ = ["ITEM_COLUMNS", "PROGRESS_COLUMNS", "review_list_download", "write_review_list"]
 
 ITEM_COLUMNS = (
     Column("Item", 7, CellKind.INT),
@@ -128,3 +129,17 @@ def write_review_list(
                 )
             )
     return len(review.rows)
+
+
+def review_list_download(
+    review: ReviewList, *, progress: CampaignProgress | None = None, as_of: datetime
+) -> Download:
+    """The workbook as bytes (the API's and the dashboard's download), named by campaign."""
+    content, rows = written(
+        lambda path: write_review_list(review, path, progress=progress, as_of=as_of),
+        "review.xlsx",
+    )
+    safe = "".join(c if c.isalnum() else "-" for c in review.reviewer).strip("-") or "reviewer"
+    return Download(
+        content, f"access-review-{review.campaign_id}-{safe}.xlsx", XLSX_MEDIA_TYPE, rows
+    )

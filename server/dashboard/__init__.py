@@ -4,6 +4,7 @@ Pages: the overview (open findings by class and severity, org coverage, the tren
 over crawls), findings with filters and review decisions, people and a person's
 reach, orgs and an org's page with a re-scan button, scans with live progress,
 removal plans (made from a person or ticked findings, approved, run, followed live),
+access reviews (progress by reviewer, and each reviewer's own list to decide),
 what is expiring (access ends and accepted risks), and, for practice admins,
 imports, crawl schedules and pairing codes.
 

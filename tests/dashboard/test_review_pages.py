@@ -24,6 +24,7 @@ from tests.dashboard.conftest import Dashboard
 
 DOMAIN = "harbourco.example"
 BEN = f"ben@{DOMAIN}"
+ANA = f"ana@{DOMAIN}"
 
 
 @pytest.fixture(scope="module")
@@ -130,4 +131,61 @@ def test_the_overview_shows_progress_by_reviewer(dash: Dashboard, campaign: int)
     page.goto(f"/dashboard/review/{campaign}?everyone=1")
     expect(page.locator("h1")).to_contain_text("Everyone's items")
     dash.screenshot(page, "review-everyone")
+    page.close()
+
+
+def test_a_bulk_decision_covers_every_item_of_one_person(dash: Dashboard, campaign: int) -> None:
+    page = dash.page("mia")
+    page.goto(f"/dashboard/review/{campaign}")
+    bulk = page.locator("#review-bulk-person")
+    bulk.locator('select[name="person"]').select_option(ANA)
+    bulk.locator('select[name="decision"]').select_option("keep")
+    bulk.locator('input[name="reason"]').fill("works on these clients")
+    bulk.get_by_role("button", name="Decide all for this person").click()
+    expect(page.locator("#review-done")).to_contain_text("decided: keep")
+    with session_scope(dash.runtime.engine) as session:
+        anas = session.exec(
+            select(CampaignItem).where(
+                CampaignItem.campaign_id == campaign, CampaignItem.email == ANA
+            )
+        ).all()
+    mine = [i for i in anas if i.reviewer == "Mia Manager"]
+    assert mine, "Ana is in Mia's list"
+    assert {(i.decision, i.reason) for i in mine} == {("keep", "works on these clients")}
+    assert all(i.decision == "" for i in anas if i.reviewer != "Mia Manager")
+    for item in mine:
+        expect(page.locator(f'tr[data-item="{item.id}"] [data-field="decision"]')).to_contain_text(
+            "settled"
+        )
+    page.close()
+
+
+def test_a_closed_review_is_read_only(dash: Dashboard) -> None:
+    with session_scope(dash.runtime.engine) as session:
+        started = start_campaign(
+            session,
+            principal_of(session, "Ada Admin"),
+            "Closed review",
+            due_on=utcnow().date() + timedelta(days=1),
+        )
+        started.campaign.closed_at = utcnow()
+        session.add(started.campaign)
+        closed = started.campaign.id
+    page = dash.page("mia")
+    page.goto(f"/dashboard/review/{closed}")
+    expect(page.locator("#review-closed")).to_contain_text("its decisions are final")
+    assert page.locator("table.review-items tbody tr").count() > 0
+    assert page.locator("form.decide").count() == 0
+    assert page.locator("#review-bulk-person").count() == 0
+    item = page.locator("table.review-items tbody tr").first.get_attribute("data-item")
+    csrf = page.locator('input[name="csrf"]').first.input_value()
+    response = page.request.post(
+        f"{dash.base}/dashboard/review/{closed}/decide",
+        form={"csrf": csrf, "item_id": str(item), "decision": "already_gone"},
+        headers={"Origin": dash.base},
+    )
+    assert response.status == 409
+    assert "its decisions are final" in response.text()
+    with session_scope(dash.runtime.engine) as session:
+        assert session.get(CampaignItem, int(str(item))).decision == ""  # type: ignore[union-attr]
     page.close()
