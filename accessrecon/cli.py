@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from accessrecon.commands import ops, server_admin
 from accessrecon.commands.audit import audit_app
 from accessrecon.commands.campaign import campaign_app
+from accessrecon.commands.evidence import evidence_app
 from accessrecon.commands.expiring import expiring_command
 from accessrecon.commands.removal import remove_app
 from accessrecon.commands.reports import ReportRefused, findings_command, report_app
@@ -372,6 +373,7 @@ app.command()(server_admin.pair)
 app.add_typer(server_admin.users_app, name="users")
 app.add_typer(server_admin.tokens_app, name="tokens")
 app.add_typer(audit_app, name="audit")
+app.add_typer(evidence_app, name="evidence")
 app.command("rotate-key")(server_admin.rotate_key)
 
 

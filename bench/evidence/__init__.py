@@ -1,0 +1,1 @@
+"""Evidence pack at a million records, beside plain SHA-256: ``python -m bench.evidence``."""
