@@ -25,11 +25,9 @@ alerts (``agent.services.alerts``): the manager's roster address, else
 
 from __future__ import annotations
 
-import smtplib
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
-from email.message import EmailMessage
 
 from sqlalchemy import and_
 from sqlmodel import Session, col, select
@@ -40,9 +38,8 @@ from agent.security.audit import record
 from agent.services.alerts import (
     NO_MANAGER,
     AlertReport,
-    deliver_mail,
-    manager_recipient,
-    post_webhook,
+    alert_channels,
+    deliver_to_manager,
 )
 from agent.settings import Settings
 from agent.storage.links import client_of
@@ -209,11 +206,7 @@ def send_access_end_reminders(
     """Remind each client manager of the intended access on their clients that ends
     within ``access_end_reminder_days``, once per grant and end; the commit is the caller's."""
     report = AlertReport()
-    channels = [
-        c
-        for c, on in (("webhook", settings.alert_webhook_url), ("email", settings.smtp_host))
-        if on
-    ]
+    channels = alert_channels(settings)
     if not channels:
         return report
     due = due_access_ends(session, days=settings.access_end_reminder_days, today=today)
@@ -261,32 +254,7 @@ def _deliver(
     report: AlertReport,
 ) -> str | None:
     """Send one manager's reminders on ``channel``; the recipient, or None if not delivered."""
-    if channel == "webhook":
-        assert settings.alert_webhook_url
-        payload: dict[str, object] = {
-            "generated_at": utcnow().isoformat(),
-            "client_manager": manager,
-            "access_ends": [e.as_json() for e in ends],
-        }
-        problem = post_webhook(settings.alert_webhook_url, payload)
-        if problem is not None:
-            report.failed.append(f"webhook for access ends of {manager}: {problem}")
-            return None
-        return settings.alert_webhook_url
-    recipient = manager_recipient(session, settings, manager)
-    if not recipient:
-        report.failed.append(
-            f"e-mail about access ends for {manager}: no address on the roster and no "
-            "ACCESSRECON_ALERT_FALLBACK_EMAIL"
-        )
-        return None
-    message = EmailMessage()
     count = len(ends)
-    message["Subject"] = (
-        f"accessrecon: {count} intended access{'es' if count != 1 else ''} ending on your clients"
-    )
-    message["From"] = settings.smtp_from
-    message["To"] = recipient
     lines = [
         f"Intended access ending on clients managed by {manager}:",
         "",
@@ -295,10 +263,21 @@ def _deliver(
         "After its last day an access is reported as never granted. To keep it, import "
         "the access file again with a later until; otherwise plan its removal.",
     ]
-    message.set_content("\n".join(lines) + "\n")
-    try:
-        deliver_mail(settings, message)
-    except (OSError, smtplib.SMTPException) as exc:
-        report.failed.append(f"e-mail to {recipient}: {exc}")
-        return None
-    return recipient
+    return deliver_to_manager(
+        session,
+        settings,
+        channel,
+        manager,
+        what="access ends",
+        payload={
+            "generated_at": utcnow().isoformat(),
+            "client_manager": manager,
+            "access_ends": [e.as_json() for e in ends],
+        },
+        subject=(
+            f"accessrecon: {count} intended access{'es' if count != 1 else ''} ending on "
+            "your clients"
+        ),
+        body="\n".join(lines) + "\n",
+        report=report,
+    )

@@ -256,6 +256,57 @@ def manager_recipient(session: Session, settings: Settings, manager: str) -> str
     return address or settings.alert_fallback_email
 
 
+def alert_channels(settings: Settings) -> list[str]:
+    """The channels configured: ``webhook`` and/or ``email``."""
+    return [
+        channel
+        for channel, on in (("webhook", settings.alert_webhook_url), ("email", settings.smtp_host))
+        if on
+    ]
+
+
+def deliver_to_manager(
+    session: Session,
+    settings: Settings,
+    channel: str,
+    manager: str,
+    *,
+    what: str,
+    payload: Mapping[str, object],
+    subject: str,
+    body: str,
+    report: AlertReport,
+) -> str | None:
+    """Send one message about ``what`` to a client manager on ``channel``: ``payload`` as
+    JSON to the webhook, or ``subject`` and ``body`` by e-mail to their roster address
+    (else the fallback). The recipient, or ``None`` with the reason added to ``report``."""
+    if channel == "webhook":
+        assert settings.alert_webhook_url
+        problem = post_webhook(settings.alert_webhook_url, payload)
+        if problem is not None:
+            report.failed.append(f"webhook for {what} of {manager}: {problem}")
+            return None
+        return settings.alert_webhook_url
+    recipient = manager_recipient(session, settings, manager)
+    if not recipient:
+        report.failed.append(
+            f"e-mail about {what} for {manager}: no address on the roster and no "
+            "ACCESSRECON_ALERT_FALLBACK_EMAIL"
+        )
+        return None
+    message = EmailMessage()
+    message["Subject"] = subject
+    message["From"] = settings.smtp_from
+    message["To"] = recipient
+    message.set_content(body)
+    try:
+        deliver_mail(settings, message)
+    except (OSError, smtplib.SMTPException) as exc:
+        report.failed.append(f"e-mail to {recipient}: {exc}")
+        return None
+    return recipient
+
+
 def send_alerts(session: Session, settings: Settings) -> AlertReport:
     """Deliver every pending alert on every configured channel; commit is the caller's."""
     report = AlertReport()

@@ -17,17 +17,15 @@ delivered is not remembered, so the next settle tries again.
 
 from __future__ import annotations
 
-import smtplib
 from collections import Counter
 from datetime import date, datetime, timedelta
-from email.message import EmailMessage
 
 from sqlmodel import Session, col, select
 
 from agent.clock import utcnow
 from agent.domain import ReviewerBasis
 from agent.security.audit import record
-from agent.services.alerts import AlertReport, deliver_mail, manager_recipient, post_webhook
+from agent.services.alerts import NO_MANAGER, AlertReport, alert_channels, deliver_to_manager
 from agent.services.campaigns.decisions import next_up
 from agent.settings import Settings
 from agent.storage.models import Campaign, CampaignItem, CampaignNotice
@@ -107,7 +105,7 @@ def send_notices(
     today = today or now.date()
     report = AlertReport()
     escalate_overdue(session, today=today, now=now)
-    if not (settings.alert_webhook_url or settings.smtp_host):
+    if not alert_channels(settings):
         return report
     campaigns = session.exec(select(Campaign).where(col(Campaign.closed_at).is_(None)))
     for campaign in campaigns:
@@ -162,7 +160,7 @@ def _deliver(
     open_items: int,
     report: AlertReport,
 ) -> str | None:
-    """Send one notice on every channel; where it went, or None if nowhere."""
+    """Send one notice on every channel; where it went last, or None if nowhere."""
     assert campaign.id is not None
     who = reviewer or "the practice admins"
     link = review_link(settings, campaign.id)
@@ -170,10 +168,14 @@ def _deliver(
         name=campaign.name, n=open_items, due=campaign.due_on.isoformat()
     )
     delivered: str | None = None
-    if settings.alert_webhook_url:
-        problem = post_webhook(
-            settings.alert_webhook_url,
-            {
+    for channel in alert_channels(settings):
+        sent = deliver_to_manager(
+            session,
+            settings,
+            channel,
+            reviewer or NO_MANAGER,  # the admins' notices go to the fallback address
+            what=f"the {kind} of {campaign.name}",
+            payload={
                 "event": f"campaign.{kind}",
                 "campaign": campaign.name,
                 "campaign_id": campaign.id,
@@ -182,37 +184,14 @@ def _deliver(
                 "open_items": open_items,
                 "link": link,
             },
+            subject=f"accessrecon: {subject}",
+            body=(
+                f"{who}: {subject}.\n\n"
+                f"Your list: {link}\n\n"
+                "For each access decide keep (with a reason for direct invites, unknown "
+                "practice addresses and leavers), remove, not my client, or already gone.\n"
+            ),
+            report=report,
         )
-        if problem is None:
-            delivered = settings.alert_webhook_url
-        else:
-            report.failed.append(f"webhook for the {kind} of {campaign.name} to {who}: {problem}")
-    if settings.smtp_host:
-        address = (
-            manager_recipient(session, settings, reviewer)
-            if reviewer
-            else settings.alert_fallback_email
-        )
-        if not address:
-            report.failed.append(
-                f"e-mail {kind} of {campaign.name} for {who}: no address on the roster and "
-                "no ACCESSRECON_ALERT_FALLBACK_EMAIL"
-            )
-            return delivered
-        message = EmailMessage()
-        message["Subject"] = f"accessrecon: {subject}"
-        message["From"] = settings.smtp_from
-        message["To"] = address
-        message.set_content(
-            f"{who}: {subject}.\n\n"
-            f"Your list: {link}\n\n"
-            "For each access decide keep (with a reason for direct invites, unknown "
-            "practice addresses and leavers), remove, not my client, or already gone.\n"
-        )
-        try:
-            deliver_mail(settings, message)
-        except (OSError, smtplib.SMTPException) as exc:
-            report.failed.append(f"e-mail to {address}: {exc}")
-            return delivered
-        delivered = address
+        delivered = sent or delivered
     return delivered

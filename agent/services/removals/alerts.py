@@ -17,10 +17,8 @@ alerts (``agent.services.alerts``), and go to the manager's roster address, else
 
 from __future__ import annotations
 
-import smtplib
 from collections import defaultdict
 from dataclasses import dataclass
-from email.message import EmailMessage
 
 from sqlmodel import Session, col, select
 
@@ -30,9 +28,8 @@ from agent.security.audit import record
 from agent.services.alerts import (
     NO_MANAGER,
     AlertReport,
-    deliver_mail,
-    manager_recipient,
-    post_webhook,
+    alert_channels,
+    deliver_to_manager,
 )
 from agent.services.removals.client_requests import due_reminders, mark_reminded
 from agent.settings import Settings
@@ -77,11 +74,7 @@ class RemovalEvent:
 def send_removal_alerts(session: Session, settings: Settings) -> AlertReport:
     """Deliver every removal event not yet alerted; the commit is the caller's."""
     report = AlertReport()
-    channels = [
-        c
-        for c, on in (("webhook", settings.alert_webhook_url), ("email", settings.smtp_host))
-        if on
-    ]
+    channels = alert_channels(settings)
     if not channels:
         return report
     events = _events(session, settings)
@@ -199,29 +192,6 @@ def _deliver(
     report: AlertReport,
 ) -> str | None:
     """Send one manager's events on ``channel``; the recipient, or None if not delivered."""
-    if channel == "webhook":
-        assert settings.alert_webhook_url
-        payload: dict[str, object] = {
-            "generated_at": utcnow().isoformat(),
-            "client_manager": manager,
-            "removals": [e.as_json() for e in events],
-        }
-        problem = post_webhook(settings.alert_webhook_url, payload)
-        if problem is not None:
-            report.failed.append(f"webhook for removals of {manager}: {problem}")
-            return None
-        return settings.alert_webhook_url
-    recipient = manager_recipient(session, settings, manager)
-    if not recipient:
-        report.failed.append(
-            f"e-mail about removals for {manager}: no address on the roster and no "
-            "ACCESSRECON_ALERT_FALLBACK_EMAIL"
-        )
-        return None
-    message = EmailMessage()
-    message["Subject"] = f"accessrecon: {len(events)} removal update(s) on your clients"
-    message["From"] = settings.smtp_from
-    message["To"] = recipient
     words = {
         VERIFIED: "verified removed",
         REFUSED: "refused by the portal, client asked",
@@ -234,10 +204,18 @@ def _deliver(
             f"- [{words[e.kind]}] {e.client or '(no client)'} · {e.portal} {e.org_name} "
             f"({e.portal_org_id}): {who}" + (f": {e.detail}" if e.detail else "")
         )
-    message.set_content("\n".join(lines) + "\n")
-    try:
-        deliver_mail(settings, message)
-    except (OSError, smtplib.SMTPException) as exc:
-        report.failed.append(f"e-mail to {recipient}: {exc}")
-        return None
-    return recipient
+    return deliver_to_manager(
+        session,
+        settings,
+        channel,
+        manager,
+        what="removals",
+        payload={
+            "generated_at": utcnow().isoformat(),
+            "client_manager": manager,
+            "removals": [e.as_json() for e in events],
+        },
+        subject=f"accessrecon: {len(events)} removal update(s) on your clients",
+        body="\n".join(lines) + "\n",
+        report=report,
+    )
