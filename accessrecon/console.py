@@ -5,8 +5,9 @@ from __future__ import annotations
 import getpass
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
+import typer
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -25,6 +26,17 @@ if TYPE_CHECKING:  # the crawler loads Playwright: only the commands that crawl 
 
 console = Console()
 err_console = Console(stderr=True)
+
+
+def say(line: str) -> None:
+    """One line as it is (no markup, no wrapping), so output can be read by other tools."""
+    console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
+def refuse(message: str) -> NoReturn:
+    """The one-line refusal every command ends with: on stderr, exit code 1."""
+    err_console.print(f"accessrecon: {message}", markup=False, highlight=False, soft_wrap=True)
+    raise typer.Exit(1)
 
 
 def cli_actor() -> str:

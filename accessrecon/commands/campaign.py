@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
+from accessrecon.console import refuse, say
 from agent.domain import CampaignDecision
 from agent.runtime import Runtime
 from agent.security.audit import file_sha256, record
@@ -32,9 +32,6 @@ from agent.services.campaigns.start import CampaignError, start_campaign
 from agent.services.campaigns.views import review_list
 from agent.storage.db import session_scope
 
-console = Console()
-err_console = Console(stderr=True)
-
 campaign_app = typer.Typer(
     help="Access reviews: each client manager decides on their clients' access.",
     no_args_is_help=True,
@@ -45,15 +42,6 @@ As = Annotated[
     typer.Option("--as", help="the API user acting (name or id), for roles and the audit log"),
 ]
 CampaignId = Annotated[int, typer.Argument(help="the campaign's id, as 'campaign status' lists it")]
-
-
-def _print(line: str) -> None:
-    console.print(line, markup=False, highlight=False, soft_wrap=True)
-
-
-def _refuse(message: str) -> None:
-    err_console.print(f"accessrecon: {message}", markup=False, highlight=False, soft_wrap=True)
-    raise typer.Exit(1)
 
 
 def _due(text: str) -> date:
@@ -78,13 +66,13 @@ def campaign_start(
             started = start_campaign(session, principal, name, due_on=due_on)
             campaign_id = started.campaign.id
     except (CampaignError, AuthError) as exc:
-        _refuse(str(exc))
-    _print(
+        refuse(str(exc))
+    say(
         f"campaign {campaign_id} {name!r}: {started.items} items for {started.reviewers} "
         f"reviewer(s), due {due_on.isoformat()}"
     )
     if started.orgs_never_read:
-        _print(
+        say(
             f"{started.orgs_never_read} org(s) have never been read ok and are not in the "
             "review: scan them, they are a gap in the evidence"
         )
@@ -101,7 +89,7 @@ def campaign_status(
         if campaign_id is None:
             campaigns = list_campaigns(session)
             if not campaigns:
-                _print("no access reviews yet: start one with 'accessrecon campaign start'")
+                say("no access reviews yet: start one with 'accessrecon campaign start'")
                 return
             for p in campaigns:
                 c = p.campaign
@@ -110,7 +98,7 @@ def campaign_status(
                     if c.closed_at
                     else ("OVERDUE" if p.overdue(today) else "open")
                 )
-                _print(
+                say(
                     f"campaign {c.id}  {c.name}  due {c.due_on.isoformat()}  {state}  "
                     f"{p.decided}/{p.items} decided, {p.settled} settled"
                 )
@@ -118,16 +106,16 @@ def campaign_status(
         try:
             progress = campaign_progress(session, campaign_id)
         except KeyError:
-            _refuse(f"no campaign with id {campaign_id}")
+            refuse(f"no campaign with id {campaign_id}")
     c = progress.campaign
-    _print(
+    say(
         f"campaign {c.id} {c.name!r}, due {c.due_on.isoformat()}"
         + (f", closed {c.closed_at:%Y-%m-%d}" if c.closed_at else "")
         + f": {progress.decided}/{progress.items} decided, {progress.settled} settled"
     )
     for r in progress.reviewers:
         decisions = ", ".join(f"{n} {d.replace('_', ' ')}" for d, n in sorted(r.decisions.items()))
-        _print(
+        say(
             f"  {r.reviewer or 'practice admins':30} {r.decided:>4}/{r.items:<4} decided  "
             f"{r.settled:>4} settled  {r.escalated:>3} escalated"
             + (f"  [{decisions}]" if decisions else "")
@@ -147,20 +135,20 @@ def campaign_list(
             principal = principal_of(session, as_user)
             review = review_list(session, principal, campaign_id, everyone=everyone)
     except KeyError:
-        _refuse(f"no campaign with id {campaign_id}")
+        refuse(f"no campaign with id {campaign_id}")
     except (PermissionError, AuthError) as exc:
-        _refuse(str(exc))
+        refuse(str(exc))
     if not review.rows:
-        _print(f"nothing for {review.reviewer} to review in campaign {campaign_id}")
+        say(f"nothing for {review.reviewer} to review in campaign {campaign_id}")
         return
     for r in review.rows:
         decision = r.decision.replace("_", " ") or "-"
-        _print(
+        say(
             f"item {r.item_id:>5}  {r.client or '(no client)'} · {r.portal} {r.org}  "
             f"{r.email}  {r.role}  {r.finding_class.replace('_', ' ')}  {decision}  "
             f"[{r.state}]" + (f"  reviewer {r.reviewer or 'admins'}" if everyone else "")
         )
-    _print(f"{review.open} of {len(review.rows)} still to decide")
+    say(f"{review.open} of {len(review.rows)} still to decide")
 
 
 @campaign_app.command("decide")
@@ -195,13 +183,13 @@ def campaign_decide(
             )
             done = decide(session, principal, campaign_id, items, Decision(decision, reason, to))
     except (CampaignError, AuthError) as exc:
-        _refuse(str(exc))
+        refuse(str(exc))
     words = decision.value.replace("_", " ")
-    _print(f"{len(done.items)} item(s) decided: {words}")
+    say(f"{len(done.items)} item(s) decided: {words}")
     if done.reassigned_to is not None:
-        _print(f"handed to {done.reassigned_to}")
+        say(f"handed to {done.reassigned_to}")
     if done.plan_id is not None:
-        _print(
+        say(
             f"removal plan {done.plan_id} proposed: a practice admin or partner other than "
             f"{as_user} approves it with 'accessrecon remove approve {done.plan_id} --as NAME'"
         )
@@ -235,7 +223,7 @@ def campaign_export(
                 },
             )
     except KeyError:
-        _refuse(f"no campaign with id {campaign_id}")
+        refuse(f"no campaign with id {campaign_id}")
     except (PermissionError, AuthError) as exc:
-        _refuse(str(exc))
-    _print(f"wrote {len(review.rows)} item(s) to {output}")
+        refuse(str(exc))
+    say(f"wrote {len(review.rows)} item(s) to {output}")

@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 
-from accessrecon.console import cli_actor, console, err_console
+from accessrecon.console import cli_actor, refuse, say
 from agent.clock import utcnow
 from agent.runtime import Runtime
 from agent.security.audit import record
@@ -48,15 +48,6 @@ evidence_app = typer.Typer(
 )
 
 
-def _say(line: str) -> None:
-    console.print(line, markup=False, highlight=False, soft_wrap=True)
-
-
-def _refuse(message: str) -> NoReturn:
-    err_console.print(f"accessrecon: {message}", markup=False, highlight=False, soft_wrap=True)
-    raise typer.Exit(1)
-
-
 def _signing_key(settings: Settings, *, create: bool) -> SigningKey:
     return load_signing_key(
         env_value=os.environ.get(ENV_NAME),
@@ -77,14 +68,14 @@ def pack(
     try:
         period = Period.parse(first_day, last_day)
     except PeriodError as exc:
-        _refuse(str(exc))
+        refuse(str(exc))
     if output.suffix.lower() != ".zip":
-        _refuse(f"-o {output.name}: an evidence pack is a .zip file")
+        refuse(f"-o {output.name}: an evidence pack is a .zip file")
     runtime = Runtime()
     try:
         key = _signing_key(runtime.settings, create=True)
     except SigningKeyError as exc:
-        _refuse(str(exc))
+        refuse(str(exc))
 
     def print_pdf(html: str) -> bytes:
         from agent.crawl.pdf import html_to_pdf  # Playwright: loaded only to print
@@ -114,7 +105,7 @@ def pack(
         if manifest.records == 0
         else f"{manifest.records} records in {len(manifest.files)} files"
     )
-    _say(f"{output}: {what} ({period}), signed by key {manifest.key_fingerprint}")
+    say(f"{output}: {what} ({period}), signed by key {manifest.key_fingerprint}")
 
 
 @evidence_app.command("verify")
@@ -131,26 +122,26 @@ def verify(
 ) -> None:
     """Check a pack: OK with its counts, or the first record that is not as signed."""
     if not pack_file.is_file():
-        _refuse(f"{pack_file}: no such file")
+        refuse(f"{pack_file}: no such file")
     try:
         if key_file is not None:
             if not key_file.is_file():
-                _refuse(f"--key {key_file}: no such file")
+                refuse(f"--key {key_file}: no such file")
             trusted = read_public_key(key_file.read_bytes(), str(key_file))
             whose = "the key given"
         else:
             trusted = _signing_key(Settings(), create=False).public_raw
             whose = "this practice's key"
     except SigningKeyError as exc:
-        _refuse(f"{exc}; to check a pack from elsewhere, pass --key FILE")
+        refuse(f"{exc}; to check a pack from elsewhere, pass --key FILE")
     try:
         report = verify_pack(pack_file, trusted_key=trusted, deep=deep)
     except PackInvalid as exc:
-        _refuse(f"FAILED: {exc}")
+        refuse(f"FAILED: {exc}")
     lines = report.lines()
     lines[-1] += f" ({whose})"
     for line in lines:
-        _say(line)
+        say(line)
 
 
 @evidence_app.command("key")
@@ -163,6 +154,6 @@ def key(
     try:
         signing = _signing_key(Settings(), create=True)
     except SigningKeyError as exc:
-        _refuse(str(exc))
+        refuse(str(exc))
     write_public_key(signing.public_raw, output)
-    _say(f"{output}: public key, fingerprint {signing.fingerprint}")
+    say(f"{output}: public key, fingerprint {signing.fingerprint}")

@@ -19,8 +19,8 @@ import asyncio
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
+from accessrecon.console import refuse, say
 from agent.domain import FindingClass
 from agent.runtime import Runtime
 from agent.security.users import principal_of
@@ -28,9 +28,6 @@ from agent.services.removals.approval import approve_plan
 from agent.services.removals.plans import PlanRequest, RemovalError, plan_removals
 from agent.services.removals.views import ItemRow, PlanView, list_plans, plan_view
 from agent.storage.db import session_scope
-
-console = Console()
-err_console = Console(stderr=True)
 
 remove_app = typer.Typer(
     help="Remove access: plan (a dry run), approve (a second person), run, verify.",
@@ -42,15 +39,6 @@ As = Annotated[
     typer.Option("--as", help="the API user acting (name or id), for roles and the audit log"),
 ]
 PlanId = Annotated[int, typer.Argument(help="the plan's id, as 'remove status' lists it")]
-
-
-def _print(line: str) -> None:
-    console.print(line, markup=False, highlight=False, soft_wrap=True)
-
-
-def _refuse(message: str) -> None:
-    err_console.print(f"accessrecon: {message}", markup=False, highlight=False, soft_wrap=True)
-    raise typer.Exit(1)
 
 
 @remove_app.command("plan")
@@ -85,10 +73,10 @@ def remove_plan(
             plan = plan_removals(session, principal, request)
             plan_id = plan.id
     except RemovalError as exc:
-        _refuse(str(exc))
+        refuse(str(exc))
     assert plan_id is not None
     _show(plan_id)
-    _print(
+    say(
         f"plan {plan_id} is a dry run: a practice admin or partner other than "
         f"{as_user} approves it with 'accessrecon remove approve {plan_id} --as NAME'"
     )
@@ -107,11 +95,11 @@ def remove_status() -> None:
     with session_scope(runtime.engine) as session:
         plans = list_plans(session)
     if not plans:
-        _print("no removal plans yet: make one with 'accessrecon remove plan'")
+        say("no removal plans yet: make one with 'accessrecon remove plan'")
         return
     for plan in plans:
         counts = ", ".join(f"{n} {state}" for state, n in sorted(plan.counts.items()))
-        _print(
+        say(
             f"plan {plan.id}  {plan.created_at:%Y-%m-%d %H:%M}  {plan.status:22} "
             f"{plan.scope}  by {plan.proposed_by}  [{counts}]"
         )
@@ -134,17 +122,17 @@ def remove_approve(
                 session, principal, plan_id, settings=runtime.settings, item_ids=tuple(item or ())
             )
     except RemovalError as exc:
-        _refuse(str(exc))
-    _print(
+        refuse(str(exc))
+    say(
         f"plan {plan_id}: {len(approval.approved)} items approved for removal, "
         f"{len(approval.requested)} asked of the client, {len(approval.unchanged)} unchanged"
     )
     for item_id, why in approval.unchanged:
-        _print(f"  item {item_id}: {why}")
+        say(f"  item {item_id}: {why}")
     if approval.self_approved:
-        _print("  approved by its proposer as the practice's only admin (recorded in the audit)")
+        say("  approved by its proposer as the practice's only admin (recorded in the audit)")
     if approval.approved:
-        _print(f"carry it out with 'accessrecon remove run {plan_id}'")
+        say(f"carry it out with 'accessrecon remove run {plan_id}'")
 
 
 @remove_app.command("run")
@@ -158,7 +146,7 @@ def remove_run(
     runtime = Runtime()
     with session_scope(runtime.engine) as session:
         if plan_view(session, plan_id) is None:
-            _refuse(f"no removal plan {plan_id}")
+            refuse(f"no removal plan {plan_id}")
     from agent.crawl.removal import RemovalRun  # loads Playwright
 
     run = RemovalRun(
@@ -166,19 +154,19 @@ def remove_run(
         runtime.box,
         settings=runtime.settings,
         concurrency=concurrency or runtime.settings.crawl_concurrency,
-        progress=lambda event, item_id, _state: _print(f"  item {item_id}: {event}"),
+        progress=lambda event, item_id, _state: say(f"  item {item_id}: {event}"),
     )
     report = asyncio.run(run.run(plan_id))
     if not report.claimed:
-        _print(f"plan {plan_id} has no approved item waiting to run")
+        say(f"plan {plan_id} has no approved item waiting to run")
         return
     counts = ", ".join(f"{n} {state}" for state, n in sorted(report.count().items()))
-    _print(
+    say(
         f"plan {plan_id}: {report.claimed} items run, {report.requests_sent} removal requests "
         f"sent, {report.orgs_read} org reads: {counts}"
     )
     if any(state == "failed" for state in report.states.values()):
-        _refuse("some items failed; 'accessrecon remove show' says why, and a new run retries them")
+        refuse("some items failed; 'accessrecon remove show' says why, and a new run retries them")
 
 
 def _show(plan_id: int) -> None:
@@ -186,19 +174,19 @@ def _show(plan_id: int) -> None:
     with session_scope(runtime.engine) as session:
         view = plan_view(session, plan_id)
     if view is None:
-        _refuse(f"no removal plan {plan_id}")
+        refuse(f"no removal plan {plan_id}")
         return
     _print_view(view)
 
 
 def _print_view(view: PlanView) -> None:
     plan = view.plan
-    _print(
+    say(
         f"plan {plan.id} ({plan.status}): {plan.scope}, proposed by {plan.proposed_by} "
         f"on {plan.created_at:%Y-%m-%d %H:%M} UTC"
     )
     for row in view.items:
-        _print(_item_line(row))
+        say(_item_line(row))
 
 
 def _item_line(row: ItemRow) -> str:

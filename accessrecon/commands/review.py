@@ -19,8 +19,8 @@ from datetime import date
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
+from accessrecon.console import refuse, say
 from agent.runtime import Runtime
 from agent.services.crawl_diff import CrawlNotFound, diff_crawls
 from agent.services.finding_lists import stale_orgs
@@ -43,9 +43,6 @@ from agent.services.review import (
     review_queue,
 )
 from agent.storage.db import session_scope
-
-console = Console()
-err_console = Console(stderr=True)
 
 review_app = typer.Typer(
     help="Review findings: acknowledge, accept a risk, request removal, confirm who an address is.",
@@ -75,13 +72,7 @@ def _refusals() -> Iterator[None]:
     try:
         yield
     except _REFUSED as exc:
-        err_console.print(f"accessrecon: {exc}", markup=False, highlight=False, soft_wrap=True)
-        raise typer.Exit(1) from None
-
-
-def _print(line: str) -> None:
-    """One record per line, never wrapped, so the output can be read by other tools."""
-    console.print(line, markup=False, highlight=False, soft_wrap=True)
+        refuse(str(exc))
 
 
 @review_app.command("list")
@@ -98,18 +89,18 @@ def review_list(
         )
         for item in items:
             expiry = f" until {item.risk_expires_on.isoformat()}" if item.risk_expires_on else ""
-            _print(
+            say(
                 f"{item.finding_id:>6} {item.severity:8} {item.finding_class:22} "
                 f"{item.review_state}{expiry:<18} {item.portal:5} {item.portal_org_id:20} "
                 f"{item.email}  {item.detail}"
             )
             if item.finding_class == "probable_match":
                 for candidate in candidates_of(session, item.finding_id):
-                    _print(
+                    say(
                         f"{'':>6} candidate staff #{candidate.staff_id} "
                         f"{candidate.staff_name} (score {candidate.score:g})"
                     )
-    _print(f"{len(items)} findings")
+    say(f"{len(items)} findings")
 
 
 def _act(action: Callable[..., None], finding_id: int, **kwargs: object) -> None:
@@ -122,7 +113,7 @@ def _act(action: Callable[..., None], finding_id: int, **kwargs: object) -> None
 def review_ack(finding_id: FindingId, actor: Actor, reason: Reason = "") -> None:
     """Acknowledge a finding: someone has seen it and follows it up."""
     _act(acknowledge, finding_id, actor=actor, reason=reason)
-    _print(f"finding {finding_id} acknowledged")
+    say(f"finding {finding_id} acknowledged")
 
 
 @review_app.command("accept-risk")
@@ -136,29 +127,23 @@ def review_accept_risk(
     try:
         expires_on = date.fromisoformat(until)
     except ValueError:
-        err_console.print(
-            f"accessrecon: --until {until!r} is not a date (YYYY-MM-DD)",
-            markup=False,
-            highlight=False,
-            soft_wrap=True,
-        )
-        raise typer.Exit(1) from None
+        refuse(f"--until {until!r} is not a date (YYYY-MM-DD)")
     _act(accept_risk, finding_id, actor=actor, reason=reason, expires_on=expires_on)
-    _print(f"finding {finding_id}: risk accepted until {expires_on.isoformat()}")
+    say(f"finding {finding_id}: risk accepted until {expires_on.isoformat()}")
 
 
 @review_app.command("request-removal")
 def review_request_removal(finding_id: FindingId, actor: Actor, reason: Reason = "") -> None:
     """Record that removal was asked for; a later ok scan without the access verifies it."""
     _act(request_removal, finding_id, actor=actor, reason=reason)
-    _print(f"finding {finding_id}: removal requested")
+    say(f"finding {finding_id}: removal requested")
 
 
 @review_app.command("reopen")
 def review_reopen(finding_id: FindingId, actor: Actor, reason: Reason = "") -> None:
     """Undo a review decision."""
     _act(reopen, finding_id, actor=actor, reason=reason)
-    _print(f"finding {finding_id} reopened")
+    say(f"finding {finding_id} reopened")
 
 
 @review_app.command("history")
@@ -169,11 +154,11 @@ def review_history(finding_id: FindingId) -> None:
         events = history(session, finding_id)
     for event in events:
         expiry = f" until {event.expires_on.isoformat()}" if event.expires_on else ""
-        _print(
+        say(
             f"{event.at.isoformat()} {event.actor}: {event.from_state} -> "
             f"{event.to_state}{expiry} {event.reason}"
         )
-    _print(f"{len(events)} changes")
+    say(f"{len(events)} changes")
 
 
 def _decide(
@@ -210,7 +195,7 @@ def review_confirm_match(
 ) -> None:
     """Confirm a probable match: the address becomes the staff member's alias."""
     result = _decide(confirm_match, finding_id, staff, actor, note)
-    _print(
+    say(
         f"{result.identity} is now {result.staff_name}'s (staff #{result.staff_id}); "
         f"{len(result.org_ids)} orgs reconciled"
     )
@@ -222,7 +207,7 @@ def review_reject_match(
 ) -> None:
     """Reject a probable match: that staff member is not proposed for the address again."""
     result = _decide(reject_match, finding_id, staff, actor, note)
-    _print(
+    say(
         f"{result.identity} is not {result.staff_name}'s (staff #{result.staff_id}); "
         f"{len(result.org_ids)} orgs reconciled"
     )
@@ -236,11 +221,11 @@ def review_stale() -> None:
     with session_scope(runtime.engine) as session:
         rows = stale_orgs(session, stale_after_hours=hours)
     for row in rows:
-        _print(
+        say(
             f"{row.portal:5} {row.portal_org_id:20} stale since "
             f"{row.stale_since.isoformat()}  {row.name}"
         )
-    _print(f"{len(rows)} orgs not read ok in the last {hours} hours")
+    say(f"{len(rows)} orgs not read ok in the last {hours} hours")
 
 
 def diff_command(
@@ -263,14 +248,10 @@ def diff_command(
                 f"{change.role_before} ({change.status_before}) -> {change.role_after} "
                 f"({change.status_after})"
             )
-        _print(
-            f"{change.kind:14} {change.portal:5} {change.portal_org_id:20} {change.email}  {what}"
-        )
+        say(f"{change.kind:14} {change.portal:5} {change.portal_org_id:20} {change.email}  {what}")
     for skipped in result.not_compared:
-        _print(
-            f"{'not compared':14} {skipped.portal:5} {skipped.portal_org_id:20} {skipped.reason}"
-        )
-    _print(
+        say(f"{'not compared':14} {skipped.portal:5} {skipped.portal_org_id:20} {skipped.reason}")
+    say(
         f"{result.orgs_compared} orgs compared, {len(result.changes)} changes, "
         f"{len(result.not_compared)} orgs not compared"
     )

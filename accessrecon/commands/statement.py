@@ -16,11 +16,11 @@ exits 1.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 
-from accessrecon.console import cli_actor, console, err_console
+from accessrecon.console import cli_actor, console, refuse
 from agent.filemodes import open_private
 from agent.reports.statement import statement_email, statement_html
 from agent.runtime import Runtime
@@ -34,11 +34,6 @@ from agent.services.removals.statements import (
 from agent.storage.db import session_scope
 
 SUFFIXES = (".pdf", ".html", ".eml")
-
-
-def _refuse(message: str) -> NoReturn:
-    err_console.print(f"accessrecon: {message}", markup=False, highlight=False, soft_wrap=True)
-    raise typer.Exit(1)
 
 
 def _content(statement: ClientStatement, suffix: str, runtime: Runtime) -> bytes:
@@ -66,7 +61,7 @@ def client_statement(
     """A client's access statement: who can reach their books, whom to remove, and how."""
     suffix = output.suffix.lower()
     if suffix not in SUFFIXES:
-        _refuse(
+        refuse(
             f"-o {output.name}: unknown suffix {suffix or '(none)'!r}; "
             f"use one of {', '.join(SUFFIXES)}"
         )
@@ -76,7 +71,7 @@ def client_statement(
             statement = build_statement(session, find_client(session, client))
         content = _content(statement, suffix, runtime)
     except StatementError as exc:
-        _refuse(str(exc))
+        refuse(str(exc))
     with open_private(output, "wb") as handle:
         handle.write(content)
     with session_scope(runtime.engine) as session:
