@@ -103,6 +103,8 @@ class OrgUsers:
     users: tuple[PortalUser, ...]
     reported_total: int
     evidence: str
+    #: the recipe that read it (``xero@2026.12.1``), recorded on the scan
+    recipe: str | None = None
 
 
 class ScanFailure(Exception):

@@ -106,6 +106,10 @@ class Settings(BaseSettings):
     #: The dashboard's address as reviewers reach it, for the links in campaign e-mails;
     #: unset: this machine's ``host`` and ``port``.
     dashboard_url: str | None = None
+    #: A directory of recipe overrides (``xero.toml``, ``qbo.toml``, ``myob.toml``):
+    #: each is laid over the shipped recipe of its portal, so a practice can fix a
+    #: changed portal page without a new release (``agent.scrapers.recipe_book``).
+    recipe_dir: Path | None = None
 
     @field_validator("practice_domains", mode="before")
     @classmethod

@@ -26,7 +26,8 @@ from agent.crawl.report import CrawlReport
 from agent.domain import FailureReason, ScanStatus
 from agent.imports import ImportKind, run_import
 from agent.runtime import Runtime
-from agent.scrapers.qbo import QboScraper
+from agent.scrapers.recipe_book import load_book
+from agent.scrapers.recipe_scraper import RecipeScraper
 from agent.security.logins import add_login
 from agent.services.finding_lists import open_findings
 from agent.services.findings import reconcile
@@ -188,7 +189,7 @@ def test_a_list_of_several_pages_is_scanned_whole_and_a_list_cut_short_fails_the
         assert (whole.orgs_listed, whole.ok) == (len(world.orgs), len(world.orgs))
         assert assert_ok_scans_equal_the_world(fast_runtime, world, whole.crawl_id) == whole.ok
 
-        class CutShort(QboScraper):
+        class CutShort(RecipeScraper):
             """The portal's list, until its second page changes under the crawler."""
 
             async def org_pages(
@@ -199,7 +200,8 @@ def test_a_list_of_several_pages_is_scanned_whole_and_a_list_cut_short_fails_the
                         yield page
                         raise LayoutChanged("the client list's second page has no table")
 
-        monkeypatch.setattr("agent.crawl.login.scraper_for", lambda portal: CutShort())
+        cut_short = CutShort(load_book()["qbo"])
+        monkeypatch.setattr("agent.crawl.login.scraper_for", lambda portal, book=None: cut_short)
         cut = crawl(fast_runtime, browser_loop)
     assert cut.orgs_listed == CLIENTS_PAGE
     assert cut.ok == CLIENTS_PAGE

@@ -61,6 +61,7 @@ from agent.crawl.report import CrawlReport, ProgressCallback
 from agent.crawl.store import CrawlStore
 from agent.domain import Portal, ScanStatus
 from agent.reconcile.identity import normalise_email
+from agent.scrapers.registry import check_recipes
 from agent.scrapers.timeouts import use_scrape_timeout
 from agent.security.secrets import SecretBox
 from agent.settings import Settings
@@ -129,6 +130,7 @@ class Crawler:
         resumable = portal_org_id is None and login_id is None
         logins = self.store.logins(portal, login_id)
         use_scrape_timeout(self.settings.scrape_timeout_s)
+        check_recipes(self.settings.recipe_dir)  # a bad recipe is refused before any request
         if not logins:
             raise ValueError(
                 "no portal logins to crawl"
@@ -313,6 +315,7 @@ class Crawler:
                     started_at=started,
                     crawl_id=report.crawl_id,
                     login_pk=login.row.id,
+                    recipe=login.scraper.label,
                 )
                 report.failed[failure.reason] += 1
                 event = "failed"

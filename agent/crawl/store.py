@@ -178,6 +178,7 @@ class CrawlStore:
         started_at: datetime,
         crawl_id: int,
         login_pk: int | None,
+        recipe: str | None = None,
     ) -> ScanOutcome:
         with session_scope(self.engine) as session:
             return record_failed_scan(
@@ -188,6 +189,7 @@ class CrawlStore:
                 started_at=started_at,
                 crawl_id=crawl_id,
                 login_id=login_pk,
+                recipe=recipe,
             )
 
     def fail_known_orgs(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Sequence
 from contextlib import aclosing
-from typing import TYPE_CHECKING, ClassVar, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from agent.capture import Credentials, OrgRef, OrgUsers
 from agent.domain import Portal
@@ -23,7 +23,13 @@ if TYPE_CHECKING:
 class Scraper(Protocol):
     """A portal's pages, read. One instance serves every login of its portal."""
 
-    portal: ClassVar[Portal]
+    @property
+    def portal(self) -> Portal: ...
+
+    @property
+    def label(self) -> str:
+        """What read the portal (its recipe and version), recorded on every scan."""
+        ...
 
     async def sign_in(self, context: BrowserContext, credentials: Credentials) -> None:
         """Sign in with password and TOTP; raise a ``SignInFailure`` if refused."""

@@ -3,8 +3,8 @@
 Opening a page costs 0.2–0.3 s here; a crawl reuses idle pages of a login's context
 instead (the crawler's concurrency bound limits how many are ever open). Every
 navigation is checked the same way: a redirect to the sign-in page is an expired
-session, the portal's no-permission text is ``no_permission``, a 404 is an org the
-login cannot open, 429 and 5xx are transient faults.
+session, the no-permission sentence of the portal's recipe is ``no_permission``, a
+404 is an org the login cannot open, 429 and 5xx are transient faults.
 """
 
 from __future__ import annotations
@@ -25,8 +25,6 @@ from agent.scrapers.timeouts import scrape_timeout_ms, scrape_timeout_s
 
 if TYPE_CHECKING:
     from playwright.async_api import BrowserContext, Page
-
-NO_PERMISSION_TEXT = "You don't have permission to view users"
 
 #: The viewport of a page that only reads. Width keeps layout as on a desktop
 #: screen (what wraps, what is visible, the text ``innerText`` gives); the shallow
@@ -65,7 +63,7 @@ async def keep_for_reading(context: BrowserContext, page: Page) -> None:
     _idle.setdefault(context, []).append(page)
 
 
-async def open_org_page(page: Page, url: str, *, login_path: str) -> None:
+async def open_org_page(page: Page, url: str, *, login_path: str, no_permission: str) -> None:
     """Navigate to an org's page and raise the failure the answer shows, if any."""
     try:
         response = await page.goto(url, wait_until="domcontentloaded", timeout=scrape_timeout_ms())
@@ -85,7 +83,7 @@ async def open_org_page(page: Page, url: str, *, login_path: str) -> None:
     if response.status != 200:
         raise PortalError(f"{url} answered {response.status}")
     try:
-        if await page.get_by_text(NO_PERMISSION_TEXT).count():
+        if await page.get_by_text(no_permission).count():
             raise NoPermission("the login's role in this org cannot view users")
     except PlaywrightError as exc:
         raise PortalError(f"{url} could not be read: {str(exc).splitlines()[0]}") from exc

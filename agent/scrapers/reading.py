@@ -26,6 +26,10 @@ What crosses the driver is kept small and flat: the swap and the read are sent
 together (the read checks it found the document the swap made), and the read comes
 back as one JSON string, not as a tree of values that the driver protocol would
 check node by node.
+
+Lists that are not tables (a portal that shows each user as an item of its own) are
+read the same way, by the CSS selectors a recipe gives (``ItemSpec``): pages are
+then batched only with pages read by the same selectors.
 """
 
 from __future__ import annotations
@@ -66,6 +70,20 @@ CellLink = tuple[int, int, str, str]
 
 
 @dataclass(frozen=True, slots=True)
+class ItemSpec:
+    """How to read a list made of items: each item's element, then each field's element
+    within it (its visible text), and the attribute of the item holding an id."""
+
+    items: str
+    fields: tuple[tuple[str, str], ...]
+    attribute: str | None = None
+
+
+#: the key of an item's id (``ItemSpec.attribute``) among its fields
+ITEM_ID = "@id"
+
+
+@dataclass(frozen=True, slots=True)
 class ReadPage:
     """One page as a person sees it.
 
@@ -74,12 +92,15 @@ class ReadPage:
     in (indexes into that table's rows and the row's cells), so a reader can take a
     link from the column it wants however the portal orders its columns; ``links``:
     every link on the page. A link is its text and its ``href`` as written.
+    ``items``: with an ``ItemSpec``, each item's fields (``None`` where the field's
+    selector found nothing), its id under ``ITEM_ID``.
     """
 
     lines: list[str]
     tables: list[Table]
     table_links: list[list[CellLink]]
     links: list[Link]
+    items: list[dict[str, str | None]] = field(default_factory=list)
 
 
 #: Build one document of sections from several pages' HTML and make it the page's
@@ -109,10 +130,11 @@ _SWAP_PAGES = """([htmls, mark]) => {
 
 #: For every section: its text lines (whitespace folded as get_by_text folds it), the
 #: cells of the tables the role locator found in it, their links with the row and
-#: cell each is in (a nested table's links are its own), and its links; as JSON, one
+#: cell each is in (a nested table's links are its own), its links, and the items of
+#: the read's ``ItemSpec`` (given as ``[items, fields, attribute]``); as JSON, one
 #: string for the driver to pass on. ``null`` if the document is not the one this
 #: read swapped in.
-_READ_SECTIONS = """(tables, mark) => {
+_READ_SECTIONS = """(tables, [mark, spec]) => {
   if (document.documentElement.getAttribute('data-reading') !== mark) return null;
   const text = c => (c.innerText || c.textContent || '').trim();
   const name = a => text(a).replace(/\\s+/g, ' ');
@@ -122,6 +144,15 @@ _READ_SECTIONS = """(tables, mark) => {
     .filter(a => a.closest('table') === t && a.closest('td, th'))
     .map(a => [a.closest('tr').rowIndex, a.closest('td, th').cellIndex, name(a),
                a.getAttribute('href')]);
+  const items = section => !spec ? [] : [...section.querySelectorAll(spec[0])].map(el => {
+    const row = {};
+    for (const [field, selector] of spec[1]) {
+      const found = el.querySelector(selector);
+      row[field] = found ? text(found) : null;
+    }
+    if (spec[2]) row['@id'] = el.getAttribute(spec[2]);
+    return row;
+  });
   return JSON.stringify([...document.body.children].map(section => {
     const own = tables.filter(t => section.contains(t));
     return [
@@ -129,6 +160,7 @@ _READ_SECTIONS = """(tables, mark) => {
       own.map(t => [...t.rows].map(r => [...r.cells].map(text))),
       own.map(cellLinks),
       links(section),
+      items(section),
     ];
   }));
 }"""
@@ -163,12 +195,20 @@ def batch_key(html: str) -> tuple[str, str] | None:
 class _Waiting:
     html: str
     done: asyncio.Future[ReadPage]
+    items: ItemSpec | None = None
+
+
+#: pages read together share their head and body tag and the selectors they are read by
+_BatchKey = tuple[tuple[str, str] | None, ItemSpec | None]
+_Section = tuple[
+    list[str], list[Table], list[list[CellLink]], list[list[str]], list[dict[str, str | None]]
+]
 
 
 @dataclass
 class _Desk:
     reading: int = 0
-    waiting: dict[tuple[str, str] | None, list[_Waiting]] = field(default_factory=dict)
+    waiting: dict[_BatchKey, list[_Waiting]] = field(default_factory=dict)
     readers: set[asyncio.Task[None]] = field(default_factory=set)
     #: pages being fetched by ``fetch_and_read``, and a signal each time one lands
     fetching: int = 0
@@ -186,7 +226,9 @@ def _desk_of(context: BrowserContext) -> _Desk:
     return desk
 
 
-async def fetch_and_read(context: BrowserContext, url: str) -> ReadPage:
+async def fetch_and_read(
+    context: BrowserContext, url: str, items: ItemSpec | None = None
+) -> ReadPage:
     """The page at ``url``, fetched with the context's session and read with others.
 
     The desk knows the page is on its way, so a read about to start waits for it a
@@ -199,16 +241,18 @@ async def fetch_and_read(context: BrowserContext, url: str) -> ReadPage:
     finally:
         desk.fetching -= 1
         desk.landed.set()
-    return await read_page(context, html, url)
+    return await read_page(context, html, url, items)
 
 
-async def read_page(context: BrowserContext, html: str, url: str) -> ReadPage:
+async def read_page(
+    context: BrowserContext, html: str, url: str, items: ItemSpec | None = None
+) -> ReadPage:
     """The page ``html`` (fetched from ``url``) as the browser shows it, read with others."""
     desk = _desk_of(context)
-    item = _Waiting(html, asyncio.get_running_loop().create_future())
+    item = _Waiting(html, asyncio.get_running_loop().create_future(), items)
     # a caller that gave up leaves its outcome unread: mark it read, not lost
     item.done.add_done_callback(lambda f: f.cancelled() or f.exception())
-    desk.waiting.setdefault(batch_key(html), []).append(item)
+    desk.waiting.setdefault((batch_key(html), items), []).append(item)
     desk.landed.set()
     if desk.reading < READERS:
         # a task of its own: a caller cancelled mid-read must not strand the others
@@ -232,7 +276,7 @@ async def _drain(context: BrowserContext, desk: _Desk) -> None:
             await _linger(desk)
             key = next(iter(desk.waiting))
             queue = desk.waiting.pop(key)
-            batch = queue[:MAX_PAGES] if key is not None else queue[:1]
+            batch = queue[:MAX_PAGES] if key[0] is not None else queue[:1]
             if len(queue) > len(batch):
                 desk.waiting[key] = queue[len(batch) :]
             await _read(context, batch)
@@ -259,11 +303,12 @@ async def _read(context: BrowserContext, batch: list[_Waiting]) -> None:
     try:
         async with page_from(context) as page:
             sections = await asyncio.wait_for(
-                _swap_and_read(page, [w.html for w in batch]), scrape_timeout_s()
+                _swap_and_read(page, [w.html for w in batch], batch[0].items),
+                scrape_timeout_s(),
             )
         if len(sections) != len(batch):
             raise PortalError(f"{len(batch)} pages made {len(sections)} sections")
-        for item, (lines, tables, table_links, links) in zip(batch, sections, strict=True):
+        for item, (lines, tables, table_links, links, items) in zip(batch, sections, strict=True):
             if not item.done.done():
                 item.done.set_result(
                     ReadPage(
@@ -271,6 +316,7 @@ async def _read(context: BrowserContext, batch: list[_Waiting]) -> None:
                         tables,
                         [[(r, c, t, h) for r, c, t, h in found] for found in table_links],
                         [(t, h) for t, h in links],
+                        items,
                     )
                 )
     except TimeoutError:
@@ -285,15 +331,18 @@ async def _read(context: BrowserContext, batch: list[_Waiting]) -> None:
 
 
 async def _swap_and_read(
-    page: Page, htmls: list[str]
-) -> list[tuple[list[str], list[Table], list[list[CellLink]], list[list[str]]]]:
+    page: Page, htmls: list[str], items: ItemSpec | None = None
+) -> list[_Section]:
     mark = str(next(_marks))
+    spec = (
+        None if items is None else [items.items, [list(f) for f in items.fields], items.attribute]
+    )
     # Swap and read are sent together, so the read costs one wait for the browser, not
     # two. The driver does not promise their order; a read that ran before the swap
     # finds no mark, and is made again.
     outcomes = await asyncio.gather(
         page.evaluate(_SWAP_PAGES, [htmls, mark]),
-        page.get_by_role("table").evaluate_all(_READ_SECTIONS, mark),
+        page.get_by_role("table").evaluate_all(_READ_SECTIONS, [mark, spec]),
         return_exceptions=True,
     )
     for outcome in outcomes:
@@ -301,11 +350,10 @@ async def _swap_and_read(
             raise outcome
     found = outcomes[1]
     if found is None:
-        found = await page.get_by_role("table").evaluate_all(_READ_SECTIONS, mark)
+        found = await page.get_by_role("table").evaluate_all(_READ_SECTIONS, [mark, spec])
     if not isinstance(found, str):
         raise PortalError("the page read was not the document just put in it")
-    sections: list[tuple[list[str], list[Table], list[list[CellLink]], list[list[str]]]]
-    sections = json.loads(found)
+    sections: list[_Section] = json.loads(found)
     return sections
 
 

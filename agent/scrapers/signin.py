@@ -30,7 +30,6 @@ from agent.scrapers.totp import NoFreshStep, fresh_code
 if TYPE_CHECKING:
     from playwright.async_api import BrowserContext, Page
 
-WRONG_CODE = "That code is incorrect"
 #: codes sent in one walk at most: the first, and one of a fresh step if it is refused
 CODE_TRIES = 2
 
@@ -48,6 +47,8 @@ class SignInPages:
     code_button: str
     #: where a signed-in login lands: a fragment of its URL
     landing: str
+    #: what the code page says to a code it refused
+    wrong_code: str
     #: identifier-first portals ask for the email on a page of its own, with this button
     identifier_button: str | None = None
 
@@ -104,7 +105,10 @@ async def _send_code(page: Page, credentials: Credentials, pages: SignInPages) -
         await forms.submit(page, {pages.code_label: code}, pages.code_button)
         done = await forms.outcome(
             page,
-            {"wrong": forms.visible(page, WRONG_CODE), "in": forms.url_has(page, pages.landing)},
+            {
+                "wrong": forms.visible(page, pages.wrong_code),
+                "in": forms.url_has(page, pages.landing),
+            },
             what="the authenticator code",
         )
         if done == "in":

@@ -162,6 +162,7 @@ def record_ok_scan(
         reported_total=result.reported_total,
         user_count=len(result.users),
         evidence=fit(result.evidence, Scan.evidence),
+        recipe=result.recipe,
         detail=detail,
         started_at=started_at,
         finished_at=utcnow(),
@@ -204,6 +205,7 @@ def record_failed_scan(
     crawl_id: int | None = None,
     login_id: int | None = None,
     source: ScanSource = ScanSource.AGENT,
+    recipe: str | None = None,
 ) -> ScanOutcome:
     scan_id = _insert_scan(
         session,
@@ -213,6 +215,7 @@ def record_failed_scan(
         source=source,
         status=ScanStatus.FAILED,
         reason=reason,
+        recipe=recipe,
         detail=fit(detail, Scan.detail),
         started_at=started_at,
         finished_at=utcnow(),

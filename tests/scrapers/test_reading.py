@@ -148,8 +148,8 @@ def test_a_read_knows_the_document_it_reads(browser_loop: BrowserLoop) -> None:
         try:
             async with page_from(context) as tab:
                 await tab.evaluate(_SWAP_PAGES, [[html], "7"])
-                other = await tab.get_by_role("table").evaluate_all(_READ_SECTIONS, "8")
-                own = await tab.get_by_role("table").evaluate_all(_READ_SECTIONS, "7")
+                other = await tab.get_by_role("table").evaluate_all(_READ_SECTIONS, ["8", None])
+                own = await tab.get_by_role("table").evaluate_all(_READ_SECTIONS, ["7", None])
         finally:
             await context.close()
         return other, own
@@ -157,7 +157,7 @@ def test_a_read_knows_the_document_it_reads(browser_loop: BrowserLoop) -> None:
     other, own = browser_loop.run(work)
     assert other is None
     assert isinstance(own, str)
-    [(lines, tables, _, _)] = json.loads(own)
+    [(lines, tables, _, _, _)] = json.loads(own)
     assert lines == ["A Ltd", "Name Email", "Ann ann@a.example"]
     assert tables == [[["Name", "Email"], ["Ann", "ann@a.example"]]]
 

@@ -122,6 +122,10 @@ class Scan(SQLModel, table=True):
     reported_total: int | None = None
     user_count: int = 0
     evidence: str = Field(default="", max_length=2000)
+    #: the recipe that read the org, as ``portal@version`` plus ``(override)`` when it
+    #: came from the practice's override directory; ``None`` for captures and for
+    #: scans from before recipes were recorded
+    recipe: str | None = Field(default=None, max_length=120)
     started_at: datetime = Field(default_factory=utcnow)
     finished_at: datetime = Field(default_factory=utcnow)
 

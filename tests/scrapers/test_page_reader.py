@@ -1,31 +1,54 @@
-"""How the qbo scraper reads a page as the browser gave it: by SPEC's words only.
+"""How server-rendered pages are read, with the shipped qbo recipe: by SPEC's words only.
 
-Tables are picked by the columns SPEC names, whatever else they hold; the range and
-empty texts are SPEC's own; a row's company is where its link goes, not what any
-link is called. These run on ``ReadPage`` values as ``reading`` returns them, so the
-edge cases need no portal.
+Tables are picked by the columns the recipe names, whatever else they hold; the range
+and empty texts are the recipe's own; a row's company is where its link goes, not
+what any link is called. These run on ``ReadPage`` values as ``reading`` returns
+them, so the edge cases need no portal.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from agent.capture import LayoutChanged
-from agent.domain import AccessStatus
-from agent.scrapers.qbo import (
-    CLIENTS_HEADERS,
-    USERS_HEADERS,
-    _clients,
-    _is_data_row,
+from agent.capture import LayoutChanged, OrgRef
+from agent.domain import AccessStatus, Portal
+from agent.scrapers.page_reader import (
     _next_page,
-    _ranges,
-    _table,
-    _user,
+    _table_orgs,
+    find_table,
+    is_data_row,
+    link_pattern,
+    ranges,
+    rows_of_page,
 )
 from agent.scrapers.reading import ReadPage
+from agent.scrapers.recipe import PageUsers, TableOrgs, range_pattern
+from agent.scrapers.recipe_book import load_book
 
 URL = "https://qbo.example/clients"
 REALM, OTHER = "1234567890", "9876543210"
+QBO = load_book()[Portal.QBO].recipe
+assert isinstance(QBO.orgs, TableOrgs)
+assert isinstance(QBO.users, PageUsers)
+CLIENTS = QBO.orgs
+USERS_TAB = QBO.users.lists[0]
+USERS_HEADERS = tuple(USERS_TAB.table or ())
+CLIENTS_HEADERS = tuple(CLIENTS.headers)
+RANGE = range_pattern(USERS_TAB.range)
+
+
+def _table(
+    tables: list[list[list[str]]], headers: tuple[str, ...]
+) -> tuple[int | None, dict[str, int]]:
+    return find_table(tables, headers)
+
+
+def _ranges(lines: list[str]) -> list[tuple[int, int, int]]:
+    return ranges(lines, RANGE)
+
+
+def _clients(page: ReadPage, url: str) -> list[OrgRef]:
+    return _table_orgs(page, url, Portal.QBO, CLIENTS, link_pattern(Portal.QBO, CLIENTS.link))
 
 
 def users_with_action() -> list[list[str]]:
@@ -38,9 +61,12 @@ def users_with_action() -> list[list[str]]:
 
 def test_a_table_with_more_columns_in_another_order_is_read_by_column_name() -> None:
     tables = [[["Firm", "Name", "Email", "Status"]], users_with_action()]
-    index, columns = _table(tables, USERS_HEADERS)
+    index, _ = _table(tables, USERS_HEADERS)
     assert index == 1
-    users = [_user("users", row, columns) for row in tables[1][1:]]
+    page = ReadPage(["1-2 of 2"], tables, [[], []], [])
+    found = rows_of_page(page, URL, Portal.QBO, REALM, USERS_TAB, 0, QBO.values, "nope")
+    assert found is not None
+    users = found.users
     assert [(u.email, u.name, u.role, u.status) for u in users] == [
         ("ann@client.example", "Ann", "Company admin", AccessStatus.ACTIVE),
         ("bo@client.example", "Bo", "Reports only", AccessStatus.PENDING),
@@ -49,12 +75,12 @@ def test_a_table_with_more_columns_in_another_order_is_read_by_column_name() -> 
 
 def test_rows_are_those_with_a_cell_under_every_header() -> None:
     header = ["Name", "Email", "User type", "Status"]
-    assert _is_data_row(["Ann", "ann@client.example", "Reports only", "Active"], header)
+    assert is_data_row(["Ann", "ann@client.example", "Reports only", "Active"], header)
     # a trailing control without a header of its own
-    assert _is_data_row(["Ann", "ann@client.example", "Reports only", "Active", "Remove"], header)
-    assert not _is_data_row(["No users to show"], header)
-    assert not _is_data_row([], header)
-    assert not _is_data_row(list(header), header)
+    assert is_data_row(["Ann", "ann@client.example", "Reports only", "Active", "Remove"], header)
+    assert not is_data_row(["No users to show"], header)
+    assert not is_data_row([], header)
+    assert not is_data_row(list(header), header)
 
 
 def test_a_table_missing_a_needed_column_is_not_the_table() -> None:
@@ -107,9 +133,9 @@ def test_a_client_is_named_by_its_client_cell_and_known_by_where_it_links() -> N
         (OTHER, "Next"),
     ]
     # a client named Next is not the pager's Next link
-    assert _next_page(page) is None
+    assert _next_page(page, CLIENTS.next_link) is None
     paged = client_page([], [], [("Next", "/clients?page=2")])
-    assert _next_page(paged) == "/clients?page=2"
+    assert _next_page(paged, CLIENTS.next_link) == "/clients?page=2"
 
 
 def test_a_client_row_linking_to_two_companies_or_none_is_a_changed_layout() -> None:
@@ -120,21 +146,21 @@ def test_a_client_row_linking_to_two_companies_or_none_is_a_changed_layout() -> 
             (1, 2, "Manage users", f"/app/company/{OTHER}/manageusers"),
         ],
     )
-    with pytest.raises(LayoutChanged, match="2 companies"):
+    with pytest.raises(LayoutChanged, match="2 orgs"):
         _clients(two, URL)
     # a link under the company's page (a remove link) is not a link to the company
     under = client_page(
         [["Active", "Acme", "Delete"]],
         [(1, 2, "Delete", f"/app/company/{REALM}/manageusers/7/delete")],
     )
-    with pytest.raises(LayoutChanged, match="0 companies"):
+    with pytest.raises(LayoutChanged, match="0 orgs"):
         _clients(under, URL)
     # a realm id is ASCII digits (SPEC): other scripts' digits are not a company
     arabic = client_page(
         [["Active", "Acme", "Manage users"]],
         [(1, 1, "Acme", "/app/company/" + "\u0661" * 10 + "/manageusers")],
     )
-    with pytest.raises(LayoutChanged, match="0 companies"):
+    with pytest.raises(LayoutChanged, match="0 orgs"):
         _clients(arabic, URL)
 
 
