@@ -15,14 +15,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
 from agent.capture import LayoutChanged, OrgRef, OrgUsers, PortalError, PortalUser
 from agent.domain import Portal
 from agent.orgid import parse_org_id
 from agent.scrapers.fields import MISSING, build_user
 from agent.scrapers.http import get_json
-from agent.scrapers.recipe import JsonOrgs, JsonUsers, Values
+from agent.scrapers.recipe import JsonOrgs, JsonUsers, Values, address
 
 if TYPE_CHECKING:
     from playwright.async_api import BrowserContext
@@ -36,14 +35,6 @@ def lookup(body: Any, dotted: str) -> Any:
             return MISSING
         value = value[part]
     return value
-
-
-def org_url(base_url: str, path: str, org: str, page: int | None = None) -> str:
-    """A recipe's path made an address: the org's id quoted, the page number filled."""
-    filled = path.replace("{org}", quote(org, safe=""))
-    if page is not None:
-        filled = filled.replace("{page}", str(page))
-    return f"{base_url}{filled}"
 
 
 async def read_orgs(
@@ -84,7 +75,7 @@ async def read_users(
     read = 0
     total: int | None = None
     for number in range(1, spec.max_pages + 1):
-        url = org_url(base_url, spec.path, org.portal_org_id, number if paged else None)
+        url = address(base_url, spec.path, org=org.portal_org_id, page=number if paged else None)
         body = await get_json(context, url)
         rows, page_total = _page(body, spec, number if paged else None)
         bodies.append(body)

@@ -29,10 +29,17 @@ from agent.capture import LayoutChanged, NoPermission, OrgRef, OrgUsers, PortalE
 from agent.domain import Portal
 from agent.orgid import ID_SHAPES, parse_org_id
 from agent.scrapers.fields import build_user
-from agent.scrapers.json_reader import org_url
 from agent.scrapers.pages import open_org_page, page_from
 from agent.scrapers.reading import ITEM_ID, CellLink, ItemSpec, ReadPage, fetch_and_read
-from agent.scrapers.recipe import LinkOrgs, PageList, PageUsers, TableOrgs, Values, range_pattern
+from agent.scrapers.recipe import (
+    LinkOrgs,
+    PageList,
+    PageUsers,
+    TableOrgs,
+    Values,
+    address,
+    range_pattern,
+)
 
 if TYPE_CHECKING:
     from playwright.async_api import BrowserContext
@@ -208,7 +215,7 @@ async def _read_list(
     users: list[PortalUser] = []
     items = item_spec(part)
     for number in range(1, spec.max_pages + 1):
-        url = org_url(base_url, part.path, org.portal_org_id, number)
+        url = address(base_url, part.path, org=org.portal_org_id, page=number)
         page = await fetch_and_read(context, url, items)
         found = rows_of_page(
             page, url, portal, org.portal_org_id, part, index, values, no_permission

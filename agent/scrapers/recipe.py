@@ -18,7 +18,7 @@ single request is sent.
 
 Paths are the portal's own, relative to a login's base URL. ``{org}`` stands for the
 org's id (quoted for a URL), ``{page}`` for a page number counted from 1 and
-``{user}``, in a link pattern, for the portal's id of a user. JSON keys may be
+``{user}`` for the portal's id of a user (``address`` fills them in). JSON keys may be
 dotted (``data.users``) to reach into nested objects.
 """
 
@@ -27,6 +27,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 from typing import Annotated, Literal
+from urllib.parse import quote
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
@@ -245,6 +246,44 @@ class PageUsers(_Strict):
 Users = Annotated[JsonUsers | PageUsers, Field(discriminator="read")]
 
 
+class TokenRemoval(_Strict):
+    """Removal as a JSON portal's page does it: a request carrying the session's CSRF
+    token (read from the ``<meta name=token_meta>`` of ``token_page``) in a header."""
+
+    send: Literal["token"]
+    token_page: OrgPath
+    token_meta: Text
+    token_header: Text
+    method: Literal["POST", "DELETE", "PUT", "PATCH"]
+    path: OrgPath
+    #: the statuses that mean the user was removed
+    removed: Annotated[list[int], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _names_the_user(self) -> TokenRemoval:
+        _needs(self.path, "user")
+        return self
+
+
+class FormRemoval(_Strict):
+    """Removal as a server-rendered portal does it: the user's delete page holds a form
+    with the session's token in ``token_field``; posting it redirects back to a page
+    whose path holds ``back_to`` when the user was removed."""
+
+    send: Literal["form"]
+    form_page: OrgPath
+    token_field: Text
+    back_to: Text
+
+    @model_validator(mode="after")
+    def _names_the_user(self) -> FormRemoval:
+        _needs(self.form_page, "user")
+        return self
+
+
+Removal = Annotated[TokenRemoval | FormRemoval, Field(discriminator="send")]
+
+
 class Values(_Strict):
     """What the portal's values mean; keys are matched without regard to case."""
 
@@ -268,6 +307,7 @@ class Recipe(_Strict):
     session: Session
     orgs: Orgs
     users: Users
+    removal: Removal
     values: Values
     texts: Texts
 
@@ -296,3 +336,16 @@ def range_pattern(template: str) -> re.Pattern[str]:
         for p in parts
     )
     return re.compile(rf"(?<![\d-]){body}(?!\d)")
+
+
+def address(
+    base_url: str, path: str, *, org: str, page: int | None = None, user: str | None = None
+) -> str:
+    """A recipe's path made an address: the org's and the user's ids quoted for a URL,
+    the page number filled in."""
+    filled = path.replace("{org}", quote(org, safe=""))
+    if page is not None:
+        filled = filled.replace("{page}", str(page))
+    if user is not None:
+        filled = filled.replace("{user}", quote(user, safe=""))
+    return f"{base_url}{filled}"

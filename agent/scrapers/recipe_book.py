@@ -30,7 +30,7 @@ from agent.domain import Portal
 from agent.scrapers.recipe import Recipe
 
 #: the union tags of the schema, which pydantic puts in an error's location
-_TAGS = frozenset({"json", "table", "links", "pages"})
+_TAGS = frozenset({"json", "table", "links", "pages", "token", "form"})
 
 
 class RecipeError(ValueError):
@@ -119,7 +119,7 @@ def key_of(loc: tuple[int | str, ...]) -> str:
     for i, part in enumerate(loc):
         if isinstance(part, int):
             key += f"[{part}]"
-        elif part in _TAGS and i > 0 and loc[i - 1] in ("orgs", "users"):
+        elif part in _TAGS and i > 0 and loc[i - 1] in ("orgs", "users", "removal"):
             continue  # which reader the table is, not a key of the file
         else:
             key += f".{part}" if key else str(part)

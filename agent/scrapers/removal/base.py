@@ -16,11 +16,10 @@ import json
 import re
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING, ClassVar, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from agent.capture import OrgRef, PortalError, RateLimited, SessionExpired
 from agent.domain import Portal
-from agent.scrapers.http import get_html, send
 
 if TYPE_CHECKING:
     from playwright.async_api import BrowserContext
@@ -58,7 +57,8 @@ class Answer:
 
 
 class Remover(Protocol):
-    portal: ClassVar[Portal]
+    @property
+    def portal(self) -> Portal: ...
 
     async def csrf_token(self, context: BrowserContext, base_url: str, org: OrgRef) -> str:
         """The token a page offering removal in the org carries for this session; ""
@@ -74,8 +74,9 @@ class Remover(Protocol):
         ...
 
 
-def csrf_from_html(text: str) -> str:
-    """The page's ``csrf-token`` meta content, or "" when it carries none.
+def csrf_from_html(text: str, meta: str) -> str:
+    """The page's ``<meta name=meta>`` content (the recipe's ``token_meta``), or "" when
+    it carries none.
 
     A page without one offers this session no removal; the request is still sent
     (with no token), so that the portal's own answer says why: ``no_permission`` for
@@ -86,24 +87,9 @@ def csrf_from_html(text: str) -> str:
             m.group(1).lower(): html.unescape(m.group(3) or m.group(4) or m.group(5) or "")
             for m in _ATTR.finditer(tag)
         }
-        if attrs.get("name", "").lower() == "csrf-token" and attrs.get("content"):
+        if attrs.get("name", "").lower() == meta.lower() and attrs.get("content"):
             return attrs["content"]
     return ""
-
-
-async def token_from_page(context: BrowserContext, url: str) -> str:
-    """The CSRF token of the page at ``url`` (one that offers removal), or ""."""
-    return csrf_from_html(await get_html(context, url))
-
-
-async def send_with_token(
-    context: BrowserContext, method: str, url: str, token: str, *, ok: set[int]
-) -> Answer:
-    """A JSON portal's removal: ``method url`` with the ``X-CSRF-Token`` header."""
-    status, headers, text = await send(
-        context, method, url, headers={"Accept": "application/json", "X-CSRF-Token": token}
-    )
-    return judge(url, status, headers, text, ok=ok)
 
 
 def json_error(text: str) -> str:

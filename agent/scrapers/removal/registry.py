@@ -1,19 +1,15 @@
-"""The remover for a portal."""
+"""The remover for a portal: the recipe remover, with the recipe in use."""
 
 from __future__ import annotations
 
 from agent.domain import Portal
+from agent.scrapers.recipe_book import RecipeBook
+from agent.scrapers.registry import recipes_in_use
 from agent.scrapers.removal.base import Remover
-from agent.scrapers.removal.myob import MyobRemover
-from agent.scrapers.removal.qbo import QboRemover
-from agent.scrapers.removal.xero import XeroRemover
-
-_REMOVERS: dict[Portal, Remover] = {
-    Portal.XERO: XeroRemover(),
-    Portal.QBO: QboRemover(),
-    Portal.MYOB: MyobRemover(),
-}
+from agent.scrapers.removal.recipe_remover import RecipeRemover
 
 
-def remover_for(portal: Portal | str) -> Remover:
-    return _REMOVERS[Portal(portal)]
+def remover_for(portal: Portal | str, book: RecipeBook | None = None) -> Remover:
+    """The remover of a portal kind, by ``book``'s recipe (by default the recipes in use)."""
+    loaded = (book if book is not None else recipes_in_use())[Portal(portal)]
+    return RecipeRemover(loaded)
