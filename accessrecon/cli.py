@@ -19,8 +19,10 @@ from sqlalchemy.exc import IntegrityError
 from accessrecon.commands import ops, server_admin
 from accessrecon.commands.audit import audit_app
 from accessrecon.commands.campaign import campaign_app
+from accessrecon.commands.connect import login_connect, session_state
 from accessrecon.commands.evidence import evidence_app
 from accessrecon.commands.expiring import expiring_command
+from accessrecon.commands.portal import portal_app
 from accessrecon.commands.removal import remove_app
 from accessrecon.commands.reports import ReportRefused, findings_command, report_app
 from accessrecon.commands.review import diff_command, review_app
@@ -38,10 +40,17 @@ from agent.imports import ImportKind, ImportRejected, run_import
 from agent.orgid import parse_any_org_id, parse_org_id
 from agent.reports.leaver import PersonNotFound
 from agent.runtime import Runtime
-from agent.security.logins import LoginError, add_login, list_logins, remove_login
+from agent.security.logins import (
+    LoginError,
+    SignInMethod,
+    add_login,
+    list_logins,
+    remove_login,
+)
 from agent.security.principal import AuthError
 from agent.security.secrets import SecretKeyError
 from agent.services.backup import BackupError
+from agent.services.connections import NEEDS_SIGN_IN
 from agent.services.settle import Settled, settle
 from agent.services.signins import latest_sign_ins
 from agent.settings import ChromiumNotFound
@@ -134,10 +143,23 @@ def login_add(
         str | None, typer.Option(help="portal address (default: the real one)")
     ] = None,
     label: Annotated[str, typer.Option(help="a name to recognise the login by")] = "",
+    method: Annotated[
+        SignInMethod,
+        typer.Option(
+            help="totp: the agent signs in with the password and TOTP secret; interactive: "
+            "a person signs in (e-mailed codes, push, SSO) with 'accessrecon login connect'"
+        ),
+    ] = SignInMethod.TOTP,
 ) -> None:
-    """Add a login; the password and TOTP secret are asked for, never taken as arguments."""
-    password = typer.prompt("Password", hide_input=True)
-    totp_secret = typer.prompt("TOTP secret (base32, as the portal showed it)", hide_input=True)
+    """Add a login; the password and TOTP secret are asked for, never taken as arguments.
+
+    An interactive login is asked for neither: the person who signs it in types what
+    the portal asks in the browser 'accessrecon login connect' opens.
+    """
+    password = totp_secret = ""
+    if method is SignInMethod.TOTP:
+        password = typer.prompt("Password", hide_input=True)
+        totp_secret = typer.prompt("TOTP secret (base32, as the portal showed it)", hide_input=True)
     runtime = _runtime()
     with session_scope(runtime.engine) as session:
         summary = add_login(
@@ -149,8 +171,11 @@ def login_add(
             totp_secret=totp_secret,
             base_url=base_url,
             label=label,
+            method=method,
         )
     console.print(f"login {summary.id} saved: {summary.portal} {summary.email} {summary.base_url}")
+    if method is SignInMethod.INTERACTIVE:
+        console.print(f"sign it in now with 'accessrecon login connect {summary.id}'")
 
 
 @login_app.command("list")
@@ -167,7 +192,7 @@ def login_list() -> None:
         "id\tportal\temail\tbase url\tsession\tlast sign-in", markup=False, highlight=False
     )
     for row in rows:
-        state = "signed in before" if row.has_session else "never signed in"
+        state = session_state(row)
         attempt = last.get(row.id)
         outcome = attempt.summary if attempt else "never tried"
         if (
@@ -183,6 +208,9 @@ def login_list() -> None:
             highlight=False,
             soft_wrap=True,
         )
+
+
+login_app.command("connect")(login_connect)
 
 
 @login_app.command("remove")
@@ -218,7 +246,8 @@ def scan(
     """Crawl the portals now (resuming an unfinished crawl), then reconcile and alert.
 
     Exits non-zero, with one line on stderr, when a login could not sign in or list
-    its orgs, when no org was read, when --org is not in any login's org list, or
+    its orgs (or needs a person to sign it in: the line says what to run), when no
+    org was read, when --org is not in any login's org list, or
     when any org's scan failed (those are retried by the next 'accessrecon scan').
     """
     portal, org = _scan_target(portal, org)  # before anything starts: a typo costs nothing
@@ -277,18 +306,27 @@ def scan_problem(report: CrawlReport, org: str | None) -> str | None:
     failed = sum(report.failed.values())
     reasons = ", ".join(f"{n} {reason}" for reason, n in sorted(report.failed.items()))
     scans = f"{failed} of {report.total} org scans failed ({reasons})" if failed else ""
-    if report.login_failures:
+    # a login only a person can sign in says what to run (agent.crawl.interactive)
+    needing = "; ".join(
+        f"{portal} {email} needs sign-in: {detail}"
+        for portal, email, reason, detail in report.login_failures
+        if reason == NEEDS_SIGN_IN
+    )
+    failures = [f for f in report.login_failures if f[2] != NEEDS_SIGN_IN]
+    if failures:
         by_cause: dict[tuple[str, str], list[str]] = {}
-        for portal, email, reason, detail in report.login_failures:
+        for portal, email, reason, detail in failures:
             by_cause.setdefault((reason, detail), []).append(f"{portal} {email}")
         logins = "; ".join(
             f"{', '.join(who)}: {reason} ({detail})" for (reason, detail), who in by_cause.items()
         )
-        count = len(report.login_failures)
+        count = len(failures)
         return (
             f"{count} login{'s' if count != 1 else ''} failed to sign in or list orgs: "
-            f"{logins}" + (f"; {scans}" if scans else "")
+            f"{logins}" + (f"; {needing}" if needing else "") + (f"; {scans}" if scans else "")
         )
+    if needing:
+        return needing + (f"; {scans}" if scans else "")
     if report.ok + report.suspect + report.skipped_already_done == 0:
         return "no org was read: " + (scans if scans else "the logins list no orgs")
     if scans:
@@ -374,6 +412,7 @@ app.add_typer(server_admin.users_app, name="users")
 app.add_typer(server_admin.tokens_app, name="tokens")
 app.add_typer(audit_app, name="audit")
 app.add_typer(evidence_app, name="evidence")
+app.add_typer(portal_app, name="portal")
 app.command("rotate-key")(server_admin.rotate_key)
 
 

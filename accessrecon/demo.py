@@ -31,7 +31,7 @@ from agent.reports.matrix import write_matrix_report
 from agent.reports.workload import write_workload_report
 from agent.runtime import Runtime
 from agent.scrapers.registry import registered_portals
-from agent.security.logins import add_login
+from agent.security.logins import SignInMethod, add_login
 from agent.security.pairing import format_code, issue_pairing_code
 from agent.security.principal import ClientScope
 from agent.security.users import add_user
@@ -41,7 +41,7 @@ from agent.storage.db import session_scope
 from sandbox.generate import generate_world, write_world
 from sandbox.portals import create_portal_app
 from sandbox.serve import PortalServer
-from sandbox.world import World
+from sandbox.world import MFA_EMAIL, World
 
 
 def run_demo(
@@ -86,17 +86,20 @@ def run_demo(
         for portal in portals:
             server = stack.enter_context(PortalServer(create_portal_app(portal, world)))
             login = world.logins_of(portal)[0]
+            # a login signing in by e-mailed code needs a person: 'accessrecon login connect'
+            by_person = login.mfa == MFA_EMAIL
             with session_scope(runtime.engine) as session:
                 add_login(
                     session,
                     runtime.box,
                     portal=portal,
                     email=login.email,
-                    password=login.password,
-                    totp_secret=login.totp_secret,
+                    password="" if by_person else login.password,
+                    totp_secret="" if by_person else login.totp_secret,
                     base_url=server.base_url,
                     label=f"sandbox {portal}",
                     actor="demo",
+                    method=SignInMethod.INTERACTIVE if by_person else SignInMethod.TOTP,
                 )
             console.print(f"sandbox {portal} portal at {server.base_url}")
         for kind, path in (

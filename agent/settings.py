@@ -19,8 +19,10 @@ from pathlib import Path
 from typing import Annotated
 
 from platformdirs import user_data_path
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from agent.domain import Portal
 
 DEFAULT_IMPORT_MAX_ROWS = 200_000
 """The default of ``import_max_rows``; ``agent.imports.DEFAULT_MAX_ROWS`` is the same."""
@@ -37,6 +39,74 @@ def split_list_setting(text: str) -> list[str]:
         if isinstance(loaded, list):
             return [str(item).strip() for item in loaded if str(item).strip()]
     return [part.strip() for part in text.split(",") if part.strip()]
+
+
+#: the per-portal settings (``agent.crawl.polite``): how a value is read, and its bounds
+PER_PORTAL_SETTINGS: dict[str, tuple[type[int] | type[float], float, float, str, str]] = {
+    "portal_pace": (float, 0.01, 10_000, "requests a second", "xero:5,qbo:3"),
+    "portal_concurrency": (int, 1, 64, "requests in flight", "xero:4,qbo:3"),
+    "portal_daily_budget": (int, 1, 1_000_000_000, "requests a day", "xero:12000,qbo:25000"),
+}
+#: the key of a per-portal setting's value for every portal it does not name
+EVERY_PORTAL = "*"
+
+
+def per_portal_setting(value: object, field: str) -> dict[str, float]:
+    """``xero:5,qbo:3`` (a number alone: every portal not named) or a JSON object, checked.
+
+    A bad value raises ``ValueError`` naming the variable, the part that is wrong and
+    the form to write instead.
+    """
+    kind, low, high, unit, written = PER_PORTAL_SETTINGS[field]
+    name = f"ACCESSRECON_{field.upper()}"
+    example = f"write portal:{unit.replace(' ', '-')}, e.g. {written}"
+    items: list[tuple[str, object]]
+    if isinstance(value, dict):
+        items = list(value.items())
+    elif isinstance(value, str):
+        stripped = value.strip()
+        loaded = _json_object(stripped) if stripped.startswith("{") else None
+        if loaded is not None:
+            items = list(loaded.items())
+        else:
+            items = []
+            for part in (p.strip() for p in stripped.split(",")):
+                if part:
+                    portal, sep, written_value = part.rpartition(":")
+                    items.append((portal.strip() if sep else EVERY_PORTAL, written_value.strip()))
+    else:
+        raise ValueError(f"{name}: {value!r} is not a per-portal value; {example}")
+    known = {p.value for p in Portal}
+    parsed: dict[str, float] = {}
+    for portal, raw in items:
+        key = str(portal).strip().casefold() if portal != EVERY_PORTAL else EVERY_PORTAL
+        if key != EVERY_PORTAL and key not in known:
+            raise ValueError(f"{name}: {portal!r} is not a portal; use {', '.join(sorted(known))}")
+        if key in parsed:
+            raise ValueError(
+                f"{name}: {'every portal' if key == EVERY_PORTAL else key} is given twice"
+            )
+        number: float | None
+        try:
+            number = kind(str(raw).strip()) if not isinstance(raw, bool) else None
+        except ValueError:
+            number = None
+        if number is None or not low <= number <= high:
+            raise ValueError(
+                f"{name}: {raw!r} for {'every portal' if key == EVERY_PORTAL else key} is not "
+                f"{'a whole number' if kind is int else 'a number'} of {unit} from "
+                f"{low:g} to {high:g}; {example}"
+            )
+        parsed[key] = number
+    return parsed
+
+
+def _json_object(text: str) -> dict[str, object] | None:
+    try:
+        loaded = json.loads(text)
+    except json.JSONDecodeError:
+        return None
+    return loaded if isinstance(loaded, dict) else None
 
 
 class ChromiumNotFound(RuntimeError):
@@ -68,8 +138,15 @@ class Settings(BaseSettings):
     practice_domains: Annotated[list[str], NoDecode] = Field(default_factory=list)
     #: How many requests to the portals one crawl has in flight at once (orgs: twice that).
     crawl_concurrency: int = Field(default=4, ge=1, le=64)
+    #: Polite crawling, per portal (``agent.crawl.polite``), written ``xero:5,qbo:3`` (a
+    #: number alone: every portal not named); unset portals keep their defaults.
+    portal_pace: Annotated[dict[str, float], NoDecode] = Field(default_factory=dict)
+    portal_concurrency: Annotated[dict[str, int], NoDecode] = Field(default_factory=dict)
+    portal_daily_budget: Annotated[dict[str, int], NoDecode] = Field(default_factory=dict)
     #: How long one page or request of a portal may take before it counts as a timeout.
     scrape_timeout_s: float = Field(default=20.0, gt=0, le=600)
+    #: How long ``accessrecon login connect`` waits for a person to finish signing in.
+    login_connect_timeout_s: float = Field(default=600.0, gt=0, le=3600)
     #: A key for secrets at rest, base64 Fernet; otherwise the key file is used.
     secret_key: str | None = Field(default=None, repr=False)
     #: An org whose last ok scan is older than this is reported stale.
@@ -120,6 +197,13 @@ class Settings(BaseSettings):
         if isinstance(value, list | tuple):
             return [str(d).strip().lstrip("@").lower() for d in value if str(d).strip()]
         return value
+
+    @field_validator("portal_pace", "portal_concurrency", "portal_daily_budget", mode="before")
+    @classmethod
+    def _per_portal(cls, value: object, info: ValidationInfo) -> object:
+        """``xero:5,qbo:3``, ``5`` or ``{"xero": 5}``: checked here, so an error names it."""
+        assert info.field_name is not None
+        return per_portal_setting(value, info.field_name)
 
     @property
     def database_url(self) -> str:

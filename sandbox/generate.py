@@ -42,6 +42,7 @@ import pyotp
 
 from sandbox.rights import vary_rights
 from sandbox.world import (
+    MFA_EMAIL,
     World,
     WorldClient,
     WorldGrant,
@@ -284,8 +285,14 @@ def generate_world(
     orgs_per_portal: int = 6,
     users_per_org: int = 6,
     portals: tuple[str, ...] = PORTALS,
+    email_code_portals: tuple[str, ...] = (),
 ) -> World:
-    """A world of the given sizes; ``users_per_org`` counts users besides the agent."""
+    """A world of the given sizes; ``users_per_org`` counts users besides the agent.
+
+    The logins of ``email_code_portals`` sign in by a code the portal e-mails instead
+    of a TOTP code (SPEC.md, Sign-in by an e-mailed code): logins a person finishes.
+    The rest of the world is the same as without them.
+    """
     if staff < 4:
         raise ValueError("a world needs at least 4 staff (managers, a leaver, others)")
     if orgs_per_portal < 1 or users_per_org < 1:
@@ -293,6 +300,9 @@ def generate_world(
     unknown = set(portals) - set(PORTALS)
     if unknown:
         raise ValueError(f"unknown portals {sorted(unknown)}; known: {', '.join(PORTALS)}")
+    not_generated = set(email_code_portals) - set(portals)
+    if not_generated:
+        raise ValueError(f"email_code_portals {sorted(not_generated)} are not among the portals")
     b = _Builder(seed, Sizes(staff, orgs_per_portal, users_per_org, tuple(portals)))
     rng = b.rng
     roster = b.staff()
@@ -300,6 +310,9 @@ def generate_world(
     current = [s for s in roster if s.status != "left"]
     leavers = [s for s in roster if s.status == "left"]
     logins = b.logins()
+    for login in logins:
+        if login.portal in email_code_portals:
+            login.mfa, login.totp_secret = MFA_EMAIL, ""
     clients: list[WorldClient] = []
     orgs: list[WorldOrg] = []
     grants: list[WorldGrant] = []

@@ -64,16 +64,38 @@ class WorldOrg:
     serial_number: str | None = None
 
 
+#: how a login answers the portal's second step: codes from its TOTP secret, or a
+#: code the portal e-mails (SPEC.md, Sign-in by an e-mailed code)
+MFA_TOTP = "totp"
+MFA_EMAIL = "email"
+MFA_METHODS = (MFA_TOTP, MFA_EMAIL)
+
+
 @dataclass(slots=True)
 class WorldLogin:
-    """A practice login the agent signs in with (also a user of each of its orgs)."""
+    """A practice login the agent signs in with (also a user of each of its orgs).
+
+    ``mfa`` is ``totp`` (a code from ``totp_secret``) or ``email`` (a code the portal
+    e-mails after the password, which only a person reading the mailbox can give;
+    such a login has no TOTP secret). Worlds saved before it existed load as ``totp``.
+    """
 
     portal: str
     email: str
     password: str
-    totp_secret: str
+    totp_secret: str = ""
     first_name: str = "Access"
     last_name: str = "Robot"
+    mfa: str = MFA_TOTP
+
+    def __post_init__(self) -> None:
+        if self.mfa not in MFA_METHODS:
+            raise ValueError(
+                f"login {self.portal}/{self.email}: mfa must be one of"
+                f" {', '.join(MFA_METHODS)}, not {self.mfa!r}"
+            )
+        if self.mfa == MFA_TOTP and not self.totp_secret:
+            raise ValueError(f"login {self.portal}/{self.email}: mfa totp needs a totp_secret")
 
 
 @dataclass(slots=True)

@@ -54,15 +54,23 @@ README_FORM: dict[str, str] = {
     "ACCESSRECON_REMOVAL_CLAIM_LEASE_S": "600",
     "ACCESSRECON_CAMPAIGN_REMINDER_DAYS": "7",
     "ACCESSRECON_DASHBOARD_URL": "https://accessrecon.practice.example",
+    "ACCESSRECON_RECIPE_DIR": "/srv/accessrecon/recipes",
+    "ACCESSRECON_LOGIN_CONNECT_TIMEOUT_S": "600",
+    "ACCESSRECON_PORTAL_PACE": "xero:5,qbo:3",
+    "ACCESSRECON_PORTAL_CONCURRENCY": "xero:4,qbo:3",
+    "ACCESSRECON_PORTAL_DAILY_BUDGET": "xero:12000,qbo:25000",
 }
 
 #: Each list-typed setting, in README form, and the value it must load as.
-LIST_SETTINGS: dict[str, tuple[str, list[str]]] = {
+LIST_SETTINGS: dict[str, tuple[str, object]] = {
     "practice_domains": ("a.example, B.example", ["a.example", "b.example"]),
     "extra_hosts": (
         "accessrecon.practice.example,10.0.0.5:8443",
         ["accessrecon.practice.example", "10.0.0.5:8443"],
     ),
+    "portal_pace": ("xero:5,qbo:3", {"xero": 5.0, "qbo": 3.0}),
+    "portal_concurrency": ("xero:4, qbo:3", {"xero": 4, "qbo": 3}),
+    "portal_daily_budget": ("2,xero:12000", {"*": 2, "xero": 12000}),
 }
 
 
@@ -111,6 +119,8 @@ def test_every_readme_setting_loads_from_the_environment(monkeypatch: pytest.Mon
     assert (settings.smtp_port, settings.smtp_starttls) == (587, True)
     assert settings.database_url == README_FORM["ACCESSRECON_DATABASE_URL"]
     assert (server.max_upload_mb, server.api_docs) == (20, True)
+    assert settings.portal_pace == {"xero": 5.0, "qbo": 3.0}
+    assert settings.recipe_dir == Path("/srv/accessrecon/recipes")
 
 
 @pytest.mark.parametrize(
@@ -145,7 +155,13 @@ def _list_fields(model: type[BaseSettings]) -> set[str]:
 
 def test_every_list_setting_reads_the_readme_form(monkeypatch: pytest.MonkeyPatch) -> None:
     """A new list setting must join LIST_SETTINGS, and be marked NoDecode to pass."""
-    fields = {"practice_domains": Settings, "extra_hosts": ServerSettings}
+    fields = {
+        "practice_domains": Settings,
+        "extra_hosts": ServerSettings,
+        "portal_pace": Settings,
+        "portal_concurrency": Settings,
+        "portal_daily_budget": Settings,
+    }
     assert _list_fields(Settings) | _list_fields(ServerSettings) == set(LIST_SETTINGS)
     for name, (written, loaded) in LIST_SETTINGS.items():
         model = fields[name]

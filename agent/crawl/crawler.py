@@ -25,7 +25,14 @@ work, retries, sessions and storage. Its rules:
 * a login that cannot sign in fails the scans of the orgs it is known to hold,
   with the reason: nothing is ever recorded as "no users" by mistake; a portal
   that cannot be reached at all is such a failure (``portal_error``), never an
-  exception out of the crawl.
+  exception out of the crawl;
+* every request keeps its portal's polite limits (``polite``: requests in flight
+  and a pace per portal host, slowed by 429s; a daily budget per login, counted in
+  the database); a login whose budget is spent leaves its remaining orgs for the
+  next day (``budget_spent``, no scan recorded), and the next day's crawl resumes;
+* a login a person signs in (``interactive``) is never walked: the crawl uses the
+  browser state they left, and when that is missing or refused the login *needs
+  sign-in*, its orgs left unscanned for the person (``interactive``).
 
 This module is the engine: the order of that work and its retry and circuit
 policy. What it keeps in the database is ``store``'s; one login's context and
@@ -39,6 +46,7 @@ import asyncio
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from contextlib import aclosing
+from datetime import date
 from typing import TYPE_CHECKING, TypeVar
 
 from playwright.async_api import async_playwright
@@ -54,7 +62,10 @@ from agent.capture import (
 )
 from agent.clock import utcnow
 from agent.crawl.browser import launch_browser
+from agent.crawl.budgets import CrawlPoliteness
 from agent.crawl.circuit import CircuitBreaker
+from agent.crawl.gate import BudgetSpent
+from agent.crawl.interactive import NeedsSignIn, report_needs_sign_in
 from agent.crawl.login import LoginSession, open_login
 from agent.crawl.login_failures import fail_known_orgs, fail_not_listed
 from agent.crawl.report import CrawlReport, ProgressCallback
@@ -102,6 +113,8 @@ class Crawler:
         #: orgs being read: more than requests, so the browser reads one round of
         #: pages while the next is fetched, instead of each waiting on the other
         self._slots = asyncio.Semaphore(ORGS_PER_REQUEST * concurrency)
+        #: each login's gate (pace, slots, daily budget) and the orgs a budget left
+        self._polite = CrawlPoliteness(self.store, settings, self._requests, today=utcnow().date())
         self._breakers: dict[str, CircuitBreaker] = {}
         self._retries: Counter[str] = Counter()
         self._sign_ins = 0
@@ -118,12 +131,14 @@ class Crawler:
         login_id: int | None = None,
         trigger: str = "manual",
         browser: Browser | None = None,
+        today: date | None = None,
     ) -> CrawlReport:
         """Crawl every login (or one portal's, or one org), resuming an unfinished crawl.
 
         ``portal_org_id`` is the portal's own id of the one org to crawl.
         A long-running process passes its ``browser`` to keep one Chromium across crawls;
         otherwise the crawl launches its own and closes it when done.
+        ``today`` (UTC) is the day whose request budgets the crawl spends.
         """
         # Only a crawl of everything (or of a whole portal) resumes an unfinished one;
         # a targeted re-scan of one org or login always starts its own.
@@ -137,6 +152,9 @@ class Crawler:
                 + (f" for portal {portal}" if portal else "")
                 + ": add one with 'accessrecon login add'"
             )
+        self._polite = CrawlPoliteness(
+            self.store, self.settings, self._requests, today=today or utcnow().date()
+        )
         report = self.store.open_crawl(portal, trigger, resumable=resumable)
         if browser is not None:
             await self._crawl_logins(browser, logins, report, portal_org_id)
@@ -175,6 +193,7 @@ class Crawler:
         report: CrawlReport,
         portal_org_id: str | None,
     ) -> None:
+        gate = self._polite.gate_for(row)
         login, fresh = await open_login(
             browser,
             row,
@@ -182,10 +201,18 @@ class Crawler:
             crawl_id=report.crawl_id,
             requests=self._requests,
             retries=self._retries,
+            gate=gate,
         )
         try:
             try:
+                gate.budget.check()  # a spent budget walks no sign-in pages
                 await login.sign_in(fresh=fresh)
+            except BudgetSpent:  # its orgs wait for the next day, unscanned
+                self._polite.defer_known(login, report, portal_org_id, set())
+                return
+            except NeedsSignIn as failure:  # its orgs wait for a person, unscanned
+                report_needs_sign_in(login, report, failure)
+                return
             except ScanFailure as failure:
                 fail_known_orgs(self.store, login, report, failure, portal_org_id)
                 return
@@ -201,8 +228,8 @@ class Crawler:
             try:
                 try:
                     await self._list_orgs(login, queue, queued, report, portal_org_id)
-                    listing_failure = None
-                except ScanFailure as failure:
+                    listing_failure: ScanFailure | BudgetSpent | None = None
+                except (ScanFailure, BudgetSpent) as failure:
                     listing_failure = failure
                 for _ in workers:
                     queue.put_nowait(None)
@@ -212,8 +239,12 @@ class Crawler:
                     worker.cancel()
                 await asyncio.gather(*workers, return_exceptions=True)
                 raise
-            if isinstance(listing_failure, NotListed):
+            if isinstance(listing_failure, BudgetSpent):  # the unlisted rest: next day
+                self._polite.defer_known(login, report, portal_org_id, set(queued.values()))
+            elif isinstance(listing_failure, NotListed):
                 fail_not_listed(self.store, login, report, listing_failure, portal_org_id)
+            elif isinstance(listing_failure, NeedsSignIn):
+                report_needs_sign_in(login, report, listing_failure)
             elif listing_failure is not None:
                 # the orgs listed before the failure were scanned; the rest fail with it.
                 # Kept as the login's outcome after its re-sign-ins, so it stays the latest.
@@ -229,6 +260,7 @@ class Crawler:
                     listed=set(queued.values()),
                 )
         finally:
+            self._polite.close(login, report)
             await login.context.close()
 
     async def _list_orgs(
@@ -308,6 +340,14 @@ class Crawler:
             started = utcnow()
             try:
                 result = await self._capture(login, ref)
+            except BudgetSpent:  # left for the next day: no scan recorded
+                self._polite.defer(login, report)
+                self._done += 1
+                self.progress("failed", self._done, self._total)
+                return
+            except NeedsSignIn as failure:  # the org waits for a person, unscanned
+                report_needs_sign_in(login, report, failure)
+                return
             except ScanFailure as failure:
                 outcome = self.store.record_failed(
                     org_pk=org_pk,

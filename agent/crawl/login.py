@@ -17,12 +17,15 @@ from typing import TYPE_CHECKING, TypeVar
 from playwright.async_api import Error as PlaywrightError
 
 from agent.capture import Credentials, PortalError, ScanFailure, SessionExpired
+from agent.crawl.gate import LoginGate
+from agent.crawl.interactive import SESSION_ENDED, needs_sign_in, use_stored_sign_in
 from agent.crawl.retry import MAX_SIGN_INS_PER_ORG, retrying
 from agent.crawl.store import CrawlStore
 from agent.scrapers.base import Scraper
 from agent.scrapers.http import limit_requests, unreachable_detail
 from agent.scrapers.registry import scraper_for
 from agent.scrapers.timeouts import scrape_timeout_ms
+from agent.security.logins import SignInMethod
 from agent.storage.models import PortalLogin
 
 if TYPE_CHECKING:
@@ -60,6 +63,8 @@ class LoginSession:
         self.recorded: tuple[bool, str | None] | None = None
         #: a sign-in walk was tried and failed since the last good one
         self.walk_failed = False
+        #: a person signs it in (``agent.crawl.interactive``): never walked here
+        self.interactive = row.sign_in_method == SignInMethod.INTERACTIVE
 
     async def retrying(self, call: Callable[[], Awaitable[T]], *, sign_in: bool = False) -> T:
         """``call`` (guarded), retried with backoff while it fails transiently."""
@@ -78,6 +83,8 @@ class LoginSession:
             except SessionExpired:
                 if sign_ins >= MAX_SIGN_INS_PER_ORG:
                     raise
+                if self.interactive:  # nothing to sign in with: only a person can
+                    raise needs_sign_in(self, SESSION_ENDED) from None
                 sign_ins += 1
                 if on_sign_in is not None:
                     on_sign_in()
@@ -85,6 +92,9 @@ class LoginSession:
 
     async def sign_in(self, *, fresh: bool) -> None:
         """Sign in (or find the stored session still good), and record how it went."""
+        if self.interactive:
+            await use_stored_sign_in(self, fresh=fresh)
+            return
         base = self.creds.base_url
         try:
             still = not fresh and await self.retrying(
@@ -105,6 +115,8 @@ class LoginSession:
 
     async def sign_in_again(self, generation: int) -> None:
         """A new sign-in after the session expired; recorded when the outcome changed."""
+        if self.interactive:
+            raise needs_sign_in(self, SESSION_ENDED)
         try:
             await self.retrying(lambda: self._walk_again(generation), sign_in=True)
         except ScanFailure as failure:
@@ -160,14 +172,18 @@ async def open_login(
     crawl_id: int,
     requests: asyncio.Semaphore,
     retries: Counter[str],
+    gate: LoginGate | None = None,
 ) -> tuple[LoginSession, bool]:
     """The login's context, from its stored browser state if it has one, its requests
-    holding the crawl-wide ``requests`` slots; and whether it starts with no state."""
+    holding the crawl-wide ``requests`` slots (or passing its ``gate``, which holds
+    them, and the pages its browser loads too); and whether it starts with no state."""
     creds = store.credentials(row)
     state = store.storage_state(row)
     context = await browser.new_context(storage_state=state)
     context.set_default_timeout(scrape_timeout_ms())
-    limit_requests(context, requests)
+    limit_requests(context, gate if gate is not None else requests)
+    if gate is not None:
+        await gate.watch_pages(context)
     login = LoginSession(row, creds, context, store=store, crawl_id=crawl_id, retries=retries)
     return login, state is None
 

@@ -4,7 +4,8 @@ The engine decides the order of work; this decides how each step is kept: the
 crawl row opened, resumed and closed, the orgs a login lists, each scan in its own
 transaction (so a crawl killed at any instant keeps every finished scan), each
 sign-in's outcome, the login's browser state kept encrypted between runs, and the
-TOTP step claim that stops two processes sending one code. Keeping it apart means
+TOTP step claim that stops two processes sending one code, the login's daily
+request budget claimed and what a spent one left for the next day. Keeping it apart means
 the engine holds no database session, and every write a crawl makes can be read
 here at once.
 """
@@ -14,7 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, and_, or_
@@ -26,10 +27,12 @@ from agent.crawl.report import CrawlReport
 from agent.domain import Portal, ScanStatus
 from agent.security.logins import credentials
 from agent.security.secrets import SecretBox
+from agent.services.connections import mark_needs_sign_in, mark_still_signed_in
+from agent.services.request_budget import add_requests, claim_requests, record_deferral
 from agent.services.scans import ScanOutcome, record_capture, record_failed_scan, upsert_org_ids
 from agent.services.signins import record_sign_in, step_claim
 from agent.storage.db import session_scope
-from agent.storage.models import Crawl, Org, PortalLogin, Scan
+from agent.storage.models import BudgetDeferral, Crawl, Org, PortalLogin, Scan
 
 RUNNING = "running"
 FINISHED = "finished"
@@ -37,6 +40,9 @@ FINISHED = "finished"
 #: scope, if it starts soon enough, resumes it and reads only those
 INCOMPLETE = "incomplete"
 RESUME_INCOMPLETE_WITHIN = timedelta(hours=12)
+#: an incomplete crawl that left orgs for the next day's request budget
+#: (``BudgetDeferral``) is resumed for longer: by the next day's crawl
+RESUME_DEFERRED_WITHIN = timedelta(days=2)
 
 
 class CrawlStore:
@@ -61,11 +67,16 @@ class CrawlStore:
     def open_crawl(
         self, portal: Portal | str | None, trigger: str, *, resumable: bool
     ) -> CrawlReport:
-        """A new crawl, or the one to resume: killed mid-run, or incomplete and recent."""
+        """A new crawl, or the one to resume: killed mid-run, or incomplete and recent
+        (or incomplete with orgs left for the next day's request budget)."""
         with session_scope(self.engine) as session:
             crawl = None
             if resumable:
                 recent = utcnow() - RESUME_INCOMPLETE_WITHIN
+                deferred = and_(
+                    col(Crawl.finished_at) >= utcnow() - RESUME_DEFERRED_WITHIN,
+                    col(Crawl.id).in_(select(BudgetDeferral.crawl_id)),
+                )
                 crawl = session.exec(
                     select(Crawl)
                     .where(
@@ -73,7 +84,10 @@ class CrawlStore:
                         Crawl.trigger != "targeted",
                         or_(
                             col(Crawl.status) == RUNNING,
-                            and_(col(Crawl.status) == INCOMPLETE, col(Crawl.finished_at) >= recent),
+                            and_(
+                                col(Crawl.status) == INCOMPLETE,
+                                or_(col(Crawl.finished_at) >= recent, deferred),
+                            ),
                         ),
                     )
                     .order_by(col(Crawl.started_at).desc(), col(Crawl.id).desc())
@@ -143,6 +157,16 @@ class CrawlStore:
             record_sign_in(
                 session, login_id=login_pk, crawl_id=crawl_id, ok=ok, reason=reason, detail=detail
             )
+
+    def mark_needs_sign_in(self, *, login_pk: int, crawl_id: int | None, why: str) -> str:
+        """An interactive login's stored sign-in is missing or refused: it needs a
+        person. Returns the detail recorded (which names the command to run)."""
+        with session_scope(self.engine) as session:
+            return mark_needs_sign_in(session, login_id=login_pk, crawl_id=crawl_id, why=why)
+
+    def mark_still_signed_in(self, login_pk: int) -> None:
+        with session_scope(self.engine) as session:
+            mark_still_signed_in(session, login_id=login_pk)
 
     # -- orgs and their scans ---------------------------------------------------------
 
@@ -225,3 +249,22 @@ class CrawlStore:
                     )
                 )
         return outcomes
+
+    def known_orgs(self, login_pk: int, portal_org_id: str | None) -> list[int]:
+        """The ``org_pk`` of each org the login is known to hold (or the one asked for)."""
+        with Session(self.engine) as session:
+            query = select(Org.id).where(Org.login_id == login_pk)
+            if portal_org_id is not None:
+                query = query.where(Org.portal_org_id == portal_org_id)
+            return [org_pk for org_pk in session.exec(query) if org_pk is not None]
+
+    # -- the daily request budget (agent.services.request_budget) ---------------------
+
+    def claim_requests(self, login_pk: int, day: date, *, want: int, limit: int) -> int:
+        return claim_requests(self.engine, login_pk, day, want=want, limit=limit)
+
+    def add_requests(self, login_pk: int, day: date, count: int) -> None:
+        add_requests(self.engine, login_pk, day, count)
+
+    def record_deferral(self, *, crawl_id: int, login_pk: int, day: date, orgs: int) -> None:
+        record_deferral(self.engine, crawl_id=crawl_id, login_id=login_pk, day=day, orgs=orgs)

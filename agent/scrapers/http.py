@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from contextlib import AbstractAsyncContextManager
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 from weakref import WeakKeyDictionary
 
@@ -25,8 +27,21 @@ if TYPE_CHECKING:
 #: responses being disposed: held so that their tasks are not collected half way
 _disposals: set[asyncio.Task[None]] = set()
 
-#: the requests a context may have in flight at once (``limit_requests``)
-_limits: WeakKeyDictionary[BrowserContext, asyncio.Semaphore] = WeakKeyDictionary()
+
+class RequestGate(Protocol):
+    """What a context's requests pass through (``limit_requests``): slots, pace, budget."""
+
+    def request(self) -> AbstractAsyncContextManager[None]:
+        """Held while one request is in flight; may raise to refuse it."""
+        ...
+
+    def answered(self, status: int, headers: Mapping[str, str]) -> None:
+        """Told every answer's status and headers (a 429 may slow what follows)."""
+        ...
+
+
+#: the requests a context may have in flight at once, or its gate (``limit_requests``)
+_limits: WeakKeyDictionary[BrowserContext, asyncio.Semaphore | RequestGate] = WeakKeyDictionary()
 
 #: What a browser or its HTTP client says when a portal cannot be reached at all,
 #: and how a person would put it. Chromium's page loads speak ``net::ERR_*``, the
@@ -150,8 +165,9 @@ async def session_alive(context: BrowserContext, url: str) -> bool:
     return True
 
 
-def limit_requests(context: BrowserContext, slots: asyncio.Semaphore) -> None:
-    """Make every request of ``context`` (until its body is in) hold one of ``slots``.
+def limit_requests(context: BrowserContext, slots: asyncio.Semaphore | RequestGate) -> None:
+    """Make every request of ``context`` (until its body is in) hold one of ``slots``,
+    or pass its gate (``agent.crawl.gate``: a budget, a pace and slots).
 
     This is what a portal feels of a crawl: the crawler shares one set of slots
     among its contexts, so the portals never see more requests at once than the
@@ -175,11 +191,17 @@ async def send(
     """One request with the context's session, redirects not followed: its status,
     headers and body, or the failure that no answer (or half of one) stands for.
 
-    It holds one of the context's request slots (``limit_requests``) while in flight.
+    It holds one of the context's request slots (``limit_requests``) while in flight,
+    or passes the context's gate, which is told the answer.
     """
-    slots = _limits.get(context)
-    async with slots if slots is not None else contextlib.nullcontext():
-        return await _send_now(context, method, url, headers, form)
+    gate = _limits.get(context)
+    if gate is None or isinstance(gate, asyncio.Semaphore):
+        async with gate if gate is not None else contextlib.nullcontext():
+            return await _send_now(context, method, url, headers, form)
+    async with gate.request():
+        answer = await _send_now(context, method, url, headers, form)
+        gate.answered(answer[0], answer[1])
+        return answer
 
 
 async def _send_now(

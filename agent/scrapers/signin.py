@@ -19,6 +19,8 @@ whole walk with a fresh code.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -53,7 +55,15 @@ class SignInPages:
     identifier_button: str | None = None
 
 
-async def sign_in(context: BrowserContext, credentials: Credentials, pages: SignInPages) -> None:
+async def sign_in(
+    context: BrowserContext,
+    credentials: Credentials,
+    pages: SignInPages,
+    *,
+    on_failure: Callable[[Page], Awaitable[None]] | None = None,
+) -> None:
+    """Walk the sign-in pages. ``on_failure`` sees the page as the walk left it, before
+    it is closed (``portal check`` reports what the portal showed instead)."""
     # a desktop-sized page: in a reading page's shallow viewport every click waits
     # for scrolling, a second a step
     page = await context.new_page()
@@ -89,6 +99,9 @@ async def sign_in(context: BrowserContext, credentials: Credentials, pages: Sign
         # leave the portal's page, and whatever its scripts would still do, behind
         await page.goto("about:blank")
     except BaseException:
+        if on_failure is not None:
+            with contextlib.suppress(Exception):
+                await on_failure(page)
         await page.close()
         raise
     # the crawl's first page read then needs no new page (opening one costs 0.15-0.3 s)

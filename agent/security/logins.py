@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import binascii
 from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
 
 from sqlmodel import Session, select
 
@@ -29,6 +31,20 @@ class LoginError(ValueError):
     """A login cannot be added or found; the message says which and why."""
 
 
+class SignInMethod(StrEnum):
+    """How a login signs in.
+
+    ``totp``: the agent signs in by itself with the password and the TOTP secret.
+    ``interactive``: the portal asks for something no stored secret can answer (a
+    code it e-mails or texts, a push to a phone, single sign-on, a CAPTCHA), so a
+    person signs in once in a visible browser (``accessrecon login connect``) and the
+    crawls use the browser state they left until the portal stops accepting it.
+    """
+
+    TOTP = "totp"
+    INTERACTIVE = "interactive"
+
+
 @dataclass(frozen=True, slots=True)
 class LoginSummary:
     id: int
@@ -37,6 +53,11 @@ class LoginSummary:
     email: str
     label: str
     has_session: bool
+    method: SignInMethod = SignInMethod.TOTP
+    #: when a person last signed it in with ``accessrecon login connect``
+    connected_at: datetime | None = None
+    #: since when its stored sign-in is missing or refused (interactive logins only)
+    needs_sign_in_since: datetime | None = None
 
 
 def add_login(
@@ -45,28 +66,52 @@ def add_login(
     *,
     portal: Portal | str,
     email: str,
-    password: str,
-    totp_secret: str,
+    password: str = "",
+    totp_secret: str = "",
     base_url: str | None = None,
     label: str = "",
     actor: str = "cli",
+    method: SignInMethod | str = SignInMethod.TOTP,
 ) -> LoginSummary:
-    """Store a login, or replace the secrets of the same (portal, base URL, email)."""
+    """Store a login, or replace the secrets of the same (portal, base URL, email).
+
+    An ``interactive`` login keeps no password and no TOTP secret: the person who
+    signs it in with ``accessrecon login connect`` types whatever the portal asks,
+    in a browser they can see, and the crawls only ever use the browser state they
+    leave. A password the agent never types would be a secret kept for nothing, and
+    for a portal signing in by single sign-on it is not even the portal's to check;
+    so ``password`` and ``totp_secret`` must be empty for it. Its stored sign-in
+    starts empty, so it needs a sign-in from the moment it is added.
+    """
     try:
         kind = Portal(portal)
     except ValueError:
         raise LoginError(f"unknown portal {portal!r}; use one of xero, qbo, myob") from None
-    secret = totp_secret.replace(" ", "").upper()
     try:
-        totp_for(secret).now()
-    except (ValueError, binascii.Error) as exc:
+        how = SignInMethod(method)
+    except ValueError:
         raise LoginError(
-            "the TOTP secret is not a valid base32 secret of at least 80 bits "
-            "(copy it as the portal showed it)"
-        ) from exc
+            f"unknown sign-in method {method!r}; use one of "
+            + ", ".join(m.value for m in SignInMethod)
+        ) from None
+    secret = totp_secret.replace(" ", "").upper()
+    if how is SignInMethod.INTERACTIVE:
+        if password or secret:
+            raise LoginError(
+                "an interactive login keeps no password or TOTP secret: a person signs "
+                "it in with 'accessrecon login connect'"
+            )
+    else:
+        try:
+            totp_for(secret).now()
+        except (ValueError, binascii.Error) as exc:
+            raise LoginError(
+                "the TOTP secret is not a valid base32 secret of at least 80 bits "
+                "(copy it as the portal showed it)"
+            ) from exc
     if not email.strip() or "@" not in email:
         raise LoginError(f"{email!r} is not an email address")
-    if not password:
+    if how is SignInMethod.TOTP and not password:
         raise LoginError("the password is empty")
     url = (base_url or DEFAULT_BASE_URLS[kind]).rstrip("/")
     row = session.exec(
@@ -89,15 +134,23 @@ def add_login(
     row.password_enc = box.encrypt(password)
     row.totp_secret_enc = box.encrypt(secret)
     row.storage_state_enc = None
+    row.sign_in_method = how.value
+    row.connected_at = None
     row.label = label or row.label
     row.updated_at = utcnow()
+    row.needs_sign_in_since = row.updated_at if how is SignInMethod.INTERACTIVE else None
     session.add(row)
     session.flush()
     session.add(
         AuditEvent(
             actor=actor,
             action=action,
-            detail={"login_id": row.id, "portal": kind, "email": row.email},
+            detail={
+                "login_id": row.id,
+                "portal": kind,
+                "email": row.email,
+                "method": how.value,
+            },
         )
     )
     return _summary(row)
@@ -148,4 +201,7 @@ def _summary(row: PortalLogin) -> LoginSummary:
         row.email,
         row.label,
         row.storage_state_enc is not None,
+        SignInMethod(row.sign_in_method),
+        row.connected_at,
+        row.needs_sign_in_since,
     )

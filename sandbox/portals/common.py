@@ -46,8 +46,9 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from sandbox.portals.email_codes import EmailCodes, outbox_route
 from sandbox.portals.history import RemovalHistory
-from sandbox.world import World, WorldLogin, WorldOrg, WorldUser
+from sandbox.world import MFA_EMAIL, World, WorldLogin, WorldOrg, WorldUser
 
 Clock = Callable[[], float]
 
@@ -311,6 +312,8 @@ class PendingSignIn:
     next_url: str | None
     identifier: str | None = None
     login: WorldLogin | None = None
+    #: an e-mailed code was sent for this sign-in (logins whose ``mfa`` is ``email``)
+    code_sent: bool = False
 
 
 class SessionStore:
@@ -509,6 +512,7 @@ class PortalRuntime:
     sessions: SessionStore = field(default_factory=SessionStore)
     lockouts: Lockouts = field(default_factory=Lockouts)
     totp: TotpGuard = field(default_factory=TotpGuard)
+    email_codes: EmailCodes = field(default_factory=EmailCodes)
     bucket: TokenBucket = field(default_factory=TokenBucket)
     removals: RemovalHistory = field(default_factory=RemovalHistory)
 
@@ -581,7 +585,16 @@ class PortalRuntime:
         return PasswordCheck.WRONG, None
 
     def verify_code(self, login: WorldLogin, code: str) -> bool:
+        if login.mfa == MFA_EMAIL:
+            return self.email_codes.verify(login.email, code, self.now())
         return self.totp.verify(login, code, self.now())
+
+    def send_code_once(self, pending: PendingSignIn) -> None:
+        """E-mail the sign-in its code, once, when its login signs in by e-mailed code."""
+        login = pending.login
+        if login is not None and login.mfa == MFA_EMAIL and not pending.code_sent:
+            self.email_codes.send(login.email, self.now())
+            pending.code_sent = True
 
     def begin_sign_in(
         self,
@@ -974,7 +987,7 @@ def build_app(
         return runtime.not_found(request)
 
     app = Starlette(
-        routes=list(routes),
+        routes=[*routes, outbox_route(runtime.email_codes)],
         middleware=[
             Middleware(JsonVariantMiddleware, runtime=runtime),
             Middleware(RateLimitMiddleware, runtime=runtime),

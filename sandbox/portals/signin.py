@@ -3,7 +3,9 @@
 Every portal asks for an authenticator code on a page of its own after the
 password; Xero and MYOB ask for email and password together on one page (QBO asks
 for the email first, on a page it builds itself). The pages differ only in their
-words, so each portal describes them and these routes serve them.
+words, so each portal describes them and these routes serve them. A login that
+signs in by e-mailed code gets the same page and button, asking for the code it was
+just sent instead (``email_codes``).
 """
 
 from __future__ import annotations
@@ -18,9 +20,14 @@ from sandbox.portals.common import (
     WRONG_CODE,
     PasswordCheck,
     PortalRuntime,
+    esc,
     read_form,
     sign_in_form,
 )
+from sandbox.portals.email_codes import CODE_VALID_S
+from sandbox.world import MFA_EMAIL, WorldLogin
+
+EMAILED_CODE_LABEL = "Code we emailed you"
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,12 +64,19 @@ class CodeStep:
             Route(self.page.path, self.submit, methods=["POST"]),
         ]
 
-    def render(self, error: str | None = None) -> Response:
+    def render(self, login: WorldLogin, error: str | None = None) -> Response:
+        label, intro = self.page.label, self.page.intro
+        if login.mfa == MFA_EMAIL:
+            label = EMAILED_CODE_LABEL
+            intro = (
+                f"<p>We emailed a 6-digit code to <strong>{esc(login.email)}</strong>."
+                f" It can be used once, within {CODE_VALID_S // 60} minutes.</p>"
+            )
         body = sign_in_form(
             action=self.page.path,
             heading=self.page.heading,
-            intro=self.page.intro,
-            fields=[("code", self.page.label, "code", "")],
+            intro=intro,
+            fields=[("code", label, "code", "")],
             button=self.page.button,
             error=error,
         )
@@ -72,7 +86,8 @@ class CodeStep:
         pending = self.rt.pending(request)
         if pending is None or pending.login is None:
             return RedirectResponse(self.restart_path, status_code=302)
-        return self.render()
+        self.rt.send_code_once(pending)
+        return self.render(pending.login)
 
     async def submit(self, request: Request) -> Response:
         pending = self.rt.pending(request)
@@ -80,7 +95,7 @@ class CodeStep:
             return RedirectResponse(self.restart_path, status_code=303)
         form = await read_form(request)
         if not self.rt.verify_code(pending.login, form.get("code", "")):
-            return self.render(WRONG_CODE)
+            return self.render(pending.login, WRONG_CODE)
         return self.rt.finish_sign_in(request, pending)
 
 

@@ -42,6 +42,7 @@ LABELS: dict[str, str] = {
     "practice_admin": "Practice admin",
     "on_leave": "On leave",
     "ok": "OK",
+    "needs_sign_in": "Needs sign-in",
 }
 
 

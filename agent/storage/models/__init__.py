@@ -17,6 +17,7 @@ these models so the two cannot drift apart.
 
 from __future__ import annotations
 
+from agent.storage.models.budget import BudgetDeferral, RequestBudget
 from agent.storage.models.campaigns import Campaign, CampaignItem, CampaignNotice
 from agent.storage.models.findings import (
     AlertSent,
@@ -62,6 +63,7 @@ __all__ = [
     "AppUserClient",
     "AuditChainHead",
     "AuditEvent",
+    "BudgetDeferral",
     "Campaign",
     "CampaignItem",
     "CampaignNotice",
@@ -83,6 +85,7 @@ __all__ = [
     "PortalLogin",
     "RemovalItem",
     "RemovalPlan",
+    "RequestBudget",
     "Scan",
     "ScanRequest",
     "SignInAttempt",

@@ -52,6 +52,17 @@ class PortalLogin(SQLModel, table=True):
     #: the last TOTP time step whose code was handed out, by any process: a code is
     #: never sent twice (``agent.scrapers.totp`` claims steps through this column)
     totp_last_step: int | None = Field(default=None, sa_column=Column(BigInteger))
+    #: ``totp``: the agent signs in with the password and TOTP secret; ``interactive``:
+    #: a person signs in (``accessrecon login connect``) and crawls use the browser
+    #: state they left (``agent.security.logins.SignInMethod``)
+    sign_in_method: str = Field(
+        default="totp", max_length=16, sa_column_kwargs={"server_default": "totp"}
+    )
+    #: when a person last signed the login in with ``accessrecon login connect``
+    connected_at: datetime | None = None
+    #: since when an interactive login's stored sign-in is missing or refused, so none
+    #: of its orgs can be read until a person connects it again; ``None``: it is not
+    needs_sign_in_since: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 

@@ -108,15 +108,26 @@ class LoginRow:
     email: str
     label: str
     last: LoginSignIn | None
+    #: an interactive login whose stored sign-in is missing or refused: since when
+    needs_sign_in_since: datetime | None = None
 
 
 def _login_rows(session: Session) -> list[LoginRow]:
-    """Every login with its latest sign-in; failing ones first."""
+    """Every login with its latest sign-in; those needing a person, then failing ones, first."""
     last = latest_sign_ins(session)
     rows = [
-        LoginRow(s.id, s.portal, s.email, s.label, last.get(s.id)) for s in list_logins(session)
+        LoginRow(s.id, s.portal, s.email, s.label, last.get(s.id), s.needs_sign_in_since)
+        for s in list_logins(session)
     ]
-    return sorted(rows, key=lambda r: (r.last is None or r.last.ok, r.portal, r.email))
+    return sorted(
+        rows,
+        key=lambda r: (
+            r.needs_sign_in_since is None,
+            r.last is None or r.last.ok,
+            r.portal,
+            r.email,
+        ),
+    )
 
 
 @router.get("/scans")

@@ -1,0 +1,1 @@
+"""``python -m bench.polite``: a crawl held to a portal's rate limit, against its floor."""
