@@ -12,6 +12,10 @@
  * then every half second. When it ends the worker has already refreshed the tab's
  * badge and banner, and the popup redraws from fresh data.
  *
+ * "Save this page for support" (on an org's users page) asks the worker to save the
+ * users list, redacted in the page, as a fixture for whoever fixes a recipe
+ * (`save-fixture`).
+ *
  * "Request removal" on a finding (shown to the roles that may propose) asks the worker
  * to make a removal plan of it (`request-removal`): a dry run that a second person
  * approves on the dashboard. The popup removes nothing; it says which plan was made,
@@ -190,7 +194,41 @@ function actions(view, tabId) {
   }
   parts.push(el("a", { text: "Open in dashboard", attrs: { href: view.dashboardUrl,
     target: "_blank", rel: "noopener noreferrer", id: "dashboard" } }));
-  return [el("div", { className: "actions" }, parts), progress];
+  const shown = [el("div", { className: "actions" }, parts), progress];
+  if (view.org && view.org.usersPage) {
+    shown.push(...supportSave(tabId));
+  }
+  return shown;
+}
+
+/**
+ * "Save this page for support": the users list, redacted in the page, saved on the
+ * server as a fixture to replay with a fixed recipe.
+ */
+function supportSave(tabId) {
+  const note = el("p", { className: "support-note", attrs: { role: "status", id: "support-status" } });
+  const button = el("button", { text: "Save this page for support",
+    className: "secondary small", attrs: { type: "button", id: "save-fixture" } });
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    note.className = "support-note";
+    note.textContent = "Saving the user list, names and e-mails replaced in the page…";
+    const answer = await ask({ type: "save-fixture", tabId });
+    button.disabled = false;
+    if (answer.error || !answer.fixture) {
+      note.className = "support-note failed";
+      note.textContent = `Not saved: ${answer.error || "no answer"}`;
+      return;
+    }
+    const saved = answer.fixture;
+    const pages = `${saved.pages} ${saved.pages === 1 ? "page" : "pages"}`;
+    note.textContent = `Saved for support as fixture ${saved.id} (${pages}, `
+      + `${(saved.sizeBytes / 1024).toFixed(1)} kB): names and e-mails were replaced before `
+      + "it left this browser."
+      + (saved.recipeRead ? "" : ` The recipe ${saved.recipe} does not read this layout; `
+        + "the list was saved as shown, for a fixed recipe to be tried on it.");
+  });
+  return [el("div", { className: "support" }, [button]), note];
 }
 
 function describe(request) {

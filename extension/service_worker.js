@@ -23,6 +23,7 @@ import pair from "./worker/messages/pair.js";
 import popupStatus from "./worker/messages/popup-status.js";
 import requestRemoval from "./worker/messages/request-removal.js";
 import rescan from "./worker/messages/rescan.js";
+import saveFixture from "./worker/messages/save-fixture.js";
 import scanProgress from "./worker/messages/scan-progress.js";
 import settingsGet from "./worker/messages/settings-get.js";
 import settingsSet from "./worker/messages/settings-set.js";
@@ -36,6 +37,7 @@ const HANDLERS = [
   rescan,
   scanProgress,
   requestRemoval,
+  saveFixture,
   pair,
   unpair,
   settingsGet,

@@ -34,12 +34,14 @@ from server.routes import (
     expiring,
     exports,
     findings,
+    fixtures,
     health,
     imports,
     logins,
     orgs,
     pairing,
     people,
+    recipes,
     removals,
     scans,
     schedules,
@@ -71,6 +73,8 @@ ROUTERS = (
     statements,
     expiring,
     campaigns,
+    recipes,
+    fixtures,
 )
 
 #: Routes that answer without a token: liveness, and the exchange that yields a token.
@@ -148,6 +152,7 @@ def create_app(
         max_mb=server_settings.max_upload_mb,
         prefixes=(f"{API_PREFIX}{imports.UPLOAD_PREFIX}", f"{DASHBOARD_PREFIX}/imports"),
     )
+    app.add_middleware(fixtures.FixtureSizeLimit, path=f"{API_PREFIX}{fixtures.PATH}")
     app.add_middleware(
         CORSMiddleware,
         allow_origins=[server_settings.extension_origin],

@@ -14,6 +14,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
+from accessrecon.commands.portal_fixtures import fixtures_app
 from accessrecon.console import console, refuse, say
 from agent.crawl.polite import limits_for
 from agent.runtime import Runtime
@@ -28,6 +29,7 @@ portal_app = typer.Typer(
     help="Check a portal against its recipe; support fixtures of portal pages.",
     no_args_is_help=True,
 )
+portal_app.add_typer(fixtures_app, name="fixtures")
 
 
 @portal_app.command("check")

@@ -146,8 +146,8 @@ function dashboardUrl(server, org) {
 export function popupView(org, state, settings) {
   const view = {
     kind: state.kind,
-    org: org ? { portal: org.portal, orgId: org.orgId, portalName: PORTAL_NAMES[org.portal] }
-      : null,
+    org: org ? { portal: org.portal, orgId: org.orgId, portalName: PORTAL_NAMES[org.portal],
+      usersPage: Boolean(org.usersPage) } : null,
     server: settings.server,
     user: settings.user ? { name: settings.user.name, role: settings.user.role } : null,
     canPropose: Boolean(settings.user && PROPOSER_ROLES.includes(settings.user.role)),

@@ -27,6 +27,7 @@ from agent.storage.models.findings import (
     MatchDecision,
     OrgReconcile,
 )
+from agent.storage.models.fixtures import PortalFixture
 from agent.storage.models.portals import (
     Crawl,
     Observation,
@@ -82,6 +83,7 @@ __all__ = [
     "Org",
     "OrgReconcile",
     "PairingCode",
+    "PortalFixture",
     "PortalLogin",
     "RemovalItem",
     "RemovalPlan",
