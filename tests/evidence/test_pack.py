@@ -61,9 +61,13 @@ def _pem(key: SigningKey, tmp_path: Path) -> Path:
 
 
 def _both_fail(pack: Path, key: SigningKey, tmp_path: Path) -> str:
-    """The product's and the stand-alone verifier's message, which must be the same."""
+    """The product's and the stand-alone verifier's message, which must be the same (and
+    the same with helper processes checking parts of the pack)."""
     with pytest.raises(PackInvalid) as refused:
         verify_pack(pack, trusted_key=key.public_raw)
+    with pytest.raises(PackInvalid) as helped:
+        verify_pack(pack, trusted_key=key.public_raw, processes=3)
+    assert str(helped.value) == str(refused.value)
     code, out, err = standalone(pack, "--key", str(_pem(key, tmp_path)))
     assert code == 1, out
     assert out == ""

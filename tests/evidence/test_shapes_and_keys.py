@@ -1,5 +1,5 @@
-"""A record's fast line is its canonical JSON, whatever the values; the signing key is kept
-like the secrets key."""
+"""A batch of records encoded either way is their canonical JSON, whatever the values; the
+signing key is kept like the secrets key."""
 
 from __future__ import annotations
 
@@ -15,62 +15,149 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agent.filemodes import mode_of
-from agent.security.canonical import canonical_json
+from agent.security.canonical import GENESIS, canonical_json, chain_hash
 from agent.security.signing import (
     SigningKeyError,
     load_signing_key,
     read_public_key,
     signature_holds,
 )
+from agent.services.evidence.lines import chain_lines, frame_batch, line_format
 from agent.services.evidence.period import Period, PeriodError
 from agent.services.evidence.shapes import Field, RecordShape, Value
 
 TEXT = st.text(alphabet=st.characters(codec="utf-8"), max_size=30)
-TIMES = st.datetimes(
-    min_value=datetime(1990, 1, 1),
-    max_value=datetime(2100, 1, 1),
-    timezones=st.sampled_from(
-        [UTC, timezone(timedelta(hours=13)), timezone(timedelta(hours=-5, minutes=-30))]
-    ),
+ZONES = [UTC, timezone(timedelta(hours=13)), timezone(timedelta(hours=-5, minutes=-30))]
+ANY_TIME = st.datetimes(
+    min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30), timezones=st.sampled_from(ZONES)
 )
-VALUES = {
-    Value.TEXT: TEXT,
-    Value.TEXT_OR_NULL: st.none() | TEXT,
-    Value.INT: st.integers(),
-    Value.INT_OR_NULL: st.none() | st.integers(),
-    Value.BOOL: st.booleans(),
-    Value.BOOL_OR_NULL: st.none() | st.booleans(),
-    Value.TIME: TIMES,
-    Value.TIME_OR_NULL: st.none() | TIMES,
-    Value.DATE_OR_NULL: st.none() | st.dates(),
-    Value.TEXT_LIST: st.lists(TEXT, max_size=3),
-    Value.JSON: st.dictionaries(
-        TEXT, st.none() | st.integers() | TEXT | st.lists(TEXT), max_size=3
-    ),
-}
+#: what the database hands over: naive times (or times in UTC)
+PLAIN_TIME = st.datetimes(min_value=datetime(1, 1, 1), timezones=st.none() | st.just(UTC))
+INT64 = st.integers(-(2**63), 2**63 - 1)
+JSON_VALUE = st.dictionaries(
+    TEXT,
+    st.none()
+    | st.integers()
+    | TEXT
+    | st.lists(TEXT)
+    | st.floats(allow_nan=False, allow_infinity=False),
+    max_size=3,
+)
+
+
+def _values(times: st.SearchStrategy[datetime], ints: st.SearchStrategy[int]) -> dict:
+    return {
+        Value.TEXT: TEXT,
+        Value.TEXT_OR_NULL: st.none() | TEXT,
+        Value.INT: ints,
+        Value.INT_OR_NULL: st.none() | ints,
+        Value.BOOL: st.booleans(),
+        Value.BOOL_OR_NULL: st.none() | st.booleans(),
+        Value.TIME: times,
+        Value.TIME_OR_NULL: st.none() | times,
+        Value.DATE_OR_NULL: st.none() | st.dates(),
+        Value.TEXT_LIST: st.none() | st.lists(TEXT, max_size=3),
+        Value.JSON: JSON_VALUE,
+    }
+
+
 SHAPE = RecordShape('every "kind" ü', [Field(f"{v.value} ü%s", v) for v in Value][::-1])
 
 
+def _rows(values: dict) -> st.SearchStrategy[list[list[object]]]:
+    row = st.tuples(*(values[f.value] for f in SHAPE.fields)).map(list)
+    return st.lists(row, min_size=1, max_size=4)
+
+
 def _plain(value: object) -> object:
-    """The value as the record holds it: times in UTC, dates as ISO text."""
+    """The value as the record holds it: times in UTC (naive ones taken as UTC), dates as text."""
     if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat()
+        utc = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return utc.isoformat()
     if isinstance(value, date):
         return value.isoformat()
     return value
 
 
+def _canonical_data(row: list[object]) -> bytes:
+    return canonical_json({name: _plain(v) for name, v in zip(SHAPE.names, row, strict=True)})
+
+
 @settings(max_examples=300, deadline=None)
-@given(st.fixed_dictionaries({f.name: VALUES[f.value] for f in SHAPE.fields}), st.integers(0))
-def test_a_line_is_the_canonical_json_of_its_record(row: dict[str, object], seq: int) -> None:
-    values = [row[name] for name in SHAPE.names]
-    record = {
-        "data": {name: _plain(row[name]) for name in SHAPE.names},
-        "kind": SHAPE.kind,
-        "prev": "ab" * 32,
-        "seq": seq,
+@given(_rows(_values(ANY_TIME, st.integers())))
+def test_a_batch_is_the_canonical_json_of_its_records_data(rows: list[list[object]]) -> None:
+    expected = frame_batch([_canonical_data(row) for row in rows])
+    assert SHAPE.encode(rows) == expected
+    fast = SHAPE.encode_fast(rows)
+    assert fast is None or fast == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(_rows(_values(PLAIN_TIME, INT64)))
+def test_values_as_the_database_gives_them_take_the_fast_way_to_the_same_bytes(
+    rows: list[list[object]],
+) -> None:
+    fast = SHAPE.encode_fast(rows)
+    assert fast is not None
+    assert fast == frame_batch([_canonical_data(row) for row in rows])
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("int ü%s", 1.5),  # a float would be spelled orjson's way
+        ("int ü%s", True),  # a bool where a number belongs
+        ("bool ü%s", 1),
+        ("text ü%s", 1e16),
+        ("text ü%s", datetime(2026, 1, 1)),
+        ("time ü%s", datetime(2026, 1, 1, tzinfo=timezone(timedelta(hours=13)))),
+        ("date_or_null ü%s", datetime(2026, 1, 1)),
+        ("text_list ü%s", ["a", 2.5]),
+        ("int ü%s", 2**64),  # beyond orjson's integers
+    ],
+)
+def test_a_value_not_of_its_columns_type_is_left_to_the_converters(
+    field: str, value: object
+) -> None:
+    row = _example_row()
+    row[SHAPE.names.index(field)] = value
+    assert SHAPE.encode_fast([row]) is None
+
+
+def _example_row() -> list[object]:
+    """A row of the right types: each nullable value empty, JSON holding floats."""
+    examples: dict[Value, object] = {
+        Value.TEXT: "x",
+        Value.INT: 7,
+        Value.BOOL: False,
+        Value.TIME: datetime(2026, 1, 1, 12, tzinfo=UTC),
+        Value.TEXT_LIST: ["a"],
+        Value.JSON: {"b": 1.5, "a": [1e16]},
     }
-    assert SHAPE.line(values, "ab" * 32, seq) == canonical_json(record).decode("utf-8")
+    return [examples.get(f.value) for f in SHAPE.fields]
+
+
+def test_the_example_row_itself_takes_the_fast_way() -> None:
+    row = _example_row()
+    assert SHAPE.encode_fast([row]) == frame_batch([_canonical_data(row)])
+    assert b'"a":[1e+16],"b":1.5' in SHAPE.encode([row])  # the standard library's floats
+
+
+@given(_rows(_values(PLAIN_TIME, INT64)), st.integers(0, 2**40))
+@settings(max_examples=100, deadline=None)
+def test_a_batch_on_the_chain_is_each_records_canonical_json_linked_by_its_hash(
+    rows: list[list[object]], first: int
+) -> None:
+    batch = SHAPE.encode(rows)
+    lines, head, count = chain_lines(line_format(SHAPE.kind), batch, GENESIS.encode(), first)
+    prev = GENESIS
+    assert count == len(rows)
+    assert lines.endswith(b"\n")
+    for seq, (row, line) in enumerate(zip(rows, lines.split(b"\n")[:-1], strict=True), first):
+        data = {name: _plain(v) for name, v in zip(SHAPE.names, row, strict=True)}
+        assert line == canonical_json({"data": data, "kind": SHAPE.kind, "prev": prev, "seq": seq})
+        prev = chain_hash(prev, line)
+    assert head == prev.encode()
 
 
 def test_a_period_is_whole_utc_days_and_refuses_nonsense() -> None:

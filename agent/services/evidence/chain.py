@@ -1,22 +1,22 @@
-"""One hash chain across a pack's record files: writing it, and checking it.
+"""One hash chain across a pack's record files, and naming the first record that breaks it.
 
 Each line of a record file is the canonical JSON of one record,
 ``{"data":{…},"kind":"scan","prev":"<hex>","seq":7}``, and its hash is
 ``chain_hash(prev, line)`` (``agent.security.canonical``); the next record's ``prev``
 is that hash, the first record's is ``GENESIS``, and ``seq`` counts from 0 across
 every file of the pack in its order. The last hash is the chain head, which the
-manifest carries and the signature covers.
+manifest carries and the signature covers. ``lines`` writes the chain, and checks
+spans of it at once (``spans``); this module reads it in order.
 
-Checking is the hot path (``bench/evidence``): per line it finds ``","seq":`` from
-the end, compares the ``prev`` and ``seq`` there and the kind before them with what
-the chain expects, and hashes the line; no JSON is parsed. Only when that fails does
+Reading in order is what ``verify_pack`` falls back to when the spans do not make the
+signed chain, and what ``deep`` asks for. Per line it finds ``","seq":`` from the end,
+compares the ``prev`` and ``seq`` there and the kind before them with what the chain
+expects, and hashes the line; no JSON is parsed. Only when that fails does
 ``_diagnose`` look closer (the line's own tail, and the next record) to say what
 happened: a record changed, one missing, two swapped. ``deep`` also decodes every
 line and checks it is the canonical JSON of a record of its file's kind: eight times
-slower (11 s against 1.3 s for a million records), so it is asked for, not done by
-default. Without it a line's ``data`` is checked as bytes, which is what the chain
-and the signature vouch for. (Checking a block a column at a time with ``map``, no
-Python code per line, measured slower than this loop.)
+slower, so it is asked for, not done by default. Without it a line's ``data`` is
+checked as bytes, which is what the chain and the signature vouch for.
 
 The stand-alone verifier in ``docs/verify_evidence.py`` follows the same rules and
 words its findings the same way; the tests hold the two to each other.
@@ -26,57 +26,22 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from json.encoder import encode_basestring
-from typing import IO, BinaryIO
+from typing import BinaryIO
 
 from agent.security.canonical import GENESIS, canonical_json
-from agent.services.evidence.shapes import RecordShape
+from agent.services.evidence.lines import HASH_HEX, SEQ_MARK
 
 __all__ = [
     "ChainBreak",
     "ChainBroken",
-    "ChainWriter",
     "RecordFile",
     "verify_chain",
 ]
 
-SEQ_MARK = b'","seq":'
-HASH_HEX = 64
 BLOCK = 4 << 20
-FLUSH_LINES = 2_000
-
-
-class ChainWriter:
-    """Writes records onto one chain, kind after kind, each kind to its own stream."""
-
-    def __init__(self) -> None:
-        self.head = GENESIS
-        self.count = 0
-
-    def write(self, shape: RecordShape, rows: Iterable[Sequence[object]], out: IO[bytes]) -> int:
-        """Write ``rows`` as lines of ``shape``; returns how many."""
-        sha256, line_of = hashlib.sha256, shape.line
-        prev, seq = self.head, self.count
-        prev_bytes = prev.encode("ascii")
-        batch: list[bytes] = []
-        for row in rows:
-            line = line_of(row, prev, seq).encode("utf-8")
-            prev = sha256(prev_bytes + line).hexdigest()
-            prev_bytes = prev.encode("ascii")
-            batch.append(line)
-            seq += 1
-            if len(batch) == FLUSH_LINES:
-                batch.append(b"")
-                out.write(b"\n".join(batch))
-                batch.clear()
-        if batch:
-            batch.append(b"")
-            out.write(b"\n".join(batch))
-        written = seq - self.count
-        self.head, self.count = prev, seq
-        return written
 
 
 @dataclass(frozen=True, slots=True)
