@@ -24,6 +24,8 @@ Actions (``action`` column), by area::
     scan.requested             scan.captured          finding.reviewed
     identity.confirmed / identity.rejected            (agent.services.identities)
     login.add / login.update / login.remove           (agent.security.logins)
+    login.connect              (agent.services.connections: a person signed a login in)
+    fixture.saved              (agent.services.fixtures: a page saved for support)
     import.staff / import.clients / import.access     (agent.imports)
     schedule.set / schedule.remove                    (agent.crawl.scheduling)
     retention.purge                                   (agent.services.retention)
