@@ -274,6 +274,8 @@ async def _drain(context: BrowserContext, desk: _Desk) -> None:
     try:
         while desk.waiting:
             await _linger(desk)
+            if not desk.waiting:  # another reader took them while this one lingered
+                break
             key = next(iter(desk.waiting))
             queue = desk.waiting.pop(key)
             batch = queue[:MAX_PAGES] if key[0] is not None else queue[:1]
