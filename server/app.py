@@ -24,6 +24,7 @@ from starlette.middleware.cors import CORSMiddleware
 from agent.runtime import Runtime
 from agent.security.secrets import open_secret_box
 from server.badge import BadgeCache
+from server.body_limit import BodyLimit
 from server.config import ServerSettings, allowed_hosts
 from server.dashboard import PREFIX as DASHBOARD_PREFIX
 from server.dashboard import install as install_dashboard
@@ -147,12 +148,21 @@ def create_app(
 
     hosts = allowed_hosts(listen_port, server_settings.extra_hosts)
     dashboard_origins = {f"http://{host}" for host in hosts}
+    uploads = (f"{API_PREFIX}{imports.UPLOAD_PREFIX}", f"{DASHBOARD_PREFIX}/imports")
+    max_upload, too_large = imports.upload_limit(server_settings.max_upload_mb)
     app.add_middleware(
-        imports.UploadLimit,
-        max_mb=server_settings.max_upload_mb,
-        prefixes=(f"{API_PREFIX}{imports.UPLOAD_PREFIX}", f"{DASHBOARD_PREFIX}/imports"),
+        BodyLimit,
+        applies=lambda path: path.startswith(uploads),
+        max_bytes=max_upload,
+        detail=too_large,
     )
-    app.add_middleware(fixtures.FixtureSizeLimit, path=f"{API_PREFIX}{fixtures.PATH}")
+    fixture_path = f"{API_PREFIX}{fixtures.PATH}"
+    app.add_middleware(
+        BodyLimit,
+        applies=lambda path: path.rstrip("/") == fixture_path,
+        max_bytes=fixtures.MAX_BODY_BYTES,
+        detail=fixtures.TOO_LARGE,
+    )
     app.add_middleware(
         CORSMiddleware,
         allow_origins=[server_settings.extension_origin],

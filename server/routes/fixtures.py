@@ -10,20 +10,17 @@ A fixture shows how a client's org is set up (its roles, statuses and how many
 people), so saving one is held to the caller's role and scope like a capture:
 practice admins, partners and managers, for orgs of their clients. It is audited
 (``fixture.saved``, with its SHA-256). A body over the limit is refused with 413
-while it arrives (``FixtureSizeLimit``), before it is parsed; a capture that still
+while it arrives (``server.body_limit.BodyLimit``), before it is parsed; a capture that still
 holds an e-mail address other than a placeholder is refused (422).
 """
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Annotated, Any, Literal, Self
 
 from fastapi import APIRouter, Depends, HTTPException, status
 from pydantic import BaseModel, Field, model_validator
-from starlette.datastructures import Headers
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agent.domain import Portal
 from agent.orgid import parse_org_id
@@ -134,74 +131,7 @@ def post_fixture(body: FixtureIn, session: SessionDep, principal: FixtureSaver) 
     )
 
 
-class FixtureSizeLimit:
-    """Refuse a fixture body larger than a fixture may be, while it arrives (413).
-
-    FastAPI reads a JSON body whole before the route (or its token check) runs, so
-    the bound is kept here: a declared ``Content-Length`` over it is refused before a
-    byte is read, and a body sent without one is counted and cut off at the limit.
-    """
-
-    def __init__(self, app: ASGIApp, *, path: str) -> None:
-        self.app = app
-        self.path = path
-        self.max_bytes = MAX_FIXTURE_BYTES + _BODY_ALLOWANCE
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].rstrip("/") != self.path:
-            await self.app(scope, receive, send)
-            return
-        declared = Headers(scope=scope).get("content-length", "")
-        if declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(send)
-            return
-        received = 0
-        exceeded = False
-        replied = False
-
-        async def counted() -> Message:
-            nonlocal received, exceeded
-            if exceeded:
-                return {"type": "http.disconnect"}
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    exceeded = True
-                    return {"type": "http.disconnect"}
-            return message
-
-        async def answer(message: Message) -> None:
-            nonlocal replied
-            if exceeded:
-                if not replied:
-                    replied = True
-                    await self._refuse(send)
-                return
-            await send(message)
-
-        try:
-            await self.app(scope, counted, answer)
-        except Exception:
-            if not exceeded:
-                raise
-        if exceeded and not replied:
-            await self._refuse(send)
-
-    async def _refuse(self, send: Send) -> None:
-        limit = MAX_FIXTURE_BYTES // 1024 // 1024
-        payload = json.dumps(
-            {"detail": f"the capture is larger than a fixture may be ({limit} MB)"}
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(payload)).encode()),
-                    (b"connection", b"close"),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": payload})
+#: the most bytes a fixture's request may send (the capture and the JSON around it),
+#: and what a larger one is told (``server.body_limit.BodyLimit``)
+MAX_BODY_BYTES = MAX_FIXTURE_BYTES + _BODY_ALLOWANCE
+TOO_LARGE = f"the capture is larger than a fixture may be ({MAX_FIXTURE_BYTES // 1024 // 1024} MB)"

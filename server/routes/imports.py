@@ -5,24 +5,21 @@ problems (422: the first ``ERROR_LIMIT`` with file, row, column and reason, and 
 total), exactly as ``accessrecon import`` does; ``agent.imports`` writes the audit
 event with the file's SHA-256.
 
-Uploads are bounded twice: ``UploadLimit`` refuses a request body larger than
-``ACCESSRECON_MAX_UPLOAD_MB`` (413) as it arrives, before the multipart parser spools
-it to disk, and the import reads at most ``ACCESSRECON_IMPORT_MAX_ROWS`` rows.
+Uploads are bounded twice: ``server.body_limit.BodyLimit`` (with ``upload_limit``)
+refuses a request body larger than ``ACCESSRECON_MAX_UPLOAD_MB`` (413) as it arrives,
+before the multipart parser spools it to disk, and the import reads at most
+``ACCESSRECON_IMPORT_MAX_ROWS`` rows.
 """
 
 from __future__ import annotations
 
-import json
 import tempfile
-from collections.abc import Collection
 from pathlib import Path
 
 from fastapi import APIRouter, HTTPException, UploadFile, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import Headers
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agent.imports import ImportKind, ImportRejected, run_import
 from server.deps import AdminUser, RuntimeDep, ServerSettingsDep
@@ -65,79 +62,13 @@ class ImportRejectedOut(BaseModel):
 _FORM_ALLOWANCE = 64 * 1024
 
 
-class UploadLimit:
-    """Refuse an upload whose body is larger than the import limit, while it arrives.
-
-    A route's ``UploadFile`` is parsed (and spooled to disk) before the route runs,
-    so a check there comes after the whole body was taken. Here a declared
-    ``Content-Length`` over the limit is refused before a byte is read, and a body
-    sent without one (chunked) is counted and cut off at the limit.
-    """
-
-    def __init__(self, app: ASGIApp, *, prefixes: Collection[str], max_mb: int) -> None:
-        self.app = app
-        self.prefixes = tuple(prefixes)
-        self.max_mb = max_mb
-        self.max_bytes = max_mb * 1024 * 1024 + _FORM_ALLOWANCE
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not str(scope["path"]).startswith(self.prefixes):
-            await self.app(scope, receive, send)
-            return
-        declared = Headers(scope=scope).get("content-length", "")
-        if declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(send)
-            return
-        received = 0
-        exceeded = False
-        replied = False
-
-        async def counted() -> Message:
-            nonlocal received, exceeded
-            if exceeded:
-                return {"type": "http.disconnect"}
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    exceeded = True
-                    return {"type": "http.disconnect"}
-            return message
-
-        async def answer(message: Message) -> None:
-            nonlocal replied
-            if exceeded:
-                # Whatever the route made of a body cut short, the answer is "too large".
-                if not replied:
-                    replied = True
-                    await self._refuse(send)
-                return
-            await send(message)
-
-        try:
-            await self.app(scope, counted, answer)
-        except Exception:
-            if not exceeded:
-                raise
-        if exceeded and not replied:
-            await self._refuse(send)
-
-    async def _refuse(self, send: Send) -> None:
-        payload = json.dumps(
-            {"detail": f"the file is larger than {self.max_mb} MB (ACCESSRECON_MAX_UPLOAD_MB)"}
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(payload)).encode()),
-                    (b"connection", b"close"),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": payload})
+def upload_limit(max_mb: int) -> tuple[int, str]:
+    """The most bytes an import upload may send (the file and the form's framing), and
+    what a larger one is told (``server.body_limit.BodyLimit``)."""
+    return (
+        max_mb * 1024 * 1024 + _FORM_ALLOWANCE,
+        f"the file is larger than {max_mb} MB (ACCESSRECON_MAX_UPLOAD_MB)",
+    )
 
 
 @router.post(
