@@ -33,7 +33,7 @@ TEMPLATES: dict[str, dict[str, object]] = {
         "Kōwhai Bakery Ltd", "client": "C00042", "crawl_id": 311, "login_id": 2, "source":
         "agent", "outcome": "ok", "reason": None, "detail": "", "evidence": "JSON total 11",
         "portal_stated_count": 11, "rows_read": 11, "started_at": WHEN, "finished_at": WHEN,
-        "product_version": "0.1.0",
+        "product_version": "0.1.0", "recipe": "xero@2026.12.1",
     },
     "observation": {
         "id": 1, "scan_id": 1, "email": "person1@client.example", "name": "Person One",

@@ -123,6 +123,7 @@ def test_the_records_say_what_happened(built: PackResult, world: World) -> None:
     assert (first["portal_stated_count"], first["rows_read"], first["client"]) == (3, 3, "C-Kowhai")
     assert first["portal"] == "xero"
     assert first["product_version"]
+    assert "recipe" in first  # the recipe that read it; the scans here were not read by one
     imports = data("records/11-imports.jsonl")
     assert imports[0]["action"] == "import.staff"
     assert len(imports[0]["detail"]["sha256"]) == 64

@@ -89,6 +89,9 @@ SCANS = make_kind(
         "started_at": (TM, Scan.started_at),
         "finished_at": (TM, Scan.finished_at),
         "product_version": (T, literal(PRODUCT_VERSION)),
+        #: the recipe that read the org (``qbo@2026.12.1``); none for captures and for
+        #: scans recorded before recipes were
+        "recipe": (TN, Scan.recipe),
     },
     lambda q, p: (
         join_client(q.select_from(Scan).join(Org, col(Org.id) == col(Scan.org_id)))
