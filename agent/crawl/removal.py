@@ -48,6 +48,7 @@ from agent.crawl.crawler import ORGS_PER_REQUEST
 from agent.crawl.login import LoginSession, open_login
 from agent.crawl.removal_org import OrgRemoval
 from agent.crawl.store import CrawlStore
+from agent.scrapers.registry import check_recipes
 from agent.scrapers.timeouts import use_scrape_timeout
 from agent.security.secrets import SecretBox
 from agent.services.removals import claims
@@ -108,6 +109,7 @@ class RemovalRun:
     async def run(self, plan_id: int, *, browser: Browser | None = None) -> RemovalRunReport:
         """Claim, remove, re-read and settle; see the module docstring."""
         use_scrape_timeout(self.settings.scrape_timeout_s)
+        check_recipes(self.settings.recipe_dir)  # a bad recipe is refused before any request
         token = claims.new_claim_token()
         with session_scope(self.engine) as session:
             held = claims.claim_items(
