@@ -23,32 +23,31 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+#: how a sandbox portal is served: ``python -m sandbox serve``
+SANDBOX_SERVE = ("-m", "sandbox", "serve")
+
+
 @contextmanager
 def served_portals(
-    world_file: Path, portals: list[str], extra_args: Sequence[str] = ()
+    world_file: Path,
+    portals: Sequence[str],
+    extra_args: Sequence[str] = (),
+    *,
+    serve: Sequence[str] = SANDBOX_SERVE,
+    ready_path: str = "",
 ) -> Iterator[dict[str, str]]:
     """``{portal: base_url}`` while the portals run; stopped afterwards. ``extra_args``
-    go to ``python -m sandbox serve`` (``--latency-ms 50``, say)."""
+    go to the serving command (``--latency-ms 50``, say); ``serve`` is that command's
+    arguments to Python (a wrapped sandbox, for one), ready when ``ready_path`` answers."""
     procs: list[subprocess.Popen[bytes]] = []
     urls: dict[str, str] = {}
     try:
         for portal in portals:
             port = free_port()
+            args = ["--world", str(world_file), "--portal", portal, "--port", str(port)]
             procs.append(
                 subprocess.Popen(
-                    [
-                        sys.executable,
-                        "-m",
-                        "sandbox",
-                        "serve",
-                        "--world",
-                        str(world_file),
-                        "--portal",
-                        portal,
-                        "--port",
-                        str(port),
-                        *extra_args,
-                    ],
+                    [sys.executable, *serve, *args, *extra_args],
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,
                 )
@@ -58,7 +57,9 @@ def served_portals(
             deadline = time.monotonic() + 60
             while True:
                 try:
-                    httpx.get(url, timeout=2)
+                    answer = httpx.get(f"{url}{ready_path}", timeout=2)
+                    if ready_path:  # the plain sandbox is up when it answers at all
+                        answer.raise_for_status()
                     break
                 except httpx.HTTPError:
                     if time.monotonic() > deadline:
