@@ -14,43 +14,25 @@ import pytest
 from sqlmodel import Session, select
 
 from agent.runtime import Runtime
-from agent.security.logins import add_login
-from agent.storage.db import session_scope
 from agent.storage.models import Crawl, PortalLogin, Scan
 from sandbox.generate import generate_world
-from sandbox.portals import create_portal_app
 from sandbox.portals.common import update_settings
-from sandbox.serve import PortalServer
 from sandbox.world import World
+from tests.test_crawl_faults import Portals
 
 pytestmark = pytest.mark.browser
 
 PORTALS = ("xero", "qbo", "myob")
 
 
-class Served:
+class Served(Portals):
+    """The world's portals served and their logins stored, with each login's id."""
+
     def __init__(self, world: World, runtime: Runtime, stack: ExitStack) -> None:
-        self.servers: dict[str, PortalServer] = {}
-        self.login_ids: dict[str, int] = {}
-        for login in world.logins:
-            server = stack.enter_context(PortalServer(create_portal_app(login.portal, world)))
-            self.servers[login.portal] = server
-            with session_scope(runtime.engine) as session:
-                add_login(
-                    session,
-                    runtime.box,
-                    portal=login.portal,
-                    email=login.email,
-                    password=login.password,
-                    totp_secret=login.totp_secret,
-                    base_url=server.base_url,
-                )
-            with Session(runtime.engine) as session:
-                row = session.exec(
-                    select(PortalLogin).where(PortalLogin.portal == login.portal)
-                ).one()
-                assert row.id is not None
-                self.login_ids[login.portal] = row.id
+        super().__init__(world, runtime, stack)
+        with Session(runtime.engine) as session:
+            rows = session.exec(select(PortalLogin)).all()
+        self.login_ids = {row.portal: row.id for row in rows if row.id is not None}
 
 
 @pytest.fixture
