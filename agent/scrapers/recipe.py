@@ -132,22 +132,9 @@ class LinkOrgs(_Strict):
 
 Orgs = Annotated[JsonOrgs | TableOrgs | LinkOrgs, Field(discriminator="read")]
 
-#: the fields of a user a recipe can fill (``agent.capture.PortalUser``)
-USER_FIELDS = (
-    "email",
-    "name",
-    "role",
-    "status",
-    "extra_permissions",
-    "last_login",
-    "kind",
-    "portal_user_id",
-    "subscriber",
-    "firm",
-    "added_by_owner",
-)
 #: the fields every user list must give
 REQUIRED_FIELDS = ("email", "name", "role", "status")
+#: the fields of a user a recipe can fill (``agent.capture.PortalUser``)
 UserField = Literal[
     "email",
     "name",
