@@ -17,47 +17,15 @@ from urllib.parse import quote, urlencode
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from agent.reports.labels import role_label
+from agent.reports.words import day, label, moment, plural
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
-
-LABELS: dict[str, str] = {
-    "leaver_access": "Leaver access",
-    "invited_direct": "Invited direct",
-    "unknown_practice_user": "Unknown practice user",
-    "probable_match": "Probable match",
-    "role_drift": "Role drift",
-    "archived_client_access": "Archived client access",
-    "unlinked_org": "Unlinked org",
-    "missing_expected": "Missing expected",
-    "managed": "Managed",
-    "client_user": "Client user",
-    "open": "Open",
-    "acknowledged": "Acknowledged",
-    "accepted_risk": "Accepted risk",
-    "removal_requested": "Removal requested",
-    "verified_removed": "Verified removed",
-    "xero": "Xero",
-    "qbo": "QuickBooks Online",
-    "myob": "MYOB",
-    "practice_admin": "Practice admin",
-    "on_leave": "On leave",
-    "ok": "OK",
-    "needs_sign_in": "Needs sign-in",
-}
-
-
-def label(value: object) -> str:
-    """The words a person reads for a stored value (``invited_direct``: Invited direct)."""
-    text = "" if value is None else str(value)
-    return LABELS.get(text, text.replace("_", " ").capitalize())
 
 
 def when(value: object) -> str:
     """A time as ``24 Nov 2026 21:12 UTC``; a date as ``24 Nov 2026``; nothing as a dash."""
-    if isinstance(value, datetime):
-        return value.strftime("%d %b %Y %H:%M UTC")
-    if isinstance(value, date):
-        return value.strftime("%d %b %Y")
+    if isinstance(value, date | datetime):
+        return moment(value)
     return "—"
 
 
@@ -91,6 +59,8 @@ def make_environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(label=label, when=when, path_part=path_part, role=portal_role)
+    env.filters.update(
+        label=label, when=when, day=day, path_part=path_part, role=portal_role, plural=plural
+    )
     env.globals.update(query=query)
     return env
