@@ -6,12 +6,11 @@ wrong on stderr (an import's report names every bad row) and exits non-zero.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 from sqlalchemy.exc import IntegrityError
@@ -22,22 +21,17 @@ from accessrecon.commands.campaign import campaign_app
 from accessrecon.commands.connect import login_connect, session_state
 from accessrecon.commands.evidence import evidence_app
 from accessrecon.commands.expiring import expiring_command
+from accessrecon.commands.findings import findings_command
 from accessrecon.commands.portal import portal_app
 from accessrecon.commands.removal import remove_app
-from accessrecon.commands.reports import ReportRefused, findings_command, report_app
+from accessrecon.commands.reports import ReportRefused, report_app
 from accessrecon.commands.review import diff_command, review_app
+from accessrecon.commands.scan import reconcile_command, scan, scan_problem
 from accessrecon.commands.statement import client_statement
-from accessrecon.console import (
-    console,
-    crawl_progress,
-    crawl_summary,
-    err_console,
-    findings_table,
-)
+from accessrecon.console import console, err_console
+from accessrecon.help_text import PlainFlagsGroup
 from agent.crawl.scheduling import ScheduleError
-from agent.domain import Portal
 from agent.imports import ImportKind, ImportRejected, run_import
-from agent.orgid import parse_any_org_id, parse_org_id
 from agent.reports.leaver import PersonNotFound
 from agent.runtime import Runtime
 from agent.security.logins import (
@@ -50,18 +44,16 @@ from agent.security.logins import (
 from agent.security.principal import AuthError
 from agent.security.secrets import SecretKeyError
 from agent.services.backup import BackupError
-from agent.services.connections import NEEDS_SIGN_IN
-from agent.services.settle import Settled, settle
 from agent.services.signins import latest_sign_ins
 from agent.settings import ChromiumNotFound
 from agent.storage.db import session_scope
 
-if TYPE_CHECKING:  # the crawler loads Playwright: only the commands that crawl pay for it
-    from agent.crawl.report import CrawlReport
+__all__ = ["app", "main", "scan_problem"]
 
 app = typer.Typer(
     name="accessrecon",
     help="Who can get into each of your clients' ledgers: discover, reconcile, report.",
+    cls=PlainFlagsGroup,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
@@ -91,13 +83,25 @@ def _runtime() -> Runtime:
 
 @app.command()
 def demo(
-    data_dir: Annotated[Path | None, typer.Option(help="default: <data dir>/demo")] = None,
-    seed: Annotated[int, typer.Option()] = 7,
-    staff: Annotated[int, typer.Option(min=4)] = 12,
-    orgs: Annotated[int, typer.Option(min=1, help="orgs per portal")] = 6,
-    users: Annotated[int, typer.Option(min=1, help="users per org")] = 6,
-    no_serve: Annotated[bool, typer.Option("--no-serve", help="stop after the report")] = False,
-    port: Annotated[int | None, typer.Option(help="API port (default from settings)")] = None,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="where the demo keeps its data, emptied first (default: <data dir>/demo)"
+        ),
+    ] = None,
+    seed: Annotated[
+        int, typer.Option(help="the generated practice's random seed: one seed, one world")
+    ] = 7,
+    staff: Annotated[int, typer.Option(min=4, help="how many staff the practice has")] = 12,
+    orgs: Annotated[int, typer.Option(min=1, help="how many orgs each portal has")] = 6,
+    users: Annotated[int, typer.Option(min=1, help="how many users each org has")] = 6,
+    no_serve: Annotated[
+        bool, typer.Option("--no-serve", help="stop after the reports, without serving")
+    ] = False,
+    port: Annotated[
+        int | None,
+        typer.Option(help="the port of the API and dashboard (default ACCESSRECON_PORT, 8765)"),
+    ] = None,
 ) -> None:
     """Generate a small world, crawl its sandbox portals, reconcile, report, then serve."""
     from accessrecon.demo import run_demo
@@ -115,8 +119,12 @@ def demo(
 
 @app.command("import")
 def import_file(
-    kind: Annotated[ImportKind, typer.Argument(help="staff, clients or access")],
-    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV or XLSX")],
+    kind: Annotated[
+        ImportKind, typer.Argument(help="what the file holds: staff, clients or access")
+    ],
+    file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, help="the CSV or XLSX file to import")
+    ],
 ) -> None:
     """Import the practice's roster, client list or intended access (validated whole)."""
     runtime = _runtime()
@@ -214,7 +222,9 @@ login_app.command("connect")(login_connect)
 
 
 @login_app.command("remove")
-def login_remove(login_id: int) -> None:
+def login_remove(
+    login_id: Annotated[int, typer.Argument(help="the login's id ('accessrecon login list')")],
+) -> None:
     """Remove a login and its stored secrets (one with sign-ins or scans on record is kept)."""
     runtime = _runtime()
     try:
@@ -229,138 +239,8 @@ def login_remove(login_id: int) -> None:
     console.print(f"login {login_id} removed")
 
 
-@app.command()
-def scan(
-    portal: Annotated[str | None, typer.Option(help="only this portal's logins")] = None,
-    org: Annotated[str | None, typer.Option(help="only this org (portal's own id)")] = None,
-    concurrency: Annotated[
-        int | None,
-        typer.Option(
-            min=1,
-            max=64,
-            help="requests to the portals in flight at once "
-            "(default ACCESSRECON_CRAWL_CONCURRENCY)",
-        ),
-    ] = None,
-) -> None:
-    """Crawl the portals now (resuming an unfinished crawl), then reconcile and alert.
-
-    Exits non-zero, with one line on stderr, when a login could not sign in or list
-    its orgs (or needs a person to sign it in: the line says what to run), when no
-    org was read, when --org is not in any login's org list, or
-    when any org's scan failed (those are retried by the next 'accessrecon scan').
-    """
-    portal, org = _scan_target(portal, org)  # before anything starts: a typo costs nothing
-    runtime = _runtime()
-    with crawl_progress() as progress:
-        from agent.crawl.pipeline import crawl_and_settle  # loads Playwright
-
-        crawled = asyncio.run(
-            crawl_and_settle(
-                runtime,
-                portal=portal,
-                portal_org_id=org,
-                concurrency=concurrency,
-                progress=progress,
-                every_org=True,
-            )
-        )
-    report = crawled.report
-    console.print(crawl_summary(report))
-    _show_settled(crawled.settled)
-    problem = scan_problem(report, org)
-    if problem:
-        err_console.print(f"accessrecon: {problem}", markup=False, highlight=False, soft_wrap=True)
-        raise typer.Exit(1)
-
-
-def _scan_target(portal: str | None, org: str | None) -> tuple[str | None, str | None]:
-    """The portal and org id ``scan`` was asked for, checked against the portals' formats.
-
-    An org id alone names its portal: the three formats (xero ``!`` and five letters
-    or digits, qbo 10 to 19 digits, myob a UUID) never overlap.
-    """
-    if portal is not None:
-        try:
-            portal = Portal(portal.strip().casefold()).value
-        except ValueError:
-            raise ValueError(
-                f"--portal {portal!r} is not a portal; use xero, qbo or myob"
-            ) from None
-    if org is None:
-        return portal, None
-    try:
-        if portal is not None:
-            return portal, parse_org_id(portal, org)
-        kind, org_id = parse_any_org_id(org)
-    except ValueError as exc:
-        raise ValueError(f"--org {exc}") from None
-    return kind.value, org_id
-
-
-def scan_problem(report: CrawlReport, org: str | None) -> str | None:
-    """What makes a crawl not a success, in one line; ``None`` when every org was read."""
-    if org is not None and report.org_found is False:
-        logins = ", ".join(f"{portal} {email}" for portal, email in report.not_listed)
-        return f"org {org} is not in this login's org list (not_listed): {logins}"
-    failed = sum(report.failed.values())
-    reasons = ", ".join(f"{n} {reason}" for reason, n in sorted(report.failed.items()))
-    scans = f"{failed} of {report.total} org scans failed ({reasons})" if failed else ""
-    # a login only a person can sign in says what to run (agent.crawl.interactive)
-    needing = "; ".join(
-        f"{portal} {email} needs sign-in: {detail}"
-        for portal, email, reason, detail in report.login_failures
-        if reason == NEEDS_SIGN_IN
-    )
-    failures = [f for f in report.login_failures if f[2] != NEEDS_SIGN_IN]
-    if failures:
-        by_cause: dict[tuple[str, str], list[str]] = {}
-        for portal, email, reason, detail in failures:
-            by_cause.setdefault((reason, detail), []).append(f"{portal} {email}")
-        logins = "; ".join(
-            f"{', '.join(who)}: {reason} ({detail})" for (reason, detail), who in by_cause.items()
-        )
-        count = len(failures)
-        return (
-            f"{count} login{'s' if count != 1 else ''} failed to sign in or list orgs: "
-            f"{logins}" + (f"; {needing}" if needing else "") + (f"; {scans}" if scans else "")
-        )
-    if needing:
-        return needing + (f"; {scans}" if scans else "")
-    if report.ok + report.suspect + report.skipped_already_done == 0:
-        return "no org was read: " + (scans if scans else "the logins list no orgs")
-    if scans:
-        return f"{scans}; 'accessrecon scan' again retries only those"
-    return None
-
-
-def _show_settled(settled: Settled) -> None:
-    summary, alerts = settled.findings, settled.alerts
-    console.print(findings_table(summary.open_by_class))
-    for channel, count in alerts.sent.items():
-        console.print(f"alerted {count} new findings by {channel}")
-    for problem in alerts.failed:
-        err_console.print(f"alert not delivered: {problem}")
-    console.print(
-        f"{summary.orgs_reconciled} orgs reconciled, {summary.new} new findings, "
-        f"{summary.resolved} resolved"
-        + (
-            f", {summary.orgs_without_ok_scan} orgs with no ok scan yet"
-            if summary.orgs_without_ok_scan
-            else ""
-        )
-    )
-
-
-@app.command("reconcile")
-def reconcile_command() -> None:
-    """Reconcile the latest ok scans against the roster, clients and intended access."""
-    runtime = _runtime()
-    with session_scope(runtime.engine) as session:
-        settled = settle(session, runtime.settings)
-    _show_settled(settled)
-
-
+app.command()(scan)
+app.command("reconcile")(reconcile_command)
 app.command("findings")(findings_command)
 app.command("client-statement")(client_statement)
 app.command("expiring")(expiring_command)
@@ -368,8 +248,13 @@ app.command("expiring")(expiring_command)
 
 @app.command()
 def serve(
-    host: Annotated[str | None, typer.Option(help="default 127.0.0.1")] = None,
-    port: Annotated[int | None, typer.Option()] = None,
+    host: Annotated[
+        str | None,
+        typer.Option(help="the address to listen on (default ACCESSRECON_HOST, 127.0.0.1)"),
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(help="the port to listen on (default ACCESSRECON_PORT, 8765)")
+    ] = None,
     docs: Annotated[bool, typer.Option(help="serve /docs (the OpenAPI pages)")] = False,
     worker: Annotated[
         bool,

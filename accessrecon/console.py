@@ -20,6 +20,7 @@ from rich.progress import (
 from rich.table import Table
 
 from agent.domain import FindingClass
+from agent.reports.words import label
 
 if TYPE_CHECKING:  # the crawler loads Playwright: only the commands that crawl pay for it
     from agent.crawl.report import CrawlReport, ProgressCallback
@@ -96,11 +97,12 @@ def crawl_summary(report: CrawlReport) -> Table:
 
 
 def findings_table(counts: Mapping[str, int], title: str = "Open findings") -> Table:
+    """Open findings by class, worst first, in the dashboard's words ("Leaver access")."""
     table = Table(title=title)
     table.add_column("class")
     table.add_column("severity")
     table.add_column("count", justify="right")
     for cls in FindingClass:
         if counts.get(cls):
-            table.add_row(cls.value, cls.severity.value, str(counts[cls]))
+            table.add_row(label(cls), label(cls.severity), str(counts[cls]))
     return table

@@ -6,28 +6,40 @@ path, ``agent.crawl.pipeline``), prints what it found beside the world's ground
 truth, writes the leaver report, the access matrix and the workload report, and
 serves the API and the dashboard with the scheduler and a scan worker (so re-scans
 from the extension or the dashboard reach the sandbox). A practice-admin user is
-created and a pairing code printed for the extension and the dashboard. Everything
-lives in the demo's own data directory, apart from real data; its invented findings
-are never alerted, whatever alert channels the environment configures.
+created, with one pairing code for the dashboard and one for the extension (a code
+works once). Everything lives in the demo's own data directory, apart from real data;
+its invented findings are never alerted, whatever alert channels the environment
+configures.
+
+What it prints for a newcomer to do next (``next_steps``) is meant to be pasted into
+another terminal as it is: each command names the demo's data directory and this
+very ``accessrecon`` (its full path unless the shell finds it by name), and the line
+is printed whole, never wrapped at the terminal's width.
 """
 
 from __future__ import annotations
 
 import asyncio
+import shlex
 import shutil
+import sys
 from collections import Counter
 from contextlib import ExitStack
+from datetime import date, timedelta
 from pathlib import Path
 
 from rich.table import Table
 
-from accessrecon.console import console, crawl_progress, crawl_summary, findings_table
+from accessrecon.commands.scan import ready_to_crawl
+from accessrecon.console import console, crawl_progress, crawl_summary, findings_table, say
+from agent.clock import utcnow
 from agent.crawl.pipeline import crawl_and_settle
 from agent.filemodes import private_dir
 from agent.imports import ImportKind, PracticeRole, run_import
 from agent.reconcile.identity import normalise_email
 from agent.reports.leaver import write_leaver_report
 from agent.reports.matrix import write_matrix_report
+from agent.reports.words import label
 from agent.reports.workload import write_workload_report
 from agent.runtime import Runtime
 from agent.scrapers.registry import registered_portals
@@ -43,6 +55,11 @@ from sandbox.portals import create_portal_app
 from sandbox.serve import PortalServer
 from sandbox.world import MFA_EMAIL, World
 
+#: The unpacked extension, beside the package in a clone of the repository.
+EXTENSION_DIR = Path(__file__).resolve().parents[1] / "extension"
+#: What the demo's admin user is called: the name ``--as`` takes.
+DEMO_ADMIN = "demo admin"
+
 
 def run_demo(
     *,
@@ -55,7 +72,7 @@ def run_demo(
     port: int | None,
 ) -> None:
     base = Settings()
-    directory = data_dir or base.data_dir / "demo"
+    directory = (data_dir or base.data_dir / "demo").absolute()
     if directory.exists():
         console.print(f"starting afresh in {directory}")
         shutil.rmtree(directory)
@@ -117,14 +134,18 @@ def run_demo(
             )
             console.print(f"imported {result.rows} {kind.value} rows from {path.name}")
 
+        ready_to_crawl(runtime, None)  # a missing Chromium is said before the progress bar
         with crawl_progress() as progress:
             crawled = asyncio.run(crawl_and_settle(runtime, progress=progress, every_org=True))
         console.print(crawl_summary(crawled.report))
         console.print(findings_table(crawled.settled.findings.open_by_class))
         _compare_with_truth(runtime, world)
         _write_reports(runtime, world, directory)
+        paste = data_prefix(settings, env_database=base.database_url_setting is not None)
         if serve:
-            _serve(runtime, world, directory)
+            _serve(runtime, world, paste)
+        else:
+            say(f"look at the findings: {paste} {cli_invocation()} findings --problems")
 
 
 def _write_reports(runtime: Runtime, world: World, directory: Path) -> None:
@@ -133,15 +154,15 @@ def _write_reports(runtime: Runtime, world: World, directory: Path) -> None:
         if leaver is not None:
             out = directory / "leaver-report.xlsx"
             person, count = write_leaver_report(session, leaver, out)
-            console.print(f"leaver report for {person.name}: {count} orgs, written to {out}")
+            say(f"leaver report for {person.name}: {count} orgs, written to {out}")
         matrix = write_matrix_report(session, directory / "access-matrix.xlsx")
-        console.print(f"access matrix: {matrix.rows} staff rows, written to {matrix.path}")
+        say(f"access matrix: {matrix.rows} staff rows, written to {matrix.path}")
         workload = write_workload_report(session, directory / "workload.xlsx")
-        console.print(f"workload report: {workload.rows} rows, written to {workload.path}")
+        say(f"workload report: {workload.rows} rows, written to {workload.path}")
 
 
-def _serve(runtime: Runtime, world: World, directory: Path) -> None:
-    """Serve with the scheduler and a worker, and print a code to pair the extension."""
+def _serve(runtime: Runtime, world: World, paste: str) -> None:
+    """Serve with the scheduler and a worker, saying how to sign in and pair the extension."""
     from accessrecon.background import background_services
     from accessrecon.serving import serve_forever
 
@@ -149,43 +170,99 @@ def _serve(runtime: Runtime, world: World, directory: Path) -> None:
     with session_scope(runtime.engine) as session:
         admin = add_user(
             session,
-            name="demo admin",
+            name=DEMO_ADMIN,
             role=PracticeRole.PRACTICE_ADMIN,
             scope=ClientScope.ALL,
             actor="demo",
         )
-        issued = issue_pairing_code(session, user_id=admin.id, actor="demo")
-    base = f"http://{settings.host}:{settings.port}"
+        assert admin.id is not None
+        dashboard_code = issue_pairing_code(session, user_id=admin.id, actor="demo").code
+        extension_code = issue_pairing_code(session, user_id=admin.id, actor="demo").code
     org = world.orgs[0]
-    console.print(
-        f"pairing code for the extension and the dashboard: "
-        f"[bold]{format_code(issued.code)}[/] (valid 5 minutes; "
-        "'accessrecon pair' prints another)"
-    )
-    console.print(
-        f"dashboard: {base}/dashboard/   API: {base}/api/v1 "
-        f"(e.g. /api/v1/orgs/{org.portal}/{org.org_id}/status with a token)"
-    )
-    leaver = _leaver_to_report(world)
-    if leaver is not None:
-        console.print(
-            f"close the access of {leaver}: the dashboard's People page ('Remove everything the "
-            "practice can'), or in another terminal with ACCESSRECON_DATA_DIR="
-            f"{directory}: accessrecon remove plan --as 'demo admin' --person '{leaver}'; "
-            "a second user approves ('accessrecon users add'), or the demo admin alone with "
-            "ACCESSRECON_SINGLE_ADMIN_SELF_APPROVAL=true",
-            markup=False,
-            highlight=False,
-        )
-    console.print(
-        "review everyone's access by client manager: accessrecon campaign start 'Demo review' "
-        "--due YYYY-MM-DD --as 'demo admin' (the dashboard's Reviews page shows it)",
-        markup=False,
-        highlight=False,
-    )
-    console.print("serving until Ctrl-C")
+    for line in next_steps(
+        base_url=f"http://{settings.host}:{settings.port}",
+        paste=paste,
+        cli=cli_invocation(),
+        dashboard_code=format_code(dashboard_code),
+        extension_code=format_code(extension_code),
+        status_path=f"/api/v1/orgs/{org.portal}/{org.org_id}/status",
+        leaver=_leaver_to_report(world),
+    ):
+        say(line)
     with background_services(runtime):
         serve_forever(runtime)
+
+
+def cli_invocation() -> str:
+    """How a shell runs this same accessrecon: by name when PATH finds this one, else by
+    its full path (a virtual environment that is not activated), else through Python."""
+    started = Path(sys.argv[0])
+    if started.name != "accessrecon":  # python -m accessrecon
+        return f"{shlex.quote(sys.executable)} -m accessrecon"
+    program = started.absolute()
+    found = shutil.which("accessrecon")
+    if found and Path(found).resolve() == program.resolve():
+        return "accessrecon"
+    return shlex.quote(str(program))
+
+
+def data_prefix(settings: Settings, *, env_database: bool) -> str:
+    """The environment a pasted command needs to read the demo's data, not the real data.
+
+    The data directory always; the database too when the environment names one (it
+    would win over the directory's SQLite file, and the demo never uses it).
+    """
+    prefix = f"ACCESSRECON_DATA_DIR={shlex.quote(str(settings.data_dir))}"
+    if env_database:
+        prefix += f" ACCESSRECON_DATABASE_URL={shlex.quote(settings.database_url)}"
+    return prefix
+
+
+def next_steps(
+    *,
+    base_url: str,
+    paste: str,
+    cli: str,
+    dashboard_code: str,
+    extension_code: str,
+    status_path: str,
+    leaver: str | None,
+    today: date | None = None,
+) -> list[str]:
+    """What a newcomer does next, each command ready to paste into another terminal."""
+    due = (today or utcnow().date()) + timedelta(days=30)
+    run = f"{paste} {cli}"
+    extension = EXTENSION_DIR if (EXTENSION_DIR / "manifest.json").is_file() else None
+    lines = [
+        "",
+        "Next, while this serves (paste each command into another terminal as it is):",
+        f"* the findings: {run} findings --problems",
+        f"* the dashboard: open {base_url}/dashboard/ and sign in with the code {dashboard_code}",
+        "* the browser extension: in Chrome open chrome://extensions, turn on Developer "
+        "mode, press 'Load unpacked' and pick "
+        + (str(extension) if extension else "the extension/ folder of the repository")
+        + "; then open the extension's options (Details, Extension options), set the "
+        f"server address to {base_url} and press Save, type the pairing code "
+        f"{extension_code} and press Pair",
+        f"* each code works once, within 5 minutes; for another: {run} pair",
+        f"* the API: {base_url}/api/v1/health answers without a token; "
+        f"{base_url}{status_path} needs the extension's token",
+    ]
+    if leaver is not None:
+        lines.append(
+            f"* close the access of {leaver}: the dashboard's People page ('Remove everything "
+            f"the practice can'), or {run} remove plan --as {shlex.quote(DEMO_ADMIN)} "
+            f"--person {shlex.quote(leaver)}; another practice admin approves it ("
+            f"{run} users add NAME --role practice_admin --scope all), or the demo admin "
+            "alone with ACCESSRECON_SINGLE_ADMIN_SELF_APPROVAL=true"
+        )
+    lines += [
+        f"* review everyone's access by client manager: {run} campaign start "
+        f"'Demo review' --due {due.isoformat()} --as {shlex.quote(DEMO_ADMIN)} (the "
+        "dashboard's Reviews page shows it)",
+        "serving until Ctrl-C",
+    ]
+    return lines
 
 
 def _leaver_to_report(world: World) -> str | None:
@@ -220,7 +297,7 @@ def _compare_with_truth(runtime: Runtime, world: World) -> None:
     for cls in classes:
         want = {k for k, v in expected.items() if v == cls}
         have = {k for k, v in got.items() if v == cls}
-        table.add_row(cls, str(len(want)), str(len(have)), str(len(want & have)))
+        table.add_row(label(cls), str(len(want)), str(len(have)), str(len(want & have)))
     console.print(table)
     agree = sum(1 for k, v in expected.items() if got.get(k) == v)
     console.print(

@@ -17,12 +17,14 @@ import shutil
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from platformdirs import user_data_path
 from pydantic import AliasChoices, Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from agent.domain import Portal
+from agent.metrics.access import parse_network
 
 DEFAULT_IMPORT_MAX_ROWS = 200_000
 """The default of ``import_max_rows``; ``agent.imports.DEFAULT_MAX_ROWS`` is the same."""
@@ -187,6 +189,30 @@ class Settings(BaseSettings):
     #: each is laid over the shipped recipe of its portal, so a practice can fix a
     #: changed portal page without a new release (``agent.scrapers.recipe_book``).
     recipe_dir: Path | None = None
+    #: Who may read the metrics (the server's ``/metrics``, a worker's metrics port)
+    #: besides this computer: addresses or networks (``agent.metrics.access``).
+    metrics_allow: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    #: A worker's own metrics port (``accessrecon worker --metrics-port``); 0 or unset: none.
+    worker_metrics_port: int | None = Field(default=None, ge=0, le=65535)
+    #: Where that port listens; an address other than loopback needs ``metrics_allow``.
+    worker_metrics_host: str = "127.0.0.1"
+    #: The practice's time zone (an IANA name such as ``Pacific/Auckland``): the
+    #: dashboard's schedule picker reads "weekdays at 07:00" in it.
+    timezone: str = "UTC"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        """An IANA time zone name, checked here so a typo is named at start, not at 07:00."""
+        name = value.strip()
+        try:
+            ZoneInfo(name)
+        except (ValueError, ZoneInfoNotFoundError):
+            raise ValueError(
+                f"ACCESSRECON_TIMEZONE: {value!r} is not a time zone; write an IANA name "
+                "such as Pacific/Auckland, Australia/Sydney or UTC"
+            ) from None
+        return name
 
     @field_validator("practice_domains", mode="before")
     @classmethod
@@ -196,6 +222,16 @@ class Settings(BaseSettings):
             value = split_list_setting(value)
         if isinstance(value, list | tuple):
             return [str(d).strip().lstrip("@").lower() for d in value if str(d).strip()]
+        return value
+
+    @field_validator("metrics_allow", mode="before")
+    @classmethod
+    def _networks(cls, value: object) -> object:
+        """``10.0.0.7, 10.0.0.0/24`` as networks' text; an entry that is not one is named."""
+        if isinstance(value, str):
+            value = split_list_setting(value)
+        if isinstance(value, list | tuple):
+            return [str(parse_network(str(v))) for v in value if str(v).strip()]
         return value
 
     @field_validator("portal_pace", "portal_concurrency", "portal_daily_budget", mode="before")

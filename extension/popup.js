@@ -16,13 +16,15 @@
  * users list, redacted in the page, as a fixture for whoever fixes a recipe
  * (`save-fixture`).
  *
+ * Dates come written from the worker (lib/dates.js: "5 Dec 2026 14:05 UTC"), never in
+ * the browser's locale. The agent's own logins in the org are named, to keep.
+ *
  * "Request removal" on a finding (shown to the roles that may propose) asks the worker
  * to make a removal plan of it (`request-removal`): a dry run that a second person
  * approves on the dashboard. The popup removes nothing; it says which plan was made,
  * or the server's reason for refusing.
  */
 
-import { ago } from "./lib/marks.js";
 
 const POLL_FAST_MS = 50;
 const FAST_FOR_MS = 15 * 1000;
@@ -103,8 +105,7 @@ function facts(status) {
     : "not linked to a client";
   rows.push(...fact("Client", client, status.client ? "" : "warn"));
   rows.push(...fact("Client manager", status.clientManager || "—"));
-  const lastOk = status.lastOkScanAt
-    ? `${ago(status.lastOkScanAt)} (${new Date(status.lastOkScanAt).toLocaleString()})`
+  const lastOk = status.lastOkScanAt ? `${status.lastOkScanAgo} (${status.lastOkScanWhen})`
     : "never";
   rows.push(...fact("Last good scan", lastOk, status.stale || status.neverScanned ? "warn" : ""));
   if (status.lastScanFailed) {
@@ -112,6 +113,9 @@ function facts(status) {
   }
   rows.push(...fact("People", `${status.peopleCount}`
     + (status.pendingCount ? ` (${status.pendingCount} invitations pending)` : "")));
+  for (const email of status.agentLogins) {
+    rows.push(...fact("accessrecon's login", `${email}: keep`, "keep"));
+  }
   return el("dl", { className: "facts" }, rows);
 }
 

@@ -118,6 +118,9 @@ _FAMILY = [
 #: Client people come from other pools than staff, so no client name resembles staff.
 _CLIENT_GIVEN = ["Marge", "Otis", "Ruth", "Stan", "Trudy", "Vern", "Wanda", "Yolanda", "Ziggy"]
 _CLIENT_FAMILY = ["Bakery", "Cartage", "Dairy", "Electrical", "Fisheries", "Glazing", "Haulage"]
+#: The person each client's record names as its contact (picked by the client's number,
+#: not by the random generator, so adding them left every other choice as it was).
+_CONTACT_FAMILY = ["Ngata", "Morrison", "Okonkwo", "Lindqvist", "Whitcombe", "Fa'asavalu"]
 #: Other accounting firms' people: a pool of their own, so no name resembles staff.
 _FIRM_GIVEN = ["Ingrid", "Malcolm", "Petra", "Rupert", "Tamsin"]
 _FIRM_FAMILY = ["Ogilvy", "Pemberton", "Quayle", "Ravensworth"]
@@ -343,6 +346,10 @@ def generate_world(
                         annual_fee=float(rng.randrange(1200, 48000, 50)),
                         archived=archived,
                         contact_email=f"office@{client_id.lower()}.client.example",
+                        contact_name=(
+                            f"{_CLIENT_GIVEN[client_no % len(_CLIENT_GIVEN)]} "
+                            f"{_CONTACT_FAMILY[client_no % len(_CONTACT_FAMILY)]}"
+                        ),
                     )
                 )
             org = WorldOrg(
@@ -837,6 +844,7 @@ def write_world(world: World, directory: Path) -> WorldFiles:
             "archived",
             "contact_email",
             "linked_orgs",
+            "contact_name",
         ],
         (
             [
@@ -849,6 +857,7 @@ def write_world(world: World, directory: Path) -> WorldFiles:
                 "yes" if c.archived else "no",
                 c.contact_email,
                 "; ".join(links.get(c.client_id, [])),
+                c.contact_name,
             ]
             for c in world.clients
         ),

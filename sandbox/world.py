@@ -118,6 +118,8 @@ class WorldClient:
     archived: bool = False
     #: where the client's access statement is addressed (the clients import's contact_email)
     contact_email: str = ""
+    #: who at the client the practice calls (the clients import's contact_name)
+    contact_name: str = ""
 
 
 @dataclass(slots=True)

@@ -28,6 +28,7 @@ from server.body_limit import BodyLimit
 from server.config import ServerSettings, allowed_hosts
 from server.dashboard import PREFIX as DASHBOARD_PREFIX
 from server.dashboard import install as install_dashboard
+from server.dashboard.web import DashboardHome
 from server.routes import (
     audit,
     campaigns,
@@ -39,6 +40,7 @@ from server.routes import (
     health,
     imports,
     logins,
+    metrics,
     orgs,
     pairing,
     people,
@@ -142,7 +144,9 @@ def create_app(
     app.state.badge_cache = BadgeCache(server_settings.badge_cache_seconds)
     for module in ROUTERS:
         app.include_router(module.router, prefix=API_PREFIX)
+    app.include_router(metrics.router)  # Prometheus's page, outside the API: routes/metrics.py
     install_dashboard(app, port=listen_port)
+    app.add_middleware(DashboardHome)  # "/dashboard/" in one hop, as "/dashboard"
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(DataError, _data_error)
 

@@ -71,7 +71,7 @@ def report_scope(scope: Scope) -> ReportScope:
     )
 
 
-def _finish(
+def recorded_export(
     session: Session,
     principal: Principal,
     scope: Scope,
@@ -80,6 +80,9 @@ def _finish(
     report: Download,
     detail: dict[str, object],
 ) -> Export:
+    """``report`` as the caller receives it, recorded in the audit log first (who, their
+    scope, the rows, the SHA-256 of exactly these bytes) and committed: the API and the
+    dashboard record every download this one way."""
     digest = sha256_hex(report.content)
     record(
         session,
@@ -101,7 +104,7 @@ def export_findings_csv(
     session: Session, principal: Principal, scope: Scope, flt: FindingFilter
 ) -> Export:
     lines = finding_rows(session, scope, flt)
-    return _finish(
+    return recorded_export(
         session,
         principal,
         scope,
@@ -117,7 +120,7 @@ def export_leaver_xlsx(session: Session, principal: Principal, scope: Scope, per
     Raises ``agent.reports.leaver.PersonNotFound``.
     """
     staff, report = leaver_download(session, person, scope=report_scope(scope), as_of=utcnow())
-    return _finish(
+    return recorded_export(
         session,
         principal,
         scope,
@@ -131,7 +134,7 @@ def export_audit_csv(
     session: Session, principal: Principal, scope: Scope, *, action: str | None
 ) -> Export:
     page = list_events(session, action=action, limit=None)
-    return _finish(
+    return recorded_export(
         session,
         principal,
         scope,

@@ -10,6 +10,7 @@ capitals finds the org the agent stores in lower case.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date, datetime
 from typing import Annotated
@@ -196,13 +197,24 @@ class OrgStatusOut(BaseModel):
         default_factory=list,
         description="people the practice asked the client to remove, not yet seen gone",
     )
+    agent_logins: list[str] = Field(
+        default_factory=list,
+        description="the agent's own logins in this org, by email: keep them (removing one "
+        "stops the org being read); never classified, so not among people",
+    )
 
 
-def status_out(status: OrgStatus, *, include_people: bool = True) -> OrgStatusOut:
-    """The API's shape of the status; without people, the counts still cover them all."""
+def status_out(
+    status: OrgStatus, *, include_people: bool = True, agent_logins: Sequence[str] = ()
+) -> OrgStatusOut:
+    """The API's shape of the status; without people, the counts still cover them all
+    (and the agent's logins are left out with the people)."""
     if not include_people:
         status = replace(status, people=[], client_requests=[])
-    return OrgStatusOut.model_validate(status, from_attributes=True)
+    out = OrgStatusOut.model_validate(status, from_attributes=True)
+    if include_people:
+        out.agent_logins = list(agent_logins)
+    return out
 
 
 # -- removals: plans, approval, runs, and what the client was asked ---------------------

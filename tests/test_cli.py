@@ -6,11 +6,19 @@ import csv
 import os
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import pytest
+from sqlmodel import Session, select
 
+from agent.runtime import Runtime
+from agent.services.findings import reconcile
+from agent.settings import Settings
+from agent.storage.db import session_scope
+from agent.storage.models import Finding
 from sandbox.generate import generate_world, write_world
+from tests.factories import DOMAIN, add_staff, ok_scan, org
 
 
 def run(
@@ -130,3 +138,79 @@ def test_login_add_takes_secrets_from_the_prompt_and_never_lists_them() -> None:
     )
     assert wrong.returncode == 1
     assert "TOTP secret" in wrong.stderr
+
+
+def test_scan_refuses_before_any_progress_is_shown() -> None:
+    """No progress bar for a crawl that cannot start: the error is the whole output."""
+    result = run("scan")
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "accessrecon: no portal logins to crawl: add one with 'accessrecon login add'"
+    )
+    assert result.stdout == "", "nothing drawn before the error"
+    one_portal = run("scan", "--portal", "qbo")
+    assert "no portal logins to crawl for portal qbo" in one_portal.stderr
+    assert one_portal.stdout == ""
+
+
+def test_scan_refuses_a_bad_recipe_or_a_missing_chromium_before_any_progress(
+    tmp_path: Path,
+) -> None:
+    added = run(
+        "login",
+        "add",
+        "--portal",
+        "xero",
+        "--email",
+        "robot@harbourco.example",
+        "--base-url",
+        "http://127.0.0.1:9",
+        stdin="s3cret-Pa55\nJBSWY3DPEHPK3PXPJBSWY3DPEH\n",
+    )
+    assert added.returncode == 0, added.stderr
+    recipes = tmp_path / "recipes"
+    recipes.mkdir()
+    (recipes / "xero.toml").write_text('[orgs\nversion = "x"\n', encoding="utf-8")
+    bad_recipe = run("scan", env={"ACCESSRECON_RECIPE_DIR": str(recipes)})
+    assert bad_recipe.returncode == 1
+    assert "xero.toml: not valid TOML" in bad_recipe.stderr
+    assert bad_recipe.stderr.strip().count("\n") == 0
+    assert bad_recipe.stdout == ""
+    no_browser = run("scan", env={"ACCESSRECON_CHROMIUM_PATH": str(tmp_path / "no-chromium")})
+    assert no_browser.returncode == 1
+    assert "which does not exist" in no_browser.stderr
+    assert no_browser.stdout == ""
+
+
+def test_findings_lists_ids_under_a_header_so_review_is_one_step(database_url: str) -> None:
+    env = {"ACCESSRECON_DATABASE_URL": database_url}
+    runtime = Runtime(Settings(database_url_setting=database_url))
+    with session_scope(runtime.engine) as session:
+        add_staff(session, "Ben Brennan", f"ben@{DOMAIN}", status="left", left_on=date(2026, 3, 3))
+        ok_scan(
+            session,
+            org(session, "!abc12"),
+            [(f"ben@{DOMAIN}", "FINANCIALADVISER"), ("olive@kowhai.example", "STANDARD")],
+        )
+        reconcile(session, configured_domains=[DOMAIN])
+    with Session(runtime.engine) as session:
+        leaver = session.exec(
+            select(Finding.id).where(Finding.finding_class == "leaver_access")
+        ).one()
+    runtime.engine.dispose()
+
+    listed = run("findings", "--problems", env=env)
+    assert listed.returncode == 0, listed.stderr
+    header, row, *rest = listed.stdout.splitlines()
+    assert header.split() == ["id", "severity", "class", "portal", "org", "email", "detail"]
+    assert row.split()[0] == str(leaver)
+    for words in ("Critical", "Leaver access", "Xero", "!abc12", "left on 3 Mar 2026"):
+        assert words in row
+    assert rest == [
+        "1 finding; act on one by its id: accessrecon review ack ID "
+        "(or accept-risk, request-removal)"
+    ]
+    acked = run("review", "ack", row.split()[0], "--reason", "called the client", env=env)
+    assert acked.returncode == 0, acked.stderr
+    everyone = run("findings", env=env).stdout.splitlines()
+    assert len(everyone) == 4, "the leaver and the client's own user, under one header"

@@ -55,10 +55,14 @@ README_FORM: dict[str, str] = {
     "ACCESSRECON_CAMPAIGN_REMINDER_DAYS": "7",
     "ACCESSRECON_DASHBOARD_URL": "https://accessrecon.practice.example",
     "ACCESSRECON_RECIPE_DIR": "/srv/accessrecon/recipes",
+    "ACCESSRECON_TIMEZONE": "Pacific/Auckland",
     "ACCESSRECON_LOGIN_CONNECT_TIMEOUT_S": "600",
     "ACCESSRECON_PORTAL_PACE": "xero:5,qbo:3",
     "ACCESSRECON_PORTAL_CONCURRENCY": "xero:4,qbo:3",
     "ACCESSRECON_PORTAL_DAILY_BUDGET": "xero:12000,qbo:25000",
+    "ACCESSRECON_METRICS_ALLOW": "10.0.0.7,10.0.0.0/24",
+    "ACCESSRECON_WORKER_METRICS_PORT": "9101",
+    "ACCESSRECON_WORKER_METRICS_HOST": "127.0.0.1",
 }
 
 #: Each list-typed setting, in README form, and the value it must load as.
@@ -71,6 +75,7 @@ LIST_SETTINGS: dict[str, tuple[str, object]] = {
     "portal_pace": ("xero:5,qbo:3", {"xero": 5.0, "qbo": 3.0}),
     "portal_concurrency": ("xero:4, qbo:3", {"xero": 4, "qbo": 3}),
     "portal_daily_budget": ("2,xero:12000", {"*": 2, "xero": 12000}),
+    "metrics_allow": ("10.0.0.7, 10.0.0.0/24", ["10.0.0.7/32", "10.0.0.0/24"]),
 }
 
 
@@ -121,6 +126,7 @@ def test_every_readme_setting_loads_from_the_environment(monkeypatch: pytest.Mon
     assert (server.max_upload_mb, server.api_docs) == (20, True)
     assert settings.portal_pace == {"xero": 5.0, "qbo": 3.0}
     assert settings.recipe_dir == Path("/srv/accessrecon/recipes")
+    assert settings.timezone == "Pacific/Auckland"
 
 
 @pytest.mark.parametrize(
@@ -161,6 +167,7 @@ def test_every_list_setting_reads_the_readme_form(monkeypatch: pytest.MonkeyPatc
         "portal_pace": Settings,
         "portal_concurrency": Settings,
         "portal_daily_budget": Settings,
+        "metrics_allow": Settings,
     }
     assert _list_fields(Settings) | _list_fields(ServerSettings) == set(LIST_SETTINGS)
     for name, (written, loaded) in LIST_SETTINGS.items():

@@ -17,6 +17,7 @@ import typer
 from accessrecon.console import cli_actor, console, err_console
 from agent.clock import utcnow
 from agent.crawl.scheduling import list_schedules, remove_schedule, set_schedule
+from agent.metrics.port import MetricsPort
 from agent.runtime import Runtime
 from agent.services.backup import KEY_REMINDER, record_backup, restore_backup, write_backup
 from agent.services.retention import purge_observations
@@ -27,10 +28,27 @@ schedule_app = typer.Typer(help="Crawl schedules (cron) per portal login.", no_a
 
 def worker(
     poll: Annotated[float, typer.Option(help="seconds between looks at the queue")] = 2.0,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            max=65535,
+            help="serve this worker's metrics for Prometheus on this port (0: none; "
+            "default ACCESSRECON_WORKER_METRICS_PORT)",
+        ),
+    ] = None,
 ) -> None:
     """Run queued scans (re-scans and scheduled crawls) until stopped, without the server."""
     runtime = Runtime()
+    settings = runtime.settings
+    port = settings.worker_metrics_port if metrics_port is None else metrics_port
+    # a port that cannot be served is refused before the database is touched
+    exposed = (
+        MetricsPort(settings.worker_metrics_host, port, settings.metrics_allow) if port else None
+    )
     runtime.engine  # noqa: B018  (migrate and open the database before taking work)
+    if exposed is not None:
+        console.print(f"worker: metrics at {exposed.url}")
 
     async def run() -> None:
         stop = asyncio.Event()
@@ -42,14 +60,20 @@ def worker(
 
         await Worker(runtime, poll_s=poll).run_forever(stop)
 
-    asyncio.run(run())
+    try:
+        asyncio.run(run())
+    finally:
+        if exposed is not None:
+            exposed.close()
 
 
 @schedule_app.command("set")
 def schedule_set(
-    login_id: int,
+    login_id: Annotated[int, typer.Argument(help="the login's id ('accessrecon login list')")],
     cron: Annotated[str, typer.Argument(help="minute hour day month weekday, e.g. '0 6 * * 1-5'")],
-    timezone: Annotated[str, typer.Option(help="e.g. Pacific/Auckland")] = "UTC",
+    timezone: Annotated[
+        str, typer.Option(help="the time zone of the cron times, such as Pacific/Auckland")
+    ] = "UTC",
 ) -> None:
     """Crawl a login on a cron schedule (replaces its schedule)."""
     schedule = set_schedule(Runtime(), login_id, cron, timezone=timezone)
@@ -67,7 +91,9 @@ def schedule_list() -> None:
 
 
 @schedule_app.command("remove")
-def schedule_remove(login_id: int) -> None:
+def schedule_remove(
+    login_id: Annotated[int, typer.Argument(help="the login's id ('accessrecon schedule list')")],
+) -> None:
     """Stop crawling a login on a schedule."""
     remove_schedule(Runtime(), login_id)
     console.print(f"login {login_id}: schedule removed")
@@ -89,7 +115,9 @@ def backup(
 
 
 def restore(
-    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
+    file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, help="the backup .zip to restore")
+    ],
 ) -> None:
     """Restore a backup into an empty database, then migrate it to this version's schema."""
     summary = restore_backup(Runtime().engine, file)
@@ -98,7 +126,9 @@ def restore(
 
 
 def retention(
-    older_than_days: Annotated[int, typer.Option(min=30, help="purge observations older")],
+    older_than_days: Annotated[
+        int, typer.Option(min=30, help="purge observations older than this many days")
+    ],
     actor: Annotated[str, typer.Option(help="who runs the purge, for the audit log")],
     yes: Annotated[bool, typer.Option("--yes", help="purge; without it, only count")] = False,
 ) -> None:

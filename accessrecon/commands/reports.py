@@ -1,5 +1,4 @@
-"""``accessrecon report …`` (leaver, matrix, workload, exceptions, evidence) and the
-findings export of ``accessrecon findings``.
+"""``accessrecon report …``: leaver, matrix, workload, exceptions, evidence.
 
 Each command writes one file, ``.xlsx`` by default or ``.csv`` (``--format``, or
 inferred from ``-o``'s suffix), to ``-o`` or to a dated name in the current
@@ -13,18 +12,15 @@ file is readable by its owner only (mode 0600).
 Every command exits 0 on success; a refused request (an unknown person or manager,
 a bad date) prints one line on stderr and exits 1.
 
-``accessrecon findings`` lists open findings on screen, or exports them as CSV or
-JSON (``agent.reports.findings``, the writer behind the API's download) to a file or
-to stdout; either way the export is audited with the SHA-256 of exactly those bytes.
+``accessrecon findings`` (open findings on screen, or as CSV or JSON) is
+``accessrecon.commands.findings``.
 """
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, time
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -33,16 +29,15 @@ from sqlmodel import Session, select
 
 from accessrecon.console import cli_actor, console, err_console
 from agent.clock import utcnow
-from agent.filemodes import open_private, private_output
-from agent.reports.common import ReportFormat, ReportResult, ReportScope, default_filename
+from agent.filemodes import private_output
+from agent.reports.common import ReportFormat, ReportResult, default_filename
 from agent.reports.evidence import write_evidence_report
 from agent.reports.exceptions import write_exceptions_report
-from agent.reports.findings import finding_lines, findings_csv, findings_json
 from agent.reports.leaver import PersonNotFound, write_leaver_report
 from agent.reports.matrix import write_matrix_report
 from agent.reports.workload import write_workload_report
 from agent.runtime import Runtime
-from agent.security.audit import file_sha256, record, sha256_hex
+from agent.security.audit import file_sha256, record
 from agent.storage.db import session_scope
 from agent.storage.models import Client
 
@@ -270,92 +265,3 @@ def report_evidence(
             s, p, fmt=f, scope=scope, scope_label=label, as_of=as_of, since=start
         ),
     )
-
-
-class FindingsFormat(StrEnum):
-    TABLE = "table"
-    CSV = "csv"
-    JSON = "json"
-
-
-def findings_command(
-    finding_class: Annotated[list[str] | None, typer.Option("--class", help="repeatable")] = None,
-    portal: Annotated[str | None, typer.Option()] = None,
-    problems: Annotated[bool, typer.Option(help="only classes that need action")] = False,
-    output_format: Annotated[
-        FindingsFormat | None,
-        typer.Option(
-            "--format",
-            help="table, csv or json (default: table; with -o, from its suffix, else csv)",
-        ),
-    ] = None,
-    output: Annotated[
-        Path | None,
-        typer.Option(
-            "-o", "--output", dir_okay=False, help="write the export to this file (mode 0600)"
-        ),
-    ] = None,
-) -> None:
-    """List open findings, or export them as CSV or JSON.
-
-    Every CSV or JSON export, to a file or to stdout, is client data leaving the
-    product, so it is audited (``export.findings_csv`` / ``export.findings_json``)
-    with its row count and the SHA-256 of exactly what was written.
-    """
-    if output_format is None:
-        if output is None:
-            output_format = FindingsFormat.TABLE
-        else:
-            output_format = (
-                FindingsFormat.JSON if output.suffix.lower() == ".json" else FindingsFormat.CSV
-            )
-    if output_format is FindingsFormat.TABLE and output is not None:
-        raise typer.BadParameter("a table is for the screen: use --format csv or json with -o")
-    runtime = Runtime()
-    with session_scope(runtime.engine) as session:
-        lines = finding_lines(
-            session,
-            scope=ReportScope.of(None),
-            classes=finding_class or (),
-            portal=portal,
-            problems_only=problems,
-        )
-    if output_format is FindingsFormat.TABLE:
-        for r in lines:
-            console.print(
-                f"{r.severity:8} {r.finding_class:22} {r.portal:5} {r.portal_org_id:20} "
-                f"{r.email}  {r.detail}",
-                markup=False,
-                highlight=False,
-            )
-        console.print(f"{len(lines)} findings")
-        return
-    # No byte order mark: this output is piped, diffed and re-read by programs.
-    content = (
-        findings_json(lines)
-        if output_format is FindingsFormat.JSON
-        else findings_csv(lines, bom=False)
-    )
-    if output is not None:
-        with open_private(output, "wb") as handle:
-            handle.write(content)
-    else:
-        sys.stdout.buffer.write(content)
-        sys.stdout.flush()
-    with session_scope(runtime.engine) as session:
-        record(
-            session,
-            actor=cli_actor(),
-            action=f"export.findings_{output_format.value}",
-            detail={
-                "format": output_format.value,
-                "rows": len(lines),
-                "sha256": sha256_hex(content),
-                "destination": str(output.name) if output is not None else "stdout",
-                "filter": {
-                    "classes": list(finding_class or ()),
-                    "portal": portal,
-                    "problems_only": problems,
-                },
-            },
-        )

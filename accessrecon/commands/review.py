@@ -77,8 +77,18 @@ def _refusals() -> Iterator[None]:
 
 @review_app.command("list")
 def review_list(
-    state: Annotated[list[str] | None, typer.Option("--state", help="repeatable")] = None,
-    finding_class: Annotated[list[str] | None, typer.Option("--class", help="repeatable")] = None,
+    state: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--state", help="only findings in this review state, such as open (repeatable)"
+        ),
+    ] = None,
+    finding_class: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--class", help="only findings of this class, such as leaver_access (repeatable)"
+        ),
+    ] = None,
     include_ok: Annotated[bool, typer.Option("--all", help="managed and client users too")] = False,
 ) -> None:
     """Unresolved findings with their ids and review state, worst first."""

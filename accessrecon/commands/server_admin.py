@@ -89,7 +89,7 @@ def pair(
 @users_app.command("add")
 def users_add(
     name: Annotated[str, typer.Argument(help="the person's name, as client managers are named")],
-    role: Annotated[PracticeRole, typer.Option(help="practice role")],
+    role: Annotated[PracticeRole, typer.Option(help="what the person does in the practice")],
     scope: Annotated[
         ClientScope,
         typer.Option(help="all clients, selected clients (--client), or the clients they manage"),
@@ -142,7 +142,7 @@ def users_list() -> None:
 
 
 @users_app.command("remove")
-def users_remove(user: Annotated[str, typer.Argument(help="name or id")]) -> None:
+def users_remove(user: Annotated[str, typer.Argument(help="the user's name or id")]) -> None:
     """Remove a user; their tokens stop working at once."""
     runtime = _runtime()
     with session_scope(runtime.engine) as session:
@@ -154,7 +154,9 @@ def users_remove(user: Annotated[str, typer.Argument(help="name or id")]) -> Non
 
 @tokens_app.command("list")
 def tokens_list(
-    user: Annotated[str | None, typer.Option("--user", "-u", help="only this user's")] = None,
+    user: Annotated[
+        str | None, typer.Option("--user", "-u", help="only this user's tokens (name or id)")
+    ] = None,
     revoked: Annotated[bool, typer.Option(help="include revoked tokens")] = False,
 ) -> None:
     """List tokens by id and label (their values are not stored, so cannot be shown)."""

@@ -113,12 +113,67 @@ def _job(store: SQLAlchemyJobStore, login_id: int, trigger: CronTrigger, cron: s
     )
 
 
+#: Weekdays as a crontab counts them (0 and 7 are Sunday), by the names APScheduler reads.
+_CRONTAB_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+
+
+def _crontab_day(text: str) -> int:
+    """A crontab weekday, 0 to 7 (both Sunday) or a name, as 0 (Sunday) to 7."""
+    if text.isdigit() and int(text) <= 7:
+        return int(text)
+    if text in _CRONTAB_DAYS:
+        return _CRONTAB_DAYS.index(text)
+    raise ValueError(f"{text!r} is not a weekday (0-7 or sun-sat)")
+
+
+def crontab_weekdays(field: str) -> str:
+    """A crontab weekday field as APScheduler's day names: ``1-5`` is ``mon,tue,wed,thu,fri``.
+
+    APScheduler counts weekdays from Monday (0 is Monday), a crontab from Sunday, so its
+    own ``from_crontab`` would run ``1-5`` Tuesday to Saturday. Naming the days says
+    the same thing to both.
+    """
+    if field == "*":
+        return field
+    days: set[int] = set()
+    for part in field.lower().split(","):
+        body, _, step = part.partition("/")
+        if body == "*":
+            low, high = 0, 6
+        elif "-" in body:
+            first, _, last = body.partition("-")
+            low, high = _crontab_day(first), _crontab_day(last)
+        else:
+            low = _crontab_day(body)
+            high = 6 if step else low
+        if high < low or (step and not (step.isdigit() and int(step) > 0)):
+            raise ValueError(f"{part!r} is not a weekday range")
+        days.update(day % 7 for day in range(low, high + 1, int(step or 1)))
+    return ",".join(_CRONTAB_DAYS[day] for day in sorted(days))
+
+
+def crontab_trigger(cron: str, timezone: str) -> CronTrigger:
+    """The trigger a five-field crontab line means, in ``timezone``; ``ValueError`` if none."""
+    fields = cron.split()
+    if len(fields) != 5:
+        raise ValueError(f"a cron expression has 5 fields, this one {len(fields)}")
+    minute, hour, day, month, weekday = fields
+    return CronTrigger(
+        minute=minute,
+        hour=hour,
+        day=day,
+        month=month,
+        day_of_week=crontab_weekdays(weekday),
+        timezone=timezone,
+    )
+
+
 def set_schedule(
     runtime: Runtime, login_id: int, cron: str, *, timezone: str = "UTC", actor: str = "cli"
 ) -> Schedule:
     """Crawl ``login_id`` on the five-field ``cron`` expression, replacing its schedule."""
     try:
-        trigger = CronTrigger.from_crontab(cron, timezone=timezone)
+        trigger = crontab_trigger(cron, timezone)
     except (ValueError, KeyError) as exc:
         raise ScheduleError(
             f"{cron!r} is not a cron expression (minute hour day month "

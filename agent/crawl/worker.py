@@ -21,6 +21,7 @@ from agent.crawl.pipeline import crawl_and_settle
 from agent.crawl.removal import RemovalRun
 from agent.crawl.report import CrawlReport
 from agent.crawl.scan_queue import claim_next, finish, on_enqueue, record_progress
+from agent.metrics import process as metrics
 from agent.runtime import Runtime
 from agent.services.removals.runs import finish_run_request, plans_to_run
 from agent.storage.db import session_scope
@@ -88,8 +89,10 @@ class Worker:
         )
         try:
             await run.run(plan_id, browser=await self._browser_ready())
+            metrics.record_removal_run(ok=True)
         except Exception:
             log.exception("removal plan %s could not be run", plan_id)
+            metrics.record_removal_run(ok=False)
         finally:
             with session_scope(self.runtime.engine) as session:
                 finish_run_request(session, plan_id)
@@ -131,21 +134,26 @@ class Worker:
                 record_progress(session, request_id, done=done, failed=0, total=total)
 
         try:
-            crawled = await crawl_and_settle(
-                self.runtime,
-                portal=request.portal,
-                portal_org_id=request.portal_org_id,
-                login_id=request.login_id,
-                trigger=request.source,
-                browser=await self._browser_ready(),
-                progress=progress,
-            )
+            with metrics.crawl_in_progress():
+                crawled = await crawl_and_settle(
+                    self.runtime,
+                    portal=request.portal,
+                    portal_org_id=request.portal_org_id,
+                    login_id=request.login_id,
+                    trigger=request.source,
+                    browser=await self._browser_ready(),
+                    progress=progress,
+                )
         except Exception as exc:  # a crawl, or its settling, that failed fails the request
             log.warning("scan request %s failed: %s", request_id, exc)
             with session_scope(self.runtime.engine) as session:
                 finish(session, request_id, ok=False, detail=str(exc))
+            metrics.record_request(ok=False)
             return None
         report = crawled.report
+        metrics.record_crawl(
+            report.started_at, report.finished_at, ((o.status, o.reason) for o in report.outcomes)
+        )
         with session_scope(self.runtime.engine) as session:
             record_progress(
                 session,
@@ -165,4 +173,5 @@ class Worker:
                 ok=not report.failed and not report.login_failures,
                 detail="; ".join(x for x in (failures, logins) if x),
             )
+        metrics.record_request(ok=not report.failed and not report.login_failures)
         return report

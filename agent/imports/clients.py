@@ -62,6 +62,7 @@ _ID_MAX = width(Client.external_id)
 _NAME_MAX = width(Client.name)
 _PERSON_MAX = width(Client.client_manager)
 _EMAIL_MAX = width(Client.contact_email)
+_CONTACT_MAX = width(Client.contact_name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +79,7 @@ class ClientRow:
     archived: bool
     contact_email: str
     linked_orgs: tuple[tuple[Portal, str], ...]
+    contact_name: str = ""
 
 
 def _contact_email(cell: Cell) -> str:
@@ -139,6 +141,7 @@ def validate_clients(
         fee = check.value("annual_fee", parse_money)
         archived = check.value("archived", parse_bool)
         contact = check.value("contact_email", _contact_email)
+        contact_name = check.text("contact_name", max_length=_CONTACT_MAX)
         orgs: list[tuple[Portal, str]] = []
         source: dict[tuple[Portal, str], str] = {}
         for column in org_columns:
@@ -175,6 +178,7 @@ def validate_clients(
                     archived=bool(archived),
                     contact_email=contact or "",
                     linked_orgs=tuple(orgs),
+                    contact_name=contact_name or "",
                 )
             )
     if orgs_known and sheet.rows and not any_org:
@@ -274,6 +278,7 @@ def _fields(row: ClientRow) -> dict[str, object]:
         "annual_fee": row.annual_fee,
         "archived": row.archived,
         "contact_email": row.contact_email,
+        "contact_name": row.contact_name,
     }
 
 

@@ -230,6 +230,13 @@ CLIENT_COLUMNS: list[ColumnSpec] = [
         aliases=("contact", "client_email"),
     ),
     ColumnSpec(
+        "contact_name",
+        False,
+        "Who at the client to call about their books, if anyone.",
+        "Aroha Ngata",
+        aliases=("contact_person", "primary_contact"),
+    ),
+    ColumnSpec(
         "linked_orgs",
         False,
         "The client's ledger orgs as portal:org_id, separated by ;. Portals: xero "

@@ -7,7 +7,8 @@ scope is printed on every sheet, so a workbook forwarded by email still says who
 view it is.
 
 Times are stored as aware UTC; spreadsheets have no time zones, so every time is
-written as naive UTC and every sheet says "UTC".
+written as naive UTC and every sheet says "UTC". The "as of" line is written in the
+product's one date format (``agent.reports.words``), as the dashboard writes it.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from sqlalchemy import Select
 from sqlmodel import col
 
 from agent.clock import utcnow
+from agent.reports.words import moment
 from agent.storage.models import ClientOrgLink
 
 NO_MANAGER = "No client manager"
@@ -48,6 +50,14 @@ class CellKind(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Column:
+    """One column of a report table.
+
+    ``width`` is the widest the column grows (in characters): a column is as wide as
+    its longest value up to it, and a longer value wraps onto more lines. A single
+    word longer than that (an e-mail, a MYOB org id) widens the column further, up to
+    ``agent.reports.table_sheet.WORD_MAX``, so it is never broken mid-word.
+    """
+
     title: str
     width: float = 16
     kind: CellKind = CellKind.TEXT
@@ -98,7 +108,8 @@ def naive_utc(value: datetime) -> datetime:
 
 
 def as_of_text(as_of: datetime) -> str:
-    return f"As of {naive_utc(as_of):%Y-%m-%d %H:%M} UTC"
+    """``As of 24 Nov 2026 09:30 UTC``."""
+    return f"As of {moment(naive_utc(as_of))}"
 
 
 def default_filename(stem: str, as_of: datetime, fmt: ReportFormat) -> str:

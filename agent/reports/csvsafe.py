@@ -11,17 +11,24 @@ dates; a CSV holds one table and nothing else, so it can be re-imported.
 
 ``csv_bytes`` builds a small CSV in memory (a download, the command line's output):
 its values are written as the caller formatted them, through the same formula guard.
+
+A CSV keeps the stored codes (``leaver_access``, ``qbo``): scripts filter and join on
+them. ``labelled`` adds, after the existing columns, one column of words per coded
+column (``portal_label``: "QuickBooks Online"), the words the workbooks show, so a
+person opening the file reads it without a key and no script reading a column by its
+position is thrown off.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
 from pathlib import Path
 
 from agent.reports.common import naive_utc
+from agent.reports.words import label
 
 _TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -75,3 +82,28 @@ def csv_bytes(header: Sequence[str], rows: Iterable[Sequence[object]], *, bom: b
     writer.writerow(header)
     writer.writerows([safe_csv_value(v) for v in row] for row in rows)
     return (("\ufeff" if bom else "") + buffer.getvalue()).encode("utf-8")
+
+
+def labelled(
+    header: Sequence[str],
+    rows: Iterable[Sequence[object]],
+    coded: Sequence[str],
+    *,
+    suffix: str,
+) -> tuple[list[str], Iterator[list[object]]]:
+    """``header`` and ``rows`` with a column of words appended for each ``coded`` column.
+
+    The new columns are named after their code column plus ``suffix`` (``portal`` and
+    ``portal_label``; "Class" and "Class label"), in the order ``coded`` gives. An
+    empty code has an empty label. Rows are streamed, never held.
+    """
+    positions = [header.index(name) for name in coded]
+
+    def words(row: Sequence[object]) -> list[object]:
+        return [*row, *(_words(row[i]) for i in positions)]
+
+    return [*header, *(name + suffix for name in coded)], (words(row) for row in rows)
+
+
+def _words(code: object) -> str:
+    return "" if code is None or code == "" else label(code)

@@ -4,8 +4,12 @@ What a finding rests on is a scan, and what "no finding" rests on is an ok scan
 that positively read the whole list: this sheet shows, for each attempt, whether
 it was read (``ok``), could not be (``failed``, with the reason) or was held back
 as a sudden drop to no one (``suspect``), and how many users were captured against
-the count the portal's page showed. A failed scan captured nobody, so its user
+the count the portal's page showed, said as a sentence ("the portal said 7 users; 7
+read") rather than the scraper's note. A failed scan captured nobody, so its user
 count is left empty rather than printed as a misleading zero.
+
+The workbook says portal, source, status and reason in words; the CSV keeps their
+codes and adds a "… label" column of words for each after the existing columns.
 
 A login that could not sign in (or list its orgs) read nothing at all, and on its
 first crawl had no org to fail a scan on: each such failure is a row of its own,
@@ -35,8 +39,9 @@ from agent.reports.common import (
     ReportScope,
     write_in_format,
 )
-from agent.reports.csvsafe import write_csv
+from agent.reports.csvsafe import labelled, write_csv
 from agent.reports.table_sheet import NOTE, Style
+from agent.reports.words import day, evidence_sentence, label, spelt_dates
 from agent.reports.xlsx import XlsxReport
 from agent.services.signins import sign_in_failures
 from agent.storage.links import join_client
@@ -67,6 +72,8 @@ STATUS_STYLES: dict[str, Style] = {
     ScanStatus.SUSPECT: Style(fill="#FFEB9C", color="#9C5700", bold=True, center=True),
 }
 _STATUS_COLUMN = 7
+#: The columns that hold a stored code: the CSV adds a "… label" column for each.
+CODED = ("Portal", "Source", "Status", "Reason")
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +109,26 @@ class EvidenceRow:
             self.page_count,
             self.counts_agree,
             self.detail,
+            self.scan_id,
+            self.crawl_id,
+        )
+
+    def words(self) -> tuple[object, ...]:
+        """The row as the workbook shows it: portal, source, status and reason in words."""
+        return (
+            self.finished,
+            self.started,
+            label(self.portal),
+            self.org,
+            self.org_id,
+            self.client,
+            label(self.source),
+            label(self.status),
+            label(self.reason) if self.reason else "",
+            self.users_captured,
+            self.page_count,
+            self.counts_agree,
+            spelt_dates(self.detail),
             self.scan_id,
             self.crawl_id,
         )
@@ -154,7 +181,6 @@ def _scan_rows(
             Scan.status,
             Scan.reason,
             Scan.detail,
-            Scan.evidence,
             Scan.reported_total,
             Scan.user_count,
             Scan.started_at,
@@ -177,7 +203,6 @@ def _scan_rows(
         status,
         reason,
         detail,
-        evidence,
         reported,
         counted,
         started,
@@ -189,6 +214,7 @@ def _scan_rows(
     ) in result:
         read = status != ScanStatus.FAILED
         agree = "" if not read or reported is None else "yes" if reported == counted else "no"
+        said = evidence_sentence(reported, counted) if read else ""
         yield EvidenceRow(
             finished=finished,
             started=started,
@@ -202,7 +228,7 @@ def _scan_rows(
             users_captured=counted if read else None,
             page_count=reported,
             counts_agree=agree,
-            detail="; ".join(t for t in (detail, evidence) if t),
+            detail="; ".join(t for t in (detail, said) if t),
             scan_id=scan_id,
             crawl_id=crawl_id,
         )
@@ -218,20 +244,24 @@ def write_evidence_xlsx(
 ) -> int:
     title = "Evidence: every scan's outcome"
     if since is not None:
-        title += f" since {since:%Y-%m-%d}"
+        title += f" since {day(since)}"
     with XlsxReport(path, title="Evidence", as_of=as_of, scope=scope) as book:
         sheet = book.sheet("Scans", title=title, columns=COLUMNS, freeze_columns=1)
         styles: list[Style | None] = [None] * len(COLUMNS)
         for row in rows:
             styles[_STATUS_COLUMN] = STATUS_STYLES.get(row.status)
-            sheet.append(row.cells(), styles)
+            sheet.append(row.words(), styles)
         if not sheet.rows:
             sheet.after(["No scan in this scope yet."], NOTE)
         return sheet.rows
 
 
 def write_evidence_csv(rows: Iterator[EvidenceRow], path: Path) -> int:
-    return write_csv(path, [c.title for c in COLUMNS], (r.cells() for r in rows))
+    """The codes as stored, then a "… label" column of words for each coded column."""
+    header, cells = labelled(
+        [c.title for c in COLUMNS], (r.cells() for r in rows), CODED, suffix=" label"
+    )
+    return write_csv(path, header, cells)
 
 
 def write_evidence_report(

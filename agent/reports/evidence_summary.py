@@ -7,6 +7,10 @@ read in the period (the rest are counted), so it stays a few pages long. The pag
 one self-contained HTML document (the stylesheet inline, nothing fetched) that
 Chromium prints (``agent.crawl.pdf``); names come from portals and client files, so
 the template autoescapes everything. An empty period says so on both.
+
+Both say what the records store in words (``agent.reports.words``): "QuickBooks
+Online", "Leaver access", "Timeout", dates as "5 Dec 2026"; the pack's records keep
+the codes.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from markupsafe import Markup
 
 from agent.reports.common import CellKind, Column, ReportScope, naive_utc
 from agent.reports.table_sheet import NOTE
+from agent.reports.words import day, label, moment, plural
 from agent.reports.xlsx import XlsxReport
 from agent.services.evidence.summary import COVERAGE_STATES, READ_OK, EvidenceSummary
 
@@ -79,20 +84,25 @@ CAMPAIGN_COLUMNS = (
 OVERVIEW_COLUMNS = (Column("What", 44), Column("Count", 12, CellKind.INT))
 
 
+def records_words(kind: str) -> str:
+    """A kind of record in the pack, as a person names it: "Finding review records"."""
+    return f"{label(kind)} records"
+
+
 def write_summary_xlsx(summary: EvidenceSummary, path: Path) -> None:
     """The summary as a workbook: an overview, then one sheet per table."""
     scope = ReportScope.of(None)
-    period = f"{summary.period.first_day} to {summary.period.last_day}"
+    period = f"{day(summary.period.first_day)} to {day(summary.period.last_day)}"
     with XlsxReport(
         path, title=f"Evidence {period}", as_of=summary.generated_at, scope=scope
     ) as book:
         overview = book.sheet("Overview", title=f"Evidence: {period}", columns=OVERVIEW_COLUMNS)
         for kind, count in summary.records.items():
-            overview.append((f"records: {kind}", count))
+            overview.append((records_words(kind), count))
         for state in COVERAGE_STATES:
-            overview.append((f"orgs {state}", summary.coverage_counts.get(state, 0)))
-        overview.append(("leaver access closed", len(summary.leavers_closed)))
-        overview.append(("open exceptions", len(summary.exceptions)))
+            overview.append((f"Orgs {state}", summary.coverage_counts.get(state, 0)))
+        overview.append(("Leaver access closed", len(summary.leavers_closed)))
+        overview.append(("Open exceptions (accepted risks)", len(summary.exceptions)))
         if summary.empty:
             overview.after([EMPTY], NOTE)
 
@@ -100,7 +110,7 @@ def write_summary_xlsx(summary: EvidenceSummary, path: Path) -> None:
         for c in summary.coverage:
             sheet.append(
                 (
-                    c.portal,
+                    label(c.portal),
                     c.org,
                     c.portal_org_id,
                     c.client,
@@ -108,7 +118,7 @@ def write_summary_xlsx(summary: EvidenceSummary, path: Path) -> None:
                     c.last_ok_at,
                     c.ok_scans,
                     c.failed_scans,
-                    c.last_failure,
+                    label(c.last_failure) if c.last_failure else "",
                 )
             )
         if not sheet.rows:
@@ -120,7 +130,7 @@ def write_summary_xlsx(summary: EvidenceSummary, path: Path) -> None:
                 (
                     r.person,
                     r.email,
-                    r.portal,
+                    label(r.portal),
                     r.org,
                     r.portal_org_id,
                     r.client,
@@ -140,8 +150,8 @@ def write_summary_xlsx(summary: EvidenceSummary, path: Path) -> None:
                 (
                     e.person,
                     e.email,
-                    e.finding_class,
-                    e.portal,
+                    label(e.finding_class),
+                    label(e.portal),
                     e.org,
                     e.portal_org_id,
                     e.client,
@@ -173,15 +183,11 @@ def write_summary_xlsx(summary: EvidenceSummary, path: Path) -> None:
 
 
 def _when(value: datetime | None) -> str:
-    return "—" if value is None else f"{naive_utc(value):%d %b %Y %H:%M} UTC"
+    return moment(naive_utc(value)) if value is not None else "—"
 
 
 def _day(value: date | datetime | None) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, datetime):
-        value = naive_utc(value)
-    return f"{value:%d %b %Y}"
+    return day(naive_utc(value) if isinstance(value, datetime) else value)
 
 
 @cache
@@ -193,7 +199,12 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(when=_when, day=_day)
+    env.filters.update(
+        when=_when,
+        day=_day,
+        label=label,
+        plural=plural,
+    )
     return env
 
 

@@ -3,8 +3,16 @@
 One row per open finding whose class is a problem (``FindingClass.is_problem``):
 leavers, direct invites, unknown practice users, possible matches, drift, access
 on archived clients or unlinked orgs, and grants not seen. Each row says who can
-remove the access (the practice, or only the client, and why) and where it stands
-in review, so the sheet can be filtered into work lists.
+remove the access (the practice, or only the client, and why: the finding's
+``removable_by`` and its reason, a fact of the scan, said as every report says it by
+``agent.reports.labels.who_can_remove``, so a direct invite is never the practice's)
+and where it stands in review, so the sheet can be filtered into work lists.
+
+The workbook says severity, class, portal, status, who can remove it and review
+state in words ("Leaver access", "QuickBooks Online", "Invite pending"); the CSV
+keeps the codes in those columns and adds a column of words after the existing ones
+for each (``agent.reports.csvsafe.labelled``). How many rows there are is what
+``agent.reports.totals`` counts for the same scope.
 
 It can run to a hundred thousand rows in a large practice: the rows are read with
 ``yield_per`` and written as they come, never held.
@@ -30,15 +38,17 @@ from agent.reports.common import (
     ReportScope,
     write_in_format,
 )
-from agent.reports.csvsafe import write_csv
+from agent.reports.csvsafe import labelled, write_csv
 from agent.reports.labels import (
     SEVERITY_STYLES,
     class_style,
     permissions_text,
     role_label,
     status_text,
+    who_can_remove,
 )
 from agent.reports.table_sheet import NOTE, Style
+from agent.reports.words import label, spelt_dates
 from agent.reports.xlsx import XlsxReport
 from agent.storage.links import join_client
 from agent.storage.models import Client, Finding, Org, Staff
@@ -66,6 +76,8 @@ COLUMNS = (
     Column("Detail", 60),
     Column("Finding id", 9, CellKind.INT),
 )
+#: The columns that hold a stored code: the CSV adds a "… label" column for each.
+CODED = ("Severity", "Class", "Portal", "Status", "Who can remove it", "Review")
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +122,30 @@ class ExceptionRow:
             self.last_seen,
             self.review_state,
             self.detail,
+            self.finding_id,
+        )
+
+    def words(self) -> tuple[object, ...]:
+        """The row as the workbook shows it: codes in words, dates in details spelt out."""
+        return (
+            label(self.severity),
+            label(self.finding_class),
+            self.person,
+            self.email,
+            self.client,
+            self.client_manager,
+            label(self.portal),
+            self.org,
+            self.org_id,
+            self.role,
+            self.extra_permissions,
+            label(self.status),
+            label(self.removable_by),
+            self.removable_reason,
+            self.first_seen,
+            self.last_seen,
+            label(self.review_state),
+            spelt_dates(self.detail),
             self.finding_id,
         )
 
@@ -191,6 +227,7 @@ def exception_rows(session: Session, *, scope: ReportScope) -> Iterator[Exceptio
         review_state,
         detail,
     ) in result:
+        who = who_can_remove(finding_class, removable_by, removable_reason)
         yield ExceptionRow(
             severity=severity,
             finding_class=finding_class,
@@ -204,8 +241,8 @@ def exception_rows(session: Session, *, scope: ReportScope) -> Iterator[Exceptio
             role=role_label(portal, role) if role else "",
             extra_permissions=permissions_text(portal, role, extras),
             status=status_text(finding_class, access_status),
-            removable_by=removable_by,
-            removable_reason=removable_reason,
+            removable_by=who.by,
+            removable_reason=who.reason,
             first_seen=first_seen,
             last_seen=last_seen,
             review_state=review_state,
@@ -228,14 +265,18 @@ def write_exceptions_xlsx(
         for row in rows:
             styles[0] = SEVERITY_STYLES.get(row.severity)
             styles[1] = class_style(row.finding_class)
-            sheet.append(row.cells(), styles)
+            sheet.append(row.words(), styles)
         if not sheet.rows:
             sheet.after(["No open finding needs action in this scope."], NOTE)
         return sheet.rows
 
 
 def write_exceptions_csv(rows: Iterator[ExceptionRow], path: Path) -> int:
-    return write_csv(path, [c.title for c in COLUMNS], (r.cells() for r in rows))
+    """The codes as stored, then a "… label" column of words for each coded column."""
+    header, cells = labelled(
+        [c.title for c in COLUMNS], (r.cells() for r in rows), CODED, suffix=" label"
+    )
+    return write_csv(path, header, cells)
 
 
 def write_exceptions_report(

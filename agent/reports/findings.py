@@ -6,6 +6,15 @@ way and re-imports the same way. Values are written as the API writes JSON (time
 ISO 8601, enums as their value, extra permissions joined by ", " in CSV), and every
 CSV cell passes the formula guard of ``agent.reports.csvsafe``.
 
+The CSV keeps the stored codes in ``FIELDS``, in their order, for the scripts that
+read it, and adds after them a column of words for each coded field
+(``finding_class_label``: "Leaver access"; ``portal_label``: "QuickBooks Online";
+``removable_by_label``: "Client"). The JSON is for programs and keeps the codes only.
+
+Who can remove an access is said as every report says it
+(``agent.reports.labels.who_can_remove``): the scan's fact, except that a direct
+invite is the client's to remove, never the practice's.
+
 Which findings go in is the caller's choice: the API filters with its
 ``FindingFilter`` under the viewer's scope; the command line takes every open
 finding (``finding_lines``), optionally by class or portal.
@@ -23,10 +32,13 @@ from sqlmodel import Session
 from agent.reports.common import ReportScope
 from agent.reports.csvsafe import csv_bytes
 from agent.reports.download import CSV_MEDIA_TYPE, Download
+from agent.reports.labels import status_text, who_can_remove
+from agent.reports.words import label
 from agent.services.finding_lists import FindingRow, open_findings
 
 __all__ = [
     "FIELDS",
+    "LABELLED",
     "finding_lines",
     "findings_csv",
     "findings_download",
@@ -59,6 +71,15 @@ FIELDS: tuple[str, ...] = (
     "detail",
     "id",
 )
+#: The fields that hold a stored code: the CSV adds ``{field}_label`` after ``FIELDS``.
+LABELLED: tuple[str, ...] = (
+    "portal",
+    "finding_class",
+    "severity",
+    "access_status",
+    "removable_by",
+    "review_state",
+)
 
 
 def finding_lines(
@@ -89,16 +110,36 @@ def _cell(value: object) -> object:
     return plain
 
 
-def findings_csv(lines: Iterable[FindingRow], *, bom: bool) -> bytes:
-    """The findings as CSV, header first; ``bom`` for a file meant for Excel."""
-    return csv_bytes(
-        FIELDS, ([_cell(getattr(line, name)) for name in FIELDS] for line in lines), bom=bom
+def _record(line: FindingRow) -> dict[str, object]:
+    """The export's fields of one finding, who can remove it as every report says it."""
+    record = {name: to_jsonable_python(getattr(line, name)) for name in FIELDS}
+    who = who_can_remove(line.finding_class, line.removable_by, line.removable_reason)
+    record.update(removable_by=who.by, removable_reason=who.reason)
+    return record
+
+
+def _labels(record: dict[str, object]) -> list[str]:
+    """The words for ``LABELLED``, in its order: a missing grant's status is "Not in org"."""
+    words = {name: label(record[name]) for name in LABELLED}
+    words["access_status"] = label(
+        status_text(str(record["finding_class"]), str(record["access_status"]))
     )
+    return [words[name] for name in LABELLED]
+
+
+def findings_csv(lines: Iterable[FindingRow], *, bom: bool) -> bytes:
+    """The findings as CSV, header first, then the label columns; ``bom`` for a file
+    meant for Excel."""
+    rows = (
+        [*(_cell(record[name]) for name in FIELDS), *_labels(record)]
+        for record in map(_record, lines)
+    )
+    return csv_bytes([*FIELDS, *(f"{name}_label" for name in LABELLED)], rows, bom=bom)
 
 
 def findings_json(lines: Iterable[FindingRow]) -> bytes:
     """The findings as a JSON list of objects keyed by ``FIELDS``."""
-    records = [{name: to_jsonable_python(getattr(line, name)) for name in FIELDS} for line in lines]
+    records = [_record(line) for line in lines]
     return (json.dumps(records, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
 
 

@@ -5,6 +5,13 @@ reader compares a Xero Adviser with a QBO Accountant at a glance; permissions ar
 the *effective* ones (shown plus implied by the role: a QBO Company admin manages
 users even though the portal lists no such permission), because what matters in
 these reports is what a person can do, e.g. re-invite themselves.
+
+Who can remove an access is the scan's fact (``agent.reconcile.removability``:
+the practice, or the client and why), with one rule on top that every report
+applies the same way (``who_can_remove``): a direct invite is never the practice's
+to remove. The client made it and the practice has no record of it; even where the
+agent's login could take it away, the client manager first asks the client
+(``agent.reconcile.removal_policy`` holds a plan to the same rule).
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 from functools import lru_cache
+from typing import NamedTuple
 
 from agent.domain import AccessStatus, FindingClass, RoleTier, Severity
 from agent.reconcile.roles import (
@@ -22,6 +30,7 @@ from agent.reconcile.roles import (
     role_of,
 )
 from agent.reports.table_sheet import Style
+from agent.reports.words import label
 
 BANK_ADMIN = "BANK_ACCOUNT_ADMIN"
 
@@ -137,6 +146,36 @@ def status_text(finding_class: str, access_status: str) -> str:
     return access_status
 
 
+def status_label(finding_class: str, access_status: str) -> str:
+    """The status in words: "Active", "Invite pending", "Not in org"."""
+    return label(status_text(finding_class, access_status).replace(" ", "_"))
+
+
+#: Why a direct invite is the client's to remove even where the agent's login could.
+DIRECT_INVITE = "the client invited them directly"
+
+
+class WhoCanRemove(NamedTuple):
+    """``by`` is ``practice`` or ``client``; ``reason`` says why the client ("" else)."""
+
+    by: str
+    reason: str
+
+    @property
+    def words(self) -> str:
+        """ "Practice", or "Client: agent lacks Manage users"."""
+        return f"{label(self.by)}: {self.reason}" if self.reason else label(self.by)
+
+
+def who_can_remove(finding_class: str, removable_by: str, removable_reason: str) -> WhoCanRemove:
+    """Who can remove an access, as every report says it (see the module docstring)."""
+    if finding_class == FindingClass.INVITED_DIRECT and removable_by == "practice":
+        return WhoCanRemove("client", DIRECT_INVITE)
+    if removable_by == "practice":
+        return WhoCanRemove("practice", "")
+    return WhoCanRemove("client", removable_reason)
+
+
 def access_code(portal: str, role: str, extras: Iterable[str] | None, access_status: str) -> str:
     """The matrix's short code: tier, permission suffixes, ``?`` if only invited.
 
@@ -156,6 +195,21 @@ def _access_code(portal: str, role: str, extras: tuple[str, ...], access_status:
     if access_status == AccessStatus.PENDING:
         text += PENDING_MARK
     return text
+
+
+def code_legend() -> list[tuple[str, str]]:
+    """What each part of a matrix code means: tiers, permission suffixes, the marks."""
+    rows = [(code, TIER_MEANINGS[tier]) for tier, code in TIER_CODES.items()]
+    rows += [(f"+{short}", PERMISSION_MEANINGS[code]) for code, short in PERMISSION_CODES.items()]
+    rows += [
+        (PENDING_MARK, "After a code: invited, invitation not accepted yet (access in waiting)"),
+        (
+            "ADM / RO",
+            "A client with several orgs where the access differs: every distinct "
+            "code, strongest first; the colour is the worst class among them",
+        ),
+    ]
+    return rows
 
 
 def code_rank(code: str) -> tuple[int, str]:

@@ -1,17 +1,19 @@
 """The leaver report: every org a person can still reach, grouped by client manager.
 
 The practice removes what its agent's login in the org may remove; the rest only the
-client can (the sheet says why), so each client manager gets a sheet of their own
-clients to call, with the client's contact address where the client list has one.
-The first sheet sums it up per manager. Orgs linked to no client (and clients with
-no manager) go on a sheet of their own, because nobody's client list would otherwise
-show them.
+client can (the sheet says why), and a direct invite is always the client's to
+remove (``agent.reports.labels.who_can_remove``). So each client manager gets a sheet
+of their own clients to call, with the client's contact person and address from the
+client list; every sheet names the person and when they left, so a sheet forwarded
+on its own still says whose access it lists. The first sheet sums it up per manager,
+counting the rows the way the rows say them. Orgs linked to no client (and clients
+with no manager) go on a sheet of their own, because nobody's client list would
+otherwise show them; archived clients and unlinked orgs are flagged on their rows,
+since removing the person from the practice does not remove that access.
 
-Besides the person's own addresses, the report lists *possible* matches: a private
-address whose name resembles theirs and that nobody has confirmed or rejected yet
-(class ``probable_match``). A leaver invited on a personal address is exactly the
-access a practice cannot see any other way, so it is shown, marked for checking,
-rather than left out until someone confirms it.
+The rows come from ``agent.reports.leaver_access``, the query the dashboard's person
+page uses too. The workbook speaks words ("QuickBooks Online", "Invite pending",
+"Leaver access"); the CSV keeps the stored codes and adds the words beside them.
 """
 
 from __future__ import annotations
@@ -22,31 +24,32 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
-from sqlmodel import Session, col, or_, select
+from sqlmodel import Session
 
 from agent.clock import utcnow
 from agent.domain import AccessStatus, FindingClass
-from agent.reconcile.identity import normalise_email
-from agent.reports.common import (
-    NO_MANAGER,
-    UNLINKED_CLIENT,
-    CellKind,
-    Column,
-    ReportFormat,
-    ReportScope,
-)
+from agent.reports.common import NO_MANAGER, CellKind, Column, ReportFormat, ReportScope
 from agent.reports.csvsafe import write_csv
 from agent.reports.download import XLSX_MEDIA_TYPE, Download, written
-from agent.reports.labels import class_style, permissions_text, role_label, status_text
+from agent.reports.labels import DIRECT_INVITE, class_style
+from agent.reports.leaver_access import (
+    FLAG_LABELS,
+    LeaverRow,
+    PersonNotFound,
+    find_staff,
+    leaver_rows,
+    left_words,
+)
 from agent.reports.table_sheet import NOTE, Style
 from agent.reports.xlsx import XlsxReport, sheet_link
 from agent.services.staff import emails_of
-from agent.storage.links import join_client
-from agent.storage.models import Client, Finding, MatchCandidate, Org, Staff, StaffEmail
+from agent.storage.models import Staff
 
 __all__ = [
     "COLUMNS",
+    "CSV_HEADER",
     "NO_MANAGER",
+    "SUMMARY_COLUMNS",
     "LeaverReport",
     "LeaverRow",
     "PersonNotFound",
@@ -59,72 +62,62 @@ __all__ = [
     "write_leaver_xlsx",
 ]
 
+#: A manager's sheet, in words. Widths are limits: a column is as wide as its values.
 COLUMNS = (
-    Column("Client", 30),
-    Column("Org", 30),
-    Column("Portal", 8),
-    Column("Org id", 14),
-    Column("Email", 32),
-    Column("Role", 18),
-    Column("Extra permissions", 20),
-    Column("Status", 9),
-    Column("Class", 20),
-    Column("Who can remove it", 12),
-    Column("Why the client", 24),
-    Column("Last seen (UTC)", 17, CellKind.DATETIME),
+    Column("Client", 24),
+    Column("Org", 24),
+    Column("Portal", 11),
+    Column("Org id", 20),
+    Column("Flag", 14),
+    Column("Email", 28),
+    Column("Role", 20),
+    Column("Extra permissions", 18),
+    Column("Status", 10),
+    Column("Class", 16),
+    Column("Who can remove it", 9),
+    Column("Why the client", 22),
+    Column("Last seen (our scan)", 12, CellKind.DATE),
+    Column("Last login (portal)", 12, CellKind.DATE),
     Column("Client contact", 28),
 )
-_CLASS_COLUMN = 8
-_SUMMARY_COLUMNS = (
+_CLASS_COLUMN = 9
+SUMMARY_COLUMNS = (
     Column("Client manager", 28),
     Column("Orgs", 8, CellKind.INT),
-    Column("Practice can remove", 12, CellKind.INT),
-    Column("Only the client can remove", 14, CellKind.INT),
-    Column("Pending invitations", 12, CellKind.INT),
-    Column("Possible matches to confirm", 14, CellKind.INT),
+    Column("Practice can remove", 10, CellKind.INT),
+    Column("Only the client can remove", 12, CellKind.INT),
+    Column("Invites pending", 10, CellKind.INT),
+    Column("Possible matches to confirm", 12, CellKind.INT),
+    Column("Archived client or unlinked org", 14, CellKind.INT),
     Column("Sheet", 28),
 )
-
-
-class PersonNotFound(LookupError):
-    """No staff member, or more than one, answers to the name or email given."""
-
-
-@dataclass(frozen=True, slots=True)
-class LeaverRow:
-    client_manager: str
-    client: str
-    org: str
-    portal: str
-    org_id: str
-    email: str
-    role: str
-    extra_permissions: str
-    status: str
-    finding_class: str
-    removable_by: str
-    last_seen: datetime
-    client_contact: str = ""
-    #: why only the client can remove it ("" when the practice can)
-    removable_reason: str = ""
-
-    def cells(self) -> tuple[object, ...]:
-        """The row as ``COLUMNS`` lays it out."""
-        return (
-            self.client,
-            self.org,
-            self.portal,
-            self.org_id,
-            self.email,
-            self.role,
-            self.extra_permissions,
-            self.status,
-            self.finding_class,
-            self.removable_by,
-            self.removable_reason,
-            self.last_seen,
-            self.client_contact,
-        )
+_SHEET_COLUMN = len(SUMMARY_COLUMNS) - 1
+#: The CSV: the stored codes in the columns the file has always had, in their order,
+#: each code's words beside it, and the newer columns last.
+CSV_HEADER = (
+    "Client manager",
+    "Client",
+    "Org",
+    "Portal",
+    "Portal label",
+    "Org id",
+    "Email",
+    "Role",
+    "Extra permissions",
+    "Status",
+    "Status label",
+    "Class",
+    "Class label",
+    "Who can remove it",
+    "Who can remove it label",
+    "Why the client",
+    "Last seen (UTC)",
+    "Client contact",
+    "Flag",
+    "Flag label",
+    "Last login (UTC)",
+    "Client contact name",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +131,11 @@ class LeaverReport:
     emails: tuple[str, ...]
     rows: tuple[LeaverRow, ...]
 
+    @property
+    def who(self) -> str:
+        """The person as every sheet names them: "Hana Chen (left 6 Jan 2026)"."""
+        return f"{self.name} ({left_words(self.status, self.left_on)})"
+
     def by_manager(self) -> list[tuple[str, list[LeaverRow]]]:
         groups: dict[str, list[LeaverRow]] = defaultdict(list)
         for row in self.rows:
@@ -145,103 +143,65 @@ class LeaverReport:
         return sorted(groups.items(), key=lambda kv: (kv[0] == NO_MANAGER, kv[0].casefold()))
 
 
-def find_staff(session: Session, who: str) -> Staff:
-    """The one staff member a name or email names; an error listing candidates otherwise."""
-    text = who.strip()
-    if "@" in text:
-        wanted = normalise_email(text)
-        matches = list(
-            session.exec(
-                select(Staff)
-                .join(StaffEmail, col(StaffEmail.staff_id) == col(Staff.id))
-                .where(or_(StaffEmail.email == wanted, StaffEmail.email == text.casefold()))
-            ).unique()
-        )
-    else:
-        matches = [s for s in session.exec(select(Staff)) if s.name.casefold() == text.casefold()]
-        if not matches:
-            matches = [
-                s for s in session.exec(select(Staff)) if text.casefold() in s.name.casefold()
-            ]
-    if not matches:
-        raise PersonNotFound(f"no staff member matches {who!r}")
-    if len(matches) > 1:
-        names = ", ".join(sorted(f"{s.name} (#{s.id})" for s in matches))
-        raise PersonNotFound(f"{who!r} matches several staff: {names}; give an email instead")
-    return matches[0]
-
-
-def leaver_rows(
-    session: Session,
-    staff: Staff,
-    *,
-    scope: Collection[int] | None = None,
-    possible: bool = True,
-) -> list[LeaverRow]:
-    """Every open access of the person in scope (not intended-but-missing grants).
-
-    With ``possible``, unconfirmed probable matches naming the person are included.
-    """
-    cut = ReportScope.of(scope)
-    base = join_client(select(Finding, Org, Client).join(Org, col(Org.id) == col(Finding.org_id)))
-    open_access = (
-        col(Finding.resolved_at).is_(None),
-        col(Finding.access_status).in_([AccessStatus.ACTIVE, AccessStatus.PENDING]),
+def sheet_cells(row: LeaverRow) -> tuple[object, ...]:
+    """A row as ``COLUMNS`` lays it out, in words."""
+    return (
+        row.client,
+        row.org,
+        row.portal_label,
+        row.org_id,
+        row.flag_label,
+        row.email,
+        row.role,
+        row.extra_permissions,
+        row.status_label,
+        row.class_label,
+        row.removable_by_label,
+        row.removable_reason,
+        row.last_seen,
+        row.last_login,
+        row.contact,
     )
-    queries = [
-        cut.restrict(
-            base.where(
-                Finding.staff_id == staff.id,
-                Finding.finding_class != FindingClass.MISSING_EXPECTED,
-                *open_access,
-            )
-        )
+
+
+def csv_cells(row: LeaverRow) -> tuple[object, ...]:
+    """A row as ``CSV_HEADER`` lays it out: codes, and their words beside them."""
+    return (
+        row.client_manager,
+        row.client,
+        row.org,
+        row.portal,
+        row.portal_label,
+        row.org_id,
+        row.email,
+        row.role,
+        row.extra_permissions,
+        row.status,
+        row.status_label,
+        row.finding_class,
+        row.class_label,
+        row.removable_by,
+        row.removable_by_label,
+        row.removable_reason,
+        row.last_seen,
+        row.client_contact,
+        row.flag,
+        row.flag_label,
+        row.last_login,
+        row.contact_name,
+    )
+
+
+def manager_counts(rows: Collection[LeaverRow]) -> list[int]:
+    """A summary line, counted from the rows as they read (``SUMMARY_COLUMNS`` 1 to 6)."""
+    return [
+        len(rows),
+        sum(1 for r in rows if r.removable_by == "practice"),
+        sum(1 for r in rows if r.removable_by != "practice"),
+        sum(1 for r in rows if r.status == AccessStatus.PENDING),
+        sum(1 for r in rows if r.finding_class == FindingClass.PROBABLE_MATCH),
+        sum(1 for r in rows if r.flag),
     ]
-    if possible:
-        queries.append(
-            cut.restrict(
-                base.join(MatchCandidate, col(MatchCandidate.finding_id) == col(Finding.id)).where(
-                    MatchCandidate.staff_id == staff.id,
-                    Finding.finding_class == FindingClass.PROBABLE_MATCH,
-                    *open_access,
-                )
-            )
-        )
-    rows: dict[int, LeaverRow] = {}
-    for query in queries:
-        for finding, org, client in session.exec(query):
-            assert finding.id is not None
-            rows[finding.id] = LeaverRow(
-                client_manager=(
-                    client.client_manager if client and client.client_manager else NO_MANAGER
-                ),
-                client=client.name if client else UNLINKED_CLIENT,
-                org=org.name,
-                portal=org.portal,
-                org_id=org.portal_org_id,
-                email=finding.email,
-                role=role_label(org.portal, finding.role),
-                extra_permissions=permissions_text(
-                    org.portal, finding.role, finding.extra_permissions
-                ),
-                status=status_text(finding.finding_class, finding.access_status),
-                finding_class=finding.finding_class,
-                removable_by=finding.removable_by,
-                last_seen=finding.last_seen_at,
-                client_contact=client.contact_email if client else "",
-                removable_reason=finding.removable_reason,
-            )
-    return sorted(
-        rows.values(),
-        key=lambda r: (
-            r.client_manager == NO_MANAGER,
-            r.client_manager.casefold(),
-            r.client.casefold(),
-            r.portal,
-            r.org.casefold(),
-            r.email,
-        ),
-    )
 
 
 def leaver_report(
@@ -259,69 +219,72 @@ def leaver_report(
     )
 
 
+def _notes(report: LeaverReport, totals: list[int]) -> list[str]:
+    """The sentences under the summary: what the columns of every sheet mean."""
+    notes = [
+        f"Addresses on the roster: {', '.join(report.emails) or 'none'}.",
+        "Who can remove it: 'Practice' where the practice's own login in the org may "
+        "remove the person; 'Client' where only the client can, for the reason in 'Why "
+        f"the client'. A direct invite is always the client's ({DIRECT_INVITE}): the "
+        "client manager asks the client to remove it.",
+        "Last seen is when our own scan last showed the access; last login is when the "
+        "portal says the person last signed in (empty where the portal does not show it).",
+    ]
+    if totals[5]:
+        notes.append(
+            f"Flag: '{FLAG_LABELS['archived_client']}' or '{FLAG_LABELS['unlinked_org']}' "
+            "marks access that removing the person from the practice does not remove."
+        )
+    if totals[4]:
+        notes.append(
+            "Possible matches are private addresses whose name resembles this "
+            "person: confirm or reject them with 'accessrecon review'."
+        )
+    if not report.rows:
+        notes.insert(0, "This person can reach no org in this scope.")
+    return notes
+
+
 def write_leaver_xlsx(
     report: LeaverReport, path: Path, *, scope: ReportScope, as_of: datetime
 ) -> int:
     """The workbook: a summary sheet, then one sheet per client manager."""
-    status = report.status.replace("_", " ")
-    left = f", left on {report.left_on:%Y-%m-%d}" if report.left_on else ""
     groups = report.by_manager()
     with XlsxReport(path, title=f"Leaver report: {report.name}", as_of=as_of, scope=scope) as book:
         summary = book.sheet(
-            "Summary",
-            title=f"Leaver report: {report.name} ({status}{left})",
-            columns=_SUMMARY_COLUMNS,
+            "Summary", title=f"Leaver report: {report.who}", columns=SUMMARY_COLUMNS
         )
         sheets = [
             book.sheet(
                 manager,
                 columns=COLUMNS,
                 title=(
-                    f"{report.name}: orgs with no client manager"
+                    f"{report.who}: orgs with no client manager"
                     if manager == NO_MANAGER
-                    else f"{report.name}: access on {manager}'s clients"
+                    else f"{report.who}: access on {manager}'s clients"
                 ),
             )
             for manager, _ in groups
         ]
-        totals = [0, 0, 0, 0, 0]
+        totals = [0] * 6
         for (manager, items), sheet in zip(groups, sheets, strict=True):
-            counts = [
-                len(items),
-                sum(1 for r in items if r.removable_by == "practice"),
-                sum(1 for r in items if r.removable_by != "practice"),
-                sum(1 for r in items if r.status == AccessStatus.PENDING),
-                sum(1 for r in items if r.finding_class == FindingClass.PROBABLE_MATCH),
-            ]
+            counts = manager_counts(items)
             totals = [a + b for a, b in zip(totals, counts, strict=True)]
             summary.append([manager, *counts, sheet.name])
-            summary.link(6, sheet_link(sheet.name), sheet.name)
+            summary.link(_SHEET_COLUMN, sheet_link(sheet.name), sheet.name)
             for row in items:
                 styles: list[Style | None] = [None] * len(COLUMNS)
                 styles[_CLASS_COLUMN] = class_style(row.finding_class)
-                sheet.append(row.cells(), styles)
+                sheet.append(sheet_cells(row), styles)
         summary.after(["Total", *totals])
-        notes = [
-            f"Addresses on the roster: {', '.join(report.emails) or 'none'}.",
-            "Where only the client can remove access ('Why the client' says why), the "
-            "client manager asks the client to remove it.",
-        ]
-        if totals[4]:
-            notes.append(
-                "Possible matches are private addresses whose name resembles this "
-                "person: confirm or reject them with 'accessrecon review'."
-            )
-        if not report.rows:
-            notes.insert(0, "This person can reach no org in this scope.")
-        for note in notes:
+        for note in _notes(report, totals):
             summary.after([note], NOTE)
     return len(report.rows)
 
 
 def write_leaver_csv(report: LeaverReport, path: Path) -> int:
-    """One table: the client manager, then the workbook's columns."""
-    header = ["Client manager", *(c.title for c in COLUMNS)]
-    return write_csv(path, header, ((r.client_manager, *r.cells()) for r in report.rows))
+    """One table: the client manager, then each column's code and its words."""
+    return write_csv(path, list(CSV_HEADER), (csv_cells(r) for r in report.rows))
 
 
 def write_leaver_report(

@@ -12,6 +12,13 @@ have a block of columns of their own after the clients (only in an unscoped
 report: nobody's client list holds them). Clients are ordered by client manager,
 whose name heads each run of columns.
 
+Printed, the matrix runs across pages a block of clients at a time: every page
+repeats the staff columns and the band of managers' names over the header (a
+manager's run cut by a page break is named again on the next page), and orgs
+linked to no client start a page of their own, so they are never read as the last
+manager's clients. A staff member's status and the legend's classes are written in
+words; the cells keep their short codes, which the legend explains.
+
 Only access a person has is shown: intended access that is not in the org is an
 exception (see the exceptions report), not a cell. The rows are streamed person by
 person from one ordered query; the columns are known up front from a small
@@ -42,16 +49,13 @@ from agent.reports.csvsafe import write_csv
 from agent.reports.labels import (
     CLASS_MEANINGS,
     CLASS_STYLES,
-    PENDING_MARK,
-    PERMISSION_CODES,
-    PERMISSION_MEANINGS,
-    TIER_CODES,
-    TIER_MEANINGS,
     access_code,
     class_rank,
+    code_legend,
     code_rank,
 )
 from agent.reports.table_sheet import BOLD, NOTE
+from agent.reports.words import label
 from agent.reports.xlsx import MAX_COLUMNS, XlsxReport
 from agent.storage.links import join_client
 from agent.storage.models import Client, ClientOrgLink, Finding, Org, Staff, StaffEmail
@@ -60,12 +64,12 @@ BATCH = 2_000
 UNLINKED_GROUP = "Orgs linked to no client"
 FIXED_COLUMNS = (
     Column("Staff", 24),
-    Column("Email", 28),
+    Column("Email", 30),
     Column("Status", 9),
     Column("Clients", 8, CellKind.INT),
 )
 UNLINKED_COUNT_COLUMN = Column("Unlinked orgs", 9, CellKind.INT)
-CELL_WIDTH = 10
+CELL_WIDTH = 12
 #: The classes a matrix cell can have: a staff member's access that is there.
 CELL_CLASSES = (
     FindingClass.LEAVER_ACCESS,
@@ -225,7 +229,7 @@ def matrix_rows(
             staff_id=staff_id,
             name=name,
             email=primary.get(staff_id, ""),
-            status=status.replace("_", " "),
+            status=status,
             cells=cells,
             clients=len(cells) - unlinked,
             unlinked=unlinked,
@@ -242,33 +246,38 @@ def _fixed(matrix: AccessMatrix) -> tuple[Column, ...]:
 
 
 def _fixed_values(matrix: AccessMatrix, row: MatrixRow) -> tuple[object, ...]:
-    values: tuple[object, ...] = (row.name, row.email, row.status, row.clients)
+    """The staff columns of the workbook: the status in words."""
+    values: tuple[object, ...] = (row.name, row.email, label(row.status), row.clients)
+    return (*values, row.unlinked) if matrix.has_unlinked else values
+
+
+def _csv_fixed_values(matrix: AccessMatrix, row: MatrixRow) -> tuple[object, ...]:
+    """The staff columns of the CSV: the status code, then its words."""
+    values: tuple[object, ...] = (row.name, row.email, row.status, label(row.status), row.clients)
     return (*values, row.unlinked) if matrix.has_unlinked else values
 
 
 def legend_rows() -> list[tuple[str, str, str | None]]:
     """(key, meaning, class for the key's colour) for the legend sheet."""
-    rows: list[tuple[str, str, str | None]] = [
-        (code, TIER_MEANINGS[tier], None) for tier, code in TIER_CODES.items()
-    ]
-    rows += [
-        (f"+{short}", PERMISSION_MEANINGS[code], None) for code, short in PERMISSION_CODES.items()
-    ]
-    rows += [
+    rows: list[tuple[str, str, str | None]] = [(k, m, None) for k, m in code_legend()]
+    rows += [(label(cls), CLASS_MEANINGS[cls], cls.value) for cls in CELL_CLASSES]
+    rows.append(
         (
-            PENDING_MARK,
-            "After a code: invited, invitation not accepted yet (access in waiting)",
+            UNLINKED_GROUP,
+            "The last columns (and, printed, pages of their own): orgs the client list "
+            "links to no client, so no client manager's run of columns holds them",
             None,
-        ),
-        (
-            "ADM / RO",
-            "A client with several orgs where the access differs: every distinct "
-            "code, strongest first; the colour is the worst class among them",
-            None,
-        ),
-    ]
-    rows += [(cls.value, CLASS_MEANINGS[cls], cls.value) for cls in CELL_CLASSES]
+        )
+    )
     return rows
+
+
+def _unlinked_start(chunk: tuple[MatrixColumn, ...], offset: int) -> tuple[int, ...]:
+    """The sheet column where the orgs linked to no client begin (none if not on it)."""
+    for i, column in enumerate(chunk):
+        if column.org_id is not None:
+            return (offset + i,) if i else ()
+    return ()
 
 
 def write_matrix_xlsx(
@@ -300,6 +309,8 @@ def write_matrix_xlsx(
                     ),
                     freeze_columns=len(fixed),
                     rotate_from=len(fixed),
+                    across_pages=True,
+                    new_page_at=_unlinked_start(chunk, len(fixed)),
                 )
             )
         styles = {cls: CLASS_STYLES[cls] for cls in CLASS_STYLES}
@@ -324,7 +335,7 @@ def write_matrix_xlsx(
         legend = book.sheet(
             "Legend",
             title="Access matrix: legend",
-            columns=(Column("Cell shows", 22), Column("Meaning", 95)),
+            columns=(Column("Cell shows", 26), Column("Meaning", 95)),
         )
         for key, meaning, cls in legend_rows():
             legend.append((key, meaning), (styles[cls] if cls else BOLD, None))
@@ -332,9 +343,13 @@ def write_matrix_xlsx(
 
 
 def write_matrix_csv(matrix: AccessMatrix, path: Path) -> int:
-    """The same grid as plain codes (no colours); unlinked orgs are labelled as such."""
-    fixed = _fixed(matrix)
-    header = [c.title for c in fixed] + [
+    """The same grid as plain codes (no colours); unlinked orgs are labelled as such.
+
+    The staff member's status is given as its code and, beside it, in words.
+    """
+    fixed = [c.title for c in _fixed(matrix)]
+    fixed.insert(fixed.index("Status") + 1, "Status label")
+    header = fixed + [
         c.title if c.client_id is not None else f"Unlinked org: {c.title}" for c in matrix.columns
     ]
     width = len(matrix.columns)
@@ -344,7 +359,7 @@ def write_matrix_csv(matrix: AccessMatrix, path: Path) -> int:
             cells: list[object] = [""] * width
             for i, cell in row.cells.items():
                 cells[i] = cell.text
-            yield [*_fixed_values(matrix, row), *cells]
+            yield [*_csv_fixed_values(matrix, row), *cells]
 
     return write_csv(path, header, lines())
 

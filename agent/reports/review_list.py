@@ -4,7 +4,9 @@ Decisions are made on the dashboard or with ``accessrecon campaign decide``, nev
 editing this file: a workbook carries no signature, so what it says is a copy of the
 record, not the record. The first sheet is the list (one row per access, in the
 order the dashboard shows it); an admin's "everyone" export adds the progress by
-reviewer.
+reviewer. It says portal, role, why an access is here, the decision and the item's
+state in words ("QuickBooks Online", "Adviser", "Leaver access", "Not my client",
+"Awaiting removal"), as the dashboard's review page does.
 """
 
 from __future__ import annotations
@@ -13,8 +15,10 @@ from datetime import datetime
 from pathlib import Path
 
 from agent.clock import utcnow
-from agent.reports.common import CellKind, Column, ReportScope
+from agent.reports.common import UNLINKED_CLIENT, CellKind, Column, ReportScope
 from agent.reports.download import XLSX_MEDIA_TYPE, Download, written
+from agent.reports.labels import role_label
+from agent.reports.words import day, label
 from agent.reports.xlsx import XlsxReport
 from agent.services.campaigns.progress import CampaignProgress
 from agent.services.campaigns.views import ReviewList
@@ -52,8 +56,9 @@ PROGRESS_COLUMNS = (
 )
 
 
-def _words(value: str) -> str:
-    return value.replace("_", " ")
+def _words(code: str) -> str:
+    """A stored code in words; nothing stays empty, so a filter on blanks finds it."""
+    return label(code) if code else ""
 
 
 def write_review_list(
@@ -68,11 +73,11 @@ def write_review_list(
     scope = ReportScope.of(None, f"{review.reviewer}'s list")
     title = f"Access review {review.name}"
     with XlsxReport(path, title=title, as_of=as_of, scope=scope) as book:
-        state = f"closed {review.closed_at:%Y-%m-%d}" if review.closed_at else "open"
+        state = f"closed {day(review.closed_at)}" if review.closed_at else "open"
         sheet = book.sheet(
             "Review",
             title=(
-                f"{title}: {review.reviewer}, due {review.due_on.isoformat()} ({state}); "
+                f"{title}: {review.reviewer}, due {day(review.due_on)} ({state}); "
                 f"{review.open} of {len(review.rows)} still to decide"
             ),
             columns=ITEM_COLUMNS,
@@ -82,21 +87,21 @@ def write_review_list(
             sheet.append(
                 (
                     r.item_id,
-                    r.client or "(no client)",
+                    r.client or UNLINKED_CLIENT,
                     r.client_external_id,
-                    r.portal,
+                    label(r.portal),
                     r.org,
                     r.portal_org_id,
                     r.name,
                     r.email,
-                    r.role,
+                    role_label(r.portal, r.role) if r.role else "",
                     _words(r.finding_class),
                     r.reviewer or "practice admins",
                     _words(r.decision),
                     r.reason,
                     r.decided_by,
                     r.decided_at,
-                    r.state,
+                    _words(r.state),
                 )
             )
         if progress is not None:

@@ -6,7 +6,9 @@ this same page (``agent.crawl.pdf``), and the dashboard shows it with the
 stylesheet linked instead (its CSP allows no inline style). Every name, email and
 org name comes from a portal or a client file, so it is hostile text: the template
 autoescapes everything, and only the stylesheet, a constant of this package, is
-inserted as is.
+inserted as is. Dates, portals, a person's status and why a read failed are said as
+everywhere else (``agent.reports.words``): "5 Dec 2026", "QuickBooks Online",
+"Invite pending", "Timeout".
 
 The email is a draft for the practice to send (``X-Unsent``): addressed to the
 client's ``contact_email`` from the clients import, from the configured
@@ -29,6 +31,7 @@ from agent.reconcile import removability as why
 from agent.reports.common import naive_utc
 from agent.reports.labels import role_label
 from agent.reports.portal_steps import REMOVAL_STEPS, PortalSteps, steps_for
+from agent.reports.words import day, label, moment
 from agent.services.removals.statements import ClientStatement, Origin, StatementError
 
 __all__ = [
@@ -74,16 +77,16 @@ WHY_CLIENT: dict[str, str] = {
 
 
 def _when(value: datetime | None) -> str:
-    return "—" if value is None else f"{naive_utc(value):%d %b %Y %H:%M} UTC"
+    return "—" if value is None else moment(naive_utc(value))
 
 
 def _day(value: datetime | None) -> str:
-    return "—" if value is None else f"{naive_utc(value):%d %b %Y}"
+    return "—" if value is None else day(naive_utc(value))
 
 
 def _portal_title(portal: str) -> str:
     steps = steps_for(portal)
-    return steps.title if steps else portal
+    return steps.title if steps else label(portal)
 
 
 def _role(raw: str, portal: str) -> str:
@@ -95,7 +98,11 @@ def _why_client(reason: str) -> str:
 
 
 def _reason(reason: str) -> str:
-    return reason.replace("_", " ") or "no reason given"
+    """Why a read failed, inside a sentence: "no permission", "MFA failed"."""
+    if not reason:
+        return "no reason given"
+    words = label(reason)
+    return words[:1].lower() + words[1:] if words[1:2].islower() else words
 
 
 @cache
@@ -115,6 +122,7 @@ def _environment() -> Environment:
         origin=lambda o: ORIGINS[Origin(o)],
         why_client=_why_client,
         reason=_reason,
+        label=label,
     )
     return env
 

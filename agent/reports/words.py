@@ -14,7 +14,8 @@ same on every machine.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import re
+from datetime import UTC, date, datetime
 
 from agent.domain import FindingClass
 
@@ -58,6 +59,10 @@ LABELS: dict[str, str] = {
     "left": "Left",
     "ok": "OK",
     "needs_sign_in": "Needs sign-in",
+    # scans, crawls and removals
+    "mfa_failed": "MFA failed",
+    "schedule": "Scheduled",
+    "ask_client": "Ask the client",
     # who can remove it
     "practice": "Practice",
     "client": "Client",
@@ -87,8 +92,29 @@ def day(value: date | datetime | None) -> str:
 def moment(value: datetime | date | None) -> str:
     """A time as ``5 Dec 2026 14:05 UTC``; a plain date as :func:`day` writes it."""
     if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC)  # a schedule's next run is in its own zone
         return f"{day(value)} {value:%H:%M} UTC"
     return day(value)
+
+
+def spelt_dates(text: str) -> str:
+    """A stored sentence with its ISO dates spelt out: "left on 1 Jul 2026", not "2026-07-01".
+
+    Sentences written when a finding was reconciled keep the dates they were written
+    with; this shows old and new rows the same way.
+    """
+    return _ISO_DATE.sub(_spelt, text)
+
+
+def _spelt(found: re.Match[str]) -> str:
+    try:
+        return day(date.fromisoformat(found.group(0)))
+    except ValueError:
+        return found.group(0)
+
+
+_ISO_DATE = re.compile(r"(?<![\d-])\d{4}-\d{2}-\d{2}(?![\d-]|T\d)")
 
 
 def plural(count: int, singular: str, plural_form: str | None = None) -> str:

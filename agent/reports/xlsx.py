@@ -7,13 +7,17 @@ chose it. Rows must be written top to bottom, which the report queries do.
 
 A workbook is an ``XlsxReport``: it names its sheets, shares each cell format
 among them, and removes a half-written file. Each sheet is a
-``agent.reports.table_sheet.TableSheet``, which writes the frame every sheet shares
-and keeps every text value text.
+``agent.reports.table_sheet.TableSheet``, which writes the frame every sheet shares,
+keeps every text value text and sizes every column to its values.
+
+Cells are aligned to the top, so a row whose one long value wraps onto a second
+line still reads across. Dates read as the rest of the product writes them
+(``5 Dec 2026 14:05``), and stay real dates that sort and filter.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -25,8 +29,8 @@ from xlsxwriter.format import Format
 from agent.reports.common import CellKind, Column, ReportScope, as_of_text, naive_utc
 from agent.reports.table_sheet import Style, TableSheet
 
-DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
-DATE_FORMAT = "yyyy-mm-dd"
+DATETIME_FORMAT = "d mmm yyyy hh:mm"
+DATE_FORMAT = "d mmm yyyy"
 MAX_COLUMNS = 16_384
 _INVALID_SHEET_CHARS = set("[]:*?/\\")
 _RESERVED_SHEET_TITLES = {"history"}
@@ -88,7 +92,7 @@ class XlsxReport:
                 "created": naive_utc(as_of),
             }
         )
-        self._formats: dict[tuple[CellKind, Style | None], Format | None] = {}
+        self._formats: dict[tuple[CellKind, Style | None, bool], Format | None] = {}
         self._raw_formats: dict[tuple[tuple[str, Any], ...], Format] = {}
         self._taken: set[str] = set()
         self._sheets: list[TableSheet] = []
@@ -112,12 +116,16 @@ class XlsxReport:
             sheet.finish()
         self._book.close()
 
-    def format(self, kind: CellKind, style: Style | None = None) -> Format | None:
-        """The (shared) format for a kind of value in a style; ``None`` for plain text."""
-        key = (kind, style)
+    def format(
+        self, kind: CellKind, style: Style | None = None, *, wrap: bool = False
+    ) -> Format | None:
+        """The (shared) format for a kind of value in a style, wrapping or not."""
+        key = (kind, style, wrap)
         if key in self._formats:
             return self._formats[key]
-        props: dict[str, Any] = {}
+        props: dict[str, Any] = {"valign": "top"}
+        if wrap:
+            props["text_wrap"] = True
         if kind in _NUMBER_FORMATS:
             props["num_format"] = _NUMBER_FORMATS[kind]
         if style is not None:
@@ -131,7 +139,7 @@ class XlsxReport:
                 props["italic"] = True
             if style.center:
                 props["align"] = "center"
-        made = self._book.add_format(props) if props else None
+        made = self._book.add_format(props)
         self._formats[key] = made
         return made
 
@@ -151,12 +159,17 @@ class XlsxReport:
         group: Sequence[str | None] | None = None,
         freeze_columns: int = 0,
         rotate_from: int | None = None,
+        across_pages: bool = False,
+        new_page_at: Collection[int] = (),
     ) -> TableSheet:
         """A new sheet with its frame written; rows follow with ``TableSheet.append``.
 
         ``group`` is an optional row above the header (one label per column, e.g.
         the client manager over each client); ``rotate_from`` turns header labels
-        from that column on upright, for narrow matrix columns.
+        from that column on upright, for narrow matrix columns, and keeps those
+        columns at their width. A sheet printed ``across_pages`` is printed a block of
+        columns at a time rather than fitted to one page's width, with a new page at
+        each column of ``new_page_at``.
         """
         if len(columns) > MAX_COLUMNS:
             raise ValueError(f"{len(columns)} columns do not fit one sheet ({MAX_COLUMNS})")
@@ -169,6 +182,8 @@ class XlsxReport:
             group=group,
             freeze_columns=freeze_columns,
             rotate_from=rotate_from,
+            across_pages=across_pages,
+            new_page_at=new_page_at,
         )
         self._sheets.append(table)
         return table

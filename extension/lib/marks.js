@@ -21,15 +21,19 @@ const FAILED = "#6a1b9a";
 const WHITE = "#ffffff";
 const BLACK = "#000000";
 
+/**
+ * A finding class and a review state in the words the dashboard and every report use
+ * (agent/reports/words.py `LABELS`; a test holds the two tables to each other).
+ */
 export const CLASS_LABELS = Object.freeze({
-  leaver_access: "Leaver",
+  leaver_access: "Leaver access",
   invited_direct: "Invited direct",
   unknown_practice_user: "Unknown practice user",
   probable_match: "Probable match",
   role_drift: "Role drift",
-  archived_client_access: "Archived client",
+  archived_client_access: "Archived client access",
   unlinked_org: "Unlinked org",
-  missing_expected: "Missing",
+  missing_expected: "Missing expected",
   managed: "Managed",
   client_user: "Client user",
 });
@@ -37,10 +41,17 @@ export const CLASS_LABELS = Object.freeze({
 export const REVIEW_LABELS = Object.freeze({
   open: "Open",
   acknowledged: "Acknowledged",
-  accepted_risk: "Risk accepted",
+  accepted_risk: "Accepted risk",
   removal_requested: "Removal requested",
-  verified_removed: "Removed",
+  verified_removed: "Verified removed",
 });
+
+/**
+ * The agent's own login in an org, wherever a person might meet it (row label, banner,
+ * popup): reconcile never reports it, so without a word here it would look like a
+ * stranger's account, and removing it stops the org being read.
+ */
+export const AGENT_LOGIN_LABEL = "accessrecon's login: keep";
 
 export const SCAN_REASONS = Object.freeze({
   login_failed: "sign-in failed",

@@ -6,11 +6,22 @@
  * address or anything about other orgs. The popup is the extension's own page and
  * gets the org's findings with their review states and ids (to propose a removal),
  * still without the token. Both say when the practice asked the client to remove
- * someone, until a scan shows it done.
+ * someone, until a scan shows it done; who must act on each finding (the practice, or
+ * only the client, and why: the scan's `removable_by`); and which accounts are the
+ * agent's own logins, to keep. Every date is written by lib/dates.js ("3 Mar 2026"),
+ * never in the browser's locale.
  */
 
-import { ago, badgeMark, classLabel, PROBLEM_SEVERITIES, reasonLabel, reviewLabel }
-  from "../lib/marks.js";
+import { day, moment, readableDates } from "../lib/dates.js";
+import {
+  AGENT_LOGIN_LABEL,
+  ago,
+  badgeMark,
+  classLabel,
+  PROBLEM_SEVERITIES,
+  reasonLabel,
+  reviewLabel,
+} from "../lib/marks.js";
 import { PORTAL_NAMES } from "../lib/orgs.js";
 
 const BANNER_SENTENCES = 3;
@@ -19,18 +30,6 @@ const PROPOSER_ROLES = Object.freeze(["practice_admin", "partner", "manager"]);
 
 function isProblem(person) {
   return PROBLEM_SEVERITIES.includes(person.severity);
-}
-
-const ISO_DATE = /\b(\d{4})-(\d{2})-(\d{2})\b/g;
-const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov",
-  "Dec"];
-
-/** "2026-03-03" as people write it: "3 Mar 2026". */
-export function readableDates(text) {
-  return text.replace(ISO_DATE, (whole, year, month, day) => {
-    const name = MONTHS[Number(month) - 1];
-    return name ? `${Number(day)} ${name} ${year}` : whole;
-  });
 }
 
 /** The server's `detail` sentence, with the person's name in front when it lacks one. */
@@ -63,7 +62,17 @@ function bannerNote(status) {
 
 /** The day the practice asked the client, as people write it: "3 Mar 2026". */
 export function askedOn(request) {
-  return readableDates(String(request.requested_at || "").slice(0, 10));
+  return day(request.requested_at);
+}
+
+/** The agent's own logins in the org (by email), as the server names them. */
+function agentLogins(status) {
+  return (status.agent_logins || []).filter((email) => typeof email === "string" && email);
+}
+
+/** "robot@practice.example is accessrecon's login: keep" */
+export function agentLoginLine(email) {
+  return `${email} is ${AGENT_LOGIN_LABEL}`;
 }
 
 /** One line per removal the practice asked of the client and no scan has shown done. */
@@ -86,25 +95,32 @@ export function bannerFor(state) {
     return null;
   }
   const problems = (status.people || []).filter(isProblem);
-  const sentences = problems.slice(0, BANNER_SENTENCES).map(sentenceFor);
+  const items = problems.slice(0, BANNER_SENTENCES).map((person) => ({
+    sentence: sentenceFor(person),
+    who: whoCanRemove(person),
+  }));
   const count = status.open_problems;
   return {
     severity: status.worst_severity || "low",
     title: count ? `accessrecon · ${count} open ${count === 1 ? "finding" : "findings"}`
       : "accessrecon · waiting for the client",
     note: bannerNote(status),
-    sentences,
-    more: Math.max(0, count - sentences.length),
+    items,
+    more: Math.max(0, count - items.length),
     requested,
+    keep: agentLogins(status).map(agentLoginLine),
   };
 }
 
-/** Row labels for a users page: one per person the portal lists (not the missing ones). */
+/**
+ * Row labels for a users page: one per person the portal lists (not the missing ones),
+ * and "accessrecon's login: keep" beside each of the agent's own logins.
+ */
 export function labelsFor(state) {
   if (state.kind !== "org") {
     return [];
   }
-  return (state.status.people || [])
+  const people = (state.status.people || [])
     .filter((p) => p.email && p.finding_class !== "missing_expected")
     .map((p) => ({
       email: p.email,
@@ -112,12 +128,33 @@ export function labelsFor(state) {
       severity: p.severity,
       pending: p.access_status === "pending",
     }));
+  const logins = agentLogins(state.status).map((email) => ({
+    email,
+    label: AGENT_LOGIN_LABEL,
+    severity: "keep",
+    pending: false,
+  }));
+  return [...people, ...logins];
 }
 
-/** Who can take an access away, as the scan that showed it says (never the class's guess). */
+/** Why a direct invite is the client's to remove (agent/reports/labels.py `DIRECT_INVITE`). */
+const DIRECT_INVITE = "the client invited them directly";
+
+/**
+ * Who must act on a finding, as the scan that showed it says (never the class's guess):
+ * the practice, or only the client, and why. As every report says it
+ * (agent/reports/labels.py `who_can_remove`), a direct invite is the client's to remove
+ * even where the agent's login could: the client made it, so the practice asks them.
+ */
 export function whoCanRemove(person) {
+  if (person.finding_class === "missing_expected") {
+    return "The practice can fix it: invite them again, or end the grant";
+  }
+  if (person.finding_class === "invited_direct" && person.removable_by === "practice") {
+    return `Ask the client to remove it: ${DIRECT_INVITE}`;
+  }
   if (person.removable_by === "practice") {
-    return "Removable by the practice";
+    return "The practice can remove it";
   }
   if (person.removable_by === "client") {
     return person.removable_reason
@@ -165,6 +202,8 @@ export function popupView(org, state, settings) {
     clientManager: s.client_manager,
     clientArchived: s.client_archived,
     lastOkScanAt: s.last_ok_scan_at,
+    lastOkScanAgo: s.last_ok_scan_at ? ago(s.last_ok_scan_at) : "",
+    lastOkScanWhen: moment(s.last_ok_scan_at),
     lastScanAt: s.last_scan_at,
     lastScanStatus: s.last_scan_status,
     lastScanReason: s.last_scan_reason ? reasonLabel(s.last_scan_reason) : "",
@@ -175,6 +214,7 @@ export function popupView(org, state, settings) {
     worstSeverity: s.worst_severity,
     peopleCount: s.people_count,
     pendingCount: s.pending_count,
+    agentLogins: agentLogins(s),
   };
   const asked = new Map((s.client_requests || []).map((r) => [r.email, askedOn(r)]));
   view.findings = (s.people || []).filter(isProblem).map((p) => ({

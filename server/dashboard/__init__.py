@@ -6,7 +6,9 @@ reach, orgs and an org's page with a re-scan button, scans with live progress,
 removal plans (made from a person or ticked findings, approved, run, followed live),
 access reviews (progress by reviewer, and each reviewer's own list to decide),
 what is expiring (access ends and accepted risks), and, for practice admins,
-imports, crawl schedules and pairing codes.
+imports, crawl schedules and users (added, paired, their tokens revoked). Each page
+has its files to download beside it (``pages.downloads``), cut to the viewer's scope
+and audited like the API's exports.
 
 Everything a page shows is read through the viewer's client scope with the same
 functions the API uses (``server.queries``, ``server.actions``, ``agent.*``). A
@@ -26,6 +28,7 @@ from starlette.staticfiles import StaticFiles
 
 from server.dashboard.pages import (
     admin,
+    downloads,
     expiring,
     findings,
     imports,
@@ -62,6 +65,7 @@ PAGES = (
     removals,
     review,
     expiring,
+    downloads,
 )
 
 

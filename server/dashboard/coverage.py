@@ -32,6 +32,9 @@ class Coverage(StrEnum):
     NEVER = "never"
 
 
+#: after the orgs with problems, the ones whose coverage tells nothing come first
+_TELLS_NOTHING_FIRST = {Coverage.FAILED: 0, Coverage.NEVER: 1, Coverage.STALE: 2, Coverage.OK: 3}
+
 COVERAGE_LABELS = {
     Coverage.OK: "Read recently",
     Coverage.FAILED: "Last scan failed",
@@ -140,3 +143,19 @@ def org_coverage(
             )
         )
     return rows
+
+
+def problems_first(rows: list[OrgCoverage]) -> list[OrgCoverage]:
+    """Orgs with open problems first (worst severity, then most problems), then the orgs
+    whose last scan failed, never read and stale ones, each group by name."""
+    return sorted(
+        rows,
+        key=lambda r: (
+            Severity(r.worst_severity).rank if r.worst_severity else len(Severity),
+            -r.open_problems,
+            _TELLS_NOTHING_FIRST[r.state],
+            r.name.casefold(),
+            r.portal,
+            r.portal_org_id,
+        ),
+    )

@@ -16,8 +16,8 @@ from urllib.parse import quote, urlencode
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from agent.reports.labels import role_label
-from agent.reports.words import day, label, moment, plural
+from agent.reports.labels import role_label, who_can_remove
+from agent.reports.words import day, label, moment, plural, spelt_dates
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 
@@ -51,6 +51,11 @@ def portal_role(raw: str | None, portal: object) -> str:
     return role_label(str(getattr(portal, "value", portal)), raw)
 
 
+def labels_for(codes: list[str]) -> dict[str, str]:
+    """Codes and their words, for a script that shows a code the server sends it later."""
+    return {code: label(code) for code in codes}
+
+
 def make_environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES_DIR),
@@ -62,5 +67,6 @@ def make_environment() -> Environment:
     env.filters.update(
         label=label, when=when, day=day, path_part=path_part, role=portal_role, plural=plural
     )
-    env.globals.update(query=query)
+    env.filters["prose"] = spelt_dates
+    env.globals.update(query=query, labels_for=labels_for, who_can_remove=who_can_remove)
     return env

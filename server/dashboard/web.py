@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 from fastapi import Depends, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette import types as asgi
 
 from agent.security.principal import Principal
 from agent.security.scope import Scope, resolve_scope
@@ -156,3 +157,21 @@ async def dashboard_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DashboardError)
     viewer: Viewer | None = getattr(request.state, "viewer", None)
     return render(request, "error.html", viewer, status_code=exc.status, message=exc.message)
+
+
+class DashboardHome:
+    """``/dashboard/``, the address people type and the demo prints, is the overview itself.
+
+    The overview's route is ``/dashboard``; left to the router, ``/dashboard/`` would be
+    redirected there and then to the sign-in page, a chain of two. Rewritten here (an
+    ASGI middleware), it answers in one hop as ``/dashboard`` does: the page, or one
+    redirect to sign in.
+    """
+
+    def __init__(self, app: asgi.ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: asgi.Scope, receive: asgi.Receive, send: asgi.Send) -> None:
+        if scope["type"] == "http" and scope["path"] == f"{PREFIX}/":
+            scope = {**scope, "path": PREFIX, "raw_path": PREFIX.encode()}
+        await self.app(scope, receive, send)

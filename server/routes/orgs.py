@@ -6,6 +6,7 @@ has never listed: the answer does not reveal that it exists.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 from functools import partial
 from typing import Annotated
@@ -46,7 +47,8 @@ async def get_org_status(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     include_people: bool = True,
 ) -> Response:
-    """The badge and popup data for one org: counts, people, stale and failed flags.
+    """The badge and popup data for one org: counts, people, stale and failed flags, and
+    the agent's own logins in it (to label "keep", so nobody removes one by mistake).
 
     The extension's hottest call: token, scope and status are read in one trip to the
     thread pool, and the status may come from a cache of a few seconds
@@ -86,5 +88,6 @@ def _badge_limiter(request: Request) -> anyio.CapacityLimiter:
     return limiter
 
 
-def render_status(status: OrgStatus, include_people: bool) -> bytes:
-    return status_out(status, include_people=include_people).model_dump_json().encode()
+def render_status(status: OrgStatus, agent_logins: Sequence[str], include_people: bool) -> bytes:
+    out = status_out(status, include_people=include_people, agent_logins=agent_logins)
+    return out.model_dump_json().encode()

@@ -10,6 +10,7 @@ DevTools does, through the DOM domain of the DevTools protocol.
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterator
 
@@ -55,6 +56,7 @@ BLACK = [0, 0, 0, 255]
 
 BANNER = "accessrecon-banner"
 LABEL = "accessrecon-label"
+KEEP = "accessrecon's login: keep"
 
 
 @pytest.fixture
@@ -214,13 +216,18 @@ def test_an_address_change_without_a_new_page_redraws_everything(
 
 
 def test_the_banner_says_who_should_not_be_there_as_text(rig: Rig, pages: list[Page]) -> None:
+    """Each finding with who must act on it, and the agent's own login marked to keep."""
     dialogs = len(rig.ext.dialogs)
     page = open_page(rig, pages, "xero", "/app/!crit1/homepage")
     text = banner_text(page)
+    robot = harness.org_of(rig.world, "xero", "!crit1").users[0].email
     assert text == (
         "accessrecon · 2 open findings▾"
-        "Ben Brennan left on 3 Mar 2026 and still has Adviser access · "
-        f"{HOSTILE} was invited directly by the client"
+        "Ben Brennan left on 3 Mar 2026 and still has Adviser access. "
+        "The practice can remove it · "
+        f"{HOSTILE} was invited directly by the client. "
+        "Ask the client to remove it: the client invited them directly"
+        f"{robot} is {KEEP}"
     )
     assert harness.shadow_roots(page, BANNER) == ["closed"]
     page.wait_for_timeout(500)
@@ -267,7 +274,7 @@ def test_each_row_of_a_users_page_gets_its_class_beside_the_email(
 ) -> None:
     dialogs = len(rig.ext.dialogs)
     page = open_page(rig, pages, "xero", "/app/!crit1/settings/users")
-    assert labels(page, 4) == ["Client user", "Invited direct", "Leaver", "Managed"]
+    assert labels(page, 5) == ["Client user", "Invited direct", "Leaver access", "Managed", KEEP]
     assert set(harness.shadow_roots(page, LABEL)) == {"closed"}
     cells = page.locator("table tbody tr td:first-child")
     hostile = cells.filter(has_text="mallory@")
@@ -282,19 +289,19 @@ def test_each_row_of_a_users_page_gets_its_class_beside_the_email(
 
 def test_quickbooks_rows_are_labelled_on_both_tabs(rig: Rig, pages: list[Page]) -> None:
     users = open_page(rig, pages, "qbo", f"/app/company/{QBO_A}/manageusers?tab=users")
-    assert labels(users, 2) == ["Client user", "Leaver"]
+    assert labels(users, 2) == ["Client user", "Leaver access"]
     firms = open_page(rig, pages, "qbo", f"/app/company/{QBO_A}/manageusers?tab=firms")
-    assert labels(firms, 1) == ["Managed"]
+    assert labels(firms, 2) == ["Managed", KEEP], "the agent's own login is on the firms tab"
 
 
 def test_myob_cards_are_labelled_as_they_load(rig: Rig, pages: list[Page]) -> None:
     page = open_page(rig, pages, "myob", f"/business/{MYOB_A}/users")
-    first = labels(page, 19)  # 20 cards, one of them the agent's own login (never reported)
-    assert set(first) == {"Client user"}, "Ben's card has not loaded yet"
+    first = labels(page, 20)  # 20 cards, one of them the agent's own login (to keep)
+    assert set(first) == {"Client user", KEEP}, "Ben's card has not loaded yet"
     for _ in range(10):
         page.mouse.wheel(0, 4000)
         page.wait_for_timeout(150)
-    assert "Leaver" in labels(page, 23)
+    assert "Leaver access" in labels(page, 24)
 
 
 # ------------------------------------------------------------------------------- popup
@@ -310,12 +317,21 @@ def test_the_popup_shows_the_org_its_client_and_findings(rig: Rig, pages: list[P
     assert "Kōwhai Bakery" in facts
     assert "Mia Manager" in facts
     assert "Last good scan" in facts
+    assert re.search(r"\(\d{1,2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2} UTC\)", facts), facts
+    robot = harness.org_of(rig.world, "xero", "!crit1").users[0].email
+    assert f"accessrecon's login{robot}: keep" in facts.replace("\n", "").replace("\t", "")
     assert popup.get_by_role("heading", name="2 open findings").is_visible()
     items = popup.locator("ul.findings li").all_inner_texts()
     assert len(items) == 2
-    for text in ("Leaver", "Ben Brennan", "Open", "3 Mar 2026"):
+    for text in (
+        "Leaver access",
+        "Ben Brennan",
+        "Open",
+        "3 Mar 2026",
+        "The practice can remove it",
+    ):
         assert text in items[0]
-    for text in ("Invited direct", HOSTILE, "Open"):
+    for text in ("Invited direct", HOSTILE, "Open", "Ask the client to remove it"):
         assert text in items[1]
     assert popup.locator("p.others").inner_text() == "Also: 1 managed, 1 client user"
     link = popup.get_by_role("link", name="Open in dashboard")
@@ -375,7 +391,7 @@ def test_a_complete_xero_list_is_captured_and_reconciled(rig: Rig, pages: list[P
     assert (scans[0].status, scans[0].user_count, scans[0].reported_total) == ("ok", 4, 4)
     assert rig.ext.wait_badge(page, "1")["color"] == ORANGE
     assert "Nia New was invited directly by the client" in banner_text(page)
-    assert "Invited direct" in labels(page, 3)
+    assert {"Invited direct", KEEP} <= set(labels(page, 4)), "redrawn with the login to keep"
 
 
 def test_quickbooks_is_captured_once_both_tabs_were_seen(rig: Rig, pages: list[Page]) -> None:
@@ -440,7 +456,7 @@ def test_passive_capture_can_be_turned_off(rig: Rig, pages: list[Page]) -> None:
     wait_for(lambda: rig.ext.storage().get("passiveCapture") is False, what="the setting")
     try:
         page = open_page(rig, pages, "xero", "/app/!medm1/settings/users")
-        assert labels(page, 1) == ["Role drift"]
+        assert labels(page, 2) == ["Role drift", KEEP]
         time.sleep(1.0)
         assert extension_scans(rig.runtime, "xero", "!medm1") == []
     finally:

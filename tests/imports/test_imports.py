@@ -889,7 +889,15 @@ def test_columns_document_every_kind() -> None:
         "left_on",
         "practice_role",
     ]
-    assert names[ImportKind.CLIENTS] == [*CLIENT_HEADER, "xero_org", "qbo_org", "myob_org"]
+    contact = CLIENT_HEADER.index("contact_email") + 1
+    assert names[ImportKind.CLIENTS] == [
+        *CLIENT_HEADER[:contact],
+        "contact_name",
+        *CLIENT_HEADER[contact:],
+        "xero_org",
+        "qbo_org",
+        "myob_org",
+    ]
     assert names[ImportKind.ACCESS] == [*ACCESS_HEADER, "until"]
     for specs in COLUMNS.values():
         assert all(spec.description and spec.example for spec in specs)

@@ -45,7 +45,7 @@ def test_a_report_goes_to_a_dated_file_and_says_how_many_rows(
 @pytest.mark.parametrize(
     ("command", "unit", "count"),
     [
-        ("workload", "manager rows", 6),
+        ("workload", "manager rows", 8),
         ("exceptions", "findings", 12),
         ("evidence", "scans", 12),
     ],

@@ -1,8 +1,9 @@
-"""The exceptions report (open findings that need action) and the evidence report (scans)."""
+"""The exceptions report (open findings that need action), the evidence report (scans)
+and the evidence pack's summary, in words."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -10,13 +11,17 @@ from sqlmodel import Session
 
 from agent.reports import evidence, exceptions
 from agent.reports.common import ReportFormat
+from agent.reports.evidence_summary import summary_html, write_summary_xlsx
+from agent.reports.words import label
+from agent.services.evidence.period import Period
+from agent.services.evidence.summary import NEVER_READ, CoverageRow, EvidenceSummary, OpenException
 from agent.services.review import acknowledge
 from agent.storage.db import session_scope
 from tests.reports.conftest import AS_OF
 from tests.reports.readback import framed, open_book, read_csv
 from tests.reports.states import ANA, BEN, FORMULA_NAME, XML_NAME, State, open_classes
 
-SEVERITIES = ["critical"] * 3 + ["high"] * 4 + ["medium"] * 4 + ["low"]
+SEVERITIES = ["Critical"] * 3 + ["High"] * 4 + ["Medium"] * 4 + ["Low"]
 
 
 def test_exceptions_are_every_open_problem_worst_first(
@@ -28,8 +33,9 @@ def test_exceptions_are_every_open_problem_worst_first(
             session, tmp_path / "first.csv", fmt=ReportFormat.CSV
         ).rows
         assert finding_id == len(problems) == 12
-        first = read_csv(tmp_path / "first.csv")[1]
-        acknowledge(session, int(first[-1]), actor="test", reason="calling the client")
+        header, first, *_ = read_csv(tmp_path / "first.csv")
+        first_id = int(first[header.index("Finding id")])
+        acknowledge(session, first_id, actor="test", reason="calling the client")
     out = tmp_path / "exceptions.xlsx"
     with Session(engine) as session:
         result = exceptions.write_exceptions_report(session, out, as_of=AS_OF)
@@ -37,33 +43,38 @@ def test_exceptions_are_every_open_problem_worst_first(
     ws = open_book(out)["Exceptions"]
     body = framed(ws, exceptions.COLUMNS, freeze="D5")
     assert [r[0] for r in body] == SEVERITIES
-    assert sorted(r[1] for r in body) == sorted(problems)
+    assert sorted(r[1] for r in body) == sorted(label(c) for c in problems)
     assert ws["A5"].fill.fgColor.rgb == "FFC00000"
     assert ws["B5"].fill.fgColor.rgb == "FFFFC7CE"
     by_class = {}
     for row in body:
         by_class.setdefault(row[1], []).append(row)
-    assert {r[2] for r in by_class["leaver_access"]} == {FORMULA_NAME}
-    assert [r[16] for r in body].count("acknowledged") == 1
-    missing = by_class["missing_expected"][0]
+    assert {r[2] for r in by_class["Leaver access"]} == {FORMULA_NAME}
+    assert [r[16] for r in body].count("Acknowledged") == 1
+    assert [r[16] for r in body].count("Open") == 11
+    missing = by_class["Missing expected"][0]
     assert (missing[2], missing[4], missing[11], missing[12], missing[13]) == (
         BEN,
         "\tTab Cafe",
-        "not in org",
-        "practice",
+        "Not in org",
+        "Practice",
         None,  # no reason: the practice can
     )
-    pending = next(r for r in by_class["invited_direct"] if r[8] == "4620816365")
-    assert (pending[2], pending[5], pending[9], pending[10], pending[11]) == (
+    pending = next(r for r in by_class["Invited direct"] if r[8] == "4620816365")
+    assert (pending[2], pending[5], pending[6], pending[9], pending[10], pending[11]) == (
         ANA,
         ANA,
+        "QuickBooks Online",
         "Company admin",
         "Manage users",
-        "pending",
+        "Invite pending",
     )
-    unknown = by_class["unknown_practice_user"][0]
+    assert {r[6] for r in body} == {"Xero", "QuickBooks Online", "MYOB"}
+    unknown = by_class["Unknown practice user"][0]
     assert unknown[2] == "\tTemp Contractor"
-    assert unknown[12:14] == ["client", "agent's login not in this org"]
+    assert unknown[12:14] == ["Client", "agent's login not in this org"]
+    leaver = next(r for r in by_class["Leaver access"] if r[8] == "!AAA01")
+    assert "left on 3 Mar 2026" in leaver[17]  # dates in details spelt out
     assert isinstance(unknown[14], datetime)
     assert isinstance(unknown[15], datetime)
     assert isinstance(unknown[18], int)
@@ -78,9 +89,22 @@ def test_exceptions_cut_to_a_manager_and_as_csv(
             session, out, fmt=ReportFormat.CSV, scope=state.clients_of(BEN)
         )
     rows = read_csv(out)
-    assert rows[0] == [c.title for c in exceptions.COLUMNS]
+    titles = [c.title for c in exceptions.COLUMNS]
+    assert rows[0] == [*titles, *(f"{t} label" for t in exceptions.CODED)]
     assert result.rows == len(rows) - 1 == 4
     assert {r[4] for r in rows[1:]} == {"'\rCR Motors", XML_NAME, "Kōwhai Bakery"}
+    # The codes stay where they were; their words follow the existing columns.
+    assert {(r[0], r[1]) for r in rows[1:]} == {
+        ("high", "invited_direct"),
+        ("medium", "probable_match"),
+        ("medium", "role_drift"),
+    }
+    assert {tuple(r[len(titles) :]) for r in rows[1:]} == {
+        ("High", "Invited direct", "Xero", "Active", "Client", "Open"),
+        ("High", "Invited direct", "MYOB", "Active", "Client", "Open"),
+        ("Medium", "Probable match", "Xero", "Active", "Client", "Open"),
+        ("Medium", "Role drift", "Xero", "Active", "Client", "Open"),
+    }
 
 
 def test_evidence_shows_ok_failed_and_suspect_scans(
@@ -93,29 +117,34 @@ def test_evidence_shows_ok_failed_and_suspect_scans(
     ws = open_book(out)["Scans"]
     body = framed(ws, evidence.COLUMNS, freeze="B5")
     statuses = [r[7] for r in body]
-    assert sorted(statuses) == ["failed"] + ["ok"] * 10 + ["suspect"]
+    assert sorted(statuses) == ["Failed"] + ["OK"] * 10 + ["Suspect"]
     assert [r[0] for r in body] == sorted((r[0] for r in body), reverse=True)
-    failed = body[statuses.index("failed")]
+    failed = body[statuses.index("Failed")]
     assert (failed[3], failed[8], failed[9], failed[10], failed[11]) == (
         "Kōwhai Bakery Ltd",
-        "timeout",
+        "Timeout",
         None,
         None,
         None,
     )
-    assert "did not load" in failed[12]
-    suspect = body[statuses.index("suspect")]
+    assert failed[12] == "the users page did not load"  # nothing was read: no count
+    suspect = body[statuses.index("Suspect")]
     assert (suspect[5], suspect[9], suspect[10], suspect[11]) == ("-2 Dairy", 0, 0, "yes")
     assert "dropped from 2 users to 0" in suspect[12]
-    ok = body[statuses.index("ok")]
+    assert suspect[12].endswith("the portal said 0 users; 0 read")
+    assert {r[6] for r in body} == {"Agent"}
+    ok = body[statuses.index("OK")]
     assert ok[9] == ok[10]
     assert ok[11] == "yes"
-    assert ok[6] == "agent"
+    assert ok[6] == "Agent"
+    assert ok[12] == f"the portal said {ok[10]} users; {ok[9]} read"
+    assert not [r for r in body if "JSON total" in r[12]]
+    assert {r[2] for r in body} == {"Xero", "QuickBooks Online", "MYOB"}
     fills = {
         ws.cell(row=i, column=8).value: ws.cell(row=i, column=8).fill.fgColor.rgb
         for i in range(5, 5 + len(body))
     }
-    assert fills == {"ok": "FFC6EFCE", "failed": "FFFFC7CE", "suspect": "FFFFEB9C"}
+    assert fills == {"OK": "FFC6EFCE", "Failed": "FFFFC7CE", "Suspect": "FFFFEB9C"}
 
 
 def test_evidence_scope_and_since(engine: Engine, state: State, tmp_path: Path) -> None:
@@ -136,6 +165,9 @@ def test_evidence_scope_and_since(engine: Engine, state: State, tmp_path: Path) 
             since=datetime.now(UTC) - timedelta(days=1),
         )
     assert ana.rows == 4
+    header = read_csv(tmp_path / "ana.csv")[0]
+    titles = [c.title for c in evidence.COLUMNS]
+    assert header == [*titles, "Portal label", "Source label", "Status label", "Reason label"]
     assert {r[4] for r in read_csv(tmp_path / "ana.csv")[1:]} == {
         "!AAA01",
         "4620816365",
@@ -145,3 +177,56 @@ def test_evidence_scope_and_since(engine: Engine, state: State, tmp_path: Path) 
     assert later.rows == 0
     assert len(read_csv(tmp_path / "later.csv")) == 1
     assert today.rows == 12
+
+
+def test_the_evidence_summary_says_codes_in_words(tmp_path: Path) -> None:
+    summary = EvidenceSummary(
+        period=Period(date(2026, 11, 1), date(2026, 11, 30)),
+        generated_at=AS_OF,
+        records={"scan": 3, "finding_review": 1},
+        coverage=(
+            CoverageRow(
+                "qbo", "4620816365", "Plus One QBO", "+1 Bakery", NEVER_READ, None, 0, 2, "timeout"
+            ),
+        ),
+        exceptions=(
+            OpenException(
+                "Ana Ruiz",
+                "ana@x.example",
+                "invited_direct",
+                "myob",
+                "0b6f",
+                "CR",
+                "CR Motors",
+                "Mia",
+                AS_OF,
+                "year-end work",
+                date(2027, 3, 5),
+            ),
+        ),
+        coverage_counts={NEVER_READ: 1},
+    )
+    out = tmp_path / "summary.xlsx"
+    write_summary_xlsx(summary, out)
+    book = open_book(out)
+    assert book["Overview"]["A1"].value == "Evidence: 1 Nov 2026 to 30 Nov 2026"
+    overview = [r[0] for r in book["Overview"].iter_rows(min_row=5, values_only=True) if r[0]]
+    assert overview[:2] == ["Scan records", "Finding review records"]
+    coverage = next(book["Coverage"].iter_rows(min_row=5, values_only=True))
+    assert (coverage[0], coverage[4], coverage[8]) == ("QuickBooks Online", NEVER_READ, "Timeout")
+    accepted = next(book["Exceptions"].iter_rows(min_row=5, values_only=True))
+    assert accepted[2:4] == ("Invited direct", "MYOB")
+    page = summary_html(summary)
+    for words in (
+        "1 Nov 2026 to 30 Nov 2026",
+        "QuickBooks Online",
+        "Timeout",
+        "Invited direct",
+        "MYOB · 0b6f",
+        "5 Mar 2027",
+        "4 records in the pack",
+        "Finding review",
+    ):
+        assert words in page, words
+    for code in ("qbo", "timeout", "invited_direct", "myob", "finding_review", "2026-11-01"):
+        assert code not in page, code

@@ -1,4 +1,5 @@
-"""The findings export and the downloads: one writer for the API and the command line."""
+"""The findings export and the downloads: one writer for the API and the command line;
+the reviewer's workbook and the client statement in words."""
 
 from __future__ import annotations
 
@@ -6,19 +7,26 @@ import csv
 import io
 import json
 import zipfile
+from datetime import date
 
+from openpyxl import load_workbook
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from agent.reports.common import ReportScope
+from agent.reports.common import UNLINKED_CLIENT, ReportScope
 from agent.reports.findings import (
     FIELDS,
+    LABELLED,
     finding_lines,
     findings_csv,
     findings_download,
     findings_json,
 )
 from agent.reports.leaver import leaver_download, leaver_report
+from agent.reports.review_list import review_list_download
+from agent.reports.statement import statement_html
+from agent.services.campaigns.views import ReviewList, ReviewRow
+from agent.services.removals.statements import ClientStatement, OrgStatement, Origin, PersonLine
 from tests.reports.conftest import AS_OF
 from tests.reports.states import (
     ANA,
@@ -44,7 +52,9 @@ def test_every_open_finding_once_in_the_exports_columns(engine: Engine, state: S
     content = findings_csv(lines, bom=False)
     assert content.startswith(b"portal,portal_org_id,")  # no byte order mark unless asked
     header, *body = _rows(content)
-    assert tuple(header) == FIELDS
+    # The existing columns first, in their order; the words after them.
+    assert tuple(header[: len(FIELDS)]) == FIELDS
+    assert header[len(FIELDS) :] == [f"{name}_label" for name in LABELLED]
     assert len(body) == len(lines)
     records = json.loads(findings_json(lines))
     assert [list(r) for r in records] == [list(FIELDS)] * len(lines)
@@ -94,3 +104,74 @@ def test_the_leaver_download_is_the_reports_workbook_cut_to_the_scope(
     # The leaver can also reach a client of another manager, and an org linked to no client.
     assert not [name for name in state.names_of(SUM_MANAGER) if name in xml]
     assert UNLINKED_ORG[1] not in xml
+
+
+def test_the_reviewers_workbook_says_codes_in_words() -> None:
+    row = ReviewRow(
+        item_id=7,
+        client="",
+        client_external_id="",
+        portal="qbo",
+        portal_org_id="4620816365",
+        org="Plus One QBO",
+        email="ana@x.example",
+        name=ANA,
+        role="COMPANY_ADMIN",
+        finding_class="leaver_access",
+        reviewer="",
+        reviewer_basis="practice_admin",
+        escalated_from="",
+        decision="not_my_client",
+        reason="",
+        decided_by="Mia",
+        decided_at=AS_OF,
+        state="awaiting removal",
+        removal_item_id=None,
+        confirmed_gone_at=None,
+    )
+    review = ReviewList(7, "Q4 2026", date(2026, 12, 20), None, "everyone", [row])
+    download = review_list_download(review, as_of=AS_OF)
+    book = load_workbook(io.BytesIO(download.content))
+    sheet = book["Review"]
+    assert sheet["A1"].value.endswith("everyone, due 20 Dec 2026 (open); 0 of 1 still to decide")
+    cells = next(sheet.iter_rows(min_row=5, values_only=True))
+    assert cells[1] == UNLINKED_CLIENT
+    assert (cells[3], cells[8], cells[9], cells[11], cells[15]) == (
+        "QuickBooks Online",
+        "Company admin",
+        "Leaver access",
+        "Not my client",
+        "Awaiting removal",
+    )
+
+
+def test_the_client_statement_says_dates_statuses_and_reasons_in_words() -> None:
+    person = PersonLine(
+        "Ana Ruiz", "ana@x.example", "COMPANY_ADMIN", "pending", AS_OF, Origin.CLIENT_INVITE, False
+    )
+    statement = ClientStatement(
+        client_id=1,
+        external_id="C-001",
+        name="+1 Bakery",
+        contact_email="owner@plusone.example",
+        as_of=AS_OF,
+        orgs=[
+            OrgStatement("qbo", "4620816365", "Plus One QBO", AS_OF, people=[person]),
+            OrgStatement("xero", "!AAA01", "Plus One", None, AS_OF, "mfa_failed"),
+            OrgStatement("myob", "0b6f", "", None, AS_OF, "no_permission"),
+        ],
+    )
+    page = statement_html(statement)
+    for words in (
+        "as of 24 Nov 2026 09:30 UTC",
+        "As read on 24 Nov 2026 09:30 UTC.",
+        "Invite pending: the invitation is not yet accepted",
+        "Company admin",
+        "failed: MFA failed",
+        "failed: no permission",
+        "QuickBooks Online",
+    ):
+        assert words in page, words
+    assert "24 Nov 2026</td>" in page  # since
+    for code in ("mfa_failed", "no_permission", "2026-11-24", "COMPANY_ADMIN"):
+        assert code not in page, code

@@ -1,30 +1,51 @@
-"""The leaver report: a summary, then each client manager's own clients to call."""
+"""The leaver report: a summary, then each client manager's own clients to call, in words."""
 
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
-from sqlmodel import Session
+from sqlmodel import Session, select
 
-from agent.reports.common import NO_MANAGER, UNLINKED_CLIENT, CellKind, Column, ReportFormat
-from agent.reports.leaver import COLUMNS, PersonNotFound, write_leaver_report
+from agent.capture import OrgRef, OrgUsers, PortalUser
+from agent.clock import utcnow
+from agent.domain import AccessStatus, Portal
+from agent.imports import run_import
+from agent.reports.common import NO_MANAGER, UNLINKED_CLIENT, ReportFormat
+from agent.reports.labels import DIRECT_INVITE
+from agent.reports.leaver import (
+    COLUMNS,
+    CSV_HEADER,
+    SUMMARY_COLUMNS,
+    PersonNotFound,
+    leaver_rows,
+    write_leaver_report,
+)
+from agent.services.findings import reconcile
+from agent.services.scans import record_ok_scan, upsert_org
+from agent.storage.db import session_scope
+from agent.storage.models import Client, ClientOrgLink, Staff
+from sandbox.generate import generate_world, write_world
+from tests.factories import DOMAIN
 from tests.reports.conftest import AS_OF
 from tests.reports.readback import framed, open_book, read_csv
-from tests.reports.states import ANA, BEN, FORMULA_NAME, LEAVER_EMAIL, SUM_MANAGER, State
+from tests.reports.states import (
+    AGENT_EMAIL,
+    ANA,
+    BEN,
+    FORMULA_NAME,
+    LEAVER_EMAIL,
+    SUM_MANAGER,
+    State,
+)
 
-SUMMARY_TITLES = [
-    "Client manager",
-    "Orgs",
-    "Practice can remove",
-    "Only the client can remove",
-    "Pending invitations",
-    "Possible matches to confirm",
-    "Sheet",
-]
+WHO = f"{FORMULA_NAME} (left 3 Mar 2026)"
+ACTIVE = AccessStatus.ACTIVE
+NOT_IN_ORG = "agent's login not in this org"
+ANA_EMAIL = f"ana.ruiz@{DOMAIN}"
 
 
 def _write(engine: Engine, who: str, path: Path, **kwargs) -> int:
@@ -33,7 +54,11 @@ def _write(engine: Engine, who: str, path: Path, **kwargs) -> int:
     return count
 
 
-def test_a_sheet_per_manager_with_the_clients_to_call(
+def _column(title: str) -> int:
+    return [c.title for c in COLUMNS].index(title)
+
+
+def test_a_sheet_per_manager_with_the_clients_to_call_in_words(
     engine: Engine, state: State, tmp_path: Path
 ) -> None:
     out = tmp_path / "leaver.xlsx"
@@ -42,22 +67,17 @@ def test_a_sheet_per_manager_with_the_clients_to_call(
     assert book.sheetnames == ["Summary", SUM_MANAGER, ANA, NO_MANAGER]
 
     summary = book["Summary"]
-    assert summary["A1"].value == f"Leaver report: {FORMULA_NAME} (left, left on 2026-03-03)"
-    assert summary["A2"].value == "As of 2026-11-24 09:30 UTC"
+    assert summary["A1"].value == f"Leaver report: {WHO}"
+    assert summary["A2"].value == "As of 24 Nov 2026 09:30 UTC"
     assert summary["A3"].value == "Scope: all clients and orgs linked to no client"
-    columns = [
-        Column(t, w, CellKind.TEXT if i in (0, 6) else CellKind.INT)
-        for i, (t, w) in enumerate(zip(SUMMARY_TITLES, (28, 8, 12, 14, 12, 14, 28), strict=True))
-    ]
-    body = framed(summary, columns)
+    body = framed(summary, SUMMARY_COLUMNS)
     assert body == [
-        [SUM_MANAGER, 1, 0, 1, 0, 0, SUM_MANAGER],
-        [ANA, 1, 1, 0, 0, 0, ANA],
-        [NO_MANAGER, 1, 0, 1, 0, 0, NO_MANAGER],
+        [SUM_MANAGER, 1, 0, 1, 0, 0, 0, SUM_MANAGER],
+        [ANA, 1, 1, 0, 0, 0, 0, ANA],
+        [NO_MANAGER, 1, 0, 1, 0, 0, 1, NO_MANAGER],
     ]
-    assert summary["G5"].hyperlink.location == f"'{SUM_MANAGER}'!A1"
-    total = [c.value for c in summary[8]][:6]
-    assert total == ["Total", 3, 1, 2, 0, 0]
+    assert summary["H5"].hyperlink.location == f"'{SUM_MANAGER}'!A1"
+    assert [c.value for c in summary[8]][:7] == ["Total", 3, 1, 2, 0, 0, 1]
     assert summary["A8"].font.b
 
     ana = framed(book[ANA], COLUMNS)
@@ -65,42 +85,67 @@ def test_a_sheet_per_manager_with_the_clients_to_call(
         [
             "+1 Bakery",
             "Plus One Bakery Ltd",
-            "xero",
+            "Xero",
             "!AAA01",
+            None,  # neither archived nor unlinked
             LEAVER_EMAIL,
             "Adviser",
             "Manage users",
-            "active",
-            "leaver_access",
-            "practice",
+            "Active",
+            "Leaver access",
+            "Practice",
             None,  # no reason: the practice can
-            ana[0][11],
+            ana[0][12],
+            None,  # the portal showed no last login
             "=cmd|' /C calc'!A0",
         ]
     ]
-    assert isinstance(ana[0][11], datetime)
-    assert book[ANA]["I5"].fill.fgColor.rgb == "FFFFC7CE"  # the class, in red
-    assert book[ANA]["A1"].value == f"{FORMULA_NAME}: access on {ANA}'s clients"
+    assert isinstance(ana[0][12], datetime)
+    assert book[ANA]["J5"].fill.fgColor.rgb == "FFFFC7CE"  # the class, in red
 
     dairy = framed(book[SUM_MANAGER], COLUMNS)
-    assert [r[:4] + r[5:11] for r in dairy] == [
+    assert [r[2:5] + r[6:12] for r in dairy] == [
         [
-            "-2 Dairy",
-            "Minus Two Dairy",
-            "xero",
+            "Xero",
             "!BBB02",
+            None,
             "Read only",
             None,
-            "active",
-            "leaver_access",
-            "client",
-            "agent's login not in this org",
+            "Active",
+            "Leaver access",
+            "Client",
+            NOT_IN_ORG,
         ]
     ]
     unlinked = framed(book[NO_MANAGER], COLUMNS)
-    assert [(r[0], r[3], r[9], r[10]) for r in unlinked] == [
-        (UNLINKED_CLIENT, "!EEE05", "client", "agent's login not in this org")
+    assert [(r[0], r[3], r[4], r[10], r[11]) for r in unlinked] == [
+        (
+            UNLINKED_CLIENT,
+            "!EEE05",
+            "Org linked to no client",
+            "Client",
+            "agent's login not in this org",
+        )
     ]
+
+
+def test_every_sheet_names_the_person_and_when_they_left(
+    engine: Engine, state: State, tmp_path: Path
+) -> None:
+    out = tmp_path / "leaver.xlsx"
+    _write(engine, LEAVER_EMAIL, out)
+    book = open_book(out)
+    assert book[ANA]["A1"].value == f"{WHO}: access on {ANA}'s clients"
+    assert book[NO_MANAGER]["A1"].value == f"{WHO}: orgs with no client manager"
+    for ws in book.worksheets:
+        # Printed: landscape, one page wide, the header row on every page, and the
+        # title (with who and when) at the top of every page.
+        assert ws.page_setup.orientation == "landscape"
+        assert ws.sheet_properties.pageSetUpPr.fitToPage
+        assert ws.page_setup.fitToWidth in (None, 1)
+        assert ws.page_setup.fitToHeight == 0
+        assert ws.print_title_rows == "$4:$4"
+        assert WHO in ws.oddHeader.left.text
 
 
 def test_possible_matches_and_pending_invitations_are_listed(
@@ -110,19 +155,103 @@ def test_possible_matches_and_pending_invitations_are_listed(
     assert _write(engine, ANA, out) == 4
     book = open_book(out)
     assert book.sheetnames == ["Summary", ANA, BEN]
+    assert book["Summary"]["A1"].value == f"Leaver report: {ANA} (Active)"
     rows = framed(book[ANA], COLUMNS)
-    assert sorted((r[3], r[7], r[8]) for r in rows) == [
-        ("!AAA01", "active", "managed"),
-        ("4620816365", "pending", "invited_direct"),
+    assert sorted((r[2], r[3], r[8], r[9]) for r in rows) == [
+        ("QuickBooks Online", "4620816365", "Invite pending", "Invited direct"),
+        ("Xero", "!AAA01", "Active", "Managed"),
     ]
-    assert rows[[r[3] for r in rows].index("4620816365")][5:7] == ["Company admin", "Manage users"]
+    assert rows[[r[3] for r in rows].index("4620816365")][6:8] == ["Company admin", "Manage users"]
     ben = framed(book[BEN], COLUMNS)
-    assert sorted((r[4], r[8]) for r in ben) == [
-        ("ana.r@home.example", "probable_match"),
-        ("ana.ruiz@harbourco.example", "invited_direct"),
+    assert sorted((r[5], r[9]) for r in ben) == [
+        ("ana.r@home.example", "Probable match"),
+        (ANA_EMAIL, "Invited direct"),
     ]
     summary = [[c.value for c in row] for row in book["Summary"].iter_rows(min_row=5, max_row=6)]
-    assert [r[:6] for r in summary] == [[ANA, 2, 1, 1, 1, 0], [BEN, 2, 0, 2, 0, 1]]
+    assert [r[:7] for r in summary] == [[ANA, 2, 1, 1, 1, 0, 0], [BEN, 2, 0, 2, 0, 1, 0]]
+
+
+def test_archived_clients_and_unlinked_orgs_are_flagged_on_the_row(
+    engine: Engine, state: State, tmp_path: Path
+) -> None:
+    out = tmp_path / "ben.xlsx"
+    _write(engine, BEN, out)
+    book = open_book(out)
+    flags = {
+        r[0]: r[4] for ws in book.worksheets[1:] for r in framed(ws, COLUMNS) if r[0] is not None
+    }
+    assert flags["Old Mill"] == "Archived client"
+    assert flags[UNLINKED_CLIENT] == "Org linked to no client"
+    assert flags["Kōwhai Bakery"] is None
+    summary = {r[0]: r[6] for r in framed(book["Summary"], SUMMARY_COLUMNS)}
+    assert summary == {ANA: 1, BEN: 0, NO_MANAGER: 1}  # Old Mill is Ana's client
+
+
+def _direct_invite_org(engine: Engine) -> datetime:
+    """A client of Ben's whose org the agent's login may manage, where Ana was invited
+    directly (the portal shows her last login) and the leaver still is; reconciled."""
+    last_login = datetime(2026, 10, 5, 9, 48, tzinfo=UTC)
+    with session_scope(engine) as session:
+        client = Client(
+            external_id="C-HARBOUR",
+            name="Harbour Cafe",
+            client_manager=BEN,
+            contact_email="accounts@harbourcafe.example",
+            contact_name="Aroha Ngata",
+        )
+        session.add(client)
+        session.flush()
+        assert client.id is not None
+        session.add(ClientOrgLink(client_id=client.id, portal="xero", portal_org_id="!HHH08"))
+        ref = OrgRef(Portal.XERO, "!HHH08", "Harbour Cafe Ltd")
+        org = upsert_org(session, ref, login_id=None)
+        users = (
+            PortalUser(AGENT_EMAIL, "Access Robot", "FINANCIALADVISER", ACTIVE, ("MANAGE_USERS",)),
+            PortalUser(ANA_EMAIL, "Ana Ruiz", "STANDARD", ACTIVE, last_login=last_login),
+            PortalUser(LEAVER_EMAIL, "Leaver", "STANDARD", ACTIVE),
+        )
+        record_ok_scan(
+            session, org_id=org.id, started_at=utcnow(), result=OrgUsers(ref, users, 3, "3 users")
+        )
+    with session_scope(engine) as session:
+        reconcile(session, configured_domains=[DOMAIN])
+    return last_login
+
+
+def test_a_direct_invite_is_never_the_practices_to_remove(
+    engine: Engine, state: State, tmp_path: Path
+) -> None:
+    last_login = _direct_invite_org(engine)
+    with Session(engine) as session:
+        ana = session.get(Staff, state.staff_ids[ANA])
+        assert ana is not None
+        row = next(r for r in leaver_rows(session, ana) if r.org_id == "!HHH08")
+    # The agent's login could remove her there, but the client invited her.
+    assert (row.finding_class, row.removable_by, row.removable_reason) == (
+        "invited_direct",
+        "client",
+        DIRECT_INVITE,
+    )
+    assert row.last_login == last_login
+
+    out = tmp_path / "ana.xlsx"
+    _write(engine, ANA, out)
+    book = open_book(out)
+    harbour = [r for r in framed(book[BEN], COLUMNS) if r[3] == "!HHH08"]
+    assert len(harbour) == 1
+    cells = harbour[0]
+    assert cells[_column("Who can remove it")] == "Client"
+    assert cells[_column("Why the client")] == DIRECT_INVITE
+    assert cells[_column("Last login (portal)")] == datetime(2026, 10, 5, 9, 48)
+    assert cells[_column("Client contact")] == "Aroha Ngata\naccounts@harbourcafe.example"
+    summary = {r[0]: r[1:4] for r in framed(book["Summary"], SUMMARY_COLUMNS)}
+    assert summary[BEN] == [3, 0, 3]  # the summary counts the rows as they read
+
+    # The leaver on the same org is the practice's to remove: the rule is the class's.
+    leaver = tmp_path / "leaver.xlsx"
+    _write(engine, LEAVER_EMAIL, leaver)
+    rows = [r for r in framed(open_book(leaver)[BEN], COLUMNS) if r[3] == "!HHH08"]
+    assert [r[_column("Who can remove it")] for r in rows] == ["Practice"]
 
 
 def test_cut_to_a_scope_only_shows_its_clients(
@@ -154,18 +283,45 @@ def test_someone_on_no_org_gets_a_report_that_says_so(
     assert "This person can reach no org in this scope." in notes
 
 
-def test_the_csv_is_one_table_with_the_manager_first(
+def test_the_csv_keeps_the_codes_and_adds_their_words(
     engine: Engine, state: State, tmp_path: Path
 ) -> None:
     out = tmp_path / "leaver.csv"
     assert _write(engine, LEAVER_EMAIL, out, fmt=ReportFormat.CSV) == 3
     rows = read_csv(out)
-    assert rows[0] == ["Client manager", *(c.title for c in COLUMNS)]
+    assert rows[0] == list(CSV_HEADER)
+    # The columns the file always had, in their order, before and between the new ones.
+    old = [
+        "Client manager",
+        "Client",
+        "Org",
+        "Portal",
+        "Org id",
+        "Email",
+        "Role",
+        "Extra permissions",
+        "Status",
+        "Class",
+        "Who can remove it",
+        "Why the client",
+        "Last seen (UTC)",
+        "Client contact",
+    ]
+    assert [t for t in rows[0] if t in old] == old
     assert [r[0] for r in rows[1:]] == ["'" + SUM_MANAGER, ANA, NO_MANAGER]
-    ana = rows[2]
-    assert ana[1] == "'+1 Bakery"
-    assert ana[-1] == "'=cmd|' /C calc'!A0"
-    assert re.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}", ana[-2])  # a date Excel reads
+    record = dict(zip(rows[0], rows[2], strict=True))
+    assert record["Client"] == "'+1 Bakery"
+    assert (record["Portal"], record["Portal label"]) == ("xero", "Xero")
+    assert (record["Status"], record["Status label"]) == ("active", "Active")
+    assert (record["Class"], record["Class label"]) == ("leaver_access", "Leaver access")
+    assert (record["Who can remove it"], record["Who can remove it label"]) == (
+        "practice",
+        "Practice",
+    )
+    assert record["Client contact"] == "'=cmd|' /C calc'!A0"
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}", record["Last seen (UTC)"])
+    unlinked = dict(zip(rows[0], rows[3], strict=True))
+    assert (unlinked["Flag"], unlinked["Flag label"]) == ("unlinked_org", "Org linked to no client")
 
 
 def test_an_unknown_or_ambiguous_person_is_refused(
@@ -175,4 +331,27 @@ def test_an_unknown_or_ambiguous_person_is_refused(
         _write(engine, "nobody@harbourco.example", tmp_path / "x.xlsx")
     with pytest.raises(PersonNotFound, match="several staff"):
         _write(engine, "n", tmp_path / "x.xlsx")  # Ana Ruiz, Ben Ono
+    with pytest.raises(PersonNotFound, match="no person given"):
+        _write(engine, "  ", tmp_path / "x.xlsx")
     assert not (tmp_path / "x.xlsx").exists()
+
+
+def test_the_demo_worlds_clients_carry_a_contact_the_import_keeps(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """The demo's client list has a contact person and address per client, as a
+    practice's export does, and the clients import stores both for the report."""
+    world = generate_world(7)
+    files = write_world(world, tmp_path / "world")
+    run_import(engine, "clients", files.clients, practice_domains=world.practice_domains)
+    with Session(engine) as session:
+        stored = {c.external_id: c for c in session.exec(select(Client))}
+    assert set(stored) == {c.client_id for c in world.clients}
+    for client in world.clients:
+        assert client.contact_name
+        assert client.contact_email
+        held = stored[client.client_id]
+        assert (held.contact_name, held.contact_email) == (
+            client.contact_name,
+            client.contact_email,
+        )

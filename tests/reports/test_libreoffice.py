@@ -1,5 +1,12 @@
-"""The workbooks open in LibreOffice: each converts to a PDF and a PNG, and the hostile
-names come out of LibreOffice as the same text, never evaluated.
+"""The workbooks open in LibreOffice: every workbook a report writes prints to a PDF
+whose every page has something on it, and the hostile names come out of LibreOffice
+as the same text, never evaluated.
+
+Each printed page is also a PNG (``pdftoppm``), copied to ACCESSRECON_SCREENSHOTS as
+``workbook-<report>-<n>.png`` (a temporary folder unless it is set; the pictures in
+docs/screenshots are made with it set there), so a person can look at what a
+practice prints without opening a spreadsheet. All the workbooks go through one
+LibreOffice run: it takes seconds to start.
 
 A missing ``soffice`` or ``pdftoppm`` is a failure, never a skip: the test command
 installs both (Debian's ``libreoffice-calc-nogui`` and ``poppler-utils``).
@@ -10,14 +17,48 @@ from __future__ import annotations
 import csv
 import shutil
 import subprocess
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from PIL import Image, ImageDraw, ImageOps
 from sqlalchemy import Engine
 
-from agent.reports.common import ReportFormat
+from agent.clock import utcnow
+from agent.reports.common import ReportFormat, ReportScope
+from agent.reports.evidence_summary import write_summary_xlsx
+from agent.reports.findings import finding_lines
+from agent.reports.findings_workbook import write_findings_xlsx
+from agent.reports.review_list import write_review_list
+from agent.security.users import add_user, principal_of
+from agent.services.campaigns.progress import campaign_progress
+from agent.services.campaigns.start import start_campaign
+from agent.services.campaigns.views import review_list
+from agent.services.evidence.kinds import rows_of
+from agent.services.evidence.period import Period
+from agent.services.evidence.records import KINDS
+from agent.services.evidence.summary import summarise
+from agent.storage.db import session_scope
+from tests.extension.harness import SCREENSHOTS
+from tests.reports.conftest import AS_OF
 from tests.reports.states import FORMULA_NAME, XML_NAME, State
 from tests.reports.test_formula_safety import write_all
+
+#: every workbook, by the name of its file and pictures
+WORKBOOKS = (
+    "leaver",
+    "matrix",
+    "workload",
+    "exceptions",
+    "evidence",
+    "findings",
+    "evidence-summary",
+    "review-list",
+)
+#: a page counts as blank when less than this share of it, inside the margins where
+#: the running header and footer print, is ink
+MIN_INK = 0.002
+MARGIN = 0.1
 
 
 def _tool(name: str) -> str:
@@ -49,35 +90,96 @@ def _soffice(profile: Path, fmt: str, outdir: Path, files: list[Path]) -> None:
     )
 
 
-def test_every_report_converts_to_pdf_and_png(engine: Engine, state: State, tmp_path: Path) -> None:
-    books = write_all(engine, tmp_path / "xlsx", ReportFormat.XLSX)
+def every_workbook(engine: Engine, directory: Path) -> list[Path]:
+    """Every workbook the reports write, of the hostile practice: the five reports, the
+    findings list, the evidence pack's summary and the access review's list."""
+    books = write_all(engine, directory, ReportFormat.XLSX)
+    scope = ReportScope.of(None)
+    today = utcnow().date()
+    period = Period(today - timedelta(days=30), today)
+    with session_scope(engine) as session:
+        findings = directory / "findings.xlsx"
+        lines = finding_lines(session, scope=scope)
+        write_findings_xlsx(lines, findings, scope=scope, as_of=AS_OF, filters="every open one")
+        summary = directory / "evidence-summary.xlsx"
+        counts = {kind.name: sum(1 for _ in rows_of(session, kind, period)) for kind in KINDS}
+        write_summary_xlsx(summarise(session, period, records=counts, now=AS_OF), summary)
+        add_user(session, name="Ada Admin", role="practice_admin", scope="all", actor="test")
+        admin = principal_of(session, "Ada Admin")
+        started = start_campaign(session, admin, "Q4 2026", due_on=today + timedelta(days=30))
+        campaign_id = started.campaign.id
+        assert campaign_id is not None
+        reviews = directory / "review-list.xlsx"
+        write_review_list(
+            review_list(session, admin, campaign_id, everyone=True),
+            reviews,
+            progress=campaign_progress(session, campaign_id),
+            as_of=AS_OF,
+        )
+    return [*books, findings, summary, reviews]
+
+
+def print_pages(pdf: Path, prefix: Path) -> list[Path]:
+    """Each page of ``pdf`` as a PNG at 60 dpi, in page order."""
+    subprocess.run(
+        [_tool("pdftoppm"), "-png", "-r", "60", str(pdf), str(prefix)],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    pages = prefix.parent.glob(f"{prefix.name}-*.png")
+    return sorted(pages, key=lambda p: int(p.stem.rsplit("-", 1)[1]))
+
+
+def ink(png: Path) -> float:
+    """The share of a page's body (inside ``MARGIN``) that is not white."""
+    page = ImageOps.grayscale(Image.open(png))
+    width, height = page.size
+    body = page.crop(
+        (
+            int(width * MARGIN),
+            int(height * MARGIN),
+            int(width * (1 - MARGIN)),
+            int(height * (1 - MARGIN)),
+        )
+    )
+    inked = body.point(lambda v: 255 if v < 200 else 0).histogram()[255]
+    return inked / (body.size[0] * body.size[1])
+
+
+def test_every_workbook_prints_pages_with_something_on_each(
+    engine: Engine, state: State, tmp_path: Path
+) -> None:
+    books = every_workbook(engine, tmp_path / "xlsx")
+    assert [b.stem for b in books] == list(WORKBOOKS)
     pdf_dir = tmp_path / "pdf"
     _soffice(tmp_path / "profile", "pdf", pdf_dir, books)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for book in books:
         pdf = pdf_dir / f"{book.stem}.pdf"
         assert pdf.exists(), f"LibreOffice could not open {book.name}"
-        assert pdf.stat().st_size > 1000
         assert pdf.read_bytes().startswith(b"%PDF")
-        subprocess.run(
-            [
-                _tool("pdftoppm"),
-                "-png",
-                "-r",
-                "50",
-                "-f",
-                "1",
-                "-l",
-                "1",
-                "-singlefile",
-                str(pdf),
-                str(pdf_dir / book.stem),
-            ],
-            check=True,
-            capture_output=True,
-            timeout=120,
-        )
-        png = pdf_dir / f"{book.stem}.png"
-        assert png.read_bytes().startswith(b"\x89PNG")
+        (tmp_path / "png").mkdir(exist_ok=True)
+        pages = print_pages(pdf, tmp_path / "png" / book.stem)
+        assert pages, f"{book.name} printed no page"
+        blank = [n for n, page in enumerate(pages, 1) if ink(page) < MIN_INK]
+        assert blank == [], f"{book.name}: pages {blank} of {len(pages)} are blank"
+        for n, page in enumerate(pages, 1):
+            shutil.copyfile(page, SCREENSHOTS / f"workbook-{book.stem}-{n}.png")
+
+
+def test_a_page_with_only_its_running_header_and_footer_counts_as_blank(
+    tmp_path: Path,
+) -> None:
+    page = Image.new("L", (660, 510), 255)
+    draw = ImageDraw.Draw(page)
+    draw.text((20, 12), "Leaver report: Ben Brennan    As of 24 Nov 2026 09:30 UTC", fill=0)
+    draw.text((300, 490), "Page 3 of 3", fill=0)
+    page.save(tmp_path / "margins.png")
+    assert ink(tmp_path / "margins.png") < MIN_INK
+    draw.text((60, 200), "Kōwhai Bakery Ltd    ben@harbourco.example    Leaver access", fill=0)
+    page.save(tmp_path / "one-row.png")
+    assert ink(tmp_path / "one-row.png") >= MIN_INK
 
 
 def test_libreoffice_reads_hostile_names_as_plain_text(

@@ -1,22 +1,30 @@
-"""The access matrix: staff × clients, short codes, colours by class, unlinked orgs apart."""
+"""The access matrix: staff × clients, short codes, colours by class, unlinked orgs apart,
+printed a block of clients at a time with the managers' band on every page."""
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 
 from openpyxl.utils import get_column_letter
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from agent.reports.common import ReportFormat, ReportScope
+from agent.reports.common import Column, ReportFormat, ReportScope
 from agent.reports.matrix import (
+    CELL_WIDTH,
     FIXED_COLUMNS,
     UNLINKED_COUNT_COLUMN,
     UNLINKED_GROUP,
+    AccessMatrix,
+    MatrixCell,
+    MatrixColumn,
+    MatrixRow,
     access_matrix,
     write_matrix_report,
     write_matrix_xlsx,
 )
+from agent.reports.printing import MATRIX_SCALE
 from agent.reports.xlsx import MAX_COLUMNS
 from tests.reports.conftest import AS_OF
 from tests.reports.readback import framed, open_book, read_csv, text
@@ -57,7 +65,7 @@ def test_cells_are_codes_coloured_by_class(engine: Engine, state: State, tmp_pat
     book = open_book(out)
     assert book.sheetnames == ["Matrix", "Legend"]
     ws = book["Matrix"]
-    columns = [*FIXED, *(type(FIXED[0])(t, 10) for t in CLIENT_COLUMNS)]
+    columns = [*FIXED, *(Column(t, CELL_WIDTH) for t in CLIENT_COLUMNS)]
     body = framed(ws, columns, header_row=5, freeze="F6")
     group = [ws.cell(row=4, column=i).value for i in range(1, len(columns) + 1)]
     assert group[0] == "Client manager"
@@ -67,8 +75,8 @@ def test_cells_are_codes_coloured_by_class(engine: Engine, state: State, tmp_pat
 
     rows = {r[0]: r for r in body}
     assert set(rows) == set(EXPECTED)
-    assert rows[FORMULA_NAME][1:5] == ["leaver@harbourco.example", "left", 2, 1]
-    assert rows[BEN][1:5] == ["ben.ono@harbourco.example", "active", 3, 1]
+    assert rows[FORMULA_NAME][1:5] == ["leaver@harbourco.example", "Left", 2, 1]
+    assert rows[BEN][1:5] == ["ben.ono@harbourco.example", "Active", 3, 1]
     for excel_row in ws.iter_rows(min_row=6, max_row=8):
         name = excel_row[0].value
         got = {}
@@ -82,9 +90,7 @@ def test_cells_are_codes_coloured_by_class(engine: Engine, state: State, tmp_pat
 
     legend = {
         r[0]: r[1]
-        for r in framed(
-            book["Legend"], [type(FIXED[0])("Cell shows", 22), type(FIXED[0])("Meaning", 95)]
-        )
+        for r in framed(book["Legend"], [Column("Cell shows", 26), Column("Meaning", 95)])
     }
     assert {
         "ADM",
@@ -95,13 +101,15 @@ def test_cells_are_codes_coloured_by_class(engine: Engine, state: State, tmp_pat
         "+PA",
         "+BA",
         "?",
-        "leaver_access",
-        "invited_direct",
-        "managed",
+        "Leaver access",
+        "Invited direct",
+        "Managed",
+        UNLINKED_GROUP,
     } <= set(legend)
+    assert "leaver_access" not in legend  # words, not codes
     colours = {c.value: c.fill.fgColor.rgb for c in book["Legend"]["A"] if c.value}
-    assert colours["leaver_access"] == "FFFFC7CE"
-    assert colours["managed"] == "FFC6EFCE"
+    assert colours["Leaver access"] == "FFFFC7CE"
+    assert colours["Managed"] == "FFC6EFCE"
 
 
 def test_scoped_matrix_has_no_unlinked_block_and_only_its_clients(
@@ -124,10 +132,11 @@ def test_scoped_matrix_has_no_unlinked_block_and_only_its_clients(
     ]
     framed(
         ws,
-        [*FIXED_COLUMNS, *(type(FIXED[0])(t, 10) for t in titles[4:])],
+        [*FIXED_COLUMNS, *(Column(t, CELL_WIDTH) for t in titles[4:])],
         header_row=5,
         freeze="E6",
     )
+    assert ws.col_breaks.brk == []  # no unlinked block to set apart
 
 
 def test_more_clients_than_a_sheet_holds_go_on_further_sheets(
@@ -155,8 +164,8 @@ def test_csv_has_the_same_grid_in_plain_codes(engine: Engine, state: State, tmp_
     with Session(engine) as session:
         assert write_matrix_report(session, out, fmt=ReportFormat.CSV).rows == 3
     rows = read_csv(out)
-    assert rows[0][:5] == ["Staff", "Email", "Status", "Clients", "Unlinked orgs"]
-    assert rows[0][5:] == [
+    assert rows[0][:6] == ["Staff", "Email", "Status", "Status label", "Clients", "Unlinked orgs"]
+    assert rows[0][6:] == [
         "'-2 Dairy",
         "'+1 Bakery",
         "Old Mill",
@@ -166,8 +175,9 @@ def test_csv_has_the_same_grid_in_plain_codes(engine: Engine, state: State, tmp_
         "Unlinked org: @Unlinked Org (xero !EEE05)",
     ]
     by_name = {r[0]: r for r in rows[1:]}
-    assert by_name["'" + FORMULA_NAME][5:] == ["RO", "ADM+MU", "", "", "", "", "FULL"]
-    assert by_name[ANA][6] == "ADM+MU / ADM+MU?"
+    assert by_name["'" + FORMULA_NAME][2:4] == ["left", "Left"]  # the code, then its words
+    assert by_name["'" + FORMULA_NAME][6:] == ["RO", "ADM+MU", "", "", "", "", "FULL"]
+    assert by_name[ANA][7] == "ADM+MU / ADM+MU?"
 
 
 def test_no_access_in_scope_is_said_plainly(engine: Engine, state: State, tmp_path: Path) -> None:
@@ -178,3 +188,57 @@ def test_no_access_in_scope_is_said_plainly(engine: Engine, state: State, tmp_pa
     assert ws["A3"].value == "Scope: 0 clients"
     assert ws["A6"].value == "No staff member has access in this scope."
     assert get_column_letter(4) == ws.auto_filter.ref.split(":")[1][0]
+
+
+def test_printed_the_band_repeats_and_unlinked_orgs_start_a_page(
+    engine: Engine, state: State, tmp_path: Path
+) -> None:
+    out = tmp_path / "matrix.xlsx"
+    with Session(engine) as session:
+        write_matrix_report(session, out, as_of=AS_OF)
+    ws = open_book(out)["Matrix"]
+    assert ws.page_setup.orientation == "landscape"
+    assert ws.print_title_rows == "$4:$5"  # the managers' band and the header
+    assert ws.print_title_cols == "$A:$E"  # the staff columns
+    # The unlinked org is the 7th client column: column 12, so a break after column 11.
+    assert [b.id for b in ws.col_breaks.brk] == [11]
+    assert ws.cell(row=4, column=12).value == UNLINKED_GROUP
+    assert 40 <= ws.page_setup.scale <= MATRIX_SCALE
+
+
+def test_a_manager_cut_by_a_page_break_is_named_again_on_the_next_page(tmp_path: Path) -> None:
+    columns = (
+        *(MatrixColumn(f"Client {i:02d}", ANA, client_id=i) for i in range(1, 31)),
+        *(MatrixColumn(f"Client {i:02d}", BEN, client_id=i) for i in range(31, 36)),
+        MatrixColumn("Loose Org (xero !LOOSE)", UNLINKED_GROUP, org_id=1),
+    )
+    row = MatrixRow(
+        1,
+        "Kiri Evans",
+        "kiri@harbourco.example",
+        "active",
+        {0: MatrixCell("FULL", "managed")},
+        1,
+        0,
+    )
+    out = tmp_path / "wide.xlsx"
+    matrix = AccessMatrix(columns, iter([row]))
+    assert write_matrix_xlsx(matrix, out, scope=ReportScope.of(None), as_of=AS_OF) == 1
+    ws = open_book(out)["Matrix"]
+    breaks = [b.id for b in ws.col_breaks.brk]
+    first_client, unlinked = 6, 6 + 35  # one-based sheet columns
+    assert len(breaks) >= 3
+    assert breaks[-1] == unlinked - 1  # the unlinked org starts a page of its own
+    starts = [first_client, *(b + 1 for b in breaks)]
+    for start in starts:
+        name = ws.cell(row=4, column=start).value
+        title = str(ws.cell(row=5, column=start).value)
+        expected = UNLINKED_GROUP if start == unlinked else (ANA if title <= "Client 30" else BEN)
+        assert name == expected, (start, name)
+    # The blocks between breaks are about equally wide: no page left with one client.
+    blocks = [b - a for a, b in pairwise([first_client - 1, *breaks])]
+    assert max(blocks) - min(blocks) <= 1, blocks
+    # A band run never crosses a break.
+    for merged in ws.merged_cells.ranges:
+        if merged.min_row == 4:
+            assert not any(merged.min_col <= b < merged.max_col for b in breaks), merged.coord

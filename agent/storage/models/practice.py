@@ -24,6 +24,8 @@ class Client(SQLModel, table=True):
     annual_fee: float | None = None
     archived: bool = False
     contact_email: str = Field(default="", max_length=320)
+    #: who at the client the practice calls about their books (a practice export's contact)
+    contact_name: str = Field(default="", max_length=200)
 
 
 class ClientOrgLink(SQLModel, table=True):

@@ -1,10 +1,15 @@
 /**
- * Banner: on every page of an org with open findings, say who should not be there.
+ * Banner: on every page of an org with open findings, say who should not be there and
+ * who must act.
  *
  * "Ben Brennan left on 3 Mar 2026 and still has Adviser access · Bob Lee was invited
  * directly by the client": the server's own sentences (`people[].detail`), the worst
  * first, three at most and a count of the rest, one to a line (the " · " between them
- * is kept in the text for anything that reads it as one line). It sits in the bottom-right corner,
+ * is kept in the text for anything that reads it as one line). Under each, who acts:
+ * "The practice can remove it", or "Only the client can remove it: subscriber" (the
+ * scan's `removable_by` and its reason). Last, the agent's own logins in the org
+ * ("robot@practice.example is accessrecon's login: keep"), so nobody tidying the org
+ * removes them. It sits in the bottom-right corner,
  * small and fixed, inside a closed shadow root (the portal's scripts and styles
  * cannot reach it), built from text nodes only. Its host element is also a spacer of
  * the panel's height at the end of the page, so scrolled to the bottom nothing of the
@@ -47,12 +52,15 @@
       content: ""; position: absolute; left: 1px; top: 0.55em; width: 6px; height: 6px;
       border-radius: 50%; background: var(--severity, #1565c0);
     }
+    .who { display: block; color: #57606a; font-size: 12px; }
     .sep { display: none; }
+    .keep { margin: 4px 0 0; padding: 0; color: #424a53; font-size: 12px; }
+    .keep span { display: block; }
     .more { margin: 3px 0 0; color: #57606a; font-size: 12px; }
     .requested { margin: 4px 0 0; padding: 0; color: #7c5800; font-size: 12px; }
     .requested span { display: block; }
     .panel.collapsed .sentences, .panel.collapsed .more, .panel.collapsed .note,
-    .panel.collapsed .requested {
+    .panel.collapsed .requested, .panel.collapsed .keep {
       display: none;
     }
     .critical { --severity: #c62828; }
@@ -64,11 +72,15 @@
 
   function sentences(banner) {
     const paragraph = ar.el("p", { className: "sentences" });
-    banner.sentences.forEach((sentence, i) => {
+    banner.items.forEach((item, i) => {
       if (i) {
         paragraph.append(ar.el("span", { text: " · ", className: "sep" }));
       }
-      paragraph.append(ar.el("span", { text: sentence, className: "sentence" }));
+      const who = item.who ? [ar.el("span", { text: ". ", className: "sep" }),
+        ar.el("span", { text: item.who, className: "who" })] : [];
+      paragraph.append(ar.el("span", { className: "sentence" }, [
+        document.createTextNode(item.sentence), ...who,
+      ]));
     });
     return paragraph;
   }
@@ -95,6 +107,10 @@
     if ((banner.requested || []).length) {
       panel.append(ar.el("p", { className: "requested" },
         banner.requested.map((line) => ar.el("span", { text: line }))));
+    }
+    if ((banner.keep || []).length) {
+      panel.append(ar.el("p", { className: "keep" },
+        banner.keep.map((line) => ar.el("span", { text: line }))));
     }
     const draw = () => {
       panel.classList.toggle("collapsed", collapsed);

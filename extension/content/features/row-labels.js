@@ -1,8 +1,9 @@
 /**
  * Row labels: on an org's users page, each person's finding class beside their email.
  *
- * "Leaver", "Invited direct", "Managed", "Client user"…, coloured like the badge by
- * severity. Each label is its own closed shadow root with a text node; the portal's
+ * "Leaver access", "Invited direct", "Managed", "Client user"…, coloured like the badge
+ * by severity; the agent's own login says "accessrecon's login: keep" (dark), so nobody
+ * tidying the list removes it. Each label is its own closed shadow root with a text node; the portal's
  * row and its text are left as they were (content/core.js reads rows without our
  * labels). Portals redraw their lists (Xero renders after load, MYOB appends cards as
  * the person scrolls), so new rows are labelled as they appear.
@@ -26,6 +27,7 @@
     .low { background: #1565c0; }
     .ok { background: #2e7d32; }
     .info { background: #eaeef2; color: #424a53; }
+    .keep { background: #24292f; }
   `;
 
   /**

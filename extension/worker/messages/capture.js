@@ -25,6 +25,7 @@
 import { detectOrg, orgKey } from "../../lib/orgs.js";
 import { ApiError, request } from "../api.js";
 import { showBadge } from "../badge.js";
+import { fetchOrgState } from "../org-state.js";
 import { pageAddress } from "../senders.js";
 import { readSettings, sessionGet, sessionRemove, sessionSet } from "../settings.js";
 import { displayFor } from "../tabs.js";
@@ -166,7 +167,13 @@ export default {
           shown_count: list.shownCount,
         },
       });
-      const state = { kind: "org", status: answer.org };
+      // The capture's answer is the org as reconciled just now: it is what is drawn. The
+      // agent's own logins in the org ("keep" labels) come only with the status the
+      // badge reads, and a capture never changes them, so they are taken from there (a
+      // status read at once may still be the one from before the capture, cached).
+      const known = await fetchOrgState(org, settings);
+      const agentLogins = known.kind === "org" ? known.status.agent_logins || [] : [];
+      const state = { kind: "org", status: { ...answer.org, agent_logins: agentLogins } };
       await showBadge(sender.tab.id, state);
       return { ok: true, scanId: answer.scan_id, display: await displayFor(org, state, settings) };
     } catch (error) {

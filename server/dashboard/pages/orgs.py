@@ -1,5 +1,10 @@
 """Orgs: the list with each org's coverage, one org's page, and its re-scan button.
 
+The list puts the orgs with open problems first, worst first (then the orgs whose
+coverage proves nothing), so the page answers "where are the problems" before
+"which orgs exist". An org is named with its portal ("Ōtautahi Café & Co (QuickBooks
+Online)"), because a client often has an org in more than one portal under one name.
+
 An org outside the viewer's scope answers 404 like one the agent never listed, as
 the API's status route does: the page does not reveal that it exists.
 """
@@ -12,7 +17,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlmodel import col, select
 
-from agent.domain import Portal
+from agent.domain import Portal, ScanStatus
+from agent.reports.labels import who_can_remove
+from agent.reports.words import evidence_sentence, label
 from agent.security.scope import client_in_scope
 from agent.services.scans import find_org
 from agent.services.status import org_status
@@ -20,7 +27,7 @@ from agent.storage.links import client_of
 from agent.storage.models import Org, Scan
 from agent.storage.widths import width
 from server.actions import request_scan
-from server.dashboard.coverage import COVERAGE_LABELS, Coverage, org_coverage
+from server.dashboard.coverage import COVERAGE_LABELS, Coverage, org_coverage, problems_first
 from server.dashboard.filters import one, text
 from server.dashboard.rendering import path_part
 from server.dashboard.web import PREFIX, DashboardError, FormViewerDep, ViewerDep, redirect, render
@@ -43,8 +50,10 @@ def orgs_page(
     portal: str = "",
     q: str = "",
 ) -> Response:
-    rows = org_coverage(
-        session, viewer.scope, stale_after=timedelta(hours=runtime.settings.stale_after_hours)
+    rows = problems_first(
+        org_coverage(
+            session, viewer.scope, stale_after=timedelta(hours=runtime.settings.stale_after_hours)
+        )
     )
     which, kind, search = one(Coverage, state), one(Portal, portal), text(q)
     if which:
@@ -73,6 +82,18 @@ def orgs_page(
             "q": search,
         },
     )
+
+
+def org_heading(org: Org) -> str:
+    """An org as its page names it: "Ōtautahi Café & Co (QuickBooks Online)"."""
+    return f"{org.name} ({label(org.portal)})"
+
+
+def scan_evidence(scan: Scan) -> str:
+    """What an ok scan proved, in words; why a failed one proved nothing."""
+    if scan.status == ScanStatus.OK:
+        return evidence_sentence(scan.reported_total, scan.user_count)
+    return scan.detail
 
 
 def _visible_org(session: SessionDep, viewer: ViewerDep, portal: str, org_id: str) -> Org:
@@ -120,10 +141,15 @@ def org_page(
         "org.html",
         viewer,
         org=org,
+        heading=org_heading(org),
         status=status,
-        scans=scans,
+        scans=[(scan, scan_evidence(scan)) for scan in scans],
         findings=findings,
         queued=queued,
+        removal={
+            f.id: who_can_remove(f.finding_class, f.removable_by, f.removable_reason)
+            for f in findings
+        },
         present=[f for f in findings if f.finding_class != "missing_expected"],
         missing=[f for f in findings if f.finding_class == "missing_expected"],
         client=client_of(session, org.portal, org.portal_org_id),

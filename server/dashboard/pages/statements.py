@@ -1,11 +1,13 @@
-"""A client's access statement as a printable page, and its email draft to download.
+"""A client's access statement as a printable page, and as files to download.
 
 The page is the statement itself (``agent.reports.statement``) with its stylesheet
 linked rather than inline, which the dashboard's CSP requires; it prints with the
-browser's own print-to-PDF, and its on-screen links (the ``.eml`` draft, back to
-the orgs) are not printed. Both are exports of client data, recorded like the
-API's (``server.statements``). A client outside the viewer's scope answers 404,
-like one that does not exist.
+browser's own print-to-PDF, and its on-screen links (the downloads, back to the
+orgs) are not printed. The downloads are the statement as one HTML file that stands
+alone (its stylesheet inline, to open, print or attach anywhere) and the ``.eml``
+draft to send the client. Each is an export of client data, recorded like the API's
+(``server.statements``). A client outside the viewer's scope answers 404, like one
+that does not exist.
 """
 
 from __future__ import annotations
@@ -61,11 +63,30 @@ def statement_page(
         via="dashboard",
         stylesheet=STYLESHEET,
         actions=(
+            (f"{PREFIX}/clients/{client_id}/statement.html", "Download this statement (.html)"),
             (f"{PREFIX}/clients/{client_id}/statement.eml", "Download the email draft (.eml)"),
             (f"{PREFIX}/orgs", "Back to orgs"),
         ),
     )
     return HTMLResponse(export.content)
+
+
+@router.get("/clients/{client_id}/statement.html")
+def statement_file(
+    client_id: int, session: SessionDep, runtime: RuntimeDep, viewer: ViewerDep
+) -> Response:
+    """The statement as a file of its own, its stylesheet inline."""
+    statement = _statement(session, viewer, client_id)
+    export = statement_export(
+        session,
+        viewer.principal,
+        viewer.scope,
+        statement,
+        StatementFormat.HTML,
+        sender=runtime.settings.smtp_from,
+        via="dashboard",
+    )
+    return download(export)
 
 
 @router.get("/clients/{client_id}/statement.eml")

@@ -2,7 +2,7 @@
 // while an item is approved, running or removed (waiting for the scan that verifies
 // it), and update each item's state and detail in place, the plan's status, and
 // whether a run is still waiting or possible. Text is set with textContent only: a
-// detail may quote a portal's words.
+// detail may quote a portal's words. The script writes no dates.
 "use strict";
 
 (function () {
@@ -12,8 +12,12 @@
   const POLL_MS = 2000;
   const planStatus = document.getElementById("plan-status");
 
+  // a state in the words the server's pages use for it (agent/reports/words.py),
+  // handed over in the live-status element's data-labels
+  const labels = JSON.parse(status.dataset.labels || "{}");
+
   function label(state) {
-    return state.charAt(0).toUpperCase() + state.slice(1).replace(/_/g, " ");
+    return labels[state] || state.charAt(0).toUpperCase() + state.slice(1).replace(/_/g, " ");
   }
 
   function update(item) {

@@ -1,7 +1,9 @@
 // Live progress on the scans page: poll the dashboard's JSON feed while a scan
 // request is queued or running, update those rows, and reload the page once one
 // finishes (so the crawl history shows the new crawl). Text is set with
-// textContent only: a request's detail may quote a portal's words.
+// textContent only: a request's detail may quote a portal's words. The script
+// writes no dates; statuses are shown in the page's own words, which the page
+// hands it in the live-status element's data-labels.
 "use strict";
 
 (function () {
@@ -16,7 +18,8 @@
       .map((row) => row.dataset.request),
   );
 
-  const labels = { queued: "Queued", running: "Running", done: "Done", failed: "Failed" };
+  // a status in the words the server's pages use for it (agent/reports/words.py)
+  const labels = JSON.parse(status.dataset.labels || "{}");
 
   function counts(r) {
     let text = `${r.done} read`;
