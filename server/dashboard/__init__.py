@@ -38,6 +38,7 @@ from server.dashboard.pages import (
     removals,
     review,
     scans,
+    schedules,
     signin,
     statements,
 )
@@ -59,8 +60,10 @@ PAGES = (
     people,
     orgs,
     scans,
+    schedules,
     imports,
     admin,
+    schedules,
     statements,
     removals,
     review,

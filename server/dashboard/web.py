@@ -31,6 +31,11 @@ COOKIE = "accessrecon_dashboard"
 _environment = make_environment()
 
 
+#: How much of a ``done`` notice (a query string anyone can write) a page shows: a
+#: display bound, not a column width.
+DONE_SHOWN = 200
+
+
 class SignInRequired(Exception):
     """No live session: pages redirect to the sign-in page, the JSON feed answers 401."""
 
