@@ -3,7 +3,9 @@
 ``accessrecon serve`` on one machine does everything: answers the extension, fires
 scheduled crawls and runs queued scans. A deployment that runs ``accessrecon worker``
 separately (docker-compose.yml) starts the server with ``--no-worker``; the queue
-hands each request to one worker either way.
+hands each request to one worker either way. Several servers on one PostgreSQL
+database each stand ready to fire the schedules, and one of them does at a time
+(``agent.crawl.leader``).
 """
 
 from __future__ import annotations

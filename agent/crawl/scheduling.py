@@ -2,10 +2,14 @@
 
 APScheduler keeps the schedules in the product's database (``scheduled_job``, made
 by a migration like every other table), so they survive restarts and every process
-of a deployment sees the same ones. A schedule firing does not crawl by itself: it
+of a deployment sees the same ones. Only one server runs them: the leader
+(``agent.crawl.leader``; on SQLite the one process), so a deployment of several
+servers fires each schedule once. A schedule firing does not crawl by itself: it
 enqueues a request on the one scan queue that manual re-scans use, so a scheduled
-crawl and a re-scan of the same login never run at once. Missed runs (the server
-was down at the time) are coalesced into one run as soon as it is back.
+crawl and a re-scan of the same login never run at once, and records the firing
+(``agent.crawl.firings``), so a fire time a dying leader already acted on is not
+acted on again by the next. Missed runs (the server was down at the time, or the
+leader changed) are coalesced into one run as soon as a leader runs the schedules.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
+from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.job import Job
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.jobstores.memory import MemoryJobStore
@@ -25,7 +30,8 @@ from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import Engine
 
 from agent.clock import utcnow
-from agent.crawl.scan_queue import enqueue
+from agent.crawl.firings import DueTimeExecutor, fire_once
+from agent.crawl.leader import Leadership, leading
 from agent.runtime import Runtime
 from agent.storage.db import session_scope
 from agent.storage.models import AuditEvent, PortalLogin
@@ -34,6 +40,7 @@ log = logging.getLogger(__name__)
 
 JOB_TABLE = "scheduled_job"
 WAKE_EVERY_S = 30
+HOUSEKEEPING = "housekeeping"
 
 #: The runtime scheduled jobs use: set by ``running_scheduler``; jobs are stored by
 #: reference, so nothing about the database (its URL, its password) is pickled.
@@ -56,26 +63,27 @@ def job_id(login_id: int) -> str:
     return f"crawl-login-{login_id}"
 
 
-def crawl_login_now(login_id: int) -> None:
-    """What a schedule runs: queue a crawl of the login (deduplicated by the queue)."""
+def crawl_login_now(login_id: int, due_at: datetime | None = None) -> None:
+    """What a schedule runs: queue a crawl of the login, once for its fire time ``due_at``.
+
+    The scheduler's executor always gives ``due_at``; the default exists because
+    APScheduler checks a job's function can be called with the job's own arguments.
+    """
     if _runtime is None:
         log.error("a schedule fired with no runtime set; nothing queued")
         return
-    with session_scope(_runtime.engine) as session:
-        if session.get(PortalLogin, login_id) is None:
-            log.warning("schedule for login %s fired, but the login is gone", login_id)
-            return
-        request = enqueue(session, requested_by="schedule", source="schedule", login_id=login_id)
-        log.info("scheduled crawl of login %s queued as request %s", login_id, request.id)
+    fire_once(_runtime.engine, login_id, due_at or utcnow())
 
 
 def _scheduler(engine: Engine) -> BackgroundScheduler:
     return BackgroundScheduler(
-        # "memory" holds the scheduler's own housekeeping, which is never persisted.
+        # "memory" holds the scheduler's own housekeeping, which is never persisted,
+        # run by an executor of its own: the default one passes schedules their due time.
         jobstores={
             "default": SQLAlchemyJobStore(engine=engine, tablename=JOB_TABLE),
             "memory": MemoryJobStore(),
         },
+        executors={"default": DueTimeExecutor(), HOUSEKEEPING: ThreadPoolExecutor(1)},
         job_defaults={"coalesce": True, "misfire_grace_time": None, "max_instances": 1},
         timezone="UTC",
     )
@@ -222,15 +230,14 @@ def list_schedules(runtime: Runtime) -> list[Schedule]:
 
 
 @contextmanager
-def running_scheduler(runtime: Runtime) -> Iterator[BackgroundScheduler]:
-    """Run the schedules in a background thread for as long as the block lasts.
+def _scheduler_running(engine: Engine) -> Iterator[BackgroundScheduler]:
+    """The schedules run in a background thread: the leader's duty.
 
     It re-reads the store every ``WAKE_EVERY_S`` seconds, so a schedule set from the
-    command line while the server runs takes effect without a restart.
+    command line or another server while it runs takes effect without a restart. A
+    new scheduler each time this server leads: one that was shut down keeps nothing.
     """
-    global _runtime
-    _runtime = runtime
-    scheduler = _scheduler(runtime.engine)
+    scheduler = _scheduler(engine)
     scheduler.start()
     scheduler.add_job(
         scheduler.wakeup,
@@ -238,10 +245,28 @@ def running_scheduler(runtime: Runtime) -> Iterator[BackgroundScheduler]:
         seconds=WAKE_EVERY_S,
         id="wake",
         jobstore="memory",
+        executor=HOUSEKEEPING,
         replace_existing=True,
     )
     try:
         yield scheduler
     finally:
         scheduler.shutdown(wait=False)
+
+
+@contextmanager
+def running_scheduler(runtime: Runtime) -> Iterator[Leadership]:
+    """Run the schedules whenever this server leads, for as long as the block lasts.
+
+    Every ``accessrecon serve`` enters this; one of them leads at a time and runs the
+    schedules, the others stand by to take over (``agent.crawl.leader``).
+    """
+    global _runtime
+    _runtime = runtime
+    try:
+        with leading(
+            runtime.engine, "schedules", lambda: _scheduler_running(runtime.engine)
+        ) as leadership:
+            yield leadership
+    finally:
         _runtime = None

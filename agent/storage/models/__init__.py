@@ -46,6 +46,7 @@ from agent.storage.models.practice import (
     StaffEmail,
 )
 from agent.storage.models.removals import ClientRequest, RemovalItem, RemovalPlan
+from agent.storage.models.schedules import ScheduleFiring
 from agent.storage.models.security import (
     ApiToken,
     AppUser,
@@ -90,6 +91,7 @@ __all__ = [
     "RequestBudget",
     "Scan",
     "ScanRequest",
+    "ScheduleFiring",
     "SignInAttempt",
     "Staff",
     "StaffEmail",
