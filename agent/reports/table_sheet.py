@@ -114,6 +114,7 @@ class TableSheet:
         self._write_datetime = _method(worksheet, "write_datetime")
         self._write_blank = _method(worksheet, "write_blank")
         self._row_info: dict[int, Any] = getattr(worksheet, "row_info", {})
+        self._row_sizes: dict[int, Any] = getattr(worksheet, "row_sizes", {})
         self._datetime_format = report.format(CellKind.DATETIME)
         self._date_format = report.format(CellKind.DATE)
         self.columns = tuple(columns)
@@ -246,6 +247,7 @@ class TableSheet:
             self.worksheet.set_row(row, LINE_HEIGHT * self._lines)
         if row - 2 < getattr(self.worksheet, "previous_row", 0):  # on disk already
             self._row_info.pop(row - 2, None)
+            self._row_sizes.pop(row - 2, None)
         self._next_row += 1
 
     def _cell(self, row: int, column: int, value: object, style: Style | None) -> None:
