@@ -196,6 +196,10 @@ class Settings(BaseSettings):
     worker_metrics_port: int | None = Field(default=None, ge=0, le=65535)
     #: Where that port listens; an address other than loopback needs ``metrics_allow``.
     worker_metrics_host: str = "127.0.0.1"
+    #: On PostgreSQL, how long a worker may go without a heartbeat before its scan is
+    #: taken up by another worker (``agent.crawl.queue``); the crawl resumes where it
+    #: stopped. Each worker beats a quarter of this apart.
+    worker_stall_s: float = Field(default=180.0, ge=2, le=3600)
     #: The practice's time zone (an IANA name such as ``Pacific/Auckland``): the
     #: dashboard's schedule picker reads "weekdays at 07:00" in it.
     timezone: str = "UTC"

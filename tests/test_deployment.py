@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
@@ -78,7 +79,23 @@ def test_the_compose_file_has_the_services_a_practice_needs() -> None:
     assert "pip install ." in dockerfile
 
 
+def test_the_worker_service_can_be_scaled() -> None:
+    """``docker compose up --scale worker=4``: nothing in the worker service is one of a
+    kind, and each copy waits for a healthy database."""
+    compose = yaml.safe_load(COMPOSE.read_text())
+    worker = compose["services"]["worker"]
+    for unique in ("container_name", "ports", "hostname"):
+        assert unique not in worker, f"{unique} would stop a second worker from starting"
+    assert worker["depends_on"]["postgres"]["condition"] == "service_healthy"
+    assert worker["restart"] == "unless-stopped", "a worker that dies comes back"
+    assert worker["init"] is True, "Chromium's helpers are reaped"
+    assert worker["command"] == ["accessrecon", "worker"]
+    assert "scale worker=4" in COMPOSE.read_text(), "the compose file says how"
+
+
 def test_the_worker_service_command_runs_queued_scans(runtime: Runtime, tmp_path: Path) -> None:
+    """Two copies of the worker service's command, as ``--scale worker=2`` runs them,
+    share the queue: every request done, every org scanned once."""
     compose = yaml.safe_load(COMPOSE.read_text())
     service = compose["services"]["worker"]
     env = {
@@ -87,42 +104,53 @@ def test_the_worker_service_command_runs_queued_scans(runtime: Runtime, tmp_path
         "DATABASE_URL": runtime.settings.database_url,
         "ACCESSRECON_DATA_DIR": str(runtime.settings.data_dir),
     }
-    world = generate_world(23, staff=5, orgs_per_portal=2, users_per_org=2, portals=("myob",))
-    with PortalServer(create_portal_app("myob", world)) as portal:
-        login = world.logins[0]
-        with session_scope(runtime.engine) as session:
-            summary = add_login(
-                session,
-                runtime.box,
-                portal="myob",
-                email=login.email,
-                password=login.password,
-                totp_secret=login.totp_secret,
-                base_url=portal.base_url,
+    world = generate_world(
+        23, staff=5, orgs_per_portal=2, users_per_org=2, portals=("myob", "xero")
+    )
+    with ExitStack() as stack:
+        requests = []
+        for login in world.logins:
+            portal = stack.enter_context(PortalServer(create_portal_app(login.portal, world)))
+            with session_scope(runtime.engine) as session:
+                summary = add_login(
+                    session,
+                    runtime.box,
+                    portal=login.portal,
+                    email=login.email,
+                    password=login.password,
+                    totp_secret=login.totp_secret,
+                    base_url=portal.base_url,
+                )
+                requests.append(
+                    enqueue(session, requested_by="test", source="api", login_id=summary.id).id
+                )
+        workers = [
+            subprocess.Popen(
+                [*native(service["command"]), "--poll", "0.2"],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
             )
-            request = enqueue(session, requested_by="test", source="api", login_id=summary.id)
-        worker = subprocess.Popen(
-            [*native(service["command"]), "--poll", "0.2"],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+            for _ in range(2)
+        ]
         try:
             deadline = time.monotonic() + 120
-            status = None
-            while time.monotonic() < deadline and status != DONE:
+            statuses: list[str | None] = []
+            while time.monotonic() < deadline and statuses != [DONE] * len(requests):
                 time.sleep(0.3)
                 with Session(runtime.engine) as session:
-                    row = session.get(ScanRequest, request.id)
-                    status = row.status if row else None
-            assert status == DONE, worker.stderr.read() if worker.poll() is not None else status
+                    rows = [session.get(ScanRequest, r) for r in requests]
+                    statuses = [row.status if row else None for row in rows]
+            assert statuses == [DONE] * len(requests), statuses
         finally:
-            worker.send_signal(signal.SIGTERM)
-            _, err = worker.communicate(timeout=30)
-    assert worker.returncode == 0, err
+            for worker in workers:
+                worker.send_signal(signal.SIGTERM)
+            errors = [worker.communicate(timeout=30)[1] for worker in workers]
+    assert [worker.returncode for worker in workers] == [0, 0], errors
     with Session(runtime.engine) as session:
         scans = list(session.exec(select(Scan)))
+    assert sorted(s.org_id for s in scans) == sorted({s.org_id for s in scans})
     assert len(scans) == len(world.orgs)
 
 

@@ -1,26 +1,35 @@
-"""Queued re-scans run through the worker: one request, one crawl, progress, reconcile."""
+"""Queued re-scans run through the worker: one request, one crawl, progress, reconcile.
+
+These hold on both queues: the in-process one (SQLite) and procrastinate's
+(PostgreSQL). What only one of them does is tested on its database alone: the
+in-process bell here, many workers in ``test_distributed_workers``.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlmodel import Session, select
 
+from agent.clock import utcnow
 from agent.crawl.scan_queue import DONE, enqueue, on_enqueue
 from agent.crawl.worker import Worker
 from agent.imports import ImportKind, run_import
 from agent.runtime import Runtime
 from agent.security.logins import add_login
 from agent.services.finding_lists import open_findings
+from agent.settings import Settings
 from agent.storage.db import session_scope
-from agent.storage.models import Scan, ScanRequest
+from agent.storage.models import RemovalPlan, Scan, ScanRequest
 from sandbox.generate import generate_world, write_world
 from sandbox.portals import xero
 from sandbox.serve import PortalServer
 from tests.browser_loop import BrowserLoop
+from tests.conftest import fresh_database
 
 
 @pytest.mark.browser
@@ -80,9 +89,19 @@ def test_a_queued_org_rescan_runs_once_and_reconciles(
     assert len(findings) == len(truth)
 
 
+@pytest.fixture
+def in_process_runtime(tmp_path: Path) -> Iterator[Runtime]:
+    """The in-process queue's database: SQLite, as ``accessrecon serve`` has by default."""
+    with fresh_database("sqlite", tmp_path) as url:
+        runtime = Runtime(Settings(data_dir=tmp_path / "data", database_url_setting=url))
+        yield runtime
+        runtime.engine.dispose()
+
+
 def test_the_bell_rings_once_per_committed_request_and_never_for_a_rolled_back_one(
-    runtime: Runtime,
+    in_process_runtime: Runtime,
 ) -> None:
+    runtime = in_process_runtime
     rings: list[str] = []
     stop = on_enqueue(lambda: rings.append("ring"))
     try:
@@ -114,7 +133,8 @@ def test_the_bell_rings_once_per_committed_request_and_never_for_a_rolled_back_o
 def test_a_dozing_worker_starts_a_request_queued_in_its_process_at_once(
     runtime: Runtime, browser_loop: BrowserLoop
 ) -> None:
-    """``accessrecon serve``'s worker: a re-scan from the extension need not wait a poll."""
+    """``accessrecon serve``'s worker: a re-scan from the extension need not wait a poll
+    (in-process, the enqueuer rings it; on PostgreSQL, the database notifies it)."""
     world = generate_world(9, staff=4, orgs_per_portal=1, users_per_org=2, portals=("xero",))
     target = world.orgs[0]
     with PortalServer(xero.create_app(world)) as portal:
@@ -164,3 +184,64 @@ def test_a_dozing_worker_starts_a_request_queued_in_its_process_at_once(
 
         elapsed = browser_loop.run(work)
     assert elapsed < 60, "done long before the 120 s poll would have come round"
+
+
+@pytest.mark.browser
+def test_a_request_run_again_after_its_crawl_resumes_it_and_reads_nothing_twice(
+    runtime: Runtime, browser_loop: BrowserLoop
+) -> None:
+    """A worker that died after its crawl but before finishing the request: the request
+    runs again (procrastinate takes the job up again) and its crawl has nothing left."""
+    world = generate_world(12, staff=4, orgs_per_portal=4, users_per_org=2, portals=("xero",))
+    with PortalServer(xero.create_app(world)) as portal:
+        login = world.logins[0]
+        with session_scope(runtime.engine) as session:
+            summary = add_login(
+                session,
+                runtime.box,
+                portal="xero",
+                email=login.email,
+                password=login.password,
+                totp_secret=login.totp_secret,
+                base_url=portal.base_url,
+            )
+            request = enqueue(session, requested_by="test", source="api", login_id=summary.id)
+        assert browser_loop.run(lambda b: Worker(runtime, browser=b).run_request(request))
+        with session_scope(runtime.engine) as session:
+            row = session.get(ScanRequest, request.id)
+            assert row is not None
+            crawl_id = row.crawl_id
+            row.status = "running"  # as its dead worker left it
+            session.add(row)
+        again = browser_loop.run(lambda b: Worker(runtime, browser=b).run_request(row))
+    assert again is not None
+    assert (again.crawl_id, again.resumed) == (crawl_id, True)
+    assert (again.total, again.skipped_already_done) == (0, 4)
+    with Session(runtime.engine) as session:
+        finished = session.get(ScanRequest, request.id)
+        scans = list(session.exec(select(Scan)))
+    assert finished is not None
+    assert (finished.status, finished.done, finished.total) == (DONE, 4, 4)
+    assert sorted(s.crawl_id for s in scans) == [crawl_id] * 4, "each org read once"
+
+
+@pytest.mark.browser
+def test_a_removal_run_asked_for_is_run_once_by_the_worker(
+    runtime: Runtime, browser_loop: BrowserLoop
+) -> None:
+    """On either queue: the plan's mark is taken up once and cleared, whatever the run
+    found to do (here nothing approved: the run claims no item)."""
+    with session_scope(runtime.engine) as session:
+        plan = RemovalPlan(proposed_by="test", run_requested_at=utcnow(), run_requested_by="t")
+        session.add(plan)
+        session.flush()
+        plan_id = plan.id
+    ran = [
+        browser_loop.run(lambda browser: Worker(runtime, browser=browser).run_pending())
+        for _ in range(2)
+    ]
+    assert ran == [1, 0]
+    with Session(runtime.engine) as session:
+        done = session.get(RemovalPlan, plan_id)
+    assert done is not None
+    assert done.run_requested_at is None

@@ -7,6 +7,7 @@ audit log records it (``export.backup``, with row count and SHA-256) like a repo
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
 from datetime import timedelta
 from pathlib import Path
@@ -56,6 +57,8 @@ def worker(
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         console.print("worker: waiting for scan requests (Ctrl-C to stop)")
+        # each job it starts, resumes or puts back, on stderr: which machine crawls what
+        logging.getLogger("agent.crawl.queue").setLevel(logging.INFO)
         from agent.crawl.worker import Worker  # loads Playwright: only this command needs it
 
         await Worker(runtime, poll_s=poll).run_forever(stop)

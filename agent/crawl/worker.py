@@ -1,29 +1,34 @@
 """The worker: runs queued scan requests and removal runs, one Chromium for all of them.
 
 Requests come from the CLI, the API (and so the extension) and the scheduler
-through ``agent.crawl.scan_queue``. The worker claims one at a time (the queue never hands
-out two crawls of one login at once), crawls what it names, writes progress back
-for the server to show, and settles the orgs it scanned (``agent.crawl.pipeline``:
-reconcile, then alerts), so a re-scan's result is visible as soon as the request
-is done.
+through ``agent.crawl.scan_queue``; which queue hands them out follows the database
+(``agent.crawl.queue``): the in-process queue on SQLite, procrastinate jobs on
+PostgreSQL, where any number of workers share the work. Either way a worker runs
+one request at a time (never two crawls of one login at once), crawls what it
+names, writes progress back for the server to show, and settles the orgs it
+scanned (reconcile, then alerts), so a re-scan's result is visible as soon as the
+request is done. A request run again after its worker died resumes its crawl
+(``agent.crawl.queue.resume``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import TYPE_CHECKING
 
 from playwright.async_api import async_playwright
 
 from agent.crawl.browser import launch_browser
-from agent.crawl.pipeline import crawl_and_settle
+from agent.crawl.queue import queue_for
+from agent.crawl.queue.resume import crawl_request
 from agent.crawl.removal import RemovalRun
 from agent.crawl.report import CrawlReport
-from agent.crawl.scan_queue import claim_next, finish, on_enqueue, record_progress
+from agent.crawl.scan_queue import finish, record_progress
 from agent.metrics import process as metrics
 from agent.runtime import Runtime
-from agent.services.removals.runs import finish_run_request, plans_to_run
+from agent.services.removals.runs import finish_run_request
 from agent.storage.db import session_scope
 from agent.storage.models import ScanRequest
 
@@ -31,6 +36,9 @@ if TYPE_CHECKING:
     from playwright.async_api import Browser, Playwright
 
 log = logging.getLogger(__name__)
+
+#: how often a running request's progress is written for the server to show
+PROGRESS_EVERY_S = 0.5
 
 
 class Worker:
@@ -60,22 +68,9 @@ class Worker:
             self._playwright = None
 
     async def run_pending(self) -> int:
-        """Run every request that can be claimed now, then every removal run asked
-        for; returns how many ran."""
-        ran = 0
-        while True:
-            with session_scope(self.runtime.engine) as session:
-                request = claim_next(session)
-            if request is None:
-                break
-            await self.run_request(request)
-            ran += 1
-        with session_scope(self.runtime.engine) as session:
-            plans = plans_to_run(session)
-        for plan_id in plans:
-            await self.run_removals(plan_id)
-            ran += 1
-        return ran
+        """Run every request that can run now, then every removal run asked for;
+        returns how many ran."""
+        return await queue_for(self.runtime.engine).run_pending(self)
 
     async def run_removals(self, plan_id: int) -> None:
         """A removal run the API asked for; the mark is cleared whatever the outcome, and
@@ -98,49 +93,36 @@ class Worker:
                 finish_run_request(session, plan_id)
 
     async def run_forever(self, stop: asyncio.Event) -> None:
-        """Run requests until ``stop``: on each poll, and at once when one is queued here."""
-        loop = asyncio.get_running_loop()
-        queued = asyncio.Event()
-        stop_ringing = on_enqueue(lambda: loop.call_soon_threadsafe(queued.set))
+        """Run requests as they come until ``stop``, then close the browser."""
         try:
-            while not stop.is_set():
-                try:
-                    ran = await self.run_pending()
-                except Exception:  # a broken request must not stop the queue
-                    log.exception("the scan worker failed; it will try again")
-                    ran = 0
-                if not ran:
-                    await self._doze(stop, queued)
+            await queue_for(self.runtime.engine).run_forever(self, stop)
         finally:
-            stop_ringing()
             await self.close()
 
-    async def _doze(self, stop: asyncio.Event, queued: asyncio.Event) -> None:
-        """Wait for the poll interval, a request queued in this process, or ``stop``."""
-        waits = {asyncio.ensure_future(stop.wait()), asyncio.ensure_future(queued.wait())}
-        try:
-            await asyncio.wait(waits, timeout=self.poll_s, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for wait in waits:
-                wait.cancel()
-        queued.clear()
-
-    async def run_request(self, request: ScanRequest) -> CrawlReport | None:
+    async def run_request(
+        self, request: ScanRequest, *, through_login: int | None = None
+    ) -> CrawlReport | None:
+        """Crawl what ``request`` names (an org through ``through_login`` when given),
+        then finish it: done, or failed with what failed."""
         assert request.id is not None
         request_id = request.id
 
+        written = float("-inf")
+
         def progress(_event: str, done: int, total: int) -> None:
+            nonlocal written
+            if time.monotonic() - written < PROGRESS_EVERY_S and done < total:
+                return  # a write per org would cost the crawl more than the page shows
+            written = time.monotonic()
             with session_scope(self.runtime.engine) as session:
                 record_progress(session, request_id, done=done, failed=0, total=total)
 
         try:
             with metrics.crawl_in_progress():
-                crawled = await crawl_and_settle(
+                crawled = await crawl_request(
                     self.runtime,
-                    portal=request.portal,
-                    portal_org_id=request.portal_org_id,
-                    login_id=request.login_id,
-                    trigger=request.source,
+                    request,
+                    through_login=through_login,
                     browser=await self._browser_ready(),
                     progress=progress,
                 )
@@ -154,13 +136,14 @@ class Worker:
         metrics.record_crawl(
             report.started_at, report.finished_at, ((o.status, o.reason) for o in report.outcomes)
         )
+        read = report.total + report.skipped_already_done  # a resumed crawl's first half too
         with session_scope(self.runtime.engine) as session:
             record_progress(
                 session,
                 request_id,
-                done=report.total,
+                done=read,
                 failed=sum(report.failed.values()),
-                total=report.total,
+                total=read,
                 crawl_id=report.crawl_id,
             )
             failures = ", ".join(f"{n} {reason}" for reason, n in sorted(report.failed.items()))

@@ -59,9 +59,30 @@ def alembic_config(engine: Engine) -> Config:
     return config
 
 
+#: the advisory lock that lets one process at a time migrate a PostgreSQL schema (the
+#: first key is the schema's name hashed, so databases' schemas never wait on each other)
+MIGRATION_LOCK = "SELECT pg_advisory_lock(hashtext(current_schema()), -1)"
+MIGRATION_UNLOCK = "SELECT pg_advisory_unlock(hashtext(current_schema()), -1)"
+
+
 def upgrade_to_head(engine: Engine) -> None:
-    """Create or upgrade the schema to the newest migration."""
-    command.upgrade(alembic_config(engine), "head")
+    """Create or upgrade the schema to the newest migration.
+
+    On PostgreSQL every process of a deployment migrates at start (a server and any
+    number of workers, started together), so they take turns: the first migrates,
+    the others find the schema at head.
+    """
+    if engine.dialect.name != "postgresql":
+        command.upgrade(alembic_config(engine), "head")
+        return
+    with engine.connect() as guard:
+        guard.exec_driver_sql(MIGRATION_LOCK)
+        guard.commit()  # the lock is the session's, not the transaction's
+        try:
+            command.upgrade(alembic_config(engine), "head")
+        finally:
+            guard.exec_driver_sql(MIGRATION_UNLOCK)
+            guard.commit()
 
 
 @contextmanager

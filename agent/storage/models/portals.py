@@ -185,6 +185,9 @@ class ScanRequest(SQLModel, table=True):
     failed: int = 0
     total: int | None = None
     detail: str = Field(default="", max_length=2000)
+    #: on PostgreSQL, the procrastinate job that runs it (``agent.crawl.queue``); a job
+    #: that succeeded is deleted by procrastinate, this row stays the record
+    job_id: int | None = Field(default=None, sa_column=Column(BigInteger))
 
 
 #: APScheduler's job store (agent.crawl.scheduling), declared here so that a migration,
