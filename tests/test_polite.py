@@ -105,17 +105,22 @@ def ok_scans(runtime: Runtime) -> dict[str, list[tuple[int | None, list[str]]]]:
 def test_requests_keep_the_pace_the_portal_is_given(
     settings: Settings, browser_loop: BrowserLoop
 ) -> None:
-    world = generate_world(41, staff=6, orgs_per_portal=40, users_per_org=3, portals=("xero",))
+    world = generate_world(41, staff=6, orgs_per_portal=100, users_per_org=3, portals=("xero",))
     paced = settings.model_copy(update={"portal_pace": {"xero": 10.0}})
     with served(world, paced) as (runtime, tally, _, _):
         report = crawl(runtime, browser_loop, today=DAY)
-    assert report.ok == 40
+    assert report.ok == 100
     assert not report.failed
     times = tally.accepted_times()
     assert tally.rate_limited == 0
-    # 10 a second and a burst of half a second's worth (and a sign-in's redirect)
-    assert most_within(times, 1.0) <= 16
-    assert most_within(times, 3.0) <= 36
+    # The pace over the whole crawl (some ten seconds), with room for a second's stall
+    # of the portal's thread at its start: a pacer 1.2x too fast fails.
+    burst = 5 + 1  # half a second's worth, and a sign-in's redirect
+    assert (len(times) - burst) / (times[-1] - times[0]) <= 10 * 1.12
+    # No flood: three seconds hold 30 requests and the burst, and what a busy machine
+    # held back for up to a second in the portal's own thread (arrivals bunch after a
+    # stall even when departures did not). A pacer at 1.3x, or a burst of 15, fails.
+    assert most_within(times, 3.0) <= 30 + burst + 10
 
 
 def test_a_spent_budget_leaves_the_rest_for_the_next_day_and_that_crawl_resumes(
