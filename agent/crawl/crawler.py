@@ -61,7 +61,7 @@ from agent.capture import (
     ScanFailure,
 )
 from agent.clock import utcnow
-from agent.crawl.browser import launch_browser
+from agent.crawl.browser import close_pages, launch_browser
 from agent.crawl.budgets import CrawlPoliteness
 from agent.crawl.circuit import CircuitBreaker
 from agent.crawl.gate import BudgetSpent
@@ -72,6 +72,8 @@ from agent.crawl.report import CrawlReport, ProgressCallback
 from agent.crawl.store import CrawlStore
 from agent.domain import Portal, ScanStatus
 from agent.reconcile.identity import normalise_email
+from agent.scrapers.json_reader import reads_only_json
+from agent.scrapers.recipe_scraper import RecipeScraper
 from agent.scrapers.registry import check_recipes
 from agent.scrapers.timeouts import use_scrape_timeout
 from agent.security.secrets import SecretBox
@@ -116,6 +118,8 @@ class Crawler:
         #: each login's gate (pace, slots, daily budget) and the orgs a budget left
         self._polite = CrawlPoliteness(self.store, settings, self._requests, today=utcnow().date())
         self._breakers: dict[str, CircuitBreaker] = {}
+        #: logins whose org list has been read in full
+        self._listed: set[int] = set()
         self._retries: Counter[str] = Counter()
         self._sign_ins = 0
         self._done = 0
@@ -216,6 +220,7 @@ class Crawler:
             except ScanFailure as failure:
                 fail_known_orgs(self.store, login, report, failure, portal_org_id)
                 return
+            await self._close_idle_pages(login)
             # Orgs are scanned while the rest of the list is still being read. A few
             # workers per login pull from its queue (the shared semaphore bounds the
             # total), so a 10,000-org practice costs a handful of tasks, not 10,000.
@@ -298,6 +303,8 @@ class Crawler:
                         return
 
         await self._signed_in(login, read_list)
+        self._listed.add(login.id)
+        await self._close_idle_pages(login)
         self.store.save_storage_state(login.id, await login.context.storage_state())
         if portal_org_id is not None:
             if portal_org_id not in queued:
@@ -388,7 +395,21 @@ class Crawler:
         return result
 
     async def _signed_in(self, login: LoginSession, call: Callable[[], Awaitable[T]]) -> T:
-        return await login.signed_in(call, on_sign_in=self._count_sign_in)
+        generation = login.generation
+        try:
+            return await login.signed_in(call, on_sign_in=self._count_sign_in)
+        finally:
+            if login.generation != generation:  # signed in again: its page is idle
+                await self._close_idle_pages(login)
+
+    async def _close_idle_pages(self, login: LoginSession) -> None:
+        """Close the login's pages once nothing left to read needs one: a sign-in
+        leaves its page for the first page read, and a login read through its
+        portal's JSON reads none (``browser.close_pages``)."""
+        scraper = login.scraper
+        listing = login.id not in self._listed
+        if isinstance(scraper, RecipeScraper) and reads_only_json(scraper.recipe, listing):
+            await close_pages(login.context, login.lock)
 
     def _count_sign_in(self) -> None:
         self._sign_ins += 1

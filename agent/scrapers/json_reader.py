@@ -8,7 +8,8 @@ fixing the recipe knows which line to change. The portal's own count is the
 evidence: a list is complete when the rows read add up to it.
 
 The parsing is kept apart from the fetching (``users_from_bodies``) so that a saved
-answer can be read again offline with any recipe.
+answer can be read again offline with any recipe. A crawl whose remaining reads are
+all JSON holds no page at all (``reads_only_json``): a page costs a renderer.
 """
 
 from __future__ import annotations
@@ -21,10 +22,19 @@ from agent.domain import Portal
 from agent.orgid import parse_org_id
 from agent.scrapers.fields import MISSING, build_user
 from agent.scrapers.http import get_json
-from agent.scrapers.recipe import JsonOrgs, JsonUsers, Values, address
+from agent.scrapers.recipe import JsonOrgs, JsonUsers, Recipe, Values, address
 
 if TYPE_CHECKING:
     from playwright.async_api import BrowserContext
+
+
+def reads_only_json(recipe: Recipe, listing: bool) -> bool:
+    """Whether what is left of a crawl with ``recipe`` reads the portal's JSON alone,
+    and so needs no page: its users, and its org list too while that is still to be
+    read (``listing``)."""
+    return isinstance(recipe.users, JsonUsers) and (
+        not listing or isinstance(recipe.orgs, JsonOrgs)
+    )
 
 
 def lookup(body: Any, dotted: str) -> Any:

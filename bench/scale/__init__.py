@@ -1,0 +1,1 @@
+"""``python -m bench.scale``: workers side by side on PostgreSQL, and a worker's memory."""
