@@ -33,6 +33,7 @@ from accessrecon.help_text import PlainFlagsGroup
 from agent.crawl.scheduling import ScheduleError
 from agent.imports import ImportKind, ImportRejected, run_import
 from agent.reports.leaver import PersonNotFound
+from agent.reports.words import moment
 from agent.runtime import Runtime
 from agent.security.logins import (
     LoginError,
@@ -209,7 +210,7 @@ def login_list() -> None:
             and attempt.failing_since
             and attempt.failing_since != attempt.at
         ):
-            outcome += f", failing since {attempt.failing_since:%Y-%m-%d %H:%M} UTC"
+            outcome += f", failing since {moment(attempt.failing_since)}"
         console.print(
             f"{row.id}\t{row.portal}\t{row.email}\t{row.base_url}\t{state}\t{outcome}",
             markup=False,

@@ -1,5 +1,5 @@
 """Every command's ``--help`` explains itself: a sentence for each option and argument, no
-``<bool>`` beside a flag.
+``<bool>`` beside a flag, no ``<list[str]>`` beside a repeatable option.
 
 The tests walk the command tree the way ``accessrecon`` builds it (every command and
 subcommand, however deep), so a new option without help text fails here, naming it.
@@ -58,3 +58,11 @@ def test_help_shows_no_type_placeholder_on_a_flag(path: tuple[str, ...], command
     assert result.exit_code == 0, result.output
     assert "--help" in result.output
     assert "<bool>" not in result.output, f"'accessrecon {' '.join(path)} --help':\n{result.output}"
+    assert "<list[" not in result.output, f"'accessrecon {' '.join(path)} --help':\n{result.output}"
+
+
+def test_a_repeatable_option_shows_the_placeholder_of_one_value() -> None:
+    result = CliRunner().invoke(app, ["campaign", "decide", "--help"], env={"COLUMNS": "160"})
+    assert result.exit_code == 0, result.output
+    [item] = [line for line in result.output.splitlines() if "--item" in line]
+    assert "<int>" in item

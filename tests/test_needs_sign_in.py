@@ -19,6 +19,7 @@ from sqlmodel import Session, select
 
 from agent.crawl.connect import ConnectError, ConnectTimedOut, check_display, connect_login
 from agent.domain import ScanStatus
+from agent.reports.words import moment
 from agent.runtime import Runtime
 from agent.security.logins import LoginError, add_login
 from agent.security.users import add_user
@@ -117,7 +118,7 @@ def test_an_expired_sign_in_needs_a_person_and_connecting_again_ends_it(
         assert len(scans(runtime)) == read, "scan failed no org either"
         listed = cli(runtime, "login", "list")
         assert listed.returncode == 0, listed.stderr
-        assert f"needs sign-in since {row.needs_sign_in_since:%Y-%m-%d %H:%M} UTC" in listed.stdout
+        assert f"needs sign-in since {moment(row.needs_sign_in_since)}" in listed.stdout
         assert f"'accessrecon login connect {login_id}'" in listed.stdout
 
         # the dashboard's list of logins
@@ -238,7 +239,7 @@ def test_only_interactive_logins_connect_and_the_command_says_why_in_one_line(
     assert (row.sign_in_method, runtime.box.decrypt(row.password_enc)) == ("interactive", "")
     assert f"accessrecon login connect {row.id}" in added.stdout
     listed = cli(runtime, "login", "list")
-    assert f"needs sign-in since {row.needs_sign_in_since:%Y-%m-%d %H:%M} UTC" in listed.stdout
+    assert f"needs sign-in since {moment(row.needs_sign_in_since)}" in listed.stdout
 
     for login_id, expected in (
         (str(totp), "signs in by itself"),

@@ -22,6 +22,7 @@ import typer
 
 from accessrecon.console import refuse, say
 from agent.domain import CampaignDecision
+from agent.reports.words import day
 from agent.runtime import Runtime
 from agent.security.audit import file_sha256, record
 from agent.security.principal import AuthError
@@ -69,7 +70,7 @@ def campaign_start(
         refuse(str(exc))
     say(
         f"campaign {campaign_id} {name!r}: {started.items} items for {started.reviewers} "
-        f"reviewer(s), due {due_on.isoformat()}"
+        f"reviewer(s), due {day(due_on)}"
     )
     if started.orgs_never_read:
         say(
@@ -94,12 +95,12 @@ def campaign_status(
             for p in campaigns:
                 c = p.campaign
                 state = (
-                    f"closed {c.closed_at:%Y-%m-%d}"
+                    f"closed {day(c.closed_at)}"
                     if c.closed_at
                     else ("OVERDUE" if p.overdue(today) else "open")
                 )
                 say(
-                    f"campaign {c.id}  {c.name}  due {c.due_on.isoformat()}  {state}  "
+                    f"campaign {c.id}  {c.name}  due {day(c.due_on)}  {state}  "
                     f"{p.decided}/{p.items} decided, {p.settled} settled"
                 )
             return
@@ -109,8 +110,8 @@ def campaign_status(
             refuse(f"no campaign with id {campaign_id}")
     c = progress.campaign
     say(
-        f"campaign {c.id} {c.name!r}, due {c.due_on.isoformat()}"
-        + (f", closed {c.closed_at:%Y-%m-%d}" if c.closed_at else "")
+        f"campaign {c.id} {c.name!r}, due {day(c.due_on)}"
+        + (f", closed {day(c.closed_at)}" if c.closed_at else "")
         + f": {progress.decided}/{progress.items} decided, {progress.settled} settled"
     )
     for r in progress.reviewers:

@@ -16,6 +16,7 @@ from typing import Annotated
 import typer
 
 from accessrecon.console import console
+from agent.reports.words import moment
 from agent.runtime import Runtime
 from agent.security.logins import LoginSummary, SignInMethod
 
@@ -27,10 +28,10 @@ def session_state(row: LoginSummary) -> str:
         return "signed in before" if row.has_session else "never signed in"
     if row.needs_sign_in_since is not None:
         return (
-            f"needs sign-in since {row.needs_sign_in_since:%Y-%m-%d %H:%M} UTC: "
+            f"needs sign-in since {moment(row.needs_sign_in_since)}: "
             f"run 'accessrecon login connect {row.id}'"
         )
-    connected = f" {row.connected_at:%Y-%m-%d %H:%M} UTC" if row.connected_at else ""
+    connected = f" {moment(row.connected_at)}" if row.connected_at else ""
     return f"interactive, connected{connected}"
 
 

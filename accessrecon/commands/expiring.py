@@ -8,6 +8,7 @@ range prints one line on stderr and exits 1.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
 import typer
@@ -16,6 +17,7 @@ from rich.text import Text
 
 from accessrecon.console import console, err_console
 from agent.clock import utcnow
+from agent.reports.words import day
 from agent.runtime import Runtime
 from agent.security.principal import ClientScope
 from agent.security.scope import Scope
@@ -62,7 +64,7 @@ def expiring_command(
             highlight=False,
         )
         return
-    table = Table(title=f"Ending by {today.isoformat()} + {days} days")
+    table = Table(title=f"Ending by {day(today + timedelta(days=days))}")
     for column in ("last day", "when", "what", "client", "org", "person", "role", "by", "reason"):
         table.add_column(column)
     for i in items:
@@ -72,7 +74,7 @@ def expiring_command(
             else f"{i.portal} {i.portal_org_id}"
         )
         cells = (
-            i.ends_on.isoformat(),
+            day(i.ends_on),
             _when(i),
             WHAT[i.kind],
             i.client or "(no client)",

@@ -83,7 +83,6 @@ def findings_command(
         list[str] | None,
         typer.Option(
             "--class",
-            metavar="CLASS",
             help="only findings of this class, such as leaver_access; repeat for several",
         ),
     ] = None,

@@ -19,6 +19,7 @@ from accessrecon.console import cli_actor, console, err_console
 from agent.clock import utcnow
 from agent.crawl.scheduling import list_schedules, remove_schedule, set_schedule
 from agent.metrics.port import MetricsPort
+from agent.reports.words import day, moment
 from agent.runtime import Runtime
 from agent.services.backup import KEY_REMINDER, record_backup, restore_backup, write_backup
 from agent.services.retention import purge_observations
@@ -75,12 +76,19 @@ def schedule_set(
     login_id: Annotated[int, typer.Argument(help="the login's id ('accessrecon login list')")],
     cron: Annotated[str, typer.Argument(help="minute hour day month weekday, e.g. '0 6 * * 1-5'")],
     timezone: Annotated[
-        str, typer.Option(help="the time zone of the cron times, such as Pacific/Auckland")
-    ] = "UTC",
+        str | None,
+        typer.Option(
+            help="the time zone of the cron times, such as Pacific/Auckland "
+            "(the practice's, ACCESSRECON_TIMEZONE, unless given)",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Crawl a login on a cron schedule (replaces its schedule)."""
-    schedule = set_schedule(Runtime(), login_id, cron, timezone=timezone)
-    console.print(f"login {login_id}: '{cron}' ({timezone}), next run {schedule.next_run_at}")
+    runtime = Runtime()
+    zone = timezone or runtime.settings.timezone
+    schedule = set_schedule(runtime, login_id, cron, timezone=zone)
+    console.print(f"login {login_id}: '{cron}' ({zone}), next run {moment(schedule.next_run_at)}")
 
 
 @schedule_app.command("list")
@@ -90,7 +98,7 @@ def schedule_list() -> None:
     if not schedules:
         console.print("no schedules: add one with 'accessrecon schedule set LOGIN_ID CRON'")
     for s in schedules:
-        console.print(f"login {s.login_id}\t{s.cron}\t{s.timezone}\tnext {s.next_run_at}")
+        console.print(f"login {s.login_id}\t{s.cron}\t{s.timezone}\tnext {moment(s.next_run_at)}")
 
 
 @schedule_app.command("remove")
@@ -143,5 +151,5 @@ def retention(
     verb = "purged" if yes else "would purge (add --yes to do it)"
     console.print(
         f"{verb} {purge.observations} observations of {purge.scans} scans "
-        f"finished before {cutoff:%Y-%m-%d}"
+        f"finished before {day(cutoff)}"
     )

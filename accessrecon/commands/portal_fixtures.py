@@ -23,6 +23,7 @@ import typer
 
 from accessrecon.console import refuse, say
 from agent.domain import Portal
+from agent.reports.words import moment
 from agent.runtime import Runtime
 from agent.scrapers.recipe_book import LoadedRecipe, RecipeError, current_book
 from agent.scrapers.replay import (
@@ -68,7 +69,7 @@ def list_command(
             "  ".join(
                 (
                     f"#{row.id}",
-                    row.created_at.strftime("%Y-%m-%d %H:%M"),
+                    moment(row.created_at),
                     f"{row.portal} {row.portal_org_id}",
                     row.kind,
                     row.recipe,

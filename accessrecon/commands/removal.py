@@ -22,6 +22,7 @@ import typer
 
 from accessrecon.console import refuse, say
 from agent.domain import FindingClass
+from agent.reports.words import moment
 from agent.runtime import Runtime
 from agent.security.users import principal_of
 from agent.services.removals.approval import approve_plan
@@ -100,7 +101,7 @@ def remove_status() -> None:
     for plan in plans:
         counts = ", ".join(f"{n} {state}" for state, n in sorted(plan.counts.items()))
         say(
-            f"plan {plan.id}  {plan.created_at:%Y-%m-%d %H:%M}  {plan.status:22} "
+            f"plan {plan.id}  {moment(plan.created_at)}  {plan.status:22} "
             f"{plan.scope}  by {plan.proposed_by}  [{counts}]"
         )
 
@@ -183,7 +184,7 @@ def _print_view(view: PlanView) -> None:
     plan = view.plan
     say(
         f"plan {plan.id} ({plan.status}): {plan.scope}, proposed by {plan.proposed_by} "
-        f"on {plan.created_at:%Y-%m-%d %H:%M} UTC"
+        f"on {moment(plan.created_at)}"
     )
     for row in view.items:
         say(_item_line(row))

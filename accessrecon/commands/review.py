@@ -21,6 +21,7 @@ from typing import Annotated
 import typer
 
 from accessrecon.console import refuse, say
+from agent.reports.words import day, moment
 from agent.runtime import Runtime
 from agent.services.crawl_diff import CrawlNotFound, diff_crawls
 from agent.services.finding_lists import stale_orgs
@@ -98,7 +99,7 @@ def review_list(
             session, states=state or (), classes=finding_class or (), include_ok=include_ok
         )
         for item in items:
-            expiry = f" until {item.risk_expires_on.isoformat()}" if item.risk_expires_on else ""
+            expiry = f" until {day(item.risk_expires_on)}" if item.risk_expires_on else ""
             say(
                 f"{item.finding_id:>6} {item.severity:8} {item.finding_class:22} "
                 f"{item.review_state}{expiry:<18} {item.portal:5} {item.portal_org_id:20} "
@@ -139,7 +140,7 @@ def review_accept_risk(
     except ValueError:
         refuse(f"--until {until!r} is not a date (YYYY-MM-DD)")
     _act(accept_risk, finding_id, actor=actor, reason=reason, expires_on=expires_on)
-    say(f"finding {finding_id}: risk accepted until {expires_on.isoformat()}")
+    say(f"finding {finding_id}: risk accepted until {day(expires_on)}")
 
 
 @review_app.command("request-removal")
@@ -163,9 +164,9 @@ def review_history(finding_id: FindingId) -> None:
     with session_scope(runtime.engine) as session:
         events = history(session, finding_id)
     for event in events:
-        expiry = f" until {event.expires_on.isoformat()}" if event.expires_on else ""
+        expiry = f" until {day(event.expires_on)}" if event.expires_on else ""
         say(
-            f"{event.at.isoformat()} {event.actor}: {event.from_state} -> "
+            f"{moment(event.at)} {event.actor}: {event.from_state} -> "
             f"{event.to_state}{expiry} {event.reason}"
         )
     say(f"{len(events)} changes")
@@ -231,10 +232,7 @@ def review_stale() -> None:
     with session_scope(runtime.engine) as session:
         rows = stale_orgs(session, stale_after_hours=hours)
     for row in rows:
-        say(
-            f"{row.portal:5} {row.portal_org_id:20} stale since "
-            f"{row.stale_since.isoformat()}  {row.name}"
-        )
+        say(f"{row.portal:5} {row.portal_org_id:20} stale since {day(row.stale_since)}  {row.name}")
     say(f"{len(rows)} orgs not read ok in the last {hours} hours")
 
 

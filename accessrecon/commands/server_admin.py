@@ -23,6 +23,7 @@ from rich.console import Console
 from sqlmodel import col, select
 
 from agent.imports import PracticeRole
+from agent.reports.words import moment
 from agent.runtime import Runtime
 from agent.security.key_rotation import rotate_secret_key
 from agent.security.pairing import CODE_TTL, format_code, issue_pairing_code
@@ -168,10 +169,9 @@ def tokens_list(
     if not shown:
         console.print("no tokens", markup=False)
     for t in shown:
-        state = f"revoked {t.revoked_at:%Y-%m-%d %H:%M}" if t.revoked_at else "active"
+        state = f"revoked {moment(t.revoked_at)}" if t.revoked_at else "active"
         console.print(
-            f"{t.id}\t{t.user_name}\t{t.label or '-'}\t"
-            f"created {t.created_at:%Y-%m-%d %H:%M}\t{state}",
+            f"{t.id}\t{t.user_name}\t{t.label or '-'}\tcreated {moment(t.created_at)}\t{state}",
             markup=False,
             highlight=False,
         )

@@ -27,6 +27,7 @@ from sqlalchemy import Engine, and_, func, or_, update
 from sqlmodel import Session, col, select
 
 from agent.clock import utcnow
+from agent.reports.words import moment
 from agent.storage.models import PortalLogin, SignInAttempt
 from agent.storage.widths import fit
 
@@ -106,8 +107,8 @@ class LoginSignIn:
 
     @property
     def summary(self) -> str:
-        """``failed 2026-12-05 10:00 UTC: portal_error (cannot reach …)`` or ``ok …``."""
-        when = f"{self.at:%Y-%m-%d %H:%M} UTC"
+        """``failed 5 Dec 2026 10:00 UTC: portal_error (cannot reach …)`` or ``ok …``."""
+        when = moment(self.at)
         if self.ok:
             return f"ok {when}"
         return f"failed {when}: {self.reason or 'unknown'}" + (

@@ -69,11 +69,11 @@ def test_list_then_review_a_finding(cli: Runtime) -> None:
         "--actor",
         "mia",
     )
-    assert (code, out.strip()) == (0, f"finding {ben}: risk accepted until 2099-01-31")
+    assert (code, out.strip()) == (0, f"finding {ben}: risk accepted until 31 Jan 2099")
     code, out = run("review", "list", "--state", "accepted_risk")
-    assert "until 2099-01-31" in out
+    assert "until 31 Jan 2099" in out
     code, out = run("review", "history", str(ben))
-    assert "mia: open -> accepted_risk until 2099-01-31 audit" in out
+    assert "mia: open -> accepted_risk until 31 Jan 2099 audit" in out
 
 
 def test_refusals_are_one_line_and_exit_1(cli: Runtime) -> None:
