@@ -4,7 +4,9 @@ every class), then re-scanned and reconciled one org at a time with the same res
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlmodel import Session, select
@@ -22,7 +24,8 @@ from agent.services.scans import record_ok_scan, upsert_org
 from agent.storage.db import session_scope
 from agent.storage.models import Finding
 from sandbox.generate import generate_world, write_world
-from sandbox.world import World, WorldOrg
+from sandbox.portals.myob import owner_added
+from sandbox.world import World, WorldOrg, WorldUser
 from tests.reconcile.test_world_truth import STATUS, truth_of
 from tests.scoring import imperfect, score
 
@@ -62,6 +65,7 @@ def scan_org(session: Session, org: WorldOrg) -> int:
             status=STATUS[u.status],
             extra_permissions=tuple(u.myob_roles if org.portal == "myob" else u.extra_permissions),
             kind=u.kind,
+            **as_read(org.portal, u),
         )
         for u in org.users
     )
@@ -73,6 +77,22 @@ def scan_org(session: Session, org: WorldOrg) -> int:
     )
     assert stored.id is not None
     return stored.id
+
+
+def as_read(portal: str, user: WorldUser) -> dict[str, Any]:
+    """What each portal's page says besides the role, as its recipe reads it: Xero's last
+    login, user id and subscriber, qbo's firm on the Accounting firms tab, MYOB's user
+    id and who added the user."""
+    if portal == "xero":
+        when = user.last_login_utc
+        return {
+            "last_login": datetime.fromisoformat(when.replace("Z", "+00:00")) if when else None,
+            "portal_user_id": user.user_id,
+            "subscriber": user.is_subscriber,
+        }
+    if portal == "qbo":
+        return {"firm": user.firm_name if user.kind == "firms" else None}
+    return {"portal_user_id": user.user_id, "added_by_owner": owner_added(user)}
 
 
 def found(runtime: Runtime, world: World) -> dict[tuple[str, str, str], str]:

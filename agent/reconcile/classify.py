@@ -60,7 +60,7 @@ from agent.reconcile.model import (
     StaffMember,
 )
 from agent.reconcile.removability import PRACTICE, Removability, removability_among
-from agent.reconcile.roles import myob_role_keys, permissions_of, role_of
+from agent.reconcile.roles import extra_permission_label, myob_role_keys, permissions_of, role_of
 
 _RANK = {cls: i for i, cls in enumerate(FindingClass)}
 _ACCESS = frozenset(s for s in AccessStatus if s.is_access)
@@ -259,7 +259,8 @@ def class_of(
 def _probable_detail(match: Match) -> str:
     parts = []
     for candidate in match.candidates:
-        parts.append(f"{candidate.name} (staff #{candidate.staff_id}, score {candidate.score:g})")
+        who = candidate.email or f"staff record {candidate.staff_id}"
+        parts.append(f"{candidate.name} ({who}; names {candidate.score:g}% alike)")
     names = {c.name for c in match.candidates}
     if len(match.candidates) > 1 and len(names) == 1:
         lead = f"the name matches {len(match.candidates)} staff with the same name: "
@@ -330,7 +331,8 @@ def _access_label(org: OrgFacts, role: str, extras: tuple[str, ...]) -> str:
     and the Roles are known (``roles Administrator, Payroll`` when a grant names only
     those), so a grant without a user type never reads as an empty role."""
     if org.portal != Portal.MYOB:
-        return _label(org, role) + (f" with {', '.join(extras)}" if extras else "")
+        permissions = ", ".join(extra_permission_label(e) for e in extras)
+        return _label(org, role) + (f" with {permissions}" if extras else "")
     parts = [_label(org, role)] if role.strip() else []
     if extras:
         parts.append(f"roles {', '.join(extras)}")

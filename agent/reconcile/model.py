@@ -104,6 +104,8 @@ class Candidate:
     staff_id: int
     name: str
     score: float
+    #: the staff member's first address, which tells two people of one name apart
+    email: str = ""
 
 
 class Classification(NamedTuple):

@@ -177,6 +177,7 @@ class NameIndex:
         for staff_id, entry in pool.items():
             score = best_similarity(seen_keys, entry.keys, cutoff=threshold)
             if score >= threshold:
-                found.append(Candidate(staff_id, entry.member.name, round(score, 1)))
+                email = entry.member.emails[0] if entry.member.emails else ""
+                found.append(Candidate(staff_id, entry.member.name, round(score, 1), email))
         found.sort(key=lambda c: (-c.score, c.name, c.staff_id))
         return tuple(found[:MAX_CANDIDATES])

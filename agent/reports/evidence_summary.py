@@ -22,7 +22,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
-from agent.reports.common import CellKind, Column, ReportScope, naive_utc
+from agent.reports.common import UNLINKED_CLIENT, CellKind, Column, ReportScope, naive_utc
 from agent.reports.table_sheet import NOTE
 from agent.reports.words import day, label, moment, plural
 from agent.reports.xlsx import XlsxReport
@@ -113,7 +113,7 @@ def write_summary_xlsx(summary: EvidenceSummary, path: Path) -> None:
                     label(c.portal),
                     c.org,
                     c.portal_org_id,
-                    c.client,
+                    c.client or UNLINKED_CLIENT,
                     c.state,
                     c.last_ok_at,
                     c.ok_scans,
@@ -133,7 +133,7 @@ def write_summary_xlsx(summary: EvidenceSummary, path: Path) -> None:
                     label(r.portal),
                     r.org,
                     r.portal_org_id,
-                    r.client,
+                    r.client or UNLINKED_CLIENT,
                     r.first_seen,
                     r.removal_requested,
                     r.removed,
@@ -154,7 +154,7 @@ def write_summary_xlsx(summary: EvidenceSummary, path: Path) -> None:
                     label(e.portal),
                     e.org,
                     e.portal_org_id,
-                    e.client,
+                    e.client or UNLINKED_CLIENT,
                     e.accepted_by,
                     e.accepted_at,
                     e.reason,

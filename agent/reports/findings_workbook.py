@@ -19,12 +19,14 @@ from agent.reports.download import XLSX_MEDIA_TYPE, Download, written
 from agent.reports.labels import (
     SEVERITY_STYLES,
     class_style,
+    permissions_text,
+    reason_words,
     role_label,
     status_label,
     who_can_remove,
 )
 from agent.reports.table_sheet import NOTE, Style
-from agent.reports.words import label
+from agent.reports.words import label, spelt_dates
 from agent.reports.xlsx import XlsxReport
 from agent.services.finding_lists import FindingRow
 
@@ -69,15 +71,15 @@ def _cells(row: FindingRow) -> tuple[object, ...]:
         row.portal_org_id,
         role_label(row.portal, row.role) if row.role else "",
         role_label(row.portal, row.intended_role) if row.intended_role else "",
-        ", ".join(row.extra_permissions),
+        permissions_text(row.portal, row.role, row.extra_permissions),
         status_label(row.finding_class, row.access_status),
         label(remover.by),
-        remover.reason,
+        reason_words(remover.reason),
         label(row.review_state),
         row.first_seen_at,
         row.last_seen_at,
         row.resolved_at,
-        row.detail,
+        spelt_dates(row.detail),
         row.id,
     )
 

@@ -22,6 +22,7 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from agent.domain import AccessStatus, FindingClass, RoleTier, Severity
+from agent.reconcile import removability as why
 from agent.reconcile.roles import (
     MANAGE_USERS,
     PAYROLL_ADMIN,
@@ -154,6 +155,26 @@ def status_label(finding_class: str, access_status: str) -> str:
 #: Why a direct invite is the client's to remove even where the agent's login could.
 DIRECT_INVITE = "the client invited them directly"
 
+#: Why only the client can remove an access, as the practice reads it (the scan stores
+#: ``agent.reconcile.removability``'s short reasons; a client's statement has its own
+#: words for a business owner)
+REASON_WORDS: dict[str, str] = {
+    why.NOT_IN_ORG: "accessrecon's login is not a user of this org",
+    why.LACKS_MANAGE_USERS: "accessrecon's login may not manage users here",
+    why.SUBSCRIBER: "they are the subscriber",
+    why.PRIMARY_ADMIN: "they are the primary admin",
+    why.NOT_COMPANY_ADMIN: "accessrecon's login is not a company admin here",
+    why.ANOTHER_FIRM: "they belong to another firm",
+    why.OWNER_ADDED: "the business owner added them",
+    why.NOT_ADMINISTRATOR: "accessrecon's login is not an administrator here",
+    why.ADDED_BY_UNKNOWN: "the business owner may have added them",
+}
+
+
+def reason_words(reason: str) -> str:
+    """A stored reason the client must act, in words (one not known is shown as stored)."""
+    return REASON_WORDS.get(reason, reason)
+
 
 class WhoCanRemove(NamedTuple):
     """``by`` is ``practice`` or ``client``; ``reason`` says why the client ("" else)."""
@@ -163,8 +184,8 @@ class WhoCanRemove(NamedTuple):
 
     @property
     def words(self) -> str:
-        """ "Practice", or "Client: agent lacks Manage users"."""
-        return f"{label(self.by)}: {self.reason}" if self.reason else label(self.by)
+        """ "Practice", or "Client: they are the subscriber"."""
+        return f"{label(self.by)}: {reason_words(self.reason)}" if self.reason else label(self.by)
 
 
 def who_can_remove(finding_class: str, removable_by: str, removable_reason: str) -> WhoCanRemove:

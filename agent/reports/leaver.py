@@ -31,7 +31,7 @@ from agent.domain import AccessStatus, FindingClass
 from agent.reports.common import NO_MANAGER, CellKind, Column, ReportFormat, ReportScope
 from agent.reports.csvsafe import write_csv
 from agent.reports.download import XLSX_MEDIA_TYPE, Download, written
-from agent.reports.labels import DIRECT_INVITE, class_style
+from agent.reports.labels import DIRECT_INVITE, class_style, reason_words
 from agent.reports.leaver_access import (
     FLAG_LABELS,
     LeaverRow,
@@ -157,7 +157,7 @@ def sheet_cells(row: LeaverRow) -> tuple[object, ...]:
         row.status_label,
         row.class_label,
         row.removable_by_label,
-        row.removable_reason,
+        reason_words(row.removable_reason),
         row.last_seen,
         row.last_login,
         row.contact,

@@ -55,7 +55,7 @@ from agent.reports.labels import (
     code_rank,
 )
 from agent.reports.table_sheet import BOLD, NOTE
-from agent.reports.words import label
+from agent.reports.words import label, portal_name
 from agent.reports.xlsx import MAX_COLUMNS, XlsxReport
 from agent.storage.links import join_client
 from agent.storage.models import Client, ClientOrgLink, Finding, Org, Staff, StaffEmail
@@ -163,7 +163,9 @@ def matrix_columns(session: Session, scope: ReportScope) -> tuple[MatrixColumn, 
         ).all()
         columns += [
             MatrixColumn(
-                title=f"{name} ({portal} {portal_org_id})", group=UNLINKED_GROUP, org_id=org_id
+                title=f"{name} ({portal_name(portal)} {portal_org_id})",
+                group=UNLINKED_GROUP,
+                org_id=org_id,
             )
             for org_id, name, portal, portal_org_id in sorted(
                 orgs, key=lambda o: (o[1].casefold(), o[2], o[3])

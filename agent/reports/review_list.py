@@ -96,7 +96,7 @@ def write_review_list(
                     r.email,
                     role_label(r.portal, r.role) if r.role else "",
                     _words(r.finding_class),
-                    r.reviewer or "practice admins",
+                    r.reviewer or "Practice admins",
                     _words(r.decision),
                     r.reason,
                     r.decided_by,
@@ -111,7 +111,7 @@ def write_review_list(
             for p in progress.reviewers:
                 table.append(
                     (
-                        p.reviewer or "practice admins",
+                        p.reviewer or "Practice admins",
                         p.items,
                         p.decided,
                         p.settled,
@@ -127,10 +127,11 @@ def write_review_list(
                     progress.items,
                     progress.decided,
                     progress.settled,
-                    None,
-                    None,
-                    None,
-                    None,
+                    sum(p.escalated for p in progress.reviewers),
+                    *(
+                        sum(p.decisions.get(d, 0) for p in progress.reviewers)
+                        for d in ("keep", "remove", "already_gone")
+                    ),
                 )
             )
     return len(review.rows)

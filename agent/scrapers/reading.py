@@ -48,6 +48,7 @@ from agent.capture import PortalError, PortalTimeout, ScanFailure
 from agent.scrapers.http import get_html
 from agent.scrapers.pages import page_from
 from agent.scrapers.timeouts import scrape_timeout_s
+from agent.scrapers.visible_text import WALK_SECTIONS
 
 if TYPE_CHECKING:
     from playwright.async_api import BrowserContext, Page
@@ -164,6 +165,16 @@ _READ_SECTIONS = """(tables, [mark, spec]) => {
     ];
   }));
 }"""
+
+#: Swap the pages in and read them by their style alone (``visible_text``), then empty
+#: the body, so that the browser's next frame does not lay out and paint what was
+#: read; ``null`` (the document left in place) when the walk cannot judge it.
+_SWAP_AND_WALK = f"""([htmls, mark, spec]) => {{
+  ({_SWAP_PAGES})([htmls, mark]);
+  const read = ({WALK_SECTIONS})(spec);
+  if (read !== null) document.body.replaceChildren();
+  return read;
+}}"""
 
 _marks = itertools.count()
 
@@ -339,18 +350,9 @@ async def _swap_and_read(
     spec = (
         None if items is None else [items.items, [list(f) for f in items.fields], items.attribute]
     )
-    # Swap and read are sent together, so the read costs one wait for the browser, not
-    # two. The driver does not promise their order; a read that ran before the swap
-    # finds no mark, and is made again.
-    outcomes = await asyncio.gather(
-        page.evaluate(_SWAP_PAGES, [htmls, mark]),
-        page.get_by_role("table").evaluate_all(_READ_SECTIONS, [mark, spec]),
-        return_exceptions=True,
-    )
-    for outcome in outcomes:
-        if isinstance(outcome, BaseException):
-            raise outcome
-    found = outcomes[1]
+    # One call swaps the pages in and reads them without layout; a document the walk
+    # cannot judge that way is read again laid out, still marked as this read's.
+    found = await page.evaluate(_SWAP_AND_WALK, [htmls, mark, spec])
     if found is None:
         found = await page.get_by_role("table").evaluate_all(_READ_SECTIONS, [mark, spec])
     if not isinstance(found, str):

@@ -16,7 +16,7 @@ from urllib.parse import quote, urlencode
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from agent.reports.labels import role_label, who_can_remove
+from agent.reports.labels import reason_words, role_label, who_can_remove
 from agent.reports.words import day, label, moment, plural, spelt_dates
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -68,5 +68,6 @@ def make_environment() -> Environment:
         label=label, when=when, day=day, path_part=path_part, role=portal_role, plural=plural
     )
     env.filters["prose"] = spelt_dates
+    env.filters["removal_reason"] = reason_words
     env.globals.update(query=query, labels_for=labels_for, who_can_remove=who_can_remove)
     return env

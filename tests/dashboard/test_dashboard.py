@@ -179,7 +179,9 @@ def test_a_review_decision_changes_the_state_and_is_audited(dash: Dashboard) -> 
     page = dash.page("mia")
     page.goto(f"/dashboard/findings/{target}")
     expect(page.locator("#review-state")).to_contain_text("Open")
-    expect(page.locator("#removable-by")).to_have_text("Client: agent's login not in this org")
+    expect(page.locator("#removable-by")).to_have_text(
+        "Client: accessrecon's login is not a user of this org"
+    )
 
     # Accepting a risk needs a reason: refused, with the words why, and nothing changed.
     page.get_by_role("radio", name="Accepted risk").check()
@@ -285,7 +287,7 @@ def test_the_org_page_shows_who_can_get_in_and_queues_a_rescan(dash: Dashboard) 
     expect(people).to_contain_text("Invited direct")
     expect(people).to_contain_text(HOSTILE)
     # the world holds no agent login: only the clients can remove anyone, and it says why
-    expect(people).to_contain_text("Client: agent's login not in this org")
+    expect(people).to_contain_text("Client: accessrecon's login is not a user of this org")
     expect(page.locator("#org-scans tbody tr")).to_have_count(6)
     dash.screenshot(page, "org")
 

@@ -97,7 +97,9 @@ def test_a_persons_page_plans_their_removal_and_a_partner_asks_the_client(
     row = rows.first
     expect(row).to_contain_text("Kōwhai Bakery Ltd")
     expect(row).to_contain_text("Leaver access")
-    expect(row.locator('[data-field="who"]')).to_have_text("Client: agent's login not in this org")
+    expect(row.locator('[data-field="who"]')).to_have_text(
+        "Client: accessrecon's login is not a user of this org"
+    )
     expect(row).to_contain_text("Ask the client")
     expect(row.locator('[data-field="state"]')).to_have_text("Planned")
     expect(page.locator("#approve-form")).to_have_count(0)

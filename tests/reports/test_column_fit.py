@@ -6,8 +6,10 @@ longer than any column and one with a hyphen, a client contact of name and addre
 a leaver whose name is long. Every workbook the reports write is then read back with
 openpyxl and held to one rule (``tests.reports.readback.misfits``): each value fits
 its column's width or its cell wraps, on a row tall enough, without breaking a word
-that fits whole. The rule is applied once, in the shared sheet writer, so a report
-added later is held to it by adding it here.
+that fits whole. The same rule holds on the practice ``accessrecon demo`` shows
+(``tests.reports.demo_practice``): the names a practice admin meets first. The rule is
+applied once, in the shared sheet writer, so a report added later is held to it by
+adding it here.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from agent.reports.leaver import write_leaver_report
 from agent.reports.matrix import write_matrix_report
 from agent.reports.review_list import write_review_list
 from agent.reports.workload import write_workload_report
+from agent.runtime import Runtime
 from agent.security.users import add_user, principal_of
 from agent.services.campaigns.progress import campaign_progress
 from agent.services.campaigns.start import start_campaign
@@ -50,6 +53,7 @@ from agent.storage.db import session_scope
 from agent.storage.models import Client, ClientOrgLink
 from tests.factories import DOMAIN, add_staff, grant
 from tests.reports.conftest import AS_OF
+from tests.reports.demo_practice import build_demo_practice
 from tests.reports.readback import all_text, header_row, misfits, open_book
 from tests.reports.states import State
 
@@ -69,6 +73,7 @@ QBO_TYPE = "Standard limited customers and vendors"
 QBO_ORG = "9130352157364426"
 MYOB_ORG = "3f2b8c1e-5d4a-4c6b-9e2f-7a1b0c9d8e6f"
 LONG_VALUES = (LONG_CLIENT, LONG_ORG, LEAVER_EMAIL, MYOB_ORG)
+ADMIN = "Ada Admin"
 WORKBOOKS = (
     "leaver",
     "matrix",
@@ -128,31 +133,41 @@ def add_long_values(engine: Engine) -> None:
         reconcile(session, configured_domains=[DOMAIN])
 
 
-def every_workbook(engine: Engine, directory: Path) -> dict[str, Path]:
-    """Every workbook a report writes, by name, from the practice as it stands."""
+def every_workbook(
+    engine: Engine,
+    directory: Path,
+    *,
+    leaver_email: str,
+    admin: str,
+    now: datetime | None = None,
+) -> dict[str, Path]:
+    """Every workbook a report writes, by name, from the practice as it stands: the
+    leaver report of ``leaver_email``, and an access review ``admin`` (a practice admin)
+    starts at ``now``, before the evidence summary is taken, so both show it."""
     paths = {name: directory / f"{name}.xlsx" for name in WORKBOOKS}
     scope = ReportScope.of(None)
-    today = utcnow().date()
+    now = now or utcnow()
+    today = now.date()
     period = Period(today - timedelta(days=30), today)
     with session_scope(engine) as session:
         xlsx = ReportFormat.XLSX
-        write_leaver_report(session, LEAVER_EMAIL, paths["leaver"], fmt=xlsx, as_of=AS_OF)
+        write_leaver_report(session, leaver_email, paths["leaver"], fmt=xlsx, as_of=AS_OF)
         write_matrix_report(session, paths["matrix"], fmt=xlsx, as_of=AS_OF)
         write_workload_report(session, paths["workload"], fmt=xlsx, as_of=AS_OF)
         write_exceptions_report(session, paths["exceptions"], fmt=xlsx, as_of=AS_OF)
         write_evidence_report(session, paths["evidence"], fmt=xlsx, as_of=AS_OF)
         lines = finding_lines(session, scope=scope)
-        write_findings_xlsx(lines, paths["findings"], scope=scope, as_of=AS_OF, filters="all")
+        write_findings_xlsx(lines, paths["findings"], scope=scope, as_of=AS_OF)
+        reviewer = principal_of(session, admin)
+        due_on = today + timedelta(days=30)
+        started = start_campaign(session, reviewer, "Q4 2026", due_on=due_on, now=now)
+        campaign_id = started.campaign.id
+        assert campaign_id is not None
         counts = {kind.name: sum(1 for _ in rows_of(session, kind, period)) for kind in KINDS}
         summary = summarise(session, period, records=counts, now=AS_OF)
         write_summary_xlsx(summary, paths["evidence-summary"])
-        add_user(session, name="Ada Admin", role="practice_admin", scope="all", actor="test")
-        admin = principal_of(session, "Ada Admin")
-        started = start_campaign(session, admin, "Q4 2026", due_on=today + timedelta(days=30))
-        campaign_id = started.campaign.id
-        assert campaign_id is not None
         write_review_list(
-            review_list(session, admin, campaign_id, everyone=True),
+            review_list(session, reviewer, campaign_id, everyone=True),
             paths["review-list"],
             progress=campaign_progress(session, campaign_id),
             as_of=AS_OF,
@@ -163,7 +178,9 @@ def every_workbook(engine: Engine, directory: Path) -> dict[str, Path]:
 @pytest.fixture
 def books(engine: Engine, state: State, tmp_path: Path) -> dict[str, Path]:
     add_long_values(engine)
-    return every_workbook(engine, tmp_path)
+    with session_scope(engine) as session:
+        add_user(session, name=ADMIN, role="practice_admin", scope="all", actor="test")
+    return every_workbook(engine, tmp_path, leaver_email=LEAVER_EMAIL, admin=ADMIN)
 
 
 def _sheets(books: dict[str, Path]) -> Iterator[tuple[str, Worksheet]]:
@@ -189,6 +206,26 @@ def test_every_value_of_every_report_fits_its_column_or_wraps(books: dict[str, P
     assert LONG_CLIENT in wrapped
     assert QBO_TYPE in wrapped
     assert f"{CONTACT_NAME}\n{CONTACT_EMAIL}" in wrapped
+
+
+def test_every_value_of_the_demo_practice_fits_its_column_or_wraps(
+    runtime: Runtime, tmp_path: Path
+) -> None:
+    practice = build_demo_practice(runtime, tmp_path / "world")
+    books = every_workbook(
+        runtime.engine,
+        tmp_path,
+        leaver_email=practice.leaver_email,
+        admin=practice.admin,
+        now=AS_OF,
+    )
+    problems = [p for _, ws in _sheets(books) for p in misfits(ws)]
+    assert problems == []
+    # Every workbook has rows of the demo's own to measure.
+    measured = {name for name, ws in _sheets(books) if ws.max_row > header_row(ws)}
+    assert measured == set(WORKBOOKS)
+    seen = set().union(*(all_text(path) for path in books.values()))
+    assert {org.name for org in practice.world.orgs} <= seen
 
 
 def test_every_sheet_prints_landscape_its_header_on_every_page(books: dict[str, Path]) -> None:

@@ -72,7 +72,7 @@ def test_exceptions_are_every_open_problem_worst_first(
     assert {r[6] for r in body} == {"Xero", "QuickBooks Online", "MYOB"}
     unknown = by_class["Unknown practice user"][0]
     assert unknown[2] == "\tTemp Contractor"
-    assert unknown[12:14] == ["Client", "agent's login not in this org"]
+    assert unknown[12:14] == ["Client", "accessrecon's login is not a user of this org"]
     leaver = next(r for r in by_class["Leaver access"] if r[8] == "!AAA01")
     assert "left on 3 Mar 2026" in leaver[17]  # dates in details spelt out
     assert isinstance(unknown[14], datetime)

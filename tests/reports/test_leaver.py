@@ -44,7 +44,7 @@ from tests.reports.states import (
 
 WHO = f"{FORMULA_NAME} (left 3 Mar 2026)"
 ACTIVE = AccessStatus.ACTIVE
-NOT_IN_ORG = "agent's login not in this org"
+NOT_IN_ORG = "accessrecon's login is not a user of this org"
 ANA_EMAIL = f"ana.ruiz@{DOMAIN}"
 
 
@@ -124,7 +124,7 @@ def test_a_sheet_per_manager_with_the_clients_to_call_in_words(
             "!EEE05",
             "Org linked to no client",
             "Client",
-            "agent's login not in this org",
+            NOT_IN_ORG,
         )
     ]
 

@@ -1,12 +1,14 @@
-"""The workbooks open in LibreOffice: every workbook a report writes prints to a PDF
-whose every page has something on it, and the hostile names come out of LibreOffice
-as the same text, never evaluated.
+"""The workbooks open in LibreOffice: every workbook a report writes, of the practice
+``accessrecon demo`` shows (``tests.reports.demo_practice``), prints to a PDF whose
+every page has something on it, and the hostile names of ``tests.reports.states``
+come out of LibreOffice as the same text, never evaluated.
 
-Each printed page is also a PNG (``pdftoppm``), copied to ACCESSRECON_SCREENSHOTS as
-``workbook-<report>-<n>.png`` (a temporary folder unless it is set; the pictures in
-docs/screenshots are made with it set there), so a person can look at what a
-practice prints without opening a spreadsheet. All the workbooks go through one
-LibreOffice run: it takes seconds to start.
+Each printed page of the demo's workbooks is also a PNG (``pdftoppm``), copied to
+ACCESSRECON_SCREENSHOTS as ``workbook-<report>-<n>.png`` (a temporary folder unless it
+is set; the pictures in docs/screenshots are made with it set there), so a person can
+look at what a practice admin prints, on the names they meet first, without opening
+a spreadsheet. All the workbooks go through one LibreOffice run: it takes seconds to
+start.
 
 A missing ``soffice`` or ``pdftoppm`` is a failure, never a skip: the test command
 installs both (Debian's ``libreoffice-calc-nogui`` and ``poppler-utils``).
@@ -17,44 +19,21 @@ from __future__ import annotations
 import csv
 import shutil
 import subprocess
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from PIL import Image, ImageDraw, ImageOps
 from sqlalchemy import Engine
 
-from agent.clock import utcnow
-from agent.reports.common import ReportFormat, ReportScope
-from agent.reports.evidence_summary import write_summary_xlsx
-from agent.reports.findings import finding_lines
-from agent.reports.findings_workbook import write_findings_xlsx
-from agent.reports.review_list import write_review_list
-from agent.security.users import add_user, principal_of
-from agent.services.campaigns.progress import campaign_progress
-from agent.services.campaigns.start import start_campaign
-from agent.services.campaigns.views import review_list
-from agent.services.evidence.kinds import rows_of
-from agent.services.evidence.period import Period
-from agent.services.evidence.records import KINDS
-from agent.services.evidence.summary import summarise
-from agent.storage.db import session_scope
+from agent.reports.common import ReportFormat
+from agent.runtime import Runtime
 from tests.extension.harness import SCREENSHOTS
 from tests.reports.conftest import AS_OF
+from tests.reports.demo_practice import build_demo_practice
 from tests.reports.states import FORMULA_NAME, XML_NAME, State
+from tests.reports.test_column_fit import WORKBOOKS, every_workbook
 from tests.reports.test_formula_safety import write_all
 
-#: every workbook, by the name of its file and pictures
-WORKBOOKS = (
-    "leaver",
-    "matrix",
-    "workload",
-    "exceptions",
-    "evidence",
-    "findings",
-    "evidence-summary",
-    "review-list",
-)
 #: a page counts as blank when less than this share of it, inside the margins where
 #: the running header and footer print, is ink
 MIN_INK = 0.002
@@ -90,35 +69,6 @@ def _soffice(profile: Path, fmt: str, outdir: Path, files: list[Path]) -> None:
     )
 
 
-def every_workbook(engine: Engine, directory: Path) -> list[Path]:
-    """Every workbook the reports write, of the hostile practice: the five reports, the
-    findings list, the evidence pack's summary and the access review's list."""
-    books = write_all(engine, directory, ReportFormat.XLSX)
-    scope = ReportScope.of(None)
-    today = utcnow().date()
-    period = Period(today - timedelta(days=30), today)
-    with session_scope(engine) as session:
-        findings = directory / "findings.xlsx"
-        lines = finding_lines(session, scope=scope)
-        write_findings_xlsx(lines, findings, scope=scope, as_of=AS_OF, filters="every open one")
-        summary = directory / "evidence-summary.xlsx"
-        counts = {kind.name: sum(1 for _ in rows_of(session, kind, period)) for kind in KINDS}
-        write_summary_xlsx(summarise(session, period, records=counts, now=AS_OF), summary)
-        add_user(session, name="Ada Admin", role="practice_admin", scope="all", actor="test")
-        admin = principal_of(session, "Ada Admin")
-        started = start_campaign(session, admin, "Q4 2026", due_on=today + timedelta(days=30))
-        campaign_id = started.campaign.id
-        assert campaign_id is not None
-        reviews = directory / "review-list.xlsx"
-        write_review_list(
-            review_list(session, admin, campaign_id, everyone=True),
-            reviews,
-            progress=campaign_progress(session, campaign_id),
-            as_of=AS_OF,
-        )
-    return [*books, findings, summary, reviews]
-
-
 def print_pages(pdf: Path, prefix: Path) -> list[Path]:
     """Each page of ``pdf`` as a PNG at 60 dpi, in page order."""
     subprocess.run(
@@ -148,10 +98,19 @@ def ink(png: Path) -> float:
 
 
 def test_every_workbook_prints_pages_with_something_on_each(
-    engine: Engine, state: State, tmp_path: Path
+    runtime: Runtime, tmp_path: Path
 ) -> None:
-    books = every_workbook(engine, tmp_path / "xlsx")
-    assert [b.stem for b in books] == list(WORKBOOKS)
+    practice = build_demo_practice(runtime, tmp_path / "world")
+    (tmp_path / "xlsx").mkdir()
+    written = every_workbook(
+        runtime.engine,
+        tmp_path / "xlsx",
+        leaver_email=practice.leaver_email,
+        admin=practice.admin,
+        now=AS_OF,
+    )
+    assert list(written) == list(WORKBOOKS)
+    books = list(written.values())
     pdf_dir = tmp_path / "pdf"
     _soffice(tmp_path / "profile", "pdf", pdf_dir, books)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)

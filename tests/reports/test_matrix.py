@@ -37,7 +37,7 @@ CLIENT_COLUMNS = [
     "\rCR Motors",
     XML_NAME,
     "Kōwhai Bakery",
-    "@Unlinked Org (xero !EEE05)",
+    "@Unlinked Org (Xero !EEE05)",
 ]
 FIXED = [*FIXED_COLUMNS, UNLINKED_COUNT_COLUMN]
 #: What each person's row holds, by column: (code, fill colour of the class).
@@ -45,14 +45,14 @@ EXPECTED = {
     FORMULA_NAME: {
         "-2 Dairy": ("RO", "FFFFC7CE"),
         "+1 Bakery": ("ADM+MU", "FFFFC7CE"),
-        "@Unlinked Org (xero !EEE05)": ("FULL", "FFFFC7CE"),
+        "@Unlinked Org (Xero !EEE05)": ("FULL", "FFFFC7CE"),
     },
     ANA: {"+1 Bakery": ("ADM+MU / ADM+MU?", "FFF8CBAD"), XML_NAME: ("FULL", "FFF8CBAD")},
     BEN: {
         "Old Mill": ("FULL", "FFE4DFEC"),
         "\rCR Motors": ("FULL+PA", "FFF8CBAD"),
         "Kōwhai Bakery": ("RO", "FFFFEB9C"),
-        "@Unlinked Org (xero !EEE05)": ("FULL", "FFE4DFEC"),
+        "@Unlinked Org (Xero !EEE05)": ("FULL", "FFE4DFEC"),
     },
 }
 
@@ -172,7 +172,7 @@ def test_csv_has_the_same_grid_in_plain_codes(engine: Engine, state: State, tmp_
         "'\rCR Motors",
         XML_NAME,
         "Kōwhai Bakery",
-        "Unlinked org: @Unlinked Org (xero !EEE05)",
+        "Unlinked org: @Unlinked Org (Xero !EEE05)",
     ]
     by_name = {r[0]: r for r in rows[1:]}
     assert by_name["'" + FORMULA_NAME][2:4] == ["left", "Left"]  # the code, then its words
@@ -210,7 +210,7 @@ def test_a_manager_cut_by_a_page_break_is_named_again_on_the_next_page(tmp_path:
     columns = (
         *(MatrixColumn(f"Client {i:02d}", ANA, client_id=i) for i in range(1, 31)),
         *(MatrixColumn(f"Client {i:02d}", BEN, client_id=i) for i in range(31, 36)),
-        MatrixColumn("Loose Org (xero !LOOSE)", UNLINKED_GROUP, org_id=1),
+        MatrixColumn("Loose Org (Xero !LOOSE)", UNLINKED_GROUP, org_id=1),
     )
     row = MatrixRow(
         1,
