@@ -16,11 +16,19 @@ from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import Path
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    computed_field,
+)
 
 from agent.domain import AccessStatus, FindingClass, Portal, ReviewState, Severity
 from agent.imports import PracticeRole
 from agent.orgid import parse_any_org_id
+from agent.reports.labels import reason_words
 from agent.security.principal import ClientScope, Principal
 from agent.services.expiring import ExpiringKind
 from agent.services.removals.approval import Approval
@@ -167,6 +175,13 @@ class PersonOut(BaseModel):
         default="", description='why only the client can remove it; "" for the practice'
     )
     finding_id: int = Field(description="the finding's id: a removal plan names findings")
+
+    @computed_field(  # type: ignore[prop-decorator]
+        description="the reason as every report says it to a person"
+    )
+    @property
+    def removable_reason_words(self) -> str:
+        return reason_words(self.removable_reason)
 
 
 #: one org's status: the badge's answer, and the org a capture settled

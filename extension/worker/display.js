@@ -157,9 +157,9 @@ export function whoCanRemove(person) {
     return "The practice can remove it";
   }
   if (person.removable_by === "client") {
-    return person.removable_reason
-      ? `Only the client can remove it: ${person.removable_reason}`
-      : "Only the client can remove it";
+    // the server's words for the reason (agent/reports/labels.py `reason_words`)
+    const why = person.removable_reason_words || person.removable_reason;
+    return why ? `Only the client can remove it: ${why}` : "Only the client can remove it";
   }
   return "";
 }

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser, Route
 
-from agent.reports.labels import who_can_remove
+from agent.reports.labels import reason_words, who_can_remove
 from agent.reports.words import LABELS
 from tests.browser_loop import BrowserLoop
 from tests.extension.harness import EXTENSION_DIR
@@ -243,6 +243,9 @@ WHO_CASES = [
     ("unknown_practice_user", "client", "primary admin"),
 ]
 
+#: each case as the status API sends it: the stored reason and its words
+WHO_CASES_SENT = [(*case, reason_words(case[2])) for case in WHO_CASES]
+
 
 def test_who_must_act_is_what_every_report_says(browser_loop: BrowserLoop) -> None:
     said = in_office(
@@ -251,8 +254,10 @@ def test_who_must_act_is_what_every_report_says(browser_loop: BrowserLoop) -> No
         "UTC",
         f"""
         const display = await import('/worker/display.js');
-        return {json.dumps(WHO_CASES)}.map(([finding_class, removable_by, removable_reason]) =>
-            display.whoCanRemove({{finding_class, removable_by, removable_reason}}));
+        return {json.dumps(WHO_CASES_SENT)}.map(
+            ([finding_class, removable_by, removable_reason, removable_reason_words]) =>
+            display.whoCanRemove(
+                {{finding_class, removable_by, removable_reason, removable_reason_words}}));
         """,
     )
     for (finding_class, by, reason), words in zip(WHO_CASES, said, strict=True):
@@ -260,7 +265,7 @@ def test_who_must_act_is_what_every_report_says(browser_loop: BrowserLoop) -> No
         if expected.by == "practice":
             assert words == "The practice can remove it", finding_class
         else:
-            assert words.endswith(f"remove it: {expected.reason}"), (finding_class, words)
+            assert words.endswith(f"remove it: {reason_words(expected.reason)}"), words
             assert "client" in words.split(":")[0].lower()
 
 

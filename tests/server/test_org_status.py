@@ -57,6 +57,9 @@ def test_org_status_counts_people_and_flags(runtime: Runtime) -> None:
         "client",
         "agent's login not in this org",
     )
+    assert body["people"][0]["removable_reason_words"] == (
+        "accessrecon's login is not a user of this org"
+    )
     assert body["last_scan_status"] == "ok"
     assert (body["stale"], body["never_scanned"], body["last_scan_failed"]) == (False, False, False)
 
