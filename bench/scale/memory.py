@@ -158,8 +158,9 @@ class Sample:
     by_kind_pss_kb: dict[str, int] = field(default_factory=dict)
     peak_pss_kb: int = 0
     #: the processor time the tree used while watched (a process's last half second
-    #: before it ended aside), in seconds
+    #: before it ended aside), in seconds, and split by kind of process
     cpu_s: float = 0.0
+    cpu_by_kind_s: dict[str, float] = field(default_factory=dict)
 
     @property
     def container_kb(self) -> int:
@@ -180,6 +181,7 @@ class Sample:
             "by_kind_pss_kb": dict(sorted(self.by_kind_pss_kb.items())),
             "peak_pss_kb": self.peak_pss_kb,
             "cpu_s": self.cpu_s,
+            "cpu_by_kind_s": dict(sorted(self.cpu_by_kind_s.items())),
         }
 
     @classmethod
@@ -190,10 +192,12 @@ class Sample:
         """``612 MB (anon 330 + files 282; PSS sum 540, RSS sum 1,240; …)``, the split
         of PSS by kind of process, and the processor time used."""
         kinds = ", ".join(f"{k} {v / 1024:.0f}" for k, v in self.by_kind_pss_kb.items())
+        cpu = ", ".join(f"{k} {v:,.1f}" for k, v in self.cpu_by_kind_s.items())
         return (
             f"{self.container_mb:,.0f} MB (anon {self.anon_kb / 1024:,.0f} + files "
             f"{self.file_kb / 1024:,.0f}; PSS sum {self.pss_kb / 1024:,.0f}, RSS sum "
             f"{self.rss_kb / 1024:,.0f}; PSS by process: {kinds}); CPU {self.cpu_s:,.0f} s"
+            + (f" ({cpu})" if cpu else "")
         )
 
 
@@ -277,8 +281,18 @@ def watch(root: int, leave_out: set[int], interval_s: float, files_every_s: floa
             break
         # once stopped, one last look with the file pages read, while the tree still runs
         last = stop.wait(interval_s)
-    cpu_s = sum(ticks.values()) / os.sysconf("SC_CLK_TCK")
-    return replace(peak, file_kb=peak_file, peak_pss_kb=peak_pss, cpu_s=round(cpu_s, 1))
+    tick = os.sysconf("SC_CLK_TCK")
+    by_kind: dict[str, float] = {}
+    for pid, used in ticks.items():
+        kind = kinds.get(pid, "other")
+        by_kind[kind] = by_kind.get(kind, 0.0) + used / tick
+    return replace(
+        peak,
+        file_kb=peak_file,
+        peak_pss_kb=peak_pss,
+        cpu_s=round(sum(ticks.values()) / tick, 1),
+        cpu_by_kind_s={k: round(v, 1) for k, v in sorted(by_kind.items())},
+    )
 
 
 class PeakSampler:
