@@ -38,9 +38,10 @@ BOLD_FACTOR = 1.1
 #: No character counts for more than this (a CJK ideograph): a text of ``n``
 #: characters is at most ``n * WIDEST`` wide, which lets most cells skip measuring.
 WIDEST = 2.0
-#: What a date or a time takes in the workbook's formats (``d mmm yyyy hh:mm``).
-DATETIME_TEXT = "30 Sep 2026 23:59"
-DATE_TEXT = "30 Sep 2026"
+#: What a date or a time takes in the workbook's formats (``d mmm yyyy hh:mm``, then
+#: the room of a space that every date and number format ends in).
+DATETIME_TEXT = "30 Sep 2026 23:59 "
+DATE_TEXT = "30 Sep 2026 "
 
 _WIDE_ASCII = {"M": 1.5, "W": 1.6, "@": 1.6, "m": 1.3, "w": 1.3, "%": 1.3, "&": 1.2}
 #: ASCII measured in C: each character becomes as many fifths of a digit as it is wide,
@@ -132,10 +133,10 @@ def value_text(kind: CellKind, value: object) -> str:
         return "yes" if value else "no"
     if isinstance(value, int | float):
         if kind is CellKind.MONEY:
-            return f"{value:,.2f}"
+            return f"{value:,.2f} "
         if kind is CellKind.INT or isinstance(value, int):
-            return f"{value:,.0f}"
-        return f"{value:,}"
+            return f"{value:,.0f} "
+        return f"{value:,} "
     return str(value)
 
 

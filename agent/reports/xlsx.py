@@ -29,16 +29,18 @@ from xlsxwriter.format import Format
 from agent.reports.common import CellKind, Column, ReportScope, as_of_text, naive_utc
 from agent.reports.table_sheet import Style, TableSheet
 
-DATETIME_FORMAT = "d mmm yyyy hh:mm"
-DATE_FORMAT = "d mmm yyyy"
+#: Dates and numbers stand right in their cells; each format ends in the room of a
+#: space (``_ ``), so a value never runs into the text of the next column's cell.
+DATETIME_FORMAT = "d mmm yyyy hh:mm_ "
+DATE_FORMAT = "d mmm yyyy_ "
 MAX_COLUMNS = 16_384
 _INVALID_SHEET_CHARS = set("[]:*?/\\")
 _RESERVED_SHEET_TITLES = {"history"}
 _NUMBER_FORMATS = {
     CellKind.DATETIME: DATETIME_FORMAT,
     CellKind.DATE: DATE_FORMAT,
-    CellKind.INT: "#,##0",
-    CellKind.MONEY: "#,##0.00",
+    CellKind.INT: "#,##0_ ",
+    CellKind.MONEY: "#,##0.00_ ",
 }
 
 

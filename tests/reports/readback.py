@@ -148,10 +148,11 @@ def header_row(ws: Worksheet) -> int:
 def shown(cell: Cell) -> str:
     """A cell's value as the sheet shows it, for counting its characters."""
     value = text(cell.value)
+    room = " " if cell.number_format.endswith("_ ") else ""  # the format's trailing space
     if isinstance(value, datetime):
-        return "30 Sep 2026 23:59" if "h" in cell.number_format else "30 Sep 2026"
+        return ("30 Sep 2026 23:59" if "h" in cell.number_format else "30 Sep 2026") + room
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return f"{value:,.2f}" if "0.00" in cell.number_format else f"{value:,}"
+        return (f"{value:,.2f}" if "0.00" in cell.number_format else f"{value:,}") + room
     return str(value)
 
 

@@ -70,9 +70,9 @@ def _soffice(profile: Path, fmt: str, outdir: Path, files: list[Path]) -> None:
 
 
 def print_pages(pdf: Path, prefix: Path) -> list[Path]:
-    """Each page of ``pdf`` as a PNG at 60 dpi, in page order."""
+    """Each page of ``pdf`` as a PNG at 100 dpi (small print stays readable), in page order."""
     subprocess.run(
-        [_tool("pdftoppm"), "-png", "-r", "60", str(pdf), str(prefix)],
+        [_tool("pdftoppm"), "-png", "-r", "100", str(pdf), str(prefix)],
         check=True,
         capture_output=True,
         timeout=120,

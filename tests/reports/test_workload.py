@@ -53,7 +53,7 @@ def test_both_tables_count_clients_budget_and_findings(
     assert framed(ws, CLIENT_MANAGER_COLUMNS, freeze="B5") == BY_CLIENT_MANAGER
     assert [c.value for c in ws[9]][: len(TOTAL)] == TOTAL
     assert ws["A9"].font.b
-    assert ws["C5"].number_format == "#,##0.00"
+    assert ws["C5"].number_format == "#,##0.00_ "
     assert ws.auto_filter.ref == "A4:L8"  # the total is outside the filter
     jobs = book["By job manager"]
     assert framed(jobs, JOB_MANAGER_COLUMNS, freeze="B5") == BY_JOB_MANAGER
