@@ -21,7 +21,6 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-import pyotp
 import pytest
 from sqlalchemy import text
 from sqlmodel import Session, col, select
@@ -36,10 +35,10 @@ from agent.services.scans import upsert_org_ids
 from agent.settings import Settings
 from agent.storage.db import session_scope
 from agent.storage.models import Org, PortalLogin, Scan, ScanRequest
-from sandbox.generate import generate_world
+from sandbox.logins import split_world as split_logins
 from sandbox.portals import xero
 from sandbox.serve import PortalServer
-from sandbox.world import World, WorldLogin
+from sandbox.world import World
 from tests.conftest import DATABASES, fresh_database
 
 POSTGRESQL = [kind for kind in DATABASES if kind == "postgresql"]
@@ -57,27 +56,14 @@ STARTED = re.compile(r"scan request (\d+) (started|resumed) \(worker [^:]+:(\d+)
 
 def split_world(seed: int) -> World:
     """One xero portal where each of ``LOGINS`` logins sees its own ``ORGS_PER_LOGIN`` orgs."""
-    world = generate_world(
-        seed, staff=4, orgs_per_portal=LOGINS * ORGS_PER_LOGIN, users_per_org=1, portals=("xero",)
+    return split_logins(
+        seed,
+        logins=LOGINS,
+        orgs_per_login=ORGS_PER_LOGIN,
+        users=1,
+        staff=4,
+        login_role=("FINANCIALADVISER", ["MANAGE_USERS"]),
     )
-    (agent,) = world.logins
-    domain = agent.email.partition("@")[2]
-    world.logins = [
-        WorldLogin(
-            portal="xero",
-            email=f"accessrecon.xero.{n}@{domain}",
-            password=f"Pa55-login-{n}!",
-            totp_secret=pyotp.random_base32(),
-        )
-        for n in range(LOGINS)
-    ]
-    for index, org in enumerate(world.orgs):
-        owner = world.logins[index // ORGS_PER_LOGIN]
-        for user in org.users:
-            if user.email == agent.email:
-                user.email = owner.email
-                user.role, user.extra_permissions = "FINANCIALADVISER", ["MANAGE_USERS"]
-    return world
 
 
 def wait_for(
