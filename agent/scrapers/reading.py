@@ -6,8 +6,16 @@ browser costs a round trip through the driver, the browser process and the
 renderer. That fixed cost, paid per page, was most of a qbo crawl's CPU. So pages
 fetched at about the same time, by the orgs the crawler reads concurrently, are
 read together: each page's body becomes one ``<section>`` of a single document, the
-document is swapped into a reused page (scripts inert) and one role locator call
-returns, for every section, its visible text lines and its tables.
+document is swapped into a reused page (scripts inert) and one call returns, for
+every section, its visible text lines and its tables.
+
+That call reads the text a person sees from the document's computed style, without
+laying it out (``visible_text``: what a style hides stays out, lines break where they
+show; half the renderer's CPU of a read with ``innerText``), and empties the body
+before the browser's next frame would lay it out and paint it. A document it
+cannot judge by style alone (text hidden by ``visibility``, preserved white space,
+form controls and the like) is read again as it was before: laid out, its tables
+found by the role locator and its text by ``innerText``.
 
 The batching is of the group-commit kind: a read starts when fewer than
 ``READERS`` are in progress; pages that arrive meanwhile wait for the next read and
@@ -22,8 +30,8 @@ the page alone; the combined body carries that body's attributes. A failure of
 the shared read (the renderer stuck or gone) fails every page in it, each as its
 own transient error, which the crawler retries.
 
-What crosses the driver is kept small and flat: the swap and the read are sent
-together (the read checks it found the document the swap made), and the read comes
+What crosses the driver is kept small and flat: the swap and the read are one call
+(a read laid out checks it found the document the swap made), and the read comes
 back as one JSON string, not as a tree of values that the driver protocol would
 check node by node.
 
@@ -129,7 +137,8 @@ _SWAP_PAGES = """([htmls, mark]) => {
   document.replaceChild(root, document.documentElement);
 }"""
 
-#: For every section: its text lines (whitespace folded as get_by_text folds it), the
+#: The read laid out, of a document ``visible_text`` cannot judge by style alone. For
+#: every section: its text lines (whitespace folded as get_by_text folds it), the
 #: cells of the tables the role locator found in it, their links with the row and
 #: cell each is in (a nested table's links are its own), its links, and the items of
 #: the read's ``ItemSpec`` (given as ``[items, fields, attribute]``); as JSON, one

@@ -49,10 +49,11 @@ WALK_SECTIONS = """(spec) => {
     'table-column': TPART, 'table-column-group': TPART,
   };
   // what innerText reads by its layout, or not at all, in ways style cannot tell
-  const UNSURE = new Set(['select', 'option', 'optgroup', 'datalist', 'textarea', 'input',
-    'details', 'summary', 'svg', 'math', 'iframe', 'object', 'embed', 'video', 'audio',
-    'canvas', 'img', 'picture', 'ruby', 'rt', 'rp', 'marquee', 'slot', 'dialog', 'progress',
-    'meter']);
+  const UNSURE = new Set(['select', 'option', 'optgroup', 'datalist', 'textarea', 'details',
+    'summary', 'math', 'iframe', 'object', 'embed', 'video', 'audio', 'canvas', 'picture',
+    'ruby', 'rt', 'rp', 'marquee', 'slot', 'dialog', 'progress', 'meter', 'frameset']);
+  // boxes of no text of their own (an image, an input's value, a drawing without text)
+  const EMPTY = new Set(['img', 'input', 'svg']);
   const sections = [...document.body.children];
   const out = [], ranges = new Map(), tables = [], wanted = new Set(sections);
   if (spec) {
@@ -65,14 +66,22 @@ WALK_SECTIONS = """(spec) => {
   let unsure = false;
   const visit = (e, ariaHidden) => {
     const tag = e.localName;
-    if (UNSURE.has(tag) || e.shadowRoot) return (unsure = true);
+    if (tag === 'noscript') return;  // scripts run here: it has no box, whatever its style
     const style = getComputedStyle(e);
     const display = style.display;
-    if (display === 'none') return;
+    if (display === 'none') return;  // a closed dialog, a hidden control: nothing to judge
+    if (UNSURE.has(tag) || e.shadowRoot) return (unsure = true);
+    if (tag === 'svg' && e.querySelector('text, foreignObject')) return (unsure = true);
     const kind = KIND[display];
-    if (kind === undefined || style.visibility !== 'visible'
-        || style.whiteSpaceCollapse !== 'collapse' || style.textTransform !== 'none'
-        || style.contentVisibility !== 'visible') return (unsure = true);
+    if (kind === undefined) return (unsure = true);
+    const empty = EMPTY.has(tag);
+    // visibility where an element shows something of its own (text is checked with its
+    // white space and case below); content-visibility where a box may skip its contents
+    if (((kind !== INLINE && kind !== CONTENTS) || empty || tag === 'br')
+        && style.visibility !== 'visible') return (unsure = true);
+    if ((kind === BLOCK || kind === ATOM) && style.contentVisibility !== 'visible') {
+      return (unsure = true);
+    }
     const hidden = ariaHidden || (e.getAttribute('aria-hidden') || '').toLowerCase() === 'true';
     const role = e.getAttribute('role');
     if (tag === 'table') {
@@ -82,16 +91,24 @@ WALK_SECTIONS = """(spec) => {
     const table = display === 'table' || display === 'inline-table';
     if (tag === 'p') out.push(2);
     else if (kind === BLOCK) out.push(1);
-    if (kind === ATOM) out.push(OPEN);
+    // an inline image or input stands between the spaces beside it, as a block does
+    const atom = kind === ATOM || (empty && kind === INLINE);
+    if (atom) out.push(OPEN);
     const start = out.length;
     if (tag === 'br') out.push(BR);
-    for (let n = e.firstChild; n; n = n.nextSibling) {
+    let textual = false;
+    for (let n = empty ? null : e.firstChild; n; n = n.nextSibling) {
       if (n.nodeType === 3) {
         const text = n.data.replace(/[ \\t\\n\\r]+/g, ' ');
         if (!text) continue;
         if (table || kind === TROW || kind === TPART) {
           if (text === ' ') continue;  // white space between rows and cells: no box
           return (unsure = true);
+        }
+        if (!textual) {
+          if (style.visibility !== 'visible' || style.whiteSpaceCollapse !== 'collapse'
+              || style.textTransform !== 'none') return (unsure = true);
+          textual = true;
         }
         out.push(text);
       } else if (n.nodeType === 1) {
@@ -102,7 +119,7 @@ WALK_SECTIONS = """(spec) => {
     if (tag === 'td' || tag === 'th' || tag === 'a' || wanted.has(e)) {
       ranges.set(e, [start, out.length]);
     }
-    if (kind === ATOM) out.push(CLOSE);
+    if (atom) out.push(CLOSE);
     if (tag === 'p') out.push(2);
     else if (kind === BLOCK) out.push(1);
     else if (kind === CELL) out.push(TAB);
