@@ -9,6 +9,8 @@ the system.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlmodel import Session, col, select
 
 from agent.domain import ReviewState
@@ -19,17 +21,18 @@ from agent.storage.widths import fit
 
 
 def new_finding(org: Org, result: Classification, scan: Scan) -> Finding:
-    """The finding ``scan`` raises for ``result``: first and last seen in that scan."""
+    """The finding ``scan`` raises for ``result``: first and last seen in that scan, and
+    classified as ``mark_seen`` would (made whole at once: a first crawl makes one per
+    user it reads, and each attribute set on a row object costs)."""
     assert org.id is not None
     return Finding(
         org_id=org.id,
         identity=result.identity,
-        finding_class=result.finding_class,
-        severity=result.finding_class.severity,
         first_seen_at=scan.finished_at,
         last_seen_at=scan.finished_at,
         first_scan_id=scan.id,
         last_scan_id=scan.id,
+        **_classified(result),
     )
 
 
@@ -63,18 +66,26 @@ def mark_seen(finding: Finding, result: Classification, scan: Scan) -> None:
 
 def classify_into(finding: Finding, result: Classification) -> None:
     """Copy a classification onto a finding, leaving its times alone."""
-    finding.finding_class = result.finding_class
-    finding.severity = result.finding_class.severity
-    finding.staff_id = result.staff_id
-    finding.email = result.email
-    finding.name = result.name
-    finding.role = result.role
-    finding.extra_permissions = list(result.extra_permissions)
-    finding.access_status = result.access_status
-    finding.intended_role = result.intended_role
-    finding.removable_by = result.removable_by
-    finding.removable_reason = fit(result.removable_reason, Finding.removable_reason)
-    finding.detail = fit(result.detail, Finding.detail)
+    for name, value in _classified(result).items():
+        setattr(finding, name, value)
+
+
+def _classified(result: Classification) -> dict[str, Any]:
+    """A finding's fields that its classification decides."""
+    return {
+        "finding_class": result.finding_class,
+        "severity": result.finding_class.severity,
+        "staff_id": result.staff_id,
+        "email": result.email,
+        "name": result.name,
+        "role": result.role,
+        "extra_permissions": list(result.extra_permissions),
+        "access_status": result.access_status,
+        "intended_role": result.intended_role,
+        "removable_by": result.removable_by,
+        "removable_reason": fit(result.removable_reason, Finding.removable_reason),
+        "detail": fit(result.detail, Finding.detail),
+    }
 
 
 def candidates_by_finding(

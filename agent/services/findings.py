@@ -241,16 +241,17 @@ def apply_scan(
         if finding is not None and finding.last_seen_at > scan.finished_at:
             continue
         if finding is None:
-            finding = new_finding(org, result, scan)
+            finding = new_finding(org, result, scan)  # made seen in this scan
             fresh.append(finding)
             new += 1
-        elif finding.resolved_at is not None:
-            # Gone and back again: a new episode of the same access, to be reviewed anew.
-            reopen(session, finding, scan, "the access is back after it was gone")
-            new += 1
         else:
-            reopen_if_class_changed(session, finding, result)
-        mark_seen(finding, result, scan)
+            if finding.resolved_at is not None:
+                # Gone and back again: a new episode of the same access, reviewed anew.
+                reopen(session, finding, scan, "the access is back after it was gone")
+                new += 1
+            else:
+                reopen_if_class_changed(session, finding, result)
+            mark_seen(finding, result, scan)
         session.add(finding)
         touched.append((finding, result))
     session.flush()  # new findings get their ids, for their candidates

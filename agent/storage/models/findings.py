@@ -8,6 +8,7 @@ from sqlalchemy import JSON, Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from agent.clock import utcnow
+from agent.storage.models.defaults import no_permissions
 
 __all__ = [
     "AlertSent",
@@ -34,7 +35,7 @@ class Finding(SQLModel, table=True):
     email: str = Field(default="", max_length=320)
     name: str = Field(default="", max_length=500)
     role: str = Field(default="", max_length=100)
-    extra_permissions: list[str] = Field(default_factory=list, sa_column=Column(JSON))
+    extra_permissions: list[str] = Field(default_factory=no_permissions, sa_column=Column(JSON))
     access_status: str = Field(default="active", max_length=16)
     intended_role: str | None = Field(default=None, max_length=100)
     #: who can take the access away, as the scan that showed it says: "practice" (the

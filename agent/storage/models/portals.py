@@ -22,6 +22,7 @@ from sqlalchemy import (
 from sqlmodel import Field, SQLModel
 
 from agent.clock import utcnow
+from agent.storage.models.defaults import no_permissions
 
 __all__ = [
     "Crawl",
@@ -151,7 +152,7 @@ class Observation(SQLModel, table=True):
     email: str = Field(max_length=320)
     name: str = Field(default="", max_length=500)
     role: str = Field(default="", max_length=100)
-    extra_permissions: list[str] = Field(default_factory=list, sa_column=Column(JSON))
+    extra_permissions: list[str] = Field(default_factory=no_permissions, sa_column=Column(JSON))
     status: str = Field(max_length=16)
     kind: str | None = Field(default=None, max_length=32)
     last_login: datetime | None = None

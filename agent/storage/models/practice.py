@@ -7,6 +7,8 @@ from datetime import date
 from sqlalchemy import JSON, Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from agent.storage.models.defaults import no_permissions
+
 __all__ = ["Client", "ClientOrgLink", "IntendedAccess", "Staff", "StaffEmail"]
 
 
@@ -80,6 +82,6 @@ class IntendedAccess(SQLModel, table=True):
     portal: str = Field(max_length=16)
     portal_org_id: str = Field(max_length=64)
     role: str = Field(max_length=100)
-    extra_permissions: list[str] = Field(default_factory=list, sa_column=Column(JSON))
+    extra_permissions: list[str] = Field(default_factory=no_permissions, sa_column=Column(JSON))
     #: the last day the access is intended; after it, it is judged as never granted
     until: date | None = Field(default=None, index=True)

@@ -14,6 +14,7 @@ from sqlalchemy import event as sqlalchemy_event
 from sqlmodel import Field, SQLModel
 
 from agent.clock import utcnow
+from agent.storage.models.defaults import no_detail
 
 __all__ = [
     "ApiToken",
@@ -115,7 +116,7 @@ class AuditEvent(SQLModel, table=True):
     at: datetime = Field(default_factory=utcnow, index=True)
     actor: str = Field(max_length=200)
     action: str = Field(max_length=64, index=True)
-    detail: dict[str, object] = Field(default_factory=dict, sa_column=Column(JSON))
+    detail: dict[str, object] = Field(default_factory=no_detail, sa_column=Column(JSON))
     seq: int | None = Field(default=None, unique=True, index=True)
     prev_hash: str = Field(default="", max_length=64)
     hash: str = Field(default="", max_length=64)
