@@ -182,5 +182,5 @@ def test_the_banner_says_when_the_client_was_asked_to_remove(rig: Rig, pages: li
     expect(item).to_contain_text("Removal requested")
     # who can remove it, with the reason the scan gave
     expect(item.locator(".removable")).to_have_text(
-        "Only the client can remove it: agent is not a company admin"
+        "Only the client can remove it: accessrecon's login is not a company admin here"
     )
