@@ -56,7 +56,7 @@ from agent.capture import PortalError, PortalTimeout, ScanFailure
 from agent.scrapers.http import get_html
 from agent.scrapers.pages import page_from
 from agent.scrapers.timeouts import scrape_timeout_s
-from agent.scrapers.visible_text import WALK_SECTIONS
+from agent.scrapers.visible_text import SECTION_PARTS, WALK_SECTIONS
 
 if TYPE_CHECKING:
     from playwright.async_api import BrowserContext, Page
@@ -147,22 +147,7 @@ _SWAP_PAGES = """([htmls, mark]) => {
 _READ_SECTIONS = """(tables, [mark, spec]) => {
   if (document.documentElement.getAttribute('data-reading') !== mark) return null;
   const text = c => (c.innerText || c.textContent || '').trim();
-  const name = a => text(a).replace(/\\s+/g, ' ');
-  const links = root => [...root.querySelectorAll('a[href]')]
-    .map(a => [name(a), a.getAttribute('href')]);
-  const cellLinks = t => [...t.querySelectorAll('a[href]')]
-    .filter(a => a.closest('table') === t && a.closest('td, th'))
-    .map(a => [a.closest('tr').rowIndex, a.closest('td, th').cellIndex, name(a),
-               a.getAttribute('href')]);
-  const items = section => !spec ? [] : [...section.querySelectorAll(spec[0])].map(el => {
-    const row = {};
-    for (const [field, selector] of spec[1]) {
-      const found = el.querySelector(selector);
-      row[field] = found ? text(found) : null;
-    }
-    if (spec[2]) row['@id'] = el.getAttribute(spec[2]);
-    return row;
-  });
+  ${SECTION_PARTS}
   return JSON.stringify([...document.body.children].map(section => {
     const own = tables.filter(t => section.contains(t));
     return [
@@ -173,7 +158,7 @@ _READ_SECTIONS = """(tables, [mark, spec]) => {
       items(section),
     ];
   }));
-}"""
+}""".replace("  ${SECTION_PARTS}\n", SECTION_PARTS)
 
 #: Swap the pages in and read them by their style alone (``visible_text``), then empty
 #: the body, so that the browser's next frame does not lay out and paint what was

@@ -30,6 +30,27 @@ visible text reads as its ``textContent``, as ``innerText || textContent`` does.
 
 from __future__ import annotations
 
+#: How either read gives a section's links, its tables' links (with the row and cell
+#: each is in) and the items of an ``ItemSpec``, once its ``text`` of an element and the
+#: read's ``spec`` are in scope (``reading._READ_SECTIONS`` reads the same shapes laid out).
+SECTION_PARTS = """  const name = a => text(a).replace(/\\s+/g, ' ');
+  const links = root => [...root.querySelectorAll('a[href]')]
+    .map(a => [name(a), a.getAttribute('href')]);
+  const cellLinks = t => [...t.querySelectorAll('a[href]')]
+    .filter(a => a.closest('table') === t && a.closest('td, th'))
+    .map(a => [a.closest('tr').rowIndex, a.closest('td, th').cellIndex, name(a),
+               a.getAttribute('href')]);
+  const items = section => !spec ? [] : [...section.querySelectorAll(spec[0])].map(el => {
+    const row = {};
+    for (const [field, selector] of spec[1]) {
+      const found = el.querySelector(selector);
+      row[field] = found ? text(found) : null;
+    }
+    if (spec[2]) row['@id'] = el.getAttribute(spec[2]);
+    return row;
+  });
+"""
+
 #: ``(spec) => JSON string | null``: the swapped-in document's sections, read as
 #: ``reading._READ_SECTIONS`` reads them laid out; ``null`` when the walk cannot judge
 #: the document without layout. ``spec`` is the read's ``ItemSpec`` as
@@ -170,22 +191,7 @@ WALK_SECTIONS = """(spec) => {
     const r = ranges.get(c);
     return ((r ? finish(r[0], r[1]) : '') || c.textContent || '').trim();
   };
-  const name = a => text(a).replace(/\\s+/g, ' ');
-  const links = root => [...root.querySelectorAll('a[href]')]
-    .map(a => [name(a), a.getAttribute('href')]);
-  const cellLinks = t => [...t.querySelectorAll('a[href]')]
-    .filter(a => a.closest('table') === t && a.closest('td, th'))
-    .map(a => [a.closest('tr').rowIndex, a.closest('td, th').cellIndex, name(a),
-               a.getAttribute('href')]);
-  const items = section => !spec ? [] : [...section.querySelectorAll(spec[0])].map(el => {
-    const row = {};
-    for (const [field, selector] of spec[1]) {
-      const found = el.querySelector(selector);
-      row[field] = found ? text(found) : null;
-    }
-    if (spec[2]) row['@id'] = el.getAttribute(spec[2]);
-    return row;
-  });
+  ${SECTION_PARTS}
   return JSON.stringify(sections.map(section => {
     const own = tables.filter(t => section.contains(t));
     return [
@@ -197,4 +203,4 @@ WALK_SECTIONS = """(spec) => {
       items(section),
     ];
   }));
-}"""
+}""".replace("  ${SECTION_PARTS}\n", SECTION_PARTS)
