@@ -8,6 +8,8 @@ browser (launching one per test would cost a quarter second and 280 MiB each).
 from __future__ import annotations
 
 import asyncio
+import io
+import sys
 import threading
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -37,7 +39,20 @@ class BrowserLoop:
 
     def _submit(self, coro: Awaitable[T], timeout: float) -> T:
         future = asyncio.run_coroutine_threadsafe(coro, self._loop)  # type: ignore[arg-type]
-        return future.result(timeout=timeout)
+        try:
+            return future.result(timeout=timeout)
+        except TimeoutError:
+            sys.stderr.write(self.stuck_tasks())
+            future.cancel()
+            raise
+
+    def stuck_tasks(self) -> str:
+        """Where each of the loop's tasks waits: what a work that never ends awaits."""
+        out = io.StringIO()
+        for task in asyncio.all_tasks(self._loop):
+            out.write(f"--- {task!r}\n")
+            task.print_stack(limit=30, file=out)
+        return out.getvalue()
 
     def run(self, work: Callable[[Browser], Awaitable[T]], timeout: float = 180) -> T:
         """Run ``work(browser)`` on the browser's loop and return its result."""

@@ -87,7 +87,7 @@ def crawl(runtime: Runtime, browser_loop: BrowserLoop, concurrency: int = 4) -> 
     crawler = Crawler(
         runtime.engine, runtime.box, settings=runtime.settings, concurrency=concurrency
     )
-    return browser_loop.run(lambda browser: crawler.run(browser=browser), timeout=400)
+    return browser_loop.run(lambda browser: crawler.run(browser=browser), timeout=240)
 
 
 def scans_of(runtime: Runtime, crawl_id: int) -> list[tuple[Scan, Org, list[Observation]]]:

@@ -61,12 +61,12 @@ from agent.capture import (
     ScanFailure,
 )
 from agent.clock import utcnow
-from agent.crawl.browser import close_pages, launch_browser
+from agent.crawl.browser import close_context, close_pages, launch_browser
 from agent.crawl.budgets import CrawlPoliteness
 from agent.crawl.circuit import CircuitBreaker
 from agent.crawl.gate import BudgetSpent
 from agent.crawl.interactive import NeedsSignIn, report_needs_sign_in
-from agent.crawl.login import LoginSession, open_login
+from agent.crawl.login import LoginSession, open_login, save_storage_state
 from agent.crawl.login_failures import fail_known_orgs, fail_not_listed
 from agent.crawl.report import CrawlReport, ProgressCallback
 from agent.crawl.store import CrawlStore
@@ -266,7 +266,7 @@ class Crawler:
                 )
         finally:
             self._polite.close(login, report)
-            await login.context.close()
+            await close_context(login.context)
 
     async def _list_orgs(
         self,
@@ -305,7 +305,7 @@ class Crawler:
         await self._signed_in(login, read_list)
         self._listed.add(login.id)
         await self._close_idle_pages(login)
-        self.store.save_storage_state(login.id, await login.context.storage_state())
+        await save_storage_state(self.store, login)
         if portal_org_id is not None:
             if portal_org_id not in queued:
                 raise NotListed(f"org {portal_org_id} is not in this login's org list")

@@ -10,13 +10,14 @@ scans.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, TypeVar
 
 from playwright.async_api import Error as PlaywrightError
 
-from agent.capture import Credentials, PortalError, ScanFailure, SessionExpired
+from agent.capture import Credentials, PortalError, PortalTimeout, ScanFailure, SessionExpired
 from agent.crawl.gate import LoginGate
 from agent.crawl.interactive import SESSION_ENDED, needs_sign_in, use_stored_sign_in
 from agent.crawl.retry import MAX_SIGN_INS_PER_ORG, retrying
@@ -24,7 +25,7 @@ from agent.crawl.store import CrawlStore
 from agent.scrapers.base import Scraper
 from agent.scrapers.http import limit_requests, unreachable_detail
 from agent.scrapers.registry import scraper_for
-from agent.scrapers.timeouts import scrape_timeout_ms
+from agent.scrapers.timeouts import answered_within, scrape_timeout_ms
 from agent.security.logins import SignInMethod
 from agent.storage.models import PortalLogin
 
@@ -32,6 +33,8 @@ if TYPE_CHECKING:
     from playwright.async_api import Browser, BrowserContext
 
 T = TypeVar("T")
+
+log = logging.getLogger(__name__)
 
 
 class LoginSession:
@@ -159,7 +162,7 @@ class LoginSession:
             if self.generation != seen_generation:
                 return
             if not self.walk_failed:  # a retry keeps what the failed try may have got
-                await self.context.clear_cookies()
+                await answered_within(self.context.clear_cookies(), "cookies cleared")
             await guarded(self, self.walk)
             self.generation += 1
 
@@ -179,13 +182,24 @@ async def open_login(
     them, and the pages its browser loads too); and whether it starts with no state."""
     creds = store.credentials(row)
     state = store.storage_state(row)
-    context = await browser.new_context(storage_state=state)
+    context = await answered_within(browser.new_context(storage_state=state), "a new context")
     context.set_default_timeout(scrape_timeout_ms())
     limit_requests(context, gate if gate is not None else requests)
     if gate is not None:
         await gate.watch_pages(context)
     login = LoginSession(row, creds, context, store=store, crawl_id=crawl_id, retries=retries)
     return login, state is None
+
+
+async def save_storage_state(store: CrawlStore, login: LoginSession) -> None:
+    """Keep the login's session for the next crawl to start signed in. A browser that
+    does not hand it over in time costs the next crawl a sign-in, nothing more."""
+    try:
+        state = await answered_within(login.context.storage_state(), "the session's state")
+    except (PortalTimeout, PlaywrightError) as exc:
+        log.warning("the session of login %s was not kept: %s", login.id, exc)
+        return
+    store.save_storage_state(login.id, state)
 
 
 async def guarded(login: LoginSession, call: Callable[[], Awaitable[T]]) -> T:

@@ -18,17 +18,19 @@ from typing import TYPE_CHECKING, Any
 
 from playwright.async_api import Error as PlaywrightError
 
-from agent.capture import OrgRef, ScanFailure
+from agent.capture import OrgRef, PortalTimeout, ScanFailure
+from agent.crawl.browser import close_context
 from agent.crawl.store import CrawlStore
 from agent.orgid import parse_org_id
 from agent.scrapers.base import all_orgs
 from agent.scrapers.http import get_json, send
 from agent.scrapers.json_reader import lookup
+from agent.scrapers.pages import close_page
 from agent.scrapers.recipe import JsonOrgs, JsonUsers, PageUsers, address
 from agent.scrapers.recipe_book import LoadedRecipe
 from agent.scrapers.recipe_scraper import RecipeScraper
 from agent.scrapers.signin import sign_in
-from agent.scrapers.timeouts import scrape_timeout_ms
+from agent.scrapers.timeouts import answered_within, scrape_timeout_ms
 from agent.security.logins import SignInMethod
 from agent.storage.models import PortalLogin
 
@@ -118,7 +120,7 @@ async def check_portal(
             return check
     interactive = row.sign_in_method == INTERACTIVE
     state = store.storage_state(row) if interactive else None
-    context = await browser.new_context(storage_state=state)
+    context = await answered_within(browser.new_context(storage_state=state), "a new context")
     context.set_default_timeout(scrape_timeout_ms())
     try:
         if not await _sign_in_page(check, context, scraper, interactive=interactive):
@@ -135,7 +137,7 @@ async def check_portal(
         if chosen is not None:
             await _users(check, context, scraper, chosen)
     finally:
-        await context.close()
+        await close_context(context)
     return check
 
 
@@ -146,7 +148,7 @@ async def _sign_in_page(
     interactive login in is shown the page with the email filled in: its label only)."""
     pages = scraper.sign_in_pages
     url = f"{check.base_url}{pages.path}"
-    page = await context.new_page()
+    page = await answered_within(context.new_page(), "a new page")
     try:
         try:
             response = await page.goto(url, wait_until="domcontentloaded")
@@ -174,7 +176,7 @@ async def _sign_in_page(
         count = await page.get_by_role("button", name=button, exact=True).count()
         return check.add(f"button {button!r}", count == 1, _found(count, "button"), seen)
     finally:
-        await page.close()
+        await close_page(page)
 
 
 async def _sign_in(
@@ -292,20 +294,20 @@ async def _json_keys(context: BrowserContext, url: str, rows: str | None = None)
 async def _page(context: BrowserContext, url: str) -> list[str]:
     """What the page at ``url`` shows a person, for the report."""
     status, _, _ = await send(context, "GET", url, headers={"Accept": "text/html"})
-    page = await context.new_page()
+    page = await answered_within(context.new_page(), "a new page")
     try:
         await page.goto(url, wait_until="domcontentloaded")
         return [f"{url} answered {status}", *await _observed(page)]
     except PlaywrightError as exc:
         return [f"{url} did not load: {_first_line(exc)}"]
     finally:
-        await page.close()
+        await close_page(page)
 
 
 async def _observed(page: Page) -> list[str]:
     try:
-        seen = await page.evaluate(_OBSERVE)
-    except PlaywrightError as exc:
+        seen = await answered_within(page.evaluate(_OBSERVE), "what the page shows")
+    except (PlaywrightError, PortalTimeout) as exc:
         return [f"the page could not be read: {_first_line(exc)}"]
     lines = [f"title: {seen['title']!r}"]
     if seen["headings"]:

@@ -43,9 +43,9 @@ from agent.capture import (
     ScanFailure,
 )
 from agent.clock import utcnow
-from agent.crawl.browser import launch_browser
+from agent.crawl.browser import close_context, launch_browser
 from agent.crawl.crawler import ORGS_PER_REQUEST
-from agent.crawl.login import LoginSession, open_login
+from agent.crawl.login import LoginSession, open_login, save_storage_state
 from agent.crawl.removal_org import OrgRemoval
 from agent.crawl.store import CrawlStore
 from agent.scrapers.registry import check_recipes
@@ -193,9 +193,9 @@ class RemovalRun:
             await asyncio.gather(
                 *(self._run_org(login, org_items, token) for org_items in by_org.values())
             )
-            self.store.save_storage_state(login.id, await login.context.storage_state())
+            await save_storage_state(self.store, login)
         finally:
-            await login.context.close()
+            await close_context(login.context)
 
     # -- one org ----------------------------------------------------------------------
 

@@ -23,7 +23,7 @@ from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from agent.capture import LayoutChanged, LoginLocked, PortalError, PortalTimeout, RateLimited
 from agent.scrapers.http import unreachable_detail
-from agent.scrapers.timeouts import scrape_timeout_ms, scrape_timeout_s
+from agent.scrapers.timeouts import answered_within, scrape_timeout_ms, scrape_timeout_s
 
 if TYPE_CHECKING:
     from playwright.async_api import Page, Response
@@ -100,12 +100,15 @@ async def check_status(response: Response) -> None:
 
 
 async def outcome(page: Page, checks: Mapping[str, Check], *, what: str) -> str:
-    """The name of the first check that holds, polling until one does."""
+    """The name of the first check that holds, polling until one does.
+
+    Each check is bounded by what is left of the time: a renderer that stops
+    answering must end the wait, not hold it."""
     deadline = time.monotonic() + scrape_timeout_s()
-    while time.monotonic() < deadline:
+    while (left := deadline - time.monotonic()) > 0:
         for name, check in checks.items():
             try:
-                if await check():
+                if await answered_within(check(), f"after {what}", seconds=max(left, 0.5)):
                     return name
             except PlaywrightError:
                 continue

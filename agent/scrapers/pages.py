@@ -9,6 +9,8 @@ session, the no-permission sentence of the portal's recipe is ``no_permission``,
 
 from __future__ import annotations
 
+import contextlib
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
@@ -21,7 +23,12 @@ from playwright.async_api import TimeoutError as PlaywrightTimeout
 from agent.capture import NoPermission, PortalError, PortalTimeout, SessionExpired
 from agent.scrapers.forms import check_status
 from agent.scrapers.http import unreachable_detail
-from agent.scrapers.timeouts import scrape_timeout_ms, scrape_timeout_s
+from agent.scrapers.timeouts import (
+    answered_within,
+    closing_limit_s,
+    scrape_timeout_ms,
+    scrape_timeout_s,
+)
 
 if TYPE_CHECKING:
     from playwright.async_api import BrowserContext, Page
@@ -34,6 +41,8 @@ READING_VIEWPORT = {"width": 1280, "height": 64}
 
 _idle: WeakKeyDictionary[BrowserContext, list[Page]] = WeakKeyDictionary()
 
+log = logging.getLogger(__name__)
+
 
 @asynccontextmanager
 async def page_from(context: BrowserContext) -> AsyncIterator[Page]:
@@ -44,8 +53,11 @@ async def page_from(context: BrowserContext) -> AsyncIterator[Page]:
         candidate = pool.pop()
         page = None if candidate.is_closed() else candidate
     if page is None:
-        page = await context.new_page()
-        await page.set_viewport_size(READING_VIEWPORT)  # type: ignore[arg-type]
+        page = await answered_within(context.new_page(), "a new page")
+        await answered_within(
+            page.set_viewport_size(READING_VIEWPORT),  # type: ignore[arg-type]
+            "a page's size",
+        )
     healthy = False
     try:
         yield page
@@ -54,12 +66,25 @@ async def page_from(context: BrowserContext) -> AsyncIterator[Page]:
         if healthy and not page.is_closed():
             pool.append(page)
         elif not page.is_closed():
-            await page.close()
+            await close_page(page)
+
+
+async def close_page(page: Page) -> None:
+    """Close ``page`` if the browser lets it within the closing limit; a page already
+    closed, or a browser too stuck to close it, leaves nothing more to do here."""
+    with contextlib.suppress(PlaywrightError):
+        try:
+            await answered_within(page.close(), "a page closed", seconds=closing_limit_s())
+        except PortalTimeout as exc:
+            log.warning("%s", exc)
 
 
 async def keep_for_reading(context: BrowserContext, page: Page) -> None:
     """Give a page done with to the context's idle pages, for ``page_from`` to hand out."""
-    await page.set_viewport_size(READING_VIEWPORT)  # type: ignore[arg-type]
+    await answered_within(
+        page.set_viewport_size(READING_VIEWPORT),  # type: ignore[arg-type]
+        "a page's size",
+    )
     _idle.setdefault(context, []).append(page)
 
 

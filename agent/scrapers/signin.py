@@ -26,7 +26,8 @@ from typing import TYPE_CHECKING
 
 from agent.capture import Credentials, LoginRejected, MfaRejected
 from agent.scrapers import forms
-from agent.scrapers.pages import keep_for_reading
+from agent.scrapers.pages import close_page, keep_for_reading
+from agent.scrapers.timeouts import answered_within
 from agent.scrapers.totp import NoFreshStep, fresh_code
 
 if TYPE_CHECKING:
@@ -66,7 +67,7 @@ async def sign_in(
     it is closed (``portal check`` reports what the portal showed instead)."""
     # a desktop-sized page: in a reading page's shallow viewport every click waits
     # for scrolling, a second a step
-    page = await context.new_page()
+    page = await answered_within(context.new_page(), "a new page")
     try:
         await forms.goto(page, f"{credentials.base_url}{pages.path}")
         if pages.identifier_button:
@@ -102,7 +103,7 @@ async def sign_in(
         if on_failure is not None:
             with contextlib.suppress(Exception):
                 await on_failure(page)
-        await page.close()
+        await close_page(page)
         raise
     # the crawl's first page read then needs no new page (opening one costs 0.15-0.3 s)
     await keep_for_reading(context, page)
