@@ -129,7 +129,15 @@ def small_world() -> World:
 
 
 @pytest.fixture(scope="session")
-def browser_loop(chromium_path: str) -> Iterator[BrowserLoop]:
-    loop = BrowserLoop(chromium_path)
+def headless_chromium_path(chromium_path: str) -> str:
+    """The Chromium crawls launch (the headless shell where installed), as in production."""
+    found = Settings().headless_chromium_executable
+    assert found is not None
+    return found
+
+
+@pytest.fixture(scope="session")
+def browser_loop(headless_chromium_path: str) -> Iterator[BrowserLoop]:
+    loop = BrowserLoop(headless_chromium_path)
     yield loop
     loop.close()

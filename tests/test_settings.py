@@ -15,7 +15,9 @@ from pathlib import Path
 import pytest
 from pydantic_settings import BaseSettings, NoDecode
 
-from agent.settings import Settings
+from agent import settings as settings_module
+from agent.crawl.browser import launch_args
+from agent.settings import ChromiumNotFound, Settings
 from server.config import ServerSettings
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -30,6 +32,7 @@ README_FORM: dict[str, str] = {
     "ACCESSRECON_EXTRA_HOSTS": "accessrecon.practice.example,10.0.0.5:8443",
     "ACCESSRECON_CHROMIUM_PATH": "/usr/bin/chromium",
     "CHROMIUM_PATH": "/usr/bin/chromium",
+    "ACCESSRECON_HEADLESS_CHROMIUM_PATH": "/usr/lib/chromium/chromium-headless-shell",
     "ACCESSRECON_PRACTICE_DOMAINS": "a.example,b.example",
     "ACCESSRECON_CRAWL_CONCURRENCY": "4",
     "ACCESSRECON_SCRAPE_TIMEOUT_S": "20",
@@ -128,6 +131,7 @@ def test_every_readme_setting_loads_from_the_environment(monkeypatch: pytest.Mon
     assert settings.portal_pace == {"xero": 5.0, "qbo": 3.0}
     assert settings.recipe_dir == Path("/srv/accessrecon/recipes")
     assert settings.timezone == "Pacific/Auckland"
+    assert settings.headless_chromium_path == Path("/usr/lib/chromium/chromium-headless-shell")
 
 
 @pytest.mark.parametrize(
@@ -197,3 +201,42 @@ def test_a_bad_import_cap_is_refused(monkeypatch: pytest.MonkeyPatch, value: str
     monkeypatch.setenv("ACCESSRECON_IMPORT_MAX_ROWS", value)
     with pytest.raises(ValidationError, match="import_max_rows"):
         Settings()
+
+
+def test_the_headless_chromium_is_the_setting_and_a_missing_one_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shell = tmp_path / "headless-shell"
+    shell.write_text("")
+    monkeypatch.setenv("ACCESSRECON_HEADLESS_CHROMIUM_PATH", str(shell))
+    assert Settings().headless_chromium_executable == str(shell)
+    monkeypatch.setenv("ACCESSRECON_HEADLESS_CHROMIUM_PATH", str(tmp_path / "gone"))
+    with pytest.raises(ChromiumNotFound, match="ACCESSRECON_HEADLESS_CHROMIUM_PATH points to"):
+        Settings().headless_chromium_executable  # noqa: B018 - the property raises
+
+
+def test_without_a_headless_shell_crawls_use_the_chromium(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    chromium = tmp_path / "chromium"
+    chromium.write_text("")
+    monkeypatch.setenv("ACCESSRECON_CHROMIUM_PATH", str(chromium))
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setattr(settings_module, "HEADLESS_SHELL", tmp_path / "no-shell")
+    settings = Settings()
+    assert settings.headless_chromium_executable == settings.chromium_executable == str(chromium)
+
+
+def test_a_window_a_person_sees_opens_in_the_full_chromium(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    chromium, shell = tmp_path / "chromium", tmp_path / "shell"
+    for path in (chromium, shell):
+        path.write_text("")
+    monkeypatch.setenv("ACCESSRECON_CHROMIUM_PATH", str(chromium))
+    monkeypatch.setenv("ACCESSRECON_HEADLESS_CHROMIUM_PATH", str(shell))
+    settings = Settings()
+    assert launch_args(settings)["executable_path"] == str(shell)
+    assert launch_args(settings)["headless"] is True
+    assert launch_args(settings, visible=True)["executable_path"] == str(chromium)
+    assert launch_args(settings, visible=True)["headless"] is False

@@ -77,10 +77,11 @@ def bound_driver_heap(environ: MutableMapping[str, str] | None = None) -> None:
 bound_driver_heap()
 
 
-def launch_args(settings: Settings) -> dict[str, object]:
-    """Keyword arguments for ``chromium.launch`` built from the settings."""
-    args: dict[str, object] = {"headless": True, "args": [*QUIET_FLAGS, *MEMORY_FLAGS]}
-    executable = settings.chromium_executable
+def launch_args(settings: Settings, *, visible: bool = False) -> dict[str, object]:
+    """Keyword arguments for ``chromium.launch`` built from the settings: the headless
+    Chromium, or the full one for a window a person sees (``visible``)."""
+    args: dict[str, object] = {"headless": not visible, "args": [*QUIET_FLAGS, *MEMORY_FLAGS]}
+    executable = settings.chromium_executable if visible else settings.headless_chromium_executable
     if executable:
         args["executable_path"] = executable
     return args

@@ -227,7 +227,7 @@ def check_display(
 
 def visible_launch_args(settings: Settings) -> dict[str, Any]:
     """The crawl's launch arguments, with a window."""
-    return {**launch_args(settings), "headless": False}
+    return launch_args(settings, visible=True)
 
 
 async def connect_in_visible_browser(
