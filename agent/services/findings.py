@@ -169,6 +169,11 @@ def _reconcile_chunk(
     candidates = candidates_by_finding(
         session, [f.id for found in existing.values() for f in found.values() if f.id]
     )
+    # each org's watermark, read at once: an org reconciled for the first time has none
+    states = {
+        state.org_id: state
+        for state in session.exec(select(OrgReconcile).where(col(OrgReconcile.org_id).in_(ids)))
+    }
     for org in orgs:
         assert org.id is not None
         scans = to_apply.get(org.id, [])
@@ -198,12 +203,11 @@ def _reconcile_chunk(
                 summary.resolved += resolved
             summary.new += new
             summary.scans_applied += 1
-        _set_watermark(session, org.id, scans[-1])
+        _set_watermark(session, states.get(org.id) or OrgReconcile(org_id=org.id), scans[-1])
         summary.orgs_reconciled += 1
 
 
-def _set_watermark(session: Session, org_id: int, scan: Scan) -> None:
-    state = session.get(OrgReconcile, org_id) or OrgReconcile(org_id=org_id)
+def _set_watermark(session: Session, state: OrgReconcile, scan: Scan) -> None:
     state.last_scan_id = scan.id
     state.reconciled_at = utcnow()
     session.add(state)
