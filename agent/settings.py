@@ -117,6 +117,13 @@ class ChromiumNotFound(RuntimeError):
     """No Chromium to drive: the message says how to install one."""
 
 
+def _existing(path: Path, variable: str) -> str:
+    """A browser a setting names, refused with the setting's name if it is not there."""
+    if not path.exists():
+        raise ChromiumNotFound(f"{variable} points to {path}, which does not exist")
+    return str(path)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="ACCESSRECON_",
@@ -267,12 +274,7 @@ class Settings(BaseSettings):
         crawl fails with an instruction instead of a stack trace.
         """
         if self.chromium_path:
-            if not self.chromium_path.exists():
-                raise ChromiumNotFound(
-                    f"ACCESSRECON_CHROMIUM_PATH points to {self.chromium_path}, "
-                    "which does not exist"
-                )
-            return str(self.chromium_path)
+            return _existing(self.chromium_path, "ACCESSRECON_CHROMIUM_PATH")
         for name in ("chromium", "chromium-browser"):
             found = shutil.which(name)
             if found:
@@ -290,12 +292,7 @@ class Settings(BaseSettings):
         sees (``login connect``) and the extension need the full Chromium.
         """
         if self.headless_chromium_path:
-            if not self.headless_chromium_path.exists():
-                raise ChromiumNotFound(
-                    f"ACCESSRECON_HEADLESS_CHROMIUM_PATH points to {self.headless_chromium_path}, "
-                    "which does not exist"
-                )
-            return str(self.headless_chromium_path)
+            return _existing(self.headless_chromium_path, "ACCESSRECON_HEADLESS_CHROMIUM_PATH")
         if HEADLESS_SHELL.exists():  # Debian's binary, not the script on PATH that runs it
             return str(HEADLESS_SHELL)
         return shutil.which("chromium-headless-shell") or self.chromium_executable
