@@ -203,11 +203,18 @@ def test_a_bad_import_cap_is_refused(monkeypatch: pytest.MonkeyPatch, value: str
         Settings()
 
 
+def _browsers(directory: Path, *names: str) -> list[Path]:
+    """Files standing for browsers: the settings only check that they are there."""
+    paths = [directory / name for name in names]
+    for path in paths:
+        path.write_text("")
+    return paths
+
+
 def test_the_headless_chromium_is_the_setting_and_a_missing_one_is_named(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    shell = tmp_path / "headless-shell"
-    shell.write_text("")
+    (shell,) = _browsers(tmp_path, "headless-shell")
     monkeypatch.setenv("ACCESSRECON_HEADLESS_CHROMIUM_PATH", str(shell))
     assert Settings().headless_chromium_executable == str(shell)
     monkeypatch.setenv("ACCESSRECON_HEADLESS_CHROMIUM_PATH", str(tmp_path / "gone"))
@@ -218,8 +225,7 @@ def test_the_headless_chromium_is_the_setting_and_a_missing_one_is_named(
 def test_without_a_headless_shell_crawls_use_the_chromium(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    chromium = tmp_path / "chromium"
-    chromium.write_text("")
+    (chromium,) = _browsers(tmp_path, "chromium")
     monkeypatch.setenv("ACCESSRECON_CHROMIUM_PATH", str(chromium))
     monkeypatch.setenv("PATH", str(tmp_path))
     monkeypatch.setattr(settings_module, "HEADLESS_SHELL", tmp_path / "no-shell")
@@ -230,9 +236,7 @@ def test_without_a_headless_shell_crawls_use_the_chromium(
 def test_a_window_a_person_sees_opens_in_the_full_chromium(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    chromium, shell = tmp_path / "chromium", tmp_path / "shell"
-    for path in (chromium, shell):
-        path.write_text("")
+    chromium, shell = _browsers(tmp_path, "chromium", "shell")
     monkeypatch.setenv("ACCESSRECON_CHROMIUM_PATH", str(chromium))
     monkeypatch.setenv("ACCESSRECON_HEADLESS_CHROMIUM_PATH", str(shell))
     settings = Settings()

@@ -30,20 +30,14 @@ unless bounded:
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import logging
 import os
 from collections.abc import MutableMapping
 from typing import TYPE_CHECKING
 
-from agent.capture import PortalTimeout
-from agent.scrapers.timeouts import answered_within, closing_limit_s
 from agent.settings import ChromiumNotFound, Settings
 
 if TYPE_CHECKING:
     from playwright.async_api import Browser, BrowserContext, Playwright
-
-log = logging.getLogger(__name__)
 
 QUIET_FLAGS = (
     "--disable-gpu",
@@ -102,7 +96,7 @@ async def launch_browser(playwright: Playwright, settings: Settings) -> Browser:
 async def close_pages(context: BrowserContext, sign_in_lock: asyncio.Lock) -> None:
     """Close every page of ``context``, and with them their renderers, once
     ``sign_in_lock`` is free (a sign-in under way holds it, and its page)."""
-    from agent.scrapers.pages import close_page  # loaded by the crawl already
+    from agent.scrapers.pages import close_page
 
     async with sign_in_lock:
         for page in context.pages:
@@ -110,12 +104,8 @@ async def close_pages(context: BrowserContext, sign_in_lock: asyncio.Lock) -> No
 
 
 async def close_context(context: BrowserContext) -> None:
-    """Close a login's context, within the closing limit: a browser too stuck to close
-    it must not keep the crawl from ending (its scans are recorded already)."""
-    from playwright.async_api import Error as PlaywrightError  # loaded by the crawl already
+    """Close a login's context: a browser too stuck to close it must not keep the crawl
+    from ending (its scans are recorded already)."""
+    from agent.scrapers.pages import close_within  # loaded by the crawl already
 
-    with contextlib.suppress(PlaywrightError):
-        try:
-            await answered_within(context.close(), "a context closed", seconds=closing_limit_s())
-        except PortalTimeout as exc:
-            log.warning("%s", exc)
+    await close_within(context.close(), "a context closed")

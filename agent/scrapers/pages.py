@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -69,14 +69,18 @@ async def page_from(context: BrowserContext) -> AsyncIterator[Page]:
             await close_page(page)
 
 
-async def close_page(page: Page) -> None:
-    """Close ``page`` if the browser lets it within the closing limit; a page already
+async def close_within(closing: Awaitable[None], what: str) -> None:
+    """Wait for a page or a context to close, within the closing limit: one already
     closed, or a browser too stuck to close it, leaves nothing more to do here."""
     with contextlib.suppress(PlaywrightError):
         try:
-            await answered_within(page.close(), "a page closed", seconds=closing_limit_s())
+            await answered_within(closing, what, seconds=closing_limit_s())
         except PortalTimeout as exc:
             log.warning("%s", exc)
+
+
+async def close_page(page: Page) -> None:
+    await close_within(page.close(), "a page closed")
 
 
 async def keep_for_reading(context: BrowserContext, page: Page) -> None:
