@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from agent.security.signing import SigningKey
+from agent.services.evidence import helper, slots
 from agent.services.evidence.helper import HelperFailed
 from agent.services.evidence.kinds import RecordKind, rows_of
 from agent.services.evidence.pack import (
@@ -194,6 +195,42 @@ def test_a_pack_written_by_a_helper_is_the_one_written_here(
     assert report.records == sum(len(rows) for _, rows in records) > 3_000
 
 
+@pytest.mark.parametrize("crossing", ["shared slots and the pipe", "the pipe alone"])
+def test_batches_handed_over_in_shared_slots_or_the_pipe_make_the_same_pack(
+    crossing: str,
+    engine: Engine,
+    key: SigningKey,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    build_world(engine, tmp_path)
+    records = _records(engine, today_period(), 700)
+    in_memory = io.BytesIO()
+    _write(in_memory, records, key, helper=False)
+    taken: list[int] = []
+    real_put = slots.SharedSlots.put
+
+    def put(self: slots.SharedSlots, slot: int, batch: bytes) -> None:
+        taken.append(len(batch))
+        real_put(self, slot, batch)
+
+    monkeypatch.setattr(slots.SharedSlots, "put", put)
+    if crossing == "the pipe alone":  # a system without memory files
+        monkeypatch.setattr(slots.SharedSlots, "create", classmethod(lambda cls: None))
+    else:  # the larger batches too large for a slot
+        sizes = sorted(len(kind.shape.encode(rows[:1000])) for kind, rows in records if rows)
+        monkeypatch.setattr(helper, "SLOT_BYTES", sizes[len(sizes) // 2])
+    with (tmp_path / "helped.zip").open("wb") as handle:
+        _write(handle, records, key, helper=True)
+    assert (tmp_path / "helped.zip").read_bytes() == in_memory.getvalue()
+    if crossing == "the pipe alone":
+        assert taken == []
+    else:
+        batches = sum(-(-len(rows) // 1000) for _, rows in records)
+        assert 3 * slots.SLOTS < len(taken) < batches  # slots written again and again
+        assert max(taken) <= helper.SLOT_BYTES  # and the larger batches through the pipe
+
+
 def test_a_helper_that_cannot_write_fails_the_pack_naming_why(
     key: SigningKey, tmp_path: Path
 ) -> None:
@@ -257,4 +294,5 @@ def test_the_helper_loads_nothing_but_the_standard_library() -> None:
         "agent.services.evidence.archive",
         "agent.services.evidence.helper",
         "agent.services.evidence.lines",
+        "agent.services.evidence.slots",
     }

@@ -8,7 +8,8 @@ little memory:
 
 * **write**: the helper writes the pack's zip (``archive.PackArchive``) into the same
   open file, putting each batch on the chain, while the product's process reads and
-  encodes the next rows and sends them over a pipe (``ArchiveProcess``);
+  encodes the next rows and hands them over in shared memory (``slots``), or over the
+  pipe where there is none (``ArchiveProcess``);
 * **check**: the record bytes are cut at line breaks into spans, one per processor
   (up to ``MAX_PROCESSES``); the first is checked in the product's process and each
   other in a helper at the same time (``check_spans``), and the spans are joined
@@ -33,6 +34,7 @@ from typing import IO, BinaryIO
 
 from agent.services.evidence.archive import Moment, PackArchive
 from agent.services.evidence.lines import Segment, SpanCheck, check_span
+from agent.services.evidence.slots import SLOT_BYTES, SLOTS, SharedSlots
 
 __all__ = ["MAX_PROCESSES", "ArchiveProcess", "HelperFailed", "check_spans", "main", "processors"]
 
@@ -44,10 +46,14 @@ _BOOT = (
 )
 _FRAME = struct.Struct("<cQ")
 _NAME = struct.Struct("<I")
+_SLOT = struct.Struct("<IQ")
 _PIPE_BYTES = 1 << 20
-#: the writer's requests: a record file begun, records, the file ended, another file
-#: added, the chain's head and length asked for, the zip closed
-BEGIN, RECORDS, END, ADD, HEAD, CLOSE = b"B", b"R", b"E", b"A", b"H", b"Z"
+#: the writer's requests: a record file begun, records (in the request, or in a shared
+#: slot), the file ended, another file added, the chain's head and length asked for,
+#: the zip closed
+BEGIN, RECORDS, SHARED, END, ADD, HEAD, CLOSE = b"B", b"R", b"S", b"E", b"A", b"H", b"Z"
+#: the writer's word that a shared slot's batch was taken and the slot may be written
+FREED = b"F"
 
 
 class HelperFailed(OSError):
@@ -157,24 +163,41 @@ def _serve_check(path: str, segments: str) -> int:
 
 class ArchiveProcess:
     """A ``PackArchive`` written by a helper process into the same open file: requests go
-    over a pipe as they come, so this process need not wait for the chain."""
+    over a pipe as they come, so this process need not wait for the chain, and batches
+    of records in shared slots (``slots``), each written again once the helper has
+    answered that it took the batch out. ``environment``: the helper's."""
 
-    def __init__(self, handle: IO[bytes], when: Moment) -> None:
+    def __init__(
+        self, handle: IO[bytes], when: Moment, environment: dict[str, str] | None = None
+    ) -> None:
         handle.flush()
         self._handle = handle
         fd = handle.fileno()
-        self._process = subprocess.Popen(  # noqa: S603 - this interpreter, this package's own module
-            _command("write", str(fd), json.dumps(when)),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            pass_fds=(fd,),
-        )
+        self._slots = SharedSlots.create()
+        self._free = list(range(SLOTS)) if self._slots is not None else []
+        shared = () if self._slots is None else (self._slots.fd,)
+        try:
+            self._process = subprocess.Popen(  # noqa: S603 - this interpreter, this package's own module
+                _command("write", str(fd), json.dumps(when), *map(str, shared)),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                pass_fds=(fd, *shared),
+                env=environment,
+            )
+        except BaseException:
+            self._release()
+            raise
         assert self._process.stdin is not None
         assert self._process.stdout is not None
         self._in: IO[bytes] = self._process.stdin
         self._out: IO[bytes] = self._process.stdout
         _widen(self._in)
+
+    def _release(self) -> None:
+        if self._slots is not None:
+            self._slots.close()
+            self._slots = None
 
     def _failed(self) -> HelperFailed:
         self._process.kill()
@@ -190,27 +213,59 @@ class ArchiveProcess:
         except BrokenPipeError:
             raise self._failed() from None
 
-    def _ask(self, request: bytes) -> bytes:
-        self._send(request)
+    def _flush(self) -> None:
         try:
             self._in.flush()
         except BrokenPipeError:
             raise self._failed() from None
+
+    def _answer(self) -> tuple[bytes, bytes]:
+        """The helper's next answer; a slot it freed is taken note of on the way."""
         header = self._out.read(_FRAME.size)
         if len(header) != _FRAME.size:
             raise self._failed()
         answered, length = _FRAME.unpack(header)
         payload = self._out.read(length)
-        if answered != request or len(payload) != length:
+        if len(payload) != length:
             raise self._failed()
-        return payload
+        if answered == FREED:
+            (slot,) = _NAME.unpack(payload)
+            if slot in self._free or not 0 <= slot < SLOTS:
+                raise self._failed()
+            self._free.append(slot)
+        return answered, payload
+
+    def _ask(self, request: bytes) -> bytes:
+        self._send(request)
+        self._flush()
+        while True:
+            answered, payload = self._answer()
+            if answered == request:
+                return payload
+            if answered != FREED:
+                raise self._failed()
+
+    def _free_slot(self) -> int:
+        """A slot the helper has taken its batch from, waiting for one if none is."""
+        if not self._free:
+            self._flush()  # the helper frees slots only for the requests it has been sent
+            if self._answer()[0] != FREED:
+                raise self._failed()
+        return self._free.pop()
 
     def begin(self, name: str, kind: str) -> None:
         self._send(BEGIN, json.dumps([name, kind]).encode("utf-8"))
 
     def records(self, batch: bytes) -> None:
-        if batch:
+        if not batch:
+            return
+        if self._slots is None or len(batch) > SLOT_BYTES:
             self._send(RECORDS, batch)
+            return
+        slot = self._free_slot()
+        self._slots.put(slot, batch)
+        self._send(SHARED, _SLOT.pack(slot, len(batch)))
+        self._flush()
 
     def end(self) -> None:
         self._send(END)
@@ -229,6 +284,7 @@ class ArchiveProcess:
         self._in.close()
         if self._process.wait() != 0:
             raise self._failed()
+        self._release()
         self._handle.seek(0, os.SEEK_END)  # the helper wrote through the same open file
 
     def abandon(self) -> None:
@@ -236,6 +292,7 @@ class ArchiveProcess:
         if self._process.poll() is None:
             self._process.kill()
         self._process.communicate()
+        self._release()
 
 
 def _read_exactly(stream: BinaryIO, size: int) -> bytes:
@@ -245,13 +302,23 @@ def _read_exactly(stream: BinaryIO, size: int) -> bytes:
     return data
 
 
-def _serve_write(fd: int, when: Moment, requests: BinaryIO, answers: BinaryIO) -> int:
+def _serve_write(
+    fd: int, when: Moment, slots: SharedSlots | None, requests: BinaryIO, answers: BinaryIO
+) -> int:
     with os.fdopen(fd, "wb", closefd=False) as handle:
         archive = PackArchive(handle, when)
         while True:
             request, length = _FRAME.unpack(_read_exactly(requests, _FRAME.size))
             payload = _read_exactly(requests, length) if length else b""
-            if request == RECORDS:
+            if request == SHARED:
+                if slots is None:
+                    raise ValueError("a batch in shared memory, but none was given")
+                slot, size = _SLOT.unpack(payload)
+                batch = slots.take(slot, size)
+                answers.write(_FRAME.pack(FREED, _NAME.size) + _NAME.pack(slot))
+                answers.flush()
+                archive.records(batch)
+            elif request == RECORDS:
                 archive.records(payload)
             elif request == BEGIN:
                 archive.begin(*json.loads(payload))
@@ -276,15 +343,16 @@ def _serve_write(fd: int, when: Moment, requests: BinaryIO, answers: BinaryIO) -
 
 
 def main(argv: list[str]) -> int:
-    """A helper process: ``check PATH SEGMENTS`` or ``write FD WHEN``. What stops it is
-    said in one line on stderr, which the product's process reports."""
+    """A helper process: ``check PATH SEGMENTS`` or ``write FD WHEN [SLOTS_FD]``. What
+    stops it is said in one line on stderr, which the product's process reports."""
     role, *args = argv
     try:
         if role == "check":
             return _serve_check(*args)
         if role == "write":
             when = tuple(json.loads(args[1]))
-            return _serve_write(int(args[0]), when, sys.stdin.buffer, sys.stdout.buffer)
+            slots = SharedSlots.attach(int(args[2])) if len(args) > 2 else None
+            return _serve_write(int(args[0]), when, slots, sys.stdin.buffer, sys.stdout.buffer)
         raise ValueError(f"unknown role {role!r}")
     except Exception as exc:
         sys.stderr.write(f"{type(exc).__name__}: {exc}\n")

@@ -53,6 +53,7 @@ from agent.filemodes import open_private
 from agent.reports.evidence_summary import summary_html, write_summary_xlsx
 from agent.security.canonical import jsonable
 from agent.security.signing import SigningKey, fingerprint, signature_holds
+from agent.services.evidence.allocator import helper_environment, large_blocks_kept
 from agent.services.evidence.archive import Archive, Moment, PackArchive
 from agent.services.evidence.chain import ChainBroken, RecordFile, verify_chain
 from agent.services.evidence.helper import ArchiveProcess
@@ -188,7 +189,7 @@ def write_pack(
     archive = _archive(handle, now.timetuple()[:6], helper=helper)
     try:
         files: list[RecordFile] = []
-        with _collection_paused():
+        with _collection_paused(), large_blocks_kept():
             for kind, rows in records:
                 archive.begin(kind.file, kind.name)
                 count = 0
@@ -232,7 +233,7 @@ def _archive(handle: IO[bytes], when: Moment, *, helper: bool) -> Archive:
         try:
             if handle.seekable():
                 handle.fileno()
-                return ArchiveProcess(handle, when)
+                return ArchiveProcess(handle, when, helper_environment())
         except (OSError, ValueError):  # no file descriptor, no process, no pass_fds here
             pass
     return PackArchive(handle, when)
