@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.services.evidence import helper
+from agent.services.evidence import writer
 from agent.services.evidence.allocator import HELPER_TUNABLES, helper_environment
 from agent.services.evidence.pack import write_pack
 from tests.evidence.world import new_key, today_period
@@ -96,7 +96,7 @@ def test_the_helper_that_writes_a_pack_starts_with_the_thresholds(
         started.append(kwargs.get("env"))
         return popen(*args, **kwargs)  # type: ignore[call-overload, no-any-return]
 
-    monkeypatch.setattr(helper.subprocess, "Popen", recorded)
+    monkeypatch.setattr(writer.subprocess, "Popen", recorded)
     with (tmp_path / "pack.zip").open("wb") as handle:
         key = new_key()
         write_pack(handle, today_period(), [], lambda counts: [], key, now=NOW)

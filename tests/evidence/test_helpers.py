@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from agent.security.signing import SigningKey
-from agent.services.evidence import helper, slots
+from agent.services.evidence import slots, writer
 from agent.services.evidence.helper import HelperFailed
 from agent.services.evidence.kinds import RecordKind, rows_of
 from agent.services.evidence.pack import (
@@ -196,7 +196,7 @@ def test_a_pack_written_by_a_helper_is_the_one_written_here(
 
 
 @pytest.mark.parametrize("crossing", ["shared slots and the pipe", "the pipe alone"])
-def test_batches_handed_over_in_shared_slots_or_the_pipe_make_the_same_pack(
+def test_records_crossing_in_shared_slots_or_the_pipe_make_the_same_pack(
     crossing: str,
     engine: Engine,
     key: SigningKey,
@@ -207,28 +207,38 @@ def test_batches_handed_over_in_shared_slots_or_the_pipe_make_the_same_pack(
     records = _records(engine, today_period(), 700)
     in_memory = io.BytesIO()
     _write(in_memory, records, key, helper=False)
-    taken: list[int] = []
-    real_put = slots.SharedSlots.put
+    sent: list[int] = []
+    handed: list[int] = []
+    put, write_lines = slots.SharedSlots.put, writer.ArchiveProcess._write_lines
 
-    def put(self: slots.SharedSlots, slot: int, batch: bytes) -> None:
-        taken.append(len(batch))
-        real_put(self, slot, batch)
+    def sending(self: slots.SharedSlots, slot: int, batch: bytes) -> None:
+        sent.append(len(batch))
+        put(self, slot, batch)
 
-    monkeypatch.setattr(slots.SharedSlots, "put", put)
+    def writing(self: writer.ArchiveProcess, slot: int, position: int, size: int) -> None:
+        handed.append(size)
+        write_lines(self, slot, position, size)
+
+    monkeypatch.setattr(slots.SharedSlots, "put", sending)
+    monkeypatch.setattr(writer.ArchiveProcess, "_write_lines", writing)
     if crossing == "the pipe alone":  # a system without memory files
-        monkeypatch.setattr(slots.SharedSlots, "create", classmethod(lambda cls: None))
-    else:  # the larger batches too large for a slot
+        monkeypatch.setattr(slots.SharedSlots, "create", classmethod(lambda *args: None))
+    else:  # slots too small for the larger batches, and for the lines of some
         sizes = sorted(len(kind.shape.encode(rows[:1000])) for kind, rows in records if rows)
-        monkeypatch.setattr(helper, "SLOT_BYTES", sizes[len(sizes) // 2])
+        monkeypatch.setattr(writer, "BATCH_SLOT_BYTES", sizes[len(sizes) // 2])
+        monkeypatch.setattr(writer, "LINE_SLOT_BYTES", sizes[-1])
     with (tmp_path / "helped.zip").open("wb") as handle:
         _write(handle, records, key, helper=True)
     assert (tmp_path / "helped.zip").read_bytes() == in_memory.getvalue()
     if crossing == "the pipe alone":
-        assert taken == []
+        assert sent == handed == []
     else:
         batches = sum(-(-len(rows) // 1000) for _, rows in records)
-        assert 3 * slots.SLOTS < len(taken) < batches  # slots written again and again
-        assert max(taken) <= helper.SLOT_BYTES  # and the larger batches through the pipe
+        # slots written again and again, and the larger batches and lines through the pipe
+        assert 3 * writer.BATCH_SLOTS < len(sent) < batches
+        assert max(sent) <= writer.BATCH_SLOT_BYTES
+        assert 3 * writer.LINE_SLOTS < len(handed) < batches
+        assert max(handed) <= writer.LINE_SLOT_BYTES
 
 
 def test_a_helper_that_cannot_write_fails_the_pack_naming_why(
@@ -276,7 +286,8 @@ def test_an_interrupted_pack_is_not_left_behind(
 def test_the_helper_loads_nothing_but_the_standard_library() -> None:
     code = (
         "import sys; sys.path.insert(0, sys.argv[1]); "
-        "import agent.services.evidence.helper; print(' '.join(sorted(sys.modules)))"
+        "import agent.services.evidence.helper, agent.services.evidence.writer; "
+        "print(' '.join(sorted(sys.modules)))"
     )
     loaded = subprocess.run(
         [sys.executable, "-I", "-S", "-c", code, str(ROOT)],
@@ -295,4 +306,5 @@ def test_the_helper_loads_nothing_but_the_standard_library() -> None:
         "agent.services.evidence.helper",
         "agent.services.evidence.lines",
         "agent.services.evidence.slots",
+        "agent.services.evidence.writer",
     }

@@ -56,7 +56,6 @@ from agent.security.signing import SigningKey, fingerprint, signature_holds
 from agent.services.evidence.allocator import helper_environment, large_blocks_kept
 from agent.services.evidence.archive import Archive, Moment, PackArchive
 from agent.services.evidence.chain import ChainBroken, RecordFile, verify_chain
-from agent.services.evidence.helper import ArchiveProcess
 from agent.services.evidence.kinds import RecordKind, rows_of
 from agent.services.evidence.manifest import (
     MANIFEST_NAME,
@@ -69,6 +68,7 @@ from agent.services.evidence.period import Period
 from agent.services.evidence.records import KINDS, PRODUCT_VERSION
 from agent.services.evidence.spans import StoredFile, chain_holds
 from agent.services.evidence.summary import EvidenceSummary, summarise
+from agent.services.evidence.writer import ArchiveProcess
 
 __all__ = [
     "PackInvalid",
