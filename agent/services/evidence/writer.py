@@ -71,21 +71,21 @@ class ArchiveProcess:
         self._fd = handle.fileno()
         self._batches = SharedSlots.create(BATCH_SLOTS, BATCH_SLOT_BYTES)
         self._lines = SharedSlots.create(LINE_SLOTS, LINE_SLOT_BYTES)
-        self._free: list[int] = []
         self._freeing: int | None = None
-        passed, shared = [self._fd], []
-        if self._batches is not None and self._lines is not None:
-            self._free = list(range(BATCH_SLOTS))
+        shared: list[int] = []
+        if self._batches is None or self._lines is None:  # both, or everything by the pipe
+            self._release()
+        else:
             freeing_read, self._freeing = os.pipe()
-            passed += [self._batches.fd, self._lines.fd, freeing_read]
             shared = [self._batches.fd, self._lines.fd, freeing_read]
+        self._free = list(range(BATCH_SLOTS)) if shared else []
         try:
             self._process = subprocess.Popen(  # noqa: S603 - this interpreter, this package's own module
                 helper_command("write", str(self._fd), json.dumps(when), *map(str, shared)),
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
-                pass_fds=passed,
+                pass_fds=[self._fd, *shared],
                 env=environment,
             )
         except BaseException:
@@ -99,10 +99,6 @@ class ArchiveProcess:
         self._in: IO[bytes] = self._process.stdin
         self._out: IO[bytes] = self._process.stdout
         _widen(self._in)
-
-    @property
-    def _shared(self) -> bool:
-        return self._freeing is not None
 
     def _release(self) -> None:
         for slots in (self._batches, self._lines):
@@ -187,7 +183,7 @@ class ArchiveProcess:
     def records(self, batch: bytes) -> None:
         if not batch:
             return
-        if self._batches is None or not self._shared or len(batch) > self._batches.size:
+        if self._batches is None or len(batch) > self._batches.size:
             self._send(RECORDS, batch)
             return
         slot = self._free_slot()
