@@ -17,6 +17,7 @@ from typing import TypeVar
 from playwright.async_api import Browser, Playwright, async_playwright
 
 from agent.crawl.browser import QUIET_FLAGS
+from agent.scrapers.request_session import own_requests
 
 T = TypeVar("T")
 
@@ -33,9 +34,11 @@ class BrowserLoop:
 
     async def _start(self, executable_path: str) -> Browser:
         self._playwright = await async_playwright().start()
-        return await self._playwright.chromium.launch(
+        browser = await self._playwright.chromium.launch(
             executable_path=executable_path, headless=True, args=list(QUIET_FLAGS)
         )
+        own_requests(browser, self._playwright.request)  # as ``launch_browser`` does
+        return browser
 
     def _submit(self, coro: Awaitable[T], timeout: float) -> T:
         future = asyncio.run_coroutine_threadsafe(coro, self._loop)  # type: ignore[arg-type]

@@ -199,8 +199,15 @@ def test_two_crawls_at_once_share_one_budget(settings: Settings, browser_loop: B
     sent = tally.requests - before
     assert sent == used_on(runtime.engine, login_id, DAY) == 25
     assert first.crawl_id != second.crawl_id
-    assert first.ok + second.ok == 25 - 4  # each checked its session and read the list
-    assert first.failed[BUDGET_SPENT] + second.failed[BUDGET_SPENT] == 60 - 21
+    # Each crawl checked its session and read the list, unless the other had spent the
+    # budget by then (a busy machine can hold one back that long): a crawl that read no
+    # list sent its check at most.
+    listing = sum(1 for report in (first, second) if report.orgs_listed)
+    spent_before_orgs = 2 * listing
+    assert 25 - spent_before_orgs - (2 - listing) <= first.ok + second.ok
+    assert first.ok + second.ok <= 25 - spent_before_orgs
+    # every org a crawl did not read waits for the next day
+    assert first.failed[BUDGET_SPENT] + second.failed[BUDGET_SPENT] == 60 - first.ok - second.ok
 
 
 def test_429s_slow_the_pace_to_what_the_portal_takes(

@@ -34,6 +34,7 @@ import os
 from collections.abc import MutableMapping
 from typing import TYPE_CHECKING
 
+from agent.scrapers.request_session import own_requests
 from agent.settings import ChromiumNotFound, Settings
 
 if TYPE_CHECKING:
@@ -82,8 +83,10 @@ def launch_args(settings: Settings, *, visible: bool = False) -> dict[str, objec
 
 
 async def launch_browser(playwright: Playwright, settings: Settings) -> Browser:
+    """The crawl's Chromium, its contexts reading through request contexts of the
+    driver's own (``agent.scrapers.request_session``)."""
     try:
-        return await playwright.chromium.launch(**launch_args(settings))  # type: ignore[arg-type]
+        browser = await playwright.chromium.launch(**launch_args(settings))  # type: ignore[arg-type]
     except Exception as exc:
         if "Executable doesn't exist" in str(exc):
             raise ChromiumNotFound(
@@ -91,6 +94,8 @@ async def launch_browser(playwright: Playwright, settings: Settings) -> Browser:
                 "'playwright install chromium', or set ACCESSRECON_CHROMIUM_PATH"
             ) from exc
         raise
+    own_requests(browser, playwright.request)
+    return browser
 
 
 async def close_pages(context: BrowserContext, sign_in_lock: asyncio.Lock) -> None:

@@ -25,6 +25,7 @@ from agent.crawl.store import CrawlStore
 from agent.scrapers.base import Scraper
 from agent.scrapers.http import limit_requests, unreachable_detail
 from agent.scrapers.registry import scraper_for
+from agent.scrapers.request_session import cookies_changed
 from agent.scrapers.timeouts import answered_within, scrape_timeout_ms
 from agent.security.logins import SignInMethod
 from agent.storage.models import PortalLogin
@@ -163,6 +164,7 @@ class LoginSession:
                 return
             if not self.walk_failed:  # a retry keeps what the failed try may have got
                 await answered_within(self.context.clear_cookies(), "cookies cleared")
+                cookies_changed(self.context)
             await guarded(self, self.walk)
             self.generation += 1
 

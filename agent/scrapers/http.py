@@ -1,6 +1,7 @@
 """Reading a portal's own JSON with a signed-in context's cookies.
 
-``context.request`` shares the browser context's cookie jar, so after one sign-in
+A request sent with the browser context's session (``agent.scrapers.request_session``
+keeps a request context's cookie jar one with the browser's), so after one sign-in
 the org's JSON can be fetched without rendering a page. Every HTTP answer that is
 not a good JSON body becomes the ``ScanFailure`` that says why.
 """
@@ -18,7 +19,15 @@ from weakref import WeakKeyDictionary
 
 from playwright.async_api import Error as PlaywrightError
 
-from agent.capture import NoPermission, PortalError, PortalTimeout, RateLimited, SessionExpired
+from agent.capture import (
+    NoPermission,
+    PortalError,
+    PortalTimeout,
+    RateLimited,
+    ScanFailure,
+    SessionExpired,
+)
+from agent.scrapers.request_session import BodyIncomplete, session_of
 from agent.scrapers.timeouts import scrape_timeout_ms, scrape_timeout_s
 
 if TYPE_CHECKING:
@@ -211,6 +220,28 @@ async def _send_now(
     headers: dict[str, str],
     form: dict[str, str | float | bool] | None,
 ) -> tuple[int, dict[str, str], str]:
+    session = session_of(context)
+    if session is None:
+        return await _send_by_context(context, method, url, headers, form)
+    try:
+        return await session.fetch(
+            url, method=method, headers=headers, form=form, timeout=scrape_timeout_ms()
+        )
+    except PlaywrightError as exc:
+        raise _failure(url, exc) from exc
+    except BodyIncomplete as exc:
+        raise PortalTimeout(f"the body of {url} did not arrive complete") from exc
+
+
+async def _send_by_context(
+    context: BrowserContext,
+    method: str,
+    url: str,
+    headers: dict[str, str],
+    form: dict[str, str | float | bool] | None,
+) -> tuple[int, dict[str, str], str]:
+    """``_send_now`` through ``context.request``, for a browser whose Playwright is
+    not known (``agent.scrapers.request_session``)."""
     try:
         response = await context.request.fetch(
             url,
@@ -222,13 +253,7 @@ async def _send_now(
             fail_on_status_code=False,
         )
     except PlaywrightError as exc:
-        message = str(exc)
-        unreachable = unreachable_detail(url, exc)
-        if unreachable is not None:
-            raise PortalError(unreachable) from exc
-        if "Timeout" in message or "timed out" in message:
-            raise PortalTimeout(f"no answer from {url} within {scrape_timeout_s():.0f} s") from exc
-        raise PortalError(f"request to {url} failed: {message.splitlines()[0]}") from exc
+        raise _failure(url, exc) from exc
     try:
         text = await response.text()
     except PlaywrightError as exc:
@@ -240,6 +265,17 @@ async def _send_now(
         _disposals.add(disposal)
         disposal.add_done_callback(_disposals.discard)
     return response.status, response.headers, text
+
+
+def _failure(url: str, exc: PlaywrightError) -> ScanFailure:
+    """What a request that got no whole answer stands for."""
+    message = str(exc)
+    unreachable = unreachable_detail(url, exc)
+    if unreachable is not None:
+        return PortalError(unreachable)
+    if "Timeout" in message or "timed out" in message:
+        return PortalTimeout(f"no answer from {url} within {scrape_timeout_s():.0f} s")
+    return PortalError(f"request to {url} failed: {message.splitlines()[0]}")
 
 
 async def _dispose(response: APIResponse) -> None:
