@@ -236,6 +236,8 @@ class RequestSession:
 
     def _context_closed(self, _: BrowserContext) -> None:
         self._closed = True
+        # the session holds its context: left in the weak mapping, neither would go
+        _sessions.pop(self._context, None)
         if self._current is not None:
             self._retire(self._current)
 

@@ -233,6 +233,7 @@ def test_request_contexts_are_freed_as_reads_go_on_and_with_their_browser_contex
             await context.close()
             await asyncio.sleep(0.2)
             after_close = [await _disposed(api) for api in counted.made]
+            assert context not in request_session._sessions  # nothing kept of it
             sent = [b["cookie"] for b in [*bodies, last]]
             return while_open, after_close, sent, len(counted.made)
         finally:
