@@ -114,6 +114,8 @@ class RequestSession:
         self._context = context
         self._request = request
         self._current: _Jar | None = None
+        #: counts the times the browser's jar may have changed (``renew``)
+        self._generation = 0
         self._building = asyncio.Lock()
         self._closed = False
         context.on("response", self._page_answered)
@@ -121,6 +123,7 @@ class RequestSession:
 
     def renew(self) -> None:
         """Start the next read from the browser context's cookies."""
+        self._generation += 1
         if self._current is not None:
             self._retire(self._current)
 
@@ -167,10 +170,15 @@ class RequestSession:
         if current is not None:
             return current
         async with self._building:
-            if self._current is None:
+            while self._current is None:
                 if self._closed:
                     raise PlaywrightError("the browser context was closed")
-                self._current = await self._build()
+                generation = self._generation
+                jar = await self._build()
+                if generation == self._generation and not self._closed:
+                    self._current = jar
+                else:  # a page changed the cookies (or the context closed) meanwhile
+                    self._retire(jar)
             return self._current
 
     async def _build(self) -> _Jar:

@@ -194,6 +194,36 @@ def test_a_sign_in_walked_in_a_page_is_what_the_next_read_sends(
     assert sent == "session=walked"
 
 
+def test_cookies_a_page_changes_while_a_request_context_is_built_are_not_missed(
+    browser_loop: BrowserLoop, portal: Portal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    built = request_session.RequestSession._build
+
+    async def build_while_a_sign_in_lands(session: request_session.RequestSession) -> Any:
+        jar = await built(session)
+        if not landed:  # the first build read the old cookies; then a sign-in page lands
+            landed.append(True)
+            context = session._context
+            page = await context.new_page()
+            await page.goto(f"{portal.base}/signin")
+            await page.close()
+        return jar
+
+    landed: list[bool] = []
+    monkeypatch.setattr(request_session.RequestSession, "_build", build_while_a_sign_in_lands)
+
+    async def work(browser: Browser) -> str:
+        context = await browser.new_context(
+            storage_state={"cookies": [_cookie(portal, "session", "old")], "origins": []}
+        )
+        try:
+            return str((await get_json(context, f"{portal.base}/read"))["cookie"])
+        finally:
+            await context.close()
+
+    assert browser_loop.run(work) == "session=walked"
+
+
 def test_a_cleared_session_is_not_sent_again(browser_loop: BrowserLoop, portal: Portal) -> None:
     async def work(browser: Browser) -> tuple[str, str]:
         context = await browser.new_context(
