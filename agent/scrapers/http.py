@@ -27,7 +27,7 @@ from agent.capture import (
     ScanFailure,
     SessionExpired,
 )
-from agent.scrapers.request_session import BodyIncomplete, session_of
+from agent.scrapers.request_session import BodyIncomplete, fetch_text, session_of
 from agent.scrapers.timeouts import scrape_timeout_ms, scrape_timeout_s
 
 if TYPE_CHECKING:
@@ -221,49 +221,29 @@ async def _send_now(
     form: dict[str, str | float | bool] | None,
 ) -> tuple[int, dict[str, str], str]:
     session = session_of(context)
-    if session is None:
-        return await _send_by_context(context, method, url, headers, form)
     try:
-        return await session.fetch(
-            url, method=method, headers=headers, form=form, timeout=scrape_timeout_ms()
-        )
-    except PlaywrightError as exc:
-        raise _failure(url, exc) from exc
-    except BodyIncomplete as exc:
-        raise PortalTimeout(f"the body of {url} did not arrive complete") from exc
-
-
-async def _send_by_context(
-    context: BrowserContext,
-    method: str,
-    url: str,
-    headers: dict[str, str],
-    form: dict[str, str | float | bool] | None,
-) -> tuple[int, dict[str, str], str]:
-    """``_send_now`` through ``context.request``, for a browser whose Playwright is
-    not known (``agent.scrapers.request_session``)."""
-    try:
-        response = await context.request.fetch(
+        if session is not None:
+            return await session.fetch(
+                url, method=method, headers=headers, form=form, timeout=scrape_timeout_ms()
+            )
+        # a browser whose Playwright is not known reads through its context's own request
+        response, text = await fetch_text(
+            context.request,
             url,
             method=method,
             headers=headers,
             form=form,
             timeout=scrape_timeout_ms(),
-            max_redirects=0,
-            fail_on_status_code=False,
         )
     except PlaywrightError as exc:
         raise _failure(url, exc) from exc
-    try:
-        text = await response.text()
-    except PlaywrightError as exc:
+    except BodyIncomplete as exc:
         raise PortalTimeout(f"the body of {url} did not arrive complete") from exc
-    finally:
-        # The driver keeps every body until the context closes unless told otherwise
-        # (14 KB an org, 130 MB more for a 10,000-org crawl). Nobody waits on that.
-        disposal = asyncio.create_task(_dispose(response))
-        _disposals.add(disposal)
-        disposal.add_done_callback(_disposals.discard)
+    # The driver keeps every body until the context closes unless told otherwise
+    # (14 KB an org, 130 MB more for a 10,000-org crawl). Nobody waits on that.
+    disposal = asyncio.create_task(_dispose(response))
+    _disposals.add(disposal)
+    disposal.add_done_callback(_disposals.discard)
     return response.status, response.headers, text
 
 

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from playwright.async_api import (
         APIRequest,
         APIRequestContext,
+        APIResponse,
         Browser,
         BrowserContext,
         Response,
@@ -66,6 +67,32 @@ _disposals: set[asyncio.Task[None]] = set()
 
 class BodyIncomplete(Exception):
     """An answer's headers came but its body did not, whole."""
+
+
+async def fetch_text(
+    api: APIRequestContext,
+    url: str,
+    *,
+    method: str,
+    headers: dict[str, str],
+    form: dict[str, str | float | bool] | None,
+    timeout: float,
+) -> tuple[APIResponse, str]:
+    """One request through ``api``, redirects not followed, and its body as text
+    (``BodyIncomplete`` when the headers came and the body did not, whole)."""
+    response = await api.fetch(
+        url,
+        method=method,
+        headers=headers,
+        form=form,
+        timeout=timeout,
+        max_redirects=0,
+        fail_on_status_code=False,
+    )
+    try:
+        return response, await response.text()
+    except PlaywrightError as exc:
+        raise BodyIncomplete(str(exc)) from exc
 
 
 def own_requests(browser: Browser, request: APIRequest) -> None:
@@ -143,19 +170,9 @@ class RequestSession:
         if jar.reads >= READS_PER_CONTEXT:
             self._retire(jar)
         try:
-            response = await jar.api.fetch(
-                url,
-                method=method,
-                headers=headers,
-                form=form,
-                timeout=timeout,
-                max_redirects=0,
-                fail_on_status_code=False,
+            response, text = await fetch_text(
+                jar.api, url, method=method, headers=headers, form=form, timeout=timeout
             )
-            try:
-                text = await response.text()
-            except PlaywrightError as exc:
-                raise BodyIncomplete(str(exc)) from exc
             answer_headers = response.headers
             if "set-cookie" in answer_headers:
                 await self._carry_cookies(jar)
