@@ -1,9 +1,9 @@
 """Reading a portal's own JSON with a signed-in context's cookies.
 
-A request sent with the browser context's session (``agent.scrapers.request_session``
+Every request carries the browser context's session (``agent.scrapers.request_session``
 keeps a request context's cookie jar one with the browser's), so after one sign-in
-the org's JSON can be fetched without rendering a page. Every HTTP answer that is
-not a good JSON body becomes the ``ScanFailure`` that says why.
+an org's JSON, or a page's HTML, is fetched without rendering a page. Every HTTP
+answer that is not what was asked for becomes the ``ScanFailure`` that says why.
 """
 
 from __future__ import annotations
