@@ -27,14 +27,11 @@ from agent.capture import (
     ScanFailure,
     SessionExpired,
 )
-from agent.scrapers.request_session import BodyIncomplete, fetch_text, session_of
+from agent.scrapers.request_session import BodyIncomplete, dispose_later, fetch_text, session_of
 from agent.scrapers.timeouts import scrape_timeout_ms, scrape_timeout_s
 
 if TYPE_CHECKING:
-    from playwright.async_api import APIResponse, BrowserContext
-
-#: responses being disposed: held so that their tasks are not collected half way
-_disposals: set[asyncio.Task[None]] = set()
+    from playwright.async_api import BrowserContext
 
 
 class RequestGate(Protocol):
@@ -241,9 +238,7 @@ async def _send_now(
         raise PortalTimeout(f"the body of {url} did not arrive complete") from exc
     # The driver keeps every body until the context closes unless told otherwise
     # (14 KB an org, 130 MB more for a 10,000-org crawl). Nobody waits on that.
-    disposal = asyncio.create_task(_dispose(response))
-    _disposals.add(disposal)
-    disposal.add_done_callback(_disposals.discard)
+    dispose_later(response)
     return response.status, response.headers, text
 
 
@@ -256,11 +251,6 @@ def _failure(url: str, exc: PlaywrightError) -> ScanFailure:
     if "Timeout" in message or "timed out" in message:
         return PortalTimeout(f"no answer from {url} within {scrape_timeout_s():.0f} s")
     return PortalError(f"request to {url} failed: {message.splitlines()[0]}")
-
-
-async def _dispose(response: APIResponse) -> None:
-    with contextlib.suppress(PlaywrightError):
-        await response.dispose()
 
 
 def _raise_for_status(url: str, status: int, headers: dict[str, str], error: object) -> None:

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from weakref import WeakKeyDictionary
 
 from playwright.async_api import Error as PlaywrightError
@@ -180,7 +180,7 @@ class RequestSession:
         finally:
             jar.in_flight -= 1
             if jar.retired and jar.in_flight == 0:
-                _dispose_later(jar.api)
+                dispose_later(jar.api)
 
     async def _jar(self) -> _Jar:
         current = self._current
@@ -214,7 +214,7 @@ class RequestSession:
         if self._current is jar:
             self._current = None
         if jar.in_flight == 0:
-            _dispose_later(jar.api)
+            dispose_later(jar.api)
 
     async def _carry_cookies(self, jar: _Jar) -> None:
         """Make the browser context's cookies the request context's, after a read that
@@ -267,12 +267,20 @@ class RequestSession:
             self._retire(self._current)
 
 
-def _dispose_later(api: APIRequestContext) -> None:
-    task = asyncio.get_running_loop().create_task(_dispose(api))
+class Disposable(Protocol):
+    """What the driver holds until told to let go: an answer, a request context."""
+
+    async def dispose(self) -> None: ...
+
+
+def dispose_later(held: Disposable) -> None:
+    """Tell the driver to let ``held`` go, without waiting on it: nobody needs the
+    answer, and an object already gone (its context closed) is no error."""
+    task = asyncio.get_running_loop().create_task(_dispose(held))
     _disposals.add(task)
     task.add_done_callback(_disposals.discard)
 
 
-async def _dispose(api: APIRequestContext) -> None:
+async def _dispose(held: Disposable) -> None:
     with contextlib.suppress(PlaywrightError):
-        await api.dispose()
+        await held.dispose()
